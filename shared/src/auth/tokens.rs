@@ -1,0 +1,329 @@
+//! Access tokens: short-lived JWTs signed with Ed25519 (`EdDSA`).
+//!
+//! The key set is JSON, kept in Secrets Manager in AWS:
+//! `{"activeKid": "k2", "keys": [{"kid": "k2", "privateKeyPem": "..."}, {"kid": "k1", ...}]}`.
+//! New tokens are signed with the active key; every key in the set verifies,
+//! so rotating is: add a key and make it active, then drop the old one once
+//! its last tokens have expired. The public halves are published as a JWKS.
+//!
+//! Verification pins the algorithm to EdDSA and requires a known `kid`, so
+//! `alg: none`, HS256-with-the-public-key and tokens from retired keys fail.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+const ALGORITHM: Algorithm = Algorithm::EdDSA;
+/// Clock skew tolerated between the issuer and a verifier.
+const LEEWAY_SECS: u64 = 30;
+const ACCESS_TOKEN_TYPE: &str = "access";
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KeySetJson {
+    active_kid: String,
+    keys: Vec<KeyJson>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct KeyJson {
+    kid: String,
+    private_key_pem: String,
+}
+
+impl std::fmt::Debug for KeyJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyJson").field("kid", &self.kid).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeySetError {
+    #[error("the signing key set is not valid JSON of the form {{\"activeKid\", \"keys\": [{{\"kid\", \"privateKeyPem\"}}]}}: {0}")]
+    Format(String),
+    #[error("signing key {kid:?} is not an Ed25519 PKCS#8 PEM private key")]
+    Key { kid: String },
+    #[error("the active key id {0:?} is not in the key set")]
+    NoActiveKey(String),
+    #[error("key id {0:?} appears twice in the key set")]
+    DuplicateKid(String),
+}
+
+/// The claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// The user id.
+    pub sub: String,
+    /// The platform role (`customer`, `admin`).
+    pub role: String,
+    pub iss: String,
+    pub iat: u64,
+    pub exp: u64,
+    /// A unique token id, for audit and revocation lists.
+    pub jti: String,
+    /// Always `access`; other token kinds never pass for access tokens.
+    pub typ: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_in: u64,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum TokenError {
+    #[error("the access token is malformed")]
+    Malformed,
+    #[error("the access token was signed with an unknown key")]
+    UnknownKey,
+    #[error("the access token is expired")]
+    Expired,
+    #[error("the access token is not valid")]
+    Invalid,
+}
+
+pub struct TokenKeys {
+    issuer: String,
+    ttl: Duration,
+    active_kid: String,
+    signing_key: EncodingKey,
+    verifying_keys: HashMap<String, DecodingKey>,
+    jwks: serde_json::Value,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("issuer", &self.issuer)
+            .field("active_kid", &self.active_kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TokenKeys {
+    pub fn from_json(json: &str, issuer: impl Into<String>, ttl: Duration) -> Result<Self, KeySetError> {
+        let set: KeySetJson = serde_json::from_str(json).map_err(|e| KeySetError::Format(e.to_string()))?;
+        let mut verifying_keys = HashMap::new();
+        let mut jwks = Vec::new();
+        let mut signing_key = None;
+        for key in &set.keys {
+            let invalid = || KeySetError::Key { kid: key.kid.clone() };
+            let der = pem::parse(key.private_key_pem.trim()).map_err(|_| invalid())?;
+            let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der.contents()).map_err(|_| invalid())?;
+            let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+            let decoding = DecodingKey::from_ed_components(&x).map_err(|_| invalid())?;
+            if verifying_keys.insert(key.kid.clone(), decoding).is_some() {
+                return Err(KeySetError::DuplicateKid(key.kid.clone()));
+            }
+            jwks.push(serde_json::json!({
+                "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": key.kid, "x": x,
+            }));
+            if key.kid == set.active_kid {
+                signing_key = Some(EncodingKey::from_ed_der(der.contents()));
+            }
+        }
+        let signing_key = signing_key.ok_or_else(|| KeySetError::NoActiveKey(set.active_kid.clone()))?;
+        Ok(Self {
+            issuer: issuer.into(),
+            ttl,
+            active_kid: set.active_kid,
+            signing_key,
+            verifying_keys,
+            jwks: serde_json::json!({ "keys": jwks }),
+        })
+    }
+
+    /// The public keys as a JSON Web Key Set.
+    pub fn jwks(&self) -> &serde_json::Value {
+        &self.jwks
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn issue_access_token(&self, user_id: &str, role: &str) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+        let claims = AccessClaims {
+            sub: user_id.to_owned(),
+            role: role.to_owned(),
+            iss: self.issuer.clone(),
+            iat: now,
+            exp: now + self.ttl.as_secs(),
+            jti: ulid::Ulid::new().to_string(),
+            typ: ACCESS_TOKEN_TYPE.to_owned(),
+        };
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(self.active_kid.clone());
+        header.typ = Some("JWT".into());
+        let token = jsonwebtoken::encode(&header, &claims, &self.signing_key)?;
+        Ok(IssuedToken {
+            token,
+            expires_in: self.ttl.as_secs(),
+        })
+    }
+
+    pub fn verify_access_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != ALGORITHM {
+            return Err(TokenError::Invalid);
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.verifying_keys.get(kid))
+            .ok_or(TokenError::UnknownKey)?;
+        let mut validation = Validation::new(ALGORITHM);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+        validation.validate_aud = false;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &validation).map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+            _ => TokenError::Invalid,
+        })?;
+        if data.claims.typ != ACCESS_TOKEN_TYPE {
+            return Err(TokenError::Invalid);
+        }
+        Ok(data.claims)
+    }
+}
+
+/// Test and local-stack support: a fresh Ed25519 key set as the JSON that
+/// `TokenKeys::from_json` reads.
+pub fn generate_key_set_json(kid: &str) -> String {
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("the system RNG works");
+    let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.as_ref().to_vec()));
+    serde_json::json!({ "activeKid": kid, "keys": [{ "kid": kid, "privateKeyPem": pem }] }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(kid: &str) -> TokenKeys {
+        TokenKeys::from_json(&generate_key_set_json(kid), "bodega-test", Duration::from_secs(900)).unwrap()
+    }
+
+    fn b64(value: serde_json::Value) -> String {
+        URL_SAFE_NO_PAD.encode(value.to_string())
+    }
+
+    #[test]
+    fn issues_tokens_that_verify() {
+        let keys = keys("k1");
+        let issued = keys.issue_access_token("user-1", "customer").unwrap();
+        let claims = keys.verify_access_token(&issued.token).unwrap();
+        assert_eq!(claims.sub, "user-1");
+        assert_eq!(claims.role, "customer");
+        assert_eq!(claims.exp - claims.iat, 900);
+        assert_eq!(issued.expires_in, 900);
+    }
+
+    #[test]
+    fn a_rotated_key_still_verifies_until_retired() {
+        let ttl = Duration::from_secs(900);
+        let old_json: serde_json::Value = serde_json::from_str(&generate_key_set_json("old")).unwrap();
+        let new_json: serde_json::Value = serde_json::from_str(&generate_key_set_json("new")).unwrap();
+        let old = TokenKeys::from_json(&old_json.to_string(), "bodega-test", ttl).unwrap();
+        let token = old.issue_access_token("u", "customer").unwrap().token;
+
+        let rotated_json = serde_json::json!({
+            "activeKid": "new",
+            "keys": [new_json["keys"][0], old_json["keys"][0]],
+        });
+        let rotated = TokenKeys::from_json(&rotated_json.to_string(), "bodega-test", ttl).unwrap();
+        assert!(rotated.verify_access_token(&token).is_ok(), "old tokens verify during rotation");
+        let fresh = rotated.issue_access_token("u", "customer").unwrap().token;
+        assert_eq!(jsonwebtoken::decode_header(&fresh).unwrap().kid.as_deref(), Some("new"));
+        assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
+
+        let retired = TokenKeys::from_json(&new_json.to_string(), "bodega-test", ttl).unwrap();
+        assert_eq!(retired.verify_access_token(&token), Err(TokenError::UnknownKey));
+        assert!(retired.verify_access_token(&fresh).is_ok());
+    }
+
+    #[test]
+    fn refuses_alg_none_unknown_kid_and_tampering() {
+        let keys = keys("k1");
+        let token = keys.issue_access_token("u", "customer").unwrap().token;
+        let parts: Vec<&str> = token.split('.').collect();
+
+        let none = format!("{}.{}.", b64(serde_json::json!({"alg": "none", "kid": "k1"})), parts[1]);
+        assert!(keys.verify_access_token(&none).is_err());
+
+        let other_kid = format!("{}.{}.{}", b64(serde_json::json!({"alg": "EdDSA", "kid": "k9"})), parts[1], parts[2]);
+        assert_eq!(keys.verify_access_token(&other_kid), Err(TokenError::UnknownKey));
+
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        claims["role"] = "admin".into();
+        let tampered = format!("{}.{}.{}", parts[0], b64(claims), parts[2]);
+        assert_eq!(keys.verify_access_token(&tampered), Err(TokenError::Invalid));
+
+        assert_eq!(keys.verify_access_token("not-a-token"), Err(TokenError::Malformed));
+    }
+
+    #[test]
+    fn refuses_hs256_signed_with_the_public_key() {
+        let keys = keys("k1");
+        let x = keys.jwks()["keys"][0]["x"].as_str().unwrap().to_owned();
+        let mut header = Header::new(Algorithm::HS256);
+        header.kid = Some("k1".into());
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+        let claims = AccessClaims {
+            sub: "u".into(),
+            role: "admin".into(),
+            iss: "bodega-test".into(),
+            iat: now,
+            exp: now + 60,
+            jti: "j".into(),
+            typ: "access".into(),
+        };
+        for secret in [x.as_bytes().to_vec(), URL_SAFE_NO_PAD.decode(&x).unwrap()] {
+            let forged = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&secret)).unwrap();
+            assert_eq!(keys.verify_access_token(&forged), Err(TokenError::Invalid));
+        }
+    }
+
+    #[test]
+    fn refuses_expired_tokens_and_other_issuers() {
+        let keys = keys("k1");
+        let other = TokenKeys::from_json(&generate_key_set_json("k1"), "someone-else", Duration::from_secs(900)).unwrap();
+        let foreign = other.issue_access_token("u", "customer").unwrap().token;
+        assert!(keys.verify_access_token(&foreign).is_err());
+
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+        let claims = AccessClaims {
+            sub: "u".into(),
+            role: "customer".into(),
+            iss: "bodega-test".into(),
+            iat: now - 4000,
+            exp: now - 3000,
+            jti: "j".into(),
+            typ: "access".into(),
+        };
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some("k1".into());
+        let expired = jsonwebtoken::encode(&header, &claims, &keys.signing_key).unwrap();
+        assert_eq!(keys.verify_access_token(&expired), Err(TokenError::Expired));
+    }
+
+    #[test]
+    fn explains_a_broken_key_set() {
+        let err = TokenKeys::from_json("{}", "i", Duration::from_secs(60)).unwrap_err();
+        assert!(matches!(err, KeySetError::Format(_)));
+        let bad = r#"{"activeKid":"a","keys":[{"kid":"a","privateKeyPem":"nope"}]}"#;
+        assert!(matches!(TokenKeys::from_json(bad, "i", Duration::from_secs(60)), Err(KeySetError::Key { .. })));
+        let json = generate_key_set_json("a").replace("\"activeKid\":\"a\"", "\"activeKid\":\"b\"");
+        assert!(matches!(TokenKeys::from_json(&json, "i", Duration::from_secs(60)), Err(KeySetError::NoActiveKey(_))));
+    }
+}

@@ -1,0 +1,80 @@
+//! The HTTP side every context shares: the envelope, errors, request ids, the
+//! JSON body extractor and the layers that wrap a context's routes.
+
+pub mod envelope;
+pub mod error;
+pub mod request_id;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, FromRequest, Request};
+use axum::http::{Method, Uri};
+use axum::Router;
+use serde::de::DeserializeOwned;
+
+pub use envelope::{ApiResponse, Envelope, Meta, Pagination};
+pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode, ErrorEnvelope, FieldErrors};
+
+/// The largest JSON body any endpoint accepts. Uploads go straight to S3 with
+/// presigned URLs, so nothing legitimate comes close.
+pub const MAX_JSON_BODY_BYTES: usize = 256 * 1024;
+
+/// Wraps the routes of one or more contexts into the service Lambda (or the
+/// devserver) runs: envelope 404/405 for unknown routes, the body limit, and
+/// request ids with an access log line.
+///
+/// Context crates return bare routes so the devserver can merge them before
+/// this is applied once.
+pub fn service(routes: Router) -> Router {
+    routes
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request_id::middleware))
+}
+
+async fn unknown_route(method: Method, uri: Uri) -> ApiError {
+    ApiError::not_found(format!("no route for {method} {}", uri.path()))
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::method_not_allowed(format!("{method} is not allowed on {}", uri.path()))
+}
+
+/// A JSON request body whose failures come back in the envelope:
+/// no JSON content type → 415, unreadable JSON → 400, JSON of the wrong
+/// shape → 422, too large → 413.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(request, state).await {
+            Ok(axum::Json(value)) => Ok(Self(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::unsupported_media_type("send the body as JSON with Content-Type: application/json")
+        }
+        JsonRejection::JsonSyntaxError(err) => {
+            ApiError::bad_request(format!("the request body is not valid JSON: {}", err.body_text()))
+        }
+        JsonRejection::JsonDataError(err) => ApiError::validation(
+            format!("the request body does not have the expected shape: {}", err.body_text()),
+            FieldErrors::new(),
+        ),
+        JsonRejection::BytesRejection(err) if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::payload_too_large(format!("the request body is larger than {MAX_JSON_BODY_BYTES} bytes"))
+        }
+        other => ApiError::bad_request(other.body_text()),
+    }
+}

@@ -1,0 +1,18 @@
+//! Bodega's domain library: what every function shares.
+//!
+//! - [`config`]: configuration from the environment, with every problem named.
+//! - [`services`]: AWS clients and keys, built once per cold start.
+//! - [`store`]: the single-table access layer.
+//! - [`http`]: the API envelope, errors, request ids, the JSON extractor.
+//! - [`auth`]: access tokens and the calling principal.
+//! - [`domain`]: values that cross contexts (email, ids, timestamps).
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod services;
+pub mod store;
+pub mod telemetry;
+
+pub use services::Services;

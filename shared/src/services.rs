@@ -1,0 +1,87 @@
+//! The AWS clients and keys a function needs, built once per cold start.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+use crate::auth::TokenKeys;
+use crate::config::{Config, SigningKeysSource};
+use crate::store::Store;
+
+/// Everything a handler may reach. Cheap to clone: clients and keys are shared.
+#[derive(Clone)]
+pub struct Services {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub s3: aws_sdk_s3::Client,
+    pub ses: aws_sdk_sesv2::Client,
+    pub tokens: Arc<TokenKeys>,
+}
+
+impl Services {
+    /// Cold-start set-up for a Lambda function: configuration from the
+    /// environment, clients, signing keys, and a first DynamoDB call so the
+    /// connection is open before the first request.
+    pub async fn init() -> anyhow::Result<Self> {
+        let config = Config::from_env()?;
+        let sdk = load_sdk_config().await;
+        let services = Self::build(config, &sdk).await?;
+        if let Err(err) = services.store.ping().await {
+            // Not fatal: requests will report 503 until DynamoDB answers.
+            tracing::warn!(error = ?err, "DynamoDB did not answer during init");
+        }
+        Ok(services)
+    }
+
+    pub async fn build(config: Config, sdk: &SdkConfig) -> anyhow::Result<Self> {
+        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
+        let s3_config = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(config.s3_force_path_style)
+            .build();
+        let tokens = load_token_keys(&config, sdk).await?;
+        Ok(Self {
+            store: Store::new(dynamodb, config.table_name.as_str()),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            ses: aws_sdk_sesv2::Client::new(sdk),
+            tokens: Arc::new(tokens),
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// The SDK configuration every client shares. Timeouts are short enough
+/// that a dependency that stops answering yields a 503 well inside the
+/// function's own timeout, instead of a hung request.
+pub async fn load_sdk_config() -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(3))
+                .operation_timeout(Duration::from_secs(7))
+                .build(),
+        )
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await
+}
+
+async fn load_token_keys(config: &Config, sdk: &SdkConfig) -> anyhow::Result<TokenKeys> {
+    let json = match &config.signing_keys {
+        SigningKeysSource::Inline(json) => json.clone(),
+        SigningKeysSource::Secret(id) => aws_sdk_secretsmanager::Client::new(sdk)
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .with_context(|| format!("reading the signing key set from secret {id}"))?
+            .secret_string
+            .with_context(|| format!("secret {id} has no string value"))?,
+    };
+    TokenKeys::from_json(&json, config.token_issuer.clone(), config.access_token_ttl)
+        .context("loading the signing key set")
+}

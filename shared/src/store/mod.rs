@@ -1,0 +1,343 @@
+//! The single-table access layer.
+//!
+//! One table with generic keys (`PK`, `SK`, `GSI1PK`, `GSI1SK`); items are
+//! plain serde structs converted with serde_dynamo. This layer knows the
+//! table's shape and DynamoDB's failure modes; it knows no entity. Contexts
+//! build their keys with typed prefixes (`USER#<id>`) and decide what a failed
+//! condition means for them.
+
+mod cursor;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+pub use cursor::{InvalidCursor, decode_cursor, encode_cursor};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// Attribute names of the table's keys and indexes.
+pub mod attr {
+    pub const PK: &str = "PK";
+    pub const SK: &str = "SK";
+    pub const GSI1PK: &str = "GSI1PK";
+    pub const GSI1SK: &str = "GSI1SK";
+    pub const TYPE: &str = "type";
+    pub const TTL: &str = "ttl";
+    pub const VERSION: &str = "version";
+}
+
+/// The table's indexes, with the attributes a page cursor of each must carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Index {
+    Table,
+    Gsi1,
+}
+
+impl Index {
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Index::Table => None,
+            Index::Gsi1 => Some("GSI1"),
+        }
+    }
+
+    fn key_attrs(self) -> (&'static str, &'static str) {
+        match self {
+            Index::Table => (attr::PK, attr::SK),
+            Index::Gsi1 => (attr::GSI1PK, attr::GSI1SK),
+        }
+    }
+
+    /// LastEvaluatedKey of a query holds the table's key and the index's key.
+    fn cursor_attrs(self) -> &'static [&'static str] {
+        match self {
+            Index::Table => &[attr::PK, attr::SK],
+            Index::Gsi1 => &[attr::PK, attr::SK, attr::GSI1PK, attr::GSI1SK],
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A condition expression of a single write was false.
+    #[error("a write condition failed")]
+    ConditionFailed,
+    /// A transaction was cancelled; one reason per item, in request order.
+    #[error("the transaction was cancelled: {0:?}")]
+    TransactionCanceled(Vec<CancellationReason>),
+    /// DynamoDB did not answer, or asked us to slow down: worth a retry.
+    #[error("DynamoDB is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// An item in the table does not have the shape the code expects.
+    #[error("an item could not be read")]
+    Corrupt(#[source] anyhow::Error),
+    #[error("DynamoDB request failed")]
+    Other(#[source] anyhow::Error),
+}
+
+impl StoreError {
+    /// True if the transaction was cancelled because the condition on item
+    /// `index` (in request order) failed.
+    pub fn condition_failed_at(&self, index: usize) -> bool {
+        matches!(self, StoreError::TransactionCanceled(reasons)
+            if reasons.iter().any(|r| r.index == index && r.is_condition_failed()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CancellationReason {
+    pub index: usize,
+    /// DynamoDB's code: `ConditionalCheckFailed`, `TransactionConflict`,
+    /// `ThrottlingError`, ... (`None` for items that were fine).
+    pub code: String,
+}
+
+impl CancellationReason {
+    pub fn is_condition_failed(&self) -> bool {
+        self.code == "ConditionalCheckFailed"
+    }
+
+    pub fn is_throttled(&self) -> bool {
+        matches!(self.code.as_str(), "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded")
+    }
+}
+
+const RETRYABLE_SERVICE_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "LimitExceededException",
+];
+
+/// Sorts an SDK failure into what the API can say about it: unreachable or
+/// throttled is a 503, a failed condition is the caller's to interpret,
+/// anything else is a bug or a misconfiguration (500).
+fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match &err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            StoreError::Unavailable(err.into())
+        }
+        SdkError::ServiceError(service) => match service.err().code() {
+            Some("ConditionalCheckFailedException") => StoreError::ConditionFailed,
+            Some(code) if RETRYABLE_SERVICE_CODES.contains(&code) => StoreError::Unavailable(err.into()),
+            _ => StoreError::Other(err.into()),
+        },
+        _ => StoreError::Other(err.into()),
+    }
+}
+
+pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
+    serde_dynamo::to_item(value).map_err(|e| StoreError::Other(anyhow::Error::new(e).context("encoding an item")))
+}
+
+pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
+    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(anyhow::Error::new(e).context("decoding an item")))
+}
+
+/// One page of a query.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Opaque cursor for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// A query over one partition of the table or an index.
+#[derive(Debug, Clone)]
+pub struct PartitionQuery {
+    pub index: Index,
+    pub partition: String,
+    /// Only sort keys starting with this prefix.
+    pub sort_prefix: Option<String>,
+    /// Ascending sort key order if true; newest first (descending) if false.
+    pub ascending: bool,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    client: Client,
+    table: Arc<str>,
+}
+
+impl Store {
+    pub fn new(client: Client, table: impl Into<Arc<str>>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// A strongly consistent read of one item.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub async fn get<T: DeserializeOwned>(&self, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&*self.table)
+            .key(attr::PK, AttributeValue::S(pk.to_owned()))
+            .key(attr::SK, AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        output.item.map(from_item).transpose()
+    }
+
+    /// Puts one item; `condition` (e.g. `attribute_not_exists(PK)`) turns a
+    /// clash into `StoreError::ConditionFailed`.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn put<T: Serialize>(&self, value: &T, condition: Option<&str>) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&*self.table)
+            .set_item(Some(to_item(value)?))
+            .set_condition_expression(condition.map(str::to_owned))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    /// A Put for a transaction, with an optional condition.
+    pub fn transact_put<T: Serialize>(&self, value: &T, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&*self.table)
+            .set_item(Some(to_item(value)?))
+            .set_condition_expression(condition.map(str::to_owned))
+            .build()
+            .map_err(|e| StoreError::Other(e.into()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Writes all items or none. A cancellation keeps DynamoDB's reasons in
+    /// request order so the caller can say which condition failed.
+    #[tracing::instrument(skip_all, fields(items = items.len()), err(level = "debug"))]
+    pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            Ok(_) => return Ok(()),
+            Err(err) => err,
+        };
+        if let SdkError::ServiceError(service) = &err {
+            if let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err() {
+                let reasons = cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .enumerate()
+                    .map(|(index, reason)| CancellationReason {
+                        index,
+                        code: reason.code().unwrap_or("None").to_owned(),
+                    })
+                    .collect();
+                return Err(StoreError::TransactionCanceled(reasons));
+            }
+        }
+        Err(classify(err))
+    }
+
+    /// One page of a partition, newest or oldest first. `cursor` must come
+    /// from a previous page of the same query: a cursor for another partition
+    /// or index is refused, never followed.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub async fn query_page<T: DeserializeOwned>(
+        &self,
+        query: &PartitionQuery,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<T>, QueryError> {
+        let (pk_attr, sk_attr) = query.index.key_attrs();
+        let start_key = cursor
+            .map(|raw| decode_cursor(raw, query.index.cursor_attrs(), (pk_attr, &query.partition)))
+            .transpose()?;
+        let mut request = self
+            .client
+            .query()
+            .table_name(&*self.table)
+            .set_index_name(query.index.name().map(str::to_owned))
+            .expression_attribute_names("#pk", pk_attr)
+            .expression_attribute_values(":pk", AttributeValue::S(query.partition.clone()))
+            .scan_index_forward(query.ascending)
+            .limit(limit.clamp(1, 1000) as i32)
+            .set_exclusive_start_key(start_key);
+        request = match &query.sort_prefix {
+            Some(prefix) => request
+                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+                .expression_attribute_names("#sk", sk_attr)
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.clone())),
+            None => request.key_condition_expression("#pk = :pk"),
+        };
+        let output = request.send().await.map_err(classify)?;
+        let items = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(from_item)
+            .collect::<Result<Vec<T>, _>>()?;
+        let next_cursor = output.last_evaluated_key.as_ref().map(encode_cursor);
+        Ok(Page { items, next_cursor })
+    }
+
+    /// A cheap call that proves the table exists and DynamoDB answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.client
+            .describe_table()
+            .table_name(&*self.table)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error(transparent)]
+    InvalidCursor(#[from] InvalidCursor),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<QueryError> for crate::http::ApiError {
+    fn from(err: QueryError) -> Self {
+        match err {
+            QueryError::InvalidCursor(e) => crate::http::ApiError::bad_request(e.to_string()),
+            QueryError::Store(e) => e.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_named_reasons_count_as_condition_failures() {
+        let err = StoreError::TransactionCanceled(vec![
+            CancellationReason { index: 0, code: "None".into() },
+            CancellationReason { index: 1, code: "ConditionalCheckFailed".into() },
+        ]);
+        assert!(!err.condition_failed_at(0));
+        assert!(err.condition_failed_at(1));
+        assert!(!StoreError::ConditionFailed.condition_failed_at(0));
+    }
+}

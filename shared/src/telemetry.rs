@@ -1,0 +1,20 @@
+//! JSON logs through `tracing`. Each line carries the fields of the request
+//! span (request id, method, path, user id once known).
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the JSON subscriber; `RUST_LOG` sets the levels (default `info`,
+/// with the AWS SDK's chatter held at `warn`).
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,aws_smithy_runtime=warn,aws_config=warn,hyper=warn"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .flatten_event(true)
+        .with_target(false)
+        .without_time()
+        .try_init();
+}
