@@ -1,0 +1,103 @@
+//! `POST /v1/auth/register`: create an account.
+
+use axum::extract::State;
+use serde::Deserialize;
+use shared::domain::{Email, new_id};
+use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors};
+use utoipa::ToSchema;
+
+use crate::IdentityState;
+use crate::password::{self, NewPassword};
+use crate::user::{EmailMarker, UserRecord, UserView};
+
+const MAX_NAME_CHARS: usize = 100;
+
+/// Only these fields are read: anything else in the body (`role`, `id`, ...)
+/// is ignored, so a client cannot assign itself privileges.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisterRequest {
+    #[schema(example = "ada@example.com")]
+    email: String,
+    /// 10 to 256 characters, not a common password, not the email.
+    #[schema(example = "correct horse battery staple", format = Password)]
+    password: String,
+    #[schema(example = "Ada Lovelace")]
+    name: String,
+}
+
+/// A registration whose every field is valid.
+struct Registration {
+    email: Email,
+    password: NewPassword,
+    name: String,
+}
+
+impl TryFrom<RegisterRequest> for Registration {
+    type Error = ApiError;
+
+    fn try_from(request: RegisterRequest) -> Result<Self, Self::Error> {
+        let mut fields = FieldErrors::new();
+        let email = Email::parse(&request.email)
+            .map_err(|e| fields.entry("email".into()).or_default().push(e.to_string()))
+            .ok();
+        let password = NewPassword::parse(&request.password, Some(request.email.trim()))
+            .map_err(|e| fields.entry("password".into()).or_default().push(e.into()))
+            .ok();
+        let name = request.name.trim().to_owned();
+        if name.is_empty() {
+            fields.entry("name".into()).or_default().push("is required".into());
+        } else if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+            fields
+                .entry("name".into())
+                .or_default()
+                .push("must be at most 100 characters, without control characters".into());
+        }
+        match (email, password) {
+            (Some(email), Some(password)) if fields.is_empty() => Ok(Self { email, password, name }),
+            _ => Err(ApiError::validation("the registration has invalid fields", fields)),
+        }
+    }
+}
+
+/// Creates a customer account. The email must not be registered yet.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/register",
+    tag = "identity",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "The account was created", body = Envelope<UserView>),
+        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
+        (status = 409, description = "The email is already registered", body = ErrorEnvelope),
+        (status = 413, description = "The body is too large", body = ErrorEnvelope),
+        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
+        (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
+        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn register(
+    State(state): State<IdentityState>,
+    ApiJson(request): ApiJson<RegisterRequest>,
+) -> ApiResult<ApiResponse<UserView>> {
+    let registration = Registration::try_from(request)?;
+    let password_hash = password::hash(registration.password).await.map_err(ApiError::internal)?;
+    let user = UserRecord::new(new_id(), registration.email.to_string(), registration.name, password_hash);
+    let marker = EmailMarker::new(&user.email, &user.id);
+
+    const MARKER: usize = 1;
+    let writes = vec![
+        state.store.transact_put(&user, Some("attribute_not_exists(PK)"))?,
+        state.store.transact_put(&marker, Some("attribute_not_exists(PK)"))?,
+    ];
+    match state.store.transact(writes).await {
+        Ok(()) => {}
+        Err(err) if err.condition_failed_at(MARKER) => {
+            return Err(ApiError::conflict_on("email", "an account with this email already exists"));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    tracing::info!(user_id = %user.id, "account registered");
+    Ok(ApiResponse::created(user.into()))
+}

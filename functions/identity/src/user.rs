@@ -1,0 +1,113 @@
+//! Users as items in the table, and as the API shows them.
+//!
+//! Items (see docs/data-model.md):
+//! - `USER#<id> / PROFILE`: the user, with the password hash.
+//! - `EMAIL#<email> / EMAIL`: the uniqueness marker, written in the same
+//!   transaction as the user and guarded by `attribute_not_exists(PK)`; it
+//!   maps an email to its user for sign-in.
+
+use serde::{Deserialize, Serialize};
+use shared::auth::PlatformRole;
+use utoipa::ToSchema;
+
+pub const USER_TYPE: &str = "USER";
+pub const EMAIL_MARKER_TYPE: &str = "EMAIL_MARKER";
+const PROFILE_SK: &str = "PROFILE";
+const EMAIL_SK: &str = "EMAIL";
+
+pub fn user_key(user_id: &str) -> (String, &'static str) {
+    (format!("USER#{user_id}"), PROFILE_SK)
+}
+
+pub fn email_key(email: &str) -> (String, &'static str) {
+    (format!("EMAIL#{email}"), EMAIL_SK)
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRecord {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub item_type: String,
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: PlatformRole,
+    pub password_hash: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+impl UserRecord {
+    pub fn new(id: String, email: String, name: String, password_hash: String) -> Self {
+        let (pk, sk) = user_key(&id);
+        let now = shared::domain::now_rfc3339();
+        Self {
+            pk,
+            sk: sk.to_owned(),
+            item_type: USER_TYPE.to_owned(),
+            id,
+            email,
+            name,
+            role: PlatformRole::Customer,
+            password_hash,
+            created_at: now.clone(),
+            updated_at: now,
+            version: 1,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailMarker {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub item_type: String,
+    pub user_id: String,
+}
+
+impl EmailMarker {
+    pub fn new(email: &str, user_id: &str) -> Self {
+        let (pk, sk) = email_key(email);
+        Self {
+            pk,
+            sk: sk.to_owned(),
+            item_type: EMAIL_MARKER_TYPE.to_owned(),
+            user_id: user_id.to_owned(),
+        }
+    }
+}
+
+/// A user as the API shows them: never the password hash.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    #[schema(example = "01JD8X3Q4Z5Y6W7V8T9S0R1P2N")]
+    pub id: String,
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    #[schema(example = "Ada Lovelace")]
+    pub name: String,
+    pub role: PlatformRole,
+    pub created_at: String,
+}
+
+impl From<UserRecord> for UserView {
+    fn from(user: UserRecord) -> Self {
+        Self {
+            id: user.id,
+            email: user.email,
+            name: user.name,
+            role: user.role,
+            created_at: user.created_at,
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! `GET /v1/health`: the function's version and whether DynamoDB, S3 and SES
+//! answer. Each check has its own short deadline and they run at once, so a
+//! dead dependency makes the answer 503 within about two seconds, not a hang.
+
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use serde::Serialize;
+use shared::http::{ApiError, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use utoipa::ToSchema;
+
+use crate::PlatformState;
+
+const CHECK_DEADLINE: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Health {
+    #[schema(example = "ok")]
+    status: &'static str,
+    version: String,
+    checks: Checks,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Checks {
+    dynamodb: Check,
+    s3: Check,
+    ses: Check,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Check {
+    ok: bool,
+    latency_ms: u64,
+    /// Why the check failed (no internals: the kind of failure only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+async fn check<F, E>(call: F) -> Check
+where
+    F: std::future::Future<Output = Result<(), E>>,
+    E: std::fmt::Debug,
+{
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(CHECK_DEADLINE, call).await;
+    let latency_ms = started.elapsed().as_millis() as u64;
+    let error = match outcome {
+        Ok(Ok(())) => None,
+        Ok(Err(err)) => {
+            tracing::warn!(error = ?err, "health check failed");
+            Some("the dependency returned an error".to_owned())
+        }
+        Err(_) => Some(format!("no answer within {} ms", CHECK_DEADLINE.as_millis())),
+    };
+    Check {
+        ok: error.is_none(),
+        latency_ms,
+        error,
+    }
+}
+
+/// Reports the version and the state of every dependency.
+#[utoipa::path(
+    get,
+    path = "/v1/health",
+    tag = "platform",
+    responses(
+        (status = 200, description = "Every dependency answers", body = Envelope<Health>),
+        (status = 503, description = "A dependency does not answer; `error.details` has the checks", body = ErrorEnvelope),
+    ),
+)]
+pub async fn health(State(state): State<PlatformState>) -> ApiResult<ApiResponse<Health>> {
+    let services = &state.services;
+    let config = &services.config;
+    let (dynamodb, s3, ses) = futures::join!(
+        check(services.store.ping()),
+        check(async { services.s3.head_bucket().bucket(&config.bucket_name).send().await.map(drop) }),
+        check(async {
+            services
+                .ses
+                .get_email_identity()
+                .email_identity(&config.sender_email)
+                .send()
+                .await
+                .map(drop)
+        }),
+    );
+    let healthy = dynamodb.ok && s3.ok && ses.ok;
+    let health = Health {
+        status: if healthy { "ok" } else { "degraded" },
+        version: config.version.clone(),
+        checks: Checks { dynamodb, s3, ses },
+    };
+    if healthy {
+        return Ok(ApiResponse::ok(health));
+    }
+    let down: Vec<&str> = [
+        ("dynamodb", health.checks.dynamodb.ok),
+        ("s3", health.checks.s3.ok),
+        ("ses", health.checks.ses.ok),
+    ]
+    .into_iter()
+    .filter(|(_, ok)| !ok)
+    .map(|(name, _)| name)
+    .collect();
+    let details = serde_json::to_value(&health).map_err(ApiError::internal)?;
+    Err(ApiError::unavailable(anyhow::anyhow!("unhealthy: {}", down.join(", "))).with_details(details))
+}

@@ -1,0 +1,46 @@
+//! Platform endpoints that belong to no single context: the health of the
+//! dependencies, and the OpenAPI document that describes every context.
+
+mod health;
+mod openapi;
+
+use std::sync::Arc;
+
+use axum::Router;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use openapi::document;
+
+#[derive(Clone)]
+pub struct PlatformState {
+    services: shared::Services,
+    /// The OpenAPI document, rendered once.
+    openapi_json: Arc<str>,
+}
+
+impl PlatformState {
+    pub fn new(services: &shared::Services) -> Self {
+        let json = document().to_json().expect("the OpenAPI document serializes");
+        Self {
+            services: services.clone(),
+            openapi_json: json.into(),
+        }
+    }
+}
+
+fn api() -> OpenApiRouter<PlatformState> {
+    OpenApiRouter::new()
+        .routes(routes!(health::health))
+        .routes(routes!(openapi::openapi_json))
+}
+
+/// The context's routes, without the shared layers (see `shared::http::service`).
+pub fn routes(state: PlatformState) -> Router {
+    api().split_for_parts().0.with_state(state)
+}
+
+/// The OpenAPI description of this crate's own routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
