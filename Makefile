@@ -1,0 +1,67 @@
+# Bodega: developer entry points. `make` (or `make help`) lists them.
+# Tools the targets need are installed into the git-ignored .local/ by
+# infra/stack.sh; nothing has to be installed by hand beyond what
+# `infra/stack.sh check` asks for.
+
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := help
+
+VENV_BIN := $(CURDIR)/.local/venv/bin
+# Extra arguments for `cargo test`, e.g. make test ARGS="-p shared -- --nocapture"
+ARGS ?=
+# Lambda architecture for lambda-build: arm64 or x86-64 (cargo lambda flags).
+LAMBDA_ARCH ?= arm64
+
+.PHONY: help dev test stop status lint fmt build lambda-build bench deploy cfn-lint
+
+help: ## list the targets
+	@echo "Bodega make targets:"
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-13s %s\n", $$1, $$2}'
+
+dev: ## local stack + devserver on 127.0.0.1:3000 (--setup --seed); Ctrl-C stops all
+	infra/dev.sh
+
+test: ## fmt check, cfn-lint, clippy, cargo test against a private stack (ARGS=...)
+	infra/test.sh $(ARGS)
+
+stop: ## stop the dev stack in .local/run (infra/stack.sh stop --all: every stack)
+	infra/stack.sh stop
+
+status: ## what local stack services run where
+	@infra/stack.sh status || true
+
+lint: ## cargo fmt --check and clippy -D warnings
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt: ## format the workspace
+	cargo fmt --all
+
+build: ## cargo build --workspace
+	cargo build --workspace
+
+lambda-build: ## install cargo-lambda + zig (once), then cargo lambda build --release (LAMBDA_ARCH=arm64|x86-64)
+	infra/stack.sh install-lambda-tools
+	@if [ "$(LAMBDA_ARCH)" = arm64 ] && command -v rustup >/dev/null 2>&1 && \
+	  ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then \
+	  echo "The Rust target aarch64-unknown-linux-gnu is not installed: run" >&2; \
+	  echo "  rustup target add aarch64-unknown-linux-gnu" >&2; \
+	  echo "or build for x86-64 Lambdas: make lambda-build LAMBDA_ARCH=x86-64" >&2; \
+	  exit 1; \
+	fi
+	PATH="$(VENV_BIN):$$PATH" cargo lambda build --release --$(LAMBDA_ARCH)
+
+bench: ## placeholder: cargo run --release -p devserver --bin bench
+	cargo run --release -p devserver --bin bench
+
+cfn-lint: ## lint template.yaml with cfn-lint (installs it if needed)
+	infra/stack.sh install
+	$(VENV_BIN)/cfn-lint template.yaml
+
+# `sam` is the AWS SAM CLI; it is not installed by this repo (deploying needs
+# real AWS credentials, which are never kept here). samconfig.toml holds the
+# deploy settings.
+deploy: ## sam build && sam deploy (needs the AWS SAM CLI and AWS credentials)
+	sam build
+	sam deploy

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# What `make test` runs (and so CI): prerequisites, installs, a private local
+# stack on free ports, then in order, stopping at the first failure:
+#   cargo fmt --check, cfn-lint template.yaml, cargo clippy -D warnings,
+#   cargo test --workspace [ARGS...]
+# The stack is stopped on any exit: success, failure or Ctrl-C.
+#
+# Usage: infra/test.sh [extra cargo test args...]   (make test ARGS="...")
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+STACK="$ROOT/infra/stack.sh"
+RUN_DIR="$ROOT/.local/test-run-$$"
+LOG_KEEP_DIR="$ROOT/.local/test-logs/last"
+CURRENT_STEP=""
+STARTED_AT="$(date +%s)"
+
+step() {
+  CURRENT_STEP="$1"
+  printf '\n==> %s\n' "$1"
+}
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ "$status" -ne 0 ]; then
+    printf '\n==> FAILED: %s (exit %s)\n' "${CURRENT_STEP:-?}" "$status" >&2
+    # The service logs help to tell a broken test from a broken stand-in.
+    if [ -d "$RUN_DIR" ]; then
+      local log
+      for log in "$RUN_DIR"/*.log; do
+        [ -f "$log" ] || continue
+        printf '\n--- last 30 lines of %s ---\n' "$(basename "$log")" >&2
+        tail -n 30 "$log" >&2 || true
+      done
+      rm -rf "$LOG_KEEP_DIR"
+      mkdir -p "$LOG_KEEP_DIR"
+      cp "$RUN_DIR"/*.log "$LOG_KEEP_DIR"/ 2>/dev/null || true
+      printf '\n(full service logs kept in %s)\n' "${LOG_KEEP_DIR#"$ROOT"/}" >&2
+    fi
+  fi
+  if [ -d "$RUN_DIR" ]; then
+    printf '\n==> stop the local stack\n'
+    "$STACK" stop --run-dir "$RUN_DIR" || true
+  fi
+  if [ "$status" -eq 0 ]; then
+    printf '\n==> all steps passed in %s s\n' "$(($(date +%s) - STARTED_AT))"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Extra arguments go to `cargo test`. If they pick packages (-p/--package,
+# before any `--`), don't also pass --workspace.
+test_scope=(--workspace)
+for arg in "$@"; do
+  case "$arg" in
+    --) break ;;
+    -p | -p* | --package | --package=*) test_scope=() ; break ;;
+  esac
+done
+
+step "check prerequisites (infra/stack.sh check)"
+if [ "${CI:-}" = "true" ]; then
+  # On a fresh CI machine, install what apt can provide instead of failing.
+  "$STACK" check --install-missing
+else
+  "$STACK" check
+fi
+
+step "install local stack tools (infra/stack.sh install)"
+"$STACK" install
+
+step "start an ephemeral local stack"
+"$STACK" start --ephemeral --run-dir "$RUN_DIR"
+# shellcheck source=/dev/null
+source "$RUN_DIR/stack.env"
+
+step "cargo fmt --all -- --check"
+cargo fmt --all -- --check
+
+step "cfn-lint template.yaml"
+"$ROOT/.local/venv/bin/cfn-lint" template.yaml
+
+step "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets -- -D warnings
+
+step "cargo test ${test_scope[*]}${*:+ $*}"
+cargo test "${test_scope[@]}" "$@"
