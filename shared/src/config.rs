@@ -55,7 +55,11 @@ impl Config {
     /// Reads configuration through `lookup`, so tests need not touch the
     /// process environment.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
         let mut problems = Vec::new();
         let mut required = |name: &str| {
             get(name).unwrap_or_else(|| {
@@ -90,7 +94,9 @@ impl Config {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
             Some(other) => {
-                problems.push(format!("S3_FORCE_PATH_STYLE must be true or false, got {other:?}"));
+                problems.push(format!(
+                    "S3_FORCE_PATH_STYLE must be true or false, got {other:?}"
+                ));
                 false
             }
         };
@@ -120,8 +126,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |name| map.get(name).cloned()
     }
 
@@ -139,14 +147,21 @@ mod tests {
         assert_eq!(config.access_token_ttl, Duration::from_secs(900));
         assert_eq!(config.token_issuer, "bodega");
         assert!(!config.s3_force_path_style);
-        assert!(matches!(config.signing_keys, SigningKeysSource::Secret(ref s) if s == "arn:secret"));
+        assert!(
+            matches!(config.signing_keys, SigningKeysSource::Secret(ref s) if s == "arn:secret")
+        );
     }
 
     #[test]
     fn names_every_missing_variable() {
         let err = Config::from_lookup(lookup(&[("TABLE_NAME", "  ")])).unwrap_err();
         let text = err.to_string();
-        for name in ["TABLE_NAME", "BUCKET_NAME", "SENDER_EMAIL", "JWT_SIGNING_KEYS_SECRET_ID"] {
+        for name in [
+            "TABLE_NAME",
+            "BUCKET_NAME",
+            "SENDER_EMAIL",
+            "JWT_SIGNING_KEYS_SECRET_ID",
+        ] {
             assert!(text.contains(name), "{text} should mention {name}");
         }
     }

@@ -6,8 +6,9 @@ use tracing_subscriber::EnvFilter;
 /// Installs the JSON subscriber; `RUST_LOG` sets the levels (default `info`,
 /// with the AWS SDK's chatter held at `warn`).
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,aws_smithy_runtime=warn,aws_config=warn,hyper=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new("info,aws_smithy_runtime=warn,aws_config=warn,hyper=warn")
+    });
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)

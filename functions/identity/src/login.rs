@@ -64,9 +64,12 @@ pub async fn login(
         Ok(email) => find_user(&state, &email).await?,
         Err(_) => None,
     };
-    let verified = password::verify(request.password, user.as_ref().map(|u| u.password_hash.clone()))
-        .await
-        .map_err(ApiError::internal)?;
+    let verified = password::verify(
+        request.password,
+        user.as_ref().map(|u| u.password_hash.clone()),
+    )
+    .await
+    .map_err(ApiError::internal)?;
     let user = match user {
         Some(user) if verified => user,
         _ => {

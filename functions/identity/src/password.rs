@@ -16,13 +16,55 @@ pub const MAX_LEN: usize = 256;
 /// The most common passwords that meet the length rule, lower-cased; these
 /// are the first ones tried in any credential-stuffing run.
 const COMMON: &[&str] = &[
-    "1234567890", "12345678910", "123456789a", "0123456789", "0987654321", "1111111111", "1q2w3e4r5t",
-    "1qaz2wsx3edc", "qwertyuiop", "qwerty12345", "qwerty123456", "password1!", "password12", "password123",
-    "password1234", "passw0rd12", "iloveyou12", "abcd123456", "abc1234567", "a123456789", "aa12345678",
-    "asdfghjkl1", "zxcvbnm123", "football12", "baseball12", "princess12", "sunshine12", "welcome123",
-    "letmein123", "trustno1234", "starwars12", "dragon1234", "monkey1234", "master1234", "superman12",
-    "michael123", "jennifer12", "computer12", "whatever12", "changeme123", "administrator", "admin12345",
-    "qwertyuiop1", "1234qwerasdf", "q1w2e3r4t5", "zaq12wsxcde", "password!@#", "p@ssw0rd12", "passwordpassword",
+    "1234567890",
+    "12345678910",
+    "123456789a",
+    "0123456789",
+    "0987654321",
+    "1111111111",
+    "1q2w3e4r5t",
+    "1qaz2wsx3edc",
+    "qwertyuiop",
+    "qwerty12345",
+    "qwerty123456",
+    "password1!",
+    "password12",
+    "password123",
+    "password1234",
+    "passw0rd12",
+    "iloveyou12",
+    "abcd123456",
+    "abc1234567",
+    "a123456789",
+    "aa12345678",
+    "asdfghjkl1",
+    "zxcvbnm123",
+    "football12",
+    "baseball12",
+    "princess12",
+    "sunshine12",
+    "welcome123",
+    "letmein123",
+    "trustno1234",
+    "starwars12",
+    "dragon1234",
+    "monkey1234",
+    "master1234",
+    "superman12",
+    "michael123",
+    "jennifer12",
+    "computer12",
+    "whatever12",
+    "changeme123",
+    "administrator",
+    "admin12345",
+    "qwertyuiop1",
+    "1234qwerasdf",
+    "q1w2e3r4t5",
+    "zaq12wsxcde",
+    "password!@#",
+    "p@ssw0rd12",
+    "passwordpassword",
 ];
 
 /// A new password that meets the rules. Never logged, never printed.
@@ -45,7 +87,7 @@ impl NewPassword {
             return Err("must be at most 256 characters");
         }
         let lowered = raw.to_lowercase();
-        if COMMON.contains(&lowered.as_str()) || lowered.chars().all(|c| Some(c) == lowered.chars().next()) {
+        if COMMON.contains(&lowered.as_str()) || lowered.chars().all(|c| lowered.starts_with(c)) {
             return Err("is too common; choose a less guessable password");
         }
         if email.is_some_and(|email| lowered == email.to_lowercase()) {
@@ -89,7 +131,9 @@ pub async fn verify(password: String, stored: Option<String>) -> anyhow::Result<
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let hash = stored.unwrap_or_else(|| DUMMY_HASH.clone());
-        let matches = argon2().verify_password(password.as_bytes(), hash.as_str()).is_ok();
+        let matches = argon2()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok();
         known && matches
     })
     .await
@@ -107,22 +151,41 @@ mod tests {
         assert!(NewPassword::parse("Password123", None).is_err());
         assert!(NewPassword::parse("aaaaaaaaaaaa", None).is_err());
         assert!(NewPassword::parse("ada@example.com", Some("Ada@example.com")).is_err());
-        assert!(NewPassword::parse("correct horse battery staple", Some("ada@example.com")).is_ok());
+        assert!(
+            NewPassword::parse("correct horse battery staple", Some("ada@example.com")).is_ok()
+        );
     }
 
     #[test]
     fn counts_characters_not_bytes() {
-        assert!(NewPassword::parse("ééééééééé", None).is_err(), "9 characters, 18 bytes");
+        assert!(
+            NewPassword::parse("ééééééééé", None).is_err(),
+            "9 characters, 18 bytes"
+        );
         assert!(NewPassword::parse("ééééééééèè", None).is_ok());
     }
 
     #[tokio::test]
     async fn verifies_only_the_right_password() {
-        let stored = hash(NewPassword::parse("correct horse battery staple", None).unwrap()).await.unwrap();
+        let stored = hash(NewPassword::parse("correct horse battery staple", None).unwrap())
+            .await
+            .unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        assert!(verify("correct horse battery staple".into(), Some(stored.clone())).await.unwrap());
-        assert!(!verify("wrong horse battery staple".into(), Some(stored)).await.unwrap());
-        assert!(!verify("no account has this password".into(), None).await.unwrap());
+        assert!(
+            verify("correct horse battery staple".into(), Some(stored.clone()))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("wrong horse battery staple".into(), Some(stored))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify("no account has this password".into(), None)
+                .await
+                .unwrap()
+        );
     }
 
     #[test]

@@ -20,13 +20,18 @@ use crate::user::{UserRecord, UserView, user_key};
     ),
 )]
 #[tracing::instrument(skip_all)]
-pub async fn me(State(state): State<IdentityState>, principal: Principal) -> ApiResult<ApiResponse<UserView>> {
+pub async fn me(
+    State(state): State<IdentityState>,
+    principal: Principal,
+) -> ApiResult<ApiResponse<UserView>> {
     let (pk, sk) = user_key(&principal.user_id);
     let user: UserRecord = state
         .store
         .get(&pk, sk)
         .await?
         // A valid token for an account that no longer exists.
-        .ok_or_else(|| ApiError::unauthenticated("the account of this access token no longer exists"))?;
+        .ok_or_else(|| {
+            ApiError::unauthenticated("the account of this access token no longer exists")
+        })?;
     Ok(ApiResponse::ok(user.into()))
 }

@@ -3,7 +3,9 @@
 use axum::extract::State;
 use serde::Deserialize;
 use shared::domain::{Email, new_id};
-use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors};
+use shared::http::{
+    ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
+};
 use utoipa::ToSchema;
 
 use crate::IdentityState;
@@ -39,14 +41,22 @@ impl TryFrom<RegisterRequest> for Registration {
     fn try_from(request: RegisterRequest) -> Result<Self, Self::Error> {
         let mut fields = FieldErrors::new();
         let email = Email::parse(&request.email)
-            .map_err(|e| fields.entry("email".into()).or_default().push(e.to_string()))
+            .map_err(|e| {
+                fields
+                    .entry("email".into())
+                    .or_default()
+                    .push(e.to_string())
+            })
             .ok();
         let password = NewPassword::parse(&request.password, Some(request.email.trim()))
             .map_err(|e| fields.entry("password".into()).or_default().push(e.into()))
             .ok();
         let name = request.name.trim().to_owned();
         if name.is_empty() {
-            fields.entry("name".into()).or_default().push("is required".into());
+            fields
+                .entry("name".into())
+                .or_default()
+                .push("is required".into());
         } else if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
             fields
                 .entry("name".into())
@@ -54,8 +64,15 @@ impl TryFrom<RegisterRequest> for Registration {
                 .push("must be at most 100 characters, without control characters".into());
         }
         match (email, password) {
-            (Some(email), Some(password)) if fields.is_empty() => Ok(Self { email, password, name }),
-            _ => Err(ApiError::validation("the registration has invalid fields", fields)),
+            (Some(email), Some(password)) if fields.is_empty() => Ok(Self {
+                email,
+                password,
+                name,
+            }),
+            _ => Err(ApiError::validation(
+                "the registration has invalid fields",
+                fields,
+            )),
         }
     }
 }
@@ -82,19 +99,33 @@ pub async fn register(
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<ApiResponse<UserView>> {
     let registration = Registration::try_from(request)?;
-    let password_hash = password::hash(registration.password).await.map_err(ApiError::internal)?;
-    let user = UserRecord::new(new_id(), registration.email.to_string(), registration.name, password_hash);
+    let password_hash = password::hash(registration.password)
+        .await
+        .map_err(ApiError::internal)?;
+    let user = UserRecord::new(
+        new_id(),
+        registration.email.to_string(),
+        registration.name,
+        password_hash,
+    );
     let marker = EmailMarker::new(&user.email, &user.id);
 
     const MARKER: usize = 1;
     let writes = vec![
-        state.store.transact_put(&user, Some("attribute_not_exists(PK)"))?,
-        state.store.transact_put(&marker, Some("attribute_not_exists(PK)"))?,
+        state
+            .store
+            .transact_put(&user, Some("attribute_not_exists(PK)"))?,
+        state
+            .store
+            .transact_put(&marker, Some("attribute_not_exists(PK)"))?,
     ];
     match state.store.transact(writes).await {
         Ok(()) => {}
         Err(err) if err.condition_failed_at(MARKER) => {
-            return Err(ApiError::conflict_on("email", "an account with this email already exists"));
+            return Err(ApiError::conflict_on(
+                "email",
+                "an account with this email already exists",
+            ));
         }
         Err(err) => return Err(err.into()),
     }

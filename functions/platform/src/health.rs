@@ -53,7 +53,10 @@ where
             tracing::warn!(error = ?err, "health check failed");
             Some("the dependency returned an error".to_owned())
         }
-        Err(_) => Some(format!("no answer within {} ms", CHECK_DEADLINE.as_millis())),
+        Err(_) => Some(format!(
+            "no answer within {} ms",
+            CHECK_DEADLINE.as_millis()
+        )),
     };
     Check {
         ok: error.is_none(),
@@ -77,7 +80,15 @@ pub async fn health(State(state): State<PlatformState>) -> ApiResult<ApiResponse
     let config = &services.config;
     let (dynamodb, s3, ses) = futures::join!(
         check(services.store.ping()),
-        check(async { services.s3.head_bucket().bucket(&config.bucket_name).send().await.map(drop) }),
+        check(async {
+            services
+                .s3
+                .head_bucket()
+                .bucket(&config.bucket_name)
+                .send()
+                .await
+                .map(drop)
+        }),
         check(async {
             services
                 .ses
@@ -107,5 +118,8 @@ pub async fn health(State(state): State<PlatformState>) -> ApiResult<ApiResponse
     .map(|(name, _)| name)
     .collect();
     let details = serde_json::to_value(&health).map_err(ApiError::internal)?;
-    Err(ApiError::unavailable(anyhow::anyhow!("unhealthy: {}", down.join(", "))).with_details(details))
+    Err(
+        ApiError::unavailable(anyhow::anyhow!("unhealthy: {}", down.join(", ")))
+            .with_details(details),
+    )
 }

@@ -21,7 +21,9 @@ pub struct PlatformState {
 
 impl PlatformState {
     pub fn new(services: &shared::Services) -> Self {
-        let json = document().to_json().expect("the OpenAPI document serializes");
+        let json = document()
+            .to_json()
+            .expect("the OpenAPI document serializes");
         Self {
             services: services.clone(),
             openapi_json: json.into(),

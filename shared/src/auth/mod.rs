@@ -55,19 +55,27 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let keys = Arc::<TokenKeys>::from_ref(state);
-        let header = parts
-            .headers
-            .get(AUTHORIZATION)
-            .ok_or_else(|| ApiError::unauthenticated("sign in: send Authorization: Bearer <access token>"))?;
+        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+            ApiError::unauthenticated("sign in: send Authorization: Bearer <access token>")
+        })?;
         let token = header
             .to_str()
             .ok()
-            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .filter(|token| !token.is_empty())
-            .ok_or_else(|| ApiError::unauthenticated("the Authorization header must be Bearer <access token>"))?;
-        let claims = keys.verify_access_token(token).map_err(|err| ApiError::unauthenticated(err.to_string()))?;
-        let role = PlatformRole::parse(&claims.role).ok_or_else(|| ApiError::unauthenticated(TokenError::Invalid.to_string()))?;
+            .ok_or_else(|| {
+                ApiError::unauthenticated("the Authorization header must be Bearer <access token>")
+            })?;
+        let claims = keys
+            .verify_access_token(token)
+            .map_err(|err| ApiError::unauthenticated(err.to_string()))?;
+        let role = PlatformRole::parse(&claims.role)
+            .ok_or_else(|| ApiError::unauthenticated(TokenError::Invalid.to_string()))?;
         tracing::Span::current().record("user_id", claims.sub.as_str());
         Ok(Principal {
             user_id: claims.sub,

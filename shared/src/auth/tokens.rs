@@ -39,13 +39,17 @@ struct KeyJson {
 
 impl std::fmt::Debug for KeyJson {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyJson").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("KeyJson")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeySetError {
-    #[error("the signing key set is not valid JSON of the form {{\"activeKid\", \"keys\": [{{\"kid\", \"privateKeyPem\"}}]}}: {0}")]
+    #[error(
+        "the signing key set is not valid JSON of the form {{\"activeKid\", \"keys\": [{{\"kid\", \"privateKeyPem\"}}]}}: {0}"
+    )]
     Format(String),
     #[error("signing key {kid:?} is not an Ed25519 PKCS#8 PEM private key")]
     Key { kid: String },
@@ -108,15 +112,23 @@ impl std::fmt::Debug for TokenKeys {
 }
 
 impl TokenKeys {
-    pub fn from_json(json: &str, issuer: impl Into<String>, ttl: Duration) -> Result<Self, KeySetError> {
-        let set: KeySetJson = serde_json::from_str(json).map_err(|e| KeySetError::Format(e.to_string()))?;
+    pub fn from_json(
+        json: &str,
+        issuer: impl Into<String>,
+        ttl: Duration,
+    ) -> Result<Self, KeySetError> {
+        let set: KeySetJson =
+            serde_json::from_str(json).map_err(|e| KeySetError::Format(e.to_string()))?;
         let mut verifying_keys = HashMap::new();
         let mut jwks = Vec::new();
         let mut signing_key = None;
         for key in &set.keys {
-            let invalid = || KeySetError::Key { kid: key.kid.clone() };
+            let invalid = || KeySetError::Key {
+                kid: key.kid.clone(),
+            };
             let der = pem::parse(key.private_key_pem.trim()).map_err(|_| invalid())?;
-            let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der.contents()).map_err(|_| invalid())?;
+            let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der.contents())
+                .map_err(|_| invalid())?;
             let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
             let decoding = DecodingKey::from_ed_components(&x).map_err(|_| invalid())?;
             if verifying_keys.insert(key.kid.clone(), decoding).is_some() {
@@ -129,7 +141,8 @@ impl TokenKeys {
                 signing_key = Some(EncodingKey::from_ed_der(der.contents()));
             }
         }
-        let signing_key = signing_key.ok_or_else(|| KeySetError::NoActiveKey(set.active_kid.clone()))?;
+        let signing_key =
+            signing_key.ok_or_else(|| KeySetError::NoActiveKey(set.active_kid.clone()))?;
         Ok(Self {
             issuer: issuer.into(),
             ttl,
@@ -149,8 +162,25 @@ impl TokenKeys {
         &self.issuer
     }
 
-    pub fn issue_access_token(&self, user_id: &str, role: &str) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+    pub fn issue_access_token(
+        &self,
+        user_id: &str,
+        role: &str,
+    ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
+        self.issue_access_token_at(
+            user_id,
+            role,
+            time::OffsetDateTime::now_utc().unix_timestamp() as u64,
+        )
+    }
+
+    /// Issues a token as if it were `now` (seconds since the epoch).
+    pub fn issue_access_token_at(
+        &self,
+        user_id: &str,
+        role: &str,
+        now: u64,
+    ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
         let claims = AccessClaims {
             sub: user_id.to_owned(),
             role: role.to_owned(),
@@ -185,9 +215,11 @@ impl TokenKeys {
         validation.set_issuer(&[&self.issuer]);
         validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
         validation.validate_aud = false;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &validation).map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-            _ => TokenError::Invalid,
+        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &validation).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            }
         })?;
         if data.claims.typ != ACCESS_TOKEN_TYPE {
             return Err(TokenError::Invalid);
@@ -202,7 +234,8 @@ pub fn generate_key_set_json(kid: &str) -> String {
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("the system RNG works");
     let pem = pem::encode(&pem::Pem::new("PRIVATE KEY", pkcs8.as_ref().to_vec()));
-    serde_json::json!({ "activeKid": kid, "keys": [{ "kid": kid, "privateKeyPem": pem }] }).to_string()
+    serde_json::json!({ "activeKid": kid, "keys": [{ "kid": kid, "privateKeyPem": pem }] })
+        .to_string()
 }
 
 #[cfg(test)]
@@ -210,7 +243,12 @@ mod tests {
     use super::*;
 
     fn keys(kid: &str) -> TokenKeys {
-        TokenKeys::from_json(&generate_key_set_json(kid), "bodega-test", Duration::from_secs(900)).unwrap()
+        TokenKeys::from_json(
+            &generate_key_set_json(kid),
+            "bodega-test",
+            Duration::from_secs(900),
+        )
+        .unwrap()
     }
 
     fn b64(value: serde_json::Value) -> String {
@@ -231,8 +269,10 @@ mod tests {
     #[test]
     fn a_rotated_key_still_verifies_until_retired() {
         let ttl = Duration::from_secs(900);
-        let old_json: serde_json::Value = serde_json::from_str(&generate_key_set_json("old")).unwrap();
-        let new_json: serde_json::Value = serde_json::from_str(&generate_key_set_json("new")).unwrap();
+        let old_json: serde_json::Value =
+            serde_json::from_str(&generate_key_set_json("old")).unwrap();
+        let new_json: serde_json::Value =
+            serde_json::from_str(&generate_key_set_json("new")).unwrap();
         let old = TokenKeys::from_json(&old_json.to_string(), "bodega-test", ttl).unwrap();
         let token = old.issue_access_token("u", "customer").unwrap().token;
 
@@ -241,13 +281,22 @@ mod tests {
             "keys": [new_json["keys"][0], old_json["keys"][0]],
         });
         let rotated = TokenKeys::from_json(&rotated_json.to_string(), "bodega-test", ttl).unwrap();
-        assert!(rotated.verify_access_token(&token).is_ok(), "old tokens verify during rotation");
+        assert!(
+            rotated.verify_access_token(&token).is_ok(),
+            "old tokens verify during rotation"
+        );
         let fresh = rotated.issue_access_token("u", "customer").unwrap().token;
-        assert_eq!(jsonwebtoken::decode_header(&fresh).unwrap().kid.as_deref(), Some("new"));
+        assert_eq!(
+            jsonwebtoken::decode_header(&fresh).unwrap().kid.as_deref(),
+            Some("new")
+        );
         assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
 
         let retired = TokenKeys::from_json(&new_json.to_string(), "bodega-test", ttl).unwrap();
-        assert_eq!(retired.verify_access_token(&token), Err(TokenError::UnknownKey));
+        assert_eq!(
+            retired.verify_access_token(&token),
+            Err(TokenError::UnknownKey)
+        );
         assert!(retired.verify_access_token(&fresh).is_ok());
     }
 
@@ -257,19 +306,37 @@ mod tests {
         let token = keys.issue_access_token("u", "customer").unwrap().token;
         let parts: Vec<&str> = token.split('.').collect();
 
-        let none = format!("{}.{}.", b64(serde_json::json!({"alg": "none", "kid": "k1"})), parts[1]);
+        let none = format!(
+            "{}.{}.",
+            b64(serde_json::json!({"alg": "none", "kid": "k1"})),
+            parts[1]
+        );
         assert!(keys.verify_access_token(&none).is_err());
 
-        let other_kid = format!("{}.{}.{}", b64(serde_json::json!({"alg": "EdDSA", "kid": "k9"})), parts[1], parts[2]);
-        assert_eq!(keys.verify_access_token(&other_kid), Err(TokenError::UnknownKey));
+        let other_kid = format!(
+            "{}.{}.{}",
+            b64(serde_json::json!({"alg": "EdDSA", "kid": "k9"})),
+            parts[1],
+            parts[2]
+        );
+        assert_eq!(
+            keys.verify_access_token(&other_kid),
+            Err(TokenError::UnknownKey)
+        );
 
         let mut claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         claims["role"] = "admin".into();
         let tampered = format!("{}.{}.{}", parts[0], b64(claims), parts[2]);
-        assert_eq!(keys.verify_access_token(&tampered), Err(TokenError::Invalid));
+        assert_eq!(
+            keys.verify_access_token(&tampered),
+            Err(TokenError::Invalid)
+        );
 
-        assert_eq!(keys.verify_access_token("not-a-token"), Err(TokenError::Malformed));
+        assert_eq!(
+            keys.verify_access_token("not-a-token"),
+            Err(TokenError::Malformed)
+        );
     }
 
     #[test]
@@ -289,7 +356,8 @@ mod tests {
             typ: "access".into(),
         };
         for secret in [x.as_bytes().to_vec(), URL_SAFE_NO_PAD.decode(&x).unwrap()] {
-            let forged = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&secret)).unwrap();
+            let forged =
+                jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(&secret)).unwrap();
             assert_eq!(keys.verify_access_token(&forged), Err(TokenError::Invalid));
         }
     }
@@ -297,7 +365,12 @@ mod tests {
     #[test]
     fn refuses_expired_tokens_and_other_issuers() {
         let keys = keys("k1");
-        let other = TokenKeys::from_json(&generate_key_set_json("k1"), "someone-else", Duration::from_secs(900)).unwrap();
+        let other = TokenKeys::from_json(
+            &generate_key_set_json("k1"),
+            "someone-else",
+            Duration::from_secs(900),
+        )
+        .unwrap();
         let foreign = other.issue_access_token("u", "customer").unwrap().token;
         assert!(keys.verify_access_token(&foreign).is_err());
 
@@ -322,8 +395,14 @@ mod tests {
         let err = TokenKeys::from_json("{}", "i", Duration::from_secs(60)).unwrap_err();
         assert!(matches!(err, KeySetError::Format(_)));
         let bad = r#"{"activeKid":"a","keys":[{"kid":"a","privateKeyPem":"nope"}]}"#;
-        assert!(matches!(TokenKeys::from_json(bad, "i", Duration::from_secs(60)), Err(KeySetError::Key { .. })));
+        assert!(matches!(
+            TokenKeys::from_json(bad, "i", Duration::from_secs(60)),
+            Err(KeySetError::Key { .. })
+        ));
         let json = generate_key_set_json("a").replace("\"activeKid\":\"a\"", "\"activeKid\":\"b\"");
-        assert!(matches!(TokenKeys::from_json(&json, "i", Duration::from_secs(60)), Err(KeySetError::NoActiveKey(_))));
+        assert!(matches!(
+            TokenKeys::from_json(&json, "i", Duration::from_secs(60)),
+            Err(KeySetError::NoActiveKey(_))
+        ));
     }
 }

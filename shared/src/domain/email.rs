@@ -33,13 +33,17 @@ impl Email {
             && !domain.starts_with(['.', '-'])
             && !domain.ends_with(['.', '-'])
             && !domain.contains("..")
-            && domain.chars().all(|c| c.is_alphanumeric() || c == '.' || c == '-');
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
         let local_ok = !local.is_empty()
             && local.len() <= MAX_LOCAL_LEN
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
+            && local
+                .chars()
+                .all(|c| c.is_alphanumeric() || "!#$%&'*+/=?^_`{|}~.-".contains(c));
         if !(domain_ok && local_ok) {
             return Err(InvalidEmail("is not an email address"));
         }
@@ -77,15 +81,33 @@ mod tests {
 
     #[test]
     fn normalizes_case_and_whitespace() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
-        assert_eq!(Email::parse("o'neil+shop@sub.example.co.uk").unwrap().as_str(), "o'neil+shop@sub.example.co.uk");
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
+        assert_eq!(
+            Email::parse("o'neil+shop@sub.example.co.uk")
+                .unwrap()
+                .as_str(),
+            "o'neil+shop@sub.example.co.uk"
+        );
     }
 
     #[test]
     fn refuses_what_is_not_an_address() {
         for raw in [
-            "", "plain", "@example.com", "ada@", "ada@localhost", "ada@@example.com", "a b@example.com",
-            "ada@exa mple.com", ".ada@example.com", "ada..x@example.com", "ada@example..com", "ada@-example.com",
+            "",
+            "plain",
+            "@example.com",
+            "ada@",
+            "ada@localhost",
+            "ada@@example.com",
+            "a b@example.com",
+            "ada@exa mple.com",
+            ".ada@example.com",
+            "ada..x@example.com",
+            "ada@example..com",
+            "ada@-example.com",
             "ada<script>@example.com",
         ] {
             assert!(Email::parse(raw).is_err(), "{raw:?} should be refused");

@@ -48,7 +48,13 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {:?}: {}", self.status.as_u16(), self.code, self.message)
+        write!(
+            f,
+            "{} {:?}: {}",
+            self.status.as_u16(),
+            self.code,
+            self.message
+        )
     }
 }
 
@@ -69,12 +75,20 @@ impl ApiError {
 
     /// 400: the request cannot be read at all (malformed JSON, bad cursor).
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, ErrorCode::ValidationFailed, message)
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::ValidationFailed,
+            message,
+        )
     }
 
     /// 422: the request was read but its values break the rules.
     pub fn validation(message: impl Into<String>, fields: FieldErrors) -> Self {
-        let mut err = Self::new(StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::ValidationFailed, message);
+        let mut err = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::ValidationFailed,
+            message,
+        );
         err.fields = fields;
         err
     }
@@ -87,7 +101,11 @@ impl ApiError {
     }
 
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, ErrorCode::Unauthenticated, message)
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::Unauthenticated,
+            message,
+        )
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {
@@ -99,7 +117,11 @@ impl ApiError {
     }
 
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed, message)
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::MethodNotAllowed,
+            message,
+        )
     }
 
     pub fn conflict(message: impl Into<String>) -> Self {
@@ -115,19 +137,35 @@ impl ApiError {
     }
 
     pub fn precondition_failed(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::PRECONDITION_FAILED, ErrorCode::PreconditionFailed, message)
+        Self::new(
+            StatusCode::PRECONDITION_FAILED,
+            ErrorCode::PreconditionFailed,
+            message,
+        )
     }
 
     pub fn payload_too_large(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge, message)
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            message,
+        )
     }
 
     pub fn unsupported_media_type(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType, message)
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            message,
+        )
     }
 
     pub fn rate_limited(message: impl Into<String>, retry_after_secs: u64) -> Self {
-        let mut err = Self::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, message);
+        let mut err = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            message,
+        );
         err.retry_after_secs = Some(retry_after_secs);
         err
     }
@@ -146,7 +184,11 @@ impl ApiError {
 
     /// 500: something we did not expect. The client sees only the request id.
     pub fn internal(source: impl Into<anyhow::Error>) -> Self {
-        let mut err = Self::new(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error");
+        let mut err = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::Internal,
+            "internal error",
+        );
         err.source = Some(source.into());
         err
     }
@@ -199,8 +241,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if self.status.is_server_error() {
             match &self.source {
-                Some(source) => tracing::error!(status = self.status.as_u16(), error = ?source, "request failed"),
-                None => tracing::error!(status = self.status.as_u16(), message = %self.message, "request failed"),
+                Some(source) => {
+                    tracing::error!(status = self.status.as_u16(), error = ?source, "request failed")
+                }
+                None => {
+                    tracing::error!(status = self.status.as_u16(), message = %self.message, "request failed")
+                }
             }
         }
         let body = ErrorEnvelope {
@@ -215,7 +261,9 @@ impl IntoResponse for ApiError {
         };
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(secs) = self.retry_after_secs {
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -225,11 +273,17 @@ impl From<crate::store::StoreError> for ApiError {
     fn from(err: crate::store::StoreError) -> Self {
         use crate::store::StoreError;
         match err {
-            StoreError::ConditionFailed => Self::conflict("the resource was changed by another request"),
-            StoreError::TransactionCanceled(reasons) if reasons.iter().any(|r| r.is_throttled()) => {
+            StoreError::ConditionFailed => {
+                Self::conflict("the resource was changed by another request")
+            }
+            StoreError::TransactionCanceled(reasons)
+                if reasons.iter().any(|r| r.is_throttled()) =>
+            {
                 Self::unavailable(anyhow::anyhow!("transaction throttled: {reasons:?}"))
             }
-            StoreError::TransactionCanceled(_) => Self::conflict("the resource was changed by another request"),
+            StoreError::TransactionCanceled(_) => {
+                Self::conflict("the resource was changed by another request")
+            }
             StoreError::Unavailable(source) => Self::unavailable(source),
             StoreError::Corrupt(source) | StoreError::Other(source) => Self::internal(source),
         }
@@ -241,7 +295,9 @@ mod tests {
     use super::*;
 
     async fn body_json(response: Response) -> serde_json::Value {
-        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+            .await
+            .unwrap();
         serde_json::from_slice(&bytes).unwrap()
     }
 
@@ -252,7 +308,10 @@ mod tests {
         let body = body_json(response).await;
         assert_eq!(body["success"], false);
         assert_eq!(body["error"]["code"], "VALIDATION_FAILED");
-        assert_eq!(body["error"]["fields"]["email"][0], "is not an email address");
+        assert_eq!(
+            body["error"]["fields"]["email"][0],
+            "is not an email address"
+        );
         assert!(body["meta"]["timestamp"].is_string());
     }
 

@@ -5,10 +5,10 @@ pub mod envelope;
 pub mod error;
 pub mod request_id;
 
+use axum::Router;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::{Method, Uri};
-use axum::Router;
 use serde::de::DeserializeOwned;
 
 pub use envelope::{ApiResponse, Envelope, Meta, Pagination};
@@ -62,18 +62,26 @@ where
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     match rejection {
-        JsonRejection::MissingJsonContentType(_) => {
-            ApiError::unsupported_media_type("send the body as JSON with Content-Type: application/json")
-        }
-        JsonRejection::JsonSyntaxError(err) => {
-            ApiError::bad_request(format!("the request body is not valid JSON: {}", err.body_text()))
-        }
+        JsonRejection::MissingJsonContentType(_) => ApiError::unsupported_media_type(
+            "send the body as JSON with Content-Type: application/json",
+        ),
+        JsonRejection::JsonSyntaxError(err) => ApiError::bad_request(format!(
+            "the request body is not valid JSON: {}",
+            err.body_text()
+        )),
         JsonRejection::JsonDataError(err) => ApiError::validation(
-            format!("the request body does not have the expected shape: {}", err.body_text()),
+            format!(
+                "the request body does not have the expected shape: {}",
+                err.body_text()
+            ),
             FieldErrors::new(),
         ),
-        JsonRejection::BytesRejection(err) if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::payload_too_large(format!("the request body is larger than {MAX_JSON_BODY_BYTES} bytes"))
+        JsonRejection::BytesRejection(err)
+            if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
+        {
+            ApiError::payload_too_large(format!(
+                "the request body is larger than {MAX_JSON_BODY_BYTES} bytes"
+            ))
         }
         other => ApiError::bad_request(other.body_text()),
     }

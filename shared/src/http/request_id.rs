@@ -33,10 +33,10 @@ fn acceptable(candidate: &str) -> bool {
 }
 
 fn request_id_of(request: &Request) -> String {
-    if let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() {
-        if let Some(id) = context.request_id.as_deref().filter(|id| acceptable(id)) {
-            return id.to_owned();
-        }
+    if let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref()
+        && let Some(id) = context.request_id.as_deref().filter(|id| acceptable(id))
+    {
+        return id.to_owned();
     }
     request
         .headers()
@@ -70,7 +70,9 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         )
     });
     if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(REQUEST_ID_HEADER.clone(), value);
+        response
+            .headers_mut()
+            .insert(REQUEST_ID_HEADER.clone(), value);
     }
     response
 }

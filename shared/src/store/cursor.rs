@@ -37,12 +37,16 @@ pub fn decode_cursor(
         return Err(InvalidCursor);
     }
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| InvalidCursor)?;
-    let map: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| InvalidCursor)?;
+    let map: BTreeMap<String, String> =
+        serde_json::from_slice(&bytes).map_err(|_| InvalidCursor)?;
     let same_attrs = map.len() == attrs.len() && attrs.iter().all(|a| map.contains_key(*a));
     if !same_attrs || map.get(partition.0).map(String::as_str) != Some(partition.1) {
         return Err(InvalidCursor);
     }
-    Ok(map.into_iter().map(|(k, v)| (k, AttributeValue::S(v))).collect())
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| (k, AttributeValue::S(v)))
+        .collect())
 }
 
 #[cfg(test)]
@@ -62,13 +66,19 @@ mod tests {
     fn round_trips_a_key() {
         let original = key(&[("PK", "USER#1"), ("SK", "ORDER#9")]);
         let cursor = encode_cursor(&original);
-        assert_eq!(decode_cursor(&cursor, ATTRS, ("PK", "USER#1")), Ok(original));
+        assert_eq!(
+            decode_cursor(&cursor, ATTRS, ("PK", "USER#1")),
+            Ok(original)
+        );
     }
 
     #[test]
     fn refuses_a_cursor_for_another_partition() {
         let cursor = encode_cursor(&key(&[("PK", "USER#2"), ("SK", "ORDER#9")]));
-        assert_eq!(decode_cursor(&cursor, ATTRS, ("PK", "USER#1")), Err(InvalidCursor));
+        assert_eq!(
+            decode_cursor(&cursor, ATTRS, ("PK", "USER#1")),
+            Err(InvalidCursor)
+        );
     }
 
     #[test]
@@ -77,14 +87,23 @@ mod tests {
         let extra = encode_cursor(&key(&[("PK", "USER#1"), ("SK", "x"), ("GSI1PK", "y")]));
         let numeric = URL_SAFE_NO_PAD.encode(br#"{"PK":"USER#1","SK":5}"#);
         for cursor in [missing, extra, numeric] {
-            assert_eq!(decode_cursor(&cursor, ATTRS, ("PK", "USER#1")), Err(InvalidCursor));
+            assert_eq!(
+                decode_cursor(&cursor, ATTRS, ("PK", "USER#1")),
+                Err(InvalidCursor)
+            );
         }
     }
 
     #[test]
     fn refuses_garbage_and_oversized_input() {
         assert_eq!(decode_cursor("%%%", ATTRS, ("PK", "x")), Err(InvalidCursor));
-        assert_eq!(decode_cursor(&URL_SAFE_NO_PAD.encode("[1]"), ATTRS, ("PK", "x")), Err(InvalidCursor));
-        assert_eq!(decode_cursor(&"A".repeat(5000), ATTRS, ("PK", "x")), Err(InvalidCursor));
+        assert_eq!(
+            decode_cursor(&URL_SAFE_NO_PAD.encode("[1]"), ATTRS, ("PK", "x")),
+            Err(InvalidCursor)
+        );
+        assert_eq!(
+            decode_cursor(&"A".repeat(5000), ATTRS, ("PK", "x")),
+            Err(InvalidCursor)
+        );
     }
 }

@@ -105,7 +105,10 @@ impl CancellationReason {
     }
 
     pub fn is_throttled(&self) -> bool {
-        matches!(self.code.as_str(), "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded")
+        matches!(
+            self.code.as_str(),
+            "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded"
+        )
     }
 }
 
@@ -132,7 +135,9 @@ where
         }
         SdkError::ServiceError(service) => match service.err().code() {
             Some("ConditionalCheckFailedException") => StoreError::ConditionFailed,
-            Some(code) if RETRYABLE_SERVICE_CODES.contains(&code) => StoreError::Unavailable(err.into()),
+            Some(code) if RETRYABLE_SERVICE_CODES.contains(&code) => {
+                StoreError::Unavailable(err.into())
+            }
             _ => StoreError::Other(err.into()),
         },
         _ => StoreError::Other(err.into()),
@@ -140,11 +145,13 @@ where
 }
 
 pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
-    serde_dynamo::to_item(value).map_err(|e| StoreError::Other(anyhow::Error::new(e).context("encoding an item")))
+    serde_dynamo::to_item(value)
+        .map_err(|e| StoreError::Other(anyhow::Error::new(e).context("encoding an item")))
 }
 
 pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
-    serde_dynamo::from_item(item).map_err(|e| StoreError::Corrupt(anyhow::Error::new(e).context("decoding an item")))
+    serde_dynamo::from_item(item)
+        .map_err(|e| StoreError::Corrupt(anyhow::Error::new(e).context("decoding an item")))
 }
 
 /// One page of a query.
@@ -190,7 +197,11 @@ impl Store {
 
     /// A strongly consistent read of one item.
     #[tracing::instrument(skip(self), err(level = "debug"))]
-    pub async fn get<T: DeserializeOwned>(&self, pk: &str, sk: &str) -> Result<Option<T>, StoreError> {
+    pub async fn get<T: DeserializeOwned>(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<Option<T>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -207,7 +218,11 @@ impl Store {
     /// Puts one item; `condition` (e.g. `attribute_not_exists(PK)`) turns a
     /// clash into `StoreError::ConditionFailed`.
     #[tracing::instrument(skip_all, err(level = "debug"))]
-    pub async fn put<T: Serialize>(&self, value: &T, condition: Option<&str>) -> Result<(), StoreError> {
+    pub async fn put<T: Serialize>(
+        &self,
+        value: &T,
+        condition: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.client
             .put_item()
             .table_name(&*self.table)
@@ -220,7 +235,11 @@ impl Store {
     }
 
     /// A Put for a transaction, with an optional condition.
-    pub fn transact_put<T: Serialize>(&self, value: &T, condition: Option<&str>) -> Result<TransactWriteItem, StoreError> {
+    pub fn transact_put<T: Serialize>(
+        &self,
+        value: &T,
+        condition: Option<&str>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&*self.table)
             .set_item(Some(to_item(value)?))
@@ -234,23 +253,29 @@ impl Store {
     /// request order so the caller can say which condition failed.
     #[tracing::instrument(skip_all, fields(items = items.len()), err(level = "debug"))]
     pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        let err = match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+        let err = match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+        {
             Ok(_) => return Ok(()),
             Err(err) => err,
         };
-        if let SdkError::ServiceError(service) = &err {
-            if let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err() {
-                let reasons = cancelled
-                    .cancellation_reasons()
-                    .iter()
-                    .enumerate()
-                    .map(|(index, reason)| CancellationReason {
-                        index,
-                        code: reason.code().unwrap_or("None").to_owned(),
-                    })
-                    .collect();
-                return Err(StoreError::TransactionCanceled(reasons));
-            }
+        if let SdkError::ServiceError(service) = &err
+            && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
+        {
+            let reasons = cancelled
+                .cancellation_reasons()
+                .iter()
+                .enumerate()
+                .map(|(index, reason)| CancellationReason {
+                    index,
+                    code: reason.code().unwrap_or("None").to_owned(),
+                })
+                .collect();
+            return Err(StoreError::TransactionCanceled(reasons));
         }
         Err(classify(err))
     }
@@ -333,8 +358,14 @@ mod tests {
     #[test]
     fn only_named_reasons_count_as_condition_failures() {
         let err = StoreError::TransactionCanceled(vec![
-            CancellationReason { index: 0, code: "None".into() },
-            CancellationReason { index: 1, code: "ConditionalCheckFailed".into() },
+            CancellationReason {
+                index: 0,
+                code: "None".into(),
+            },
+            CancellationReason {
+                index: 1,
+                code: "ConditionalCheckFailed".into(),
+            },
         ]);
         assert!(!err.condition_failed_at(0));
         assert!(err.condition_failed_at(1));

@@ -1,0 +1,22 @@
+//! The local stand-in for API Gateway and Lambda's event-source mappings.
+//!
+//! - [`app`]: every context's routes behind the shared layers, at the same
+//!   paths template.yaml gives them.
+//! - [`resources`]: the table, bucket and sender identity, from the one
+//!   definition template.yaml is checked against.
+//! - [`seed`]: demo data, written through the API itself.
+//! - [`pumps`]: where DynamoDB stream and S3 notification pumps plug in.
+
+pub mod pumps;
+pub mod resources;
+pub mod seed;
+
+use axum::Router;
+
+/// All contexts merged, then wrapped once in the shared layers, as each
+/// Lambda wraps its own routes.
+pub fn app(services: &shared::Services) -> Router {
+    let routes = identity::routes(identity::IdentityState::new(services))
+        .merge(platform::routes(platform::PlatformState::new(services)));
+    shared::http::service(routes)
+}

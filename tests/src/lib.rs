@@ -1,0 +1,315 @@
+//! Test harness: each test gets the whole API on a fresh table of the local
+//! stack, and a `TestApp` with one method per endpoint, so tests read like
+//! journeys. `make test` starts the stack and exports its endpoints.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use shared::Services;
+use shared::config::Config;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The repository root (tests/ is one level below it).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+fn require_stack() {
+    if std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_none() {
+        panic!(
+            "these tests run against the local stack: run `make test`, or `source .local/run/stack.env` \
+             after `infra/stack.sh start`"
+        );
+    }
+}
+
+/// The stack's configuration with a table of our own.
+pub fn stack_config(table: &str) -> Config {
+    require_stack();
+    let mut config = Config::from_env().expect("the local stack environment is complete");
+    config.table_name = table.to_owned();
+    config
+}
+
+pub struct TestApp {
+    pub router: Router,
+    pub services: Services,
+}
+
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestResponse {
+    /// The `error.code` of an error envelope.
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    /// Asserts the envelope of a failure, and returns self for more checks.
+    pub fn assert_error(&self, status: StatusCode, code: &str) -> &Self {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(self.body["success"], false, "{}", self.body);
+        assert_eq!(self.error_code(), code, "{}", self.body);
+        assert!(
+            self.body["meta"]["requestId"]
+                .as_str()
+                .is_some_and(|id| !id.is_empty()),
+            "{}",
+            self.body
+        );
+        self
+    }
+
+    pub fn assert_ok(&self, status: StatusCode) -> &Value {
+        assert_eq!(
+            self.status, status,
+            "unexpected status; body: {}",
+            self.body
+        );
+        assert_eq!(self.body["success"], true, "{}", self.body);
+        &self.body["data"]
+    }
+}
+
+/// A fresh table on the local stack and the whole API over it.
+pub async fn spawn_app() -> TestApp {
+    let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let sdk = shared::services::load_sdk_config().await;
+    let services = Services::build(stack_config(&table), &sdk)
+        .await
+        .expect("services build");
+    devserver::resources::ensure_all(&services)
+        .await
+        .expect("local resources are created");
+    TestApp::new(services)
+}
+
+impl TestApp {
+    pub fn new(services: Services) -> Self {
+        Self {
+            router: devserver::app(&services),
+            services,
+        }
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router is infallible");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the body reads")
+            .to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.send(request.expect("a valid request")).await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<Body>,
+    ) -> TestResponse {
+        let mut request = Request::post(path);
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        self.send(request.body(body.into()).expect("a valid request"))
+            .await
+    }
+
+    pub async fn register(&self, email: &str, password: &str, name: &str) -> TestResponse {
+        let body = json!({ "email": email, "password": password, "name": name });
+        self.call(Method::POST, "/v1/auth/register", None, Some(&body))
+            .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        let body = json!({ "email": email, "password": password });
+        self.call(Method::POST, "/v1/auth/login", None, Some(&body))
+            .await
+    }
+
+    pub async fn me(&self, token: &str) -> TestResponse {
+        self.call(Method::GET, "/v1/me", Some(token), None).await
+    }
+
+    /// Registers `email` and signs in; returns the access token.
+    pub async fn signed_in_as(&self, email: &str) -> String {
+        self.register(email, PASSWORD, "Test User")
+            .await
+            .assert_ok(StatusCode::CREATED);
+        self.signed_in_as_existing(email).await
+    }
+
+    /// Signs in an account registered with `PASSWORD`; returns the access token.
+    pub async fn signed_in_as_existing(&self, email: &str) -> String {
+        let session = self.login(email, PASSWORD).await;
+        session.assert_ok(StatusCode::OK)["accessToken"]
+            .as_str()
+            .expect("login returns an access token")
+            .to_owned()
+    }
+}
+
+/// template.yaml, parsed (CloudFormation tags such as `!Ref` stay tagged values).
+pub fn template() -> serde_yaml_ng::Value {
+    let text = std::fs::read_to_string(repo_root().join("template.yaml"))
+        .expect("template.yaml is readable");
+    serde_yaml_ng::from_str(&text).expect("template.yaml is valid YAML")
+}
+
+/// The HttpApi routes of each function in template.yaml: logical id → {(METHOD, path)}.
+pub fn template_routes() -> BTreeMap<String, BTreeSet<(String, String)>> {
+    let template = template();
+    let resources = template["Resources"]
+        .as_mapping()
+        .expect("template has Resources");
+    let mut routes = BTreeMap::new();
+    for (name, resource) in resources {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let Some(events) = resource["Properties"]["Events"].as_mapping() else {
+            continue;
+        };
+        let function_routes: BTreeSet<(String, String)> = events
+            .values()
+            .filter(|event| event["Type"].as_str() == Some("HttpApi"))
+            .map(|event| {
+                let props = &event["Properties"];
+                (
+                    props["Method"]
+                        .as_str()
+                        .expect("route has a Method")
+                        .to_uppercase(),
+                    props["Path"].as_str().expect("route has a Path").to_owned(),
+                )
+            })
+            .collect();
+        routes.insert(
+            name.as_str().expect("logical ids are strings").to_owned(),
+            function_routes,
+        );
+    }
+    routes
+}
+
+/// The (METHOD, path) pairs an OpenAPI document describes.
+pub fn openapi_routes(doc: &utoipa::openapi::OpenApi) -> BTreeSet<(String, String)> {
+    let json = serde_json::to_value(doc).expect("the document serializes");
+    json["paths"]
+        .as_object()
+        .expect("the document has paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .into_iter()
+                .flat_map(|ops| ops.keys())
+                .filter(|method| {
+                    ["get", "put", "post", "delete", "patch", "head", "options"]
+                        .contains(&method.as_str())
+                })
+                .map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .collect()
+}
+
+/// A DynamoDB Local of a test's own, to stop at will without disturbing the
+/// shared stack. Killed when dropped.
+pub struct PrivateDynamo {
+    pub endpoint: String,
+    child: tokio::process::Child,
+}
+
+impl PrivateDynamo {
+    pub async fn start() -> Self {
+        require_stack();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        // The project's launcher binds DynamoDB Local to loopback (the jar
+        // alone listens on every interface); it execs java, so killing the
+        // child stops the server.
+        let child = tokio::process::Command::new("bash")
+            .arg(repo_root().join("infra/stack.sh"))
+            .args(["dynamodb-local", "--port", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("infra/stack.sh starts DynamoDB Local");
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "private DynamoDB Local did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self { endpoint, child }
+    }
+
+    /// Stops the process and waits until it is gone.
+    pub async fn stop(&mut self) {
+        self.child.kill().await.expect("DynamoDB Local stops");
+    }
+}

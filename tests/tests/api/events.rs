@@ -1,0 +1,107 @@
+//! Every sample event in events/ goes through the real handler, the way the
+//! Lambda runtime calls it, so a broken sample fails CI.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use bodega_tests::{TestApp, repo_root, spawn_app};
+use lambda_http::request::LambdaRequest;
+use lambda_http::{Context, LambdaEvent, Service};
+use serde_json::Value;
+
+fn sample_events() -> BTreeMap<String, Value> {
+    fn walk(dir: PathBuf, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("events/ is readable") {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(path, found);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                found.push(path);
+            }
+        }
+    }
+    let root = repo_root().join("events");
+    let mut files = Vec::new();
+    walk(root.clone(), &mut files);
+    files
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let json =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"));
+            (name, json)
+        })
+        .collect()
+}
+
+/// Runs an API Gateway event through the Lambda adapter; returns the status
+/// and the parsed body of the Lambda response.
+async fn invoke(app: &TestApp, event: &Value) -> (u16, Value) {
+    let request: LambdaRequest =
+        serde_json::from_value(event.clone()).expect("an API Gateway event");
+    let mut adapter = lambda_http::Adapter::from(app.router.clone());
+    let response = adapter
+        .call(LambdaEvent::new(request, Context::default()))
+        .await
+        .expect("the handler is infallible");
+    let response = serde_json::to_value(&response).unwrap();
+    let status = response["statusCode"].as_u64().expect("a status code") as u16;
+    let body = response["body"]
+        .as_str()
+        .map(|b| serde_json::from_str(b).expect("a JSON body"))
+        .unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// What each sample is expected to answer on a fresh table, in the order
+/// they run (register before login).
+const EXPECTED: &[(&str, u16)] = &[
+    ("identity/register.json", 201),
+    ("identity/login.json", 200),
+    ("identity/me.json", 401),
+    ("identity/jwks.json", 200),
+    ("platform/health.json", 200),
+    ("platform/openapi.json", 200),
+];
+
+#[tokio::test]
+async fn every_sample_event_runs_through_its_handler() {
+    let app = spawn_app().await;
+    let events = sample_events();
+    let listed: Vec<&str> = EXPECTED.iter().map(|(name, _)| *name).collect();
+    for name in events.keys() {
+        assert!(
+            listed.contains(&name.as_str()),
+            "{name} has no expectation in tests/tests/api/events.rs"
+        );
+    }
+    for (name, status) in EXPECTED {
+        let event = events
+            .get(*name)
+            .unwrap_or_else(|| panic!("events/{name} is missing"));
+        let (got, body) = invoke(&app, event).await;
+        assert_eq!(got, *status, "events/{name}: {body}");
+        if let Some(meta) = body.get("meta") {
+            assert_eq!(
+                meta["requestId"], event["requestContext"]["requestId"],
+                "events/{name}: API Gateway's request id"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_me_sample_succeeds_with_a_real_token() {
+    let app = spawn_app().await;
+    let token = app.signed_in_as("ada@example.com").await;
+    let mut event = sample_events().remove("identity/me.json").unwrap();
+    event["headers"]["authorization"] = Value::String(format!("Bearer {token}"));
+    let (status, body) = invoke(&app, &event).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["email"], "ada@example.com");
+}

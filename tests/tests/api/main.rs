@@ -1,0 +1,10 @@
+//! One integration binary, a module per area; run with `make test`.
+
+mod events;
+mod health;
+mod http_contract;
+mod identity;
+mod openapi;
+mod resilience;
+mod store;
+mod template;

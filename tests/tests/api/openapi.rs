@@ -1,0 +1,55 @@
+//! The OpenAPI document served at /v1/openapi.json.
+
+use axum::http::{Method, StatusCode};
+use bodega_tests::spawn_app;
+
+#[tokio::test]
+async fn the_served_document_describes_every_route_with_error_schemas() {
+    let app = spawn_app().await;
+    let response = app.call(Method::GET, "/v1/openapi.json", None, None).await;
+    assert_eq!(response.status, StatusCode::OK);
+    let doc = &response.body;
+    assert!(
+        doc["openapi"].as_str().unwrap().starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+
+    let served = bodega_tests::openapi_routes(&platform::document());
+    let in_template: std::collections::BTreeSet<_> = bodega_tests::template_routes()
+        .into_values()
+        .flatten()
+        .collect();
+    assert_eq!(
+        served, in_template,
+        "the document and template.yaml must list the same routes"
+    );
+
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            assert!(
+                !responses.is_empty(),
+                "{method} {path} documents no responses"
+            );
+            if path.starts_with("/v1/auth") || path == "/v1/me" {
+                let errors: Vec<_> = responses
+                    .keys()
+                    .filter(|code| code.starts_with('4'))
+                    .collect();
+                assert!(!errors.is_empty(), "{method} {path} documents no errors");
+            }
+        }
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "ErrorEnvelope",
+        "ErrorCode",
+        "RegisterRequest",
+        "LoginRequest",
+        "UserView",
+    ] {
+        assert!(schemas.contains_key(schema), "missing schema {schema}");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
