@@ -12,7 +12,7 @@ ARGS ?=
 # Lambda architecture for lambda-build: arm64 or x86-64 (cargo lambda flags).
 LAMBDA_ARCH ?= arm64
 
-.PHONY: help dev test stop status lint fmt build lambda-build bench deploy cfn-lint
+.PHONY: help dev test stop status lint fmt build lambda-build deploy cfn-lint
 
 help: ## list the targets
 	@echo "Bodega make targets:"
@@ -51,9 +51,6 @@ lambda-build: ## install cargo-lambda + zig (once), then cargo lambda build --re
 	  exit 1; \
 	fi
 	PATH="$(VENV_BIN):$$PATH" cargo lambda build --release --$(LAMBDA_ARCH)
-
-bench: ## placeholder: cargo run --release -p devserver --bin bench
-	cargo run --release -p devserver --bin bench
 
 cfn-lint: ## lint template.yaml with cfn-lint (installs it if needed)
 	infra/stack.sh install
