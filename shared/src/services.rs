@@ -27,14 +27,20 @@ impl Services {
     /// environment, clients, signing keys, and a first DynamoDB call so the
     /// connection is open before the first request.
     pub async fn init() -> anyhow::Result<Self> {
-        let config = Config::from_env()?;
-        let sdk = load_sdk_config().await;
-        let services = Self::build(config, &sdk).await?;
+        let services = Self::from_env().await?;
         if let Err(err) = services.store.ping().await {
             // Not fatal: requests will report 503 until DynamoDB answers.
             tracing::warn!(error = ?err, "DynamoDB did not answer during init");
         }
         Ok(services)
+    }
+
+    /// Configuration and clients from the environment, without calling AWS
+    /// beyond what loading the signing keys needs.
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = Config::from_env()?;
+        let sdk = load_sdk_config().await;
+        Self::build(config, &sdk).await
     }
 
     pub async fn build(config: Config, sdk: &SdkConfig) -> anyhow::Result<Self> {

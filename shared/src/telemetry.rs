@@ -1,5 +1,6 @@
-//! JSON logs through `tracing`. Each line carries the fields of the request
-//! span (request id, method, path, user id once known).
+//! JSON logs through `tracing`. Each line carries its spans under `spans`,
+//! outermost first: the request span's request id, method, path and user id
+//! (once known) are on every line a request logs, however deep.
 
 use tracing_subscriber::EnvFilter;
 
@@ -12,8 +13,8 @@ pub fn init() {
     let _ = tracing_subscriber::fmt()
         .json()
         .with_env_filter(filter)
-        .with_current_span(true)
-        .with_span_list(false)
+        .with_current_span(false)
+        .with_span_list(true)
         .flatten_event(true)
         .with_target(false)
         .without_time()

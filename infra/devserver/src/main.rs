@@ -47,7 +47,7 @@ fn parse_args() -> anyhow::Result<Args> {
 async fn main() -> anyhow::Result<()> {
     shared::telemetry::init();
     let args = parse_args()?;
-    let services = shared::Services::init().await.context(
+    let services = shared::Services::from_env().await.context(
         "the devserver needs the local stack's environment: run `make dev`, or source .local/run/stack.env",
     )?;
     if args.setup {
@@ -76,12 +76,20 @@ async fn main() -> anyhow::Result<()> {
         })?;
     println!("Bodega API on http://{address} (OpenAPI: http://{address}/v1/openapi.json)");
     axum::serve(listener, devserver::app(&services))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
+        .with_graceful_shutdown(shutdown_signal())
         .await?;
     for pump in pumps {
         pump.task.abort();
     }
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what `infra/dev.sh` sends when it stops).
+async fn shutdown_signal() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler works");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
 }
