@@ -33,6 +33,12 @@ pub struct Config {
     pub ses_configuration_set: Option<String>,
     pub token_issuer: String,
     pub access_token_ttl: Duration,
+    /// How long a sign-in lasts without a new password (refresh tokens).
+    pub session_ttl: Duration,
+    /// The fixed window of the abuse rate limits.
+    pub rate_limit_window: Duration,
+    /// The web app's base URL, for links in emails (`<url>/reset-password?token=...`).
+    pub public_app_url: Option<String>,
     pub signing_keys: SigningKeysSource,
     /// Path-style S3 addressing, for S3-compatible endpoints on an IP address.
     pub s3_force_path_style: bool,
@@ -80,16 +86,28 @@ impl Config {
             }
         };
 
-        let access_token_ttl = match get("ACCESS_TOKEN_TTL_SECONDS") {
-            None => Duration::from_secs(15 * 60),
-            Some(raw) => match raw.parse::<u64>() {
-                Ok(secs) if (60..=3600).contains(&secs) => Duration::from_secs(secs),
-                _ => {
-                    problems.push(format!("ACCESS_TOKEN_TTL_SECONDS must be a whole number of seconds from 60 to 3600, got {raw:?}"));
-                    Duration::ZERO
-                }
-            },
-        };
+        let mut seconds =
+            |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| match get(name) {
+                None => Duration::from_secs(default),
+                Some(raw) => match raw.parse::<u64>() {
+                    Ok(secs) if range.contains(&secs) => Duration::from_secs(secs),
+                    _ => {
+                        problems.push(format!(
+                            "{name} must be a whole number of seconds from {} to {}, got {raw:?}",
+                            range.start(),
+                            range.end()
+                        ));
+                        Duration::ZERO
+                    }
+                },
+            };
+        let access_token_ttl = seconds("ACCESS_TOKEN_TTL_SECONDS", 15 * 60, 60..=3600);
+        let session_ttl = seconds(
+            "SESSION_TTL_SECONDS",
+            30 * 24 * 3600,
+            3600..=365 * 24 * 3600,
+        );
+        let rate_limit_window = seconds("RATE_LIMIT_WINDOW_SECONDS", 15 * 60, 1..=24 * 3600);
         let s3_force_path_style = match get("S3_FORCE_PATH_STYLE").as_deref() {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -109,6 +127,10 @@ impl Config {
                 ses_configuration_set: get("SES_CONFIGURATION_SET"),
                 token_issuer: get("TOKEN_ISSUER").unwrap_or_else(|| "bodega".into()),
                 access_token_ttl,
+                session_ttl,
+                rate_limit_window,
+                public_app_url: get("PUBLIC_APP_URL")
+                    .map(|url| url.trim_end_matches('/').to_owned()),
                 signing_keys,
                 s3_force_path_style,
                 version: get("BODEGA_VERSION")

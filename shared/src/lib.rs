@@ -5,12 +5,16 @@
 //! - [`store`]: the single-table access layer.
 //! - [`http`]: the API envelope, errors, request ids, the JSON extractor.
 //! - [`auth`]: access tokens and the calling principal.
+//! - [`mail`]: email through SES v2.
+//! - [`ratelimit`]: fixed-window request limits kept in the table.
 //! - [`domain`]: values that cross contexts (email, ids, timestamps).
 
 pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod mail;
+pub mod ratelimit;
 pub mod services;
 pub mod store;
 pub mod telemetry;

@@ -10,6 +10,8 @@ use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::auth::TokenKeys;
 use crate::config::{Config, SigningKeysSource};
+use crate::mail::Mailer;
+use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 
 /// Everything a handler may reach. Cheap to clone: clients and keys are shared.
@@ -19,6 +21,8 @@ pub struct Services {
     pub store: Store,
     pub s3: aws_sdk_s3::Client,
     pub ses: aws_sdk_sesv2::Client,
+    pub mailer: Mailer,
+    pub rate_limiter: RateLimiter,
     pub tokens: Arc<TokenKeys>,
 }
 
@@ -49,13 +53,31 @@ impl Services {
             .force_path_style(config.s3_force_path_style)
             .build();
         let tokens = load_token_keys(&config, sdk).await?;
+        let store = Store::new(dynamodb, config.table_name.as_str());
+        let ses = aws_sdk_sesv2::Client::new(sdk);
         Ok(Self {
-            store: Store::new(dynamodb, config.table_name.as_str()),
+            mailer: Mailer::new(
+                ses.clone(),
+                config.sender_email.clone(),
+                config.ses_configuration_set.clone(),
+            ),
+            rate_limiter: RateLimiter::new(store.clone(), config.rate_limit_window),
+            store,
             s3: aws_sdk_s3::Client::from_conf(s3_config),
-            ses: aws_sdk_sesv2::Client::new(sdk),
+            ses,
             tokens: Arc::new(tokens),
             config: Arc::new(config),
         })
+    }
+}
+
+impl Services {
+    /// The same services over another store (a test's private DynamoDB):
+    /// everything that keeps state in the table follows it.
+    pub fn with_store(mut self, store: Store) -> Self {
+        self.rate_limiter = RateLimiter::new(store.clone(), self.config.rate_limit_window);
+        self.store = store;
+        self
     }
 }
 

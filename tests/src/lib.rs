@@ -94,11 +94,19 @@ impl TestResponse {
 
 /// A fresh table on the local stack and the whole API over it.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like `spawn_app`, with the configuration adjusted first.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        shared::telemetry::init();
+    }
     let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
     let sdk = shared::services::load_sdk_config().await;
-    let services = Services::build(stack_config(&table), &sdk)
-        .await
-        .expect("services build");
+    let mut config = stack_config(&table);
+    adjust(&mut config);
+    let services = Services::build(config, &sdk).await.expect("services build");
     devserver::resources::ensure_all(&services)
         .await
         .expect("local resources are created");
@@ -107,6 +115,9 @@ pub async fn spawn_app() -> TestApp {
 
 impl TestApp {
     pub fn new(services: Services) -> Self {
+        if std::env::var_os("TEST_LOG").is_some() {
+            shared::telemetry::init();
+        }
         Self {
             router: devserver::app(&services),
             services,
@@ -187,6 +198,93 @@ impl TestApp {
         self.call(Method::GET, "/v1/me", Some(token), None).await
     }
 
+    pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
+        let body = json!({ "refreshToken": refresh_token });
+        self.call(Method::POST, "/v1/auth/refresh", None, Some(&body))
+            .await
+    }
+
+    pub async fn logout(&self, refresh_token: &str) -> TestResponse {
+        let body = json!({ "refreshToken": refresh_token });
+        self.call(Method::POST, "/v1/auth/logout", None, Some(&body))
+            .await
+    }
+
+    pub async fn logout_all(&self, token: &str) -> TestResponse {
+        self.call(Method::POST, "/v1/auth/logout-all", Some(token), None)
+            .await
+    }
+
+    pub async fn sessions(&self, token: &str) -> TestResponse {
+        self.call(Method::GET, "/v1/me/sessions", Some(token), None)
+            .await
+    }
+
+    pub async fn revoke_session(&self, token: &str, session_id: &str) -> TestResponse {
+        self.call(
+            Method::DELETE,
+            &format!("/v1/me/sessions/{session_id}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    pub async fn verify_email(&self, code: &str) -> TestResponse {
+        let body = json!({ "token": code });
+        self.call(Method::POST, "/v1/auth/verify-email", None, Some(&body))
+            .await
+    }
+
+    pub async fn resend_verification(&self, token: &str) -> TestResponse {
+        self.call(
+            Method::POST,
+            "/v1/auth/verify-email/resend",
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    pub async fn request_password_reset(&self, email: &str) -> TestResponse {
+        let body = json!({ "email": email });
+        self.call(
+            Method::POST,
+            "/v1/auth/password-reset/request",
+            None,
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn reset_password(&self, code: &str, new_password: &str) -> TestResponse {
+        let body = json!({ "token": code, "newPassword": new_password });
+        self.call(Method::POST, "/v1/auth/password-reset", None, Some(&body))
+            .await
+    }
+
+    pub async fn update_me(
+        &self,
+        token: &str,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> TestResponse {
+        let mut request = Request::patch("/v1/me")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(etag) = if_match {
+            request = request.header(header::IF_MATCH, etag);
+        }
+        self.send(request.body(Body::from(body.to_string())).unwrap())
+            .await
+    }
+
+    pub async fn delete_me(&self, token: &str, password: &str) -> TestResponse {
+        let body = json!({ "password": password });
+        self.call(Method::DELETE, "/v1/me", Some(token), Some(&body))
+            .await
+    }
+
     /// Registers `email` and signs in; returns the access token.
     pub async fn signed_in_as(&self, email: &str) -> String {
         self.register(email, PASSWORD, "Test User")
@@ -203,6 +301,81 @@ impl TestApp {
             .expect("login returns an access token")
             .to_owned()
     }
+}
+
+/// An address no other test uses: the local SES (moto) is shared by all tests.
+pub fn unique_email(name: &str) -> String {
+    format!(
+        "{name}.{}@example.com",
+        ulid::Ulid::new().to_string().to_lowercase()
+    )
+}
+
+/// An email the local SES accepted.
+#[derive(Debug, Clone)]
+pub struct SentEmail {
+    pub subject: String,
+    pub body: String,
+}
+
+impl SentEmail {
+    /// The single-use code in the email (after "code: ").
+    pub fn code(&self) -> String {
+        let start = self.body.find("code: ").expect("the email has a code") + "code: ".len();
+        self.body[start..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+            .collect()
+    }
+}
+
+/// Every email sent to `to` so far, oldest first, read from moto's state.
+pub async fn emails_to(to: &str) -> Vec<SentEmail> {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL_SESV2").expect("the stack names its SES endpoint");
+    let authority = endpoint
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&authority)
+        .await
+        .expect("moto answers");
+    let request = format!("GET /moto-api/data.json HTTP/1.0\r\nHost: {authority}\r\n\r\n");
+    tokio::io::AsyncWriteExt::write_all(&mut stream, request.as_bytes())
+        .await
+        .unwrap();
+    let mut response = Vec::new();
+    tokio::io::AsyncReadExt::read_to_end(&mut stream, &mut response)
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&response);
+    let body = text.split_once("\r\n\r\n").expect("an HTTP response").1;
+    let data: Value = serde_json::from_str(body).expect("moto's state is JSON");
+    data["ses"]["Message"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|m| {
+            m["destinations"]["ToAddresses"]
+                .as_array()
+                .is_some_and(|to_list| to_list.iter().any(|a| a == to))
+        })
+        .map(|m| SentEmail {
+            subject: m["subject"].as_str().unwrap_or_default().to_owned(),
+            body: m["body"].as_str().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+/// The last email sent to `to`, waiting briefly for it.
+pub async fn last_email_to(to: &str) -> SentEmail {
+    for _ in 0..50 {
+        if let Some(email) = emails_to(to).await.pop() {
+            return email;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no email reached {to}");
 }
 
 /// template.yaml, parsed (CloudFormation tags such as `!Ref` stay tagged values).

@@ -3,18 +3,28 @@
 //! `routes(state)` is what the identity Lambda and the devserver serve;
 //! `openapi()` describes the same routes, so the two cannot drift apart.
 
+mod emails;
 mod jwks;
+mod limits;
 mod login;
+mod one_time;
 pub mod password;
+mod password_reset;
 mod profile;
 mod register;
+pub mod session;
+mod sessions;
 pub mod user;
+mod verification;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::TokenKeys;
+use shared::mail::Mailer;
+use shared::ratelimit::RateLimiter;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,6 +33,10 @@ use utoipa_axum::routes;
 pub struct IdentityState {
     pub store: Store,
     pub tokens: Arc<TokenKeys>,
+    pub mailer: Mailer,
+    pub rate_limiter: RateLimiter,
+    pub session_ttl: Duration,
+    pub public_app_url: Option<String>,
 }
 
 impl IdentityState {
@@ -30,6 +44,10 @@ impl IdentityState {
         Self {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
+            mailer: services.mailer.clone(),
+            rate_limiter: services.rate_limiter.clone(),
+            session_ttl: services.config.session_ttl,
+            public_app_url: services.config.public_app_url.clone(),
         }
     }
 }
@@ -44,7 +62,16 @@ fn api() -> OpenApiRouter<IdentityState> {
     OpenApiRouter::new()
         .routes(routes!(register::register))
         .routes(routes!(login::login))
-        .routes(routes!(profile::me))
+        .routes(routes!(sessions::refresh))
+        .routes(routes!(sessions::logout))
+        .routes(routes!(sessions::logout_all))
+        .routes(routes!(verification::verify_email))
+        .routes(routes!(verification::resend))
+        .routes(routes!(password_reset::request_reset))
+        .routes(routes!(password_reset::reset_password))
+        .routes(routes!(profile::me, profile::update_me, profile::delete_me))
+        .routes(routes!(sessions::list_sessions))
+        .routes(routes!(sessions::revoke_session))
         .routes(routes!(jwks::jwks))
 }
 

@@ -1,14 +1,16 @@
 //! `POST /v1/auth/login`: exchange email and password for an access token.
 
 use axum::extract::State;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use shared::domain::Email;
-use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use shared::http::{
+    ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope,
+};
 use utoipa::ToSchema;
 
-use crate::IdentityState;
-use crate::password;
-use crate::user::{EmailMarker, UserRecord, UserView, email_key, user_key};
+use crate::session::{self, SignedIn};
+use crate::user::{EmailMarker, UserRecord, email_key, user_key};
+use crate::{IdentityState, limits, password};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -17,19 +19,6 @@ pub struct LoginRequest {
     email: String,
     #[schema(example = "correct horse battery staple", format = Password)]
     password: String,
-}
-
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct Session {
-    /// A JWT (EdDSA) to send as `Authorization: Bearer <accessToken>`.
-    access_token: String,
-    #[schema(example = "Bearer")]
-    token_type: &'static str,
-    /// Seconds until the access token expires.
-    #[schema(example = 900)]
-    expires_in: u64,
-    user: UserView,
 }
 
 /// One message for every way sign-in can fail, so it tells nothing about
@@ -45,31 +34,41 @@ fn wrong_credentials() -> ApiError {
     tag = "identity",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in", body = Envelope<Session>),
+        (status = 200, description = "Signed in: an access token and a refresh token", body = Envelope<SignedIn>),
         (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
         (status = 401, description = "The email or password is wrong", body = ErrorEnvelope),
         (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is missing", body = ErrorEnvelope),
+        (status = 429, description = "Too many attempts for this email or client; see Retry-After", body = ErrorEnvelope),
         (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
 pub async fn login(
     State(state): State<IdentityState>,
+    client: ClientInfo,
     ApiJson(request): ApiJson<LoginRequest>,
-) -> ApiResult<ApiResponse<Session>> {
-    // A malformed email cannot belong to an account: same answer as a wrong one,
-    // after the same work.
+) -> ApiResult<ApiResponse<SignedIn>> {
+    state
+        .rate_limiter
+        .hit(limits::LOGIN_PER_IP, client.ip_or_unknown())
+        .await?;
+    // A malformed email cannot belong to an account: same answer as a wrong
+    // one, after the same work.
     let user = match Email::parse(&request.email) {
-        Ok(email) => find_user(&state, &email).await?,
+        Ok(email) => {
+            state
+                .rate_limiter
+                .hit(limits::LOGIN_PER_EMAIL, email.as_str())
+                .await?;
+            find_user(&state, &email).await?
+        }
         Err(_) => None,
     };
-    let verified = password::verify(
-        request.password,
-        user.as_ref().map(|u| u.password_hash.clone()),
-    )
-    .await
-    .map_err(ApiError::internal)?;
+    let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
+    let verified = password::verify(request.password, stored_hash)
+        .await
+        .map_err(ApiError::internal)?;
     let user = match user {
         Some(user) if verified => user,
         _ => {
@@ -77,17 +76,9 @@ pub async fn login(
             return Err(wrong_credentials());
         }
     };
-    let issued = state
-        .tokens
-        .issue_access_token(&user.id, user.role.as_str())
-        .map_err(ApiError::internal)?;
-    tracing::info!(user_id = %user.id, "signed in");
-    Ok(ApiResponse::ok(Session {
-        access_token: issued.token,
-        token_type: "Bearer",
-        expires_in: issued.expires_in,
-        user: user.into(),
-    }))
+    let signed_in = session::start(&state, user, &client).await?;
+    tracing::info!(user_id = %signed_in.user.id, "signed in");
+    Ok(ApiResponse::ok(signed_in))
 }
 
 async fn find_user(state: &IdentityState, email: &Email) -> ApiResult<Option<UserRecord>> {
@@ -96,5 +87,9 @@ async fn find_user(state: &IdentityState, email: &Email) -> ApiResult<Option<Use
         return Ok(None);
     };
     let (pk, sk) = user_key(&marker.user_id);
-    Ok(state.store.get::<UserRecord>(&pk, sk).await?)
+    Ok(state
+        .store
+        .get::<UserRecord>(&pk, sk)
+        .await?
+        .filter(UserRecord::is_active))
 }

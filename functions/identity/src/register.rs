@@ -4,13 +4,13 @@ use axum::extract::State;
 use serde::Deserialize;
 use shared::domain::{Email, new_id};
 use shared::http::{
-    ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
+    ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope, FieldErrors,
 };
 use utoipa::ToSchema;
 
-use crate::IdentityState;
 use crate::password::{self, NewPassword};
 use crate::user::{EmailMarker, UserRecord, UserView};
+use crate::{IdentityState, limits, verification};
 
 const MAX_NAME_CHARS: usize = 100;
 
@@ -77,7 +77,8 @@ impl TryFrom<RegisterRequest> for Registration {
     }
 }
 
-/// Creates a customer account. The email must not be registered yet.
+/// Creates a customer account and mails a code to verify the address.
+/// The email must not be registered yet.
 #[utoipa::path(
     post,
     path = "/v1/auth/register",
@@ -90,15 +91,25 @@ impl TryFrom<RegisterRequest> for Registration {
         (status = 413, description = "The body is too large", body = ErrorEnvelope),
         (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
+        (status = 429, description = "Too many registrations from this client or for this email; see Retry-After", body = ErrorEnvelope),
         (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
 pub async fn register(
     State(state): State<IdentityState>,
+    client: ClientInfo,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<ApiResponse<UserView>> {
+    state
+        .rate_limiter
+        .hit(limits::REGISTER_PER_IP, client.ip_or_unknown())
+        .await?;
     let registration = Registration::try_from(request)?;
+    state
+        .rate_limiter
+        .hit(limits::REGISTER_PER_EMAIL, registration.email.as_str())
+        .await?;
     let password_hash = password::hash(registration.password)
         .await
         .map_err(ApiError::internal)?;
@@ -130,5 +141,6 @@ pub async fn register(
         Err(err) => return Err(err.into()),
     }
     tracing::info!(user_id = %user.id, "account registered");
+    verification::send_code(&state, &user).await?;
     Ok(ApiResponse::created(user.into()))
 }

@@ -36,7 +36,20 @@ pub struct UserRecord {
     pub email: String,
     pub name: String,
     pub role: PlatformRole,
+    /// Empty once the account is erased.
     pub password_hash: String,
+    #[serde(default)]
+    pub email_verified: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub preferences: Preferences,
+    /// Bumped by "sign out everywhere", a password reset and erasure: every
+    /// session started under an older epoch is dead.
+    #[serde(default)]
+    pub token_epoch: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
@@ -55,11 +68,41 @@ impl UserRecord {
             name,
             role: PlatformRole::Customer,
             password_hash,
+            email_verified: false,
+            phone: None,
+            preferences: Preferences::default(),
+            token_epoch: 0,
+            deleted_at: None,
             created_at: now.clone(),
             updated_at: now,
             version: 1,
         }
     }
+
+    pub fn is_active(&self) -> bool {
+        self.deleted_at.is_none()
+    }
+
+    /// The ETag of this version of the profile.
+    pub fn etag(&self) -> String {
+        format!("\"v{}\"", self.version)
+    }
+}
+
+/// Settings the user chooses for themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Preferences {
+    /// A language tag such as `en` or `pt-BR`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "en")]
+    pub language: Option<String>,
+    /// ISO 4217 code prices are shown in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "EUR")]
+    pub currency: Option<String>,
+    #[serde(default)]
+    pub marketing_emails: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -97,7 +140,13 @@ pub struct UserView {
     #[schema(example = "Ada Lovelace")]
     pub name: String,
     pub role: PlatformRole,
+    pub email_verified: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "+351912345678")]
+    pub phone: Option<String>,
+    pub preferences: Preferences,
     pub created_at: String,
+    pub updated_at: String,
 }
 
 impl From<UserRecord> for UserView {
@@ -107,7 +156,11 @@ impl From<UserRecord> for UserView {
             email: user.email,
             name: user.name,
             role: user.role,
+            email_verified: user.email_verified,
+            phone: user.phone,
+            preferences: user.preferences,
             created_at: user.created_at,
+            updated_at: user.updated_at,
         }
     }
 }

@@ -75,9 +75,12 @@ async fn main() -> anyhow::Result<()> {
             )
         })?;
     println!("Bodega API on http://{address} (OpenAPI: http://{address}/v1/openapi.json)");
-    axum::serve(listener, devserver::app(&services))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        devserver::app(&services).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     for pump in pumps {
         pump.task.abort();
     }

@@ -1,5 +1,6 @@
 //! Who is calling: access tokens and the principal extracted from them.
 
+pub mod secrets;
 pub mod tokens;
 
 use std::sync::Arc;
@@ -44,6 +45,8 @@ impl PlatformRole {
 pub struct Principal {
     pub user_id: String,
     pub role: PlatformRole,
+    /// The sign-in session the access token belongs to.
+    pub session_id: Option<String>,
 }
 
 impl<S> FromRequestParts<S> for Principal
@@ -80,6 +83,7 @@ where
         Ok(Principal {
             user_id: claims.sub,
             role,
+            session_id: claims.sid,
         })
     }
 }

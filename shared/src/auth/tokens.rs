@@ -73,6 +73,9 @@ pub struct AccessClaims {
     pub jti: String,
     /// Always `access`; other token kinds never pass for access tokens.
     pub typ: String,
+    /// The sign-in session (refresh-token family) the token was issued for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -166,12 +169,10 @@ impl TokenKeys {
         &self,
         user_id: &str,
         role: &str,
+        session_id: Option<&str>,
     ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
-        self.issue_access_token_at(
-            user_id,
-            role,
-            time::OffsetDateTime::now_utc().unix_timestamp() as u64,
-        )
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+        self.issue_access_token_at(user_id, role, session_id, now)
     }
 
     /// Issues a token as if it were `now` (seconds since the epoch).
@@ -179,6 +180,7 @@ impl TokenKeys {
         &self,
         user_id: &str,
         role: &str,
+        session_id: Option<&str>,
         now: u64,
     ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
         let claims = AccessClaims {
@@ -189,6 +191,7 @@ impl TokenKeys {
             exp: now + self.ttl.as_secs(),
             jti: ulid::Ulid::new().to_string(),
             typ: ACCESS_TOKEN_TYPE.to_owned(),
+            sid: session_id.map(str::to_owned),
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.active_kid.clone());
@@ -258,7 +261,9 @@ mod tests {
     #[test]
     fn issues_tokens_that_verify() {
         let keys = keys("k1");
-        let issued = keys.issue_access_token("user-1", "customer").unwrap();
+        let issued = keys
+            .issue_access_token("user-1", "customer", Some("s1"))
+            .unwrap();
         let claims = keys.verify_access_token(&issued.token).unwrap();
         assert_eq!(claims.sub, "user-1");
         assert_eq!(claims.role, "customer");
@@ -274,7 +279,7 @@ mod tests {
         let new_json: serde_json::Value =
             serde_json::from_str(&generate_key_set_json("new")).unwrap();
         let old = TokenKeys::from_json(&old_json.to_string(), "bodega-test", ttl).unwrap();
-        let token = old.issue_access_token("u", "customer").unwrap().token;
+        let token = old.issue_access_token("u", "customer", None).unwrap().token;
 
         let rotated_json = serde_json::json!({
             "activeKid": "new",
@@ -285,7 +290,10 @@ mod tests {
             rotated.verify_access_token(&token).is_ok(),
             "old tokens verify during rotation"
         );
-        let fresh = rotated.issue_access_token("u", "customer").unwrap().token;
+        let fresh = rotated
+            .issue_access_token("u", "customer", None)
+            .unwrap()
+            .token;
         assert_eq!(
             jsonwebtoken::decode_header(&fresh).unwrap().kid.as_deref(),
             Some("new")
@@ -303,7 +311,10 @@ mod tests {
     #[test]
     fn refuses_alg_none_unknown_kid_and_tampering() {
         let keys = keys("k1");
-        let token = keys.issue_access_token("u", "customer").unwrap().token;
+        let token = keys
+            .issue_access_token("u", "customer", None)
+            .unwrap()
+            .token;
         let parts: Vec<&str> = token.split('.').collect();
 
         let none = format!(
@@ -354,6 +365,7 @@ mod tests {
             exp: now + 60,
             jti: "j".into(),
             typ: "access".into(),
+            sid: None,
         };
         for secret in [x.as_bytes().to_vec(), URL_SAFE_NO_PAD.decode(&x).unwrap()] {
             let forged =
@@ -371,7 +383,10 @@ mod tests {
             Duration::from_secs(900),
         )
         .unwrap();
-        let foreign = other.issue_access_token("u", "customer").unwrap().token;
+        let foreign = other
+            .issue_access_token("u", "customer", None)
+            .unwrap()
+            .token;
         assert!(keys.verify_access_token(&foreign).is_err());
 
         let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
@@ -383,6 +398,7 @@ mod tests {
             exp: now - 3000,
             jti: "j".into(),
             typ: "access".into(),
+            sid: None,
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some("k1".into());

@@ -1,6 +1,7 @@
 //! The HTTP side every context shares: the envelope, errors, request ids, the
 //! JSON body extractor and the layers that wrap a context's routes.
 
+pub mod client;
 pub mod envelope;
 pub mod error;
 pub mod request_id;
@@ -11,6 +12,7 @@ use axum::extract::{DefaultBodyLimit, FromRequest, Request};
 use axum::http::{Method, Uri};
 use serde::de::DeserializeOwned;
 
+pub use client::ClientInfo;
 pub use envelope::{ApiResponse, Envelope, Meta, Pagination};
 pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode, ErrorEnvelope, FieldErrors};
 

@@ -124,7 +124,7 @@ const RETRYABLE_SERVICE_CODES: &[&str] = &[
 /// Sorts an SDK failure into what the API can say about it: unreachable or
 /// throttled is a 503, a failed condition is the caller's to interpret,
 /// anything else is a bug or a misconfiguration (500).
-fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+pub fn classify<E, R>(err: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,

@@ -1,10 +1,12 @@
 //! One integration binary, a module per area; run with `make test`.
 
+mod account;
 mod events;
 mod health;
 mod http_contract;
 mod identity;
 mod openapi;
 mod resilience;
+mod sessions;
 mod store;
 mod template;

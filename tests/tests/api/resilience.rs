@@ -12,7 +12,7 @@ use shared::store::Store;
 async fn dynamodb_stopped_mid_run_is_a_503_envelope() {
     let mut dynamo = PrivateDynamo::start().await;
     let sdk = shared::services::load_sdk_config().await;
-    let mut services = Services::build(stack_config("resilience"), &sdk)
+    let services = Services::build(stack_config("resilience"), &sdk)
         .await
         .unwrap();
     let client = aws_sdk_dynamodb::Client::from_conf(
@@ -23,8 +23,7 @@ async fn dynamodb_stopped_mid_run_is_a_503_envelope() {
     devserver::resources::ensure_table(&client, "resilience")
         .await
         .unwrap();
-    services.store = Store::new(client, "resilience");
-    let app = TestApp::new(services);
+    let app = TestApp::new(services.with_store(Store::new(client, "resilience")));
 
     app.register("ada@example.com", PASSWORD, "Ada")
         .await

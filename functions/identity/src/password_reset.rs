@@ -1,0 +1,166 @@
+//! Password reset by email. The request answers the same whether or not the
+//! address has an account; the reset signs the account out everywhere.
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use shared::domain::Email;
+use shared::http::{
+    ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope,
+};
+use shared::store::attr;
+use utoipa::ToSchema;
+
+use crate::one_time::{self, Purpose};
+use crate::password::{self, NewPassword};
+use crate::user::{EmailMarker, UserRecord, email_key, user_key};
+use crate::{IdentityState, emails, limits};
+
+#[derive(Deserialize, ToSchema)]
+pub struct ResetRequest {
+    #[schema(example = "ada@example.com")]
+    email: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ResetRequested {
+    /// Always the same text, whether or not the address has an account.
+    message: &'static str,
+}
+
+const REQUESTED: &str = "if an account has this address, a reset code is on its way";
+
+/// Mails a password-reset code if the address has an account.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/password-reset/request",
+    tag = "identity",
+    request_body = ResetRequest,
+    responses(
+        (status = 202, description = "Accepted (the same for unknown addresses)", body = Envelope<ResetRequested>),
+        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
+        (status = 422, description = "email is not an email address", body = ErrorEnvelope),
+        (status = 429, description = "Too many requests; see Retry-After", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn request_reset(
+    State(state): State<IdentityState>,
+    client: ClientInfo,
+    ApiJson(request): ApiJson<ResetRequest>,
+) -> ApiResult<ApiResponse<ResetRequested>> {
+    let email = Email::parse(&request.email)
+        .map_err(|e| ApiError::invalid_field("email", e.to_string()))?;
+    state
+        .rate_limiter
+        .hit(limits::RESET_PER_IP, client.ip_or_unknown())
+        .await?;
+    state
+        .rate_limiter
+        .hit(limits::RESET_PER_EMAIL, email.as_str())
+        .await?;
+    let (pk, sk) = email_key(email.as_str());
+    if let Some(marker) = state.store.get::<EmailMarker>(&pk, sk).await? {
+        let (pk, sk) = user_key(&marker.user_id);
+        if let Some(user) = state
+            .store
+            .get::<UserRecord>(&pk, sk)
+            .await?
+            .filter(UserRecord::is_active)
+        {
+            let token =
+                one_time::issue(&state.store, Purpose::ResetPassword, &user.id, &user.email)
+                    .await?;
+            let message = emails::reset_password(
+                &user.email,
+                &user.name,
+                state.public_app_url.as_deref(),
+                &token,
+            );
+            if let Err(err) = state.mailer.send(message).await {
+                tracing::error!(user_id = %user.id, error = ?err, "the password reset email was not sent");
+            }
+        }
+    }
+    Ok(ApiResponse::ok(ResetRequested { message: REQUESTED }).with_status(StatusCode::ACCEPTED))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResetPassword {
+    /// The code from the email.
+    token: String,
+    #[schema(format = Password)]
+    new_password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordChanged {
+    password_changed: bool,
+}
+
+/// Sets a new password with a reset code, and signs out every session.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/password-reset",
+    tag = "identity",
+    request_body = ResetPassword,
+    responses(
+        (status = 200, description = "The password is changed; sign in with it", body = Envelope<PasswordChanged>),
+        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
+        (status = 422, description = "The code is invalid/used/expired, or the password breaks the rules", body = ErrorEnvelope),
+        (status = 429, description = "Too many attempts; see Retry-After", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn reset_password(
+    State(state): State<IdentityState>,
+    client: ClientInfo,
+    ApiJson(request): ApiJson<ResetPassword>,
+) -> ApiResult<ApiResponse<PasswordChanged>> {
+    state
+        .rate_limiter
+        .hit(limits::RESET_PER_IP, client.ip_or_unknown())
+        .await?;
+    let invalid = || ApiError::invalid_field("token", "is invalid, already used or expired");
+    let token = one_time::find(&state.store, Purpose::ResetPassword, request.token.trim())
+        .await?
+        .ok_or_else(invalid)?;
+    let new_password = NewPassword::parse(&request.new_password, Some(&token.email))
+        .map_err(|e| ApiError::invalid_field("newPassword", e))?;
+    let hash = password::hash(new_password)
+        .await
+        .map_err(ApiError::internal)?;
+
+    let (pk, sk) = user_key(&token.user_id);
+    let change = Update::builder()
+        .table_name(state.store.table())
+        .key(attr::PK, AttributeValue::S(pk))
+        .key(attr::SK, AttributeValue::S(sk.to_owned()))
+        .update_expression("SET passwordHash = :hash, updatedAt = :now, emailVerified = :true ADD tokenEpoch :one, version :one")
+        .condition_expression("email = :email AND attribute_not_exists(deletedAt)")
+        .expression_attribute_values(":hash", AttributeValue::S(hash))
+        .expression_attribute_values(":now", AttributeValue::S(shared::domain::now_rfc3339()))
+        // Receiving the code proves the address.
+        .expression_attribute_values(":true", AttributeValue::Bool(true))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .expression_attribute_values(":email", AttributeValue::S(token.email.clone()))
+        .build()
+        .map_err(ApiError::internal)?;
+    let writes = vec![
+        one_time::spend(&state.store, &token),
+        TransactWriteItem::builder().update(change).build(),
+    ];
+    match state.store.transact(writes).await {
+        Ok(()) => {
+            tracing::info!(user_id = %token.user_id, "password reset; all sessions ended");
+            Ok(ApiResponse::ok(PasswordChanged {
+                password_changed: true,
+            }))
+        }
+        Err(err) if err.condition_failed_at(0) || err.condition_failed_at(1) => Err(invalid()),
+        Err(err) => Err(err.into()),
+    }
+}

@@ -1,0 +1,134 @@
+//! Email verification: a single-use code mailed at registration (and on
+//! request), which marks the address verified.
+
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use shared::auth::Principal;
+use shared::http::{
+    ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope,
+};
+use shared::store::attr;
+use utoipa::ToSchema;
+
+use crate::one_time::{self, Purpose};
+use crate::user::{UserRecord, user_key};
+use crate::{IdentityState, emails, limits};
+
+/// Sends a verification code to `user`; a failure to send is logged, not
+/// returned, so registration never fails on a mail hiccup.
+pub async fn send_code(state: &IdentityState, user: &UserRecord) -> ApiResult<()> {
+    let token = one_time::issue(&state.store, Purpose::VerifyEmail, &user.id, &user.email).await?;
+    let email = emails::verify_email(
+        &user.email,
+        &user.name,
+        state.public_app_url.as_deref(),
+        &token,
+    );
+    if let Err(err) = state.mailer.send(email).await {
+        tracing::error!(user_id = %user.id, error = ?err, "the verification email was not sent");
+    }
+    Ok(())
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct VerifyEmailRequest {
+    /// The code from the email.
+    token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailVerified {
+    email_verified: bool,
+}
+
+/// Confirms an email address with the code that was mailed to it.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/verify-email",
+    tag = "identity",
+    request_body = VerifyEmailRequest,
+    responses(
+        (status = 200, description = "The address is verified", body = Envelope<EmailVerified>),
+        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
+        (status = 422, description = "The code is invalid, used or expired", body = ErrorEnvelope),
+        (status = 429, description = "Too many attempts; see Retry-After", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn verify_email(
+    State(state): State<IdentityState>,
+    client: ClientInfo,
+    ApiJson(request): ApiJson<VerifyEmailRequest>,
+) -> ApiResult<ApiResponse<EmailVerified>> {
+    state
+        .rate_limiter
+        .hit(limits::VERIFY_PER_IP, client.ip_or_unknown())
+        .await?;
+    let invalid = || ApiError::invalid_field("token", "is invalid, already used or expired");
+    let token = one_time::find(&state.store, Purpose::VerifyEmail, request.token.trim())
+        .await?
+        .ok_or_else(invalid)?;
+    let (pk, sk) = user_key(&token.user_id);
+    let mark_verified = Update::builder()
+        .table_name(state.store.table())
+        .key(attr::PK, AttributeValue::S(pk))
+        .key(attr::SK, AttributeValue::S(sk.to_owned()))
+        .update_expression("SET emailVerified = :true, updatedAt = :now")
+        // Only while the account still has the address the code was sent to.
+        .condition_expression("email = :email AND attribute_not_exists(deletedAt)")
+        .expression_attribute_values(":true", AttributeValue::Bool(true))
+        .expression_attribute_values(":now", AttributeValue::S(shared::domain::now_rfc3339()))
+        .expression_attribute_values(":email", AttributeValue::S(token.email.clone()))
+        .build()
+        .map_err(ApiError::internal)?;
+    let writes = vec![
+        one_time::spend(&state.store, &token),
+        TransactWriteItem::builder().update(mark_verified).build(),
+    ];
+    match state.store.transact(writes).await {
+        Ok(()) => Ok(ApiResponse::ok(EmailVerified {
+            email_verified: true,
+        })),
+        Err(err) if err.condition_failed_at(0) || err.condition_failed_at(1) => Err(invalid()),
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CodeSent {
+    sent: bool,
+}
+
+/// Mails a new verification code to the signed-in user's address.
+#[utoipa::path(
+    post,
+    path = "/v1/auth/verify-email/resend",
+    tag = "identity",
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "A new code is on its way", body = Envelope<CodeSent>),
+        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
+        (status = 409, description = "The address is already verified", body = ErrorEnvelope),
+        (status = 429, description = "Too many requests; see Retry-After", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn resend(
+    State(state): State<IdentityState>,
+    principal: Principal,
+) -> ApiResult<ApiResponse<CodeSent>> {
+    let user = crate::profile::current_user(&state, &principal).await?;
+    if user.email_verified {
+        return Err(ApiError::conflict("the email address is already verified"));
+    }
+    state
+        .rate_limiter
+        .hit(limits::VERIFY_PER_EMAIL, &user.email)
+        .await?;
+    send_code(&state, &user).await?;
+    Ok(ApiResponse::ok(CodeSent { sent: true }).with_status(StatusCode::ACCEPTED))
+}

@@ -1,0 +1,239 @@
+//! Email verification, password reset, profile changes, erasure, abuse limits.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use bodega_tests::{PASSWORD, emails_to, last_email_to, spawn_app, spawn_app_with, unique_email};
+use serde_json::json;
+
+#[tokio::test]
+async fn registration_mails_a_code_that_verifies_the_address_once() {
+    let app = spawn_app().await;
+    let email = unique_email("verify");
+    app.register(&email, PASSWORD, "Vera")
+        .await
+        .assert_ok(StatusCode::CREATED);
+    let token = app.signed_in_as_existing(&email).await;
+    assert_eq!(
+        app.me(&token).await.assert_ok(StatusCode::OK)["emailVerified"],
+        false
+    );
+
+    let mail = last_email_to(&email).await;
+    assert!(mail.subject.contains("Confirm"), "{mail:?}");
+    let code = mail.code();
+    app.verify_email(&code).await.assert_ok(StatusCode::OK);
+    assert_eq!(
+        app.me(&token).await.assert_ok(StatusCode::OK)["emailVerified"],
+        true
+    );
+
+    app.verify_email(&code)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.verify_email("made-up")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.resend_verification(&token)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+}
+
+#[tokio::test]
+async fn a_resent_code_works_too() {
+    let app = spawn_app().await;
+    let email = unique_email("resend");
+    let token = app.signed_in_as(&email).await;
+    let sent = app.resend_verification(&token).await;
+    assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
+    let mails = emails_to(&email).await;
+    assert_eq!(mails.len(), 2);
+    app.verify_email(&mails[1].code())
+        .await
+        .assert_ok(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn password_reset_changes_the_password_and_ends_every_session() {
+    let app = spawn_app().await;
+    let email = unique_email("reset");
+    app.register(&email, PASSWORD, "Rita")
+        .await
+        .assert_ok(StatusCode::CREATED);
+    let session = app
+        .login(&email, PASSWORD)
+        .await
+        .assert_ok(StatusCode::OK)
+        .clone();
+
+    let requested = app.request_password_reset(&email).await;
+    assert_eq!(requested.status, StatusCode::ACCEPTED);
+    let unknown = unique_email("nobody");
+    let unknown_response = app.request_password_reset(&unknown).await;
+    assert_eq!(unknown_response.status, StatusCode::ACCEPTED);
+    assert_eq!(
+        unknown_response.body["data"], requested.body["data"],
+        "no hint whether the address is registered"
+    );
+    assert!(emails_to(&unknown).await.is_empty());
+
+    let mail = last_email_to(&email).await;
+    assert!(mail.subject.contains("Reset"), "{mail:?}");
+    let code = mail.code();
+    // A weak password is refused and the code stays usable.
+    let weak = app.reset_password(&code, "password123").await;
+    weak.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(weak.body["error"]["fields"]["newPassword"].is_array());
+
+    app.reset_password(&code, "a brand new passphrase")
+        .await
+        .assert_ok(StatusCode::OK);
+    app.reset_password(&code, "yet another passphrase")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.refresh(session["refreshToken"].as_str().unwrap())
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    app.login(&email, PASSWORD)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    let after = app
+        .login(&email, "a brand new passphrase")
+        .await
+        .assert_ok(StatusCode::OK)
+        .clone();
+    assert_eq!(
+        after["user"]["emailVerified"], true,
+        "receiving the code proves the address"
+    );
+}
+
+#[tokio::test]
+async fn profile_updates_validate_and_respect_if_match() {
+    let app = spawn_app().await;
+    let token = app.signed_in_as("ada@example.com").await;
+    let before = app.me(&token).await;
+    let etag = before.headers["etag"].to_str().unwrap().to_owned();
+
+    let change = json!({"name": "Ada King", "phone": "+351 912 345 678", "preferences": {"language": "pt-BR", "currency": "EUR", "marketingEmails": true},
+                        "role": "admin", "email": "evil@example.com", "emailVerified": true});
+    let updated = app.update_me(&token, Some(&etag), &change).await;
+    let user = updated.assert_ok(StatusCode::OK).clone();
+    assert_eq!(user["name"], "Ada King");
+    assert_eq!(user["phone"], "+351912345678");
+    assert_eq!(user["preferences"]["currency"], "EUR");
+    assert_eq!(user["role"], "customer");
+    assert_eq!(user["email"], "ada@example.com");
+    assert_eq!(user["emailVerified"], false);
+    assert_ne!(updated.headers["etag"].to_str().unwrap(), etag);
+
+    // The old ETag is stale now.
+    app.update_me(&token, Some(&etag), &json!({"name": "Lost Update"}))
+        .await
+        .assert_error(StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED");
+    // Removing the phone with an explicit null; no If-Match means last write wins.
+    let cleared = app
+        .update_me(&token, None, &json!({"phone": null}))
+        .await
+        .assert_ok(StatusCode::OK)
+        .clone();
+    assert!(cleared.get("phone").is_none(), "{cleared}");
+    assert_eq!(cleared["name"], "Ada King");
+
+    let invalid = app
+        .update_me(
+            &token,
+            None,
+            &json!({"name": "", "phone": "12", "preferences": {"currency": "euro"}}),
+        )
+        .await;
+    invalid.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    for field in ["name", "phone", "preferences.currency"] {
+        assert!(
+            invalid.body["error"]["fields"][field].is_array(),
+            "{field}: {}",
+            invalid.body
+        );
+    }
+    app.update_me(&token, Some("garbage"), &json!({}))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn erasing_the_account_removes_personal_data_and_frees_the_email() {
+    let app = spawn_app().await;
+    let token = app.signed_in_as("ada@example.com").await;
+    let id = app.me(&token).await.assert_ok(StatusCode::OK)["id"].clone();
+
+    app.delete_me(&token, "not my password")
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    app.delete_me(&token, PASSWORD)
+        .await
+        .assert_ok(StatusCode::OK);
+
+    app.me(&token)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    app.login("ada@example.com", PASSWORD)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    let stored: serde_json::Value = app
+        .services
+        .store
+        .get(&format!("USER#{}", id.as_str().unwrap()), "PROFILE")
+        .await
+        .unwrap()
+        .expect("the anonymous user item stays for records that refer to it");
+    assert_eq!(stored["email"], "");
+    assert_eq!(stored["passwordHash"], "");
+    assert_ne!(stored["name"], "Test User");
+    assert!(stored.get("phone").is_none());
+
+    let again = app.register("ada@example.com", PASSWORD, "Ada Again").await;
+    assert_ne!(again.assert_ok(StatusCode::CREATED)["id"], id);
+}
+
+#[tokio::test]
+async fn login_attempts_are_limited_per_email_and_the_limit_resets() {
+    let app = spawn_app_with(|config| config.rate_limit_window = Duration::from_secs(3)).await;
+    app.register("ada@example.com", PASSWORD, "Ada")
+        .await
+        .assert_ok(StatusCode::CREATED);
+    app.register("grace@example.com", PASSWORD, "Grace")
+        .await
+        .assert_ok(StatusCode::CREATED);
+
+    // Wait for the start of a fresh window so all attempts fall in one.
+    let retry_after = loop {
+        let mut statuses = Vec::new();
+        for _ in 0..6 {
+            statuses.push(app.login("ada@example.com", "wrong password guess").await);
+        }
+        if let Some(limited) = statuses
+            .iter()
+            .find(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        {
+            limited.assert_error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+            break limited.headers["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap();
+        }
+    };
+    assert!((1..=3).contains(&retry_after), "{retry_after}");
+    // Even the right password waits; another account does not.
+    app.login("ada@example.com", PASSWORD)
+        .await
+        .assert_error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    app.login("grace@example.com", PASSWORD)
+        .await
+        .assert_ok(StatusCode::OK);
+
+    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    app.login("ada@example.com", PASSWORD)
+        .await
+        .assert_ok(StatusCode::OK);
+}
