@@ -9,4 +9,5 @@ mod openapi;
 mod resilience;
 mod sessions;
 mod store;
+mod stream;
 mod template;
