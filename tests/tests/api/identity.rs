@@ -196,11 +196,19 @@ async fn me_refuses_forged_expired_and_unsigned_tokens() {
     )
     .unwrap();
 
+    // Our own signature, but a kid that is not in the key set.
+    let unknown_kid = format!(
+        "{}.{}.{}",
+        b64(&json!({"alg": "EdDSA", "typ": "JWT", "kid": "retired-2020"})),
+        parts[1],
+        parts[2]
+    );
     for (what, bad) in [
         ("alg none", none),
         ("tampered", tampered),
         ("foreign key", forged),
         ("hs256", hs256),
+        ("unknown kid", unknown_kid),
     ] {
         let response = app.me(&bad).await;
         assert_eq!(
