@@ -4,13 +4,16 @@
 //! - [`services`]: AWS clients and keys, built once per cold start.
 //! - [`store`]: the single-table access layer.
 //! - [`http`]: the API envelope, errors, request ids, the JSON extractor.
-//! - [`auth`]: access tokens and the calling principal.
+//! - [`auth`]: access tokens, API keys, the caller, and the permission policy.
+//! - [`audit`]: the audit trail of security events.
 //! - [`domain`]: values that cross contexts (email, ids, timestamps).
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod mail;
 pub mod services;
 pub mod store;
 pub mod telemetry;

@@ -1,10 +1,16 @@
-//! The identity context: accounts, sign-in and access tokens.
+//! The identity context: accounts, sign-in and access tokens; organizations,
+//! their members, invitations, API keys and audit trail.
 //!
 //! `routes(state)` is what the identity Lambda and the devserver serve;
 //! `openapi()` describes the same routes, so the two cannot drift apart.
 
+mod api_keys;
+pub mod invitations;
 mod jwks;
 mod login;
+pub mod members;
+pub mod org;
+mod org_audit;
 pub mod password;
 mod profile;
 mod register;
@@ -15,6 +21,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::TokenKeys;
+use shared::mail::Mailer;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -23,6 +30,7 @@ use utoipa_axum::routes;
 pub struct IdentityState {
     pub store: Store,
     pub tokens: Arc<TokenKeys>,
+    pub mailer: Mailer,
 }
 
 impl IdentityState {
@@ -30,6 +38,7 @@ impl IdentityState {
         Self {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
+            mailer: Mailer::new(services),
         }
     }
 }
@@ -40,12 +49,28 @@ impl FromRef<IdentityState> for Arc<TokenKeys> {
     }
 }
 
+impl FromRef<IdentityState> for Store {
+    fn from_ref(state: &IdentityState) -> Self {
+        state.store.clone()
+    }
+}
+
 fn api() -> OpenApiRouter<IdentityState> {
     OpenApiRouter::new()
         .routes(routes!(register::register))
         .routes(routes!(login::login))
         .routes(routes!(profile::me))
         .routes(routes!(jwks::jwks))
+        .routes(routes!(org::create_org, org::list_my_orgs))
+        .routes(routes!(org::get_org, org::update_org))
+        .routes(routes!(org::set_verification))
+        .routes(routes!(invitations::create_invitation))
+        .routes(routes!(invitations::accept_invitation))
+        .routes(routes!(members::list_members))
+        .routes(routes!(members::update_member, members::remove_member))
+        .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
+        .routes(routes!(api_keys::revoke_api_key))
+        .routes(routes!(org_audit::list_org_audit))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).
