@@ -46,6 +46,11 @@ pub fn document() -> OpenApi {
     );
     doc.tags = Some(vec![
         tag("identity", "Accounts, sign-in and access tokens"),
+        tag(
+            "organizations",
+            "Companies, members, invitations, API keys and the audit trail. \
+             A caller outside the organization gets 404; a member without the permission, 403.",
+        ),
         tag("platform", "Health and the API description"),
     ]);
     doc
