@@ -334,7 +334,7 @@ pub async fn remove_member(
     };
     let event = AuditEvent::new(&AuditScope::Org(org_id.clone()), &caller.actor(), action)
         .target(format!("user:{user_id}"))
-        .details(serde_json::json!({"orgRole": member.org_role, "email": member.email}));
+        .details(serde_json::json!({"orgRole": member.org_role}));
     let mut writes = vec![
         state.store.transact_delete(
             &member.pk,

@@ -41,7 +41,7 @@ pub fn document() -> OpenApi {
         "apiKey",
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
             "X-Api-Key",
-            "An organization API key",
+            "An organization API key (bdg_<prefix>_<secret>); it may also be sent as Authorization: Bearer <key>",
         ))),
     );
     doc.tags = Some(vec![

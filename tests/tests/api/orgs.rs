@@ -572,3 +572,42 @@ async fn strangers_get_404_and_members_without_the_permission_403_on_every_org_e
         2
     );
 }
+
+#[tokio::test]
+async fn two_owners_demoting_each_other_at_once_leave_one_owner() {
+    let app = spawn_app().await;
+    let first = app.signed_in_as("olivia@example.com").await;
+    let first_id = app.user_id(&first).await;
+    let org = app.new_org(&first, "both").await;
+    let (second, second_id) = app
+        .joins_org(&first, &org, &unique_email("otto"), "owner", &[])
+        .await;
+
+    let demote = json!({"orgRole": "admin"});
+    let (a, b) = futures::join!(
+        app.update_member(&first, &org, &second_id, &demote),
+        app.update_member(&second, &org, &first_id, &demote),
+    );
+    let succeeded = [&a, &b]
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    assert!(
+        succeeded <= 1,
+        "both demotions went through: {} {}",
+        a.body,
+        b.body
+    );
+    for response in [&a, &b].into_iter().filter(|r| r.status != StatusCode::OK) {
+        response.assert_error(StatusCode::CONFLICT, "CONFLICT");
+    }
+    let members = app.members(&first, &org).await;
+    let owners = members
+        .assert_ok(StatusCode::OK)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["orgRole"] == "owner")
+        .count();
+    assert_eq!(owners, 2 - succeeded);
+}
