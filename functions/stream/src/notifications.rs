@@ -8,7 +8,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
-use shared::mail::Email;
+use shared::mail::Message;
 use shared::store::{StoreError, attr};
 
 use crate::{Change, StreamState};
@@ -59,7 +59,7 @@ async fn password_changed(state: &StreamState, change: &Change<'_>) -> anyhow::R
     if !changed || new.deleted_at.is_some() || new.email.is_empty() {
         return Ok(());
     }
-    let email = Email {
+    let email = Message {
         to: new.email,
         subject: "Your password was changed".into(),
         text: format!(
@@ -92,7 +92,7 @@ async fn session_reuse(state: &StreamState, change: &Change<'_>) -> anyhow::Resu
         return Ok(());
     };
     let device = new.user_agent.as_deref().unwrap_or("an unknown device");
-    let email = Email {
+    let email = Message {
         to: user.email,
         subject: "We signed out one of your sessions".into(),
         text: format!(
@@ -120,7 +120,7 @@ async fn send_once(
     state: &StreamState,
     event_id: &str,
     kind: &str,
-    email: Email,
+    email: Message,
 ) -> anyhow::Result<()> {
     let marker = Marker {
         pk: format!("NOTIFIED#{event_id}"),

@@ -14,11 +14,16 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, Update as UpdateOp,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use cursor::{InvalidCursor, decode_cursor, encode_cursor};
+
+pub use aws_sdk_dynamodb::types::AttributeValue as Value;
+pub use aws_sdk_dynamodb::types::TransactWriteItem;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -154,6 +159,79 @@ pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
         .map_err(|e| StoreError::Corrupt(anyhow::Error::new(e).context("decoding an item")))
 }
 
+/// Any serializable value as an attribute value (for update expressions).
+pub fn to_value<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| StoreError::Other(anyhow::Error::new(e).context("encoding a value")))
+}
+
+/// An UpdateItem on one item: an update expression, an optional condition,
+/// and the names and values both use.
+#[derive(Debug, Clone)]
+pub struct Update {
+    pk: String,
+    sk: String,
+    expression: String,
+    condition: Option<String>,
+    names: HashMap<String, String>,
+    values: Item,
+}
+
+impl Update {
+    pub fn new(
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+        expression: impl Into<String>,
+    ) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+            expression: expression.into(),
+            condition: None,
+            names: HashMap::new(),
+            values: Item::new(),
+        }
+    }
+
+    /// The write happens only if `condition` holds (else `ConditionFailed`).
+    pub fn condition(mut self, condition: impl Into<String>) -> Self {
+        self.condition = Some(condition.into());
+        self
+    }
+
+    pub fn name(mut self, placeholder: &str, attribute: &str) -> Self {
+        self.names
+            .insert(placeholder.to_owned(), attribute.to_owned());
+        self
+    }
+
+    pub fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
+        self.values.insert(placeholder.to_owned(), value);
+        self
+    }
+
+    fn key(&self) -> Item {
+        key(&self.pk, &self.sk)
+    }
+}
+
+fn key(pk: &str, sk: &str) -> Item {
+    Item::from([
+        (attr::PK.to_owned(), AttributeValue::S(pk.to_owned())),
+        (attr::SK.to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+/// `AttributeValue::S`, for update values.
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// `AttributeValue::N`, for update values.
+pub fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
 /// One page of a query.
 #[derive(Debug)]
 pub struct Page<T> {
@@ -247,6 +325,110 @@ impl Store {
             .build()
             .map_err(|e| StoreError::Other(e.into()))?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// An Update for a transaction.
+    pub fn transact_update(&self, update: Update) -> Result<TransactWriteItem, StoreError> {
+        let op = UpdateOp::builder()
+            .table_name(&*self.table)
+            .set_key(Some(update.key()))
+            .update_expression(update.expression)
+            .set_condition_expression(update.condition)
+            .set_expression_attribute_names((!update.names.is_empty()).then_some(update.names))
+            .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
+            .build()
+            .map_err(|e| StoreError::Other(e.into()))?;
+        Ok(TransactWriteItem::builder().update(op).build())
+    }
+
+    /// A Delete for a transaction, with an optional condition and the
+    /// values it uses.
+    pub fn transact_delete(
+        &self,
+        pk: &str,
+        sk: &str,
+        condition: Option<&str>,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let values: Item = values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        let op = Delete::builder()
+            .table_name(&*self.table)
+            .set_key(Some(key(pk, sk)))
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map_err(|e| StoreError::Other(e.into()))?;
+        Ok(TransactWriteItem::builder().delete(op).build())
+    }
+
+    /// Updates one item and returns it as it is after the update.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn update<T: DeserializeOwned>(&self, update: Update) -> Result<T, StoreError> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&*self.table)
+            .set_key(Some(update.key()))
+            .update_expression(update.expression)
+            .set_condition_expression(update.condition)
+            .set_expression_attribute_names((!update.names.is_empty()).then_some(update.names))
+            .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        from_item(output.attributes.unwrap_or_default())
+    }
+
+    /// Strongly consistent reads of up to 100 items in one call; items that
+    /// do not exist are left out, the order is not kept.
+    #[tracing::instrument(skip_all, fields(keys = keys.len()), err(level = "debug"))]
+    pub async fn batch_get<T: DeserializeOwned>(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<T>, StoreError> {
+        let mut pending: Vec<Item> = keys.iter().map(|(pk, sk)| key(pk, sk)).collect();
+        let mut found = Vec::new();
+        // Unprocessed keys come back under load; a few rounds settle them.
+        for _ in 0..5 {
+            if pending.is_empty() {
+                break;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Other(e.into()))?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&*self.table, request)
+                .send()
+                .await
+                .map_err(classify)?;
+            if let Some(mut responses) = output.responses
+                && let Some(items) = responses.remove(&*self.table)
+            {
+                for item in items {
+                    found.push(from_item(item)?);
+                }
+            }
+            if let Some(mut unprocessed) = output.unprocessed_keys
+                && let Some(rest) = unprocessed.remove(&*self.table)
+            {
+                pending = rest.keys;
+            }
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Unavailable(anyhow::anyhow!(
+                "{} keys stayed unprocessed",
+                pending.len()
+            )));
+        }
+        Ok(found)
     }
 
     /// Writes all items or none. A cancellation keeps DynamoDB's reasons in
