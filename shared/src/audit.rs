@@ -46,6 +46,12 @@ pub enum AuditAction {
     LoginFailed,
     #[serde(rename = "refresh_token.reused")]
     RefreshTokenReused,
+    #[serde(rename = "password.reset")]
+    PasswordReset,
+    #[serde(rename = "sessions.signed_out_everywhere")]
+    SignedOutEverywhere,
+    #[serde(rename = "session.revoked")]
+    SessionRevoked,
 }
 
 /// Who did it: `user:<id>`, `apikey:<prefix>`, or `anonymous` (e.g. a failed

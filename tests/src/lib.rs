@@ -310,6 +310,14 @@ impl TestApp {
             .await
     }
 
+    pub async fn my_audit(&self, token: &str, cursor: Option<&str>) -> TestResponse {
+        let path = match cursor {
+            Some(cursor) => format!("/v1/me/audit?limit=2&cursor={cursor}"),
+            None => "/v1/me/audit?limit=2".to_owned(),
+        };
+        self.call(Method::GET, &path, Some(token), None).await
+    }
+
     pub async fn delete_me(&self, token: &str, password: &str) -> TestResponse {
         let body = json!({ "password": password });
         self.call(Method::DELETE, "/v1/me", Some(token), Some(&body))

@@ -5,6 +5,7 @@
 //! `openapi()` describes the same routes, so the two cannot drift apart.
 
 mod api_keys;
+mod audit_trail;
 mod emails;
 pub mod invitations;
 mod jwks;
@@ -13,7 +14,6 @@ mod login;
 pub mod members;
 mod one_time;
 pub mod org;
-mod org_audit;
 pub mod password;
 mod password_reset;
 mod profile;
@@ -64,6 +64,12 @@ impl FromRef<IdentityState> for Arc<TokenKeys> {
     }
 }
 
+impl FromRef<IdentityState> for RateLimiter {
+    fn from_ref(state: &IdentityState) -> Self {
+        state.rate_limiter.clone()
+    }
+}
+
 impl FromRef<IdentityState> for Store {
     fn from_ref(state: &IdentityState) -> Self {
         state.store.clone()
@@ -84,6 +90,7 @@ fn api() -> OpenApiRouter<IdentityState> {
         .routes(routes!(profile::me, profile::update_me, profile::delete_me))
         .routes(routes!(sessions::list_sessions))
         .routes(routes!(sessions::revoke_session))
+        .routes(routes!(audit_trail::list_my_audit))
         .routes(routes!(jwks::jwks))
         .routes(routes!(org::create_org, org::list_my_orgs))
         .routes(routes!(org::get_org, org::update_org))
@@ -94,7 +101,7 @@ fn api() -> OpenApiRouter<IdentityState> {
         .routes(routes!(members::update_member, members::remove_member))
         .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
         .routes(routes!(api_keys::revoke_api_key))
-        .routes(routes!(org_audit::list_org_audit))
+        .routes(routes!(audit_trail::list_org_audit))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

@@ -361,3 +361,62 @@ pub async fn remove_member(
     tracing::info!(org_id = %org_id, member = %user_id, leaving, "member removed");
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// Takes `user_id` out of every organization (for account erasure), so no
+/// membership keeps their name and email. Refused (409), before anything is
+/// written, while they are the last owner of an organization.
+pub async fn leave_all_orgs(state: &IdentityState, user_id: &str) -> ApiResult<()> {
+    let query = PartitionQuery {
+        index: Index::Gsi1,
+        partition: membership::user_orgs_pk(user_id),
+        sort_prefix: Some(membership::ORG_SK_PREFIX.to_owned()),
+        ascending: true,
+    };
+    let mut memberships = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = state
+            .store
+            .query_page::<MembershipRecord>(&query, 100, cursor.as_deref())
+            .await?;
+        memberships.extend(page.items);
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    for member in memberships.iter().filter(|m| m.org_role == OrgRole::Owner) {
+        let org = crate::org::load_org(state, &member.org_id).await?;
+        if org.owner_count <= 1 {
+            return Err(ApiError::conflict(format!(
+                "you are the last owner of the organization {:?}: make another member owner first",
+                org.name
+            )));
+        }
+    }
+    let actor = shared::audit::Actor::User(user_id.to_owned());
+    for member in memberships {
+        let event = AuditEvent::new(
+            &AuditScope::Org(member.org_id.clone()),
+            &actor,
+            AuditAction::MemberLeft,
+        )
+        .target(format!("user:{user_id}"))
+        .details(serde_json::json!({"orgRole": member.org_role, "reason": "account_erased"}));
+        let mut writes = vec![
+            state
+                .store
+                .transact_delete(&member.pk, &member.sk, None, &[])?,
+            event.transact_item(&state.store)?,
+        ];
+        if member.org_role == OrgRole::Owner {
+            writes.push(owner_count_change(state, &member.org_id, -1)?);
+        }
+        match state.store.transact(writes).await {
+            Ok(()) => {}
+            Err(err) if err.condition_failed_at(2) => return Err(last_owner()),
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Ok(())
+}

@@ -303,7 +303,7 @@ pub struct AccountDeleted {
     responses(
         (status = 200, description = "The account is erased and signed out everywhere", body = Envelope<AccountDeleted>),
         (status = 401, description = "Missing/invalid access token or wrong password", body = ErrorEnvelope),
-        (status = 409, description = "The account changed meanwhile; retry", body = ErrorEnvelope),
+        (status = 409, description = "The last owner of an organization, or the account changed meanwhile", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -319,6 +319,8 @@ pub async fn delete_me(
     {
         return Err(ApiError::unauthenticated("the password is wrong"));
     }
+    // Memberships keep the member's name and email: leave every org first.
+    crate::members::leave_all_orgs(&state, &user.id).await?;
     let (pk, sk) = user_key(&user.id);
     let erase = Update::builder()
         .table_name(state.store.table())

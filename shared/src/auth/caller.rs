@@ -20,6 +20,7 @@ use super::policy::{Permission, PermissionSet, platform_permissions};
 use super::{Principal, TokenKeys, bearer_credential};
 use crate::audit::Actor;
 use crate::http::ApiError;
+use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 
 pub static API_KEY_HEADER: HeaderName = HeaderName::from_static("x-api-key");
@@ -154,6 +155,7 @@ where
     S: Send + Sync,
     Arc<TokenKeys>: FromRef<S>,
     Store: FromRef<S>,
+    RateLimiter: FromRef<S>,
 {
     type Rejection = ApiError;
 
@@ -187,6 +189,8 @@ where
         let store = Store::from_ref(state);
         let record = api_key::authenticate(&store, &key).await?;
         tracing::Span::current().record("api_key", record.prefix.as_str());
+        let limiter = RateLimiter::from_ref(state);
+        limiter.hit(limiter.api_key_limit(), &record.prefix).await?;
         Ok(Caller::ApiKey(record.into()))
     }
 }

@@ -201,3 +201,21 @@ async fn a_key_never_holds_more_than_its_creator_and_never_mints_keys() {
         1
     );
 }
+
+#[tokio::test]
+async fn each_api_key_is_rate_limited_on_its_own() {
+    let app = bodega_tests::spawn_app_with(|config| config.api_key_rate_limit = 3).await;
+    let owner = app.signed_in_as("owner@example.com").await;
+    let org = app.new_org(&owner, "seller").await;
+    let (busy, _) = app.new_api_key(&owner, &org, &["org:read"]).await;
+    let (quiet, _) = app.new_api_key(&owner, &org, &["org:read"]).await;
+    for _ in 0..3 {
+        app.get_org(&busy, &org).await.assert_ok(StatusCode::OK);
+    }
+    let limited = app.get_org(&busy, &org).await;
+    limited.assert_error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    assert!(limited.headers.contains_key("retry-after"));
+    app.get_org(&quiet, &org).await.assert_ok(StatusCode::OK);
+    // Users are not counted against the keys.
+    app.get_org(&owner, &org).await.assert_ok(StatusCode::OK);
+}

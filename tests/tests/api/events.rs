@@ -52,6 +52,7 @@ const EXPECTED: &[(&str, u16)] = &[
     ("identity/delete-me.json", 401),
     ("identity/sessions.json", 401),
     ("identity/revoke-session.json", 401),
+    ("identity/my-audit.json", 401),
     ("identity/jwks.json", 200),
     ("identity/org-create.json", 401),
     ("identity/org-list.json", 401),
