@@ -24,6 +24,7 @@ pub fn document() -> OpenApi {
         )
         .build();
     doc.merge(identity::openapi());
+    doc.merge(assets::openapi());
     doc.merge(crate::openapi());
 
     let components = doc.components.get_or_insert_with(Default::default);
@@ -50,6 +51,10 @@ pub fn document() -> OpenApi {
             "organizations",
             "Companies, members, invitations, API keys and the audit trail. \
              A caller outside the organization gets 404; a member without the permission, 403.",
+        ),
+        tag(
+            "assets",
+            "Uploads to S3, checked by content, with thumbnails",
         ),
         tag("platform", "Health and the API description"),
     ]);

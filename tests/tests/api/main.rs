@@ -2,6 +2,7 @@
 
 mod account;
 mod api_keys;
+mod assets;
 mod events;
 mod health;
 mod http_contract;

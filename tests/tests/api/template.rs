@@ -11,6 +11,7 @@ use devserver::resources::TABLE;
 fn routers() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
     BTreeMap::from([
         ("IdentityFunction", openapi_routes(&identity::openapi())),
+        ("AssetsFunction", openapi_routes(&assets::openapi())),
         ("PlatformFunction", openapi_routes(&platform::openapi())),
     ])
 }
