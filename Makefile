@@ -14,7 +14,7 @@ LAMBDA_ARCH ?= arm64
 # Every crate under functions/ is a Lambda function (the devserver and tests are not).
 FUNCTIONS := $(notdir $(wildcard functions/*))
 
-.PHONY: help dev test stop status lint fmt build lambda-build deploy cfn-lint
+.PHONY: help dev test stop status lint fmt build lambda-build bench deploy cfn-lint
 
 help: ## list the targets
 	@echo "Bodega make targets:"
@@ -53,6 +53,9 @@ lambda-build: ## install cargo-lambda + zig (once), then cargo lambda build --re
 	  exit 1; \
 	fi
 	PATH="$(VENV_BIN):$$PATH" cargo lambda build --release --$(LAMBDA_ARCH) $(addprefix -p ,$(FUNCTIONS))
+
+bench: ## benchmarks that print figures (thumbnail of a 12 MP JPEG: time and memory)
+	cargo run --profile benchmark -p assets --example thumbnail_bench
 
 cfn-lint: ## lint template.yaml with cfn-lint (installs it if needed)
 	infra/stack.sh install

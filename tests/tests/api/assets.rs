@@ -31,6 +31,15 @@ async fn grant(app: &TestApp, token: &str, body: Value) -> Value {
         .clone()
 }
 
+/// Grants an upload of `bytes` as a product image of `org` and sends the
+/// file; returns the asset id.
+async fn upload_product_png(app: &TestApp, owner: &str, org: &str, bytes: &[u8]) -> String {
+    let body = json!({"purpose": "product_image", "contentType": "image/png", "size": bytes.len(), "orgId": org, "fileName": "tomates été 1.png"});
+    let grant = grant(app, owner, body).await;
+    assert_eq!(app.upload_with(&grant, bytes).await, 200);
+    grant["assetId"].as_str().unwrap().to_owned()
+}
+
 #[tokio::test]
 async fn a_png_uploaded_through_the_presigned_url_becomes_ready_with_a_thumbnail() {
     let app = spawn_app().await;
@@ -343,15 +352,7 @@ async fn the_devserver_pump_ingests_new_uploads() {
 async fn the_s3_sample_event_with_an_encoded_key_runs_through_the_ingest_handler() {
     let app = spawn_app().await;
     let (owner, org) = seller(&app, "olga@example.com").await;
-    let bytes = png(200, 100);
-    let grant = grant(
-        &app,
-        &owner,
-        json!({"purpose": "product_image", "contentType": "image/png", "size": bytes.len(), "orgId": org, "fileName": "tomates été 1.png"}),
-    )
-    .await;
-    let asset_id = grant["assetId"].as_str().unwrap().to_owned();
-    app.upload_with(&grant, &bytes).await;
+    let asset_id = upload_product_png(&app, &owner, &org, &png(200, 100)).await;
 
     // The sample, pointed at this upload: same encoding, this bucket and ids.
     let mut event = bodega_tests::sample_events()
