@@ -2,9 +2,10 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
+use shared::http::precondition::{etag, if_match_version};
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
 };
@@ -35,7 +36,7 @@ pub(crate) async fn current_user(
 }
 
 fn with_etag(user: UserRecord) -> ApiResponse<UserView> {
-    let etag = HeaderValue::from_str(&user.etag()).expect("an ETag is ASCII");
+    let etag = etag(user.version);
     ApiResponse::ok(UserView::from(user)).header(header::ETAG, etag)
 }
 
@@ -162,25 +163,6 @@ impl TryFrom<UpdateProfile> for ProfileChange {
             preferences: request.preferences,
         })
     }
-}
-
-/// The `If-Match` version, if the client sent one.
-fn if_match_version(headers: &HeaderMap) -> ApiResult<Option<u64>> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
-        return Ok(None);
-    };
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.trim()
-                .trim_start_matches("W/")
-                .trim_matches('"')
-                .strip_prefix('v')
-        })
-        .and_then(|v| v.parse().ok())
-        .map(Some)
-        .ok_or_else(|| ApiError::bad_request("If-Match must be an ETag returned by GET /v1/me"))
 }
 
 /// Changes name, phone or preferences. With `If-Match`, only if the profile

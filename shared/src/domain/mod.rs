@@ -1,8 +1,12 @@
 //! Domain values that cross contexts. Holding one means it is valid.
 
 pub mod email;
+pub mod money;
+pub mod sku;
 
 pub use email::{Email, InvalidEmail};
+pub use money::{Currency, InvalidMoney, Money};
+pub use sku::{InvalidSku, Sku};
 
 /// A new time-ordered id (ULID): sorts by creation time, so "newest first"
 /// is a reverse key order.

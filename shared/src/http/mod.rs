@@ -4,6 +4,7 @@
 pub mod client;
 pub mod envelope;
 pub mod error;
+pub mod precondition;
 pub mod request_id;
 
 use axum::Router;
@@ -86,5 +87,32 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             ))
         }
         other => ApiError::bad_request(other.body_text()),
+    }
+}
+
+/// Query string parameters whose failures come back in the envelope (400)
+/// instead of axum's plain-text rejection.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| {
+                ApiError::bad_request(format!(
+                    "the query string is not valid: {}",
+                    rejection.body_text()
+                ))
+            })
     }
 }
