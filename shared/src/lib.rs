@@ -7,7 +7,8 @@
 //! - [`auth`]: access tokens and the calling principal.
 //! - [`mail`]: email through SES v2.
 //! - [`ratelimit`]: fixed-window request limits kept in the table.
-//! - [`domain`]: values that cross contexts (email, ids, timestamps).
+//! - [`stock`]: conditional moves of a product's stock (adjust, reserve, release, commit).
+//! - [`domain`]: values that cross contexts (email, money, SKU, ids, timestamps).
 
 pub mod auth;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod http;
 pub mod mail;
 pub mod ratelimit;
 pub mod services;
+pub mod stock;
 pub mod store;
 pub mod telemetry;
 

@@ -155,17 +155,7 @@ impl TestApp {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> TestResponse {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let request = match body {
-            Some(body) => request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        };
-        self.send(request.expect("a valid request")).await
+        self.call_if_match(method, path, token, None, body).await
     }
 
     pub async fn post_raw(
@@ -285,6 +275,154 @@ impl TestApp {
             .await
     }
 
+    /// A request with an optional bearer token, `If-Match` and JSON body.
+    pub async fn call_if_match(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        if_match: Option<&str>,
+        body: Option<&Value>,
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(etag) = if_match {
+            request = request.header(header::IF_MATCH, etag);
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.send(request.expect("a valid request")).await
+    }
+
+    /// Registers `email`, makes it a platform admin in the table (no API
+    /// grants that) and signs in; returns the access token.
+    pub async fn admin_signed_in_as(&self, email: &str) -> String {
+        let user = self.register(email, PASSWORD, "Admin User").await;
+        let id = user.assert_ok(StatusCode::CREATED)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let (pk, sk) = identity::user::user_key(&id);
+        self.services
+            .store
+            .client()
+            .update_item()
+            .table_name(self.services.store.table())
+            .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+            .key(
+                "SK",
+                aws_sdk_dynamodb::types::AttributeValue::S(sk.to_owned()),
+            )
+            .update_expression("SET #role = :admin")
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_values(
+                ":admin",
+                aws_sdk_dynamodb::types::AttributeValue::S("admin".into()),
+            )
+            .send()
+            .await
+            .expect("the role is granted");
+        self.signed_in_as_existing(email).await
+    }
+
+    pub async fn list_categories(&self) -> TestResponse {
+        self.call(Method::GET, "/v1/categories", None, None).await
+    }
+
+    pub async fn get_category(&self, slug: &str) -> TestResponse {
+        self.call(Method::GET, &format!("/v1/categories/{slug}"), None, None)
+            .await
+    }
+
+    pub async fn create_category(&self, token: &str, body: &Value) -> TestResponse {
+        self.call(Method::POST, "/v1/categories", Some(token), Some(body))
+            .await
+    }
+
+    pub async fn update_category(
+        &self,
+        token: &str,
+        slug: &str,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> TestResponse {
+        let path = format!("/v1/categories/{slug}");
+        self.call_if_match(Method::PATCH, &path, Some(token), if_match, Some(body))
+            .await
+    }
+
+    /// Creates a category as `admin_token`; returns its id.
+    pub async fn category(&self, admin_token: &str, slug: &str) -> String {
+        let body = json!({ "slug": slug, "name": slug });
+        self.create_category(admin_token, &body)
+            .await
+            .assert_ok(StatusCode::CREATED)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// `GET /v1/products?<query>`
+    pub async fn list_products(&self, query: &str) -> TestResponse {
+        self.call(Method::GET, &format!("/v1/products?{query}"), None, None)
+            .await
+    }
+
+    pub async fn create_product(&self, token: &str, body: &Value) -> TestResponse {
+        self.call(Method::POST, "/v1/products", Some(token), Some(body))
+            .await
+    }
+
+    pub async fn bulk_create_products(&self, token: &str, products: &[Value]) -> TestResponse {
+        let body = json!({ "products": products });
+        self.call(Method::POST, "/v1/products/bulk", Some(token), Some(&body))
+            .await
+    }
+
+    pub async fn get_product(&self, id: &str) -> TestResponse {
+        self.call(Method::GET, &format!("/v1/products/{id}"), None, None)
+            .await
+    }
+
+    pub async fn update_product(
+        &self,
+        token: &str,
+        id: &str,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> TestResponse {
+        let path = format!("/v1/products/{id}");
+        self.call_if_match(Method::PATCH, &path, Some(token), if_match, Some(body))
+            .await
+    }
+
+    pub async fn archive_product(&self, token: &str, id: &str) -> TestResponse {
+        self.call(
+            Method::DELETE,
+            &format!("/v1/products/{id}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    pub async fn adjust_stock(&self, token: &str, id: &str, delta: i64) -> TestResponse {
+        let body = json!({ "delta": delta });
+        self.call(
+            Method::POST,
+            &format!("/v1/products/{id}/stock"),
+            Some(token),
+            Some(&body),
+        )
+        .await
+    }
+
     /// Registers `email` and signs in; returns the access token.
     pub async fn signed_in_as(&self, email: &str) -> String {
         self.register(email, PASSWORD, "Test User")
@@ -301,6 +439,18 @@ impl TestApp {
             .expect("login returns an access token")
             .to_owned()
     }
+}
+
+/// A valid product body for `POST /v1/products`.
+pub fn product_body(org: &str, sku: &str, category_id: &str, name: &str, price: i64) -> Value {
+    json!({
+        "sellerOrgId": org,
+        "sku": sku,
+        "name": name,
+        "categoryId": category_id,
+        "price": { "amount": price, "currency": "EUR" },
+        "stock": 10,
+    })
 }
 
 /// An address no other test uses: the local SES (moto) is shared by all tests.

@@ -24,6 +24,7 @@ pub fn document() -> OpenApi {
         )
         .build();
     doc.merge(identity::openapi());
+    doc.merge(catalog::openapi());
     doc.merge(crate::openapi());
 
     let components = doc.components.get_or_insert_with(Default::default);
@@ -46,6 +47,10 @@ pub fn document() -> OpenApi {
     );
     doc.tags = Some(vec![
         tag("identity", "Accounts, sign-in and access tokens"),
+        tag(
+            "catalog",
+            "Categories, products, stock, B2B pricing and compliance data",
+        ),
         tag("platform", "Health and the API description"),
     ]);
     doc

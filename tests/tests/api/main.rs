@@ -1,6 +1,7 @@
 //! One integration binary, a module per area; run with `make test`.
 
 mod account;
+mod catalog;
 mod events;
 mod health;
 mod http_contract;

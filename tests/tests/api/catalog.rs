@@ -1,0 +1,610 @@
+//! Catalog journeys: categories, products, listing, stock.
+
+use axum::http::StatusCode;
+use bodega_tests::{TestApp, product_body, spawn_app, unique_email};
+use futures::future::join_all;
+use serde_json::{Value, json};
+use shared::stock::{self, StockError};
+
+/// An app with an admin, a seller and a category: (app, admin, seller, category id).
+async fn shop() -> (TestApp, String, String, String) {
+    let app = spawn_app().await;
+    let admin = app.admin_signed_in_as(&unique_email("admin")).await;
+    let seller = app.signed_in_as(&unique_email("seller")).await;
+    let category = app.category(&admin, "vegetables").await;
+    (app, admin, seller, category)
+}
+
+fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn admins_build_the_category_tree_and_everyone_reads_it() {
+    let app = spawn_app().await;
+    let admin = app.admin_signed_in_as(&unique_email("admin")).await;
+    let customer = app.signed_in_as(&unique_email("customer")).await;
+
+    let food = app
+        .create_category(
+            &admin,
+            &json!({"slug": "food", "name": "Food", "description": "Things to eat"}),
+        )
+        .await;
+    let food_id = food.assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let veg = app
+        .create_category(
+            &admin,
+            &json!({"slug": "vegetables", "name": "Vegetables", "parentId": food_id}),
+        )
+        .await;
+    let veg_id = veg.assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.category(&admin, "drinks").await;
+
+    let tree = app.list_categories().await;
+    let roots = tree.assert_ok(StatusCode::OK).as_array().unwrap().clone();
+    let slugs: Vec<&str> = roots.iter().map(|c| c["slug"].as_str().unwrap()).collect();
+    assert_eq!(slugs, vec!["drinks", "food"]);
+    assert_eq!(roots[1]["children"][0]["slug"], "vegetables");
+
+    let got = app.get_category("food").await;
+    let data = got.assert_ok(StatusCode::OK);
+    assert_eq!(data["description"], "Things to eat");
+    assert_eq!(data["children"][0]["id"], veg_id.as_str());
+    assert!(got.headers.contains_key("etag"));
+    app.get_category("nope")
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    // Only admins write.
+    app.create_category(&customer, &json!({"slug": "x", "name": "X"}))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.call(
+        axum::http::Method::POST,
+        "/v1/categories",
+        None,
+        Some(&json!({"slug": "x", "name": "X"})),
+    )
+    .await
+    .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    app.update_category(&customer, "food", None, &json!({"name": "Y"}))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+
+    // Every invalid field at once; unknown parents and loops are refused.
+    let invalid = app
+        .create_category(&admin, &json!({"slug": "Not A Slug", "name": " "}))
+        .await;
+    invalid.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(invalid.body["error"]["fields"]["slug"].is_array());
+    assert!(invalid.body["error"]["fields"]["name"].is_array());
+    app.create_category(
+        &admin,
+        &json!({"slug": "orphan", "name": "O", "parentId": "nope"}),
+    )
+    .await
+    .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.create_category(&admin, &json!({"slug": "food", "name": "Again"}))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.update_category(&admin, "food", None, &json!({"parentId": veg_id}))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+
+    // Renaming with a stale ETag fails; with the current one it works and frees the old slug.
+    let etag = got.headers["etag"].to_str().unwrap().to_owned();
+    let renamed = app
+        .update_category(
+            &admin,
+            "food",
+            Some(&etag),
+            &json!({"slug": "groceries", "name": "Groceries"}),
+        )
+        .await;
+    assert_eq!(renamed.assert_ok(StatusCode::OK)["slug"], "groceries");
+    app.update_category(&admin, "groceries", Some(&etag), &json!({"name": "Stale"}))
+        .await
+        .assert_error(StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED");
+    app.get_category("food")
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.category(&admin, "food").await;
+    app.update_category(&admin, "groceries", None, &json!({"slug": "drinks"}))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    // Moving to the root.
+    let moved = app
+        .update_category(&admin, "vegetables", None, &json!({"parentId": null}))
+        .await;
+    assert!(moved.assert_ok(StatusCode::OK).get("parentId").is_none());
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_slug_make_exactly_one_category() {
+    let app = spawn_app().await;
+    let admin = app.admin_signed_in_as(&unique_email("admin")).await;
+    let body = json!({"slug": "fruit", "name": "Fruit"});
+    let responses = join_all((0..10).map(|_| app.create_category(&admin, &body))).await;
+    let created = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    let conflicts = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((created, conflicts), (1, 9), "{responses:?}");
+    assert_eq!(
+        app.list_categories()
+            .await
+            .assert_ok(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_seller_creates_reads_updates_and_archives_a_product() {
+    let (app, _admin, seller, category) = shop().await;
+    let mut body = product_body("org-1", "tom-roma-1kg", &category, "Roma tomatoes", 299);
+    body["tags"] = json!(["Fresh", "red"]);
+    body["unit"] = json!("kg");
+    body["originCountry"] = json!("pt");
+    body["attributes"] = json!({"variety": "Roma"});
+    body["priceTiers"] = json!([{"minQuantity": 10, "unitPrice": 250}]);
+    body["minimumOrderQuantity"] = json!(2);
+    body["compliance"] = json!({
+        "certifications": [{"kind": "haccp", "issuer": "SGS", "number": "H-1", "expiresOn": "2027-03-31"}],
+        "allergens": ["Celery"],
+        "nutrition": {"energyKcal": 18}
+    });
+    let created = app.create_product(&seller, &body).await;
+    let product = created.assert_ok(StatusCode::CREATED).clone();
+    assert_eq!(created.headers["etag"], "\"v1\"");
+    assert_eq!(product["sku"], "TOM-ROMA-1KG");
+    assert_eq!(product["tags"], json!(["fresh", "red"]));
+    assert_eq!(product["originCountry"], "PT");
+    assert_eq!(product["stock"], json!({"available": 10, "reserved": 0}));
+    assert_eq!(product["compliance"]["certifications"][0]["kind"], "haccp");
+    assert_eq!(product["compliance"]["allergens"], json!(["celery"]));
+    assert_eq!(product["archived"], false);
+    let id = product["id"].as_str().unwrap();
+
+    let got = app.get_product(id).await;
+    assert_eq!(got.assert_ok(StatusCode::OK), &product);
+    app.get_product("nope")
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    // Update with the current ETag; a second update with the old one is stale.
+    let updated = app
+        .update_product(
+            &seller,
+            id,
+            Some("\"v1\""),
+            &json!({"name": "Cherry tomatoes", "price": {"amount": 349, "currency": "EUR"}}),
+        )
+        .await;
+    let data = updated.assert_ok(StatusCode::OK);
+    assert_eq!(data["name"], "Cherry tomatoes");
+    assert_eq!(data["price"]["amount"], 349);
+    assert_eq!(data["unit"], "kg", "fields not sent are kept");
+    assert_eq!(updated.headers["etag"], "\"v2\"");
+    app.update_product(&seller, id, Some("\"v1\""), &json!({"name": "Lost update"}))
+        .await
+        .assert_error(StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED");
+    app.update_product(&seller, id, Some("garbage"), &json!({"name": "x"}))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    app.update_product(&seller, id, None, &json!({"sku": "OTHER"}))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.update_product(&seller, id, None, &json!({"categoryId": "nope"}))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.call(
+        axum::http::Method::PATCH,
+        &format!("/v1/products/{id}"),
+        None,
+        Some(&json!({"name": "x"})),
+    )
+    .await
+    .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+
+    // Archived: out of the lists, still readable by id, no longer editable.
+    let listed = app.list_products(&format!("categoryId={category}")).await;
+    assert_eq!(ids(listed.assert_ok(StatusCode::OK)), vec![id.to_owned()]);
+    let archived = app.archive_product(&seller, id).await;
+    assert_eq!(archived.assert_ok(StatusCode::OK)["archived"], true);
+    app.archive_product(&seller, id)
+        .await
+        .assert_ok(StatusCode::OK);
+    let listed = app.list_products(&format!("categoryId={category}")).await;
+    assert!(ids(listed.assert_ok(StatusCode::OK)).is_empty());
+    let listed = app.list_products("sellerOrgId=org-1").await;
+    assert!(ids(listed.assert_ok(StatusCode::OK)).is_empty());
+    let got = app.get_product(id).await;
+    assert_eq!(got.assert_ok(StatusCode::OK)["archived"], true);
+    app.update_product(&seller, id, None, &json!({"name": "Back"}))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    // The SKU stays taken: old orders still name it.
+    app.create_product(&seller, &body)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+}
+
+#[tokio::test]
+async fn an_invalid_product_reports_every_field() {
+    let (app, _admin, seller, category) = shop().await;
+    let body = json!({
+        "sellerOrgId": "org-1",
+        "sku": "bad sku",
+        "name": "",
+        "categoryId": category,
+        "price": {"amount": -1, "currency": "EUR"},
+        "unit": "ton",
+        "originCountry": "XX",
+        "compliance": {"certifications": [{"kind": "magic", "issuer": "", "number": "1", "expiresOn": "soon"}]}
+    });
+    let response = app.create_product(&seller, &body).await;
+    response.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    let fields = response.body["error"]["fields"].as_object().unwrap();
+    for field in [
+        "sku",
+        "name",
+        "price.amount",
+        "unit",
+        "originCountry",
+        "compliance.certifications[0].kind",
+        "compliance.certifications[0].issuer",
+        "compliance.certifications[0].expiresOn",
+    ] {
+        assert!(fields.contains_key(field), "{field} missing: {fields:?}");
+    }
+    let unknown_category = product_body("org-1", "A-1", "no-such-category", "A", 1);
+    let response = app.create_product(&seller, &unknown_category).await;
+    response.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(response.body["error"]["fields"]["categoryId"].is_array());
+}
+
+#[tokio::test]
+async fn concurrent_creates_of_one_sku_make_exactly_one_product() {
+    let (app, _admin, seller, category) = shop().await;
+    let responses = join_all((0..10).map(|i| {
+        let body = product_body("org-1", "same-sku", &category, &format!("Product {i}"), 100);
+        let app = &app;
+        let seller = &seller;
+        async move { app.create_product(seller, &body).await }
+    }))
+    .await;
+    let created = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    let conflicts: Vec<_> = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::CONFLICT)
+        .collect();
+    assert_eq!((created, conflicts.len()), (1, 9), "{responses:?}");
+    assert!(conflicts[0].body["error"]["fields"]["sku"].is_array());
+    let listed = app.list_products(&format!("categoryId={category}")).await;
+    assert_eq!(ids(listed.assert_ok(StatusCode::OK)).len(), 1);
+}
+
+#[tokio::test]
+async fn bulk_create_saves_the_valid_products_and_reports_the_rest() {
+    let (app, _admin, seller, category) = shop().await;
+    app.create_product(
+        &seller,
+        &product_body("org-1", "taken", &category, "Taken", 100),
+    )
+    .await
+    .assert_ok(StatusCode::CREATED);
+    let products = vec![
+        product_body("org-1", "b-1", &category, "One", 100),
+        json!({"sellerOrgId": "org-1", "sku": "b-2", "name": "", "categoryId": category, "price": {"amount": 1, "currency": "EUR"}}),
+        product_body("org-1", "taken", &category, "Duplicate", 100),
+        json!("not an object"),
+        product_body("org-1", "b-3", &category, "Three", 300),
+    ];
+    let response = app.bulk_create_products(&seller, &products).await;
+    let data = response.assert_ok(StatusCode::OK);
+    assert_eq!(data["created"], 2);
+    assert_eq!(data["failed"], 3);
+    let statuses: Vec<u64> = data["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![201, 422, 409, 422, 201]);
+    assert!(data["results"][1]["error"]["fields"]["name"].is_array());
+    assert_eq!(data["results"][2]["error"]["code"], "CONFLICT");
+    let saved = data["results"][4]["product"]["id"].as_str().unwrap();
+    app.get_product(saved).await.assert_ok(StatusCode::OK);
+    let listed = app.list_products(&format!("categoryId={category}")).await;
+    assert_eq!(ids(listed.assert_ok(StatusCode::OK)).len(), 3);
+
+    let too_many: Vec<Value> = (0..26)
+        .map(|i| product_body("org-1", &format!("m-{i}"), &category, "M", 1))
+        .collect();
+    app.bulk_create_products(&seller, &too_many)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.bulk_create_products(&seller, &[])
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn product_lists_filter_sort_and_page_with_checked_cursors() {
+    let (app, admin, seller, category) = shop().await;
+    let other_category = app.category(&admin, "fruit").await;
+    let mut created = Vec::new();
+    for (sku, price, stock, org) in [
+        ("p-1", 500, 10, "org-a"),
+        ("p-2", 100, 0, "org-a"),
+        ("p-3", 300, 5, "org-b"),
+        ("p-4", 200, 1, "org-a"),
+    ] {
+        let mut body = product_body(org, sku, &category, sku, price);
+        body["stock"] = json!(stock);
+        let response = app.create_product(&seller, &body).await;
+        created.push(
+            response.assert_ok(StatusCode::CREATED)["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let mut inactive = product_body("org-a", "p-5", &category, "Hidden", 50);
+    inactive["active"] = json!(false);
+    app.create_product(&seller, &inactive)
+        .await
+        .assert_ok(StatusCode::CREATED);
+    app.create_product(
+        &seller,
+        &product_body("org-a", "f-1", &other_category, "Apple", 50),
+    )
+    .await
+    .assert_ok(StatusCode::CREATED);
+
+    let list = |query: String| {
+        let app = &app;
+        async move { ids(app.list_products(&query).await.assert_ok(StatusCode::OK)) }
+    };
+    let newest: Vec<String> = created.iter().rev().cloned().collect();
+    assert_eq!(list(format!("categoryId={category}")).await, newest);
+    assert_eq!(
+        list(format!("categoryId={category}&sort=price_asc")).await,
+        vec![
+            created[1].clone(),
+            created[3].clone(),
+            created[2].clone(),
+            created[0].clone()
+        ]
+    );
+    assert_eq!(
+        list(format!(
+            "categoryId={category}&sort=price_desc&minPrice=200&maxPrice=400"
+        ))
+        .await,
+        vec![created[2].clone(), created[3].clone()]
+    );
+    assert_eq!(
+        list(format!("categoryId={category}&minPrice=150&maxPrice=350")).await,
+        vec![created[3].clone(), created[2].clone()]
+    );
+    assert_eq!(
+        list(format!("categoryId={category}&inStock=true&sort=price_asc")).await,
+        vec![created[3].clone(), created[2].clone(), created[0].clone()]
+    );
+    assert_eq!(
+        list(format!("categoryId={category}&sellerOrgId=org-b")).await,
+        vec![created[2].clone()]
+    );
+    assert_eq!(
+        list("sellerOrgId=org-b".into()).await,
+        vec![created[2].clone()]
+    );
+    assert_eq!(list("sellerOrgId=org-a&inStock=true".into()).await.len(), 3);
+
+    // Page through two at a time.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("categoryId={category}&limit=2&cursor={c}"),
+            None => format!("categoryId={category}&limit=2"),
+        };
+        let page = app.list_products(&query).await;
+        assert_eq!(page.body["pagination"]["limit"], 2);
+        seen.extend(ids(page.assert_ok(StatusCode::OK)));
+        match page.body["pagination"]["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, newest);
+
+    // Cursors are checked: garbage, or one from another list, is a 400.
+    let first = app
+        .list_products(&format!("categoryId={category}&limit=1"))
+        .await;
+    let foreign = first.body["pagination"]["nextCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.list_products(&format!("categoryId={other_category}&cursor={foreign}"))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    app.list_products(&format!(
+        "categoryId={category}&sort=price_asc&cursor={foreign}"
+    ))
+    .await
+    .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    app.list_products(&format!("categoryId={category}&cursor=not-a-cursor"))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+
+    // Parameters are validated.
+    for query in [
+        format!("categoryId={category}&limit=101"),
+        format!("categoryId={category}&limit=0"),
+        format!("categoryId={category}&sort=random"),
+        format!("categoryId={category}&minPrice=5&maxPrice=1"),
+        format!("categoryId={category}&currency=eur"),
+        "sellerOrgId=org-a&sort=price_asc".to_owned(),
+        "limit=5".to_owned(),
+    ] {
+        app.list_products(&query)
+            .await
+            .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    }
+}
+
+#[tokio::test]
+async fn fifty_concurrent_stock_decrements_never_take_stock_below_zero() {
+    let (app, _admin, seller, category) = shop().await;
+    let mut body = product_body("org-1", "scarce", &category, "Scarce", 100);
+    body["stock"] = json!(30);
+    let product = app.create_product(&seller, &body).await;
+    let id = product.assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let responses = join_all((0..50).map(|_| app.adjust_stock(&seller, &id, -1))).await;
+    let ok = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::OK)
+        .count();
+    let refused = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::CONFLICT)
+        .count();
+    assert_eq!(
+        (ok, refused),
+        (30, 20),
+        "{:?}",
+        responses.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    let stock = &app.get_product(&id).await.body["data"]["stock"];
+    assert_eq!(stock, &json!({"available": 0, "reserved": 0}));
+
+    let added = app.adjust_stock(&seller, &id, 7).await;
+    assert_eq!(added.assert_ok(StatusCode::OK)["available"], 7);
+    app.adjust_stock(&seller, &id, 0)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.adjust_stock(&seller, "nope", 1)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn checkout_reserves_releases_and_commits_stock_atomically() {
+    let (app, _admin, seller, category) = shop().await;
+    let store = &app.services.store;
+    let mut body = product_body("org-1", "basket", &category, "Basket", 100);
+    body["stock"] = json!(20);
+    let product = app.create_product(&seller, &body).await;
+    let id = product.assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // 50 concurrent reservations of 1 against 20 available.
+    let outcomes = join_all((0..50).map(|_| stock::reserve(store, &id, 1))).await;
+    let reserved = outcomes.iter().filter(|o| o.is_ok()).count();
+    assert_eq!(reserved, 20);
+    assert!(
+        outcomes
+            .iter()
+            .filter_map(|o| o.as_ref().err())
+            .all(|e| matches!(e, StockError::Insufficient))
+    );
+    let after = stock::release(store, &id, 5).await.unwrap();
+    assert_eq!((after.available, after.reserved), (5, 15));
+    let after = stock::commit(store, &id, 15).await.unwrap();
+    assert_eq!((after.available, after.reserved), (5, 0));
+    assert!(matches!(
+        stock::commit(store, &id, 1).await,
+        Err(StockError::Insufficient)
+    ));
+    assert!(matches!(
+        stock::release(store, &id, 1).await,
+        Err(StockError::Insufficient)
+    ));
+    assert!(matches!(
+        stock::reserve(store, &id, 0).await,
+        Err(StockError::InvalidQuantity)
+    ));
+    assert!(matches!(
+        stock::reserve(store, "nope", 1).await,
+        Err(StockError::NotFound)
+    ));
+
+    // As items of a checkout's transaction: all or nothing.
+    let too_much = vec![
+        stock::reserve_item(store, &id, 2).unwrap(),
+        stock::reserve_item(store, &id, 100).unwrap(),
+    ];
+    // Two updates of one item in a transaction are refused outright; use
+    // one product per item as checkout does.
+    assert!(store.transact(too_much).await.is_err());
+    let mut other = product_body("org-1", "other", &category, "Other", 100);
+    other["stock"] = json!(1);
+    let other = app.create_product(&seller, &other).await;
+    let other_id = other.assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cancelled = store
+        .transact(vec![
+            stock::reserve_item(store, &id, 2).unwrap(),
+            stock::reserve_item(store, &other_id, 2).unwrap(),
+        ])
+        .await
+        .unwrap_err();
+    assert!(cancelled.condition_failed_at(1));
+    let untouched = &app.get_product(&id).await.body["data"]["stock"];
+    assert_eq!(untouched, &json!({"available": 5, "reserved": 0}));
+    store
+        .transact(vec![
+            stock::reserve_item(store, &id, 2).unwrap(),
+            stock::reserve_item(store, &other_id, 1).unwrap(),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(
+        app.get_product(&other_id).await.body["data"]["stock"],
+        json!({"available": 0, "reserved": 1})
+    );
+
+    // Archived products cannot be reserved.
+    app.archive_product(&seller, &other_id)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.adjust_stock(&seller, &other_id, 3)
+        .await
+        .assert_ok(StatusCode::OK);
+    assert!(matches!(
+        stock::reserve(store, &other_id, 1).await,
+        Err(StockError::NotForSale)
+    ));
+}
