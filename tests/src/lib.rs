@@ -423,6 +423,43 @@ impl TestApp {
         .await
     }
 
+    pub async fn list_reviews(&self, product_id: &str, query: &str) -> TestResponse {
+        let path = format!("/v1/products/{product_id}/reviews?{query}");
+        self.call(Method::GET, &path, None, None).await
+    }
+
+    pub async fn create_review(&self, token: &str, product_id: &str, body: &Value) -> TestResponse {
+        let path = format!("/v1/products/{product_id}/reviews");
+        self.call(Method::POST, &path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn update_my_review(
+        &self,
+        token: &str,
+        product_id: &str,
+        body: &Value,
+    ) -> TestResponse {
+        let path = format!("/v1/products/{product_id}/reviews/mine");
+        self.call(Method::PATCH, &path, Some(token), Some(body))
+            .await
+    }
+
+    pub async fn delete_my_review(&self, token: &str, product_id: &str) -> TestResponse {
+        let path = format!("/v1/products/{product_id}/reviews/mine");
+        self.call(Method::DELETE, &path, Some(token), None).await
+    }
+
+    pub async fn hide_review(
+        &self,
+        token: &str,
+        product_id: &str,
+        author_id: &str,
+    ) -> TestResponse {
+        let path = format!("/v1/products/{product_id}/reviews/{author_id}/hide");
+        self.call(Method::POST, &path, Some(token), None).await
+    }
+
     /// Registers `email` and signs in; returns the access token.
     pub async fn signed_in_as(&self, email: &str) -> String {
         self.register(email, PASSWORD, "Test User")

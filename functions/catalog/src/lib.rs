@@ -1,5 +1,5 @@
 //! The catalog context: categories, products, stock, B2B pricing and
-//! compliance data.
+//! compliance data, reviews.
 //!
 //! `routes(state)` is what the catalog Lambda and the devserver serve;
 //! `openapi()` describes the same routes, so the two cannot drift apart.
@@ -9,6 +9,7 @@ pub mod category;
 pub mod listing;
 pub mod product;
 mod products;
+pub mod review;
 pub mod slug;
 mod validation;
 
@@ -57,6 +58,9 @@ fn api() -> OpenApiRouter<CatalogState> {
             products::archive_product
         ))
         .routes(routes!(products::adjust_stock))
+        .routes(routes!(review::list_reviews, review::create_review))
+        .routes(routes!(review::update_review, review::delete_review))
+        .routes(routes!(review::hide_review))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

@@ -608,3 +608,148 @@ async fn checkout_reserves_releases_and_commits_stock_atomically() {
         Err(StockError::NotForSale)
     ));
 }
+
+#[tokio::test]
+async fn reviews_keep_the_product_rating_exact_and_list_newest_first() {
+    let (app, admin, seller, category) = shop().await;
+    let product = app
+        .create_product(
+            &seller,
+            &product_body("org-1", "rated", &category, "Rated", 100),
+        )
+        .await;
+    let id = product.assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // 12 users review at once: every rating counts, exactly.
+    let mut reviewers = Vec::new();
+    for i in 0..12 {
+        reviewers.push(app.signed_in_as(&unique_email(&format!("r{i}"))).await);
+    }
+    let responses = join_all(reviewers.iter().enumerate().map(|(i, token)| {
+        let body = json!({"rating": 1 + (i as i64 % 5), "title": format!("Review {i}"), "body": "<b>Good</b> stuff"});
+        let app = &app;
+        let id = &id;
+        async move { app.create_review(token, id, &body).await }
+    }))
+    .await;
+    assert!(
+        responses.iter().all(|r| r.status == StatusCode::CREATED),
+        "{responses:?}"
+    );
+    assert_eq!(
+        responses[0].body["data"]["body"], "Good stuff",
+        "HTML is stripped"
+    );
+    let sum: i64 = (0..12).map(|i| 1 + (i % 5)).sum();
+    let rating = &app.get_product(&id).await.body["data"]["rating"];
+    assert_eq!(rating["count"], 12);
+    assert!((rating["average"].as_f64().unwrap() - sum as f64 / 12.0).abs() < 1e-9);
+
+    // One review per user per product.
+    app.create_review(&reviewers[0], &id, &json!({"rating": 5, "title": "Again"}))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    // Validation, and products that do not exist.
+    let invalid = app
+        .create_review(
+            &reviewers[0],
+            &id,
+            &json!({"rating": 6, "title": "<i></i>"}),
+        )
+        .await;
+    invalid.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(invalid.body["error"]["fields"]["rating"].is_array());
+    assert!(invalid.body["error"]["fields"]["title"].is_array());
+    app.create_review(&reviewers[0], "nope", &json!({"rating": 5, "title": "x"}))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    // Concurrent edits of different reviews, then a delete and a hide.
+    join_all(reviewers.iter().take(6).map(|token| {
+        let app = &app;
+        let id = &id;
+        async move {
+            app.update_my_review(token, id, &json!({"rating": 5, "title": "Edited"}))
+                .await
+                .assert_ok(StatusCode::OK)
+                .clone()
+        }
+    }))
+    .await;
+    let expected_sum = 6 * 5 + (6..12).map(|i| 1 + (i % 5)).sum::<i64>();
+    let rating = &app.get_product(&id).await.body["data"]["rating"];
+    assert!((rating["average"].as_f64().unwrap() - expected_sum as f64 / 12.0).abs() < 1e-9);
+
+    app.delete_my_review(&reviewers[0], &id)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.delete_my_review(&reviewers[0], &id)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let author = app.me(&reviewers[1]).await.body["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.hide_review(&reviewers[2], &id, &author)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    let hidden = app.hide_review(&admin, &id, &author).await;
+    assert_eq!(hidden.assert_ok(StatusCode::OK)["hidden"], true);
+    app.hide_review(&admin, &id, &author)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.update_my_review(&reviewers[1], &id, &json!({"rating": 1, "title": "Sneaky"}))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    let rating = &app.get_product(&id).await.body["data"]["rating"];
+    assert_eq!(rating["count"], 10);
+    assert!((rating["average"].as_f64().unwrap() - (expected_sum - 10) as f64 / 10.0).abs() < 1e-9);
+    // Deleting a hidden review does not take its rating out twice.
+    app.delete_my_review(&reviewers[1], &id)
+        .await
+        .assert_ok(StatusCode::OK);
+    assert_eq!(
+        app.get_product(&id).await.body["data"]["rating"]["count"],
+        10
+    );
+
+    // The list: visible reviews only, newest first, paginated with checked cursors.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let query = match &cursor {
+            Some(c) => format!("limit=4&cursor={c}"),
+            None => "limit=4".to_owned(),
+        };
+        let page = app.list_reviews(&id, &query).await;
+        seen.extend(
+            page.assert_ok(StatusCode::OK)
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["id"].as_str().unwrap().to_owned()),
+        );
+        match page.body["pagination"]["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 10);
+    let mut newest_first = seen.clone();
+    newest_first.sort_by(|a, b| b.cmp(a));
+    assert_eq!(seen, newest_first);
+    let first = app.list_reviews(&id, "limit=1").await;
+    let cursor = first.body["pagination"]["nextCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.list_reviews("other-product", &format!("cursor={cursor}"))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    app.list_reviews(&id, "limit=500")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+}

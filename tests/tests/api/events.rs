@@ -87,6 +87,11 @@ const EXPECTED: &[(&str, u16)] = &[
     ("catalog/update-product.json", 401),
     ("catalog/archive-product.json", 401),
     ("catalog/adjust-stock.json", 401),
+    ("catalog/list-reviews.json", 200),
+    ("catalog/create-review.json", 401),
+    ("catalog/update-my-review.json", 401),
+    ("catalog/delete-my-review.json", 401),
+    ("catalog/hide-review.json", 401),
     ("platform/health.json", 200),
     ("platform/openapi.json", 200),
 ];
