@@ -11,6 +11,8 @@ VENV_BIN := $(CURDIR)/.local/venv/bin
 ARGS ?=
 # Lambda architecture for lambda-build: arm64 or x86-64 (cargo lambda flags).
 LAMBDA_ARCH ?= arm64
+# Every crate under functions/ is a Lambda function (the devserver and tests are not).
+FUNCTIONS := $(notdir $(wildcard functions/*))
 
 .PHONY: help dev test stop status lint fmt build lambda-build deploy cfn-lint
 
@@ -50,7 +52,7 @@ lambda-build: ## install cargo-lambda + zig (once), then cargo lambda build --re
 	  echo "or build for x86-64 Lambdas: make lambda-build LAMBDA_ARCH=x86-64" >&2; \
 	  exit 1; \
 	fi
-	PATH="$(VENV_BIN):$$PATH" cargo lambda build --release --$(LAMBDA_ARCH)
+	PATH="$(VENV_BIN):$$PATH" cargo lambda build --release --$(LAMBDA_ARCH) $(addprefix -p ,$(FUNCTIONS))
 
 cfn-lint: ## lint template.yaml with cfn-lint (installs it if needed)
 	infra/stack.sh install

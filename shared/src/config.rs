@@ -37,6 +37,8 @@ pub struct Config {
     pub session_ttl: Duration,
     /// The fixed window of the abuse rate limits.
     pub rate_limit_window: Duration,
+    /// Requests one API key may make per window.
+    pub api_key_rate_limit: u64,
     /// The web app's base URL, for links in emails (`<url>/reset-password?token=...`).
     pub public_app_url: Option<String>,
     pub signing_keys: SigningKeysSource,
@@ -108,6 +110,19 @@ impl Config {
             3600..=365 * 24 * 3600,
         );
         let rate_limit_window = seconds("RATE_LIMIT_WINDOW_SECONDS", 15 * 60, 1..=24 * 3600);
+        let api_key_rate_limit = match get("API_KEY_RATE_LIMIT") {
+            None => 3000,
+            Some(raw) => raw
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .unwrap_or_else(|| {
+                    problems.push(format!(
+                        "API_KEY_RATE_LIMIT must be a positive whole number, got {raw:?}"
+                    ));
+                    0
+                }),
+        };
         let s3_force_path_style = match get("S3_FORCE_PATH_STYLE").as_deref() {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -129,6 +144,7 @@ impl Config {
                 access_token_ttl,
                 session_ttl,
                 rate_limit_window,
+                api_key_rate_limit,
                 public_app_url: get("PUBLIC_APP_URL")
                     .map(|url| url.trim_end_matches('/').to_owned()),
                 signing_keys,

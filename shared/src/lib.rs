@@ -4,12 +4,14 @@
 //! - [`services`]: AWS clients and keys, built once per cold start.
 //! - [`store`]: the single-table access layer.
 //! - [`http`]: the API envelope, errors, request ids, the JSON extractor.
-//! - [`auth`]: access tokens and the calling principal.
+//! - [`auth`]: access tokens, API keys, the caller, and the permission policy.
+//! - [`audit`]: the audit trail of security events.
 //! - [`mail`]: email through SES v2.
 //! - [`ratelimit`]: fixed-window request limits kept in the table.
 //! - [`stock`]: conditional moves of a product's stock (adjust, reserve, release, commit).
 //! - [`domain`]: values that cross contexts (email, money, SKU, ids, timestamps).
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod domain;

@@ -1,7 +1,7 @@
 //! Outgoing email through SES v2, from the configured sender.
 
 use anyhow::Context as _;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as SesMessage};
 
 #[derive(Clone)]
 pub struct Mailer {
@@ -10,10 +10,11 @@ pub struct Mailer {
     configuration_set: Option<String>,
 }
 
-/// A plain-text message. Links are full URLs the client builds from
+/// A plain-text message. The body may hold a secret (a single-use code): it
+/// is never logged. Links are full URLs the client builds from
 /// `PUBLIC_APP_URL`.
 #[derive(Debug, Clone)]
-pub struct Email {
+pub struct Message {
     pub to: String,
     pub subject: String,
     pub text: String,
@@ -33,9 +34,9 @@ impl Mailer {
     }
 
     #[tracing::instrument(skip_all, fields(subject = %email.subject))]
-    pub async fn send(&self, email: Email) -> anyhow::Result<String> {
+    pub async fn send(&self, email: Message) -> anyhow::Result<String> {
         let utf8 = |text: String| Content::builder().data(text).charset("UTF-8").build();
-        let message = Message::builder()
+        let message = SesMessage::builder()
             .subject(utf8(email.subject)?)
             .body(Body::builder().text(utf8(email.text)?).build())
             .build();

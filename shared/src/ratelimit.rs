@@ -24,11 +24,24 @@ pub struct Limit {
 pub struct RateLimiter {
     store: Store,
     window: Duration,
+    api_key_max: u64,
 }
 
 impl RateLimiter {
-    pub fn new(store: Store, window: Duration) -> Self {
-        Self { store, window }
+    pub fn new(store: Store, window: Duration, api_key_max: u64) -> Self {
+        Self {
+            store,
+            window,
+            api_key_max,
+        }
+    }
+
+    /// The per-key limit of API keys (`API_KEY_RATE_LIMIT` per window).
+    pub fn api_key_limit(&self) -> Limit {
+        Limit {
+            name: "api-key",
+            max: self.api_key_max,
+        }
     }
 
     /// Counts one request of `subject` against `limit`; over the limit it is

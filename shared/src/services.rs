@@ -61,7 +61,11 @@ impl Services {
                 config.sender_email.clone(),
                 config.ses_configuration_set.clone(),
             ),
-            rate_limiter: RateLimiter::new(store.clone(), config.rate_limit_window),
+            rate_limiter: RateLimiter::new(
+                store.clone(),
+                config.rate_limit_window,
+                config.api_key_rate_limit,
+            ),
             store,
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             ses,
@@ -75,7 +79,11 @@ impl Services {
     /// The same services over another store (a test's private DynamoDB):
     /// everything that keeps state in the table follows it.
     pub fn with_store(mut self, store: Store) -> Self {
-        self.rate_limiter = RateLimiter::new(store.clone(), self.config.rate_limit_window);
+        self.rate_limiter = RateLimiter::new(
+            store.clone(),
+            self.config.rate_limit_window,
+            self.config.api_key_rate_limit,
+        );
         self.store = store;
         self
     }

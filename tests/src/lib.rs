@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
@@ -42,6 +43,16 @@ pub fn stack_config(table: &str) -> Config {
     let mut config = Config::from_env().expect("the local stack environment is complete");
     config.table_name = table.to_owned();
     config
+}
+
+/// How a request authenticates.
+#[derive(Debug, Clone, Copy)]
+pub enum Auth<'a> {
+    None,
+    /// `Authorization: Bearer <access token or API key>`.
+    Bearer(&'a str),
+    /// `X-Api-Key: <API key>`.
+    ApiKeyHeader(&'a str),
 }
 
 pub struct TestApp {
@@ -155,7 +166,37 @@ impl TestApp {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> TestResponse {
-        self.call_if_match(method, path, token, None, body).await
+        let auth = token.map_or(Auth::None, Auth::Bearer);
+        self.request(method, path, auth, body, &[]).await
+    }
+
+    /// A request with any credential and extra headers.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        auth: Auth<'_>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path);
+        match auth {
+            Auth::None => {}
+            Auth::Bearer(token) => {
+                request = request.header(header::AUTHORIZATION, format!("Bearer {token}"))
+            }
+            Auth::ApiKeyHeader(key) => request = request.header("x-api-key", key),
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        };
+        self.send(request.expect("a valid request")).await
     }
 
     pub async fn post_raw(
@@ -269,6 +310,14 @@ impl TestApp {
             .await
     }
 
+    pub async fn my_audit(&self, token: &str, cursor: Option<&str>) -> TestResponse {
+        let path = match cursor {
+            Some(cursor) => format!("/v1/me/audit?limit=2&cursor={cursor}"),
+            None => "/v1/me/audit?limit=2".to_owned(),
+        };
+        self.call(Method::GET, &path, Some(token), None).await
+    }
+
     pub async fn delete_me(&self, token: &str, password: &str) -> TestResponse {
         let body = json!({ "password": password });
         self.call(Method::DELETE, "/v1/me", Some(token), Some(&body))
@@ -284,51 +333,12 @@ impl TestApp {
         if_match: Option<&str>,
         body: Option<&Value>,
     ) -> TestResponse {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        if let Some(etag) = if_match {
-            request = request.header(header::IF_MATCH, etag);
-        }
-        let request = match body {
-            Some(body) => request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        };
-        self.send(request.expect("a valid request")).await
-    }
-
-    /// Registers `email`, makes it a platform admin in the table (no API
-    /// grants that) and signs in; returns the access token.
-    pub async fn admin_signed_in_as(&self, email: &str) -> String {
-        let user = self.register(email, PASSWORD, "Admin User").await;
-        let id = user.assert_ok(StatusCode::CREATED)["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let (pk, sk) = identity::user::user_key(&id);
-        self.services
-            .store
-            .client()
-            .update_item()
-            .table_name(self.services.store.table())
-            .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(pk))
-            .key(
-                "SK",
-                aws_sdk_dynamodb::types::AttributeValue::S(sk.to_owned()),
-            )
-            .update_expression("SET #role = :admin")
-            .expression_attribute_names("#role", "role")
-            .expression_attribute_values(
-                ":admin",
-                aws_sdk_dynamodb::types::AttributeValue::S("admin".into()),
-            )
-            .send()
-            .await
-            .expect("the role is granted");
-        self.signed_in_as_existing(email).await
+        let auth = token.map_or(Auth::None, Auth::Bearer);
+        let headers: Vec<(&str, &str)> = if_match
+            .map(|etag| ("if-match", etag))
+            .into_iter()
+            .collect();
+        self.request(method, path, auth, body, &headers).await
     }
 
     pub async fn list_categories(&self) -> TestResponse {
@@ -490,7 +500,281 @@ pub fn product_body(org: &str, sku: &str, category_id: &str, name: &str, price: 
     })
 }
 
-/// An address no other test uses: the local SES (moto) is shared by all tests.
+/// Organizations, members, invitations, API keys and the audit trail: one
+/// method per endpoint (the `token` may be an access token or an API key),
+/// plus a few journey steps.
+impl TestApp {
+    pub async fn create_org(&self, token: &str, body: &Value) -> TestResponse {
+        self.call(Method::POST, "/v1/orgs", Some(token), Some(body))
+            .await
+    }
+
+    /// Creates an organization of `kind` owned by the caller; returns its id.
+    pub async fn new_org(&self, token: &str, kind: &str) -> String {
+        let body = json!({ "kind": kind, "name": "Acme Supplies", "legalName": "Acme Supplies GmbH", "taxId": "DE123456789", "country": "DE" });
+        self.create_org(token, &body)
+            .await
+            .assert_ok(StatusCode::CREATED)["id"]
+            .as_str()
+            .expect("an org id")
+            .to_owned()
+    }
+
+    pub async fn my_orgs(&self, token: &str) -> TestResponse {
+        self.call(Method::GET, "/v1/orgs", Some(token), None).await
+    }
+
+    pub async fn get_org(&self, token: &str, org: &str) -> TestResponse {
+        self.call(Method::GET, &format!("/v1/orgs/{org}"), Some(token), None)
+            .await
+    }
+
+    pub async fn update_org(
+        &self,
+        token: &str,
+        org: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> TestResponse {
+        let headers: Vec<(&str, &str)> =
+            if_match.map(|tag| ("if-match", tag)).into_iter().collect();
+        self.request(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}"),
+            Auth::Bearer(token),
+            Some(body),
+            &headers,
+        )
+        .await
+    }
+
+    pub async fn set_verification(&self, token: &str, org: &str, body: &Value) -> TestResponse {
+        self.call(
+            Method::PUT,
+            &format!("/v1/orgs/{org}/verification"),
+            Some(token),
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn invite(
+        &self,
+        token: &str,
+        org: &str,
+        email: &str,
+        org_role: &str,
+        capabilities: &[&str],
+    ) -> TestResponse {
+        let body = json!({ "email": email, "orgRole": org_role, "capabilities": capabilities });
+        self.call(
+            Method::POST,
+            &format!("/v1/orgs/{org}/invitations"),
+            Some(token),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn accept_invitation(&self, token: &str, invitation_token: &str) -> TestResponse {
+        let body = json!({ "token": invitation_token });
+        self.call(
+            Method::POST,
+            "/v1/invitations/accept",
+            Some(token),
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn members(&self, token: &str, org: &str) -> TestResponse {
+        self.call(
+            Method::GET,
+            &format!("/v1/orgs/{org}/members"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    pub async fn update_member(
+        &self,
+        token: &str,
+        org: &str,
+        user: &str,
+        body: &Value,
+    ) -> TestResponse {
+        self.call(
+            Method::PATCH,
+            &format!("/v1/orgs/{org}/members/{user}"),
+            Some(token),
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn remove_member(&self, token: &str, org: &str, user: &str) -> TestResponse {
+        self.call(
+            Method::DELETE,
+            &format!("/v1/orgs/{org}/members/{user}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    pub async fn create_api_key(&self, token: &str, org: &str, body: &Value) -> TestResponse {
+        self.call(
+            Method::POST,
+            &format!("/v1/orgs/{org}/api-keys"),
+            Some(token),
+            Some(body),
+        )
+        .await
+    }
+
+    /// Creates a key with `permissions`; returns (key, prefix).
+    pub async fn new_api_key(
+        &self,
+        token: &str,
+        org: &str,
+        permissions: &[&str],
+    ) -> (String, String) {
+        let body = json!({ "name": "integration", "permissions": permissions });
+        let created = self.create_api_key(token, org, &body).await;
+        let data = created.assert_ok(StatusCode::CREATED);
+        (
+            data["key"].as_str().expect("the key").to_owned(),
+            data["prefix"].as_str().expect("the prefix").to_owned(),
+        )
+    }
+
+    pub async fn api_keys(&self, token: &str, org: &str) -> TestResponse {
+        self.call(
+            Method::GET,
+            &format!("/v1/orgs/{org}/api-keys"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    pub async fn revoke_api_key(&self, token: &str, org: &str, prefix: &str) -> TestResponse {
+        self.call(
+            Method::DELETE,
+            &format!("/v1/orgs/{org}/api-keys/{prefix}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    pub async fn org_audit(&self, token: &str, org: &str, query: &str) -> TestResponse {
+        self.call(
+            Method::GET,
+            &format!("/v1/orgs/{org}/audit{query}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    /// The user id of a signed-in token.
+    pub async fn user_id(&self, token: &str) -> String {
+        self.me(token).await.assert_ok(StatusCode::OK)["id"]
+            .as_str()
+            .expect("a user id")
+            .to_owned()
+    }
+
+    /// The raw item at (pk, sk), to check what is stored.
+    pub async fn stored_item(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Option<std::collections::HashMap<String, AttributeValue>> {
+        self.services
+            .store
+            .client()
+            .get_item()
+            .table_name(self.services.store.table())
+            .key("PK", AttributeValue::S(pk.to_owned()))
+            .key("SK", AttributeValue::S(sk.to_owned()))
+            .send()
+            .await
+            .expect("GetItem works")
+            .item
+    }
+
+    /// Sets one attribute of an existing item directly in the table, for
+    /// what no API does (granting admin, ageing an item).
+    pub async fn set_stored_attribute(
+        &self,
+        pk: &str,
+        sk: &str,
+        name: &str,
+        value: AttributeValue,
+    ) {
+        self.services
+            .store
+            .client()
+            .update_item()
+            .table_name(self.services.store.table())
+            .key("PK", AttributeValue::S(pk.to_owned()))
+            .key("SK", AttributeValue::S(sk.to_owned()))
+            .update_expression("SET #attr = :value")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_names("#attr", name)
+            .expression_attribute_values(":value", value)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("setting {name} on {pk}/{sk}: {e:?}"));
+    }
+
+    /// Makes a user a platform admin directly in the table (no API grants
+    /// it), and signs them in again so the token carries the role.
+    pub async fn promote_to_platform_admin(&self, email: &str) -> String {
+        let token = self.signed_in_as_existing(email).await;
+        let (pk, sk) = identity::user::user_key(&self.user_id(&token).await);
+        self.set_stored_attribute(&pk, sk, "role", AttributeValue::S("admin".into()))
+            .await;
+        self.signed_in_as_existing(email).await
+    }
+
+    /// The invitation code of the newest invitation email moto holds for `email`.
+    pub async fn invitation_token_for(&self, email: &str) -> String {
+        let body = last_email_to(email).await.body;
+        body.split_whitespace()
+            .find(|word| word.len() == 64 && word.bytes().all(|b| b.is_ascii_hexdigit()))
+            .unwrap_or_else(|| panic!("no invitation code in the email to {email}: {body}"))
+            .to_owned()
+    }
+
+    /// Registers `email`, has `inviter` invite it into `org` with the roles,
+    /// and accepts with the code from the email. Returns (token, user id).
+    pub async fn joins_org(
+        &self,
+        inviter: &str,
+        org: &str,
+        email: &str,
+        org_role: &str,
+        capabilities: &[&str],
+    ) -> (String, String) {
+        let token = self.signed_in_as(email).await;
+        self.invite(inviter, org, email, org_role, capabilities)
+            .await
+            .assert_ok(StatusCode::CREATED);
+        let code = self.invitation_token_for(email).await;
+        let joined = self.accept_invitation(&token, &code).await;
+        let user_id = joined.assert_ok(StatusCode::OK)["userId"]
+            .as_str()
+            .expect("the member's user id")
+            .to_owned();
+        (token, user_id)
+    }
+}
+
+/// An address no other test uses: moto's mailbox is shared by all tests.
 pub fn unique_email(name: &str) -> String {
     format!(
         "{name}.{}@example.com",
@@ -563,6 +847,37 @@ pub async fn last_email_to(to: &str) -> SentEmail {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("no email reached {to}");
+}
+
+/// Every sample event under events/, by path relative to it.
+pub fn sample_events() -> BTreeMap<String, Value> {
+    fn walk(dir: PathBuf, found: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).expect("events/ is readable") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                walk(path, found);
+            } else if path.extension().is_some_and(|e| e == "json") {
+                found.push(path);
+            }
+        }
+    }
+    let root = repo_root().join("events");
+    let mut files = Vec::new();
+    walk(root.clone(), &mut files);
+    files
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .strip_prefix(&root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            let text = std::fs::read_to_string(&path).unwrap();
+            let json =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name} is not JSON: {e}"));
+            (name, json)
+        })
+        .collect()
 }
 
 /// template.yaml, parsed (CloudFormation tags such as `!Ref` stay tagged values).

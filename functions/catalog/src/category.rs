@@ -15,7 +15,7 @@ use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Deserializer, Serialize};
 use shared::auth::Principal;
 use shared::domain::{new_id, now_rfc3339};
-use shared::http::precondition::{etag, if_match_version};
+use shared::http::precondition::{etag, if_match};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
 use shared::store::{Index, PartitionQuery, Store, attr};
 use utoipa::ToSchema;
@@ -483,7 +483,7 @@ pub async fn update_category(
 ) -> ApiResult<ApiResponse<CategoryView>> {
     require_admin(&principal)?;
     let change = CategoryChange::try_from(request)?;
-    let expected_version = if_match_version(&headers)?;
+    let expected_version = if_match(&headers)?;
     let all = all_categories(&state.store).await?;
     let listed = all
         .iter()

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::TokenKeys;
+use shared::ratelimit::RateLimiter;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -26,6 +27,7 @@ use utoipa_axum::routes;
 pub struct CatalogState {
     pub store: Store,
     pub tokens: Arc<TokenKeys>,
+    pub rate_limiter: RateLimiter,
 }
 
 impl CatalogState {
@@ -33,6 +35,7 @@ impl CatalogState {
         Self {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
+            rate_limiter: services.rate_limiter.clone(),
         }
     }
 }
@@ -40,6 +43,18 @@ impl CatalogState {
 impl FromRef<CatalogState> for Arc<TokenKeys> {
     fn from_ref(state: &CatalogState) -> Self {
         state.tokens.clone()
+    }
+}
+
+impl FromRef<CatalogState> for Store {
+    fn from_ref(state: &CatalogState) -> Self {
+        state.store.clone()
+    }
+}
+
+impl FromRef<CatalogState> for RateLimiter {
+    fn from_ref(state: &CatalogState) -> Self {
+        state.rate_limiter.clone()
     }
 }
 

@@ -14,7 +14,9 @@ use axum::extract::State;
 use serde::Deserialize;
 use shared::domain::Currency;
 use shared::domain::money::MAX_AMOUNT;
-use shared::http::{ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use shared::http::{
+    ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
+};
 use shared::stock;
 use shared::store::{Index, PartitionQuery, QueryRefinement};
 use utoipa::{IntoParams, ToSchema};
@@ -23,8 +25,8 @@ use crate::CatalogState;
 use crate::product::{Product, ProductView, category_partition, seller_partition};
 use crate::validation::Problems;
 
-pub const DEFAULT_LIMIT: u32 = 20;
-pub const MAX_LIMIT: u32 = 100;
+const DEFAULT_LIMIT: u32 = PageParams::DEFAULT_LIMIT;
+const MAX_LIMIT: u32 = PageParams::MAX_LIMIT;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -86,7 +88,7 @@ fn parse_price(problems: &mut Problems, field: &str, raw: Option<&str>) -> Optio
 }
 
 /// The limit of a list request: 1 to 100, default 20.
-pub(crate) fn parse_limit(problems: &mut Problems, raw: Option<&str>) -> u32 {
+fn parse_limit(problems: &mut Problems, raw: Option<&str>) -> u32 {
     match raw.map(|r| r.trim().parse::<u32>()) {
         None => DEFAULT_LIMIT,
         Some(Ok(limit)) if (1..=MAX_LIMIT).contains(&limit) => limit,

@@ -5,16 +5,16 @@ use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Up
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
-use shared::auth::Principal;
+use shared::auth::Caller;
 use shared::domain::{Sku, new_id, now_rfc3339};
-use shared::http::precondition::{etag, if_match_version};
+use shared::http::precondition::{etag, if_match};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorBody, ErrorEnvelope};
 use shared::stock::{self, Stock, product_key};
 use shared::store::{Store, attr, from_item, to_item};
 use utoipa::ToSchema;
 
 use crate::CatalogState;
-use crate::access::require_seller;
+use crate::access::{require_product_seller, require_seller};
 use crate::category::category_key;
 use crate::product::{
     EDITABLE_ATTRIBUTES, LISTING_ATTRIBUTES, Product, ProductInput, ProductView, SkuMarker,
@@ -89,11 +89,11 @@ fn with_etag(product: Product) -> ApiResponse<ProductView> {
 /// exists, in one transaction.
 async fn create_one(
     state: &CatalogState,
-    principal: &Principal,
+    caller: &Caller,
     request: NewProductRequest,
 ) -> ApiResult<Product> {
     let new = NewProduct::try_from(request)?;
-    require_seller(state, principal, &new.seller_org_id).await?;
+    require_seller(state, caller, &new.seller_org_id).await?;
     let product = Product::new(new_id(), new.seller_org_id, new.sku, new.stock, new.details);
     let marker = SkuMarker::new(&product.sku, &product.id);
     const MARKER: usize = 1;
@@ -127,7 +127,7 @@ async fn create_one(
     post,
     path = "/v1/products",
     tag = "catalog",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("apiKey" = [])),
     request_body = NewProductRequest,
     responses(
         (status = 201, description = "The product was created; the ETag header is its version", body = Envelope<ProductView>),
@@ -145,10 +145,10 @@ async fn create_one(
 #[tracing::instrument(skip_all)]
 pub async fn create_product(
     State(state): State<CatalogState>,
-    principal: Principal,
+    caller: Caller,
     ApiJson(request): ApiJson<NewProductRequest>,
 ) -> ApiResult<ApiResponse<ProductView>> {
-    let product = create_one(&state, &principal, request).await?;
+    let product = create_one(&state, &caller, request).await?;
     Ok(with_etag(product).with_status(StatusCode::CREATED))
 }
 
@@ -202,7 +202,7 @@ fn item_error(index: usize, err: ApiError) -> BulkItemResult {
     post,
     path = "/v1/products/bulk",
     tag = "catalog",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("apiKey" = [])),
     request_body = BulkCreateRequest,
     responses(
         (status = 200, description = "Per-product results, in request order", body = Envelope<BulkCreateResult>),
@@ -216,7 +216,7 @@ fn item_error(index: usize, err: ApiError) -> BulkItemResult {
 #[tracing::instrument(skip_all, fields(products))]
 pub async fn bulk_create_products(
     State(state): State<CatalogState>,
-    principal: Principal,
+    caller: Caller,
     ApiJson(request): ApiJson<BulkCreateRequest>,
 ) -> ApiResult<ApiResponse<BulkCreateResult>> {
     let count = request.products.len();
@@ -233,7 +233,7 @@ pub async fn bulk_create_products(
         .enumerate()
         .map(|(index, raw)| {
             let state = &state;
-            let principal = &principal;
+            let caller = &caller;
             async move {
                 let request = serde_json::from_value::<NewProductRequest>(raw).map_err(|e| {
                     ApiError::validation(
@@ -243,7 +243,7 @@ pub async fn bulk_create_products(
                 });
                 match request {
                     Err(err) => item_error(index, err),
-                    Ok(request) => match create_one(state, principal, request).await {
+                    Ok(request) => match create_one(state, caller, request).await {
                         Ok(product) => BulkItemResult {
                             index,
                             status: StatusCode::CREATED.as_u16(),
@@ -350,7 +350,7 @@ pub struct UpdateProductRequest {
     patch,
     path = "/v1/products/{productId}",
     tag = "catalog",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("apiKey" = [])),
     request_body = UpdateProductRequest,
     params(
         ("productId" = String, Path, description = "The product's id"),
@@ -371,14 +371,14 @@ pub struct UpdateProductRequest {
 #[tracing::instrument(skip_all)]
 pub async fn update_product(
     State(state): State<CatalogState>,
-    principal: Principal,
+    caller: Caller,
     Path(product_id): Path<String>,
     headers: HeaderMap,
     ApiJson(request): ApiJson<UpdateProductRequest>,
 ) -> ApiResult<ApiResponse<ProductView>> {
-    let expected_version = if_match_version(&headers)?;
+    let expected_version = if_match(&headers)?;
     let current = load_product(&state.store, &product_id).await?;
-    require_seller(&state, &principal, &current.seller_org_id).await?;
+    require_product_seller(&state, &caller, &current.seller_org_id).await?;
     let mut problems = Problems::default();
     if let Some(sku) = &request.sku
         && Sku::parse(sku).map(|s| s.to_string()).ok().as_deref() != Some(current.sku.as_str())
@@ -447,7 +447,7 @@ pub async fn update_product(
     delete,
     path = "/v1/products/{productId}",
     tag = "catalog",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("apiKey" = [])),
     params(("productId" = String, Path, description = "The product's id")),
     responses(
         (status = 200, description = "The archived product", body = Envelope<ProductView>),
@@ -460,11 +460,11 @@ pub async fn update_product(
 #[tracing::instrument(skip_all)]
 pub async fn archive_product(
     State(state): State<CatalogState>,
-    principal: Principal,
+    caller: Caller,
     Path(product_id): Path<String>,
 ) -> ApiResult<ApiResponse<ProductView>> {
     let current = load_product(&state.store, &product_id).await?;
-    require_seller(&state, &principal, &current.seller_org_id).await?;
+    require_product_seller(&state, &caller, &current.seller_org_id).await?;
     if current.archived_at.is_some() {
         return Ok(with_etag(current));
     }
@@ -511,7 +511,7 @@ pub struct StockAdjustment {
     post,
     path = "/v1/products/{productId}/stock",
     tag = "catalog",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("apiKey" = [])),
     request_body = StockAdjustment,
     params(("productId" = String, Path, description = "The product's id")),
     responses(
@@ -528,7 +528,7 @@ pub struct StockAdjustment {
 #[tracing::instrument(skip_all)]
 pub async fn adjust_stock(
     State(state): State<CatalogState>,
-    principal: Principal,
+    caller: Caller,
     Path(product_id): Path<String>,
     ApiJson(request): ApiJson<StockAdjustment>,
 ) -> ApiResult<ApiResponse<Stock>> {
@@ -539,7 +539,7 @@ pub async fn adjust_stock(
         ));
     }
     let product = load_product(&state.store, &product_id).await?;
-    require_seller(&state, &principal, &product.seller_org_id).await?;
+    require_product_seller(&state, &caller, &product.seller_org_id).await?;
     let stock = stock::adjust(&state.store, &product_id, request.delta).await?;
     Ok(ApiResponse::ok(stock))
 }

@@ -17,14 +17,15 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::domain::{new_id, now_rfc3339};
-use shared::http::{ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use shared::http::{
+    ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
+};
 use shared::stock::product_key;
 use shared::store::{Index, PartitionQuery, Store, attr};
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 use crate::CatalogState;
 use crate::access::require_admin;
-use crate::listing::parse_limit;
 use crate::validation::Problems;
 
 pub const REVIEW_TYPE: &str = "REVIEW";
@@ -454,25 +455,15 @@ pub async fn hide_review(
     ))
 }
 
-#[derive(Debug, Default, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ReviewListParams {
-    /// 1 to 100, default 20.
-    limit: Option<String>,
-    /// `pagination.nextCursor` of the previous page.
-    cursor: Option<String>,
-}
-
 /// A product's visible reviews, newest first.
 #[utoipa::path(
     get,
     path = "/v1/products/{productId}/reviews",
     tag = "catalog",
-    params(("productId" = String, Path, description = "The product's id"), ReviewListParams),
+    params(("productId" = String, Path, description = "The product's id"), PageParams),
     responses(
         (status = 200, description = "One page of reviews, newest first", body = Envelope<Vec<ReviewView>>),
         (status = 400, description = "The cursor is not from this list", body = ErrorEnvelope),
-        (status = 422, description = "limit is out of range", body = ErrorEnvelope),
         (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
@@ -480,11 +471,9 @@ pub struct ReviewListParams {
 pub async fn list_reviews(
     State(state): State<CatalogState>,
     Path(product_id): Path<String>,
-    ApiQuery(params): ApiQuery<ReviewListParams>,
+    ApiQuery(params): ApiQuery<PageParams>,
 ) -> ApiResult<ApiResponse<Vec<ReviewView>>> {
-    let mut problems = Problems::default();
-    let limit = parse_limit(&mut problems, params.limit.as_deref());
-    problems.finish("the list parameters are invalid", || ())?;
+    let limit = params.limit();
     let query = PartitionQuery {
         index: Index::Gsi1,
         partition: reviews_partition(&product_id),
@@ -493,7 +482,7 @@ pub async fn list_reviews(
     };
     let page = state
         .store
-        .query_page::<ReviewRecord>(&query, limit, params.cursor.as_deref())
+        .query_page::<ReviewRecord>(&query, limit, params.cursor())
         .await?;
     let reviews = page.items.into_iter().map(ReviewView::from).collect();
     Ok(ApiResponse::ok(reviews).paginated(page.next_cursor, limit))

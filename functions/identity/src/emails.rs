@@ -1,7 +1,7 @@
 //! The emails identity sends. Each carries a single-use token, as a link into
 //! the web app when `PUBLIC_APP_URL` is set, and as text either way.
 
-use shared::mail::Email;
+use shared::mail::Message;
 
 fn link(base: Option<&str>, path: &str, token: &str) -> String {
     match base {
@@ -10,8 +10,8 @@ fn link(base: Option<&str>, path: &str, token: &str) -> String {
     }
 }
 
-pub fn verify_email(to: &str, name: &str, base: Option<&str>, token: &str) -> Email {
-    Email {
+pub fn verify_email(to: &str, name: &str, base: Option<&str>, token: &str) -> Message {
+    Message {
         to: to.to_owned(),
         subject: "Confirm your email address".into(),
         text: format!(
@@ -22,8 +22,8 @@ pub fn verify_email(to: &str, name: &str, base: Option<&str>, token: &str) -> Em
     }
 }
 
-pub fn reset_password(to: &str, name: &str, base: Option<&str>, token: &str) -> Email {
-    Email {
+pub fn reset_password(to: &str, name: &str, base: Option<&str>, token: &str) -> Message {
+    Message {
         to: to.to_owned(),
         subject: "Reset your password".into(),
         text: format!(

@@ -1,13 +1,19 @@
-//! The identity context: accounts, sign-in and access tokens.
+//! The identity context: accounts, sign-in and access tokens; organizations,
+//! their members, invitations, API keys and audit trail.
 //!
 //! `routes(state)` is what the identity Lambda and the devserver serve;
 //! `openapi()` describes the same routes, so the two cannot drift apart.
 
+mod api_keys;
+mod audit_trail;
 mod emails;
+pub mod invitations;
 mod jwks;
 mod limits;
 mod login;
+pub mod members;
 mod one_time;
+pub mod org;
 pub mod password;
 mod password_reset;
 mod profile;
@@ -58,6 +64,18 @@ impl FromRef<IdentityState> for Arc<TokenKeys> {
     }
 }
 
+impl FromRef<IdentityState> for RateLimiter {
+    fn from_ref(state: &IdentityState) -> Self {
+        state.rate_limiter.clone()
+    }
+}
+
+impl FromRef<IdentityState> for Store {
+    fn from_ref(state: &IdentityState) -> Self {
+        state.store.clone()
+    }
+}
+
 fn api() -> OpenApiRouter<IdentityState> {
     OpenApiRouter::new()
         .routes(routes!(register::register))
@@ -72,7 +90,18 @@ fn api() -> OpenApiRouter<IdentityState> {
         .routes(routes!(profile::me, profile::update_me, profile::delete_me))
         .routes(routes!(sessions::list_sessions))
         .routes(routes!(sessions::revoke_session))
+        .routes(routes!(audit_trail::list_my_audit))
         .routes(routes!(jwks::jwks))
+        .routes(routes!(org::create_org, org::list_my_orgs))
+        .routes(routes!(org::get_org, org::update_org))
+        .routes(routes!(org::set_verification))
+        .routes(routes!(invitations::create_invitation))
+        .routes(routes!(invitations::accept_invitation))
+        .routes(routes!(members::list_members))
+        .routes(routes!(members::update_member, members::remove_member))
+        .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
+        .routes(routes!(api_keys::revoke_api_key))
+        .routes(routes!(audit_trail::list_org_audit))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

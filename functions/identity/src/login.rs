@@ -2,6 +2,7 @@
 
 use axum::extract::State;
 use serde::Deserialize;
+use shared::audit::{self, Actor, AuditAction};
 use shared::domain::Email;
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope,
@@ -71,8 +72,21 @@ pub async fn login(
         .map_err(ApiError::internal)?;
     let user = match user {
         Some(user) if verified => user,
-        _ => {
-            tracing::info!("sign-in refused");
+        Some(user) => {
+            tracing::info!(user_id = %user.id, "sign-in refused: wrong password");
+            let details = serde_json::json!({ "ip": client.ip, "userAgent": client.user_agent });
+            audit::record_user_event(
+                &state.store,
+                &user.id,
+                &Actor::Anonymous,
+                AuditAction::LoginFailed,
+                Some(details),
+            )
+            .await;
+            return Err(wrong_credentials());
+        }
+        None => {
+            tracing::info!("sign-in refused: no such account");
             return Err(wrong_credentials());
         }
     };

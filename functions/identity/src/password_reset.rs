@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use shared::audit::{self, Actor, AuditAction};
 use shared::domain::Email;
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope,
@@ -156,6 +157,15 @@ pub async fn reset_password(
     match state.store.transact(writes).await {
         Ok(()) => {
             tracing::info!(user_id = %token.user_id, "password reset; all sessions ended");
+            let details = serde_json::json!({ "ip": client.ip, "userAgent": client.user_agent });
+            audit::record_user_event(
+                &state.store,
+                &token.user_id,
+                &Actor::Anonymous,
+                AuditAction::PasswordReset,
+                Some(details),
+            )
+            .await;
             Ok(ApiResponse::ok(PasswordChanged {
                 password_changed: true,
             }))

@@ -2,10 +2,9 @@
 
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
 use axum::extract::State;
-use axum::http::{HeaderMap, header};
+use axum::http::{HeaderMap, HeaderValue, header};
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
-use shared::http::precondition::{etag, if_match_version};
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
 };
@@ -36,7 +35,7 @@ pub(crate) async fn current_user(
 }
 
 fn with_etag(user: UserRecord) -> ApiResponse<UserView> {
-    let etag = etag(user.version);
+    let etag = HeaderValue::from_str(&user.etag()).expect("an ETag is ASCII");
     ApiResponse::ok(UserView::from(user)).header(header::ETAG, etag)
 }
 
@@ -165,6 +164,25 @@ impl TryFrom<UpdateProfile> for ProfileChange {
     }
 }
 
+/// The `If-Match` version, if the client sent one.
+fn if_match_version(headers: &HeaderMap) -> ApiResult<Option<u64>> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.trim()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .strip_prefix('v')
+        })
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| ApiError::bad_request("If-Match must be an ETag returned by GET /v1/me"))
+}
+
 /// Changes name, phone or preferences. With `If-Match`, only if the profile
 /// is still at that version (else 412).
 #[utoipa::path(
@@ -285,7 +303,7 @@ pub struct AccountDeleted {
     responses(
         (status = 200, description = "The account is erased and signed out everywhere", body = Envelope<AccountDeleted>),
         (status = 401, description = "Missing/invalid access token or wrong password", body = ErrorEnvelope),
-        (status = 409, description = "The account changed meanwhile; retry", body = ErrorEnvelope),
+        (status = 409, description = "The last owner of an organization, or the account changed meanwhile", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -301,6 +319,8 @@ pub async fn delete_me(
     {
         return Err(ApiError::unauthenticated("the password is wrong"));
     }
+    // Memberships keep the member's name and email: leave every org first.
+    crate::members::leave_all_orgs(&state, &user.id).await?;
     let (pk, sk) = user_key(&user.id);
     let erase = Update::builder()
         .table_name(state.store.table())

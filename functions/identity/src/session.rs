@@ -16,6 +16,7 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
+use shared::audit::{self, Actor, AuditAction};
 use shared::auth::secrets::{constant_time_eq, hash_secret, new_secret};
 use shared::http::{ApiError, ApiResult, ClientInfo};
 use shared::store::{StoreError, attr};
@@ -191,11 +192,7 @@ pub async fn refresh(state: &IdentityState, token: &str) -> ApiResult<SignedIn> 
             .iter()
             .any(|spent| constant_time_eq(spent, &presented))
         {
-            revoke(state, &session, "refresh_token_reuse").await?;
-            tracing::warn!(user_id = %session.user_id, session_id, "refresh token reuse: session revoked");
-            return Err(ApiError::unauthenticated(
-                "this refresh token was already used; the session has been signed out, sign in again",
-            ));
+            return Err(revoke_for_reuse(state, &session).await?);
         }
         return Err(invalid_refresh());
     }
@@ -239,13 +236,29 @@ pub async fn refresh(state: &IdentityState, token: &str) -> ApiResult<SignedIn> 
         Ok(_) => signed_in(state, user, &session, &next_secret),
         Err(StoreError::ConditionFailed) => {
             // The token was spent by a concurrent request: treat it as reuse.
-            revoke(state, &session, "refresh_token_reuse").await?;
-            Err(ApiError::unauthenticated(
-                "this refresh token was already used; the session has been signed out, sign in again",
-            ))
+            Err(revoke_for_reuse(state, &session).await?)
         }
         Err(err) => Err(err.into()),
     }
+}
+
+/// Revokes a session whose refresh token was used twice, and says so in the
+/// user's audit trail.
+async fn revoke_for_reuse(state: &IdentityState, session: &SessionRecord) -> ApiResult<ApiError> {
+    revoke(state, session, "refresh_token_reuse").await?;
+    tracing::warn!(user_id = %session.user_id, session_id = %session.session_id, "refresh token reuse: session revoked");
+    let details = serde_json::json!({ "sessionId": session.session_id });
+    audit::record_user_event(
+        &state.store,
+        &session.user_id,
+        &Actor::Anonymous,
+        AuditAction::RefreshTokenReused,
+        Some(details),
+    )
+    .await;
+    Ok(ApiError::unauthenticated(
+        "this refresh token was already used; the session has been signed out, sign in again",
+    ))
 }
 
 /// Marks a session revoked; harmless if it already is.

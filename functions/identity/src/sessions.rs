@@ -3,6 +3,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::{Path, State};
 use serde::Serialize;
+use shared::audit::{self, Actor, AuditAction};
 use shared::auth::Principal;
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
 use shared::store::{Index, PartitionQuery, attr};
@@ -82,6 +83,15 @@ pub async fn logout_all(
 ) -> ApiResult<ApiResponse<SignedOut>> {
     bump_token_epoch(&state, &principal.user_id).await?;
     tracing::info!(user_id = %principal.user_id, "signed out everywhere");
+    let actor = Actor::User(principal.user_id.clone());
+    audit::record_user_event(
+        &state.store,
+        &principal.user_id,
+        &actor,
+        AuditAction::SignedOutEverywhere,
+        None,
+    )
+    .await;
     Ok(ApiResponse::ok(SignedOut { signed_out: true }))
 }
 
@@ -198,5 +208,15 @@ pub async fn revoke_session(
         .filter(|s| s.user_id == principal.user_id)
         .ok_or_else(not_found)?;
     session::revoke(&state, &session, "revoked_by_user").await?;
+    let actor = Actor::User(principal.user_id.clone());
+    let details = serde_json::json!({ "sessionId": session.session_id });
+    audit::record_user_event(
+        &state.store,
+        &principal.user_id,
+        &actor,
+        AuditAction::SessionRevoked,
+        Some(details),
+    )
+    .await;
     Ok(ApiResponse::ok(SignedOut { signed_out: true }))
 }

@@ -82,6 +82,11 @@ impl UserRecord {
     pub fn is_active(&self) -> bool {
         self.deleted_at.is_none()
     }
+
+    /// The ETag of this version of the profile.
+    pub fn etag(&self) -> String {
+        format!("\"v{}\"", self.version)
+    }
 }
 
 /// Settings the user chooses for themselves.

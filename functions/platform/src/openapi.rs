@@ -42,11 +42,16 @@ pub fn document() -> OpenApi {
         "apiKey",
         SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
             "X-Api-Key",
-            "An organization API key",
+            "An organization API key (bdg_<prefix>_<secret>); it may also be sent as Authorization: Bearer <key>",
         ))),
     );
     doc.tags = Some(vec![
         tag("identity", "Accounts, sign-in and access tokens"),
+        tag(
+            "organizations",
+            "Companies, members, invitations, API keys and the audit trail. \
+             A caller outside the organization gets 404; a member without the permission, 403.",
+        ),
         tag(
             "catalog",
             "Categories, products, stock, B2B pricing and compliance data",

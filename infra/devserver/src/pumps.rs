@@ -1,11 +1,18 @@
 //! Event-source pumps: the devserver's stand-in for Lambda's event-source
-//! mappings. A pump reads an event source (the table's DynamoDB stream, new
-//! objects under `uploads/`) and hands batches to the same handler the
-//! Lambda runtime calls, so triggers work locally as they do in AWS.
+//! mappings. A pump reads an event source and hands batches to the same
+//! handler the Lambda runtime calls, so triggers work locally as in AWS.
 //!
-//! No context has a trigger yet; the `stream` and `assets` functions register
-//! theirs in [`spawn_all`] when they arrive.
+//! - The table's DynamoDB stream → `stream::handle_batch`, in order, one
+//!   shard at a time; a reported failure is re-read from that record, like
+//!   Lambda's `ReportBatchItemFailures`.
+//! - (S3 notifications for uploads arrive with the assets context.)
 
+use std::collections::HashMap;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord};
+use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use tokio::task::JoinHandle;
 
 /// A running pump. Dropping the handle does not stop it; `abort` does.
@@ -14,7 +21,166 @@ pub struct Pump {
     pub task: JoinHandle<()>,
 }
 
-/// Starts every pump the devserver knows. Each runs until the process ends.
-pub fn spawn_all(_services: &shared::Services) -> Vec<Pump> {
-    Vec::new()
+/// How often an idle shard is polled (Lambda polls about four times a second).
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+const BATCH_SIZE: i32 = 100;
+
+/// Starts every pump the devserver knows. Each runs until aborted.
+pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
+    vec![spawn_table_stream(services)]
+}
+
+/// Pumps the table's stream into the stream function's handler.
+pub fn spawn_table_stream(services: &shared::Services) -> Pump {
+    let services = services.clone();
+    let task = tokio::spawn(async move {
+        let state = stream::StreamState::new(&services);
+        loop {
+            if let Err(err) = pump_table_stream(&services, &state).await {
+                tracing::warn!(error = ?err, "the DynamoDB stream pump stopped; restarting");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    });
+    Pump {
+        name: "dynamodb-stream",
+        task,
+    }
+}
+
+async fn pump_table_stream(
+    services: &shared::Services,
+    state: &stream::StreamState,
+) -> anyhow::Result<()> {
+    let table = services.store.table();
+    let described = services
+        .store
+        .client()
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .context("describing the table")?;
+    let stream_arn = described
+        .table
+        .and_then(|t| t.latest_stream_arn)
+        .context("the table has no stream")?;
+    let sdk = shared::services::load_sdk_config().await;
+    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
+    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
+
+    // Shard id → the iterator to read next (None once a closed shard is drained).
+    let mut iterators: HashMap<String, Option<String>> = HashMap::new();
+    loop {
+        let shards = streams
+            .describe_stream()
+            .stream_arn(&stream_arn)
+            .send()
+            .await
+            .context("describing the stream")?
+            .stream_description
+            .map(|d| d.shards.unwrap_or_default())
+            .unwrap_or_default();
+        for shard in shards {
+            let Some(shard_id) = shard.shard_id else {
+                continue;
+            };
+            if iterators.contains_key(&shard_id) {
+                continue;
+            }
+            let iterator = streams
+                .get_shard_iterator()
+                .stream_arn(&stream_arn)
+                .shard_id(&shard_id)
+                .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .context("opening a shard")?
+                .shard_iterator;
+            iterators.insert(shard_id, iterator);
+        }
+
+        for (shard_id, iterator) in iterators.iter_mut() {
+            let Some(current) = iterator.clone() else {
+                continue;
+            };
+            let page = streams
+                .get_records()
+                .shard_iterator(current)
+                .limit(BATCH_SIZE)
+                .send()
+                .await
+                .context("reading a shard")?;
+            let records = page.records.unwrap_or_default();
+            *iterator = page.next_shard_iterator;
+            if records.is_empty() {
+                continue;
+            }
+            let event = to_lambda_event(records, &stream_arn, &region);
+            let response = stream::handle_batch(state, event).await;
+            if let Some(failed) = response
+                .batch_item_failures
+                .first()
+                .and_then(|f| f.item_identifier.clone())
+            {
+                // Read again from the failed record, after a pause.
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                *iterator = streams
+                    .get_shard_iterator()
+                    .stream_arn(&stream_arn)
+                    .shard_id(shard_id.as_str())
+                    .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
+                    .sequence_number(failed)
+                    .send()
+                    .await
+                    .context("rewinding a shard")?
+                    .shard_iterator;
+            }
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+fn image(
+    map: Option<HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>,
+) -> serde_dynamo::Item {
+    let converted: HashMap<String, serde_dynamo::AttributeValue> = map
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(name, value)| (name, value.into()))
+        .collect();
+    converted.into()
+}
+
+/// The records as Lambda delivers them.
+fn to_lambda_event(records: Vec<Record>, stream_arn: &str, region: &str) -> Event {
+    let records = records
+        .into_iter()
+        .map(|record| {
+            let data = record
+                .dynamodb
+                .unwrap_or_else(|| aws_sdk_dynamodbstreams::types::StreamRecord::builder().build());
+            let mut change = StreamRecord::default();
+            change.sequence_number = data.sequence_number;
+            change.size_bytes = data.size_bytes.unwrap_or_default();
+            change.keys = image(data.keys);
+            change.new_image = image(data.new_image);
+            change.old_image = image(data.old_image);
+            let mut event_record = EventRecord::default();
+            event_record.aws_region = region.to_owned();
+            event_record.event_id = record.event_id.unwrap_or_default();
+            event_record.event_name = record
+                .event_name
+                .map(|n| n.as_str().to_owned())
+                .unwrap_or_default();
+            event_record.event_source = Some("aws:dynamodb".into());
+            event_record.event_version = record.event_version;
+            event_record.event_source_arn = Some(stream_arn.to_owned());
+            event_record.change = change;
+            event_record
+        })
+        .collect();
+    let mut event = Event::default();
+    event.records = records;
+    event
 }

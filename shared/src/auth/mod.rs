@@ -1,5 +1,15 @@
-//! Who is calling: access tokens and the principal extracted from them.
+//! Who is calling and what they may do.
+//!
+//! - [`Principal`]: a signed-in user (access token only), for endpoints that
+//!   are about the user themselves.
+//! - [`Caller`]: a user or an organization API key, for org-scoped endpoints;
+//!   [`Caller::require`] asks the central [`policy`] and turns "not yours" into
+//!   404 and "not allowed" into 403.
 
+pub mod api_key;
+pub mod caller;
+pub mod membership;
+pub mod policy;
 pub mod secrets;
 pub mod tokens;
 
@@ -11,6 +21,8 @@ use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+pub use caller::{ApiKeyCaller, Caller, OrgAccess};
+pub use policy::{CapabilityRole, OrgKind, OrgRole, Permission, PermissionSet};
 pub use tokens::{AccessClaims, IssuedToken, KeySetError, TokenError, TokenKeys};
 
 use crate::http::ApiError;
@@ -58,22 +70,15 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let keys = Arc::<TokenKeys>::from_ref(state);
-        let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+        let token = bearer_credential(parts)?.ok_or_else(|| {
             ApiError::unauthenticated("sign in: send Authorization: Bearer <access token>")
         })?;
-        let token = header
-            .to_str()
-            .ok()
-            .and_then(|value| {
-                value
-                    .strip_prefix("Bearer ")
-                    .or_else(|| value.strip_prefix("bearer "))
-            })
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| {
-                ApiError::unauthenticated("the Authorization header must be Bearer <access token>")
-            })?;
+        Principal::from_access_token(&keys, token)
+    }
+}
+
+impl Principal {
+    fn from_access_token(keys: &TokenKeys, token: &str) -> Result<Self, ApiError> {
         let claims = keys
             .verify_access_token(token)
             .map_err(|err| ApiError::unauthenticated(err.to_string()))?;
@@ -86,4 +91,28 @@ where
             session_id: claims.sid,
         })
     }
+}
+
+/// The credential of `Authorization: Bearer <credential>`: `None` without the
+/// header, 401 for any other scheme or an empty credential.
+fn bearer_credential(parts: &Parts) -> Result<Option<&str>, ApiError> {
+    let Some(header) = parts.headers.get(AUTHORIZATION) else {
+        return Ok(None);
+    };
+    header
+        .to_str()
+        .ok()
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|token| !token.is_empty())
+        .map(Some)
+        .ok_or_else(|| {
+            ApiError::unauthenticated(
+                "the Authorization header must be Bearer <access token or API key>",
+            )
+        })
 }

@@ -1,5 +1,6 @@
-//! Opaque secrets (refresh tokens, one-time email tokens): generated from the
-//! system RNG, stored only as a SHA-256 hash, compared in constant time.
+//! Bearer secrets (refresh tokens, one-time email codes, invitation codes,
+//! API keys): generated from the system RNG, stored only as a SHA-256 hash,
+//! and compared with a stored hash in constant time.
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
@@ -14,10 +15,27 @@ pub fn new_secret() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// `bytes` random bytes as lower-case hex.
+pub fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    SystemRandom::new()
+        .fill(&mut buf)
+        .expect("the system RNG works");
+    hex(&buf)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Whether `secret` hashes to `stored_hash`, in constant time.
+pub fn matches_hash(secret: &str, stored_hash: &str) -> bool {
+    constant_time_eq(&hash_secret(secret), stored_hash)
+}
+
 /// Lower-case hex SHA-256 of `secret`: what is stored and looked up.
 pub fn hash_secret(secret: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes());
-    digest.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    hex(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret.as_bytes()).as_ref())
 }
 
 /// Equality that takes the same time wherever the inputs differ.
@@ -44,6 +62,16 @@ mod tests {
             hash_secret("abc"),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn random_hex_is_long_and_distinct() {
+        let a = random_hex(32);
+        assert_eq!(a.len(), 64);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, random_hex(32));
+        assert!(matches_hash(&a, &hash_secret(&a)));
+        assert!(!matches_hash(&a, ""));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! Domain values that cross contexts. Holding one means it is valid.
 
+pub mod country;
 pub mod email;
 pub mod money;
 pub mod sku;
 
+pub use country::{CountryCode, InvalidCountry};
 pub use email::{Email, InvalidEmail};
 pub use money::{Currency, InvalidMoney, Money};
 pub use sku::{InvalidSku, Sku};
@@ -19,4 +21,41 @@ pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("the current time always formats")
+}
+
+/// Now, as Unix epoch seconds (the form of `ttl` and expiry attributes).
+pub fn now_epoch() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Epoch seconds as RFC 3339 text.
+pub fn epoch_to_rfc3339(epoch: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(epoch)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// RFC 3339 text as epoch seconds, if it is RFC 3339.
+pub fn rfc3339_to_epoch(text: &str) -> Option<i64> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .ok()
+        .map(|t| t.unix_timestamp())
+}
+
+/// Trimmed single-line text of 1 to `max_chars` characters, or why not.
+pub fn plain_text(raw: &str, max_chars: usize) -> Result<String, String> {
+    let text = raw.trim();
+    if text.is_empty() {
+        Err("is required".into())
+    } else if text.chars().count() > max_chars || text.chars().any(char::is_control) {
+        Err(format!(
+            "must be at most {max_chars} characters, without control characters"
+        ))
+    } else {
+        Ok(text.to_owned())
+    }
 }

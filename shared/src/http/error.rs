@@ -34,6 +34,19 @@ pub enum ErrorCode {
 /// Field name → messages, for validation errors the client can show per input.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
+/// Collects messages per field, so a request reports all its problems at once.
+pub trait FieldErrorsExt {
+    fn add(&mut self, field: &str, message: impl Into<String>);
+}
+
+impl FieldErrorsExt for FieldErrors {
+    fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.entry(field.to_owned())
+            .or_default()
+            .push(message.into());
+    }
+}
+
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,

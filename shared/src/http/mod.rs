@@ -15,7 +15,10 @@ use serde::de::DeserializeOwned;
 
 pub use client::ClientInfo;
 pub use envelope::{ApiResponse, Envelope, Meta, Pagination};
-pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode, ErrorEnvelope, FieldErrors};
+pub use error::{
+    ApiError, ApiResult, ErrorBody, ErrorCode, ErrorEnvelope, FieldErrors, FieldErrorsExt,
+};
+pub use precondition::{etag, if_match};
 
 /// The largest JSON body any endpoint accepts. Uploads go straight to S3 with
 /// presigned URLs, so nothing legitimate comes close.
@@ -41,6 +44,52 @@ async fn unknown_route(method: Method, uri: Uri) -> ApiError {
 
 async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::method_not_allowed(format!("{method} is not allowed on {}", uri.path()))
+}
+
+/// Query parameters whose failures come back in the envelope as 400.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Self(value))
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+    }
+}
+
+/// `?limit=&cursor=` of a list endpoint.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Items per page, 1 to 100 (default 20).
+    pub limit: Option<u32>,
+    /// `pagination.nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageParams {
+    pub const DEFAULT_LIMIT: u32 = 20;
+    pub const MAX_LIMIT: u32 = 100;
+
+    pub fn limit(&self) -> u32 {
+        self.limit
+            .unwrap_or(Self::DEFAULT_LIMIT)
+            .clamp(1, Self::MAX_LIMIT)
+    }
+
+    pub fn cursor(&self) -> Option<&str> {
+        self.cursor.as_deref().filter(|c| !c.is_empty())
+    }
 }
 
 /// A JSON request body whose failures come back in the envelope:
@@ -87,32 +136,5 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             ))
         }
         other => ApiError::bad_request(other.body_text()),
-    }
-}
-
-/// Query string parameters whose failures come back in the envelope (400)
-/// instead of axum's plain-text rejection.
-pub struct ApiQuery<T>(pub T);
-
-impl<T, S> axum::extract::FromRequestParts<S> for ApiQuery<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(value)| Self(value))
-            .map_err(|rejection| {
-                ApiError::bad_request(format!(
-                    "the query string is not valid: {}",
-                    rejection.body_text()
-                ))
-            })
     }
 }

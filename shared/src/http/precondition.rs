@@ -1,55 +1,55 @@
-//! ETags and If-Match for optimistic locking: an item's `version` attribute
-//! is its ETag (`"v7"`); a write with If-Match succeeds only at that version.
+//! Optimistic locking over HTTP: an item's `version` is its `ETag`, and a
+//! write with `If-Match` happens only if the version is still the same
+//! (else 412).
 
-use axum::http::{HeaderMap, HeaderValue, header};
+use axum::http::header::IF_MATCH;
+use axum::http::{HeaderMap, HeaderValue};
 
-use super::{ApiError, ApiResult};
+use super::ApiError;
 
-/// The ETag of version `version` of a resource.
+/// The strong ETag of an item version: `"7"`.
 pub fn etag(version: u64) -> HeaderValue {
-    HeaderValue::from_str(&format!("\"v{version}\"")).expect("an ETag is ASCII")
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits and quotes are a valid header")
 }
 
-/// The version an `If-Match` header names, if the client sent one; 400 if it
-/// is not an ETag this API hands out.
-pub fn if_match_version(headers: &HeaderMap) -> ApiResult<Option<u64>> {
-    let Some(value) = headers.get(header::IF_MATCH) else {
+/// The version `If-Match` asks for: `None` without the header or with `*`.
+/// A value that is no ETag of ours cannot match anything: 412.
+pub fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(value) = headers.get(IF_MATCH) else {
         return Ok(None);
     };
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.trim()
-                .trim_start_matches("W/")
-                .trim_matches('"')
-                .strip_prefix('v')
-        })
-        .and_then(|v| v.parse().ok())
+    let stale = || ApiError::precondition_failed("If-Match does not match the current ETag");
+    let text = value.to_str().map_err(|_| stale())?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<u64>().ok())
         .map(Some)
-        .ok_or_else(|| ApiError::bad_request("If-Match must be an ETag this API returned"))
+        .ok_or_else(stale)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn with_if_match(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::IF_MATCH, HeaderValue::from_str(value).unwrap());
-        headers
+    fn headers(value: &str) -> HeaderMap {
+        HeaderMap::from_iter([(IF_MATCH, HeaderValue::from_str(value).unwrap())])
     }
 
     #[test]
-    fn reads_back_the_etags_it_hands_out() {
-        assert_eq!(etag(7), "\"v7\"");
-        assert_eq!(if_match_version(&with_if_match("\"v7\"")).unwrap(), Some(7));
-        assert_eq!(
-            if_match_version(&with_if_match("W/\"v3\"")).unwrap(),
-            Some(3)
-        );
-        assert_eq!(if_match_version(&HeaderMap::new()).unwrap(), None);
-        assert!(if_match_version(&with_if_match("*")).is_err());
-        assert!(if_match_version(&with_if_match("\"abc\"")).is_err());
+    fn reads_our_etags_and_refuses_others() {
+        assert_eq!(etag(7), "\"7\"");
+        assert_eq!(if_match(&HeaderMap::new()).unwrap(), None);
+        assert_eq!(if_match(&headers("*")).unwrap(), None);
+        assert_eq!(if_match(&headers("\"7\"")).unwrap(), Some(7));
+        for bad in ["7", "W/\"7\"", "\"x\"", "\"\""] {
+            assert_eq!(
+                if_match(&headers(bad)).unwrap_err().status(),
+                axum::http::StatusCode::PRECONDITION_FAILED,
+                "{bad}"
+            );
+        }
     }
 }

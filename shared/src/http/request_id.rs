@@ -57,6 +57,8 @@ pub async fn middleware(request: Request, next: Next) -> Response {
         method = %request.method(),
         path = %request.uri().path(),
         user_id = tracing::field::Empty,
+        org_id = tracing::field::Empty,
+        api_key = tracing::field::Empty,
     );
     let started = Instant::now();
     let mut response = REQUEST_ID

@@ -14,11 +14,16 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, Update as UpdateOp,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use cursor::{InvalidCursor, decode_cursor, encode_cursor};
+
+pub use aws_sdk_dynamodb::types::AttributeValue as Value;
+pub use aws_sdk_dynamodb::types::TransactWriteItem;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -166,6 +171,79 @@ pub fn from_item<T: DeserializeOwned>(item: Item) -> Result<T, StoreError> {
         .map_err(|e| StoreError::Corrupt(anyhow::Error::new(e).context("decoding an item")))
 }
 
+/// Any serializable value as an attribute value (for update expressions).
+pub fn to_value<T: Serialize>(value: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| StoreError::Other(anyhow::Error::new(e).context("encoding a value")))
+}
+
+/// An UpdateItem on one item: an update expression, an optional condition,
+/// and the names and values both use.
+#[derive(Debug, Clone)]
+pub struct Update {
+    pk: String,
+    sk: String,
+    expression: String,
+    condition: Option<String>,
+    names: HashMap<String, String>,
+    values: Item,
+}
+
+impl Update {
+    pub fn new(
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+        expression: impl Into<String>,
+    ) -> Self {
+        Self {
+            pk: pk.into(),
+            sk: sk.into(),
+            expression: expression.into(),
+            condition: None,
+            names: HashMap::new(),
+            values: Item::new(),
+        }
+    }
+
+    /// The write happens only if `condition` holds (else `ConditionFailed`).
+    pub fn condition(mut self, condition: impl Into<String>) -> Self {
+        self.condition = Some(condition.into());
+        self
+    }
+
+    pub fn name(mut self, placeholder: &str, attribute: &str) -> Self {
+        self.names
+            .insert(placeholder.to_owned(), attribute.to_owned());
+        self
+    }
+
+    pub fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
+        self.values.insert(placeholder.to_owned(), value);
+        self
+    }
+
+    fn key(&self) -> Item {
+        key(&self.pk, &self.sk)
+    }
+}
+
+fn key(pk: &str, sk: &str) -> Item {
+    Item::from([
+        (attr::PK.to_owned(), AttributeValue::S(pk.to_owned())),
+        (attr::SK.to_owned(), AttributeValue::S(sk.to_owned())),
+    ])
+}
+
+/// `AttributeValue::S`, for update values.
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// `AttributeValue::N`, for update values.
+pub fn n(value: i64) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
 /// One page of a query.
 #[derive(Debug)]
 pub struct Page<T> {
@@ -223,19 +301,23 @@ impl Store {
         &self.table
     }
 
-    /// A strongly consistent read of one item, as DynamoDB returns it.
-    #[tracing::instrument(skip(self), err(level = "debug"))]
-    pub async fn get_raw(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
+    fn get_request(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder {
+        self.client
             .get_item()
             .table_name(&*self.table)
             .key(attr::PK, AttributeValue::S(pk.to_owned()))
             .key(attr::SK, AttributeValue::S(sk.to_owned()))
             .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
+    }
+
+    /// A strongly consistent read of one item, as DynamoDB returns it.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub async fn get_raw(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let output = self.get_request(pk, sk).send().await.map_err(classify)?;
         Ok(output.item)
     }
 
@@ -246,7 +328,8 @@ impl Store {
         pk: &str,
         sk: &str,
     ) -> Result<Option<T>, StoreError> {
-        self.get_raw(pk, sk).await?.map(from_item).transpose()
+        let output = self.get_request(pk, sk).send().await.map_err(classify)?;
+        output.item.map(from_item).transpose()
     }
 
     /// Puts one item; `condition` (e.g. `attribute_not_exists(PK)`) turns a
@@ -318,6 +401,110 @@ impl Store {
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
+    /// An Update for a transaction.
+    pub fn transact_update(&self, update: Update) -> Result<TransactWriteItem, StoreError> {
+        let op = UpdateOp::builder()
+            .table_name(&*self.table)
+            .set_key(Some(update.key()))
+            .update_expression(update.expression)
+            .set_condition_expression(update.condition)
+            .set_expression_attribute_names((!update.names.is_empty()).then_some(update.names))
+            .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
+            .build()
+            .map_err(|e| StoreError::Other(e.into()))?;
+        Ok(TransactWriteItem::builder().update(op).build())
+    }
+
+    /// A Delete for a transaction, with an optional condition and the
+    /// values it uses.
+    pub fn transact_delete(
+        &self,
+        pk: &str,
+        sk: &str,
+        condition: Option<&str>,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let values: Item = values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        let op = Delete::builder()
+            .table_name(&*self.table)
+            .set_key(Some(key(pk, sk)))
+            .set_condition_expression(condition.map(str::to_owned))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .build()
+            .map_err(|e| StoreError::Other(e.into()))?;
+        Ok(TransactWriteItem::builder().delete(op).build())
+    }
+
+    /// Updates one item and returns it as it is after the update.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn update<T: DeserializeOwned>(&self, update: Update) -> Result<T, StoreError> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&*self.table)
+            .set_key(Some(update.key()))
+            .update_expression(update.expression)
+            .set_condition_expression(update.condition)
+            .set_expression_attribute_names((!update.names.is_empty()).then_some(update.names))
+            .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        from_item(output.attributes.unwrap_or_default())
+    }
+
+    /// Strongly consistent reads of up to 100 items in one call; items that
+    /// do not exist are left out, the order is not kept.
+    #[tracing::instrument(skip_all, fields(keys = keys.len()), err(level = "debug"))]
+    pub async fn batch_get<T: DeserializeOwned>(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<Vec<T>, StoreError> {
+        let mut pending: Vec<Item> = keys.iter().map(|(pk, sk)| key(pk, sk)).collect();
+        let mut found = Vec::new();
+        // Unprocessed keys come back under load; a few rounds settle them.
+        for _ in 0..5 {
+            if pending.is_empty() {
+                break;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| StoreError::Other(e.into()))?;
+            let output = self
+                .client
+                .batch_get_item()
+                .request_items(&*self.table, request)
+                .send()
+                .await
+                .map_err(classify)?;
+            if let Some(mut responses) = output.responses
+                && let Some(items) = responses.remove(&*self.table)
+            {
+                for item in items {
+                    found.push(from_item(item)?);
+                }
+            }
+            if let Some(mut unprocessed) = output.unprocessed_keys
+                && let Some(rest) = unprocessed.remove(&*self.table)
+            {
+                pending = rest.keys;
+            }
+        }
+        if !pending.is_empty() {
+            return Err(StoreError::Unavailable(anyhow::anyhow!(
+                "{} keys stayed unprocessed",
+                pending.len()
+            )));
+        }
+        Ok(found)
+    }
+
     /// Writes all items or none. A cancellation keeps DynamoDB's reasons in
     /// request order so the caller can say which condition failed.
     #[tracing::instrument(skip_all, fields(items = items.len()), err(level = "debug"))]
@@ -352,18 +539,19 @@ impl Store {
     /// One page of a partition, newest or oldest first. `cursor` must come
     /// from a previous page of the same query: a cursor for another partition
     /// or index is refused, never followed.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
     pub async fn query_page<T: DeserializeOwned>(
         &self,
         query: &PartitionQuery,
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<T>, QueryError> {
-        self.query_page_where(query, &QueryRefinement::default(), limit, cursor)
-            .await
+        let request = self.query_request(query, &QueryRefinement::default(), limit, cursor)?;
+        page_of(request.send().await.map_err(classify)?)
     }
 
     /// `query_page` narrowed by a sort key range and/or a filter: still one
-    /// Query call.
+    /// Query call. `sort_prefix` and `sort_between` exclude each other.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     pub async fn query_page_where<T: DeserializeOwned>(
         &self,
@@ -372,6 +560,17 @@ impl Store {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<T>, QueryError> {
+        let request = self.query_request(query, refinement, limit, cursor)?;
+        page_of(request.send().await.map_err(classify)?)
+    }
+
+    fn query_request(
+        &self,
+        query: &PartitionQuery,
+        refinement: &QueryRefinement,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder, QueryError> {
         let (pk_attr, sk_attr) = query.index.key_attrs();
         let start_key = cursor
             .map(|raw| decode_cursor(raw, query.index.cursor_attrs(), (pk_attr, &query.partition)))
@@ -409,15 +608,7 @@ impl Store {
         for (name, value) in &refinement.values {
             request = request.expression_attribute_values(name, value.clone());
         }
-        let output = request.send().await.map_err(classify)?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<Vec<T>, _>>()?;
-        let next_cursor = output.last_evaluated_key.as_ref().map(encode_cursor);
-        Ok(Page { items, next_cursor })
+        Ok(request)
     }
 
     /// A cheap call that proves the table exists and DynamoDB answers.
@@ -430,6 +621,19 @@ impl Store {
             .map_err(classify)?;
         Ok(())
     }
+}
+
+fn page_of<T: DeserializeOwned>(
+    output: aws_sdk_dynamodb::operation::query::QueryOutput,
+) -> Result<Page<T>, QueryError> {
+    let items = output
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<Vec<T>, _>>()?;
+    let next_cursor = output.last_evaluated_key.as_ref().map(encode_cursor);
+    Ok(Page { items, next_cursor })
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -237,3 +237,91 @@ async fn login_attempts_are_limited_per_email_and_the_limit_resets() {
         .await
         .assert_ok(StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_personal_audit_trail_records_security_events_newest_first() {
+    let app = spawn_app().await;
+    app.register("ada@example.com", PASSWORD, "Ada")
+        .await
+        .assert_ok(StatusCode::CREATED);
+    app.login("ada@example.com", "a wrong password guess").await;
+    let session = app
+        .login("ada@example.com", PASSWORD)
+        .await
+        .assert_ok(StatusCode::OK)
+        .clone();
+    let refresh = session["refreshToken"].as_str().unwrap();
+    app.refresh(refresh).await.assert_ok(StatusCode::OK);
+    app.refresh(refresh)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    let token = app.signed_in_as_existing("ada@example.com").await;
+    app.logout_all(&token).await.assert_ok(StatusCode::OK);
+
+    let first = app.my_audit(&token, None).await;
+    let page = first.assert_ok(StatusCode::OK).as_array().unwrap().clone();
+    let actions: Vec<&str> = page.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        ["sessions.signed_out_everywhere", "refresh_token.reused"]
+    );
+    let cursor = first.body["pagination"]["nextCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = app.my_audit(&token, Some(&cursor)).await;
+    let older = second.assert_ok(StatusCode::OK).as_array().unwrap().clone();
+    assert_eq!(older[0]["action"], "login.failed");
+    assert_eq!(older[0]["actor"], "anonymous");
+
+    // Another user's trail is not reachable with this user's cursor.
+    let grace = app.signed_in_as("grace@example.com").await;
+    app.my_audit(&grace, Some(&cursor))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    assert!(
+        app.my_audit(&grace, None)
+            .await
+            .assert_ok(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn erasure_leaves_every_org_but_not_as_the_last_owner() {
+    let app = spawn_app().await;
+    let owner = app.signed_in_as("owner@example.com").await;
+    let org = app.new_org(&owner, "buyer").await;
+    let (member, member_id) = app
+        .joins_org(&owner, &org, &unique_email("member"), "owner", &[])
+        .await;
+
+    // The first owner cannot go while... there are two owners, so they can.
+    app.delete_me(&owner, PASSWORD)
+        .await
+        .assert_ok(StatusCode::OK);
+    let members = app.members(&member, &org).await;
+    let listed = members
+        .assert_ok(StatusCode::OK)
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["userId"], member_id.as_str());
+
+    // The remaining owner is the last one: erasure is refused and nothing changes.
+    let refused = app.delete_me(&member, PASSWORD).await;
+    refused.assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.me(&member).await.assert_ok(StatusCode::OK);
+    assert_eq!(
+        app.members(&member, &org)
+            .await
+            .assert_ok(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

@@ -184,23 +184,37 @@ async fn me_refuses_forged_expired_and_unsigned_tokens() {
         .issue_access_token(claims["sub"].as_str().unwrap(), "admin", None)
         .unwrap()
         .token;
-    // Expired an hour ago, signed with a real-looking but foreign key.
+    // HS256 "signed" with our public key as the HMAC secret: the classic
+    // algorithm-confusion forgery. Valid claims, admin role.
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let expired_claims = json!({"sub": claims["sub"], "role": "customer", "iss": claims["iss"], "iat": now - 7200, "exp": now - 3600, "jti": "x", "typ": "access"});
+    let admin_claims = json!({"sub": claims["sub"], "role": "admin", "iss": claims["iss"], "iat": now, "exp": now + 600, "jti": "x", "typ": "access"});
+    let jwks = app
+        .call(Method::GET, "/.well-known/jwks.json", None, None)
+        .await
+        .body;
+    let public_x = jwks["keys"][0]["x"].as_str().unwrap().to_owned();
     let mut jwt_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
     jwt_header.kid = Some(kid.to_owned());
     let hs256 = jsonwebtoken::encode(
         &jwt_header,
-        &expired_claims,
-        &jsonwebtoken::EncodingKey::from_secret(b"guess"),
+        &admin_claims,
+        &jsonwebtoken::EncodingKey::from_secret(public_x.as_bytes()),
     )
     .unwrap();
 
+    // Our own signature, but a kid that is not in the key set.
+    let unknown_kid = format!(
+        "{}.{}.{}",
+        b64(&json!({"alg": "EdDSA", "typ": "JWT", "kid": "retired-2020"})),
+        parts[1],
+        parts[2]
+    );
     for (what, bad) in [
         ("alg none", none),
         ("tampered", tampered),
         ("foreign key", forged),
         ("hs256", hs256),
+        ("unknown kid", unknown_kid),
     ] {
         let response = app.me(&bad).await;
         assert_eq!(

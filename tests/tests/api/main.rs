@@ -1,13 +1,16 @@
 //! One integration binary, a module per area; run with `make test`.
 
 mod account;
+mod api_keys;
 mod catalog;
 mod events;
 mod health;
 mod http_contract;
 mod identity;
 mod openapi;
+mod orgs;
 mod resilience;
 mod sessions;
 mod store;
+mod stream;
 mod template;

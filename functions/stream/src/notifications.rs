@@ -1,0 +1,165 @@
+//! Security notification emails, sent from item changes:
+//! - a user's password hash changed (reset or change) → "your password was changed";
+//! - a session was revoked for refresh-token reuse → "we signed a session out".
+//!
+//! Each email is sent at most once per stream record: a marker keyed by the
+//! record's event id is written (conditionally) before sending, and removed
+//! again if sending fails so the retry can send it.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Deserialize, Serialize};
+use shared::mail::Message;
+use shared::store::{StoreError, attr};
+
+use crate::{Change, StreamState};
+
+/// Markers expire after a week; Lambda retries a record for at most a day.
+const MARKER_TTL_SECS: i64 = 7 * 24 * 3600;
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserImage {
+    email: String,
+    name: String,
+    #[serde(default)]
+    password_hash: String,
+    #[serde(default)]
+    deleted_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct SessionImage {
+    user_id: String,
+    #[serde(default)]
+    revoked_at: Option<String>,
+    #[serde(default)]
+    revoke_reason: Option<String>,
+    #[serde(default)]
+    user_agent: Option<String>,
+}
+
+pub async fn react(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
+    if !change.is_modify() {
+        return Ok(());
+    }
+    match change.item_type.as_str() {
+        "USER" => password_changed(state, change).await,
+        "SESSION" => session_reuse(state, change).await,
+        _ => Ok(()),
+    }
+}
+
+async fn password_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
+    let (Some(old), Some(new)) = (change.old::<UserImage>()?, change.new_image::<UserImage>()?)
+    else {
+        return Ok(());
+    };
+    let changed = !old.password_hash.is_empty() && old.password_hash != new.password_hash;
+    if !changed || new.deleted_at.is_some() || new.email.is_empty() {
+        return Ok(());
+    }
+    let email = Message {
+        to: new.email,
+        subject: "Your password was changed".into(),
+        text: format!(
+            "Hello {},\n\nThe password of your account was just changed, and every session was signed out.\n\n\
+             If this was you, there is nothing to do. If it was not, reset your password now and contact support.\n",
+            new.name
+        ),
+    };
+    send_once(state, change.event_id(), "password_changed", email).await
+}
+
+async fn session_reuse(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
+    let (Some(old), Some(new)) = (
+        change.old::<SessionImage>()?,
+        change.new_image::<SessionImage>()?,
+    ) else {
+        return Ok(());
+    };
+    let newly_revoked_for_reuse = old.revoked_at.is_none()
+        && new.revoked_at.is_some()
+        && new.revoke_reason.as_deref() == Some("refresh_token_reuse");
+    if !newly_revoked_for_reuse {
+        return Ok(());
+    }
+    let user: Option<UserImage> = state
+        .store
+        .get(&format!("USER#{}", new.user_id), "PROFILE")
+        .await?;
+    let Some(user) = user.filter(|u| u.deleted_at.is_none() && !u.email.is_empty()) else {
+        return Ok(());
+    };
+    let device = new.user_agent.as_deref().unwrap_or("an unknown device");
+    let email = Message {
+        to: user.email,
+        subject: "We signed out one of your sessions".into(),
+        text: format!(
+            "Hello {},\n\nA sign-in token of your session on {device} was used twice, which happens when a token \
+             is copied. To be safe, we signed that session out; sign in again on that device.\n\n\
+             If this keeps happening, change your password.\n",
+            user.name
+        ),
+    };
+    send_once(state, change.event_id(), "session_reuse", email).await
+}
+
+#[derive(Serialize)]
+struct Marker {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "type")]
+    item_type: &'static str,
+    ttl: i64,
+}
+
+async fn send_once(
+    state: &StreamState,
+    event_id: &str,
+    kind: &str,
+    email: Message,
+) -> anyhow::Result<()> {
+    let marker = Marker {
+        pk: format!("NOTIFIED#{event_id}"),
+        sk: kind.to_owned(),
+        item_type: "NOTIFICATION_MARKER",
+        ttl: time_now() + MARKER_TTL_SECS,
+    };
+    match state
+        .store
+        .put(&marker, Some("attribute_not_exists(PK)"))
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::ConditionFailed) => {
+            tracing::info!(event_id, kind, "notification already sent");
+            return Ok(());
+        }
+        Err(err) => return Err(err.into()),
+    }
+    if let Err(err) = state.mailer.send(email).await {
+        // Forget the marker so the retry sends it.
+        state
+            .store
+            .client()
+            .delete_item()
+            .table_name(state.store.table())
+            .key(attr::PK, AttributeValue::S(marker.pk))
+            .key(attr::SK, AttributeValue::S(marker.sk))
+            .send()
+            .await?;
+        return Err(err);
+    }
+    tracing::info!(event_id, kind, "notification sent");
+    Ok(())
+}
+
+fn time_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

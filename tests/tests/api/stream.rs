@@ -1,0 +1,128 @@
+//! The stream function: its handler on the sample event, and the whole path
+//! from an API write through the DynamoDB stream (pumped by the devserver's
+//! pump) to the notification email.
+
+use std::time::Duration;
+
+use aws_lambda_events::event::dynamodb::Event;
+use axum::http::StatusCode;
+use bodega_tests::{PASSWORD, emails_to, sample_events, spawn_app, unique_email};
+
+async fn emails_with_subject(to: &str, subject: &str) -> usize {
+    emails_to(to)
+        .await
+        .iter()
+        .filter(|m| m.subject == subject)
+        .count()
+}
+
+/// Polls until `count` emails with `subject` reached `to` (bounded).
+async fn wait_for_emails(to: &str, subject: &str, count: usize) {
+    for _ in 0..100 {
+        if emails_with_subject(to, subject).await >= count {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{to} did not get {count} email(s) titled {subject:?} within 20 s");
+}
+
+/// The sample event, addressed to `to` so concurrent tests do not count
+/// each other's emails.
+fn sample(to: &str) -> Event {
+    let mut json = sample_events()
+        .remove("stream/password-changed.json")
+        .expect("the stream sample exists");
+    for image in ["NewImage", "OldImage"] {
+        json["Records"][0]["dynamodb"][image]["email"]["S"] = to.into();
+    }
+    serde_json::from_value(json).expect("a DynamoDB stream event")
+}
+
+#[tokio::test]
+async fn the_sample_event_sends_one_email_however_often_it_is_delivered() {
+    let app = spawn_app().await;
+    let state = stream::StreamState::new(&app.services);
+    let to = unique_email("stream-sample");
+    let subject = "Your password was changed";
+
+    for _ in 0..3 {
+        let response = stream::handle_batch(&state, sample(&to)).await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    }
+    assert_eq!(emails_with_subject(&to, subject).await, 1);
+}
+
+#[tokio::test]
+async fn a_failed_send_is_reported_and_sent_on_retry() {
+    let app = spawn_app().await;
+    // A sender SES does not know: sending fails.
+    let mut broken = stream::StreamState::new(&app.services);
+    broken.mailer =
+        shared::mail::Mailer::new(app.services.ses.clone(), "unverified@nowhere.invalid", None);
+    let to = unique_email("stream-retry");
+    let response = stream::handle_batch(&broken, sample(&to)).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier.as_deref(),
+        Some("111100000000012345678901"),
+        "the failed record's sequence number"
+    );
+
+    let subject = "Your password was changed";
+    assert_eq!(emails_with_subject(&to, subject).await, 0);
+    let working = stream::StreamState::new(&app.services);
+    let response = stream::handle_batch(&working, sample(&to)).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    assert_eq!(
+        emails_with_subject(&to, subject).await,
+        1,
+        "the retry sends it"
+    );
+}
+
+#[tokio::test]
+async fn a_password_reset_reaches_the_user_through_the_stream() {
+    let app = spawn_app().await;
+    let pump = devserver::pumps::spawn_table_stream(&app.services);
+    let email = unique_email("stream");
+    app.register(&email, PASSWORD, "Streamed")
+        .await
+        .assert_ok(StatusCode::CREATED);
+    app.request_password_reset(&email).await;
+    let code = emails_to(&email)
+        .await
+        .into_iter()
+        .rfind(|m| m.subject.contains("Reset"))
+        .expect("the reset email was sent before the request returned")
+        .code();
+    app.reset_password(&code, "a brand new passphrase")
+        .await
+        .assert_ok(StatusCode::OK);
+
+    wait_for_emails(&email, "Your password was changed", 1).await;
+    pump.task.abort();
+}
+
+#[tokio::test]
+async fn refresh_token_reuse_warns_the_user_through_the_stream() {
+    let app = spawn_app().await;
+    let pump = devserver::pumps::spawn_table_stream(&app.services);
+    let email = unique_email("reuse");
+    app.register(&email, PASSWORD, "Reused")
+        .await
+        .assert_ok(StatusCode::CREATED);
+    let first = app
+        .login(&email, PASSWORD)
+        .await
+        .assert_ok(StatusCode::OK)
+        .clone();
+    let token = first["refreshToken"].as_str().unwrap();
+    app.refresh(token).await.assert_ok(StatusCode::OK);
+    app.refresh(token)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+
+    wait_for_emails(&email, "We signed out one of your sessions", 1).await;
+    pump.task.abort();
+}
