@@ -433,6 +433,23 @@ impl TestApp {
         .await
     }
 
+    /// `GET /v1/search?<query>`
+    pub async fn search(&self, query: &str) -> TestResponse {
+        self.call(Method::GET, &format!("/v1/search?{query}"), None, None)
+            .await
+    }
+
+    pub async fn suggest(&self, prefix: &str) -> TestResponse {
+        let path = format!("/v1/search/suggest?prefix={prefix}");
+        self.call(Method::GET, &path, None, None).await
+    }
+
+    /// `GET /v1/search/queries?<query>`
+    pub async fn search_queries(&self, token: &str, query: &str) -> TestResponse {
+        let path = format!("/v1/search/queries?{query}");
+        self.call(Method::GET, &path, Some(token), None).await
+    }
+
     pub async fn list_reviews(&self, product_id: &str, query: &str) -> TestResponse {
         let path = format!("/v1/products/{product_id}/reviews?{query}");
         self.call(Method::GET, &path, None, None).await

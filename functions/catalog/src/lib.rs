@@ -1,5 +1,5 @@
 //! The catalog context: categories, products, stock, B2B pricing and
-//! compliance data, reviews.
+//! compliance data, reviews, search.
 //!
 //! `routes(state)` is what the catalog Lambda and the devserver serve;
 //! `openapi()` describes the same routes, so the two cannot drift apart.
@@ -9,7 +9,9 @@ pub mod category;
 pub mod listing;
 pub mod product;
 mod products;
+pub mod queries;
 pub mod review;
+pub mod search;
 pub mod slug;
 mod validation;
 
@@ -76,6 +78,9 @@ fn api() -> OpenApiRouter<CatalogState> {
         .routes(routes!(review::list_reviews, review::create_review))
         .routes(routes!(review::update_review, review::delete_review))
         .routes(routes!(review::hide_review))
+        .routes(routes!(search::search))
+        .routes(routes!(search::suggest))
+        .routes(routes!(queries::query_stats))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

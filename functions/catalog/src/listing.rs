@@ -76,7 +76,7 @@ pub struct ListRequest {
     pub cursor: Option<String>,
 }
 
-fn parse_price(problems: &mut Problems, field: &str, raw: Option<&str>) -> Option<i64> {
+pub(crate) fn parse_price(problems: &mut Problems, field: &str, raw: Option<&str>) -> Option<i64> {
     let raw = raw?;
     match raw.trim().parse::<i64>() {
         Ok(value) if (0..=MAX_AMOUNT).contains(&value) => Some(value),
@@ -87,8 +87,20 @@ fn parse_price(problems: &mut Problems, field: &str, raw: Option<&str>) -> Optio
     }
 }
 
+/// `inStock=true|false`, default false.
+pub(crate) fn parse_in_stock(problems: &mut Problems, raw: Option<&str>) -> bool {
+    match raw {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            problems.add("inStock", "must be true or false");
+            false
+        }
+    }
+}
+
 /// The limit of a list request: 1 to 100, default 20.
-fn parse_limit(problems: &mut Problems, raw: Option<&str>) -> u32 {
+pub(crate) fn parse_limit(problems: &mut Problems, raw: Option<&str>) -> u32 {
     match raw.map(|r| r.trim().parse::<u32>()) {
         None => DEFAULT_LIMIT,
         Some(Ok(limit)) if (1..=MAX_LIMIT).contains(&limit) => limit,
@@ -125,14 +137,7 @@ impl TryFrom<ListParams> for ListRequest {
             .currency
             .as_deref()
             .and_then(|c| problems.parsed("currency", Currency::parse(c)));
-        let in_stock = match params.in_stock.as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(_) => {
-                problems.add("inStock", "must be true or false");
-                false
-            }
-        };
+        let in_stock = parse_in_stock(&mut problems, params.in_stock.as_deref());
         let sort = match params.sort.as_deref() {
             None | Some("newest") => ProductSort::Newest,
             Some("price_asc") => ProductSort::PriceAsc,

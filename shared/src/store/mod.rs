@@ -351,6 +351,19 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes one item by key; deleting an absent item is no error.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&*self.table)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     /// A Put for a transaction, with an optional condition.
     pub fn transact_put<T: Serialize>(
         &self,

@@ -1,7 +1,10 @@
 //! Catalog journeys: categories, products, listing, stock.
 
+use std::collections::BTreeMap;
+
 use axum::http::StatusCode;
 use bodega_tests::{TestApp, product_body, spawn_app, unique_email};
+use catalog::product::Product;
 use futures::future::join_all;
 use serde_json::{Value, json};
 use shared::stock::{self, StockError};
@@ -841,4 +844,220 @@ async fn only_members_with_product_write_manage_an_organizations_products() {
     let product = app.get_product(&id).await;
     assert_eq!(product.body["data"]["name"], "Renamed by clerk");
     assert_eq!(product.body["data"]["stock"]["available"], 10);
+}
+
+/// What the stream function does for a product write: hand the old and new
+/// images to the search index.
+async fn index_change(app: &TestApp, old: Option<Product>, id: &str) -> Product {
+    let (pk, sk) = shared::stock::product_key(id);
+    let new: Product = app.services.store.get(&pk, sk).await.unwrap().unwrap();
+    catalog::search::apply_product_change(&app.services.store, old, Some(new.clone()))
+        .await
+        .unwrap();
+    new
+}
+
+fn names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn search_finds_products_by_stem_ranks_name_matches_first_and_drops_archived_ones() {
+    let (app, admin, seller, category, org) = shop().await;
+    let fruit = app.category(&admin, "fruit").await;
+    let mut ids = BTreeMap::new();
+    for (sku, name, description, tags, stock, cat) in [
+        (
+            "t-1",
+            "Roma Tomato",
+            "Firm plum tomatoes for sauce",
+            json!(["organic"]),
+            5,
+            &category,
+        ),
+        (
+            "t-2",
+            "Passata",
+            "Sieved tomatoes, bottled",
+            json!(["organic"]),
+            5,
+            &category,
+        ),
+        (
+            "t-3",
+            "Cherry Tomatoes",
+            "Sweet snacking tomatoes",
+            json!([]),
+            0,
+            &category,
+        ),
+        (
+            "t-4",
+            "Tomato Jam",
+            "Sweet preserve",
+            json!(["organic"]),
+            2,
+            &fruit,
+        ),
+        (
+            "c-1",
+            "Cucumber",
+            "Crunchy",
+            json!(["organic"]),
+            3,
+            &category,
+        ),
+    ] {
+        let mut body = product_body(&org, sku, cat, name, 100);
+        body["description"] = json!(description);
+        body["tags"] = tags;
+        body["stock"] = json!(stock);
+        let created = app.create_product(&seller, &body).await;
+        let id = created.assert_ok(StatusCode::CREATED)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        index_change(&app, None, &id).await;
+        ids.insert(sku, id);
+    }
+
+    // "tomatoes" finds "Tomato" by stem; name matches rank above description-only ones.
+    let found = app.search("q=tomatoes").await;
+    let found = names(found.assert_ok(StatusCode::OK));
+    assert_eq!(found.len(), 4, "{found:?}");
+    assert_eq!(
+        found[3], "Passata",
+        "a description-only match ranks last: {found:?}"
+    );
+    // AND semantics: every word must match.
+    assert_eq!(
+        names(
+            app.search("q=organic%20tomato")
+                .await
+                .assert_ok(StatusCode::OK)
+        )
+        .len(),
+        3
+    );
+    assert_eq!(
+        names(
+            app.search("q=sweet%20tomato%20jam")
+                .await
+                .assert_ok(StatusCode::OK)
+        ),
+        vec!["Tomato Jam"]
+    );
+    // Filters as in listing.
+    let filtered = app
+        .search(&format!("q=tomato&categoryId={category}&inStock=true"))
+        .await;
+    let mut filtered = names(filtered.assert_ok(StatusCode::OK));
+    filtered.sort();
+    assert_eq!(filtered, vec!["Passata", "Roma Tomato"]);
+    // Pages, with checked cursors.
+    let first = app.search("q=tomato&limit=3").await;
+    assert_eq!(first.assert_ok(StatusCode::OK).as_array().unwrap().len(), 3);
+    let cursor = first.body["pagination"]["nextCursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second = app
+        .search(&format!("q=tomato&limit=3&cursor={cursor}"))
+        .await;
+    assert_eq!(names(second.assert_ok(StatusCode::OK)), vec!["Passata"]);
+    assert!(second.body["pagination"]["nextCursor"].is_null());
+    app.search("q=tomato&cursor=garbage")
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    app.search("q=%20a%20")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+
+    // Suggestions come from product names.
+    let suggestions = app.suggest("tom").await;
+    let mut suggested: Vec<&str> = suggestions
+        .assert_ok(StatusCode::OK)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    suggested.sort();
+    assert_eq!(
+        suggested,
+        vec!["Cherry Tomatoes", "Roma Tomato", "Tomato Jam"]
+    );
+    app.suggest("t")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+
+    // A rename moves the product's terms; archiving removes them; applying a change twice is harmless.
+    let old = index_change(&app, None, &ids["t-1"]).await;
+    app.update_product(&seller, &ids["t-1"], None, &json!({"name": "Plum Tomato"}))
+        .await
+        .assert_ok(StatusCode::OK);
+    let renamed = index_change(&app, Some(old.clone()), &ids["t-1"]).await;
+    index_change(&app, Some(old), &ids["t-1"]).await;
+    assert!(names(app.search("q=roma").await.assert_ok(StatusCode::OK)).is_empty());
+    assert_eq!(
+        names(app.search("q=plum").await.assert_ok(StatusCode::OK)),
+        vec!["Plum Tomato"]
+    );
+    app.archive_product(&seller, &ids["t-1"])
+        .await
+        .assert_ok(StatusCode::OK);
+    index_change(&app, Some(renamed), &ids["t-1"]).await;
+    let remaining = names(app.search("q=tomato").await.assert_ok(StatusCode::OK));
+    assert!(
+        !remaining.contains(&"Plum Tomato".to_owned()),
+        "{remaining:?}"
+    );
+    let postings = app
+        .services
+        .store
+        .query_page::<catalog::search::TermItem>(
+            &shared::store::PartitionQuery {
+                index: shared::store::Index::Table,
+                partition: "SEARCH#tomato".into(),
+                sort_prefix: None,
+                ascending: true,
+            },
+            100,
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(postings.items.iter().all(|t| t.product_id != ids["t-1"]));
+    assert_eq!(postings.items.len(), 3);
+
+    // Admins see what people searched for, and what found nothing.
+    app.search("q=unicorn%20steak")
+        .await
+        .assert_ok(StatusCode::OK);
+    app.search("q=Unicorn%20STEAK!")
+        .await
+        .assert_ok(StatusCode::OK);
+    let top = app.search_queries(&admin, "top=3").await;
+    let top = top.assert_ok(StatusCode::OK).as_array().unwrap().clone();
+    assert_eq!(top.len(), 3);
+    assert_eq!(top[0]["query"], "tomato");
+    assert_eq!(
+        top[0]["count"], 3,
+        "pages after the first are not counted again"
+    );
+    let failed = app.search_queries(&admin, "noResults=true").await;
+    let failed = failed.assert_ok(StatusCode::OK).as_array().unwrap().clone();
+    assert_eq!(failed[0]["query"], "unicorn steak");
+    assert_eq!(failed[0]["noResults"], 2);
+    assert!(failed.iter().all(|q| q["noResults"].as_i64().unwrap() > 0));
+    app.search_queries(&seller, "")
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.search_queries(&admin, "top=0")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
 }
