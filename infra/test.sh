@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # What `make test` runs (and so CI): prerequisites, installs, a private local
 # stack on free ports, then in order, stopping at the first failure:
-#   cargo fmt --check, cfn-lint template.yaml, cargo clippy -D warnings,
+#   cargo fmt --check, cfn-lint template.yaml (as written and as SAM expands
+#   it), cargo clippy -D warnings,
 #   cargo test --workspace [ARGS...]
 # The stack is stopped on any exit: success, failure or Ctrl-C.
 #
@@ -84,6 +85,10 @@ cargo fmt --all -- --check
 
 step "cfn-lint template.yaml"
 "$ROOT/.local/venv/bin/cfn-lint" template.yaml
+
+step "cfn-lint the CloudFormation that SAM expands template.yaml to"
+"$ROOT/.local/venv/bin/python" "$ROOT/infra/sam-expand.py" template.yaml "$RUN_DIR/expanded-template.json"
+"$ROOT/.local/venv/bin/cfn-lint" "$RUN_DIR/expanded-template.json"
 
 step "cargo clippy --workspace --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings

@@ -310,6 +310,69 @@ impl TestApp {
             .await
     }
 
+    pub async fn request_upload(&self, token: &str, body: &Value) -> TestResponse {
+        self.call(Method::POST, "/v1/uploads", Some(token), Some(body))
+            .await
+    }
+
+    pub async fn asset(&self, token: &str, asset_id: &str) -> TestResponse {
+        self.call(
+            Method::GET,
+            &format!("/v1/assets/{asset_id}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    pub async fn delete_asset(&self, token: &str, asset_id: &str) -> TestResponse {
+        self.call(
+            Method::DELETE,
+            &format!("/v1/assets/{asset_id}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    /// Sends `bytes` with an upload grant, as a browser would.
+    pub async fn upload_with(&self, grant: &Value, bytes: &[u8]) -> u16 {
+        let headers: Vec<(String, String)> = grant["headers"]
+            .as_object()
+            .expect("the grant's headers")
+            .iter()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
+            .collect();
+        let url = grant["url"].as_str().expect("the grant's URL");
+        http_request(
+            grant["method"].as_str().unwrap_or("PUT"),
+            url,
+            &headers,
+            bytes,
+        )
+        .await
+        .0
+    }
+
+    /// Runs the ingest handler for the object of `asset_id`, as the S3
+    /// trigger would (the key URL-encoded as in real S3 events).
+    pub async fn ingest(&self, asset_id: &str) {
+        let (pk, sk) = (format!("ASSET#{asset_id}"), "ASSET");
+        let asset: Value = self
+            .services
+            .store
+            .get(&pk, sk)
+            .await
+            .unwrap()
+            .expect("the asset exists");
+        let key = asset["objectKey"].as_str().unwrap();
+        let event = devserver::pumps::s3_event(&self.services.config.bucket_name, key, 0, "etag");
+        let state = assets::AssetsState::new(&self.services);
+        assets::ingest::handle_event(&state, event)
+            .await
+            .expect("ingest succeeds");
+    }
+
     pub async fn my_audit(&self, token: &str, cursor: Option<&str>) -> TestResponse {
         let path = match cursor {
             Some(cursor) => format!("/v1/me/audit?limit=2&cursor={cursor}"),
@@ -864,6 +927,48 @@ pub async fn last_email_to(to: &str) -> SentEmail {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("no email reached {to}");
+}
+
+/// A plain HTTP/1.0 request to a local URL (a presigned S3 URL of moto):
+/// returns the status and the body.
+pub async fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(String, String)],
+    body: &[u8],
+) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let rest = url.strip_prefix("http://").expect("a local http:// URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = tokio::net::TcpStream::connect(host)
+        .await
+        .expect("the server answers");
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\n");
+    for (name, value) in headers {
+        if !name.eq_ignore_ascii_case("host") && !name.eq_ignore_ascii_case("content-length") {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
+    head.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("an HTTP response");
+    let status_line = String::from_utf8_lossy(&response[..split])
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    let status = status_line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status code");
+    (status, response[split + 4..].to_vec())
 }
 
 /// Every sample event under events/, by path relative to it.

@@ -25,6 +25,7 @@ pub fn document() -> OpenApi {
         .build();
     doc.merge(identity::openapi());
     doc.merge(catalog::openapi());
+    doc.merge(assets::openapi());
     doc.merge(crate::openapi());
 
     let components = doc.components.get_or_insert_with(Default::default);
@@ -53,8 +54,12 @@ pub fn document() -> OpenApi {
              A caller outside the organization gets 404; a member without the permission, 403.",
         ),
         tag(
+            "assets",
+            "Uploads to S3, checked by content, with thumbnails",
+        ),
+        tag(
             "catalog",
-            "Categories, products, stock, B2B pricing and compliance data",
+            "Categories, products, stock, B2B pricing and compliance data, reviews, search",
         ),
         tag("platform", "Health and the API description"),
     ]);

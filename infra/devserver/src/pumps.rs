@@ -5,7 +5,8 @@
 //! - The table's DynamoDB stream → `stream::handle_batch`, in order, one
 //!   shard at a time; a reported failure is re-read from that record, like
 //!   Lambda's `ReportBatchItemFailures`.
-//! - (S3 notifications for uploads arrive with the assets context.)
+//! - New objects under `uploads/` in the assets bucket → the assets ingest
+//!   handler, as S3 "ObjectCreated" events with URL-encoded keys.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,7 +28,105 @@ const BATCH_SIZE: i32 = 100;
 
 /// Starts every pump the devserver knows. Each runs until aborted.
 pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
-    vec![spawn_table_stream(services)]
+    vec![
+        spawn_table_stream(services),
+        spawn_upload_notifications(services),
+    ]
+}
+
+/// Polls the bucket for new uploads and hands each to the ingest handler,
+/// as S3's notification to the ingest Lambda would.
+pub fn spawn_upload_notifications(services: &shared::Services) -> Pump {
+    let state = assets::AssetsState::new(services);
+    let task = tokio::spawn(async move {
+        let mut seen: HashMap<String, String> = HashMap::new();
+        loop {
+            if let Err(err) = pump_uploads(&state, &mut seen).await {
+                tracing::warn!(error = ?err, "the upload notification pump failed; retrying");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    });
+    Pump {
+        name: "s3-uploads",
+        task,
+    }
+}
+
+/// One pass: every object under `uploads/` not yet seen with this ETag.
+async fn pump_uploads(
+    state: &assets::AssetsState,
+    seen: &mut HashMap<String, String>,
+) -> anyhow::Result<()> {
+    let mut pages = state
+        .s3
+        .list_objects_v2()
+        .bucket(&state.bucket)
+        .prefix("uploads/")
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for object in page
+            .context("listing uploads")?
+            .contents
+            .unwrap_or_default()
+        {
+            let (Some(key), etag) = (object.key, object.e_tag.unwrap_or_default()) else {
+                continue;
+            };
+            if seen.get(&key) == Some(&etag) {
+                continue;
+            }
+            let event = s3_event(&state.bucket, &key, object.size.unwrap_or_default(), &etag);
+            // A failure is retried on the next pass, as Lambda retries an event.
+            match assets::ingest::handle_event(state, event).await {
+                Ok(()) => {
+                    seen.insert(key, etag);
+                }
+                Err(err) => {
+                    tracing::warn!(key, error = ?err, "ingesting an upload failed; will retry")
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An S3 "ObjectCreated:Put" event for one object, keys encoded as S3 does.
+pub fn s3_event(
+    bucket: &str,
+    key: &str,
+    size: i64,
+    etag: &str,
+) -> aws_lambda_events::event::s3::S3Event {
+    use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+    const KEEP: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'/')
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'~')
+        .remove(b' ');
+    let encoded = utf8_percent_encode(key, KEEP).to_string().replace(' ', "+");
+    let json = serde_json::json!({
+        "Records": [{
+            "eventVersion": "2.1",
+            "eventSource": "aws:s3",
+            "awsRegion": "us-east-1",
+            "eventTime": shared::domain::now_rfc3339(),
+            "eventName": "ObjectCreated:Put",
+            "userIdentity": {"principalId": "local"},
+            "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+            "responseElements": {},
+            "s3": {
+                "s3SchemaVersion": "1.0",
+                "configurationId": "uploads",
+                "bucket": {"name": bucket, "ownerIdentity": {"principalId": "local"}, "arn": format!("arn:aws:s3:::{bucket}")},
+                "object": {"key": encoded, "size": size, "eTag": etag.trim_matches('"'), "sequencer": "0"}
+            }
+        }]
+    });
+    serde_json::from_value(json).expect("a well-formed S3 event")
 }
 
 /// Pumps the table's stream into the stream function's handler.

@@ -2,6 +2,7 @@
 
 mod account;
 mod api_keys;
+mod assets;
 mod catalog;
 mod events;
 mod health;

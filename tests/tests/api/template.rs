@@ -12,6 +12,7 @@ fn routers() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
     BTreeMap::from([
         ("CatalogFunction", openapi_routes(&catalog::openapi())),
         ("IdentityFunction", openapi_routes(&identity::openapi())),
+        ("AssetsFunction", openapi_routes(&assets::openapi())),
         ("PlatformFunction", openapi_routes(&platform::openapi())),
     ])
 }

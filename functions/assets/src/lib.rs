@@ -1,0 +1,77 @@
+//! The assets context: files uploaded straight to S3 with presigned URLs,
+//! then checked by content in the S3 trigger ([`ingest`]) before anything
+//! may use them.
+//!
+//! `routes(state)` is what the assets Lambda and the devserver serve;
+//! `openapi()` describes the same routes.
+
+mod access;
+pub mod asset;
+pub mod ingest;
+pub mod inspect;
+mod upload;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use shared::auth::TokenKeys;
+use shared::ratelimit::RateLimiter;
+use shared::store::Store;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Clone)]
+pub struct AssetsState {
+    pub store: Store,
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: String,
+    pub tokens: Arc<TokenKeys>,
+    pub rate_limiter: RateLimiter,
+}
+
+impl AssetsState {
+    pub fn new(services: &shared::Services) -> Self {
+        Self {
+            store: services.store.clone(),
+            s3: services.s3.clone(),
+            bucket: services.config.bucket_name.clone(),
+            tokens: services.tokens.clone(),
+            rate_limiter: services.rate_limiter.clone(),
+        }
+    }
+}
+
+impl FromRef<AssetsState> for Arc<TokenKeys> {
+    fn from_ref(state: &AssetsState) -> Self {
+        state.tokens.clone()
+    }
+}
+
+impl FromRef<AssetsState> for Store {
+    fn from_ref(state: &AssetsState) -> Self {
+        state.store.clone()
+    }
+}
+
+impl FromRef<AssetsState> for RateLimiter {
+    fn from_ref(state: &AssetsState) -> Self {
+        state.rate_limiter.clone()
+    }
+}
+
+fn api() -> OpenApiRouter<AssetsState> {
+    OpenApiRouter::new()
+        .routes(routes!(upload::create_upload))
+        .routes(routes!(access::get_asset, access::delete_asset))
+}
+
+/// The context's routes, without the shared layers (see `shared::http::service`).
+pub fn routes(state: AssetsState) -> Router {
+    api().split_for_parts().0.with_state(state)
+}
+
+/// The OpenAPI description of `routes`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
