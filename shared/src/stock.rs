@@ -12,11 +12,11 @@
 //! - [`release`]: an abandoned checkout gives it back (the reverse).
 //! - [`commit`]: a paid order takes it for good (`reserved -= qty`).
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
-use serde::Serialize;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::store::{Item, Store, StoreError, attr, classify};
+use crate::store::{Store, StoreError, Update, n};
 
 pub const AVAILABLE: &str = "stockAvailable";
 pub const RESERVED: &str = "stockReserved";
@@ -74,16 +74,22 @@ struct StockMove {
     values: Vec<(&'static str, AttributeValue)>,
 }
 
-fn n(value: i64) -> AttributeValue {
-    AttributeValue::N(value.to_string())
-}
-
 fn positive(qty: i64) -> Result<i64, StockError> {
     if qty > 0 {
         Ok(qty)
     } else {
         Err(StockError::InvalidQuantity)
     }
+}
+
+/// The counters as an update returns them.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Counters {
+    #[serde(default)]
+    stock_available: i64,
+    #[serde(default)]
+    stock_reserved: i64,
 }
 
 impl StockMove {
@@ -128,14 +134,19 @@ impl StockMove {
         }
     }
 
-    fn names(&self) -> Vec<(String, String)> {
-        [("#available", AVAILABLE), ("#reserved", RESERVED)]
-            .into_iter()
-            .filter(|(placeholder, _)| {
-                self.expression.contains(placeholder) || self.condition.contains(placeholder)
-            })
-            .map(|(placeholder, name)| (placeholder.to_owned(), name.to_owned()))
-            .collect()
+    /// The move as an update of `product_id`'s item.
+    fn update(self, product_id: &str) -> Update {
+        let (pk, sk) = product_key(product_id);
+        let mut update = Update::new(pk, sk, self.expression).condition(self.condition);
+        for (placeholder, name) in [("#available", AVAILABLE), ("#reserved", RESERVED)] {
+            if self.expression.contains(placeholder) || self.condition.contains(placeholder) {
+                update = update.name(placeholder, name);
+            }
+        }
+        for (placeholder, value) in self.values {
+            update = update.value(placeholder, value);
+        }
+        update
     }
 
     fn transact_item(
@@ -143,21 +154,7 @@ impl StockMove {
         store: &Store,
         product_id: &str,
     ) -> Result<TransactWriteItem, StoreError> {
-        let (pk, sk) = product_key(product_id);
-        let mut update = Update::builder()
-            .table_name(store.table())
-            .key(attr::PK, AttributeValue::S(pk))
-            .key(attr::SK, AttributeValue::S(sk.to_owned()))
-            .update_expression(self.expression)
-            .condition_expression(self.condition);
-        for (name, attribute) in self.names() {
-            update = update.expression_attribute_names(name, attribute);
-        }
-        for (name, value) in self.values {
-            update = update.expression_attribute_values(name, value);
-        }
-        let update = update.build().map_err(|e| StoreError::Other(e.into()))?;
-        Ok(TransactWriteItem::builder().update(update).build())
+        store.transact_update(self.update(product_id))
     }
 
     #[tracing::instrument(skip_all, fields(product_id), err(level = "debug"))]
@@ -167,28 +164,15 @@ impl StockMove {
         product_id: &str,
         for_sale: bool,
     ) -> Result<Stock, StockError> {
-        let (pk, sk) = product_key(product_id);
-        let mut update = store
-            .client()
-            .update_item()
-            .table_name(store.table())
-            .key(attr::PK, AttributeValue::S(pk.clone()))
-            .key(attr::SK, AttributeValue::S(sk.to_owned()))
-            .update_expression(self.expression)
-            .condition_expression(self.condition)
-            .return_values(ReturnValue::AllNew);
-        for (name, attribute) in self.names() {
-            update = update.expression_attribute_names(name, attribute);
-        }
-        for (name, value) in self.values {
-            update = update.expression_attribute_values(name, value);
-        }
-        match update.send().await.map_err(classify) {
-            Ok(output) => Ok(stock_of(&output.attributes.unwrap_or_default())),
+        match store.update::<Counters>(self.update(product_id)).await {
+            Ok(counters) => Ok(Stock {
+                available: counters.stock_available,
+                reserved: counters.stock_reserved,
+            }),
             Err(StoreError::ConditionFailed) => {
                 // Why: a missing product, one not for sale, or too little stock.
-                let current = store.get_raw(&pk, sk).await?;
-                let Some(item) = current else {
+                let (pk, sk) = product_key(product_id);
+                let Some(item) = store.get_raw(&pk, sk).await? else {
                     return Err(StockError::NotFound);
                 };
                 let active = matches!(item.get("active"), Some(AttributeValue::Bool(true)));
@@ -199,20 +183,6 @@ impl StockMove {
             }
             Err(err) => Err(err.into()),
         }
-    }
-}
-
-fn counter(item: &Item, name: &str) -> i64 {
-    item.get(name)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-fn stock_of(item: &Item) -> Stock {
-    Stock {
-        available: counter(item, AVAILABLE),
-        reserved: counter(item, RESERVED),
     }
 }
 
