@@ -844,6 +844,26 @@ async fn only_members_with_product_write_manage_an_organizations_products() {
     let product = app.get_product(&id).await;
     assert_eq!(product.body["data"]["name"], "Renamed by clerk");
     assert_eq!(product.body["data"]["stock"]["available"], 10);
+
+    // B2B integrations use the organization's API keys, with the key's permissions.
+    let (writer_key, _) = app.new_api_key(&owner, &org, &["product:write"]).await;
+    let bulk = app
+        .bulk_create_products(
+            &writer_key,
+            &[product_body(&org, "by-key", &category, "By key", 5)],
+        )
+        .await;
+    assert_eq!(bulk.assert_ok(StatusCode::OK)["created"], 1);
+    let (reader_key, _) = app.new_api_key(&owner, &org, &["product:read"]).await;
+    app.adjust_stock(&reader_key, &id, 1)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    let (foreign_key, _) = app
+        .new_api_key(&stranger, &other_org, &["product:write"])
+        .await;
+    app.update_product(&foreign_key, &id, None, &json!({"name": "Foreign"}))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
 }
 
 /// What the stream function does for a product write: hand the old and new
