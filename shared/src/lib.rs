@@ -8,8 +8,10 @@
 //! - [`audit`]: the audit trail of security events.
 //! - [`mail`]: email through SES v2.
 //! - [`ratelimit`]: fixed-window request limits kept in the table.
-//! - [`domain`]: values that cross contexts (email, ids, timestamps).
+//! - [`stock`]: conditional moves of a product's stock (adjust, reserve, release, commit).
+//! - [`domain`]: values that cross contexts (email, money, SKU, ids, timestamps).
 
+pub mod asset_refs;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -18,6 +20,7 @@ pub mod http;
 pub mod mail;
 pub mod ratelimit;
 pub mod services;
+pub mod stock;
 pub mod store;
 pub mod telemetry;
 

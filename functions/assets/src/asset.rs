@@ -138,9 +138,7 @@ pub enum Status {
     Rejected,
 }
 
-pub fn asset_key(asset_id: &str) -> (String, &'static str) {
-    (format!("ASSET#{asset_id}"), "ASSET")
-}
+pub use shared::asset_refs::asset_key;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -24,6 +24,7 @@ pub fn document() -> OpenApi {
         )
         .build();
     doc.merge(identity::openapi());
+    doc.merge(catalog::openapi());
     doc.merge(assets::openapi());
     doc.merge(crate::openapi());
 
@@ -55,6 +56,10 @@ pub fn document() -> OpenApi {
         tag(
             "assets",
             "Uploads to S3, checked by content, with thumbnails",
+        ),
+        tag(
+            "catalog",
+            "Categories, products, stock, B2B pricing and compliance data, reviews, search",
         ),
         tag("platform", "Health and the API description"),
     ]);

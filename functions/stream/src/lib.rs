@@ -1,5 +1,6 @@
 //! The DynamoDB stream is the event bus: every state change is an item
-//! write, and this function reacts to them. Lambda (and the devserver's pump)
+//! write, and this function reacts to them: security notification emails,
+//! and the search index of products. Lambda (and the devserver's pump)
 //! hands it batches in stream order.
 //!
 //! Processing stops at the first record that fails and reports it: Lambda
@@ -80,7 +81,12 @@ async fn process(state: &StreamState, record: &EventRecord) -> anyhow::Result<()
         return Ok(());
     };
     let change = Change { record, item_type };
-    notifications::react(state, &change).await
+    notifications::react(state, &change).await?;
+    if change.item_type == catalog::product::PRODUCT_TYPE {
+        catalog::search::apply_product_change(&state.store, change.old()?, change.new_image()?)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Handles one batch; the response names the first record that failed.

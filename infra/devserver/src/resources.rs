@@ -23,9 +23,22 @@ pub struct TableSpec {
 }
 
 pub const TABLE: TableSpec = TableSpec {
-    attributes: &[("PK", "S"), ("SK", "S"), ("GSI1PK", "S"), ("GSI1SK", "S")],
+    attributes: &[
+        ("PK", "S"),
+        ("SK", "S"),
+        ("GSI1PK", "S"),
+        ("GSI1SK", "S"),
+        ("GSI2PK", "S"),
+        ("GSI2SK", "S"),
+        ("GSI3PK", "S"),
+        ("GSI3SK", "S"),
+    ],
     key: ("PK", "SK"),
-    global_indexes: &[("GSI1", "GSI1PK", "GSI1SK", "ALL")],
+    global_indexes: &[
+        ("GSI1", "GSI1PK", "GSI1SK", "ALL"),
+        ("GSI2", "GSI2PK", "GSI2SK", "ALL"),
+        ("GSI3", "GSI3PK", "GSI3SK", "ALL"),
+    ],
     billing_mode: "PAY_PER_REQUEST",
     stream_view_type: "NEW_AND_OLD_IMAGES",
     ttl_attribute: "ttl",

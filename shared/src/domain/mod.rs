@@ -2,9 +2,13 @@
 
 pub mod country;
 pub mod email;
+pub mod money;
+pub mod sku;
 
 pub use country::{CountryCode, InvalidCountry};
 pub use email::{Email, InvalidEmail};
+pub use money::{Currency, InvalidMoney, Money};
+pub use sku::{InvalidSku, Sku};
 
 /// A new time-ordered id (ULID): sorts by creation time, so "newest first"
 /// is a reverse key order.

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, ReturnValue, Update as UpdateOp,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, ReturnValue, Update as UpdateOp,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,6 +33,10 @@ pub mod attr {
     pub const SK: &str = "SK";
     pub const GSI1PK: &str = "GSI1PK";
     pub const GSI1SK: &str = "GSI1SK";
+    pub const GSI2PK: &str = "GSI2PK";
+    pub const GSI2SK: &str = "GSI2SK";
+    pub const GSI3PK: &str = "GSI3PK";
+    pub const GSI3SK: &str = "GSI3SK";
     pub const TYPE: &str = "type";
     pub const TTL: &str = "ttl";
     pub const VERSION: &str = "version";
@@ -43,6 +47,8 @@ pub mod attr {
 pub enum Index {
     Table,
     Gsi1,
+    Gsi2,
+    Gsi3,
 }
 
 impl Index {
@@ -50,6 +56,8 @@ impl Index {
         match self {
             Index::Table => None,
             Index::Gsi1 => Some("GSI1"),
+            Index::Gsi2 => Some("GSI2"),
+            Index::Gsi3 => Some("GSI3"),
         }
     }
 
@@ -57,6 +65,8 @@ impl Index {
         match self {
             Index::Table => (attr::PK, attr::SK),
             Index::Gsi1 => (attr::GSI1PK, attr::GSI1SK),
+            Index::Gsi2 => (attr::GSI2PK, attr::GSI2SK),
+            Index::Gsi3 => (attr::GSI3PK, attr::GSI3SK),
         }
     }
 
@@ -65,6 +75,8 @@ impl Index {
         match self {
             Index::Table => &[attr::PK, attr::SK],
             Index::Gsi1 => &[attr::PK, attr::SK, attr::GSI1PK, attr::GSI1SK],
+            Index::Gsi2 => &[attr::PK, attr::SK, attr::GSI2PK, attr::GSI2SK],
+            Index::Gsi3 => &[attr::PK, attr::SK, attr::GSI3PK, attr::GSI3SK],
         }
     }
 }
@@ -251,6 +263,22 @@ pub struct PartitionQuery {
     pub ascending: bool,
 }
 
+/// What narrows a [`PartitionQuery`] beyond its partition and prefix.
+///
+/// A filter is applied by DynamoDB after the key condition and the page
+/// limit, so a filtered page may hold fewer items than asked for (and still
+/// have a next cursor); it never costs a second call.
+#[derive(Debug, Clone, Default)]
+pub struct QueryRefinement {
+    /// Only sort keys from `.0` to `.1`, both inclusive.
+    pub sort_between: Option<(String, String)>,
+    /// A FilterExpression; its placeholders go in `names` and `values`
+    /// (`#pk`, `#sk`, `:pk`, `:prefix`, `:lo` and `:hi` are taken).
+    pub filter: Option<String>,
+    pub names: Vec<(String, String)>,
+    pub values: Vec<(String, AttributeValue)>,
+}
+
 #[derive(Clone)]
 pub struct Store {
     client: Client,
@@ -273,6 +301,26 @@ impl Store {
         &self.table
     }
 
+    fn get_request(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> aws_sdk_dynamodb::operation::get_item::builders::GetItemFluentBuilder {
+        self.client
+            .get_item()
+            .table_name(&*self.table)
+            .key(attr::PK, AttributeValue::S(pk.to_owned()))
+            .key(attr::SK, AttributeValue::S(sk.to_owned()))
+            .consistent_read(true)
+    }
+
+    /// A strongly consistent read of one item, as DynamoDB returns it.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub async fn get_raw(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
+        let output = self.get_request(pk, sk).send().await.map_err(classify)?;
+        Ok(output.item)
+    }
+
     /// A strongly consistent read of one item.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     pub async fn get<T: DeserializeOwned>(
@@ -280,16 +328,7 @@ impl Store {
         pk: &str,
         sk: &str,
     ) -> Result<Option<T>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&*self.table)
-            .key(attr::PK, AttributeValue::S(pk.to_owned()))
-            .key(attr::SK, AttributeValue::S(sk.to_owned()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(classify)?;
+        let output = self.get_request(pk, sk).send().await.map_err(classify)?;
         output.item.map(from_item).transpose()
     }
 
@@ -312,6 +351,19 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes one item by key; deleting an absent item is no error.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&*self.table)
+            .set_key(Some(key(pk, sk)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     /// A Put for a transaction, with an optional condition.
     pub fn transact_put<T: Serialize>(
         &self,
@@ -325,6 +377,41 @@ impl Store {
             .build()
             .map_err(|e| StoreError::Other(e.into()))?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A Put for a transaction that replaces the item only while its
+    /// `version` is still `expected` (optimistic locking).
+    pub fn transact_put_if_version<T: Serialize>(
+        &self,
+        value: &T,
+        expected: u64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&*self.table)
+            .set_item(Some(to_item(value)?))
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#version", attr::VERSION)
+            .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
+            .build()
+            .map_err(|e| StoreError::Other(e.into()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A ConditionCheck for a transaction: the item `pk`/`sk` must exist when
+    /// the transaction commits (e.g. the category a product names).
+    pub fn transact_require_exists(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Result<TransactWriteItem, StoreError> {
+        let check = ConditionCheck::builder()
+            .table_name(&*self.table)
+            .key(attr::PK, AttributeValue::S(pk.to_owned()))
+            .key(attr::SK, AttributeValue::S(sk.to_owned()))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(|e| StoreError::Other(e.into()))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
     /// An Update for a transaction.
@@ -472,6 +559,31 @@ impl Store {
         limit: u32,
         cursor: Option<&str>,
     ) -> Result<Page<T>, QueryError> {
+        let request = self.query_request(query, &QueryRefinement::default(), limit, cursor)?;
+        page_of(request.send().await.map_err(classify)?)
+    }
+
+    /// `query_page` narrowed by a sort key range and/or a filter: still one
+    /// Query call. `sort_prefix` and `sort_between` exclude each other.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub async fn query_page_where<T: DeserializeOwned>(
+        &self,
+        query: &PartitionQuery,
+        refinement: &QueryRefinement,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<Page<T>, QueryError> {
+        let request = self.query_request(query, refinement, limit, cursor)?;
+        page_of(request.send().await.map_err(classify)?)
+    }
+
+    fn query_request(
+        &self,
+        query: &PartitionQuery,
+        refinement: &QueryRefinement,
+        limit: u32,
+        cursor: Option<&str>,
+    ) -> Result<aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder, QueryError> {
         let (pk_attr, sk_attr) = query.index.key_attrs();
         let start_key = cursor
             .map(|raw| decode_cursor(raw, query.index.cursor_attrs(), (pk_attr, &query.partition)))
@@ -486,22 +598,30 @@ impl Store {
             .scan_index_forward(query.ascending)
             .limit(limit.clamp(1, 1000) as i32)
             .set_exclusive_start_key(start_key);
-        request = match &query.sort_prefix {
-            Some(prefix) => request
-                .key_condition_expression("#pk = :pk AND begins_with(#sk, :prefix)")
+        let mut key_condition = "#pk = :pk".to_owned();
+        if let Some(prefix) = &query.sort_prefix {
+            key_condition.push_str(" AND begins_with(#sk, :prefix)");
+            request = request
                 .expression_attribute_names("#sk", sk_attr)
-                .expression_attribute_values(":prefix", AttributeValue::S(prefix.clone())),
-            None => request.key_condition_expression("#pk = :pk"),
-        };
-        let output = request.send().await.map_err(classify)?;
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(from_item)
-            .collect::<Result<Vec<T>, _>>()?;
-        let next_cursor = output.last_evaluated_key.as_ref().map(encode_cursor);
-        Ok(Page { items, next_cursor })
+                .expression_attribute_values(":prefix", AttributeValue::S(prefix.clone()));
+        }
+        if let Some((lo, hi)) = &refinement.sort_between {
+            key_condition.push_str(" AND #sk BETWEEN :lo AND :hi");
+            request = request
+                .expression_attribute_names("#sk", sk_attr)
+                .expression_attribute_values(":lo", AttributeValue::S(lo.clone()))
+                .expression_attribute_values(":hi", AttributeValue::S(hi.clone()));
+        }
+        request = request
+            .key_condition_expression(key_condition)
+            .set_filter_expression(refinement.filter.clone());
+        for (name, attribute) in &refinement.names {
+            request = request.expression_attribute_names(name, attribute);
+        }
+        for (name, value) in &refinement.values {
+            request = request.expression_attribute_values(name, value.clone());
+        }
+        Ok(request)
     }
 
     /// A cheap call that proves the table exists and DynamoDB answers.
@@ -514,6 +634,19 @@ impl Store {
             .map_err(classify)?;
         Ok(())
     }
+}
+
+fn page_of<T: DeserializeOwned>(
+    output: aws_sdk_dynamodb::operation::query::QueryOutput,
+) -> Result<Page<T>, QueryError> {
+    let items = output
+        .items
+        .unwrap_or_default()
+        .into_iter()
+        .map(from_item)
+        .collect::<Result<Vec<T>, _>>()?;
+    let next_cursor = output.last_evaluated_key.as_ref().map(encode_cursor);
+    Ok(Page { items, next_cursor })
 }
 
 #[derive(Debug, thiserror::Error)]

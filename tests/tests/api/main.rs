@@ -3,6 +3,7 @@
 mod account;
 mod api_keys;
 mod assets;
+mod catalog;
 mod events;
 mod health;
 mod http_contract;

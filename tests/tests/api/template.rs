@@ -10,6 +10,7 @@ use devserver::resources::TABLE;
 /// Each function in template.yaml and the routes its crate serves.
 fn routers() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
     BTreeMap::from([
+        ("CatalogFunction", openapi_routes(&catalog::openapi())),
         ("IdentityFunction", openapi_routes(&identity::openapi())),
         ("AssetsFunction", openapi_routes(&assets::openapi())),
         ("PlatformFunction", openapi_routes(&platform::openapi())),
@@ -185,7 +186,11 @@ async fn the_local_table_is_created_as_defined() {
         .iter()
         .filter_map(|g| g.index_name())
         .collect();
-    assert_eq!(gsis, vec!["GSI1"]);
+    let expected: Vec<&str> = TABLE.global_indexes.iter().map(|g| g.0).collect();
+    assert_eq!(gsis.len(), expected.len());
+    for name in expected {
+        assert!(gsis.contains(&name), "{name} missing in {gsis:?}");
+    }
     let stream = described.stream_specification().unwrap();
     assert_eq!(
         stream.stream_view_type().map(|v| v.as_str()),

@@ -1,0 +1,94 @@
+//! The catalog context: categories, products, stock, B2B pricing and
+//! compliance data, reviews, search.
+//!
+//! `routes(state)` is what the catalog Lambda and the devserver serve;
+//! `openapi()` describes the same routes, so the two cannot drift apart.
+
+mod access;
+pub mod category;
+pub mod listing;
+pub mod product;
+mod products;
+pub mod queries;
+pub mod review;
+pub mod search;
+pub mod slug;
+mod validation;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use shared::auth::TokenKeys;
+use shared::ratelimit::RateLimiter;
+use shared::store::Store;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Clone)]
+pub struct CatalogState {
+    pub store: Store,
+    pub tokens: Arc<TokenKeys>,
+    pub rate_limiter: RateLimiter,
+}
+
+impl CatalogState {
+    pub fn new(services: &shared::Services) -> Self {
+        Self {
+            store: services.store.clone(),
+            tokens: services.tokens.clone(),
+            rate_limiter: services.rate_limiter.clone(),
+        }
+    }
+}
+
+impl FromRef<CatalogState> for Arc<TokenKeys> {
+    fn from_ref(state: &CatalogState) -> Self {
+        state.tokens.clone()
+    }
+}
+
+impl FromRef<CatalogState> for Store {
+    fn from_ref(state: &CatalogState) -> Self {
+        state.store.clone()
+    }
+}
+
+impl FromRef<CatalogState> for RateLimiter {
+    fn from_ref(state: &CatalogState) -> Self {
+        state.rate_limiter.clone()
+    }
+}
+
+fn api() -> OpenApiRouter<CatalogState> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            category::list_categories,
+            category::create_category
+        ))
+        .routes(routes!(category::get_category, category::update_category))
+        .routes(routes!(listing::list_products, products::create_product))
+        .routes(routes!(products::bulk_create_products))
+        .routes(routes!(
+            products::get_product,
+            products::update_product,
+            products::archive_product
+        ))
+        .routes(routes!(products::adjust_stock))
+        .routes(routes!(review::list_reviews, review::create_review))
+        .routes(routes!(review::update_review, review::delete_review))
+        .routes(routes!(review::hide_review))
+        .routes(routes!(search::search))
+        .routes(routes!(search::suggest))
+        .routes(routes!(queries::query_stats))
+}
+
+/// The context's routes, without the shared layers (see `shared::http::service`).
+pub fn routes(state: CatalogState) -> Router {
+    api().split_for_parts().0.with_state(state)
+}
+
+/// The OpenAPI description of `routes`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}

@@ -1,0 +1,612 @@
+//! Product endpoints: create (one or a bulk of up to 25), read, update with
+//! optimistic locking, archive, and the seller's stock adjustments.
+
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use serde::{Deserialize, Serialize};
+use shared::auth::Caller;
+use shared::domain::{Sku, new_id, now_rfc3339};
+use shared::http::precondition::{etag, if_match};
+use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorBody, ErrorEnvelope};
+use shared::stock::{self, Stock, product_key};
+use shared::store::{Store, attr, from_item, to_item};
+use utoipa::ToSchema;
+
+use crate::CatalogState;
+use crate::access::{require_product_seller, require_seller};
+use crate::category::category_key;
+use crate::product::{
+    EDITABLE_ATTRIBUTES, LISTING_ATTRIBUTES, Product, ProductInput, ProductView, SkuMarker,
+    validate_details,
+};
+use crate::validation::Problems;
+
+/// Most products one bulk call may create: one transaction each, run together.
+pub const MAX_BULK: usize = 25;
+const MAX_INITIAL_STOCK: i64 = 1_000_000_000;
+
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewProductRequest {
+    /// The seller organization that owns the product.
+    pub seller_org_id: String,
+    #[schema(example = "TOM-ROMA-1KG")]
+    pub sku: String,
+    /// Units available at creation; default 0.
+    #[serde(default)]
+    pub stock: Option<i64>,
+    #[serde(flatten)]
+    pub fields: ProductInput,
+}
+
+/// A creation whose every field is valid.
+pub struct NewProduct {
+    seller_org_id: String,
+    sku: Sku,
+    stock: i64,
+    details: crate::product::ProductDetails,
+}
+
+impl TryFrom<NewProductRequest> for NewProduct {
+    type Error = ApiError;
+
+    fn try_from(request: NewProductRequest) -> Result<Self, ApiError> {
+        let mut problems = Problems::default();
+        let seller_org_id = problems.text("sellerOrgId", &request.seller_org_id, 1, 64);
+        let sku = problems.parsed("sku", Sku::parse(&request.sku));
+        let stock = request.stock.unwrap_or(0);
+        if !(0..=MAX_INITIAL_STOCK).contains(&stock) {
+            problems.add("stock", "must be from 0 to 1000000000");
+        }
+        let details = validate_details(request.fields, &mut problems);
+        match (sku, details) {
+            (Some(sku), Some(details)) if problems.is_empty() => Ok(Self {
+                seller_org_id,
+                sku,
+                stock,
+                details,
+            }),
+            _ => Err(ApiError::validation(
+                "the product has invalid fields",
+                problems.fields().clone(),
+            )),
+        }
+    }
+}
+
+fn category_exists(store: &Store, category_id: &str) -> ApiResult<TransactWriteItem> {
+    let (pk, sk) = category_key(category_id);
+    Ok(store.transact_require_exists(&pk, sk)?)
+}
+
+/// Checks, in the product's transaction, that every image is a ready
+/// product image of the seller (see `shared::asset_refs`).
+fn image_checks(
+    store: &Store,
+    images: &[String],
+    seller_org_id: &str,
+) -> ApiResult<Vec<TransactWriteItem>> {
+    images
+        .iter()
+        .map(|image| {
+            Ok(shared::asset_refs::require_ready_product_image(
+                store,
+                image,
+                seller_org_id,
+            )?)
+        })
+        .collect()
+}
+
+/// The image whose check failed, if the cancellation was caused by one.
+fn failed_image<'a>(
+    err: &shared::store::StoreError,
+    first: usize,
+    images: &'a [String],
+) -> Option<&'a str> {
+    images
+        .iter()
+        .enumerate()
+        .find(|(i, _)| err.condition_failed_at(first + i))
+        .map(|(_, image)| image.as_str())
+}
+
+fn not_a_ready_image(image: &str) -> ApiError {
+    ApiError::invalid_field(
+        "images",
+        format!(
+            "{image} is not a ready product image of this organization: upload it with POST /v1/uploads first"
+        ),
+    )
+}
+
+fn with_etag(product: Product) -> ApiResponse<ProductView> {
+    let version = product.version;
+    ApiResponse::ok(ProductView::from(product)).header(header::ETAG, etag(version))
+}
+
+/// Creates one product: product, SKU marker and a check that the category
+/// exists, in one transaction.
+async fn create_one(
+    state: &CatalogState,
+    caller: &Caller,
+    request: NewProductRequest,
+) -> ApiResult<Product> {
+    let new = NewProduct::try_from(request)?;
+    require_seller(state, caller, &new.seller_org_id).await?;
+    let product = Product::new(new_id(), new.seller_org_id, new.sku, new.stock, new.details);
+    let marker = SkuMarker::new(&product.sku, &product.id);
+    const MARKER: usize = 1;
+    const CATEGORY: usize = 2;
+    let mut writes = vec![
+        state
+            .store
+            .transact_put(&product, Some("attribute_not_exists(PK)"))?,
+        state
+            .store
+            .transact_put(&marker, Some("attribute_not_exists(PK)"))?,
+        category_exists(&state.store, &product.category_id)?,
+    ];
+    let first_image = writes.len();
+    writes.extend(image_checks(
+        &state.store,
+        &product.images,
+        &product.seller_org_id,
+    )?);
+    match state.store.transact(writes).await {
+        Ok(()) => {}
+        Err(err) if err.condition_failed_at(MARKER) => {
+            return Err(ApiError::conflict_on("sku", "another product has this SKU"));
+        }
+        Err(err) if err.condition_failed_at(CATEGORY) => {
+            return Err(ApiError::invalid_field("categoryId", "no such category"));
+        }
+        Err(err) if failed_image(&err, first_image, &product.images).is_some() => {
+            let image = failed_image(&err, first_image, &product.images).unwrap_or_default();
+            return Err(not_a_ready_image(image));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    tracing::info!(product_id = %product.id, sku = %product.sku, "product created");
+    Ok(product)
+}
+
+/// Creates a product for a seller organization. The SKU must be free on the
+/// whole platform.
+#[utoipa::path(
+    post,
+    path = "/v1/products",
+    tag = "catalog",
+    security(("bearer" = []), ("apiKey" = [])),
+    request_body = NewProductRequest,
+    responses(
+        (status = 201, description = "The product was created; the ETag header is its version", body = Envelope<ProductView>),
+        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
+        (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
+        (status = 404, description = "The caller is not a member of the organization", body = ErrorEnvelope),
+        (status = 409, description = "The SKU is taken", body = ErrorEnvelope),
+        (status = 413, description = "The body is too large", body = ErrorEnvelope),
+        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
+        (status = 422, description = "A field is invalid or the category does not exist; see error.fields", body = ErrorEnvelope),
+        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn create_product(
+    State(state): State<CatalogState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<NewProductRequest>,
+) -> ApiResult<ApiResponse<ProductView>> {
+    let product = create_one(&state, &caller, request).await?;
+    Ok(with_etag(product).with_status(StatusCode::CREATED))
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct BulkCreateRequest {
+    /// 1 to 25 products, each shaped like the body of POST /v1/products.
+    #[schema(value_type = Vec<NewProductRequest>)]
+    products: Vec<serde_json::Value>,
+}
+
+/// The outcome for one product of a bulk call, in request order.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkItemResult {
+    /// Position in the request.
+    index: usize,
+    /// The status this product alone would have had (201, 409, 422, ...).
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    product: Option<ProductView>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorBody>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkCreateResult {
+    created: usize,
+    failed: usize,
+    results: Vec<BulkItemResult>,
+}
+
+fn item_error(index: usize, err: ApiError) -> BulkItemResult {
+    BulkItemResult {
+        index,
+        status: err.status().as_u16(),
+        product: None,
+        error: Some(ErrorBody {
+            code: err.code(),
+            message: err.message().to_owned(),
+            fields: err.fields().clone(),
+            details: None,
+        }),
+    }
+}
+
+/// Creates up to 25 products in one call (for B2B integrations). Each
+/// product is written on its own, all or nothing: valid ones are saved,
+/// invalid ones are reported with the error they would have had alone.
+#[utoipa::path(
+    post,
+    path = "/v1/products/bulk",
+    tag = "catalog",
+    security(("bearer" = []), ("apiKey" = [])),
+    request_body = BulkCreateRequest,
+    responses(
+        (status = 200, description = "Per-product results, in request order", body = Envelope<BulkCreateResult>),
+        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
+        (status = 413, description = "The body is too large", body = ErrorEnvelope),
+        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
+        (status = 422, description = "No products, or more than 25", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all, fields(products))]
+pub async fn bulk_create_products(
+    State(state): State<CatalogState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<BulkCreateRequest>,
+) -> ApiResult<ApiResponse<BulkCreateResult>> {
+    let count = request.products.len();
+    tracing::Span::current().record("products", count);
+    if !(1..=MAX_BULK).contains(&count) {
+        return Err(ApiError::invalid_field(
+            "products",
+            format!("must hold 1 to {MAX_BULK} products"),
+        ));
+    }
+    let attempts = request
+        .products
+        .into_iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            let state = &state;
+            let caller = &caller;
+            async move {
+                let request = serde_json::from_value::<NewProductRequest>(raw).map_err(|e| {
+                    ApiError::validation(
+                        format!("the product does not have the expected shape: {e}"),
+                        Default::default(),
+                    )
+                });
+                match request {
+                    Err(err) => item_error(index, err),
+                    Ok(request) => match create_one(state, caller, request).await {
+                        Ok(product) => BulkItemResult {
+                            index,
+                            status: StatusCode::CREATED.as_u16(),
+                            product: Some(product.into()),
+                            error: None,
+                        },
+                        Err(err) => item_error(index, err),
+                    },
+                }
+            }
+        });
+    let results = futures::future::join_all(attempts).await;
+    let created = results.iter().filter(|r| r.product.is_some()).count();
+    Ok(ApiResponse::ok(BulkCreateResult {
+        created,
+        failed: count - created,
+        results,
+    }))
+}
+
+/// The product, archived or not (old orders still resolve archived ones).
+pub(crate) async fn load_product(store: &Store, product_id: &str) -> ApiResult<Product> {
+    let (pk, sk) = product_key(product_id);
+    store
+        .get::<Product>(&pk, sk)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such product"))
+}
+
+/// One product by id, including archived ones (flagged `archived`).
+#[utoipa::path(
+    get,
+    path = "/v1/products/{productId}",
+    tag = "catalog",
+    params(("productId" = String, Path, description = "The product's id")),
+    responses(
+        (status = 200, description = "The product; the ETag header is its version", body = Envelope<ProductView>),
+        (status = 404, description = "No such product", body = ErrorEnvelope),
+        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn get_product(
+    State(state): State<CatalogState>,
+    Path(product_id): Path<String>,
+) -> ApiResult<ApiResponse<ProductView>> {
+    Ok(with_etag(load_product(&state.store, &product_id).await?))
+}
+
+/// The UpdateItem that writes `next`'s editable fields and listing keys, if
+/// the item is still at `expected` and not archived. Stock and rating
+/// counters are not touched: they move on their own, atomically.
+fn update_editable(store: &Store, next: &Product, expected: u64) -> ApiResult<Update> {
+    let item = to_item(next)?;
+    let mut sets = vec!["#updatedAt = :updatedAt".to_owned()];
+    let mut removes = Vec::new();
+    let mut update = Update::builder()
+        .table_name(store.table())
+        .key(attr::PK, AttributeValue::S(next.pk.clone()))
+        .key(attr::SK, AttributeValue::S(next.sk.clone()))
+        .expression_attribute_names("#updatedAt", "updatedAt")
+        .expression_attribute_values(":updatedAt", AttributeValue::S(next.updated_at.clone()))
+        .expression_attribute_names("#version", attr::VERSION)
+        .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()));
+    for (i, name) in EDITABLE_ATTRIBUTES
+        .iter()
+        .chain(LISTING_ATTRIBUTES)
+        .enumerate()
+    {
+        let placeholder = format!("#a{i}");
+        update = update.expression_attribute_names(&placeholder, *name);
+        match item.get(*name) {
+            Some(value) => {
+                sets.push(format!("{placeholder} = :v{i}"));
+                update = update.expression_attribute_values(format!(":v{i}"), value.clone());
+            }
+            None => removes.push(placeholder),
+        }
+    }
+    let mut expression = format!("SET {} ADD #version :one", sets.join(", "));
+    if !removes.is_empty() {
+        expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
+    }
+    update
+        .update_expression(expression)
+        .condition_expression("#version = :expected AND attribute_not_exists(archivedAt)")
+        .build()
+        .map_err(ApiError::internal)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateProductRequest {
+    /// SKUs cannot change (orders refer to them); sending a different one is a 422.
+    sku: Option<String>,
+    #[serde(flatten)]
+    fields: ProductInput,
+}
+
+/// Changes a product's editable fields (not its SKU, seller or stock).
+/// With `If-Match`, only if it is still at that version (else 412).
+#[utoipa::path(
+    patch,
+    path = "/v1/products/{productId}",
+    tag = "catalog",
+    security(("bearer" = []), ("apiKey" = [])),
+    request_body = UpdateProductRequest,
+    params(
+        ("productId" = String, Path, description = "The product's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag from GET /v1/products/{productId}"),
+    ),
+    responses(
+        (status = 200, description = "The updated product, with its new ETag", body = Envelope<ProductView>),
+        (status = 400, description = "Invalid JSON or If-Match", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
+        (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
+        (status = 404, description = "No such product, or not the caller's organization's", body = ErrorEnvelope),
+        (status = 409, description = "The product is archived, or changed meanwhile", body = ErrorEnvelope),
+        (status = 412, description = "The product changed since that ETag", body = ErrorEnvelope),
+        (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
+        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn update_product(
+    State(state): State<CatalogState>,
+    caller: Caller,
+    Path(product_id): Path<String>,
+    headers: HeaderMap,
+    ApiJson(request): ApiJson<UpdateProductRequest>,
+) -> ApiResult<ApiResponse<ProductView>> {
+    let expected_version = if_match(&headers)?;
+    let current = load_product(&state.store, &product_id).await?;
+    require_product_seller(&state, &caller, &current.seller_org_id).await?;
+    let mut problems = Problems::default();
+    if let Some(sku) = &request.sku
+        && Sku::parse(sku).map(|s| s.to_string()).ok().as_deref() != Some(current.sku.as_str())
+    {
+        problems.add(
+            "sku",
+            "cannot change; archive this product and create another",
+        );
+    }
+    let details = validate_details(request.fields.over(current.as_input()), &mut problems);
+    let details = match details {
+        Some(details) if problems.is_empty() => details,
+        _ => {
+            return Err(ApiError::validation(
+                "the product has invalid fields",
+                problems.fields().clone(),
+            ));
+        }
+    };
+    if current.archived_at.is_some() {
+        return Err(ApiError::conflict("the product is archived"));
+    }
+    if expected_version.is_some_and(|v| v != current.version) {
+        return Err(ApiError::precondition_failed(
+            "the product changed since that ETag; fetch it again",
+        ));
+    }
+    let mut next = current.clone();
+    next.apply(details);
+    next.updated_at = now_rfc3339();
+    next.version = current.version + 1;
+
+    const PRODUCT: usize = 0;
+    const CATEGORY: usize = 1;
+    let mut writes = vec![
+        TransactWriteItem::builder()
+            .update(update_editable(&state.store, &next, current.version)?)
+            .build(),
+    ];
+    if next.category_id != current.category_id {
+        writes.push(category_exists(&state.store, &next.category_id)?);
+    }
+    // Only images this change adds are checked: one already on the product
+    // stays, even if its asset was deleted since.
+    let added: Vec<String> = next
+        .images
+        .iter()
+        .filter(|image| !current.images.contains(image))
+        .cloned()
+        .collect();
+    let first_image = writes.len();
+    writes.extend(image_checks(&state.store, &added, &current.seller_org_id)?);
+    match state.store.transact(writes).await {
+        Ok(()) => {}
+        Err(err)
+            if next.category_id != current.category_id && err.condition_failed_at(CATEGORY) =>
+        {
+            return Err(ApiError::invalid_field("categoryId", "no such category"));
+        }
+        Err(err) if failed_image(&err, first_image, &added).is_some() => {
+            let image = failed_image(&err, first_image, &added).unwrap_or_default();
+            return Err(not_a_ready_image(image));
+        }
+        Err(err) if err.condition_failed_at(PRODUCT) => {
+            return Err(match expected_version {
+                Some(_) => ApiError::precondition_failed(
+                    "the product changed since that ETag; fetch it again",
+                ),
+                None => ApiError::conflict("the product changed meanwhile; try again"),
+            });
+        }
+        Err(err) => return Err(err.into()),
+    }
+    // Stock may have moved meanwhile; show what is stored now.
+    Ok(with_etag(load_product(&state.store, &product_id).await?))
+}
+
+/// Archives a product: it leaves every list and search and can no longer be
+/// sold, but stays readable by id for the orders that refer to it. Archiving
+/// an archived product changes nothing.
+#[utoipa::path(
+    delete,
+    path = "/v1/products/{productId}",
+    tag = "catalog",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(("productId" = String, Path, description = "The product's id")),
+    responses(
+        (status = 200, description = "The archived product", body = Envelope<ProductView>),
+        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
+        (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
+        (status = 404, description = "No such product, or not the caller's organization's", body = ErrorEnvelope),
+        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn archive_product(
+    State(state): State<CatalogState>,
+    caller: Caller,
+    Path(product_id): Path<String>,
+) -> ApiResult<ApiResponse<ProductView>> {
+    let current = load_product(&state.store, &product_id).await?;
+    require_product_seller(&state, &caller, &current.seller_org_id).await?;
+    if current.archived_at.is_some() {
+        return Ok(with_etag(current));
+    }
+    let update = state
+        .store
+        .client()
+        .update_item()
+        .table_name(state.store.table())
+        .key(attr::PK, AttributeValue::S(current.pk.clone()))
+        .key(attr::SK, AttributeValue::S(current.sk.clone()))
+        .update_expression(format!(
+            "SET archivedAt = :now, updatedAt = :now ADD #version :one REMOVE {}",
+            LISTING_ATTRIBUTES.join(", ")
+        ))
+        .condition_expression("attribute_exists(PK) AND attribute_not_exists(archivedAt)")
+        .expression_attribute_names("#version", attr::VERSION)
+        .expression_attribute_values(":now", AttributeValue::S(now_rfc3339()))
+        .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        .return_values(ReturnValue::AllNew);
+    match update.send().await.map_err(shared::store::classify) {
+        Ok(output) => {
+            let product: Product = from_item(output.attributes.unwrap_or_default())?;
+            tracing::info!(product_id = %product.id, "product archived");
+            Ok(with_etag(product))
+        }
+        // Archived by a concurrent request: the outcome is the same.
+        Err(shared::store::StoreError::ConditionFailed) => {
+            Ok(with_etag(load_product(&state.store, &product_id).await?))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct StockAdjustment {
+    /// Units to add (positive) or remove (negative); never takes stock below zero.
+    #[schema(example = -3)]
+    delta: i64,
+}
+
+/// Counts stock in or out. Atomic: concurrent adjustments all apply, and
+/// one that would take the available stock below zero is refused (409).
+#[utoipa::path(
+    post,
+    path = "/v1/products/{productId}/stock",
+    tag = "catalog",
+    security(("bearer" = []), ("apiKey" = [])),
+    request_body = StockAdjustment,
+    params(("productId" = String, Path, description = "The product's id")),
+    responses(
+        (status = 200, description = "The stock after the adjustment", body = Envelope<Stock>),
+        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
+        (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
+        (status = 404, description = "No such product, or not the caller's organization's", body = ErrorEnvelope),
+        (status = 409, description = "Not enough stock to remove that many", body = ErrorEnvelope),
+        (status = 422, description = "delta is 0 or out of range", body = ErrorEnvelope),
+        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn adjust_stock(
+    State(state): State<CatalogState>,
+    caller: Caller,
+    Path(product_id): Path<String>,
+    ApiJson(request): ApiJson<StockAdjustment>,
+) -> ApiResult<ApiResponse<Stock>> {
+    if request.delta == 0 || request.delta.abs() > MAX_INITIAL_STOCK {
+        return Err(ApiError::invalid_field(
+            "delta",
+            "must be a non-zero whole number from -1000000000 to 1000000000",
+        ));
+    }
+    let product = load_product(&state.store, &product_id).await?;
+    require_product_seller(&state, &caller, &product.seller_org_id).await?;
+    let stock = stock::adjust(&state.store, &product_id, request.delta).await?;
+    Ok(ApiResponse::ok(stock))
+}

@@ -1,0 +1,624 @@
+//! Full-text search over products, kept in the same table.
+//!
+//! Items (see docs/data-model.md, "Catalog"):
+//! - `SEARCH#<term> / <productId>`: one per (term, product) of a listed
+//!   product, from its name, description and tags. `inName` marks terms of
+//!   the name (they rank higher). Terms of the name also carry GSI1
+//!   `SUGGEST#<first two letters> / <word>#<productId>` with the product's
+//!   name, for autocomplete.
+//!
+//! The pure part — [`tokenize`], [`stem`], [`index_changes`] — decides which
+//! term items a product change writes and removes; [`apply_product_change`]
+//! applies them (the `stream` function calls it for every product record,
+//! so it is idempotent: puts and deletes of whole items by key).
+//!
+//! A query looks every term up (one Query each, concurrently), intersects
+//! (AND), ranks by matched terms and name matches, then reads the page's
+//! products in one BatchGetItem and applies the listing filters to them, so
+//! a product archived a moment ago is never shown even if the index lags.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use axum::extract::State;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use shared::domain::Currency;
+use shared::http::{ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use shared::stock::product_key;
+use shared::store::{Index, PartitionQuery, Store, StoreError};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::CatalogState;
+use crate::listing::{parse_in_stock, parse_limit, parse_price};
+use crate::product::{Product, ProductView};
+use crate::queries;
+use crate::validation::Problems;
+
+pub const TERM_TYPE: &str = "SEARCH_TERM";
+/// Words in one query that are looked up; more are ignored.
+const MAX_QUERY_TERMS: usize = 8;
+/// Products read per term: the newest this many that contain it.
+const MAX_POSTINGS_PER_TERM: u32 = 1000;
+const MAX_TERM_CHARS: usize = 40;
+const SUGGEST_PREFIX_CHARS: usize = 2;
+const MAX_SUGGESTIONS: usize = 10;
+
+const STOPWORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it", "of", "on",
+    "or", "the", "to", "with",
+];
+
+/// A light English stemmer: plural endings only, so "tomatoes" and "tomato"
+/// meet, "berries" and "berry" meet, and nothing surprising happens to
+/// words in other languages beyond a final `s`.
+pub fn stem(word: &str) -> String {
+    let chars = word.chars().count();
+    let strip = |suffix: &str, with: &str| format!("{}{with}", &word[..word.len() - suffix.len()]);
+    if chars > 4 && word.ends_with("ies") {
+        strip("ies", "y")
+    } else if chars > 4 && word.ends_with("oes") {
+        strip("oes", "o")
+    } else if word.ends_with("sses") {
+        strip("sses", "ss")
+    } else if chars > 4
+        && ["xes", "ches", "shes", "zes"]
+            .iter()
+            .any(|s| word.ends_with(s))
+    {
+        strip("es", "")
+    } else if chars > 3
+        && word.ends_with('s')
+        && !["ss", "us", "sis"].iter().any(|s| word.ends_with(s))
+    {
+        strip("s", "")
+    } else {
+        word.to_owned()
+    }
+}
+
+/// Words of `text`: split at anything that is not a letter or digit (in any
+/// script), lower-cased, without one-letter words and stopwords.
+pub fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .filter(|w| w.chars().count() >= 2 && w.chars().count() <= MAX_TERM_CHARS)
+        .filter(|w| !STOPWORDS.contains(&w.as_str()))
+        .collect()
+}
+
+/// The search terms of `text`, stemmed, in order, without repeats.
+pub fn tokenize(text: &str) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    words(text)
+        .iter()
+        .map(|w| stem(w))
+        .filter(|t| seen.insert(t.clone()))
+        .collect()
+}
+
+/// One term item: `SEARCH#<term> / <productId>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TermItem {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub item_type: String,
+    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi1pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi1sk: Option<String>,
+    pub term: String,
+    pub product_id: String,
+    pub in_name: bool,
+    /// The product's name, on name terms (for suggestions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// The key of a term item to delete.
+pub type TermKey = (String, String);
+
+fn term_partition(term: &str) -> String {
+    format!("SEARCH#{term}")
+}
+
+/// Every term item a product should have: none unless it is listed.
+pub fn term_items(product: &Product) -> Vec<TermItem> {
+    if !product.is_listed() {
+        return Vec::new();
+    }
+    let mut items: BTreeMap<String, TermItem> = BTreeMap::new();
+    for word in words(&product.name) {
+        let term = stem(&word);
+        items.entry(term.clone()).or_insert_with(|| {
+            let prefix: String = word.chars().take(SUGGEST_PREFIX_CHARS).collect();
+            TermItem {
+                pk: term_partition(&term),
+                sk: product.id.clone(),
+                item_type: TERM_TYPE.to_owned(),
+                gsi1pk: Some(format!("SUGGEST#{prefix}")),
+                gsi1sk: Some(format!("{word}#{}", product.id)),
+                term,
+                product_id: product.id.clone(),
+                in_name: true,
+                name: Some(product.name.clone()),
+            }
+        });
+    }
+    let other_text = format!("{} {}", product.description, product.tags.join(" "));
+    for term in tokenize(&other_text) {
+        items.entry(term.clone()).or_insert_with(|| TermItem {
+            pk: term_partition(&term),
+            sk: product.id.clone(),
+            item_type: TERM_TYPE.to_owned(),
+            gsi1pk: None,
+            gsi1sk: None,
+            term,
+            product_id: product.id.clone(),
+            in_name: false,
+            name: None,
+        });
+    }
+    items.into_values().collect()
+}
+
+/// What a product change does to the index: the term items to write (new
+/// or changed) and the keys to delete (terms the product no longer has,
+/// all of them once it is archived, inactive or gone).
+pub fn index_changes(
+    old: Option<&Product>,
+    new: Option<&Product>,
+) -> (Vec<TermItem>, Vec<TermKey>) {
+    let before = old.map(term_items).unwrap_or_default();
+    let after = new.map(term_items).unwrap_or_default();
+    let after_keys: BTreeSet<TermKey> =
+        after.iter().map(|t| (t.pk.clone(), t.sk.clone())).collect();
+    let deletes = before
+        .iter()
+        .map(|t| (t.pk.clone(), t.sk.clone()))
+        .filter(|key| !after_keys.contains(key))
+        .collect();
+    let puts = after.into_iter().filter(|t| !before.contains(t)).collect();
+    (puts, deletes)
+}
+
+/// Brings the index in line with a product change (old and new images of
+/// the stream record). Idempotent: applying it twice has the effect of once.
+pub async fn apply_product_change(
+    store: &Store,
+    old: Option<Product>,
+    new: Option<Product>,
+) -> Result<(), StoreError> {
+    let (puts, deletes) = index_changes(old.as_ref(), new.as_ref());
+    // Boxed, so the future stays Send for any caller that spawns it (the
+    // devserver's pump): closures returning async blocks trip the
+    // compiler's higher-ranked lifetime inference there.
+    type Write<'a> =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), StoreError>> + Send + 'a>>;
+    let mut writes: Vec<Write<'_>> = Vec::with_capacity(puts.len() + deletes.len());
+    for item in puts {
+        writes.push(Box::pin(async move { store.put(&item, None).await }));
+    }
+    for (pk, sk) in deletes {
+        writes.push(Box::pin(async move { store.delete(&pk, &sk).await }));
+    }
+    let results: Vec<Result<(), StoreError>> = futures::stream::iter(writes)
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    results.into_iter().collect()
+}
+
+/// The product filters of a search, checked on the products themselves.
+#[derive(Debug, Default)]
+struct SearchFilters {
+    category_id: Option<String>,
+    seller_org_id: Option<String>,
+    min_price: Option<i64>,
+    max_price: Option<i64>,
+    currency: Option<Currency>,
+    in_stock: bool,
+}
+
+impl SearchFilters {
+    fn admit(&self, p: &Product) -> bool {
+        p.is_listed()
+            && self
+                .category_id
+                .as_ref()
+                .is_none_or(|c| *c == p.category_id)
+            && self
+                .seller_org_id
+                .as_ref()
+                .is_none_or(|s| *s == p.seller_org_id)
+            && self.min_price.is_none_or(|min| p.price.amount >= min)
+            && self.max_price.is_none_or(|max| p.price.amount <= max)
+            && self.currency.is_none_or(|c| c == p.price.currency)
+            && (!self.in_stock || p.stock_available > 0)
+    }
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words to find; every word must match (stemmed: "tomatoes" finds "tomato").
+    pub q: Option<String>,
+    pub category_id: Option<String>,
+    pub seller_org_id: Option<String>,
+    /// Lowest price, in minor units.
+    pub min_price: Option<String>,
+    /// Highest price, in minor units.
+    pub max_price: Option<String>,
+    pub currency: Option<String>,
+    /// `true`: only products with available stock.
+    pub in_stock: Option<String>,
+    /// 1 to 100, default 20.
+    pub limit: Option<String>,
+    /// `pagination.nextCursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+struct SearchRequest {
+    query: String,
+    terms: Vec<String>,
+    filters: SearchFilters,
+    limit: u32,
+    offset: usize,
+}
+
+fn encode_offset(offset: usize) -> String {
+    URL_SAFE_NO_PAD.encode(format!("offset:{offset}"))
+}
+
+fn decode_offset(cursor: &str) -> Option<usize> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("offset:")?
+        .parse()
+        .ok()
+}
+
+impl TryFrom<SearchParams> for SearchRequest {
+    type Error = ApiError;
+
+    fn try_from(params: SearchParams) -> Result<Self, ApiError> {
+        let mut problems = Problems::default();
+        let query = params.q.unwrap_or_default();
+        let mut terms = tokenize(&query);
+        terms.truncate(MAX_QUERY_TERMS);
+        if terms.is_empty() {
+            problems.add("q", "give at least one word of two or more letters");
+        }
+        let non_empty =
+            |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let filters = SearchFilters {
+            category_id: non_empty(params.category_id),
+            seller_org_id: non_empty(params.seller_org_id),
+            min_price: parse_price(&mut problems, "minPrice", params.min_price.as_deref()),
+            max_price: parse_price(&mut problems, "maxPrice", params.max_price.as_deref()),
+            currency: params
+                .currency
+                .as_deref()
+                .and_then(|c| problems.parsed("currency", Currency::parse(c))),
+            in_stock: parse_in_stock(&mut problems, params.in_stock.as_deref()),
+        };
+        let limit = parse_limit(&mut problems, params.limit.as_deref());
+        let offset = match params.cursor.as_deref() {
+            None => 0,
+            Some(cursor) => decode_offset(cursor).ok_or_else(|| {
+                ApiError::bad_request(
+                    "the cursor is not valid for this list; start again without it",
+                )
+            })?,
+        };
+        problems.finish("the search parameters are invalid", || Self {
+            query,
+            terms,
+            filters,
+            limit,
+            offset,
+        })
+    }
+}
+
+/// Product ids matching every term, best first: more matching terms in the
+/// name rank higher, then newer products.
+fn rank(postings: &[Vec<TermItem>]) -> Vec<String> {
+    let mut scores: HashMap<&str, (usize, usize)> = HashMap::new();
+    for (i, items) in postings.iter().enumerate() {
+        for item in items {
+            let entry = scores.entry(item.product_id.as_str()).or_default();
+            // Count each term once per product; postings are per term.
+            if entry.0 == i {
+                entry.0 += 1;
+                entry.1 += usize::from(item.in_name);
+            }
+        }
+    }
+    let mut matched: Vec<(&str, usize)> = scores
+        .into_iter()
+        .filter(|(_, (terms, _))| *terms == postings.len())
+        .map(|(id, (_, in_name))| (id, in_name))
+        .collect();
+    matched.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(a.0)));
+    matched.into_iter().map(|(id, _)| id.to_owned()).collect()
+}
+
+/// Finds active products by words in their name, description and tags.
+#[utoipa::path(
+    get,
+    path = "/v1/search",
+    tag = "catalog",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "One page of products, best match first", body = Envelope<Vec<ProductView>>),
+        (status = 400, description = "The cursor is not valid", body = ErrorEnvelope),
+        (status = 422, description = "No usable word, or a filter is invalid; see error.fields", body = ErrorEnvelope),
+        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn search(
+    State(state): State<CatalogState>,
+    ApiQuery(params): ApiQuery<SearchParams>,
+) -> ApiResult<ApiResponse<Vec<ProductView>>> {
+    let request = SearchRequest::try_from(params)?;
+    let lookups = request.terms.iter().map(|term| {
+        let query = PartitionQuery {
+            index: Index::Table,
+            partition: term_partition(term),
+            sort_prefix: None,
+            ascending: false,
+        };
+        let store = &state.store;
+        async move {
+            store
+                .query_page::<TermItem>(&query, MAX_POSTINGS_PER_TERM, None)
+                .await
+        }
+    });
+    let mut postings = Vec::new();
+    for page in futures::future::join_all(lookups).await {
+        postings.push(page?.items);
+    }
+    let ranked = rank(&postings);
+    let page_ids: Vec<String> = ranked
+        .iter()
+        .skip(request.offset)
+        .take(request.limit as usize)
+        .cloned()
+        .collect();
+    let keys: Vec<(String, String)> = page_ids
+        .iter()
+        .map(|id| {
+            let (pk, sk) = product_key(id);
+            (pk, sk.to_owned())
+        })
+        .collect();
+    let mut found: HashMap<String, Product> = if keys.is_empty() {
+        HashMap::new()
+    } else {
+        state
+            .store
+            .batch_get::<Product>(&keys)
+            .await?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect()
+    };
+    let products: Vec<ProductView> = page_ids
+        .iter()
+        .filter_map(|id| found.remove(id))
+        .filter(|p| request.filters.admit(p))
+        .map(ProductView::from)
+        .collect();
+    let end = request.offset + request.limit as usize;
+    let next_cursor = (end < ranked.len()).then(|| encode_offset(end));
+    // Count a search once, not once per page.
+    if request.offset == 0
+        && let Err(err) = queries::record(&state.store, &request.query, ranked.is_empty()).await
+    {
+        // Statistics must never fail a search.
+        tracing::warn!(error = ?err, "recording the search query failed");
+    }
+    Ok(ApiResponse::ok(products).paginated(next_cursor, request.limit))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SuggestParams {
+    /// The start of a word of a product name, 2 or more letters.
+    pub prefix: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Suggestion {
+    /// A product name with a word that starts with the prefix.
+    pub name: String,
+    pub product_id: String,
+}
+
+/// Autocomplete: product names with a word starting with `prefix`.
+#[utoipa::path(
+    get,
+    path = "/v1/search/suggest",
+    tag = "catalog",
+    params(SuggestParams),
+    responses(
+        (status = 200, description = "Up to 10 suggestions", body = Envelope<Vec<Suggestion>>),
+        (status = 422, description = "The prefix is shorter than 2 letters", body = ErrorEnvelope),
+        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all)]
+pub async fn suggest(
+    State(state): State<CatalogState>,
+    ApiQuery(params): ApiQuery<SuggestParams>,
+) -> ApiResult<ApiResponse<Vec<Suggestion>>> {
+    let prefix = words(params.prefix.as_deref().unwrap_or(""))
+        .into_iter()
+        .next()
+        .filter(|p| p.chars().count() >= SUGGEST_PREFIX_CHARS)
+        .ok_or_else(|| {
+            ApiError::invalid_field("prefix", "give the start of a word, 2 letters or more")
+        })?;
+    let query = PartitionQuery {
+        index: Index::Gsi1,
+        partition: format!(
+            "SUGGEST#{}",
+            prefix
+                .chars()
+                .take(SUGGEST_PREFIX_CHARS)
+                .collect::<String>()
+        ),
+        sort_prefix: Some(prefix),
+        ascending: true,
+    };
+    let page = state
+        .store
+        .query_page::<TermItem>(&query, 100, None)
+        .await?;
+    let mut seen = BTreeSet::new();
+    let suggestions = page
+        .items
+        .into_iter()
+        .filter_map(|t| Some((t.name?, t.product_id)))
+        .filter(|(name, _)| seen.insert(name.to_lowercase()))
+        .take(MAX_SUGGESTIONS)
+        .map(|(name, product_id)| Suggestion { name, product_id })
+        .collect();
+    Ok(ApiResponse::ok(suggestions))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stems_plurals_to_their_singular() {
+        for (word, expected) in [
+            ("tomatoes", "tomato"),
+            ("tomato", "tomato"),
+            ("berries", "berry"),
+            ("boxes", "box"),
+            ("peaches", "peach"),
+            ("apples", "apple"),
+            ("glass", "glass"),
+            ("hummus", "hummus"),
+            ("kiwis", "kiwi"),
+            ("bus", "bus"),
+            ("analysis", "analysis"),
+        ] {
+            assert_eq!(stem(word), expected, "{word}");
+        }
+    }
+
+    #[test]
+    fn tokenizes_unicode_words_lowercased_without_stopwords() {
+        assert_eq!(
+            tokenize("Fresh Tomatoes, from the Algarve — São Brás; tomato!"),
+            vec!["fresh", "tomato", "algarve", "são", "brá"]
+        );
+        assert_eq!(tokenize("Äpfel und Birnen"), vec!["äpfel", "und", "birnen"]);
+        assert!(tokenize("a I ! ?").is_empty());
+    }
+
+    fn product(name: &str, description: &str) -> Product {
+        let input: crate::product::ProductInput = serde_json::from_value(serde_json::json!({
+            "name": name, "description": description, "categoryId": "c1", "tags": ["Organic"],
+            "price": {"amount": 100, "currency": "EUR"}
+        }))
+        .unwrap();
+        let mut problems = Problems::default();
+        let details = crate::product::validate_details(input, &mut problems).unwrap();
+        Product::new(
+            shared::domain::new_id(),
+            "org".into(),
+            shared::domain::Sku::parse("s-1").unwrap(),
+            1,
+            details,
+        )
+    }
+
+    #[test]
+    fn index_changes_write_new_terms_and_remove_old_ones() {
+        let before = product("Roma tomatoes", "Sweet and firm");
+        let (puts, deletes) = index_changes(None, Some(&before));
+        let terms: BTreeSet<&str> = puts.iter().map(|t| t.term.as_str()).collect();
+        assert_eq!(
+            terms,
+            BTreeSet::from(["roma", "tomato", "sweet", "firm", "organic"])
+        );
+        assert!(deletes.is_empty());
+        assert!(puts.iter().find(|t| t.term == "tomato").unwrap().in_name);
+        assert!(!puts.iter().find(|t| t.term == "sweet").unwrap().in_name);
+
+        let mut renamed = before.clone();
+        renamed.name = "Cherry tomatoes".into();
+        let (puts, deletes) = index_changes(Some(&before), Some(&renamed));
+        assert_eq!(deletes, vec![(term_partition("roma"), before.id.clone())]);
+        let put_terms: Vec<&str> = puts.iter().map(|t| t.term.as_str()).collect();
+        assert!(put_terms.contains(&"cherry"), "{put_terms:?}");
+        assert!(
+            !put_terms.contains(&"sweet"),
+            "unchanged items are not rewritten"
+        );
+
+        let mut archived = renamed.clone();
+        archived.archived_at = Some("2026-01-01T00:00:00Z".into());
+        archived.refresh_listing_keys();
+        let (puts, deletes) = index_changes(Some(&renamed), Some(&archived));
+        assert!(puts.is_empty());
+        assert_eq!(deletes.len(), 5);
+        let (puts, deletes) = index_changes(Some(&renamed), None);
+        assert!(puts.is_empty() && deletes.len() == 5);
+    }
+
+    fn posting(term: usize, id: &str, in_name: bool) -> TermItem {
+        TermItem {
+            pk: format!("SEARCH#{term}"),
+            sk: id.into(),
+            item_type: TERM_TYPE.into(),
+            gsi1pk: None,
+            gsi1sk: None,
+            term: term.to_string(),
+            product_id: id.into(),
+            in_name,
+            name: None,
+        }
+    }
+
+    #[test]
+    fn ranks_all_term_matches_by_name_hits_then_newest() {
+        let postings = vec![
+            vec![
+                posting(0, "A", false),
+                posting(0, "B", true),
+                posting(0, "C", true),
+                posting(0, "D", false),
+            ],
+            vec![
+                posting(1, "A", false),
+                posting(1, "B", true),
+                posting(1, "C", false),
+            ],
+        ];
+        assert_eq!(rank(&postings), vec!["B", "C", "A"]);
+    }
+
+    #[test]
+    fn offsets_round_trip_and_garbage_is_refused() {
+        assert_eq!(decode_offset(&encode_offset(40)), Some(40));
+        assert_eq!(decode_offset("%%"), None);
+        assert_eq!(decode_offset(&URL_SAFE_NO_PAD.encode("offset:x")), None);
+    }
+}
