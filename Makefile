@@ -54,8 +54,8 @@ lambda-build: ## install cargo-lambda + zig (once), then cargo lambda build --re
 	fi
 	PATH="$(VENV_BIN):$$PATH" cargo lambda build --release --$(LAMBDA_ARCH) $(addprefix -p ,$(FUNCTIONS))
 
-bench: ## benchmarks that print figures (thumbnail of a 12 MP JPEG: time and memory)
-	cargo run --profile benchmark -p assets --example thumbnail_bench
+bench: ## benchmarks that print figures: catalog reads (p50/p99, DynamoDB calls and capacity) and a 12 MP thumbnail
+	infra/bench.sh
 
 cfn-lint: ## lint template.yaml with cfn-lint (installs it if needed)
 	infra/stack.sh install

@@ -51,7 +51,7 @@ pub async fn seed(services: &shared::Services) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn grant_admin(services: &shared::Services, user_id: &str) -> anyhow::Result<()> {
+pub async fn grant_admin(services: &shared::Services, user_id: &str) -> anyhow::Result<()> {
     let (pk, sk) = identity::user::user_key(user_id);
     services
         .store

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# What `make bench` runs: benchmarks that print figures (nothing is asserted).
+#   1. catalog reads through the router against a private local stack:
+#      p50/p99 latency, DynamoDB calls and consumed capacity per request,
+#      beside a bare GetItem;
+#   2. the upload ingest step on a 12-megapixel JPEG: time and memory.
+# Built with the `benchmark` cargo profile (release optimizations, no LTO).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+STACK="$ROOT/infra/stack.sh"
+RUN_DIR="$ROOT/.local/bench-run-$$"
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -d "$RUN_DIR" ]; then
+    "$STACK" stop --run-dir "$RUN_DIR" || true
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+"$STACK" check
+"$STACK" install
+"$STACK" start --ephemeral --run-dir "$RUN_DIR"
+# shellcheck source=/dev/null
+source "$RUN_DIR/stack.env"
+
+printf '\n==> catalog reads (infra/devserver/src/bin/bench.rs)\n'
+RUST_LOG=warn cargo run --quiet --profile benchmark -p devserver --bin bench
+
+printf '\n==> upload ingest (functions/assets/examples/thumbnail_bench.rs)\n'
+cargo run --quiet --profile benchmark -p assets --example thumbnail_bench

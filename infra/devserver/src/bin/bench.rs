@@ -1,0 +1,408 @@
+//! `make bench` (API): latency of catalog reads through the router against
+//! DynamoDB Local, with the DynamoDB calls and consumed capacity each request
+//! costs, beside a bare GetItem measured in the same run.
+//!
+//! Needs the local stack's environment (infra/bench.sh starts one). Figures
+//! are printed, never asserted: they depend on the machine.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use anyhow::Context as _;
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeSerializationInterceptorContextMut, FinalizerInterceptorContextRef,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::operation::batch_get_item::{BatchGetItemInput, BatchGetItemOutput};
+use aws_sdk_dynamodb::operation::get_item::{GetItemInput, GetItemOutput};
+use aws_sdk_dynamodb::operation::query::{QueryInput, QueryOutput};
+use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use shared::store::Store;
+use tower::ServiceExt;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+const PRODUCTS: usize = 300;
+const WARMUP: usize = 20;
+const RUNS: usize = 200;
+
+/// Counts DynamoDB calls and sums the capacity they consumed, asking every
+/// read for its consumed capacity.
+#[derive(Debug, Clone, Default)]
+struct Meter {
+    calls: Arc<AtomicU64>,
+    /// Capacity units × 1000, summed.
+    milli_units: Arc<AtomicU64>,
+}
+
+impl Meter {
+    fn reset(&self) {
+        self.calls.store(0, Ordering::SeqCst);
+        self.milli_units.store(0, Ordering::SeqCst);
+    }
+
+    fn read(&self) -> (u64, f64) {
+        (
+            self.calls.load(Ordering::SeqCst),
+            self.milli_units.load(Ordering::SeqCst) as f64 / 1000.0,
+        )
+    }
+
+    fn add(&self, capacity: Option<&ConsumedCapacity>) {
+        let units = capacity.and_then(|c| c.capacity_units()).unwrap_or(0.0);
+        self.milli_units
+            .fetch_add((units * 1000.0).round() as u64, Ordering::SeqCst);
+    }
+}
+
+impl Intercept for Meter {
+    fn name(&self) -> &'static str {
+        "bench-meter"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        context: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let input = context.input_mut();
+        if let Some(get) = input.downcast_mut::<GetItemInput>() {
+            get.return_consumed_capacity = Some(ReturnConsumedCapacity::Total);
+        } else if let Some(query) = input.downcast_mut::<QueryInput>() {
+            query.return_consumed_capacity = Some(ReturnConsumedCapacity::Total);
+        } else if let Some(batch) = input.downcast_mut::<BatchGetItemInput>() {
+            batch.return_consumed_capacity = Some(ReturnConsumedCapacity::Total);
+        }
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(Ok(output)) = context.output_or_error() {
+            if let Some(get) = output.downcast_ref::<GetItemOutput>() {
+                self.add(get.consumed_capacity());
+            } else if let Some(query) = output.downcast_ref::<QueryOutput>() {
+                self.add(query.consumed_capacity());
+            } else if let Some(batch) = output.downcast_ref::<BatchGetItemOutput>() {
+                for capacity in batch.consumed_capacity() {
+                    self.add(Some(capacity));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn call(
+    app: &Router,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut request = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let request = match body {
+        Some(body) => request
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string())),
+        None => request.body(Body::empty()),
+    }
+    .expect("a valid request");
+    let response = app
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("the router is infallible");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+async fn expect(
+    app: &Router,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    want: StatusCode,
+) -> anyhow::Result<Value> {
+    let (status, value) = call(app, method.clone(), path, token, body).await;
+    anyhow::ensure!(status == want, "{method} {path}: {status} {value}");
+    Ok(value["data"].clone())
+}
+
+async fn sign_in(app: &Router, email: &str) -> anyhow::Result<(String, String)> {
+    let password = "benchmark passphrase";
+    let body = json!({"email": email, "password": password, "name": "Bench"});
+    let user = expect(
+        app,
+        Method::POST,
+        "/v1/auth/register",
+        None,
+        Some(body),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let body = json!({"email": email, "password": password});
+    let session = expect(
+        app,
+        Method::POST,
+        "/v1/auth/login",
+        None,
+        Some(body),
+        StatusCode::OK,
+    )
+    .await?;
+    Ok((
+        session["accessToken"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        user["id"].as_str().unwrap_or_default().to_owned(),
+    ))
+}
+
+const WORDS: &[&str] = &[
+    "Tomato", "Pepper", "Basil", "Olive", "Lemon", "Garlic", "Onion", "Carrot", "Fennel", "Leek",
+];
+const KINDS: &[&str] = &["Fresh", "Organic", "Dried", "Smoked", "Pickled", "Roasted"];
+
+struct Figures {
+    name: &'static str,
+    p50: f64,
+    p99: f64,
+    calls: f64,
+    units: f64,
+}
+
+async fn measure<F, Fut>(name: &'static str, meter: &Meter, mut run: F) -> anyhow::Result<Figures>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    for _ in 0..WARMUP {
+        run().await?;
+    }
+    let mut millis = Vec::with_capacity(RUNS);
+    let (mut calls, mut units) = (0u64, 0.0);
+    for _ in 0..RUNS {
+        meter.reset();
+        let started = Instant::now();
+        run().await?;
+        millis.push(started.elapsed().as_secs_f64() * 1000.0);
+        let (c, u) = meter.read();
+        calls += c;
+        units += u;
+    }
+    millis.sort_by(f64::total_cmp);
+    let at = |q: f64| millis[((millis.len() as f64 - 1.0) * q).round() as usize];
+    Ok(Figures {
+        name,
+        p50: at(0.50),
+        p99: at(0.99),
+        calls: calls as f64 / RUNS as f64,
+        units: units / RUNS as f64,
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let sdk = shared::services::load_sdk_config().await;
+    let mut config = shared::config::Config::from_env()
+        .context("run through infra/bench.sh (make bench), which starts the local stack")?;
+    config.table_name = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let meter = Meter::default();
+    let metered = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(meter.clone())
+            .build(),
+    );
+    let table = config.table_name.clone();
+    let services = shared::Services::build(config, &sdk)
+        .await?
+        .with_store(Store::new(metered, table.as_str()));
+    devserver::resources::ensure_all(&services).await?;
+    let app = devserver::app(&services);
+
+    println!("seeding {PRODUCTS} products in table {table} ...");
+    let (seller, _) = sign_in(&app, "seller@bench.local").await?;
+    let (_, admin_id) = sign_in(&app, "admin@bench.local").await?;
+    devserver::seed::grant_admin(&services, &admin_id).await?;
+    let (admin, _) = {
+        let body = json!({"email": "admin@bench.local", "password": "benchmark passphrase"});
+        let session = expect(
+            &app,
+            Method::POST,
+            "/v1/auth/login",
+            None,
+            Some(body),
+            StatusCode::OK,
+        )
+        .await?;
+        (
+            session["accessToken"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            (),
+        )
+    };
+    let org_body = json!({"kind": "seller", "name": "Bench Foods", "legalName": "Bench Foods Lda", "taxId": "PT123456789", "country": "PT"});
+    let org = expect(
+        &app,
+        Method::POST,
+        "/v1/orgs",
+        Some(&seller),
+        Some(org_body),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let org = org["id"].as_str().unwrap_or_default().to_owned();
+    let category = expect(
+        &app,
+        Method::POST,
+        "/v1/categories",
+        Some(&admin),
+        Some(json!({"slug": "produce", "name": "Produce"})),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let category = category["id"].as_str().unwrap_or_default().to_owned();
+
+    let mut product_ids = Vec::with_capacity(PRODUCTS);
+    for chunk in (0..PRODUCTS).collect::<Vec<_>>().chunks(25) {
+        let products: Vec<Value> = chunk
+            .iter()
+            .map(|&i| {
+                json!({
+                    "sellerOrgId": org, "sku": format!("BENCH-{i:05}"), "categoryId": category,
+                    "name": format!("{} {}", KINDS[i % KINDS.len()], WORDS[i % WORDS.len()]),
+                    "description": format!("Lot {i} of {} from the bench farm", WORDS[(i / 3) % WORDS.len()].to_lowercase()),
+                    "price": {"amount": 100 + (i as i64 * 37) % 5000, "currency": "EUR"}, "stock": 10 + i % 7,
+                })
+            })
+            .collect();
+        let results = expect(
+            &app,
+            Method::POST,
+            "/v1/products/bulk",
+            Some(&seller),
+            Some(json!({"products": products})),
+            StatusCode::OK,
+        )
+        .await?;
+        for result in results["results"].as_array().into_iter().flatten() {
+            if let Some(id) = result["product"]["id"].as_str() {
+                product_ids.push(id.to_owned());
+            }
+        }
+    }
+    anyhow::ensure!(
+        product_ids.len() == PRODUCTS,
+        "bulk create made {} of {PRODUCTS} products",
+        product_ids.len()
+    );
+    for id in &product_ids {
+        let (pk, sk) = shared::stock::product_key(id);
+        let product: Option<catalog::product::Product> = services.store.get(&pk, sk).await?;
+        catalog::search::apply_product_change(&services.store, None, product).await?;
+    }
+
+    let probe = product_ids[PRODUCTS / 2].clone();
+    let store = services.store.clone();
+    let mut figures = Vec::new();
+    figures.push(
+        measure("bare GetItem (SDK, no router)", &meter, || {
+            let (pk, sk) = shared::stock::product_key(&probe);
+            let store = store.clone();
+            async move {
+                store
+                    .client()
+                    .get_item()
+                    .table_name(store.table())
+                    .key("PK", AttributeValue::S(pk))
+                    .key("SK", AttributeValue::S(sk.to_owned()))
+                    .send()
+                    .await?;
+                Ok(())
+            }
+        })
+        .await?,
+    );
+    let get_path = format!("/v1/products/{probe}");
+    figures.push(
+        measure("GET /v1/products/{id}", &meter, || async {
+            expect(&app, Method::GET, &get_path, None, None, StatusCode::OK)
+                .await
+                .map(drop)
+        })
+        .await?,
+    );
+    let list_path = format!("/v1/products?categoryId={category}&limit=20");
+    figures.push(
+        measure("GET /v1/products (category, 20)", &meter, || async {
+            expect(&app, Method::GET, &list_path, None, None, StatusCode::OK)
+                .await
+                .map(drop)
+        })
+        .await?,
+    );
+    figures.push(
+        measure("GET /v1/search?q=organic tomato", &meter, || async {
+            expect(
+                &app,
+                Method::GET,
+                "/v1/search?q=organic%20tomato&limit=20",
+                None,
+                None,
+                StatusCode::OK,
+            )
+            .await
+            .map(drop)
+        })
+        .await?,
+    );
+
+    println!(
+        "\n{RUNS} requests each after {WARMUP} warm-up, in-process router, DynamoDB Local on loopback"
+    );
+    println!(
+        "{:<36} {:>9} {:>9} {:>16} {:>18}",
+        "operation", "p50 ms", "p99 ms", "DynamoDB calls", "consumed RCU/req"
+    );
+    for f in &figures {
+        println!(
+            "{:<36} {:>9.2} {:>9.2} {:>16.2} {:>18.2}",
+            f.name, f.p50, f.p99, f.calls, f.units
+        );
+    }
+    let bare = figures[0].p50;
+    println!("\nmedian latency as a multiple of the bare GetItem:");
+    for f in &figures[1..] {
+        println!("  {:<34} {:>5.1}x", f.name, f.p50 / bare);
+    }
+    Ok(())
+}
