@@ -17,6 +17,7 @@ pub mod auth;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod idempotency;
 pub mod mail;
 pub mod ratelimit;
 pub mod services;

@@ -496,6 +496,26 @@ impl TestApp {
         .await
     }
 
+    /// A stock adjustment with an `Idempotency-Key`.
+    pub async fn adjust_stock_once(
+        &self,
+        token: &str,
+        id: &str,
+        delta: i64,
+        key: &str,
+    ) -> TestResponse {
+        let body = json!({ "delta": delta });
+        let path = format!("/v1/products/{id}/stock");
+        self.request(
+            Method::POST,
+            &path,
+            Auth::Bearer(token),
+            Some(&body),
+            &[("idempotency-key", key)],
+        )
+        .await
+    }
+
     /// `GET /v1/search?<query>`
     pub async fn search(&self, query: &str) -> TestResponse {
         self.call(Method::GET, &format!("/v1/search?{query}"), None, None)

@@ -9,6 +9,7 @@ use shared::auth::Caller;
 use shared::domain::{Sku, new_id, now_rfc3339};
 use shared::http::precondition::{etag, if_match};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorBody, ErrorEnvelope};
+use shared::idempotency::{self, Begin, IdempotencyKey};
 use shared::stock::{self, Stock, product_key};
 use shared::store::{Store, attr, from_item, to_item};
 use utoipa::ToSchema;
@@ -580,15 +581,18 @@ pub struct StockAdjustment {
     tag = "catalog",
     security(("bearer" = []), ("apiKey" = [])),
     request_body = StockAdjustment,
-    params(("productId" = String, Path, description = "The product's id")),
+    params(
+        ("productId" = String, Path, description = "The product's id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result instead of moving stock again (24 h)"),
+    ),
     responses(
-        (status = 200, description = "The stock after the adjustment", body = Envelope<Stock>),
+        (status = 200, description = "The stock after the adjustment (Idempotent-Replayed: true on a replay)", body = Envelope<Stock>),
         (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
         (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
         (status = 404, description = "No such product, or not the caller's organization's", body = ErrorEnvelope),
-        (status = 409, description = "Not enough stock to remove that many", body = ErrorEnvelope),
-        (status = 422, description = "delta is 0 or out of range", body = ErrorEnvelope),
+        (status = 409, description = "Not enough stock to remove that many, or the same Idempotency-Key is still in progress", body = ErrorEnvelope),
+        (status = 422, description = "delta is 0 or out of range, or the Idempotency-Key was used for another request", body = ErrorEnvelope),
         (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
@@ -597,8 +601,9 @@ pub async fn adjust_stock(
     State(state): State<CatalogState>,
     caller: Caller,
     Path(product_id): Path<String>,
+    IdempotencyKey(idempotency_key): IdempotencyKey,
     ApiJson(request): ApiJson<StockAdjustment>,
-) -> ApiResult<ApiResponse<Stock>> {
+) -> ApiResult<ApiResponse<serde_json::Value>> {
     if request.delta == 0 || request.delta.abs() > MAX_INITIAL_STOCK {
         return Err(ApiError::invalid_field(
             "delta",
@@ -607,6 +612,32 @@ pub async fn adjust_stock(
     }
     let product = load_product(&state.store, &product_id).await?;
     require_product_seller(&state, &caller, &product.seller_org_id).await?;
-    let stock = stock::adjust(&state.store, &product_id, request.delta).await?;
-    Ok(ApiResponse::ok(stock))
+    let claim = match idempotency_key {
+        Some(key) => {
+            let scope = format!("{}:stock", caller.actor());
+            let fingerprint = format!("{product_id}:{}", request.delta);
+            match idempotency::begin(&state.store, &scope, &key, &fingerprint).await? {
+                Begin::Replay(stored) => return Ok(idempotency::replayed(stored)),
+                Begin::Fresh(claim) => Some(claim),
+            }
+        }
+        None => None,
+    };
+    match stock::adjust(&state.store, &product_id, request.delta).await {
+        Ok(stock) => {
+            let data = serde_json::to_value(&stock).map_err(ApiError::internal)?;
+            if let Some(claim) = claim {
+                idempotency::complete(&state.store, claim, &data).await?;
+            }
+            Ok(ApiResponse::ok(data))
+        }
+        Err(err) => {
+            if let Some(claim) = claim
+                && let Err(release) = idempotency::release(&state.store, claim).await
+            {
+                tracing::warn!(error = ?release, "an idempotency claim could not be released");
+            }
+            Err(err.into())
+        }
+    }
 }

@@ -1188,3 +1188,62 @@ async fn the_stream_keeps_search_current_as_products_change() {
     search_until(&app, "pepper", |found| found.is_empty()).await;
     pump.task.abort();
 }
+
+#[tokio::test]
+async fn a_stock_adjustment_retried_with_its_idempotency_key_moves_stock_once() {
+    let (app, _admin, seller, category, org) = shop().await;
+    let mut body = product_body(&org, "IDEM-1", &category, "Leeks", 150);
+    body["stock"] = json!(10);
+    let id = app
+        .create_product(&seller, &body)
+        .await
+        .assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let first = app.adjust_stock_once(&seller, &id, -3, "restock-42").await;
+    let first_data = first.assert_ok(StatusCode::OK).clone();
+    assert_eq!(first_data["available"], 7, "{first_data}");
+    assert!(!first.headers.contains_key("idempotent-replayed"));
+
+    let attempts =
+        join_all((0..5).map(|_| app.adjust_stock_once(&seller, &id, -3, "restock-42"))).await;
+    for again in &attempts {
+        assert_eq!(again.assert_ok(StatusCode::OK), &first_data);
+        assert_eq!(again.headers["idempotent-replayed"], "true");
+    }
+    let product = app
+        .call(
+            axum::http::Method::GET,
+            &format!("/v1/products/{id}"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        product.body["data"]["stock"]["available"], 7,
+        "stock moved once"
+    );
+
+    // The same key for another request is refused; a new key works.
+    app.adjust_stock_once(&seller, &id, -1, "restock-42")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.adjust_stock_once(&seller, &id, -1, "restock-43")
+        .await
+        .assert_ok(StatusCode::OK);
+    // A refused adjustment gives its key back: the retry runs again.
+    app.adjust_stock_once(&seller, &id, -100, "too-many")
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.adjust_stock(&seller, &id, 100)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.adjust_stock_once(&seller, &id, -100, "too-many")
+        .await
+        .assert_ok(StatusCode::OK);
+    app.adjust_stock_once(&seller, &id, -1, &"x".repeat(300))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+}
