@@ -5,6 +5,7 @@
 //! | categoryId | newest | GSI1 `PRODUCTS#CATEGORY#<id>`, descending |
 //! | categoryId | price_asc / price_desc | GSI2 `PRODUCTS#CATEGORY#<id>`, `BETWEEN <min> AND <max>` when a price range is given |
 //! | sellerOrgId only | newest | GSI3 `PRODUCTS#SELLER#<id>`, descending |
+//! | sellerOrgId only | price_asc / price_desc | GSI4 `PRODUCTS#SELLER#<id>`, `BETWEEN <min> AND <max>` when a price range is given |
 //!
 //! The other filters (price range under newest, in stock, currency, seller
 //! within a category) are FilterExpressions of the same Query.
@@ -147,9 +148,6 @@ impl TryFrom<ListParams> for ListRequest {
                 ProductSort::Newest
             }
         };
-        if sort != ProductSort::Newest && category_id.is_none() {
-            problems.add("sort", "ordering by price needs categoryId");
-        }
         let limit = parse_limit(&mut problems, params.limit.as_deref());
         problems.finish("the list parameters are invalid", || Self {
             category_id,
@@ -267,13 +265,7 @@ pub fn plan(request: &ListRequest) -> (PartitionQuery, QueryRefinement) {
         }
         (Some(category), sort) => {
             filters.seller(request.seller_org_id.as_deref());
-            if request.min_price.is_some() || request.max_price.is_some() {
-                // `~` sorts after every id character: the bound takes every id.
-                filters.refinement.sort_between = Some((
-                    format!("{:013}#", request.min_price.unwrap_or(0)),
-                    format!("{:013}#~", request.max_price.unwrap_or(MAX_AMOUNT)),
-                ));
-            }
+            filters.refinement.sort_between = price_bounds(request.min_price, request.max_price);
             PartitionQuery {
                 index: Index::Gsi2,
                 partition: category_partition(category),
@@ -281,7 +273,7 @@ pub fn plan(request: &ListRequest) -> (PartitionQuery, QueryRefinement) {
                 ascending: sort == ProductSort::PriceAsc,
             }
         }
-        (None, _) => {
+        (None, ProductSort::Newest) => {
             filters.price_range(request.min_price, request.max_price);
             PartitionQuery {
                 index: Index::Gsi3,
@@ -290,8 +282,28 @@ pub fn plan(request: &ListRequest) -> (PartitionQuery, QueryRefinement) {
                 ascending: false,
             }
         }
+        (None, sort) => {
+            filters.refinement.sort_between = price_bounds(request.min_price, request.max_price);
+            PartitionQuery {
+                index: Index::Gsi4,
+                partition: seller_partition(request.seller_org_id.as_deref().unwrap_or_default()),
+                sort_prefix: None,
+                ascending: sort == ProductSort::PriceAsc,
+            }
+        }
     };
     (query, filters.finish())
+}
+
+/// The sort-key range of a price range on the by-price indexes (GSI2, GSI4).
+fn price_bounds(min: Option<i64>, max: Option<i64>) -> Option<(String, String)> {
+    // `~` sorts after every id character: the bound takes every id.
+    (min.is_some() || max.is_some()).then(|| {
+        (
+            format!("{:013}#", min.unwrap_or(0)),
+            format!("{:013}#~", max.unwrap_or(MAX_AMOUNT)),
+        )
+    })
 }
 
 /// Lists active products by category or seller, newest first or by price,

@@ -6,7 +6,8 @@
 //!   not archived) it carries the keys of three indexes:
 //!   GSI1 `PRODUCTS#CATEGORY#<categoryId> / <id>` (category, newest),
 //!   GSI2 `PRODUCTS#CATEGORY#<categoryId> / <price:013>#<id>` (category, by price),
-//!   GSI3 `PRODUCTS#SELLER#<orgId> / <id>` (seller, newest).
+//!   GSI3 `PRODUCTS#SELLER#<orgId> / <id>` (seller, newest);
+//!   GSI4 `PRODUCTS#SELLER#<orgId> / <price>#<id>` (seller, by price).
 //!   Archiving removes them, so an archived product leaves every list while
 //!   GetItem still finds it for old orders.
 //! - `SKU#<sku> / MARKER`: the SKU's uniqueness marker, written in the same
@@ -146,6 +147,10 @@ pub struct Product {
     pub gsi3pk: Option<String>,
     #[serde(rename = "GSI3SK", default, skip_serializing_if = "Option::is_none")]
     pub gsi3sk: Option<String>,
+    #[serde(rename = "GSI4PK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi4pk: Option<String>,
+    #[serde(rename = "GSI4SK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi4sk: Option<String>,
     pub id: String,
     pub seller_org_id: String,
     pub sku: String,
@@ -198,8 +203,9 @@ pub const EDITABLE_ATTRIBUTES: &[&str] = &[
 ];
 
 /// The index keys a listed product carries.
-pub const LISTING_ATTRIBUTES: &[&str] =
-    &["GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK"];
+pub const LISTING_ATTRIBUTES: &[&str] = &[
+    "GSI1PK", "GSI1SK", "GSI2PK", "GSI2SK", "GSI3PK", "GSI3SK", "GSI4PK", "GSI4SK",
+];
 
 impl Product {
     pub fn is_listed(&self) -> bool {
@@ -217,6 +223,8 @@ impl Product {
             self.gsi2sk = Some(format!("{}#{}", self.price.sortable_amount(), self.id));
             self.gsi3pk = Some(seller_partition(&self.seller_org_id));
             self.gsi3sk = Some(self.id.clone());
+            self.gsi4pk = self.gsi3pk.clone();
+            self.gsi4sk = self.gsi2sk.clone();
         } else {
             self.gsi1pk = None;
             self.gsi1sk = None;
@@ -224,6 +232,8 @@ impl Product {
             self.gsi2sk = None;
             self.gsi3pk = None;
             self.gsi3sk = None;
+            self.gsi4pk = None;
+            self.gsi4sk = None;
         }
     }
 
@@ -263,6 +273,8 @@ impl Product {
             gsi2sk: None,
             gsi3pk: None,
             gsi3sk: None,
+            gsi4pk: None,
+            gsi4sk: None,
             id,
             seller_org_id,
             sku: sku.to_string(),

@@ -625,7 +625,7 @@ pub async fn adjust_stock(
     };
     match stock::adjust(&state.store, &product_id, request.delta).await {
         Ok(stock) => {
-            let data = serde_json::to_value(&stock).map_err(ApiError::internal)?;
+            let data = serde_json::to_value(stock).map_err(ApiError::internal)?;
             if let Some(claim) = claim {
                 idempotency::complete(&state.store, claim, &data).await?;
             }

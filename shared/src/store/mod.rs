@@ -37,6 +37,8 @@ pub mod attr {
     pub const GSI2SK: &str = "GSI2SK";
     pub const GSI3PK: &str = "GSI3PK";
     pub const GSI3SK: &str = "GSI3SK";
+    pub const GSI4PK: &str = "GSI4PK";
+    pub const GSI4SK: &str = "GSI4SK";
     pub const TYPE: &str = "type";
     pub const TTL: &str = "ttl";
     pub const VERSION: &str = "version";
@@ -49,6 +51,7 @@ pub enum Index {
     Gsi1,
     Gsi2,
     Gsi3,
+    Gsi4,
 }
 
 impl Index {
@@ -58,6 +61,7 @@ impl Index {
             Index::Gsi1 => Some("GSI1"),
             Index::Gsi2 => Some("GSI2"),
             Index::Gsi3 => Some("GSI3"),
+            Index::Gsi4 => Some("GSI4"),
         }
     }
 
@@ -67,6 +71,7 @@ impl Index {
             Index::Gsi1 => (attr::GSI1PK, attr::GSI1SK),
             Index::Gsi2 => (attr::GSI2PK, attr::GSI2SK),
             Index::Gsi3 => (attr::GSI3PK, attr::GSI3SK),
+            Index::Gsi4 => (attr::GSI4PK, attr::GSI4SK),
         }
     }
 
@@ -77,6 +82,7 @@ impl Index {
             Index::Gsi1 => &[attr::PK, attr::SK, attr::GSI1PK, attr::GSI1SK],
             Index::Gsi2 => &[attr::PK, attr::SK, attr::GSI2PK, attr::GSI2SK],
             Index::Gsi3 => &[attr::PK, attr::SK, attr::GSI3PK, attr::GSI3SK],
+            Index::Gsi4 => &[attr::PK, attr::SK, attr::GSI4PK, attr::GSI4SK],
         }
     }
 }

@@ -438,6 +438,24 @@ async fn product_lists_filter_sort_and_page_with_checked_cursors() {
         list(format!("sellerOrgId={org}&inStock=true")).await.len(),
         3
     );
+    // A seller's products by price (GSI4), across its categories.
+    let by_price = list(format!("sellerOrgId={org}&sort=price_asc")).await;
+    assert_eq!(
+        by_price.len(),
+        4,
+        "three in this category, the apple in fruit"
+    );
+    assert_eq!(
+        by_price[1..],
+        [created[1].clone(), created[3].clone(), created[0].clone()]
+    );
+    assert_eq!(
+        list(format!(
+            "sellerOrgId={org}&sort=price_desc&minPrice=100&maxPrice=300"
+        ))
+        .await,
+        vec![created[3].clone(), created[1].clone()]
+    );
 
     // Page through two at a time.
     let mut seen = Vec::new();
@@ -484,7 +502,6 @@ async fn product_lists_filter_sort_and_page_with_checked_cursors() {
         format!("categoryId={category}&sort=random"),
         format!("categoryId={category}&minPrice=5&maxPrice=1"),
         format!("categoryId={category}&currency=eur"),
-        format!("sellerOrgId={org}&sort=price_asc"),
         "limit=5".to_owned(),
     ] {
         app.list_products(&query)
