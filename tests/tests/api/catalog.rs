@@ -363,6 +363,97 @@ async fn bulk_create_saves_the_valid_products_and_reports_the_rest() {
 }
 
 #[tokio::test]
+async fn bulk_update_saves_the_valid_changes_and_reports_the_rest() {
+    let (app, _admin, seller, category, org) = shop().await;
+    let mut ids = Vec::new();
+    for sku in ["u-1", "u-2", "u-3"] {
+        let created = app
+            .create_product(&seller, &product_body(&org, sku, &category, sku, 100))
+            .await;
+        ids.push(
+            created.assert_ok(StatusCode::CREATED)["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let stranger = app.signed_in_as(&unique_email("stranger")).await;
+    let other_org = app.new_org(&stranger, "seller").await;
+    let theirs = app
+        .create_product(
+            &stranger,
+            &product_body(&other_org, "theirs", &category, "Theirs", 100),
+        )
+        .await;
+    let theirs = theirs.assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let current = app.get_product(&ids[0]).await;
+    let etag = current.headers["etag"].to_str().unwrap().to_owned();
+    let stale = app
+        .update_product(&seller, &ids[1], None, &json!({"description": "Moved on"}))
+        .await;
+    stale.assert_ok(StatusCode::OK);
+
+    let changes = vec![
+        json!({"id": ids[0], "ifMatch": etag, "name": "Renamed in bulk", "price": {"amount": 250, "currency": "EUR"}}),
+        json!({"id": ids[1], "ifMatch": etag, "name": "Stale edit"}),
+        json!({"id": ids[2], "name": " ", "price": {"amount": -1, "currency": "EUR"}}),
+        json!({"id": theirs, "name": "Hijacked"}),
+        json!({"id": "no-such-product", "name": "Ghost"}),
+        json!("not an object"),
+    ];
+    let response = app.bulk_update_products(&seller, &changes).await;
+    let data = response.assert_ok(StatusCode::OK);
+    assert_eq!(data["updated"], 1, "{data}");
+    assert_eq!(data["failed"], 5);
+    let statuses: Vec<u64> = data["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![200, 412, 422, 404, 404, 422]);
+    assert_eq!(data["results"][0]["product"]["name"], "Renamed in bulk");
+    assert_eq!(data["results"][1]["error"]["code"], "PRECONDITION_FAILED");
+    let fields = &data["results"][2]["error"]["fields"];
+    assert!(
+        fields["name"].is_array() && fields["price.amount"].is_array(),
+        "{fields}"
+    );
+    assert_eq!(data["results"][3]["error"]["code"], "NOT_FOUND");
+
+    // The valid change is saved with a new version; the others changed nothing.
+    let renamed = app.get_product(&ids[0]).await;
+    assert_eq!(renamed.body["data"]["name"], "Renamed in bulk");
+    assert_eq!(renamed.body["data"]["price"]["amount"], 250);
+    assert_ne!(renamed.headers["etag"].to_str().unwrap(), etag);
+    let untouched = app.get_product(&ids[1]).await;
+    assert_eq!(untouched.body["data"]["name"], "u-2");
+    assert_eq!(untouched.body["data"]["description"], "Moved on");
+    assert_eq!(app.get_product(&ids[2]).await.body["data"]["name"], "u-3");
+    assert_eq!(
+        app.get_product(&theirs).await.body["data"]["name"],
+        "Theirs"
+    );
+
+    let too_many: Vec<Value> = (0..26)
+        .map(|_| json!({"id": ids[0], "name": "M"}))
+        .collect();
+    app.bulk_update_products(&seller, &too_many)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.bulk_update_products(&seller, &[])
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(
+        app.get_product(&ids[0]).await.body["data"]["name"],
+        "Renamed in bulk"
+    );
+}
+
+#[tokio::test]
 async fn product_lists_filter_sort_and_page_with_checked_cursors() {
     let (app, admin, seller, category, org) = shop().await;
     let other_category = app.category(&admin, "fruit").await;
