@@ -977,6 +977,64 @@ fn names(list: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn search_finds_products_by_their_category_name_ranked_below_other_matches() {
+    let (app, admin, seller, vegetables, org) = shop().await;
+    let herbs = app
+        .create_category(
+            &admin,
+            &json!({"slug": "herbs", "name": "Mediterranean Herbs"}),
+        )
+        .await;
+    let herbs = herbs.assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut created = Vec::new();
+    for (sku, name, category) in [
+        ("h-1", "Basil", &herbs),
+        ("h-2", "Herb Garden Kit", &vegetables),
+    ] {
+        let response = app
+            .create_product(&seller, &product_body(&org, sku, category, name, 100))
+            .await;
+        let id = response.assert_ok(StatusCode::CREATED)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        index_change(&app, None, &id).await;
+        created.push(id);
+    }
+    let search = |query: &'static str| {
+        let app = &app;
+        async move { names(app.search(query).await.assert_ok(StatusCode::OK)) }
+    };
+    assert_eq!(search("q=mediterranean").await, vec!["Basil"]);
+    // A match in the name ranks above a match in the category's name.
+    assert_eq!(search("q=herbs").await, vec!["Herb Garden Kit", "Basil"]);
+
+    // The stream may deliver a record twice: still one result.
+    let basil = index_change(&app, None, &created[0]).await;
+    let basil = index_change(&app, Some(basil), &created[0]).await;
+    assert_eq!(search("q=mediterranean%20basil").await, vec!["Basil"]);
+
+    // Moving it to another category takes the old category's words away.
+    app.update_product(
+        &seller,
+        &created[0],
+        None,
+        &json!({"categoryId": vegetables}),
+    )
+    .await
+    .assert_ok(StatusCode::OK);
+    index_change(&app, Some(basil), &created[0]).await;
+    assert!(search("q=mediterranean").await.is_empty());
+    assert_eq!(
+        search("q=vegetables").await,
+        vec!["Herb Garden Kit", "Basil"]
+    );
+}
+
+#[tokio::test]
 async fn search_finds_products_by_stem_ranks_name_matches_first_and_drops_archived_ones() {
     let (app, admin, seller, category, org) = shop().await;
     let fruit = app.category(&admin, "fruit").await;
