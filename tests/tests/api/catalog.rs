@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
-use bodega_tests::{TestApp, product_body, spawn_app, unique_email};
+use bodega_tests::{TestApp, product_body, sample_events, spawn_app, unique_email};
 use catalog::product::Product;
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -1336,4 +1336,43 @@ async fn the_stream_keeps_search_current_as_products_change() {
     app.archive_product(&seller, &id).await;
     search_until(&app, "pepper", |found| found.is_empty()).await;
     pump.task.abort();
+}
+
+/// The product stream sample, as Lambda would deliver it: its item is put
+/// into this test's table (in a category that exists here), then the
+/// stream handler indexes it, once however often the record comes.
+#[tokio::test]
+async fn the_product_stream_sample_is_indexed_once_however_often_it_is_delivered() {
+    let (app, _admin, _seller, category, _org) = shop().await;
+    let mut json = sample_events()
+        .remove("stream/product-created.json")
+        .expect("the product stream sample exists");
+    json["Records"][0]["dynamodb"]["NewImage"]["categoryId"]["S"] = category.clone().into();
+    let event: aws_lambda_events::event::dynamodb::Event =
+        serde_json::from_value(json).expect("a DynamoDB stream event");
+    let change = stream::Change {
+        record: &event.records[0],
+        item_type: catalog::product::PRODUCT_TYPE.to_owned(),
+    };
+    let mut product: Product = change
+        .new_image()
+        .unwrap()
+        .expect("the sample is an INSERT with a new image");
+    product.refresh_listing_keys();
+    app.services.store.put(&product, None).await.unwrap();
+
+    let state = stream::StreamState::new(&app.services);
+    for _ in 0..2 {
+        let response = stream::handle_batch(&state, event.clone()).await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    }
+    let found = app.search("q=kalamata%20olives").await;
+    let found = found.assert_ok(StatusCode::OK);
+    assert_eq!(ids(found), vec![product.id.clone()]);
+    // Also by its category's name ("vegetables" here).
+    let found = app.search("q=vegetable").await;
+    assert_eq!(
+        names(found.assert_ok(StatusCode::OK)),
+        vec!["Kalamata Olives"]
+    );
 }
