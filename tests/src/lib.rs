@@ -458,6 +458,13 @@ impl TestApp {
             .await
     }
 
+    /// `PATCH /v1/products/bulk`: each item is `{"id", "ifMatch"?, ...changes}`.
+    pub async fn bulk_update_products(&self, token: &str, products: &[Value]) -> TestResponse {
+        let body = json!({ "products": products });
+        self.call(Method::PATCH, "/v1/products/bulk", Some(token), Some(&body))
+            .await
+    }
+
     pub async fn get_product(&self, id: &str) -> TestResponse {
         self.call(Method::GET, &format!("/v1/products/{id}"), None, None)
             .await

@@ -68,7 +68,10 @@ fn api() -> OpenApiRouter<CatalogState> {
         ))
         .routes(routes!(category::get_category, category::update_category))
         .routes(routes!(listing::list_products, products::create_product))
-        .routes(routes!(products::bulk_create_products))
+        .routes(routes!(
+            products::bulk_create_products,
+            products::bulk_update_products
+        ))
         .routes(routes!(
             products::get_product,
             products::update_product,

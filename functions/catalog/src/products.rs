@@ -1,5 +1,5 @@
-//! Product endpoints: create (one or a bulk of up to 25), read, update with
-//! optimistic locking, archive, and the seller's stock adjustments.
+//! Product endpoints: create, read, update with optimistic locking (each one
+//! or a bulk of up to 25), archive, and the seller's stock adjustments.
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 use axum::extract::{Path, State};
@@ -23,7 +23,7 @@ use crate::product::{
 };
 use crate::validation::Problems;
 
-/// Most products one bulk call may create: one transaction each, run together.
+/// Most products one bulk call may create or update: one transaction each, run together.
 pub const MAX_BULK: usize = 25;
 const MAX_INITIAL_STOCK: i64 = 1_000_000_000;
 
@@ -217,7 +217,7 @@ pub struct BulkCreateRequest {
 pub struct BulkItemResult {
     /// Position in the request.
     index: usize,
-    /// The status this product alone would have had (201, 409, 422, ...).
+    /// The status this product alone would have had (201 or 200, 404, 409, 412, 422, ...).
     status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     product: Option<ProductView>,
@@ -271,7 +271,32 @@ pub async fn bulk_create_products(
     caller: Caller,
     ApiJson(request): ApiJson<BulkCreateRequest>,
 ) -> ApiResult<ApiResponse<BulkCreateResult>> {
-    let count = request.products.len();
+    let (created, results) = run_bulk(request.products, StatusCode::CREATED, |request| {
+        create_one(&state, &caller, request)
+    })
+    .await?;
+    Ok(ApiResponse::ok(BulkCreateResult {
+        created,
+        failed: results.len() - created,
+        results,
+    }))
+}
+
+/// Runs `attempt` on each of 1 to 25 raw items, together, each on its own:
+/// an item that does not parse as `T` or whose attempt fails is reported
+/// with the error it would have had alone, and the others still run.
+/// Returns how many succeeded and the results in request order.
+async fn run_bulk<T, F, Fut>(
+    items: Vec<serde_json::Value>,
+    success: StatusCode,
+    attempt: F,
+) -> ApiResult<(usize, Vec<BulkItemResult>)>
+where
+    T: serde::de::DeserializeOwned,
+    F: Fn(T) -> Fut,
+    Fut: std::future::Future<Output = ApiResult<Product>>,
+{
+    let count = items.len();
     tracing::Span::current().record("products", count);
     if !(1..=MAX_BULK).contains(&count) {
         return Err(ApiError::invalid_field(
@@ -279,41 +304,33 @@ pub async fn bulk_create_products(
             format!("must hold 1 to {MAX_BULK} products"),
         ));
     }
-    let attempts = request
-        .products
-        .into_iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            let state = &state;
-            let caller = &caller;
-            async move {
-                let request = serde_json::from_value::<NewProductRequest>(raw).map_err(|e| {
-                    ApiError::validation(
-                        format!("the product does not have the expected shape: {e}"),
-                        Default::default(),
-                    )
-                });
-                match request {
-                    Err(err) => item_error(index, err),
-                    Ok(request) => match create_one(state, caller, request).await {
-                        Ok(product) => BulkItemResult {
-                            index,
-                            status: StatusCode::CREATED.as_u16(),
-                            product: Some(product.into()),
-                            error: None,
-                        },
-                        Err(err) => item_error(index, err),
-                    },
-                }
+    let attempts = items.into_iter().enumerate().map(|(index, raw)| {
+        let attempt = &attempt;
+        async move {
+            let item = serde_json::from_value::<T>(raw).map_err(|e| {
+                ApiError::validation(
+                    format!("the product does not have the expected shape: {e}"),
+                    Default::default(),
+                )
+            });
+            let outcome = match item {
+                Ok(item) => attempt(item).await,
+                Err(err) => Err(err),
+            };
+            match outcome {
+                Ok(product) => BulkItemResult {
+                    index,
+                    status: success.as_u16(),
+                    product: Some(product.into()),
+                    error: None,
+                },
+                Err(err) => item_error(index, err),
             }
-        });
+        }
+    });
     let results = futures::future::join_all(attempts).await;
-    let created = results.iter().filter(|r| r.product.is_some()).count();
-    Ok(ApiResponse::ok(BulkCreateResult {
-        created,
-        failed: count - created,
-        results,
-    }))
+    let succeeded = results.iter().filter(|r| r.product.is_some()).count();
+    Ok((succeeded, results))
 }
 
 /// The product, archived or not (old orders still resolve archived ones).
@@ -429,8 +446,22 @@ pub async fn update_product(
     ApiJson(request): ApiJson<UpdateProductRequest>,
 ) -> ApiResult<ApiResponse<ProductView>> {
     let expected_version = if_match(&headers)?;
-    let current = load_product(&state.store, &product_id).await?;
-    require_product_seller(&state, &caller, &current.seller_org_id).await?;
+    let product = update_one(&state, &caller, &product_id, expected_version, request).await?;
+    Ok(with_etag(product))
+}
+
+/// Changes one product's editable fields in one transaction, only if it is
+/// still at `expected_version` when one is given: the single update and
+/// each item of a bulk update.
+async fn update_one(
+    state: &CatalogState,
+    caller: &Caller,
+    product_id: &str,
+    expected_version: Option<u64>,
+    request: UpdateProductRequest,
+) -> ApiResult<Product> {
+    let current = load_product(&state.store, product_id).await?;
+    require_product_seller(state, caller, &current.seller_org_id).await?;
     let mut problems = Problems::default();
     if let Some(sku) = &request.sku
         && Sku::parse(sku).map(|s| s.to_string()).ok().as_deref() != Some(current.sku.as_str())
@@ -504,8 +535,94 @@ pub async fn update_product(
         }
         Err(err) => return Err(err.into()),
     }
+    tracing::info!(product_id = %next.id, version = next.version, "product updated");
     // Stock may have moved meanwhile; show what is stored now.
-    Ok(with_etag(load_product(&state.store, &product_id).await?))
+    load_product(&state.store, product_id).await
+}
+
+/// One product's changes in a bulk update: the body of
+/// PATCH /v1/products/{productId} plus its id and, if wanted, its ETag.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkUpdateItem {
+    /// The product's id.
+    id: String,
+    /// The ETag from GET /v1/products/{productId}: then this product is
+    /// changed only if it is still at that version (else 412).
+    #[schema(example = "\"3\"")]
+    if_match: Option<String>,
+    #[serde(flatten)]
+    changes: UpdateProductRequest,
+}
+
+impl BulkUpdateItem {
+    /// The version `ifMatch` asks for, read as the If-Match header would be.
+    fn expected_version(&self) -> ApiResult<Option<u64>> {
+        let Some(tag) = &self.if_match else {
+            return Ok(None);
+        };
+        let value = header::HeaderValue::from_str(tag).map_err(|_| {
+            ApiError::precondition_failed("ifMatch does not match the current ETag")
+        })?;
+        if_match(&HeaderMap::from_iter([(header::IF_MATCH, value)]))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct BulkUpdateRequest {
+    /// 1 to 25 products, each its id, an optional ifMatch and the fields to change.
+    #[schema(value_type = Vec<BulkUpdateItem>)]
+    products: Vec<serde_json::Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BulkUpdateResult {
+    updated: usize,
+    failed: usize,
+    results: Vec<BulkItemResult>,
+}
+
+/// Changes up to 25 products in one call (for B2B integrations). Each
+/// product is changed on its own, exactly as PATCH /v1/products/{productId}
+/// would: valid changes are saved, and the others are reported with the
+/// error they would have had alone (404 for a product of another
+/// organization, 412 for a stale ifMatch, 422 with the invalid fields).
+#[utoipa::path(
+    patch,
+    path = "/v1/products/bulk",
+    tag = "catalog",
+    security(("bearer" = []), ("apiKey" = [])),
+    request_body = BulkUpdateRequest,
+    responses(
+        (status = 200, description = "Per-product results, in request order", body = Envelope<BulkUpdateResult>),
+        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
+        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
+        (status = 413, description = "The body is too large", body = ErrorEnvelope),
+        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
+        (status = 422, description = "No products, or more than 25", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all, fields(products))]
+pub async fn bulk_update_products(
+    State(state): State<CatalogState>,
+    caller: Caller,
+    ApiJson(request): ApiJson<BulkUpdateRequest>,
+) -> ApiResult<ApiResponse<BulkUpdateResult>> {
+    let (updated, results) = run_bulk(request.products, StatusCode::OK, |item: BulkUpdateItem| {
+        let state = &state;
+        let caller = &caller;
+        async move {
+            let expected_version = item.expected_version()?;
+            update_one(state, caller, &item.id, expected_version, item.changes).await
+        }
+    })
+    .await?;
+    Ok(ApiResponse::ok(BulkUpdateResult {
+        updated,
+        failed: results.len() - updated,
+        results,
+    }))
 }
 
 /// Archives a product: it leaves every list and search and can no longer be

@@ -2,8 +2,9 @@
 //!
 //! Items (see docs/data-model.md, "Catalog"):
 //! - `SEARCH#<term> / <productId>`: one per (term, product) of a listed
-//!   product, from its name, description and tags. `inName` marks terms of
-//!   the name (they rank higher). Terms of the name also carry GSI1
+//!   product, from its name, description, tags and its category's name.
+//!   `inName` marks terms of the name (they rank higher); `inCategory` marks
+//!   terms found only in the category's name (they rank lowest). Terms of the name also carry GSI1
 //!   `SUGGEST#<first two letters> / <word>#<productId>` with the product's
 //!   name, for autocomplete.
 //!
@@ -31,6 +32,7 @@ use shared::store::{Index, PartitionQuery, Store, StoreError};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::CatalogState;
+use crate::category::{CategoryRecord, category_key};
 use crate::listing::{parse_in_stock, parse_limit, parse_price};
 use crate::product::{Product, ProductView};
 use crate::queries;
@@ -116,6 +118,9 @@ pub struct TermItem {
     pub term: String,
     pub product_id: String,
     pub in_name: bool,
+    /// The term comes only from the category's name: the weakest match.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_category: bool,
     /// The product's name, on name terms (for suggestions).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -128,8 +133,10 @@ fn term_partition(term: &str) -> String {
     format!("SEARCH#{term}")
 }
 
-/// Every term item a product should have: none unless it is listed.
-pub fn term_items(product: &Product) -> Vec<TermItem> {
+/// Every term item a product should have: none unless it is listed. A
+/// term's strongest source wins: name, then description and tags, then the
+/// category's name (`category_name`, if the category exists).
+pub fn term_items(product: &Product, category_name: Option<&str>) -> Vec<TermItem> {
     if !product.is_listed() {
         return Vec::new();
     }
@@ -147,36 +154,47 @@ pub fn term_items(product: &Product) -> Vec<TermItem> {
                 term,
                 product_id: product.id.clone(),
                 in_name: true,
+                in_category: false,
                 name: Some(product.name.clone()),
             }
         });
     }
     let other_text = format!("{} {}", product.description, product.tags.join(" "));
-    for term in tokenize(&other_text) {
-        items.entry(term.clone()).or_insert_with(|| TermItem {
-            pk: term_partition(&term),
-            sk: product.id.clone(),
-            item_type: TERM_TYPE.to_owned(),
-            gsi1pk: None,
-            gsi1sk: None,
-            term,
-            product_id: product.id.clone(),
-            in_name: false,
-            name: None,
-        });
+    let weaker = [
+        (other_text.as_str(), false),
+        (category_name.unwrap_or_default(), true),
+    ];
+    for (text, in_category) in weaker {
+        for term in tokenize(text) {
+            items.entry(term.clone()).or_insert_with(|| TermItem {
+                pk: term_partition(&term),
+                sk: product.id.clone(),
+                item_type: TERM_TYPE.to_owned(),
+                gsi1pk: None,
+                gsi1sk: None,
+                term,
+                product_id: product.id.clone(),
+                in_name: false,
+                in_category,
+                name: None,
+            });
+        }
     }
     items.into_values().collect()
 }
 
 /// What a product change does to the index: the term items to write (new
 /// or changed) and the keys to delete (terms the product no longer has,
-/// all of them once it is archived, inactive or gone).
+/// all of them once it is archived, inactive or gone). `category_names`
+/// maps category ids to names, for the categories of listed products.
 pub fn index_changes(
     old: Option<&Product>,
     new: Option<&Product>,
+    category_names: &HashMap<String, String>,
 ) -> (Vec<TermItem>, Vec<TermKey>) {
-    let before = old.map(term_items).unwrap_or_default();
-    let after = new.map(term_items).unwrap_or_default();
+    let terms = |p: &Product| term_items(p, category_names.get(&p.category_id).map(String::as_str));
+    let before = old.map(terms).unwrap_or_default();
+    let after = new.map(terms).unwrap_or_default();
     let after_keys: BTreeSet<TermKey> =
         after.iter().map(|t| (t.pk.clone(), t.sk.clone())).collect();
     let deletes = before
@@ -190,12 +208,15 @@ pub fn index_changes(
 
 /// Brings the index in line with a product change (old and new images of
 /// the stream record). Idempotent: applying it twice has the effect of once.
+/// Reads the category's name (one GetItem) only when an image is listed and
+/// so has terms; an edit that keeps the category reads it once.
 pub async fn apply_product_change(
     store: &Store,
     old: Option<Product>,
     new: Option<Product>,
 ) -> Result<(), StoreError> {
-    let (puts, deletes) = index_changes(old.as_ref(), new.as_ref());
+    let category_names = listed_category_names(store, [old.as_ref(), new.as_ref()]).await?;
+    let (puts, deletes) = index_changes(old.as_ref(), new.as_ref(), &category_names);
     // Boxed, so the future stays Send for any caller that spawns it (the
     // devserver's pump): closures returning async blocks trip the
     // compiler's higher-ranked lifetime inference there.
@@ -213,6 +234,28 @@ pub async fn apply_product_change(
         .collect()
         .await;
     results.into_iter().collect()
+}
+
+/// The names of the categories of the listed products among `images`;
+/// a category that does not exist contributes no terms.
+async fn listed_category_names(
+    store: &Store,
+    images: [Option<&Product>; 2],
+) -> Result<HashMap<String, String>, StoreError> {
+    let ids: BTreeSet<&str> = images
+        .into_iter()
+        .flatten()
+        .filter(|p| p.is_listed())
+        .map(|p| p.category_id.as_str())
+        .collect();
+    let mut names = HashMap::new();
+    for id in ids {
+        let (pk, sk) = category_key(id);
+        if let Some(category) = store.get::<CategoryRecord>(&pk, sk).await? {
+            names.insert(category.id, category.name);
+        }
+    }
+    Ok(names)
 }
 
 /// The product filters of a search, checked on the products themselves.
@@ -330,9 +373,10 @@ impl TryFrom<SearchParams> for SearchRequest {
 }
 
 /// Product ids matching every term, best first: more matching terms in the
-/// name rank higher, then newer products.
+/// name rank higher, then fewer terms matched only by the category's name,
+/// then newer products.
 fn rank(postings: &[Vec<TermItem>]) -> Vec<String> {
-    let mut scores: HashMap<&str, (usize, usize)> = HashMap::new();
+    let mut scores: HashMap<&str, (usize, usize, usize)> = HashMap::new();
     for (i, items) in postings.iter().enumerate() {
         for item in items {
             let entry = scores.entry(item.product_id.as_str()).or_default();
@@ -340,19 +384,28 @@ fn rank(postings: &[Vec<TermItem>]) -> Vec<String> {
             if entry.0 == i {
                 entry.0 += 1;
                 entry.1 += usize::from(item.in_name);
+                entry.2 += usize::from(item.in_category);
             }
         }
     }
-    let mut matched: Vec<(&str, usize)> = scores
+    let mut matched: Vec<(&str, usize, usize)> = scores
         .into_iter()
-        .filter(|(_, (terms, _))| *terms == postings.len())
-        .map(|(id, (_, in_name))| (id, in_name))
+        .filter(|(_, (terms, _, _))| *terms == postings.len())
+        .map(|(id, (_, in_name, in_category))| (id, in_name, in_category))
         .collect();
-    matched.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| b.0.cmp(a.0)));
-    matched.into_iter().map(|(id, _)| id.to_owned()).collect()
+    matched.sort_by(|a, b| {
+        b.1.cmp(&a.1)
+            .then_with(|| a.2.cmp(&b.2))
+            .then_with(|| b.0.cmp(a.0))
+    });
+    matched
+        .into_iter()
+        .map(|(id, _, _)| id.to_owned())
+        .collect()
 }
 
-/// Finds active products by words in their name, description and tags.
+/// Finds active products by words in their name, description, tags and
+/// category name.
 #[utoipa::path(
     get,
     path = "/v1/search",
@@ -552,7 +605,7 @@ mod tests {
     #[test]
     fn index_changes_write_new_terms_and_remove_old_ones() {
         let before = product("Roma tomatoes", "Sweet and firm");
-        let (puts, deletes) = index_changes(None, Some(&before));
+        let (puts, deletes) = index_changes(None, Some(&before), &HashMap::new());
         let terms: BTreeSet<&str> = puts.iter().map(|t| t.term.as_str()).collect();
         assert_eq!(
             terms,
@@ -564,7 +617,7 @@ mod tests {
 
         let mut renamed = before.clone();
         renamed.name = "Cherry tomatoes".into();
-        let (puts, deletes) = index_changes(Some(&before), Some(&renamed));
+        let (puts, deletes) = index_changes(Some(&before), Some(&renamed), &HashMap::new());
         assert_eq!(deletes, vec![(term_partition("roma"), before.id.clone())]);
         let put_terms: Vec<&str> = puts.iter().map(|t| t.term.as_str()).collect();
         assert!(put_terms.contains(&"cherry"), "{put_terms:?}");
@@ -576,10 +629,10 @@ mod tests {
         let mut archived = renamed.clone();
         archived.archived_at = Some("2026-01-01T00:00:00Z".into());
         archived.refresh_listing_keys();
-        let (puts, deletes) = index_changes(Some(&renamed), Some(&archived));
+        let (puts, deletes) = index_changes(Some(&renamed), Some(&archived), &HashMap::new());
         assert!(puts.is_empty());
         assert_eq!(deletes.len(), 5);
-        let (puts, deletes) = index_changes(Some(&renamed), None);
+        let (puts, deletes) = index_changes(Some(&renamed), None, &HashMap::new());
         assert!(puts.is_empty() && deletes.len() == 5);
     }
 
@@ -593,8 +646,52 @@ mod tests {
             term: term.to_string(),
             product_id: id.into(),
             in_name,
+            in_category: false,
             name: None,
         }
+    }
+
+    #[test]
+    fn category_name_terms_are_indexed_with_the_lowest_weight() {
+        let tomato = product("Roma tomatoes", "Sweet vegetables");
+        let names = HashMap::from([("c1".to_owned(), "Fresh Vegetables & Herbs".to_owned())]);
+        let (puts, _) = index_changes(None, Some(&tomato), &names);
+        let term = |t: &str| puts.iter().find(|p| p.term == t).cloned();
+        let fresh = term("fresh").expect("a word only in the category name");
+        assert!(fresh.in_category && !fresh.in_name && fresh.name.is_none());
+        assert!(term("herb").unwrap().in_category);
+        // A word also in the description keeps the description's weight.
+        assert!(!term("vegetable").unwrap().in_category);
+        assert!(term("tomato").unwrap().in_name);
+
+        // Without the category (deleted, or none yet), no category terms;
+        // moving to another category swaps them.
+        let (puts, _) = index_changes(None, Some(&tomato), &HashMap::new());
+        assert!(puts.iter().all(|p| !p.in_category));
+        let mut moved = tomato.clone();
+        moved.category_id = "c2".into();
+        let names = HashMap::from([
+            ("c1".to_owned(), "Fresh Herbs".to_owned()),
+            ("c2".to_owned(), "Pantry".to_owned()),
+        ]);
+        let (puts, deletes) = index_changes(Some(&tomato), Some(&moved), &names);
+        let put_terms: Vec<&str> = puts.iter().map(|t| t.term.as_str()).collect();
+        assert_eq!(put_terms, vec!["pantry"]);
+        assert_eq!(
+            BTreeSet::from_iter(deletes),
+            BTreeSet::from([
+                (term_partition("fresh"), tomato.id.clone()),
+                (term_partition("herb"), tomato.id.clone()),
+            ])
+        );
+    }
+
+    #[test]
+    fn category_only_matches_rank_below_other_matches() {
+        let mut weak = posting(0, "b", false);
+        weak.in_category = true;
+        let strong = posting(0, "a", false);
+        assert_eq!(rank(&[vec![weak, strong]]), vec!["a", "b"]);
     }
 
     #[test]

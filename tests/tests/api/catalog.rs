@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
-use bodega_tests::{TestApp, product_body, spawn_app, unique_email};
+use bodega_tests::{TestApp, product_body, sample_events, spawn_app, unique_email};
 use catalog::product::Product;
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -360,6 +360,97 @@ async fn bulk_create_saves_the_valid_products_and_reports_the_rest() {
     app.bulk_create_products(&seller, &[])
         .await
         .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn bulk_update_saves_the_valid_changes_and_reports_the_rest() {
+    let (app, _admin, seller, category, org) = shop().await;
+    let mut ids = Vec::new();
+    for sku in ["u-1", "u-2", "u-3"] {
+        let created = app
+            .create_product(&seller, &product_body(&org, sku, &category, sku, 100))
+            .await;
+        ids.push(
+            created.assert_ok(StatusCode::CREATED)["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    let stranger = app.signed_in_as(&unique_email("stranger")).await;
+    let other_org = app.new_org(&stranger, "seller").await;
+    let theirs = app
+        .create_product(
+            &stranger,
+            &product_body(&other_org, "theirs", &category, "Theirs", 100),
+        )
+        .await;
+    let theirs = theirs.assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let current = app.get_product(&ids[0]).await;
+    let etag = current.headers["etag"].to_str().unwrap().to_owned();
+    let stale = app
+        .update_product(&seller, &ids[1], None, &json!({"description": "Moved on"}))
+        .await;
+    stale.assert_ok(StatusCode::OK);
+
+    let changes = vec![
+        json!({"id": ids[0], "ifMatch": etag, "name": "Renamed in bulk", "price": {"amount": 250, "currency": "EUR"}}),
+        json!({"id": ids[1], "ifMatch": etag, "name": "Stale edit"}),
+        json!({"id": ids[2], "name": " ", "price": {"amount": -1, "currency": "EUR"}}),
+        json!({"id": theirs, "name": "Hijacked"}),
+        json!({"id": "no-such-product", "name": "Ghost"}),
+        json!("not an object"),
+    ];
+    let response = app.bulk_update_products(&seller, &changes).await;
+    let data = response.assert_ok(StatusCode::OK);
+    assert_eq!(data["updated"], 1, "{data}");
+    assert_eq!(data["failed"], 5);
+    let statuses: Vec<u64> = data["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, vec![200, 412, 422, 404, 404, 422]);
+    assert_eq!(data["results"][0]["product"]["name"], "Renamed in bulk");
+    assert_eq!(data["results"][1]["error"]["code"], "PRECONDITION_FAILED");
+    let fields = &data["results"][2]["error"]["fields"];
+    assert!(
+        fields["name"].is_array() && fields["price.amount"].is_array(),
+        "{fields}"
+    );
+    assert_eq!(data["results"][3]["error"]["code"], "NOT_FOUND");
+
+    // The valid change is saved with a new version; the others changed nothing.
+    let renamed = app.get_product(&ids[0]).await;
+    assert_eq!(renamed.body["data"]["name"], "Renamed in bulk");
+    assert_eq!(renamed.body["data"]["price"]["amount"], 250);
+    assert_ne!(renamed.headers["etag"].to_str().unwrap(), etag);
+    let untouched = app.get_product(&ids[1]).await;
+    assert_eq!(untouched.body["data"]["name"], "u-2");
+    assert_eq!(untouched.body["data"]["description"], "Moved on");
+    assert_eq!(app.get_product(&ids[2]).await.body["data"]["name"], "u-3");
+    assert_eq!(
+        app.get_product(&theirs).await.body["data"]["name"],
+        "Theirs"
+    );
+
+    let too_many: Vec<Value> = (0..26)
+        .map(|_| json!({"id": ids[0], "name": "M"}))
+        .collect();
+    app.bulk_update_products(&seller, &too_many)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.bulk_update_products(&seller, &[])
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(
+        app.get_product(&ids[0]).await.body["data"]["name"],
+        "Renamed in bulk"
+    );
 }
 
 #[tokio::test]
@@ -903,6 +994,64 @@ fn names(list: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn search_finds_products_by_their_category_name_ranked_below_other_matches() {
+    let (app, admin, seller, vegetables, org) = shop().await;
+    let herbs = app
+        .create_category(
+            &admin,
+            &json!({"slug": "herbs", "name": "Mediterranean Herbs"}),
+        )
+        .await;
+    let herbs = herbs.assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut created = Vec::new();
+    for (sku, name, category) in [
+        ("h-1", "Basil", &herbs),
+        ("h-2", "Herb Garden Kit", &vegetables),
+    ] {
+        let response = app
+            .create_product(&seller, &product_body(&org, sku, category, name, 100))
+            .await;
+        let id = response.assert_ok(StatusCode::CREATED)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        index_change(&app, None, &id).await;
+        created.push(id);
+    }
+    let search = |query: &'static str| {
+        let app = &app;
+        async move { names(app.search(query).await.assert_ok(StatusCode::OK)) }
+    };
+    assert_eq!(search("q=mediterranean").await, vec!["Basil"]);
+    // A match in the name ranks above a match in the category's name.
+    assert_eq!(search("q=herbs").await, vec!["Herb Garden Kit", "Basil"]);
+
+    // The stream may deliver a record twice: still one result.
+    let basil = index_change(&app, None, &created[0]).await;
+    let basil = index_change(&app, Some(basil), &created[0]).await;
+    assert_eq!(search("q=mediterranean%20basil").await, vec!["Basil"]);
+
+    // Moving it to another category takes the old category's words away.
+    app.update_product(
+        &seller,
+        &created[0],
+        None,
+        &json!({"categoryId": vegetables}),
+    )
+    .await
+    .assert_ok(StatusCode::OK);
+    index_change(&app, Some(basil), &created[0]).await;
+    assert!(search("q=mediterranean").await.is_empty());
+    assert_eq!(
+        search("q=vegetables").await,
+        vec!["Herb Garden Kit", "Basil"]
+    );
+}
+
+#[tokio::test]
 async fn search_finds_products_by_stem_ranks_name_matches_first_and_drops_archived_ones() {
     let (app, admin, seller, category, org) = shop().await;
     let fruit = app.category(&admin, "fruit").await;
@@ -1204,6 +1353,45 @@ async fn the_stream_keeps_search_current_as_products_change() {
     app.archive_product(&seller, &id).await;
     search_until(&app, "pepper", |found| found.is_empty()).await;
     pump.task.abort();
+}
+
+/// The product stream sample, as Lambda would deliver it: its item is put
+/// into this test's table (in a category that exists here), then the
+/// stream handler indexes it, once however often the record comes.
+#[tokio::test]
+async fn the_product_stream_sample_is_indexed_once_however_often_it_is_delivered() {
+    let (app, _admin, _seller, category, _org) = shop().await;
+    let mut json = sample_events()
+        .remove("stream/product-created.json")
+        .expect("the product stream sample exists");
+    json["Records"][0]["dynamodb"]["NewImage"]["categoryId"]["S"] = category.clone().into();
+    let event: aws_lambda_events::event::dynamodb::Event =
+        serde_json::from_value(json).expect("a DynamoDB stream event");
+    let change = stream::Change {
+        record: &event.records[0],
+        item_type: catalog::product::PRODUCT_TYPE.to_owned(),
+    };
+    let mut product: Product = change
+        .new_image()
+        .unwrap()
+        .expect("the sample is an INSERT with a new image");
+    product.refresh_listing_keys();
+    app.services.store.put(&product, None).await.unwrap();
+
+    let state = stream::StreamState::new(&app.services);
+    for _ in 0..2 {
+        let response = stream::handle_batch(&state, event.clone()).await;
+        assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    }
+    let found = app.search("q=kalamata%20olives").await;
+    let found = found.assert_ok(StatusCode::OK);
+    assert_eq!(ids(found), vec![product.id.clone()]);
+    // Also by its category's name ("vegetables" here).
+    let found = app.search("q=vegetable").await;
+    assert_eq!(
+        names(found.assert_ok(StatusCode::OK)),
+        vec!["Kalamata Olives"]
+    );
 }
 
 #[tokio::test]

@@ -75,6 +75,7 @@ const EXPECTED: &[(&str, u16)] = &[
     ("catalog/list-products.json", 200),
     ("catalog/create-product.json", 401),
     ("catalog/bulk-create-products.json", 401),
+    ("catalog/bulk-update-products.json", 401),
     ("catalog/get-product.json", 404),
     ("catalog/update-product.json", 401),
     ("catalog/archive-product.json", 401),
