@@ -452,6 +452,16 @@ impl TestApp {
             .await
     }
 
+    /// Creates a product that must succeed; returns its id.
+    pub async fn new_product(&self, token: &str, body: &Value) -> String {
+        self.create_product(token, body)
+            .await
+            .assert_ok(StatusCode::CREATED)["id"]
+            .as_str()
+            .expect("a product id")
+            .to_owned()
+    }
+
     pub async fn bulk_create_products(&self, token: &str, products: &[Value]) -> TestResponse {
         let body = json!({ "products": products });
         self.call(Method::POST, "/v1/products/bulk", Some(token), Some(&body))

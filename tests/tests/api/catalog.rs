@@ -736,16 +736,12 @@ async fn checkout_reserves_releases_and_commits_stock_atomically() {
 #[tokio::test]
 async fn reviews_keep_the_product_rating_exact_and_list_newest_first() {
     let (app, admin, seller, category, org) = shop().await;
-    let product = app
-        .create_product(
+    let id = app
+        .new_product(
             &seller,
             &product_body(&org, "rated", &category, "Rated", 100),
         )
         .await;
-    let id = product.assert_ok(StatusCode::CREATED)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
 
     // 12 users review at once: every rating counts, exactly.
     let mut reviewers = Vec::new();
@@ -1333,16 +1329,12 @@ async fn search_until(app: &TestApp, q: &str, expected: impl Fn(&[String]) -> bo
 async fn the_stream_keeps_search_current_as_products_change() {
     let (app, _admin, seller, category, org) = shop().await;
     let pump = devserver::pumps::spawn_table_stream(&app.services);
-    let created = app
-        .create_product(
+    let id = app
+        .new_product(
             &seller,
             &product_body(&org, "HEIR-1", &category, "Heirloom Tomatoes", 300),
         )
         .await;
-    let id = created.assert_ok(StatusCode::CREATED)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
 
     search_until(&app, "tomato", |found| found == ["Heirloom Tomatoes"]).await;
     app.update_product(&seller, &id, None, &json!({"name": "Heirloom Peppers"}))
