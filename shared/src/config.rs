@@ -6,23 +6,39 @@
 
 use std::time::Duration;
 
-/// Where the JWT signing key set comes from.
-#[derive(Clone)]
-pub enum SigningKeysSource {
-    /// The key set JSON itself (`JWT_SIGNING_KEYS`), used locally and in tests.
+/// Where a secret comes from: the value itself, or a Secrets Manager secret
+/// that holds it.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// The value itself (e.g. `JWT_SIGNING_KEYS`), used locally and in tests.
     Inline(String),
-    /// A Secrets Manager secret id or ARN (`JWT_SIGNING_KEYS_SECRET_ID`), used in AWS.
+    /// A Secrets Manager secret id or ARN (e.g. `JWT_SIGNING_KEYS_SECRET_ID`), used in AWS.
     Secret(String),
 }
 
-impl std::fmt::Debug for SigningKeysSource {
-    // The inline form holds private keys: never print it.
+impl std::fmt::Debug for SecretSource {
+    // The inline form holds the secret itself: never print it.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Inline(_) => f.write_str("Inline(<redacted>)"),
             Self::Secret(id) => f.debug_tuple("Secret").field(id).finish(),
         }
     }
+}
+
+/// Where the JWT signing key set comes from.
+pub type SigningKeysSource = SecretSource;
+
+/// Card payments through Stripe. Without a secret key the deployment takes
+/// no card payments (invoices still work).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeConfig {
+    /// `STRIPE_API_BASE`, without a trailing slash: Stripe's, or the local stand-in's.
+    pub api_base: String,
+    /// `STRIPE_SECRET_KEY` (`sk_...` or a restricted `rk_...`) or `STRIPE_SECRET_KEY_SECRET_ID`.
+    pub secret_key: Option<SecretSource>,
+    /// `STRIPE_WEBHOOK_SECRET` (`whsec_...`) or `STRIPE_WEBHOOK_SECRET_SECRET_ID`.
+    pub webhook_secret: Option<SecretSource>,
 }
 
 #[derive(Debug, Clone)]
@@ -42,6 +58,7 @@ pub struct Config {
     /// The web app's base URL, for links in emails (`<url>/reset-password?token=...`).
     pub public_app_url: Option<String>,
     pub signing_keys: SigningKeysSource,
+    pub stripe: StripeConfig,
     /// Path-style S3 addressing, for S3-compatible endpoints on an IP address.
     pub s3_force_path_style: bool,
     /// The deployed version, reported by the health endpoint.
@@ -87,6 +104,8 @@ impl Config {
                 None
             }
         };
+
+        let stripe = stripe_config(&get, &mut problems);
 
         let mut seconds =
             |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| match get(name) {
@@ -148,6 +167,7 @@ impl Config {
                 public_app_url: get("PUBLIC_APP_URL")
                     .map(|url| url.trim_end_matches('/').to_owned()),
                 signing_keys,
+                stripe,
                 s3_force_path_style,
                 version: get("BODEGA_VERSION")
                     .or_else(|| get("AWS_LAMBDA_FUNCTION_VERSION"))
@@ -155,6 +175,53 @@ impl Config {
             }),
             _ => Err(ConfigError { problems }),
         }
+    }
+}
+
+/// The Stripe variables; an inline value must look like what it claims to
+/// be, so a publishable key (`pk_...`) or swapped values fail at deploy.
+fn stripe_config(
+    get: &impl Fn(&str) -> Option<String>,
+    problems: &mut Vec<String>,
+) -> StripeConfig {
+    let api_base = get("STRIPE_API_BASE")
+        .map(|url| url.trim_end_matches('/').to_owned())
+        .unwrap_or_else(|| crate::payments::DEFAULT_STRIPE_API_BASE.to_owned());
+    if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
+        problems.push(format!(
+            "STRIPE_API_BASE must be an http(s) URL, got {api_base:?}"
+        ));
+    }
+    let mut source = |name: &str, prefixes: &[&str], what: &str| match (
+        get(name),
+        get(&format!("{name}_SECRET_ID")),
+    ) {
+        (Some(inline), _) => {
+            if !prefixes.iter().any(|prefix| inline.starts_with(prefix)) {
+                problems.push(format!(
+                    "{name} must be {what} (starting with {})",
+                    prefixes.join(" or ")
+                ));
+            }
+            Some(SecretSource::Inline(inline))
+        }
+        (None, Some(secret)) => Some(SecretSource::Secret(secret)),
+        (None, None) => None,
+    };
+    let secret_key = source(
+        "STRIPE_SECRET_KEY",
+        &["sk_", "rk_"],
+        "a secret or restricted API key",
+    );
+    let webhook_secret = source(
+        "STRIPE_WEBHOOK_SECRET",
+        &["whsec_"],
+        "a webhook signing secret",
+    );
+    StripeConfig {
+        api_base,
+        secret_key,
+        webhook_secret,
     }
 }
 
@@ -211,6 +278,58 @@ mod tests {
         pairs.push(("S3_FORCE_PATH_STYLE", "yes"));
         let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
         assert_eq!(err.problems.len(), 2, "{err}");
+    }
+
+    #[test]
+    fn stripe_is_optional_and_defaults_to_stripes_api() {
+        let config = Config::from_lookup(lookup(COMPLETE)).unwrap();
+        assert_eq!(
+            config.stripe,
+            StripeConfig {
+                api_base: "https://api.stripe.com".into(),
+                secret_key: None,
+                webhook_secret: None,
+            }
+        );
+    }
+
+    #[test]
+    fn reads_stripe_secrets_inline_or_from_secrets_manager() {
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push(("STRIPE_API_BASE", "http://127.0.0.1:8420/"));
+        pairs.push(("STRIPE_SECRET_KEY", "sk_test_local"));
+        pairs.push(("STRIPE_SECRET_KEY_SECRET_ID", "arn:ignored-when-inline"));
+        pairs.push(("STRIPE_WEBHOOK_SECRET_SECRET_ID", "arn:whsec"));
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(config.stripe.api_base, "http://127.0.0.1:8420");
+        assert_eq!(
+            config.stripe.secret_key,
+            Some(SecretSource::Inline("sk_test_local".into()))
+        );
+        assert_eq!(
+            config.stripe.webhook_secret,
+            Some(SecretSource::Secret("arn:whsec".into()))
+        );
+    }
+
+    #[test]
+    fn rejects_stripe_values_that_are_not_what_they_claim() {
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push(("STRIPE_API_BASE", "api.stripe.com"));
+        pairs.push(("STRIPE_SECRET_KEY", "pk_test_publishable"));
+        pairs.push(("STRIPE_WEBHOOK_SECRET", "sk_test_swapped"));
+        let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+        assert_eq!(err.problems.len(), 3, "{err}");
+        assert!(!err.to_string().contains("pk_test_publishable"), "{err}");
+    }
+
+    #[test]
+    fn stripe_secrets_are_never_printed() {
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push(("STRIPE_SECRET_KEY", "sk_test_PRIVATE"));
+        pairs.push(("STRIPE_WEBHOOK_SECRET", "whsec_PRIVATE"));
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert!(!format!("{config:?}").contains("PRIVATE"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - [`auth`]: access tokens, API keys, the caller, and the permission policy.
 //! - [`audit`]: the audit trail of security events.
 //! - [`mail`]: email through SES v2.
+//! - [`payments`]: card payments through Stripe, invoices, and Stripe webhook signatures.
 //! - [`ratelimit`]: fixed-window request limits kept in the table.
 //! - [`stock`]: conditional moves of a product's stock (adjust, reserve, release, commit).
 //! - [`domain`]: values that cross contexts (email, money, SKU, ids, timestamps).
@@ -19,6 +20,7 @@ pub mod domain;
 pub mod http;
 pub mod idempotency;
 pub mod mail;
+pub mod payments;
 pub mod ratelimit;
 pub mod services;
 pub mod stock;

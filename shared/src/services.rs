@@ -9,8 +9,9 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::auth::TokenKeys;
-use crate::config::{Config, SigningKeysSource};
+use crate::config::{Config, SecretSource};
 use crate::mail::Mailer;
+use crate::payments::{InvoiceProvider, Payments, StripeProvider};
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 
@@ -24,6 +25,7 @@ pub struct Services {
     pub mailer: Mailer,
     pub rate_limiter: RateLimiter,
     pub tokens: Arc<TokenKeys>,
+    pub payments: Payments,
 }
 
 impl Services {
@@ -53,6 +55,7 @@ impl Services {
             .force_path_style(config.s3_force_path_style)
             .build();
         let tokens = load_token_keys(&config, sdk).await?;
+        let payments = load_payments(&config, sdk).await?;
         let store = Store::new(dynamodb, config.table_name.as_str());
         let ses = aws_sdk_sesv2::Client::new(sdk);
         Ok(Self {
@@ -70,6 +73,7 @@ impl Services {
             s3: aws_sdk_s3::Client::from_conf(s3_config),
             ses,
             tokens: Arc::new(tokens),
+            payments,
             config: Arc::new(config),
         })
     }
@@ -107,17 +111,50 @@ pub async fn load_sdk_config() -> SdkConfig {
 }
 
 async fn load_token_keys(config: &Config, sdk: &SdkConfig) -> anyhow::Result<TokenKeys> {
-    let json = match &config.signing_keys {
-        SigningKeysSource::Inline(json) => json.clone(),
-        SigningKeysSource::Secret(id) => aws_sdk_secretsmanager::Client::new(sdk)
+    let json = read_secret(&config.signing_keys, sdk, "the signing key set").await?;
+    TokenKeys::from_json(&json, config.token_issuer.clone(), config.access_token_ttl)
+        .context("loading the signing key set")
+}
+
+/// The payment providers: Stripe only when a secret key is configured.
+async fn load_payments(config: &Config, sdk: &SdkConfig) -> anyhow::Result<Payments> {
+    let stripe = match &config.stripe.secret_key {
+        Some(source) => {
+            let key = read_secret(source, sdk, "the Stripe secret key").await?;
+            Some(Arc::new(StripeProvider::new(
+                &config.stripe.api_base,
+                key.trim(),
+            )?))
+        }
+        None => None,
+    };
+    let webhook_secret = match &config.stripe.webhook_secret {
+        Some(source) => Some(
+            read_secret(source, sdk, "the Stripe webhook secret")
+                .await?
+                .trim()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    Ok(Payments {
+        stripe,
+        invoice: Arc::new(InvoiceProvider),
+        webhook_secret,
+    })
+}
+
+/// A secret's value: inline, or read from Secrets Manager.
+async fn read_secret(source: &SecretSource, sdk: &SdkConfig, what: &str) -> anyhow::Result<String> {
+    match source {
+        SecretSource::Inline(value) => Ok(value.clone()),
+        SecretSource::Secret(id) => aws_sdk_secretsmanager::Client::new(sdk)
             .get_secret_value()
             .secret_id(id)
             .send()
             .await
-            .with_context(|| format!("reading the signing key set from secret {id}"))?
+            .with_context(|| format!("reading {what} from secret {id}"))?
             .secret_string
-            .with_context(|| format!("secret {id} has no string value"))?,
-    };
-    TokenKeys::from_json(&json, config.token_issuer.clone(), config.access_token_ttl)
-        .context("loading the signing key set")
+            .with_context(|| format!("secret {id} has no string value")),
+    }
 }

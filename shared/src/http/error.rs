@@ -23,6 +23,8 @@ pub enum ErrorCode {
     NotFound,
     MethodNotAllowed,
     Conflict,
+    /// 402: the payment provider refused the payment (a declined card).
+    PaymentFailed,
     PreconditionFailed,
     PayloadTooLarge,
     UnsupportedMediaType,
@@ -147,6 +149,16 @@ impl ApiError {
         let mut err = Self::conflict(message.clone());
         err.fields.insert(field.to_owned(), vec![message]);
         err
+    }
+
+    /// 402: the payment provider refused; `message` is the provider's,
+    /// meant for the customer ("Your card was declined.").
+    pub fn payment_failed(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::PAYMENT_REQUIRED,
+            ErrorCode::PaymentFailed,
+            message,
+        )
     }
 
     pub fn precondition_failed(message: impl Into<String>) -> Self {
