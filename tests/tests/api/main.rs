@@ -10,6 +10,7 @@ mod http_contract;
 mod identity;
 mod openapi;
 mod orgs;
+mod payments_provider;
 mod resilience;
 mod sessions;
 mod store;

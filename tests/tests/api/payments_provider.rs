@@ -1,0 +1,185 @@
+//! The Stripe provider against the local stand-in (localstripe): a card
+//! payment from intent to refund, and how failures are sorted.
+
+use std::time::{Duration, Instant};
+
+use bodega_tests::{spawn_app_with, stack_config, stripe_confirm_card};
+use shared::config::SecretSource;
+use shared::domain::Money;
+use shared::payments::{
+    PaymentError, PaymentProvider, PaymentRequest, PaymentStatus, RefundRequest, StripeProvider,
+};
+
+fn order_id() -> String {
+    ulid::Ulid::new().to_string()
+}
+
+/// The stack's Stripe endpoint and key.
+fn stack_stripe() -> (String, String) {
+    let config = stack_config("unused").stripe;
+    let Some(SecretSource::Inline(key)) = config.secret_key else {
+        panic!("the local stack sets STRIPE_SECRET_KEY");
+    };
+    (config.api_base, key)
+}
+
+fn eur(amount: i64) -> Money {
+    Money::parse(amount, "EUR").unwrap()
+}
+
+#[tokio::test]
+async fn a_card_payment_is_started_confirmed_and_refunded() {
+    let app = spawn_app_with(|_| {}).await;
+    let payments = &app.services.payments;
+    assert!(payments.webhook_secret.is_some(), "the stack sets one");
+    let stripe = payments.card().expect("the stack configures Stripe");
+    assert_eq!(stripe.name(), "stripe");
+    let order_id = order_id();
+
+    let start = stripe
+        .start(&PaymentRequest {
+            order_id: order_id.clone(),
+            amount: eur(1234),
+            description: format!("Bodega order {order_id}"),
+        })
+        .await
+        .unwrap();
+    assert!(start.reference.starts_with("pi_"), "{start:?}");
+    assert!(
+        start
+            .client_secret
+            .as_deref()
+            .is_some_and(|secret| secret.starts_with(&start.reference)),
+        "{start:?}"
+    );
+    assert_eq!(start.status, PaymentStatus::RequiresAction);
+
+    let (api_base, key) = stack_stripe();
+    let intent = stripe_confirm_card(&api_base, &key, &start.reference, "4242424242424242").await;
+    assert_eq!(intent["status"], "succeeded", "{intent}");
+    assert_eq!(intent["amount"], 1234, "{intent}");
+    assert_eq!(intent["currency"], "eur", "{intent}");
+    assert_eq!(
+        intent["metadata"]["order_id"],
+        order_id.as_str(),
+        "{intent}"
+    );
+
+    let refund = stripe
+        .refund(&RefundRequest {
+            order_id: order_id.clone(),
+            reference: start.reference.clone(),
+            amount: eur(1234),
+        })
+        .await
+        .unwrap();
+    assert!(refund.reference.starts_with("re_"), "{refund:?}");
+}
+
+#[tokio::test]
+async fn a_refund_of_an_unknown_payment_is_rejected() {
+    let (api_base, key) = stack_stripe();
+    let stripe = StripeProvider::new(&api_base, &key).unwrap();
+    let err = stripe
+        .refund(&RefundRequest {
+            order_id: order_id(),
+            reference: "pi_neverexisted".into(),
+            amount: eur(100),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PaymentError::Rejected(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_is_unavailable_quickly() {
+    let stripe = StripeProvider::new("http://127.0.0.1:9", "sk_test_bodegalocal").unwrap();
+    let began = Instant::now();
+    let err = stripe
+        .start(&PaymentRequest {
+            order_id: order_id(),
+            amount: eur(1234),
+            description: "never sent".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PaymentError::Unavailable(_)), "{err:?}");
+    assert!(
+        began.elapsed() < Duration::from_secs(4),
+        "{:?}",
+        began.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_our_fault_not_the_customers() {
+    let (api_base, _) = stack_stripe();
+    // localstripe accepts any sk_ key; anything else is refused with 401.
+    let stripe = StripeProvider::new(&api_base, "not-a-key").unwrap();
+    let err = stripe
+        .start(&PaymentRequest {
+            order_id: order_id(),
+            amount: eur(1234),
+            description: "refused".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, PaymentError::Unavailable(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn without_a_key_card_payments_are_not_configured() {
+    let app = spawn_app_with(|config| {
+        config.stripe.secret_key = None;
+        config.stripe.webhook_secret = None;
+    })
+    .await;
+    assert!(matches!(
+        app.services.payments.card(),
+        Err(PaymentError::NotConfigured)
+    ));
+    assert!(app.services.payments.webhook_secret.is_none());
+}
+
+#[tokio::test]
+async fn secrets_are_read_from_secrets_manager() {
+    let sdk = shared::services::load_sdk_config().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
+    let suffix = order_id().to_lowercase();
+    let mut ids = Vec::new();
+    for (name, value) in [
+        ("stripe-key", "sk_test_bodegalocal"),
+        ("stripe-webhook", "whsec_from_secrets_manager"),
+    ] {
+        let created = secrets
+            .create_secret()
+            .name(format!("test/{name}-{suffix}"))
+            .secret_string(value)
+            .send()
+            .await
+            .expect("moto creates the secret");
+        ids.push(created.arn.expect("an ARN"));
+    }
+    let app = spawn_app_with(|config| {
+        config.stripe.secret_key = Some(SecretSource::Secret(ids[0].clone()));
+        config.stripe.webhook_secret = Some(SecretSource::Secret(ids[1].clone()));
+    })
+    .await;
+    assert_eq!(
+        app.services.payments.webhook_secret.as_deref(),
+        Some("whsec_from_secrets_manager")
+    );
+    let start = app
+        .services
+        .payments
+        .card()
+        .unwrap()
+        .start(&PaymentRequest {
+            order_id: order_id(),
+            amount: eur(500),
+            description: "key from Secrets Manager".into(),
+        })
+        .await
+        .unwrap();
+    assert!(start.reference.starts_with("pi_"), "{start:?}");
+}
