@@ -85,7 +85,7 @@ pub async fn begin(
     key: &str,
     fingerprint: &str,
 ) -> Result<Begin, ApiError> {
-    let pk = format!("IDEMPOTENCY#{}", hash_secret(&format!("{scope}\n{key}")));
+    let pk = claim_pk(scope, key);
     let record = ClaimRecord {
         pk: pk.clone(),
         sk: SK.to_owned(),
@@ -113,6 +113,53 @@ pub async fn begin(
             "a request with this Idempotency-Key is still in progress; retry shortly",
         )
     })
+}
+
+fn claim_pk(scope: &str, key: &str) -> String {
+    format!("IDEMPOTENCY#{}", hash_secret(&format!("{scope}\n{key}")))
+}
+
+/// The claim of `key` as an item of the caller's own transaction, holding
+/// its result already: the work and the claim commit together or not at
+/// all, so no crash can leave a key claimed without its result. The item's
+/// condition fails if the key was claimed first; then [`lookup`] finds the
+/// first result.
+pub fn claim_item(
+    store: &Store,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+    result: &Value,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
+    let record = ClaimRecord {
+        pk: claim_pk(scope, key),
+        sk: SK.to_owned(),
+        item_type: "IDEMPOTENCY_KEY".to_owned(),
+        fingerprint: hash_secret(fingerprint),
+        result: Some(result.clone()),
+        ttl: time::OffsetDateTime::now_utc().unix_timestamp() + TTL_SECS,
+    };
+    store.transact_put(&record, Some("attribute_not_exists(PK)"))
+}
+
+/// The result stored with `key` by [`claim_item`], if the key was used:
+/// 422 if it was used for a different request.
+pub async fn lookup(
+    store: &Store,
+    scope: &str,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Option<Value>, ApiError> {
+    let Some(existing) = store.get::<ClaimRecord>(&claim_pk(scope, key), SK).await? else {
+        return Ok(None);
+    };
+    if existing.fingerprint != hash_secret(fingerprint) {
+        return Err(ApiError::validation(
+            "this Idempotency-Key was used for a different request",
+            Default::default(),
+        ));
+    }
+    Ok(existing.result)
 }
 
 /// Stores the result for replays.

@@ -222,6 +222,19 @@ pub fn reserve_item(
     Ok(StockMove::reserve(positive(qty)?).transact_item(store, product_id)?)
 }
 
+/// [`adjust`] as an item of the caller's transaction (e.g. a cancelled paid
+/// order puts its units back on sale).
+pub fn adjust_item(
+    store: &Store,
+    product_id: &str,
+    delta: i64,
+) -> Result<TransactWriteItem, StockError> {
+    if delta == 0 {
+        return Err(StockError::InvalidQuantity);
+    }
+    Ok(StockMove::adjust(delta).transact_item(store, product_id)?)
+}
+
 /// [`release`] as an item of the caller's transaction.
 pub fn release_item(
     store: &Store,

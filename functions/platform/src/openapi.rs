@@ -26,6 +26,7 @@ pub fn document() -> OpenApi {
     doc.merge(identity::openapi());
     doc.merge(catalog::openapi());
     doc.merge(assets::openapi());
+    doc.merge(orders::openapi());
     doc.merge(crate::openapi());
 
     let components = doc.components.get_or_insert_with(Default::default);
@@ -60,6 +61,10 @@ pub fn document() -> OpenApi {
         tag(
             "catalog",
             "Categories, products, stock, B2B pricing and compliance data, reviews, search",
+        ),
+        tag(
+            "orders",
+            "Carts, checkout, orders, fulfilments, payments (Stripe, invoice), refunds and order statistics",
         ),
         tag("platform", "Health and the API description"),
     ]);

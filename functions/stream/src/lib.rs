@@ -1,6 +1,6 @@
 //! The DynamoDB stream is the event bus: every state change is an item
 //! write, and this function reacts to them: security notification emails,
-//! and the search index of products. Lambda (and the devserver's pump)
+//! the search index of products, and the order statistics. Lambda (and the devserver's pump)
 //! hands it batches in stream order.
 //!
 //! Processing stops at the first record that fails and reports it: Lambda
@@ -85,6 +85,15 @@ async fn process(state: &StreamState, record: &EventRecord) -> anyhow::Result<()
     if change.item_type == catalog::product::PRODUCT_TYPE {
         catalog::search::apply_product_change(&state.store, change.old()?, change.new_image()?)
             .await?;
+    }
+    if change.item_type == orders::model::ORDER_TYPE {
+        orders::stats::apply_order_change(
+            &state.store,
+            change.event_id(),
+            change.old()?,
+            change.new_image()?,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -19,6 +19,7 @@ pub fn app(services: &shared::Services) -> Router {
     let routes = identity::routes(identity::IdentityState::new(services))
         .merge(catalog::routes(catalog::CatalogState::new(services)))
         .merge(assets::routes(assets::AssetsState::new(services)))
+        .merge(orders::routes(orders::OrdersState::new(services)))
         .merge(platform::routes(platform::PlatformState::new(services)));
     shared::http::service(routes)
 }

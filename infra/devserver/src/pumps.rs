@@ -7,6 +7,7 @@
 //!   Lambda's `ReportBatchItemFailures`.
 //! - New objects under `uploads/` in the assets bucket → the assets ingest
 //!   handler, as S3 "ObjectCreated" events with URL-encoded keys.
+//! - A one-minute timer → the orders expiry sweep, like its EventBridge schedule.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -31,7 +32,29 @@ pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
     vec![
         spawn_table_stream(services),
         spawn_upload_notifications(services),
+        spawn_expiry_sweep(services),
     ]
+}
+
+/// How often the devserver sweeps unpaid orders (EventBridge's schedule in
+/// template.yaml runs the sweep once a minute too).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Runs the orders expiry sweep on a timer, as the scheduled Lambda would.
+pub fn spawn_expiry_sweep(services: &shared::Services) -> Pump {
+    let store = services.store.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(SWEEP_INTERVAL).await;
+            if let Err(err) = orders::expiry::sweep(&store, shared::domain::now_epoch()).await {
+                tracing::warn!(error = ?err, "the expiry sweep failed; trying again next time");
+            }
+        }
+    });
+    Pump {
+        name: "orders-expiry",
+        task,
+    }
 }
 
 /// Polls the bucket for new uploads and hands each to the ingest handler,

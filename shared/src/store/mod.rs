@@ -630,6 +630,37 @@ impl Store {
         Ok(request)
     }
 
+    /// Every item of one table partition (e.g. an order and its
+    /// fulfilments), strongly consistent, as DynamoDB returns them. For small
+    /// partitions: it follows at most 10 pages.
+    #[tracing::instrument(skip(self), err(level = "debug"))]
+    pub async fn partition_items(&self, pk: &str) -> Result<Vec<Item>, StoreError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        for _ in 0..10 {
+            let output = self
+                .client
+                .query()
+                .table_name(&*self.table)
+                .key_condition_expression("#pk = :pk")
+                .expression_attribute_names("#pk", attr::PK)
+                .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            items.extend(output.items.unwrap_or_default());
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(items);
+            }
+        }
+        Err(StoreError::Other(anyhow::anyhow!(
+            "partition {pk} has more than 10 pages"
+        )))
+    }
+
     /// A cheap call that proves the table exists and DynamoDB answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         self.client

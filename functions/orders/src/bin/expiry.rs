@@ -1,0 +1,23 @@
+//! The scheduled Lambda (EventBridge, every minute) that cancels unpaid
+//! card orders past their payment window. The devserver runs the same
+//! sweep on a timer.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init();
+    let services = shared::Services::init().await.inspect_err(|err| {
+        tracing::error!(error = ?err, "orders-expiry function failed to start");
+    })?;
+    let store = services.store.clone();
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
+        let store = store.clone();
+        async move {
+            let report = orders::expiry::sweep(&store, shared::domain::now_epoch()).await?;
+            Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+        }
+    }))
+    .await
+}

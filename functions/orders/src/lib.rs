@@ -1,0 +1,97 @@
+//! The orders context: carts, checkout, orders, fulfilments, payments,
+//! refunds and order statistics. Money and stock move here, so every move
+//! is one conditional write or one transaction (docs/orders.md).
+//!
+//! `routes(state)` is what the orders Lambda and the devserver serve;
+//! `openapi()` describes the same routes. The `orders-expiry` binary is the
+//! scheduled sweep of unpaid orders.
+
+mod admin;
+pub mod buyer;
+pub mod cart;
+pub mod checkout;
+pub mod expiry;
+mod fulfilments;
+pub mod lifecycle;
+pub mod model;
+mod orders;
+pub mod pricing;
+pub mod stats;
+mod webhook;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use shared::auth::TokenKeys;
+use shared::payments::Payments;
+use shared::ratelimit::RateLimiter;
+use shared::store::Store;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Clone)]
+pub struct OrdersState {
+    pub store: Store,
+    pub tokens: Arc<TokenKeys>,
+    pub rate_limiter: RateLimiter,
+    pub payments: Payments,
+}
+
+impl OrdersState {
+    pub fn new(services: &shared::Services) -> Self {
+        Self {
+            store: services.store.clone(),
+            tokens: services.tokens.clone(),
+            rate_limiter: services.rate_limiter.clone(),
+            payments: services.payments.clone(),
+        }
+    }
+}
+
+impl FromRef<OrdersState> for Arc<TokenKeys> {
+    fn from_ref(state: &OrdersState) -> Self {
+        state.tokens.clone()
+    }
+}
+
+impl FromRef<OrdersState> for Store {
+    fn from_ref(state: &OrdersState) -> Self {
+        state.store.clone()
+    }
+}
+
+impl FromRef<OrdersState> for RateLimiter {
+    fn from_ref(state: &OrdersState) -> Self {
+        state.rate_limiter.clone()
+    }
+}
+
+fn api() -> OpenApiRouter<OrdersState> {
+    OpenApiRouter::new()
+        .routes(routes!(cart::get_cart, cart::clear_cart))
+        .routes(routes!(cart::add_item))
+        .routes(routes!(cart::set_quantity, cart::remove_item))
+        .routes(routes!(checkout::checkout))
+        .routes(routes!(orders::list_orders))
+        .routes(routes!(orders::get_order))
+        .routes(routes!(orders::cancel_order))
+        .routes(routes!(fulfilments::list_fulfilments))
+        .routes(routes!(fulfilments::get_fulfilment))
+        .routes(routes!(fulfilments::advance_fulfilment))
+        .routes(routes!(admin::list_all_orders))
+        .routes(routes!(admin::mark_invoice_paid))
+        .routes(routes!(admin::refund_order))
+        .routes(routes!(stats::order_stats))
+        .routes(routes!(webhook::payment_webhook))
+}
+
+/// The context's routes, without the shared layers (see `shared::http::service`).
+pub fn routes(state: OrdersState) -> Router {
+    api().split_for_parts().0.with_state(state)
+}
+
+/// The OpenAPI description of `routes`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}

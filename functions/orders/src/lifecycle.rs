@@ -1,0 +1,449 @@
+//! Every change of an order after checkout, through one engine.
+//!
+//! A transition loads the order and its fulfilments (one consistent Query
+//! of the order's partition), decides on the loaded state, and writes its
+//! decision in one TransactWriteItems: the order and each changed
+//! fulfilment replaced only while their `version` is what was read, plus
+//! the stock moves. If anyone changed the order meanwhile the transaction
+//! is cancelled, the engine reads again and decides again. So concurrent
+//! actors (two expiry sweeps, a webhook and a buyer cancelling) serialize:
+//! each change applies once, and stock moves with it or not at all.
+//!
+//! The rules of which transition is allowed from where live here too:
+//! an invalid one is a 409 naming the order's status.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use shared::domain::now_rfc3339;
+use shared::http::ApiError;
+use shared::stock;
+use shared::store::{Item, Store, StoreError, from_item};
+
+use crate::model::{
+    FULFILMENT_TYPE, FulfilmentRecord, FulfilmentStatus, HistoryEntry, ORDER_TYPE, OrderRecord,
+    OrderStatus, PaymentState, Refund, RefundState, order_pk, status_partition,
+};
+
+const MAX_ATTEMPTS: u32 = 10;
+
+/// An order with its fulfilments, as read.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub order: OrderRecord,
+    pub fulfilments: Vec<FulfilmentRecord>,
+}
+
+/// What a transition writes.
+pub struct Plan {
+    pub order: OrderRecord,
+    /// Only the fulfilments that change.
+    pub fulfilments: Vec<FulfilmentRecord>,
+    /// Stock moves (`shared::stock::*_item`).
+    pub stock: Vec<TransactWriteItem>,
+    /// Items with their own conditions (e.g. a webhook event's marker); if
+    /// one fails, the change was already made: the outcome is `Duplicate`.
+    pub guards: Vec<TransactWriteItem>,
+}
+
+#[derive(Debug)]
+pub enum Outcome {
+    Applied(Loaded),
+    /// Nothing to do: the order is already where the transition leads.
+    Unchanged(Loaded),
+    /// A guard failed: this exact change was made before.
+    Duplicate,
+}
+
+pub async fn load(store: &Store, order_id: &str) -> Result<Option<Loaded>, StoreError> {
+    let items = store.partition_items(&order_pk(order_id)).await?;
+    let mut order = None;
+    let mut fulfilments = Vec::new();
+    for item in items {
+        match item_type(&item) {
+            Some(ORDER_TYPE) => order = Some(from_item::<OrderRecord>(item)?),
+            Some(FULFILMENT_TYPE) => fulfilments.push(from_item::<FulfilmentRecord>(item)?),
+            _ => {}
+        }
+    }
+    Ok(order.map(|order| Loaded { order, fulfilments }))
+}
+
+fn item_type(item: &Item) -> Option<&str> {
+    item.get("type")
+        .and_then(|v| v.as_s().ok())
+        .map(String::as_str)
+}
+
+/// Loads the order, lets `decide` plan the change, and writes it; again
+/// from a fresh read whenever a concurrent change wins.
+pub async fn transition(
+    store: &Store,
+    order_id: &str,
+    mut decide: impl FnMut(&Loaded) -> Result<Option<Plan>, ApiError>,
+) -> Result<Outcome, ApiError> {
+    for attempt in 0..MAX_ATTEMPTS {
+        let loaded = load(store, order_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("no such order"))?;
+        let Some(plan) = decide(&loaded)? else {
+            return Ok(Outcome::Unchanged(loaded));
+        };
+        let versioned = 1 + plan.fulfilments.len();
+        let guards_from = versioned + plan.stock.len();
+        let guards_to = guards_from + plan.guards.len();
+        let items = write_items(store, &loaded, &plan)?;
+        match store.transact(items).await {
+            Ok(()) => return Ok(Outcome::Applied(applied(&loaded, plan))),
+            Err(err @ StoreError::TransactionCanceled(_)) => {
+                if (guards_from..guards_to).any(|i| err.condition_failed_at(i)) {
+                    return Ok(Outcome::Duplicate);
+                }
+                let raced = (0..versioned).any(|i| err.condition_failed_at(i));
+                if !raced && (versioned..guards_from).any(|i| err.condition_failed_at(i)) {
+                    return Err(ApiError::internal(anyhow::anyhow!(
+                        "a stock move of order {order_id} was refused: {err}"
+                    )));
+                }
+                // A concurrent change won (or DynamoDB saw a conflict): read again.
+                backoff(attempt).await;
+            }
+            Err(err) => return Err(err.into()),
+        }
+    }
+    Err(ApiError::conflict(
+        "the order is being changed by someone else; please retry",
+    ))
+}
+
+/// The order and fulfilments as they are after `plan` was written.
+fn applied(loaded: &Loaded, plan: Plan) -> Loaded {
+    let mut after = loaded.clone();
+    after.order = plan.order;
+    after.order.version = loaded.order.version + 1;
+    after.order.gsi2pk = status_partition(after.order.status);
+    for changed in plan.fulfilments {
+        if let Some(slot) = after
+            .fulfilments
+            .iter_mut()
+            .find(|f| f.seller_org_id == changed.seller_org_id)
+        {
+            let version = slot.version + 1;
+            *slot = changed;
+            slot.version = version;
+        }
+    }
+    after
+}
+
+fn write_items(
+    store: &Store,
+    loaded: &Loaded,
+    plan: &Plan,
+) -> Result<Vec<TransactWriteItem>, ApiError> {
+    let mut items =
+        Vec::with_capacity(1 + plan.fulfilments.len() + plan.stock.len() + plan.guards.len());
+    let mut order = plan.order.clone();
+    order.version = loaded.order.version + 1;
+    order.updated_at = now_rfc3339();
+    order.gsi2pk = status_partition(order.status);
+    items.push(store.transact_put_if_version(&order, loaded.order.version)?);
+    for changed in &plan.fulfilments {
+        let read = loaded
+            .fulfilments
+            .iter()
+            .find(|f| f.seller_org_id == changed.seller_org_id)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("planned an unknown fulfilment")))?;
+        let mut next = changed.clone();
+        next.version = read.version + 1;
+        next.updated_at = order.updated_at.clone();
+        items.push(store.transact_put_if_version(&next, read.version)?);
+    }
+    items.extend(plan.stock.iter().cloned());
+    items.extend(plan.guards.iter().cloned());
+    Ok(items)
+}
+
+/// A short, growing, jittered pause before reading again.
+pub async fn backoff(attempt: u32) {
+    let base = 10_u64 * u64::from(attempt + 1);
+    let jitter = rand::random_range(0..=base);
+    tokio::time::sleep(Duration::from_millis(base + jitter)).await;
+}
+
+fn conflict_from(status: OrderStatus, action: &str) -> ApiError {
+    ApiError::conflict(format!("a {status} order cannot be {action}"))
+}
+
+/// What cancelling or refunding does to stock and fulfilments: every
+/// fulfilment not yet shipped is cancelled, and its units go back on sale
+/// (released from the reservation before payment, restocked after).
+fn unwind(
+    store: &Store,
+    loaded: &Loaded,
+    entry: &HistoryEntry,
+    plan: &mut Plan,
+) -> Result<(), ApiError> {
+    let paid = loaded.order.status != OrderStatus::PendingPayment;
+    for fulfilment in &loaded.fulfilments {
+        if !matches!(
+            fulfilment.status,
+            FulfilmentStatus::PendingPayment
+                | FulfilmentStatus::Paid
+                | FulfilmentStatus::Fulfilling
+        ) {
+            continue;
+        }
+        for line in &fulfilment.lines {
+            let item = if paid {
+                stock::adjust_item(store, &line.product_id, line.quantity)
+            } else {
+                stock::release_item(store, &line.product_id, line.quantity)
+            };
+            plan.stock.push(item.map_err(ApiError::from)?);
+        }
+        let mut cancelled = fulfilment.clone();
+        cancelled.status = FulfilmentStatus::Cancelled;
+        cancelled.history.push(entry.clone());
+        plan.fulfilments.push(cancelled);
+    }
+    Ok(())
+}
+
+fn base_plan(loaded: &Loaded, status: OrderStatus, entry: HistoryEntry) -> Plan {
+    let mut order = loaded.order.clone();
+    order.status = status;
+    order.history.push(entry);
+    Plan {
+        order,
+        fulfilments: Vec::new(),
+        stock: Vec::new(),
+        guards: Vec::new(),
+    }
+}
+
+/// Leaves the expiry queue (the order no longer waits for a card payment).
+fn dequeue(order: &mut OrderRecord) {
+    order.gsi4pk = None;
+    order.gsi4sk = None;
+    order.expires_at = None;
+}
+
+/// pending_payment → paid: the reservation becomes a sale (reserved stock
+/// is taken for good) and every fulfilment becomes ready.
+pub fn plan_pay(
+    store: &Store,
+    loaded: &Loaded,
+    by: &str,
+    reference: Option<&str>,
+) -> Result<Option<Plan>, ApiError> {
+    match loaded.order.status {
+        OrderStatus::PendingPayment => {}
+        OrderStatus::Paid
+        | OrderStatus::Fulfilling
+        | OrderStatus::Shipped
+        | OrderStatus::Delivered
+        | OrderStatus::Refunded => return Ok(None),
+        OrderStatus::Cancelled => return Err(conflict_from(OrderStatus::Cancelled, "paid")),
+    }
+    let now = now_rfc3339();
+    let entry = HistoryEntry::new(OrderStatus::Paid.as_str(), &now, by, None);
+    let mut plan = base_plan(loaded, OrderStatus::Paid, entry.clone());
+    dequeue(&mut plan.order);
+    plan.order.payment.state = PaymentState::Succeeded;
+    plan.order.payment.paid_at = Some(now);
+    plan.order.payment.last_error = None;
+    if let Some(reference) = reference {
+        plan.order.payment.reference = Some(reference.to_owned());
+    }
+    for line in &loaded.order.lines {
+        plan.stock
+            .push(stock::commit_item(store, &line.product_id, line.quantity)?);
+    }
+    for fulfilment in &loaded.fulfilments {
+        let mut ready = fulfilment.clone();
+        ready.status = FulfilmentStatus::Paid;
+        ready.history.push(entry.clone());
+        plan.fulfilments.push(ready);
+    }
+    Ok(Some(plan))
+}
+
+/// Who may cancel, and from where.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Canceller {
+    /// While pending_payment or paid.
+    Buyer,
+    /// Any time before a parcel ships.
+    Admin,
+    /// The expiry sweep: only pending_payment card orders past their time.
+    Expiry { now: i64 },
+}
+
+/// → cancelled: stock goes back on sale; a paid order gets a refund
+/// (recorded as pending here; the caller asks the provider after).
+pub fn plan_cancel(
+    store: &Store,
+    loaded: &Loaded,
+    who: Canceller,
+    by: &str,
+    reason: Option<String>,
+) -> Result<Option<Plan>, ApiError> {
+    let order = &loaded.order;
+    let status = order.status;
+    let allowed = match who {
+        Canceller::Buyer => matches!(status, OrderStatus::PendingPayment | OrderStatus::Paid),
+        Canceller::Admin => {
+            matches!(
+                status,
+                OrderStatus::PendingPayment | OrderStatus::Paid | OrderStatus::Fulfilling
+            ) && order.shipped_count == 0
+        }
+        Canceller::Expiry { now } => {
+            if status != OrderStatus::PendingPayment || order.expires_at.is_none_or(|due| due > now)
+            {
+                return Ok(None);
+            }
+            true
+        }
+    };
+    if status == OrderStatus::Cancelled {
+        return Ok(None);
+    }
+    if !allowed {
+        return Err(match (who, status) {
+            (Canceller::Admin, OrderStatus::Fulfilling) => {
+                ApiError::conflict("part of this order has shipped; refund it instead")
+            }
+            _ => conflict_from(status, "cancelled"),
+        });
+    }
+    let now = now_rfc3339();
+    let entry = HistoryEntry::new(OrderStatus::Cancelled.as_str(), &now, by, reason);
+    let mut plan = base_plan(loaded, OrderStatus::Cancelled, entry.clone());
+    dequeue(&mut plan.order);
+    if status != OrderStatus::PendingPayment {
+        plan.order.payment.refund = Some(Refund {
+            state: RefundState::Pending,
+            amount: order.totals.total,
+            reference: None,
+            requested_at: now,
+            requested_by: by.to_owned(),
+            error: None,
+        });
+    }
+    unwind(store, loaded, &entry, &mut plan)?;
+    Ok(Some(plan))
+}
+
+/// paid, fulfilling, shipped or delivered → refunded (full refund, by an
+/// admin or the provider): what has not shipped goes back on sale.
+pub fn plan_refund(
+    store: &Store,
+    loaded: &Loaded,
+    by: &str,
+    reason: Option<String>,
+) -> Result<Option<Plan>, ApiError> {
+    let order = &loaded.order;
+    match order.status {
+        OrderStatus::Paid
+        | OrderStatus::Fulfilling
+        | OrderStatus::Shipped
+        | OrderStatus::Delivered => {}
+        OrderStatus::Refunded => return Ok(None),
+        status => return Err(conflict_from(status, "refunded")),
+    }
+    let now = now_rfc3339();
+    let entry = HistoryEntry::new(OrderStatus::Refunded.as_str(), &now, by, reason);
+    let mut plan = base_plan(loaded, OrderStatus::Refunded, entry.clone());
+    plan.order.payment.refund = Some(Refund {
+        state: RefundState::Pending,
+        amount: order.totals.total,
+        reference: None,
+        requested_at: now,
+        requested_by: by.to_owned(),
+        error: None,
+    });
+    unwind(store, loaded, &entry, &mut plan)?;
+    Ok(Some(plan))
+}
+
+/// Where a seller may take its fulfilment next.
+pub fn fulfilment_step_allowed(from: FulfilmentStatus, to: FulfilmentStatus) -> bool {
+    use FulfilmentStatus::*;
+    matches!(
+        (from, to),
+        (Paid, Fulfilling) | (Paid, Shipped) | (Fulfilling, Shipped) | (Shipped, Delivered)
+    )
+}
+
+/// Details of a seller's step.
+#[derive(Debug, Clone, Default)]
+pub struct Shipment {
+    pub carrier: Option<String>,
+    pub tracking_number: Option<String>,
+}
+
+/// A seller moves its own fulfilment; the order follows: `fulfilling` at
+/// the first step, `shipped` when every parcel shipped, `delivered` when
+/// every parcel arrived.
+pub fn plan_fulfilment_step(
+    loaded: &Loaded,
+    seller_org_id: &str,
+    to: FulfilmentStatus,
+    shipment: &Shipment,
+    by: &str,
+) -> Result<Option<Plan>, ApiError> {
+    let fulfilment = loaded
+        .fulfilments
+        .iter()
+        .find(|f| f.seller_org_id == seller_org_id)
+        .ok_or_else(|| ApiError::not_found("no such fulfilment"))?;
+    if fulfilment.status == to {
+        return Ok(None);
+    }
+    if !matches!(
+        loaded.order.status,
+        OrderStatus::Paid | OrderStatus::Fulfilling | OrderStatus::Shipped
+    ) || !fulfilment_step_allowed(fulfilment.status, to)
+    {
+        return Err(ApiError::conflict(format!(
+            "a {} fulfilment of a {} order cannot become {to}",
+            fulfilment.status, loaded.order.status
+        )));
+    }
+    let now = now_rfc3339();
+    let entry = HistoryEntry::new(to.as_str(), &now, by, None);
+    let mut next = fulfilment.clone();
+    next.status = to;
+    next.history.push(entry);
+    if to == FulfilmentStatus::Shipped {
+        next.carrier = shipment.carrier.clone();
+        next.tracking_number = shipment.tracking_number.clone();
+    }
+    let mut order = loaded.order.clone();
+    match to {
+        FulfilmentStatus::Shipped => order.shipped_count += 1,
+        FulfilmentStatus::Delivered => order.delivered_count += 1,
+        _ => {}
+    }
+    let order_status = if order.delivered_count == order.fulfilment_count {
+        OrderStatus::Delivered
+    } else if order.shipped_count == order.fulfilment_count {
+        OrderStatus::Shipped
+    } else {
+        OrderStatus::Fulfilling
+    };
+    if order_status != order.status {
+        order.status = order_status;
+        order
+            .history
+            .push(HistoryEntry::new(order_status.as_str(), &now, by, None));
+    }
+    Ok(Some(Plan {
+        order,
+        fulfilments: vec![next],
+        stock: Vec::new(),
+        guards: Vec::new(),
+    }))
+}
