@@ -531,7 +531,7 @@ struct Created {
 enum Placed {
     New(Box<Loaded>),
     /// The key was used before (by this request's twin).
-    Replay(String),
+    Replay,
 }
 
 /// Writes the draft in one transaction; again on a transient conflict.
@@ -580,7 +580,7 @@ async fn place(
             }
             Err(err @ StoreError::TransactionCanceled(_)) => {
                 if err.condition_failed_at(0) {
-                    return Ok(Placed::Replay(key.to_owned()));
+                    return Ok(Placed::Replay);
                 }
                 if err.condition_failed_at(2) {
                     return Err(ApiError::conflict(
@@ -772,10 +772,42 @@ pub async fn checkout(
     if let Some(stored) = idempotency::lookup(store, &scope, &key, &fingerprint).await? {
         return replay(&state, stored).await;
     }
-    if checkout.method == PaymentMethod::Invoice {
-        require_invoice_allowed(store, &buyer).await?;
+    match place_fresh(&state, &buyer, &checkout, (&scope, &key, &fingerprint)).await {
+        Ok(Placed::New(loaded)) => {
+            let loaded = ensure_payment(&state, *loaded).await?;
+            let data = serde_json::to_value(OrderView::for_buyer(loaded.order))
+                .map_err(ApiError::internal)?;
+            Ok(ApiResponse::ok(data).with_status(StatusCode::CREATED))
+        }
+        Ok(Placed::Replay) => {
+            let stored = idempotency::lookup(store, &scope, &key, &fingerprint)
+                .await?
+                .ok_or_else(|| ApiError::conflict("retry shortly"))?;
+            replay(&state, stored).await
+        }
+        Err(err) => {
+            // A twin request with this key may have just placed the order
+            // (and emptied the cart, or taken the stock): answer with it.
+            match idempotency::lookup(store, &scope, &key, &fingerprint).await {
+                Ok(Some(stored)) => replay(&state, stored).await,
+                _ => Err(err),
+            }
+        }
     }
-    let cart = cart::load_cart(store, &buyer)
+}
+
+/// Prices the cart and places the order, or says why not.
+async fn place_fresh(
+    state: &OrdersState,
+    buyer: &Buyer,
+    checkout: &Checkout,
+    claim: (&str, &str, &str),
+) -> ApiResult<Placed> {
+    let store = &state.store;
+    if checkout.method == PaymentMethod::Invoice {
+        require_invoice_allowed(store, buyer).await?;
+    }
+    let cart = cart::load_cart(store, buyer)
         .await?
         .filter(|c| !c.lines.is_empty())
         .ok_or_else(|| ApiError::invalid_field("cart", "the cart is empty"))?;
@@ -785,7 +817,7 @@ pub async fn checkout(
             .into_iter()
             .collect();
     let (currency, lines) = price_cart(&cart, &products)?;
-    let draft = draft(&buyer, &checkout, currency, lines)?;
+    let draft = draft(buyer, checkout, currency, lines)?;
     let items = FIXED_ITEMS + draft.order.lines.len() + draft.fulfilments.len();
     if items > MAX_TRANSACTION_ITEMS {
         return Err(ApiError::invalid_field(
@@ -797,20 +829,7 @@ pub async fn checkout(
         ));
     }
     tracing::Span::current().record("order_id", draft.order.id.as_str());
-    match place(store, draft, &cart, (&scope, &key, &fingerprint)).await? {
-        Placed::New(loaded) => {
-            let loaded = ensure_payment(&state, *loaded).await?;
-            let data = serde_json::to_value(OrderView::for_buyer(loaded.order))
-                .map_err(ApiError::internal)?;
-            Ok(ApiResponse::ok(data).with_status(StatusCode::CREATED))
-        }
-        Placed::Replay(key) => {
-            let stored = idempotency::lookup(store, &scope, &key, &fingerprint)
-                .await?
-                .ok_or_else(|| ApiError::conflict("retry shortly"))?;
-            replay(&state, stored).await
-        }
-    }
+    place(store, draft, &cart, claim).await
 }
 
 async fn replay(

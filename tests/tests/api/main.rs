@@ -9,6 +9,7 @@ mod health;
 mod http_contract;
 mod identity;
 mod openapi;
+mod orders;
 mod orgs;
 mod payments_provider;
 mod resilience;

@@ -1,0 +1,1019 @@
+//! Carts, checkout, orders, fulfilments and payments, against DynamoDB
+//! Local and localstripe: money and stock move exactly once, whatever
+//! retries and races happen.
+
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use bodega_tests::{
+    TestApp, checkout_body, product_body, spawn_app, stripe_confirm_card, unique_email,
+};
+use futures::future::join_all;
+use serde_json::{Value, json};
+use shared::config::SecretSource;
+use shared::domain::now_epoch;
+
+/// A shop: admin, a seller org with a category, and the seller's token.
+struct Shop {
+    app: TestApp,
+    admin: String,
+    seller: String,
+    seller_org: String,
+    category: String,
+}
+
+async fn shop() -> Shop {
+    let app = spawn_app().await;
+    let admin_email = unique_email("admin");
+    app.signed_in_as(&admin_email).await;
+    let admin = app.promote_to_platform_admin(&admin_email).await;
+    let seller = app.signed_in_as(&unique_email("seller")).await;
+    let seller_org = app.new_org(&seller, "seller").await;
+    let category = app.category(&admin, "vegetables").await;
+    Shop {
+        app,
+        admin,
+        seller,
+        seller_org,
+        category,
+    }
+}
+
+impl Shop {
+    /// A product of the shop's seller at `price` cents with `stock` units.
+    async fn product(&self, sku: &str, price: i64, stock: i64) -> String {
+        let mut body = product_body(&self.seller_org, sku, &self.category, sku, price);
+        body["stock"] = json!(stock);
+        self.app.new_product(&self.seller, &body).await
+    }
+
+    async fn stock(&self, product_id: &str) -> (i64, i64) {
+        let product = self.app.get_product(product_id).await;
+        let data = product.assert_ok(StatusCode::OK);
+        let stock = &data["stock"];
+        (
+            stock["available"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("{data}")),
+            stock["reserved"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("{data}")),
+        )
+    }
+}
+
+fn stripe_env() -> (String, String, String) {
+    let config = bodega_tests::stack_config("unused").stripe;
+    let (Some(SecretSource::Inline(key)), Some(SecretSource::Inline(secret))) =
+        (config.secret_key, config.webhook_secret)
+    else {
+        panic!("the local stack sets STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET");
+    };
+    (config.api_base, key, secret)
+}
+
+fn id(value: &Value) -> String {
+    value["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {value}"))
+        .to_owned()
+}
+
+/// A Stripe event about the payment of `order`, as Stripe would send it.
+fn intent_event(event_id: &str, kind: &str, order: &Value) -> Value {
+    json!({
+        "id": event_id,
+        "object": "event",
+        "type": kind,
+        "created": now_epoch(),
+        "data": { "object": {
+            "id": order["payment"]["reference"],
+            "object": "payment_intent",
+            "amount": order["totals"]["total"],
+            "currency": order["totals"]["currency"].as_str().unwrap().to_lowercase(),
+            "metadata": { "order_id": order["id"] },
+            "last_payment_error": { "message": "Your card was declined." },
+        }},
+    })
+}
+
+async fn paid(shop: &Shop, token: &str, product: &str, quantity: i64) -> Value {
+    let order = shop.app.buy(token, product, quantity).await;
+    let (_, _, secret) = stripe_env();
+    let event = intent_event(
+        &format!("evt_{}", ulid::Ulid::new()),
+        "payment_intent.succeeded",
+        &order,
+    );
+    shop.app
+        .stripe_webhook(&event, &secret)
+        .await
+        .assert_ok(StatusCode::OK);
+    let paid = shop.app.order(token, &id(&order)).await;
+    let data = paid.assert_ok(StatusCode::OK).clone();
+    assert_eq!(data["status"], "paid", "{data}");
+    data
+}
+
+#[tokio::test]
+async fn a_cart_holds_lines_at_current_prices_and_refuses_what_cannot_be_bought() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let (buyer, _) = app.new_customer_token();
+    let mut tiered = product_body(
+        &shop.seller_org,
+        "tomatoes",
+        &shop.category,
+        "Tomatoes",
+        1_000,
+    );
+    tiered["priceTiers"] = json!([{ "minQuantity": 10, "unitPrice": 900 }]);
+    tiered["minimumOrderQuantity"] = json!(2);
+    tiered["stock"] = json!(50);
+    let tomatoes = app.new_product(&shop.seller, &tiered).await;
+
+    app.add_to_cart(&buyer, None, &tomatoes, 1)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    let cart = app.add_to_cart(&buyer, None, &tomatoes, 3).await;
+    let data = cart.assert_ok(StatusCode::OK);
+    assert_eq!(data["currency"], "EUR");
+    assert_eq!(data["lines"][0]["unitPrice"], 1_000);
+    assert_eq!(data["lines"][0]["stockStatus"], "in_stock");
+    // Adding again adds up, and the tier price applies from 10.
+    let data = app
+        .add_to_cart(&buyer, None, &tomatoes, 7)
+        .await
+        .assert_ok(StatusCode::OK)
+        .clone();
+    assert_eq!(data["lines"][0]["quantity"], 10);
+    assert_eq!(data["lines"][0]["unitPrice"], 900);
+    assert_eq!(data["subtotal"], 9_000);
+    assert_eq!(data["readyForCheckout"], true);
+    let data = app
+        .set_cart_quantity(&buyer, &tomatoes, 60)
+        .await
+        .assert_ok(StatusCode::OK)
+        .clone();
+    assert_eq!(data["lines"][0]["stockStatus"], "insufficient");
+    assert_eq!(data["readyForCheckout"], false);
+
+    let mut usd = product_body(&shop.seller_org, "usd-beans", &shop.category, "Beans", 500);
+    usd["price"]["currency"] = json!("USD");
+    let beans = app.new_product(&shop.seller, &usd).await;
+    let mixed = app.add_to_cart(&buyer, None, &beans, 1).await;
+    mixed.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(
+        mixed.body["error"]["fields"]["productId"].is_array(),
+        "{}",
+        mixed.body
+    );
+
+    let archived = shop.product("gone", 100, 5).await;
+    app.archive_product(&shop.seller, &archived).await;
+    app.add_to_cart(&buyer, None, &archived, 1)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.add_to_cart(&buyer, None, "no-such-product", 1)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.add_to_cart(&buyer, None, &tomatoes, 0)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+
+    app.remove_from_cart(&buyer, "not-in-cart")
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let emptied = app.remove_from_cart(&buyer, &tomatoes).await;
+    assert_eq!(emptied.assert_ok(StatusCode::OK)["lines"], json!([]));
+    app.add_to_cart(&buyer, None, &tomatoes, 2)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.clear_cart(&buyer, None).await.assert_ok(StatusCode::OK);
+    assert_eq!(
+        app.cart(&buyer, None).await.assert_ok(StatusCode::OK)["lines"],
+        json!([])
+    );
+    app.cart("not-a-token", None)
+        .await
+        .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn checkout_prices_on_the_server_reserves_stock_and_empties_the_cart() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let product = shop.product("carrots", 1_050, 10).await;
+    let (buyer, buyer_id) = app.new_customer_token();
+    app.add_to_cart(&buyer, None, &product, 2)
+        .await
+        .assert_ok(StatusCode::OK);
+    let mut body = checkout_body("card");
+    // Prices or totals in the body are not read.
+    body["totals"] = json!({ "total": 1 });
+    body["note"] = json!("Leave at the door");
+    let placed = app.checkout(&buyer, None, Some("first-try"), &body).await;
+    let order = placed.assert_ok(StatusCode::CREATED).clone();
+    assert_eq!(order["status"], "pending_payment");
+    assert_eq!(order["buyer"]["userId"], buyer_id.as_str());
+    // 2 × 10.50 = 21.00, shipping 5.00, 19 % German VAT on 26.00 = 4.94.
+    assert_eq!(
+        order["totals"],
+        json!({ "currency": "EUR", "subtotal": 2_100, "shipping": 500, "taxRateBasisPoints": 1900, "tax": 494, "total": 3_094 })
+    );
+    assert_eq!(order["billingAddress"], order["shippingAddress"]);
+    assert_eq!(order["note"], "Leave at the door");
+    assert!(
+        order["payment"]["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("pi_"),
+        "{order}"
+    );
+    assert!(
+        order["payment"]["clientSecret"].as_str().is_some(),
+        "{order}"
+    );
+    assert!(order["expiresAt"].as_str().is_some());
+    assert_eq!(order["history"][0]["status"], "pending_payment");
+    assert_eq!(shop.stock(&product).await, (8, 2));
+    assert_eq!(
+        app.cart(&buyer, None).await.assert_ok(StatusCode::OK)["lines"],
+        json!([])
+    );
+
+    // The seller sees its fulfilment, waiting for payment.
+    let fulfilments = app.fulfilments(&shop.seller, &shop.seller_org, "").await;
+    let list = fulfilments.assert_ok(StatusCode::OK);
+    assert_eq!(list[0]["orderId"], order["id"]);
+    assert_eq!(list[0]["status"], "pending_payment");
+    assert_eq!(list[0]["shippingAddress"]["city"], "Berlin");
+
+    let mine = app.orders(&buyer, "").await;
+    assert_eq!(mine.assert_ok(StatusCode::OK)[0]["id"], order["id"]);
+}
+
+#[tokio::test]
+async fn checkout_refuses_bad_requests_and_writes_nothing() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let product = shop.product("leeks", 300, 5).await;
+    let (buyer, _) = app.new_customer_token();
+    app.checkout(&buyer, None, Some("k1"), &checkout_body("card"))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.add_to_cart(&buyer, None, &product, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.checkout(&buyer, None, None, &checkout_body("card"))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    let mut bad = checkout_body("cash");
+    bad["shippingAddress"]["country"] = json!("XX");
+    bad["shippingAddress"]["city"] = json!("");
+    let refused = app.checkout(&buyer, None, Some("k2"), &bad).await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    let fields = &refused.body["error"]["fields"];
+    for field in [
+        "shippingAddress.country",
+        "shippingAddress.city",
+        "paymentMethod",
+    ] {
+        assert!(fields[field].is_array(), "{field}: {}", refused.body);
+    }
+    // Invoices are for verified organizations only.
+    let invoice = app
+        .checkout(&buyer, None, Some("k3"), &checkout_body("invoice"))
+        .await;
+    invoice.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    // Stock sold elsewhere meanwhile: 409 naming the product.
+    app.set_cart_quantity(&buyer, &product, 5)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.adjust_stock(&shop.seller, &product, -1)
+        .await
+        .assert_ok(StatusCode::OK);
+    let short = app
+        .checkout(&buyer, None, Some("k4"), &checkout_body("card"))
+        .await;
+    short.assert_error(StatusCode::CONFLICT, "CONFLICT");
+    let lines = &short.body["error"]["details"]["lines"];
+    assert_eq!(lines[0]["productId"], product.as_str(), "{}", short.body);
+    assert_eq!(lines[0]["available"], 4);
+    assert_eq!(lines[0]["problem"], "insufficient_stock");
+    assert_eq!(shop.stock(&product).await, (4, 0));
+    assert_eq!(
+        app.orders(&buyer, "").await.assert_ok(StatusCode::OK),
+        &json!([])
+    );
+    assert_eq!(
+        app.cart(&buyer, None).await.assert_ok(StatusCode::OK)["lines"][0]["quantity"],
+        5
+    );
+}
+
+#[tokio::test]
+async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let products: Vec<Value> = (0..98)
+        .map(|i| {
+            let mut body = product_body(
+                &shop.seller_org,
+                &format!("bulk-{i}"),
+                &shop.category,
+                &format!("Bulk {i}"),
+                100,
+            );
+            body["stock"] = json!(5);
+            body
+        })
+        .collect();
+    let mut ids = Vec::new();
+    for chunk in products.chunks(25) {
+        let created = app.bulk_create_products(&shop.seller, chunk).await;
+        let data = created.body["data"].clone();
+        for result in data["results"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", created.body))
+        {
+            ids.push(
+                result["product"]["id"]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{result}"))
+                    .to_owned(),
+            );
+        }
+    }
+    assert_eq!(ids.len(), 98);
+    let (buyer, _) = app.new_customer_token();
+    for id in &ids {
+        app.add_to_cart(&buyer, None, id, 1)
+            .await
+            .assert_ok(StatusCode::OK);
+    }
+    let refused = app
+        .checkout(&buyer, None, Some("big"), &checkout_body("card"))
+        .await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    let message = refused.body["error"]["fields"]["cart"][0].as_str().unwrap();
+    assert!(
+        message.contains("102") && message.contains("100"),
+        "{message}"
+    );
+    // Down to 96 lines (96 + 1 seller + 3 = 100 writes) it goes through.
+    for id in &ids[96..] {
+        app.remove_from_cart(&buyer, id)
+            .await
+            .assert_ok(StatusCode::OK);
+    }
+    let placed = app
+        .checkout(&buyer, None, Some("big-2"), &checkout_body("card"))
+        .await;
+    assert_eq!(
+        placed.assert_ok(StatusCode::CREATED)["lines"]
+            .as_array()
+            .unwrap()
+            .len(),
+        96
+    );
+}
+
+#[tokio::test]
+async fn fifty_concurrent_checkouts_of_ten_units_make_exactly_ten_orders() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let product = shop.product("last-ten", 500, 10).await;
+    let mut buyers = Vec::new();
+    for _ in 0..50 {
+        let (token, _) = app.new_customer_token();
+        app.add_to_cart(&token, None, &product, 1)
+            .await
+            .assert_ok(StatusCode::OK);
+        buyers.push(token);
+    }
+    let body = checkout_body("card");
+    let responses = join_all(
+        buyers
+            .iter()
+            .map(|token| app.checkout(token, None, Some("checkout-1"), &body)),
+    )
+    .await;
+    let created = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    let conflicts = responses
+        .iter()
+        .filter(|r| r.status == StatusCode::CONFLICT)
+        .count();
+    for response in &responses {
+        assert!(
+            matches!(response.status, StatusCode::CREATED | StatusCode::CONFLICT),
+            "{:?} {}",
+            response.status,
+            response.body
+        );
+    }
+    assert_eq!((created, conflicts), (10, 40));
+    assert_eq!(shop.stock(&product).await, (0, 10));
+    let all = app.admin_orders(&shop.admin, "limit=100").await;
+    assert_eq!(all.assert_ok(StatusCode::OK).as_array().unwrap().len(), 10);
+}
+
+#[tokio::test]
+async fn one_idempotency_key_sent_twenty_times_at_once_places_one_order() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let product = shop.product("once", 700, 100).await;
+    let (buyer, _) = app.new_customer_token();
+    app.add_to_cart(&buyer, None, &product, 3)
+        .await
+        .assert_ok(StatusCode::OK);
+    let body = checkout_body("card");
+    let responses =
+        join_all((0..20).map(|_| app.checkout(&buyer, None, Some("same-key"), &body))).await;
+    let mut order_ids: Vec<String> = responses
+        .iter()
+        .map(|r| {
+            assert!(r.status.is_success(), "{:?} {}", r.status, r.body);
+            id(&r.body["data"])
+        })
+        .collect();
+    order_ids.dedup();
+    assert_eq!(order_ids.len(), 1, "{order_ids:?}");
+    assert_eq!(
+        responses
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .count(),
+        1
+    );
+    assert!(
+        responses
+            .iter()
+            .filter(|r| r.status == StatusCode::OK)
+            .all(|r| r.headers["idempotent-replayed"] == "true")
+    );
+    assert_eq!(shop.stock(&product).await, (97, 3));
+    // Later: the same key and body replays; another body is refused.
+    let replay = app.checkout(&buyer, None, Some("same-key"), &body).await;
+    assert_eq!(id(replay.assert_ok(StatusCode::OK)), order_ids[0]);
+    let mut other = body.clone();
+    other["note"] = json!("changed my mind");
+    app.checkout(&buyer, None, Some("same-key"), &other)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(
+        app.orders(&buyer, "")
+            .await
+            .assert_ok(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_card_payment_confirmed_at_stripe_pays_the_order_through_its_webhook() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let (api_base, key, secret) = stripe_env();
+    // localstripe delivers its events to this app over HTTP.
+    let url = format!("{}/v1/payments/webhook", app.serve().await);
+    let hook = reqwest::Client::new()
+        .post(format!("{api_base}/_config/webhooks/{}", ulid::Ulid::new()))
+        .form(&[("url", url.as_str()), ("secret", secret.as_str())])
+        .send()
+        .await
+        .expect("localstripe answers");
+    assert!(hook.status().is_success());
+
+    let product = shop.product("paid-by-card", 2_000, 5).await;
+    let (buyer, _) = app.new_customer_token();
+    let order = app.buy(&buyer, &product, 2).await;
+    let intent = order["payment"]["reference"].as_str().unwrap();
+    let confirmed = stripe_confirm_card(&api_base, &key, intent, "4242424242424242").await;
+    assert_eq!(confirmed["status"], "succeeded", "{confirmed}");
+
+    let mut status = Value::Null;
+    for _ in 0..60 {
+        let current = app.order(&buyer, &id(&order)).await;
+        status = current.body["data"]["status"].clone();
+        if status == "paid" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        status, "paid",
+        "localstripe's webhook did not pay the order"
+    );
+    assert_eq!(shop.stock(&product).await, (3, 0));
+    let fulfilment = app
+        .fulfilment(&shop.seller, &shop.seller_org, &id(&order))
+        .await;
+    assert_eq!(fulfilment.assert_ok(StatusCode::OK)["status"], "paid");
+}
+
+#[tokio::test]
+async fn webhooks_apply_once_and_forged_ones_are_refused() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let (_, _, secret) = stripe_env();
+    let product = shop.product("webhooked", 1_000, 5).await;
+    let (buyer, _) = app.new_customer_token();
+    let order = app.buy(&buyer, &product, 1).await;
+
+    let failed = intent_event("evt_failed_1", "payment_intent.payment_failed", &order);
+    let response = app.stripe_webhook(&failed, &secret).await;
+    assert_eq!(response.assert_ok(StatusCode::OK)["outcome"], "applied");
+    let current = app.order(&buyer, &id(&order)).await;
+    let data = current.assert_ok(StatusCode::OK);
+    assert_eq!(
+        (data["status"].as_str(), data["payment"]["state"].as_str()),
+        (Some("pending_payment"), Some("failed"))
+    );
+    assert_eq!(data["payment"]["lastError"], "Your card was declined.");
+
+    let succeeded = intent_event("evt_paid_1", "payment_intent.succeeded", &order);
+    // Forged: another secret, a stale timestamp, a tampered body, no header.
+    app.stripe_webhook(&succeeded, "whsec_not_ours")
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    let payload = succeeded.to_string();
+    let stale = shared::payments::webhook::sign(payload.as_bytes(), &secret, now_epoch() - 3600);
+    app.send_webhook(&payload, &stale)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    let signed = shared::payments::webhook::sign(payload.as_bytes(), &secret, now_epoch());
+    let tampered = payload.replace("evt_paid_1", "evt_paid_2");
+    app.send_webhook(&tampered, &signed)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    app.send_webhook(&payload, "")
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    assert_eq!(
+        app.order(&buyer, &id(&order)).await.body["data"]["status"],
+        "pending_payment"
+    );
+
+    // The real event, delivered three times: one change.
+    let outcomes: Vec<Value> = join_all((0..3).map(|_| app.stripe_webhook(&succeeded, &secret)))
+        .await
+        .iter()
+        .map(|r| r.assert_ok(StatusCode::OK)["outcome"].clone())
+        .collect();
+    assert_eq!(
+        outcomes.iter().filter(|o| *o == "applied").count(),
+        1,
+        "{outcomes:?}"
+    );
+    let current = app.order(&buyer, &id(&order)).await;
+    let data = current.assert_ok(StatusCode::OK);
+    assert_eq!(data["status"], "paid");
+    let paid_entries = data["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["status"] == "paid")
+        .count();
+    assert_eq!(paid_entries, 1);
+    assert_eq!(shop.stock(&product).await, (4, 0));
+    // A payment for an amount other than the order's is not applied.
+    let other = app.buy(&buyer, &product, 1).await;
+    let mut wrong = intent_event("evt_wrong_amount", "payment_intent.succeeded", &other);
+    wrong["data"]["object"]["amount"] = json!(1);
+    assert_eq!(
+        app.stripe_webhook(&wrong, &secret)
+            .await
+            .assert_ok(StatusCode::OK)["outcome"],
+        "ignored"
+    );
+    assert_eq!(
+        app.order(&buyer, &id(&other)).await.body["data"]["status"],
+        "pending_payment"
+    );
+}
+
+#[tokio::test]
+async fn buyers_see_only_their_orders_and_sellers_only_their_fulfilments() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let product = shop.product("private", 1_000, 10).await;
+    let (alice, _) = app.new_customer_token();
+    let (bob, _) = app.new_customer_token();
+    let order = paid(&shop, &alice, &product, 1).await;
+    let order_id = id(&order);
+    app.order(&bob, &order_id)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.cancel_order(&bob, &order_id)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    assert_eq!(
+        app.orders(&bob, "").await.assert_ok(StatusCode::OK),
+        &json!([])
+    );
+    let admin_view = app.order(&shop.admin, &order_id).await;
+    let admin_view = admin_view.assert_ok(StatusCode::OK);
+    assert!(
+        admin_view["payment"]["clientSecret"].is_null(),
+        "only the buyer sees the client secret"
+    );
+
+    // Another seller can neither see nor move this fulfilment.
+    let rival = app.signed_in_as(&unique_email("rival")).await;
+    let rival_org = app.new_org(&rival, "seller").await;
+    let step = json!({ "status": "fulfilling" });
+    app.advance_fulfilment(&rival, &rival_org, &order_id, &step)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.fulfilment(&rival, &rival_org, &order_id)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.advance_fulfilment(&rival, &shop.seller_org, &order_id, &step)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    assert_eq!(
+        app.fulfilments(&rival, &rival_org, "")
+            .await
+            .assert_ok(StatusCode::OK),
+        &json!([])
+    );
+    // A buyer without a seller role cannot move it either.
+    app.advance_fulfilment(&alice, &shop.seller_org, &order_id, &step)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.admin_orders(&alice, "")
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn sellers_ship_and_deliver_and_the_order_follows() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let product = shop.product("shipped", 1_000, 10).await;
+    let (buyer, _) = app.new_customer_token();
+    let unpaid = app.buy(&buyer, &product, 1).await;
+    app.advance_fulfilment(
+        &shop.seller,
+        &shop.seller_org,
+        &id(&unpaid),
+        &json!({ "status": "fulfilling" }),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    let order = paid(&shop, &buyer, &product, 2).await;
+    let order_id = id(&order);
+    let (seller, org) = (&shop.seller, &shop.seller_org);
+    app.advance_fulfilment(seller, org, &order_id, &json!({ "status": "delivered" }))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.advance_fulfilment(seller, org, &order_id, &json!({ "status": "shipped" }))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.advance_fulfilment(seller, org, &order_id, &json!({ "status": "fulfilling" }))
+        .await
+        .assert_ok(StatusCode::OK);
+    assert_eq!(
+        app.order(&buyer, &order_id).await.body["data"]["status"],
+        "fulfilling"
+    );
+    // The buyer can no longer cancel once it is being fulfilled.
+    app.cancel_order(&buyer, &order_id)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    let shipped = app
+        .advance_fulfilment(seller, org, &order_id, &json!({ "status": "shipped", "carrier": "DHL", "trackingNumber": "00340434161094042557" }))
+        .await;
+    let data = shipped.assert_ok(StatusCode::OK);
+    assert_eq!(
+        (data["carrier"].as_str(), data["trackingNumber"].as_str()),
+        (Some("DHL"), Some("00340434161094042557"))
+    );
+    assert_eq!(
+        app.order(&buyer, &order_id).await.body["data"]["status"],
+        "shipped"
+    );
+    app.cancel_order(&shop.admin, &order_id)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.advance_fulfilment(seller, org, &order_id, &json!({ "status": "delivered" }))
+        .await
+        .assert_ok(StatusCode::OK);
+    let done = app.order(&buyer, &order_id).await;
+    let data = done.assert_ok(StatusCode::OK);
+    assert_eq!(data["status"], "delivered");
+    let steps: Vec<&str> = data["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "pending_payment",
+            "paid",
+            "fulfilling",
+            "shipped",
+            "delivered"
+        ]
+    );
+    assert!(
+        data["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|h| h["by"].as_str().is_some() && h["at"].as_str().is_some())
+    );
+    let ready = app.fulfilments(seller, org, "status=delivered").await;
+    assert_eq!(ready.assert_ok(StatusCode::OK).as_array().unwrap().len(), 1);
+    app.fulfilments(seller, org, "status=lost")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    // Delivered orders can still be refunded by an admin; stock stays sold.
+    let refunded = app.refund_order(&shop.admin, &order_id).await;
+    let data = refunded.assert_ok(StatusCode::OK);
+    assert_eq!(data["status"], "refunded");
+    assert_eq!(
+        data["payment"]["refund"]["state"], "failed",
+        "the intent was never charged at Stripe: {data}"
+    );
+    assert_eq!(shop.stock(&product).await, (7, 1));
+}
+
+#[tokio::test]
+async fn cancelling_returns_stock_and_refunds_a_card_payment_at_stripe() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let (api_base, key, secret) = stripe_env();
+    let product = shop.product("cancelled", 1_500, 10).await;
+    let (buyer, _) = app.new_customer_token();
+    // Unpaid: the reservation is released.
+    let unpaid = app.buy(&buyer, &product, 2).await;
+    assert_eq!(shop.stock(&product).await, (8, 2));
+    let cancelled = app.cancel_order(&buyer, &id(&unpaid)).await;
+    assert_eq!(cancelled.assert_ok(StatusCode::OK)["status"], "cancelled");
+    assert_eq!(shop.stock(&product).await, (10, 0));
+    app.cancel_order(&buyer, &id(&unpaid))
+        .await
+        .assert_ok(StatusCode::OK);
+    assert_eq!(
+        shop.stock(&product).await,
+        (10, 0),
+        "a second cancel releases nothing"
+    );
+
+    // Paid at Stripe: the refund goes through Stripe and stock is back on sale.
+    let order = app.buy(&buyer, &product, 3).await;
+    let intent = order["payment"]["reference"].as_str().unwrap();
+    assert_eq!(
+        stripe_confirm_card(&api_base, &key, intent, "4242424242424242").await["status"],
+        "succeeded"
+    );
+    let event = intent_event("evt_cancel_paid", "payment_intent.succeeded", &order);
+    app.stripe_webhook(&event, &secret)
+        .await
+        .assert_ok(StatusCode::OK);
+    assert_eq!(shop.stock(&product).await, (7, 0));
+    let cancelled = app.cancel_order(&buyer, &id(&order)).await;
+    let data = cancelled.assert_ok(StatusCode::OK);
+    assert_eq!(data["status"], "cancelled");
+    assert_eq!(data["payment"]["state"], "refunded", "{data}");
+    assert!(
+        data["payment"]["refund"]["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("re_"),
+        "{data}"
+    );
+    assert_eq!(shop.stock(&product).await, (10, 0));
+    // A paid event arriving for a cancelled, unpaid order is refunded, not applied.
+    let late = app.buy(&buyer, &product, 1).await;
+    app.cancel_order(&buyer, &id(&late))
+        .await
+        .assert_ok(StatusCode::OK);
+    let intent = late["payment"]["reference"].as_str().unwrap();
+    stripe_confirm_card(&api_base, &key, intent, "4242424242424242").await;
+    let event = intent_event("evt_late", "payment_intent.succeeded", &late);
+    app.stripe_webhook(&event, &secret)
+        .await
+        .assert_ok(StatusCode::OK);
+    let data = app.order(&buyer, &id(&late)).await.body["data"].clone();
+    assert_eq!(
+        (data["status"].as_str(), data["payment"]["state"].as_str()),
+        (Some("cancelled"), Some("refunded")),
+        "{data}"
+    );
+    assert_eq!(shop.stock(&product).await, (10, 0));
+}
+
+#[tokio::test]
+async fn the_expiry_sweep_cancels_unpaid_orders_once_even_run_twice_at_once() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let product = shop.product("expiring", 1_000, 10).await;
+    let mut unpaid = Vec::new();
+    for _ in 0..4 {
+        let (buyer, _) = app.new_customer_token();
+        unpaid.push(app.buy(&buyer, &product, 2).await);
+    }
+    let (payer, _) = app.new_customer_token();
+    let kept = paid(&shop, &payer, &product, 1).await;
+    assert_eq!(shop.stock(&product).await, (1, 8));
+    let store = &app.services.store;
+    // Not due yet: nothing happens.
+    let early = orders::expiry::sweep(store, now_epoch()).await.unwrap();
+    assert_eq!(early.cancelled, 0);
+    let later = now_epoch() + 31 * 60;
+    let (a, b) = tokio::join!(
+        orders::expiry::sweep(store, later),
+        orders::expiry::sweep(store, later)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.cancelled + b.cancelled, 4, "{a:?} {b:?}");
+    assert_eq!(a.failed + b.failed, 0);
+    assert_eq!(shop.stock(&product).await, (9, 0));
+    for order in &unpaid {
+        let data = app.order(&shop.admin, &id(order)).await.body["data"].clone();
+        assert_eq!(data["status"], "cancelled");
+        let cancels = data["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|h| h["status"] == "cancelled")
+            .count();
+        assert_eq!(cancels, 1);
+        assert_eq!(
+            data["history"].as_array().unwrap().last().unwrap()["by"],
+            "system"
+        );
+    }
+    assert_eq!(
+        app.order(&payer, &id(&kept)).await.body["data"]["status"],
+        "paid"
+    );
+    let again = orders::expiry::sweep(store, later).await.unwrap();
+    assert_eq!(again.due, 0, "cancelled orders leave the queue");
+}
+
+#[tokio::test]
+async fn verified_buyer_orgs_pay_by_invoice_and_admins_mark_it_paid() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let product = shop.product("invoiced", 10_000, 10).await;
+    let purchaser = app.signed_in_as(&unique_email("purchaser")).await;
+    let buyer_org = app.new_org(&purchaser, "buyer").await;
+    let org = Some(buyer_org.as_str());
+    app.add_to_cart(&purchaser, org, &product, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    let mut body = checkout_body("invoice");
+    body["netTermsDays"] = json!(60);
+    app.checkout(&purchaser, org, Some("inv-1"), &body)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.set_verification(
+        &shop.admin,
+        &buyer_org,
+        &json!({ "businessVerified": true, "taxIdVerified": true }),
+    )
+    .await
+    .assert_ok(StatusCode::OK);
+    let placed = app.checkout(&purchaser, org, Some("inv-2"), &body).await;
+    let order = placed.assert_ok(StatusCode::CREATED).clone();
+    assert_eq!(order["buyer"]["orgId"], buyer_org.as_str());
+    assert_eq!(order["payment"]["method"], "invoice");
+    assert_eq!(order["payment"]["netTermsDays"], 60);
+    assert!(order["payment"]["dueDate"].as_str().is_some());
+    assert!(order["expiresAt"].is_null(), "invoice orders do not expire");
+    // The org's cart and orders are the org's, not the purchaser's own.
+    assert_eq!(
+        app.orders(&purchaser, "").await.assert_ok(StatusCode::OK),
+        &json!([])
+    );
+    let org_orders = app.orders(&purchaser, &format!("orgId={buyer_org}")).await;
+    assert_eq!(org_orders.assert_ok(StatusCode::OK)[0]["id"], order["id"]);
+    let sweep = orders::expiry::sweep(&app.services.store, now_epoch() + 3600)
+        .await
+        .unwrap();
+    assert_eq!(sweep.due, 0);
+
+    app.mark_invoice_paid(&purchaser, &id(&order))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    let marked = app.mark_invoice_paid(&shop.admin, &id(&order)).await;
+    assert_eq!(marked.assert_ok(StatusCode::OK)["status"], "paid");
+    app.mark_invoice_paid(&shop.admin, &id(&order))
+        .await
+        .assert_ok(StatusCode::OK);
+    assert_eq!(shop.stock(&product).await, (9, 0));
+    let by_status = app.admin_orders(&shop.admin, "status=paid").await;
+    assert_eq!(by_status.assert_ok(StatusCode::OK)[0]["id"], order["id"]);
+    app.admin_orders(&shop.admin, "status=lost")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    // A card order cannot be marked paid by invoice.
+    let (card_buyer, _) = app.new_customer_token();
+    let card = app.buy(&card_buyer, &product, 1).await;
+    app.mark_invoice_paid(&shop.admin, &id(&card))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    // Refunding an invoice order issues a credit note.
+    let refunded = app.refund_order(&shop.admin, &id(&order)).await;
+    let data = refunded.assert_ok(StatusCode::OK);
+    assert_eq!(data["status"], "refunded");
+    assert_eq!(
+        data["payment"]["refund"]["reference"],
+        format!("credit_{}", id(&order))
+    );
+    assert_eq!(
+        shop.stock(&product).await,
+        (9, 1),
+        "unshipped goods are back on sale"
+    );
+}
+
+#[tokio::test]
+async fn the_stream_keeps_daily_order_statistics() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let pump = devserver::pumps::spawn_table_stream(&app.services);
+    let product = shop.product("counted", 1_000, 10).await;
+    let (buyer, _) = app.new_customer_token();
+    let order = paid(&shop, &buyer, &product, 2).await;
+    let cancelled = app.buy(&buyer, &product, 1).await;
+    app.cancel_order(&buyer, &id(&cancelled))
+        .await
+        .assert_ok(StatusCode::OK);
+    let today = &order["createdAt"].as_str().unwrap()[..10];
+    let query = format!("from={today}&to={today}");
+    let mut totals = Value::Null;
+    for _ in 0..80 {
+        let stats = app.order_stats(&shop.admin, &query).await;
+        totals = stats.assert_ok(StatusCode::OK)["totals"].clone();
+        if totals["ordersPlaced"] == 2 && totals["ordersPaid"] == 1 && totals["cancellations"] == 1
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    pump.task.abort();
+    assert_eq!(totals["ordersPlaced"], 2, "{totals}");
+    assert_eq!(totals["ordersPaid"], 1, "{totals}");
+    assert_eq!(totals["cancellations"], 1, "{totals}");
+    assert_eq!(
+        totals["revenue"]["EUR"], order["totals"]["total"],
+        "{totals}"
+    );
+    app.order_stats(&buyer, "")
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.order_stats(&shop.admin, "from=2026-01-01&to=2025-01-01")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.order_stats(&shop.admin, "from=yesterday")
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn a_stream_record_delivered_twice_counts_once() {
+    let app = spawn_app().await;
+    let store = &app.services.store;
+    let image = |status: &str, state: &str| -> Option<orders::stats::OrderImage> {
+        serde_json::from_value(json!({
+            "status": status,
+            "createdAt": "2026-03-01T10:00:00Z",
+            "updatedAt": "2026-03-02T10:00:00Z",
+            "totals": { "currency": "EUR", "total": 1_234 },
+            "payment": { "state": state },
+        }))
+        .ok()
+    };
+    for _ in 0..2 {
+        orders::stats::apply_order_change(
+            store,
+            "event-1",
+            image("pending_payment", "pending"),
+            image("paid", "succeeded"),
+        )
+        .await
+        .unwrap();
+    }
+    let email = unique_email("admin");
+    app.signed_in_as(&email).await;
+    let admin = app.promote_to_platform_admin(&email).await;
+    let stats = app
+        .order_stats(&admin, "from=2026-03-01&to=2026-03-31")
+        .await;
+    let data = stats.assert_ok(StatusCode::OK);
+    assert_eq!(data["days"][0]["date"], "2026-03-02");
+    assert_eq!(data["totals"]["ordersPaid"], 1);
+    assert_eq!(data["totals"]["revenue"]["EUR"], 1_234);
+}
