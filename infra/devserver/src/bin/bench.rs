@@ -1,6 +1,7 @@
-//! `make bench` (API): latency of catalog reads through the router against
-//! DynamoDB Local, with the DynamoDB calls and consumed capacity each request
-//! costs, beside a bare GetItem measured in the same run.
+//! `make bench` (API): latency of catalog reads and of checkouts (1, 10 and
+//! 50 lines) through the router against DynamoDB Local, with the DynamoDB
+//! calls and consumed capacity (read and write units) each request costs,
+//! beside a bare GetItem measured in the same run.
 //!
 //! Needs the local stack's environment (infra/bench.sh starts one). Figures
 //! are printed, never asserted: they depend on the machine.
@@ -15,8 +16,14 @@ use aws_sdk_dynamodb::config::interceptors::{
 };
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::operation::batch_get_item::{BatchGetItemInput, BatchGetItemOutput};
+use aws_sdk_dynamodb::operation::delete_item::{DeleteItemInput, DeleteItemOutput};
 use aws_sdk_dynamodb::operation::get_item::{GetItemInput, GetItemOutput};
+use aws_sdk_dynamodb::operation::put_item::{PutItemInput, PutItemOutput};
 use aws_sdk_dynamodb::operation::query::{QueryInput, QueryOutput};
+use aws_sdk_dynamodb::operation::transact_write_items::{
+    TransactWriteItemsInput, TransactWriteItemsOutput,
+};
+use aws_sdk_dynamodb::operation::update_item::{UpdateItemInput, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
 use axum::Router;
 use axum::body::Body;
@@ -31,33 +38,49 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 const PRODUCTS: usize = 300;
 const WARMUP: usize = 20;
 const RUNS: usize = 200;
+/// Checkouts are slower to set up (a cart per run): fewer runs.
+const CHECKOUT_WARMUP: usize = 3;
+const CHECKOUT_RUNS: usize = 30;
+const CHECKOUT_LINES: &[usize] = &[1, 10, 50];
 
-/// Counts DynamoDB calls and sums the capacity they consumed, asking every
-/// read for its consumed capacity.
+/// Counts DynamoDB calls and sums the capacity they consumed (read units
+/// of GetItem, Query and BatchGetItem; write units of PutItem, UpdateItem,
+/// DeleteItem and TransactWriteItems), asking every call for it.
 #[derive(Debug, Clone, Default)]
 struct Meter {
     calls: Arc<AtomicU64>,
-    /// Capacity units × 1000, summed.
-    milli_units: Arc<AtomicU64>,
+    /// Read capacity units × 1000, summed.
+    milli_reads: Arc<AtomicU64>,
+    /// Write capacity units × 1000, summed.
+    milli_writes: Arc<AtomicU64>,
+}
+
+/// What a measured request cost.
+#[derive(Debug, Clone, Copy, Default)]
+struct Cost {
+    calls: u64,
+    reads: f64,
+    writes: f64,
 }
 
 impl Meter {
     fn reset(&self) {
         self.calls.store(0, Ordering::SeqCst);
-        self.milli_units.store(0, Ordering::SeqCst);
+        self.milli_reads.store(0, Ordering::SeqCst);
+        self.milli_writes.store(0, Ordering::SeqCst);
     }
 
-    fn read(&self) -> (u64, f64) {
-        (
-            self.calls.load(Ordering::SeqCst),
-            self.milli_units.load(Ordering::SeqCst) as f64 / 1000.0,
-        )
+    fn read(&self) -> Cost {
+        Cost {
+            calls: self.calls.load(Ordering::SeqCst),
+            reads: self.milli_reads.load(Ordering::SeqCst) as f64 / 1000.0,
+            writes: self.milli_writes.load(Ordering::SeqCst) as f64 / 1000.0,
+        }
     }
 
-    fn add(&self, capacity: Option<&ConsumedCapacity>) {
+    fn add(counter: &AtomicU64, capacity: Option<&ConsumedCapacity>) {
         let units = capacity.and_then(|c| c.capacity_units()).unwrap_or(0.0);
-        self.milli_units
-            .fetch_add((units * 1000.0).round() as u64, Ordering::SeqCst);
+        counter.fetch_add((units * 1000.0).round() as u64, Ordering::SeqCst);
     }
 }
 
@@ -72,13 +95,22 @@ impl Intercept for Meter {
         _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        let total = Some(ReturnConsumedCapacity::Total);
         let input = context.input_mut();
         if let Some(get) = input.downcast_mut::<GetItemInput>() {
-            get.return_consumed_capacity = Some(ReturnConsumedCapacity::Total);
+            get.return_consumed_capacity = total;
         } else if let Some(query) = input.downcast_mut::<QueryInput>() {
-            query.return_consumed_capacity = Some(ReturnConsumedCapacity::Total);
+            query.return_consumed_capacity = total;
         } else if let Some(batch) = input.downcast_mut::<BatchGetItemInput>() {
-            batch.return_consumed_capacity = Some(ReturnConsumedCapacity::Total);
+            batch.return_consumed_capacity = total;
+        } else if let Some(put) = input.downcast_mut::<PutItemInput>() {
+            put.return_consumed_capacity = total;
+        } else if let Some(update) = input.downcast_mut::<UpdateItemInput>() {
+            update.return_consumed_capacity = total;
+        } else if let Some(delete) = input.downcast_mut::<DeleteItemInput>() {
+            delete.return_consumed_capacity = total;
+        } else if let Some(transaction) = input.downcast_mut::<TransactWriteItemsInput>() {
+            transaction.return_consumed_capacity = total;
         }
         self.calls.fetch_add(1, Ordering::SeqCst);
         Ok(())
@@ -90,14 +122,25 @@ impl Intercept for Meter {
         _: &RuntimeComponents,
         _: &mut ConfigBag,
     ) -> Result<(), BoxError> {
+        let (reads, writes) = (&self.milli_reads, &self.milli_writes);
         if let Some(Ok(output)) = context.output_or_error() {
             if let Some(get) = output.downcast_ref::<GetItemOutput>() {
-                self.add(get.consumed_capacity());
+                Self::add(reads, get.consumed_capacity());
             } else if let Some(query) = output.downcast_ref::<QueryOutput>() {
-                self.add(query.consumed_capacity());
+                Self::add(reads, query.consumed_capacity());
             } else if let Some(batch) = output.downcast_ref::<BatchGetItemOutput>() {
                 for capacity in batch.consumed_capacity() {
-                    self.add(Some(capacity));
+                    Self::add(reads, Some(capacity));
+                }
+            } else if let Some(put) = output.downcast_ref::<PutItemOutput>() {
+                Self::add(writes, put.consumed_capacity());
+            } else if let Some(update) = output.downcast_ref::<UpdateItemOutput>() {
+                Self::add(writes, update.consumed_capacity());
+            } else if let Some(delete) = output.downcast_ref::<DeleteItemOutput>() {
+                Self::add(writes, delete.consumed_capacity());
+            } else if let Some(transaction) = output.downcast_ref::<TransactWriteItemsOutput>() {
+                for capacity in transaction.consumed_capacity() {
+                    Self::add(writes, Some(capacity));
                 }
             }
         }
@@ -112,9 +155,23 @@ async fn call(
     token: Option<&str>,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
+    call_with(app, method, path, token, body, &[]).await
+}
+
+async fn call_with(
+    app: &Router,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, Value) {
     let mut request = Request::builder().method(method).uri(path);
     if let Some(token) = token {
         request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
     }
     let request = match body {
         Some(body) => request
@@ -191,41 +248,64 @@ const WORDS: &[&str] = &[
 const KINDS: &[&str] = &["Fresh", "Organic", "Dried", "Smoked", "Pickled", "Roasted"];
 
 struct Figures {
-    name: &'static str,
+    name: String,
     p50: f64,
     p99: f64,
     calls: f64,
-    units: f64,
+    reads: f64,
+    writes: f64,
 }
 
-async fn measure<F, Fut>(name: &'static str, meter: &Meter, mut run: F) -> anyhow::Result<Figures>
+/// Runs `setup` (not measured) then `run` (measured), `runs` times after
+/// `warmup` unmeasured rounds; the median, p99 and mean cost of `run`.
+async fn measure_with<S, SFut, F, Fut>(
+    name: impl Into<String>,
+    meter: &Meter,
+    (warmup, runs): (usize, usize),
+    mut setup: S,
+    mut run: F,
+) -> anyhow::Result<Figures>
 where
+    S: FnMut() -> SFut,
+    SFut: std::future::Future<Output = anyhow::Result<()>>,
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    for _ in 0..WARMUP {
+    for _ in 0..warmup {
+        setup().await?;
         run().await?;
     }
-    let mut millis = Vec::with_capacity(RUNS);
-    let (mut calls, mut units) = (0u64, 0.0);
-    for _ in 0..RUNS {
+    let mut millis = Vec::with_capacity(runs);
+    let mut total = Cost::default();
+    for _ in 0..runs {
+        setup().await?;
         meter.reset();
         let started = Instant::now();
         run().await?;
         millis.push(started.elapsed().as_secs_f64() * 1000.0);
-        let (c, u) = meter.read();
-        calls += c;
-        units += u;
+        let cost = meter.read();
+        total.calls += cost.calls;
+        total.reads += cost.reads;
+        total.writes += cost.writes;
     }
     millis.sort_by(f64::total_cmp);
     let at = |q: f64| millis[((millis.len() as f64 - 1.0) * q).round() as usize];
     Ok(Figures {
-        name,
+        name: name.into(),
         p50: at(0.50),
         p99: at(0.99),
-        calls: calls as f64 / RUNS as f64,
-        units: units / RUNS as f64,
+        calls: total.calls as f64 / runs as f64,
+        reads: total.reads / runs as f64,
+        writes: total.writes / runs as f64,
     })
+}
+
+async fn measure<F, Fut>(name: &'static str, meter: &Meter, run: F) -> anyhow::Result<Figures>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    measure_with(name, meter, (WARMUP, RUNS), || async { Ok(()) }, run).await
 }
 
 #[tokio::main]
@@ -386,17 +466,100 @@ async fn main() -> anyhow::Result<()> {
         .await?,
     );
 
+    // Checkout: a buyer's cart of n lines (refilled before each run, not
+    // measured), checked out by card with a fresh Idempotency-Key.
+    let goods: Vec<Value> = (0..50)
+        .map(|i| {
+            json!({
+                "sellerOrgId": org, "sku": format!("STOCKED-{i:02}"), "categoryId": category,
+                "name": format!("Stocked {}", WORDS[i % WORDS.len()]),
+                "price": {"amount": 250 + i as i64, "currency": "EUR"}, "stock": 1_000_000,
+            })
+        })
+        .collect();
+    let mut goods_ids = Vec::new();
+    for chunk in goods.chunks(25) {
+        let results = expect(
+            &app,
+            Method::POST,
+            "/v1/products/bulk",
+            Some(&seller),
+            Some(json!({"products": chunk})),
+            StatusCode::OK,
+        )
+        .await?;
+        for result in results["results"].as_array().into_iter().flatten() {
+            if let Some(id) = result["product"]["id"].as_str() {
+                goods_ids.push(id.to_owned());
+            }
+        }
+    }
+    anyhow::ensure!(
+        goods_ids.len() == 50,
+        "bulk create made {} of 50 stocked products",
+        goods_ids.len()
+    );
+    let (buyer, _) = sign_in(&app, "buyer@bench.local").await?;
+    let checkout = json!({
+        "shippingAddress": {"name": "Bench Buyer", "line1": "Rua 1", "postalCode": "1000-001", "city": "Lisboa", "country": "PT"},
+        "paymentMethod": "card",
+    });
+    for &lines in CHECKOUT_LINES {
+        let (app, buyer, goods_ids, checkout) = (&app, &buyer, &goods_ids, &checkout);
+        figures.push(
+            measure_with(
+                format!("POST /v1/checkout ({lines} lines)"),
+                &meter,
+                (CHECKOUT_WARMUP, CHECKOUT_RUNS),
+                || async move {
+                    for id in &goods_ids[..lines] {
+                        let body = json!({"productId": id, "quantity": 1});
+                        expect(
+                            app,
+                            Method::POST,
+                            "/v1/cart/items",
+                            Some(buyer),
+                            Some(body),
+                            StatusCode::OK,
+                        )
+                        .await?;
+                    }
+                    Ok(())
+                },
+                || async move {
+                    let key = ulid::Ulid::new().to_string();
+                    let headers = [("idempotency-key", key.as_str())];
+                    let (status, body) = call_with(
+                        app,
+                        Method::POST,
+                        "/v1/checkout",
+                        Some(buyer),
+                        Some(checkout.clone()),
+                        &headers,
+                    )
+                    .await;
+                    anyhow::ensure!(status == StatusCode::CREATED, "checkout: {status} {body}");
+                    Ok(())
+                },
+            )
+            .await?,
+        );
+    }
+
     println!(
         "\n{RUNS} requests each after {WARMUP} warm-up, in-process router, DynamoDB Local on loopback"
     );
     println!(
-        "{:<36} {:>9} {:>9} {:>16} {:>18}",
-        "operation", "p50 ms", "p99 ms", "DynamoDB calls", "consumed RCU/req"
+        "(checkouts: {CHECKOUT_RUNS} each after {CHECKOUT_WARMUP} warm-up; their latency includes creating the Stripe PaymentIntent at localstripe)"
+    );
+    println!(
+        "{:<36} {:>9} {:>9} {:>16} {:>10} {:>10}",
+        "operation", "p50 ms", "p99 ms", "DynamoDB calls", "RCU/req", "WCU/req"
     );
     for f in &figures {
         println!(
-            "{:<36} {:>9.2} {:>9.2} {:>16.2} {:>18.2}",
-            f.name, f.p50, f.p99, f.calls, f.units
+            "{:<36} {:>9.2} {:>9.2} {:>16.2} {:>10.2} {:>10.2}",
+            f.name, f.p50, f.p99, f.calls, f.reads, f.writes
         );
     }
     let bare = figures[0].p50;
