@@ -35,8 +35,8 @@ async fn invoke(app: &TestApp, event: &Value) -> (u16, Value) {
 }
 
 /// What each sample is expected to answer on a fresh table, in the order
-/// they run (register before login). The org samples carry a placeholder
-/// token, so they stop at authentication.
+/// they run (register before login). The org and orders samples carry a
+/// placeholder token, so they stop at authentication.
 const EXPECTED: &[(&str, u16)] = &[
     ("identity/register.json", 201),
     ("identity/login.json", 200),
@@ -93,6 +93,24 @@ const EXPECTED: &[(&str, u16)] = &[
     ("assets/delete-asset.json", 401),
     ("platform/health.json", 200),
     ("platform/openapi.json", 200),
+    ("orders/cart-get.json", 401),
+    ("orders/cart-clear.json", 401),
+    ("orders/cart-add-item.json", 401),
+    ("orders/cart-set-quantity.json", 401),
+    ("orders/cart-remove-item.json", 401),
+    ("orders/checkout.json", 401),
+    ("orders/orders-list.json", 401),
+    ("orders/order-get.json", 401),
+    ("orders/order-cancel.json", 401),
+    ("orders/fulfilments-list.json", 401),
+    ("orders/fulfilment-get.json", 401),
+    ("orders/fulfilment-status.json", 401),
+    ("orders/admin-orders.json", 401),
+    ("orders/admin-invoice-payment.json", 401),
+    ("orders/admin-refund.json", 401),
+    ("orders/admin-stats.json", 401),
+    // Signed with another endpoint's secret: refused before it is read.
+    ("orders/payment-webhook.json", 400),
 ];
 
 #[tokio::test]
@@ -130,4 +148,24 @@ async fn the_me_sample_succeeds_with_a_real_token() {
     let (status, body) = invoke(&app, &event).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["email"], "ada@example.com");
+}
+
+#[tokio::test]
+async fn the_expiry_schedule_sample_runs_the_sweep() {
+    let app = spawn_app().await;
+    let event = bodega_tests::sample_events()
+        .remove("orders/expiry-schedule.json")
+        .expect("events/orders/expiry-schedule.json");
+    // What the orders-expiry binary receives: a `LambdaEvent<Value>` holding
+    // EventBridge's scheduled event, which it does not need to look into.
+    let invocation: LambdaEvent<Value> = LambdaEvent::new(
+        serde_json::from_value(event).expect("the expiry binary's input"),
+        Context::default(),
+    );
+    assert_eq!(invocation.payload["detail-type"], "Scheduled Event");
+    assert_eq!(invocation.payload["source"], "aws.events");
+    let report = orders::expiry::sweep(&app.services.store, shared::domain::now_epoch())
+        .await
+        .expect("the sweep runs on a fresh table");
+    assert_eq!(report.due, 0, "{report:?}");
 }

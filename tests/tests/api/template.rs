@@ -14,6 +14,7 @@ fn routers() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
         ("IdentityFunction", openapi_routes(&identity::openapi())),
         ("AssetsFunction", openapi_routes(&assets::openapi())),
         ("PlatformFunction", openapi_routes(&platform::openapi())),
+        ("OrdersFunction", openapi_routes(&orders::openapi())),
     ])
 }
 
