@@ -24,10 +24,10 @@ use crate::buyer::{self, BuyerParams};
 use crate::model::{Buyer, CART_TYPE};
 use crate::pricing;
 
-/// Lines a cart may hold. A checkout also needs room in one transaction
-/// for the order, its fulfilments, the cart and the idempotency key
-/// (docs/orders.md, "Limits").
-pub const MAX_CART_LINES: usize = 100;
+/// Lines a cart may hold: a one-seller cart of this many lines fills one
+/// checkout transaction exactly (3 + lines + sellers = 100 items; see
+/// docs/orders.md, "Limits"). Carts from several sellers may need fewer.
+pub const MAX_CART_LINES: usize = 96;
 /// Units of one product per line.
 pub const MAX_LINE_QUANTITY: i64 = 1_000_000;
 /// A cart nobody touches for 90 days is deleted by TTL.
@@ -489,12 +489,13 @@ pub async fn set_quantity(
     .await?;
     let product = product_for_cart(&state.store, &product_id).await?;
     let cart = mutate(&state.store, &buyer, |cart| {
+        let currency = cart.currency.clone();
         let line = cart
             .lines
             .iter_mut()
             .find(|l| l.product_id == product_id)
             .ok_or_else(|| ApiError::not_found("this product is not in the cart"))?;
-        check_line(&product, request.quantity, "")?;
+        check_line(&product, request.quantity, &currency)?;
         line.quantity = request.quantity;
         Ok(())
     })

@@ -86,9 +86,14 @@ pub async fn transition(
         let loaded = load(store, order_id)
             .await?
             .ok_or_else(|| ApiError::not_found("no such order"))?;
-        let Some(plan) = decide(&loaded)? else {
+        let Some(mut plan) = decide(&loaded)? else {
             return Ok(Outcome::Unchanged(loaded));
         };
+        let now = now_rfc3339();
+        plan.order.updated_at = now.clone();
+        for fulfilment in &mut plan.fulfilments {
+            fulfilment.updated_at = now.clone();
+        }
         let versioned = 1 + plan.fulfilments.len();
         let guards_from = versioned + plan.stock.len();
         let guards_to = guards_from + plan.guards.len();
@@ -145,7 +150,6 @@ fn write_items(
         Vec::with_capacity(1 + plan.fulfilments.len() + plan.stock.len() + plan.guards.len());
     let mut order = plan.order.clone();
     order.version = loaded.order.version + 1;
-    order.updated_at = now_rfc3339();
     order.gsi2pk = status_partition(order.status);
     items.push(store.transact_put_if_version(&order, loaded.order.version)?);
     for changed in &plan.fulfilments {
@@ -156,7 +160,6 @@ fn write_items(
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("planned an unknown fulfilment")))?;
         let mut next = changed.clone();
         next.version = read.version + 1;
-        next.updated_at = order.updated_at.clone();
         items.push(store.transact_put_if_version(&next, read.version)?);
     }
     items.extend(plan.stock.iter().cloned());
@@ -330,6 +333,7 @@ pub fn plan_cancel(
             requested_at: now,
             requested_by: by.to_owned(),
             error: None,
+            failed_attempts: 0,
         });
     }
     unwind(store, loaded, &entry, &mut plan)?;
@@ -363,6 +367,7 @@ pub fn plan_refund(
         requested_at: now,
         requested_by: by.to_owned(),
         error: None,
+        failed_attempts: 0,
     });
     unwind(store, loaded, &entry, &mut plan)?;
     Ok(Some(plan))

@@ -225,6 +225,9 @@ pub struct Refund {
     pub requested_by: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Failed attempts so far (an admin retries with the refund endpoint).
+    #[serde(default)]
+    pub failed_attempts: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

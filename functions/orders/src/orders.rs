@@ -35,25 +35,30 @@ pub async fn viewer(
     order: &OrderRecord,
     permission: Permission,
 ) -> ApiResult<Viewer> {
-    if caller.user().is_some_and(|p| p.role == PlatformRole::Admin) {
-        return Ok(Viewer::Admin);
-    }
+    let is_admin = caller.user().is_some_and(|p| p.role == PlatformRole::Admin);
     let not_found = || ApiError::not_found("no such order");
-    match (&order.buyer.org_id, caller) {
-        (None, Caller::User(principal))
-            if order.buyer.user_id.as_deref() == Some(&principal.user_id) =>
-        {
-            Ok(Viewer::Buyer)
+    let as_buyer = match (&order.buyer.org_id, caller) {
+        (None, Caller::User(principal)) => {
+            order.buyer.user_id.as_deref() == Some(&principal.user_id)
         }
-        (Some(org_id), _) => {
-            let access = caller
-                .access(&state.store, org_id)
-                .await
-                .map_err(|_| not_found())?;
-            access.require(permission)?;
-            Ok(Viewer::Buyer)
-        }
-        _ => Err(not_found()),
+        (Some(org_id), _) => match caller.access(&state.store, org_id).await {
+            Ok(access) if access.membership.is_some() || !is_admin => {
+                if access.permissions.contains(permission) {
+                    true
+                } else if is_admin {
+                    false
+                } else {
+                    return Err(access.require(permission).unwrap_err());
+                }
+            }
+            _ => false,
+        },
+        _ => false,
+    };
+    match (as_buyer, is_admin) {
+        (true, _) => Ok(Viewer::Buyer),
+        (false, true) => Ok(Viewer::Admin),
+        (false, false) => Err(not_found()),
     }
 }
 
@@ -80,6 +85,7 @@ pub async fn settle_refund(state: &OrdersState, loaded: Loaded) -> ApiResult<Loa
         order_id: order.id.clone(),
         reference: order.payment.reference.clone().unwrap_or_default(),
         amount,
+        attempt: refund.failed_attempts,
     };
     let result = match order.payment.method {
         PaymentMethod::Card => match &state.payments.stripe {
@@ -109,6 +115,7 @@ pub async fn settle_refund(state: &OrdersState, loaded: Loaded) -> ApiResult<Loa
             Err(err) => {
                 refund.state = RefundState::Failed;
                 refund.error = Some(err.to_string());
+                refund.failed_attempts += 1;
             }
         }
         Ok(Some(Plan {

@@ -98,13 +98,18 @@ pub fn increments(old: Option<&OrderImage>, new: Option<&OrderImage>) -> Option<
         match new.status {
             OrderStatus::Paid if old.status == OrderStatus::PendingPayment => {
                 inc.counts.push(("paid", 1));
-                inc.amounts
-                    .push((currency_attr(REVENUE_PREFIX, currency)?, new.totals.total));
             }
             OrderStatus::Cancelled => inc.counts.push(("cancelled", 1)),
             OrderStatus::Refunded => inc.counts.push(("refunded", 1)),
             _ => {}
         }
+    }
+    // Revenue is money received: also a payment that arrived after the order
+    // was cancelled (it is then refunded, and counted there too).
+    if old.payment.state != PaymentState::Succeeded && new.payment.state == PaymentState::Succeeded
+    {
+        inc.amounts
+            .push((currency_attr(REVENUE_PREFIX, currency)?, new.totals.total));
     }
     if old.payment.state != PaymentState::Refunded && new.payment.state == PaymentState::Refunded {
         let amount = new
@@ -392,6 +397,17 @@ mod tests {
         let inc = increments(Some(&paid), Some(&cancelled)).unwrap();
         assert_eq!(inc.counts, vec![("cancelled", 1)]);
         assert_eq!(inc.amounts, vec![("refundedAmount_EUR".to_owned(), 1_845)]);
+        let mut late = image(
+            OrderStatus::Cancelled,
+            PaymentState::Succeeded,
+            "2026-11-22T09:00:00Z",
+        );
+        let mut expired = late.clone();
+        expired.payment.state = PaymentState::Pending;
+        late.payment.refund = Some(ImageRefund { amount: 1_845 });
+        let inc = increments(Some(&expired), Some(&late)).unwrap();
+        assert_eq!(inc.counts, vec![]);
+        assert_eq!(inc.amounts, vec![("revenue_EUR".to_owned(), 1_845)]);
         let shipped = image(
             OrderStatus::Shipped,
             PaymentState::Succeeded,

@@ -109,6 +109,7 @@ fn plan_event(store: &Store, event: &WebhookEvent, loaded: &Loaded) -> ApiResult
                     requested_at: now_rfc3339(),
                     requested_by: "system".into(),
                     error: Some("paid after the order was cancelled".into()),
+                    failed_attempts: 0,
                 });
                 let plan = Plan {
                     order: next,

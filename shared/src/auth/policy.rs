@@ -61,7 +61,7 @@ permissions! {
     ProductWrite = "product:write": "Create and change products, stock and prices",
     OrderCreate = "order:create": "Place orders",
     OrderRead = "order:read": "See the organization's orders",
-    OrderFulfil = "order:fulfil": "Fulfil, ship and refund orders",
+    OrderFulfil = "order:fulfil": "Fulfil and ship the organization's part of orders",
     TemplateRead = "template:read": "See email templates",
     TemplateWrite = "template:write": "Edit email templates",
     TemplateApprove = "template:approve": "Approve or reject template versions",

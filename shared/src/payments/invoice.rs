@@ -54,6 +54,7 @@ mod tests {
                 order_id: "01ORDER".into(),
                 reference: start.reference,
                 amount,
+                attempt: 0,
             })
             .await
             .unwrap();

@@ -56,6 +56,11 @@ pub struct RefundRequest {
     /// The [`PaymentStart::reference`] of the payment being refunded.
     pub reference: String,
     pub amount: Money,
+    /// How many attempts failed before this one. Each attempt has its own
+    /// idempotency key, so a retry after a failure reaches the provider
+    /// instead of replaying the failure; a second full refund of a charge
+    /// is refused by the provider, never paid twice.
+    pub attempt: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

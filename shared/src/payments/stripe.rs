@@ -145,7 +145,7 @@ impl PaymentProvider for StripeProvider {
         let refund: RefundBody = self
             .post(
                 "/v1/refunds",
-                &format!("bodega-refund-{}", request.order_id),
+                &format!("bodega-refund-{}-{}", request.order_id, request.attempt),
                 &form,
             )
             .await?;

@@ -236,6 +236,9 @@ async fn checkout_prices_on_the_server_reserves_stock_and_empties_the_cart() {
     );
     assert!(order["expiresAt"].as_str().is_some());
     assert_eq!(order["history"][0]["status"], "pending_payment");
+    // The payment's reference was recorded after the order was written.
+    assert_eq!(order["version"], 2);
+    assert_ne!(order["updatedAt"], order["createdAt"]);
     assert_eq!(shop.stock(&product).await, (8, 2));
     assert_eq!(
         app.cart(&buyer, None).await.assert_ok(StatusCode::OK)["lines"],
@@ -316,7 +319,7 @@ async fn checkout_refuses_bad_requests_and_writes_nothing() {
 async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
     let shop = shop().await;
     let app = &shop.app;
-    let products: Vec<Value> = (0..98)
+    let products: Vec<Value> = (0..96)
         .map(|i| {
             let mut body = product_body(
                 &shop.seller_org,
@@ -345,38 +348,51 @@ async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
             );
         }
     }
-    assert_eq!(ids.len(), 98);
+    assert_eq!(ids.len(), 96);
+    let other_seller = app.signed_in_as(&unique_email("other-seller")).await;
+    let other_org = app.new_org(&other_seller, "seller").await;
+    let other = app
+        .new_product(
+            &other_seller,
+            &product_body(&other_org, "other-1", &shop.category, "Other", 100),
+        )
+        .await;
     let (buyer, _) = app.new_customer_token();
-    for id in &ids {
+    for id in &ids[..95] {
         app.add_to_cart(&buyer, None, id, 1)
             .await
             .assert_ok(StatusCode::OK);
     }
+    app.add_to_cart(&buyer, None, &other, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    // A cart holds at most 96 lines.
+    let full = app.add_to_cart(&buyer, None, &ids[95], 1).await;
+    full.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    // 96 lines from 2 sellers: 3 + 96 + 2 = 101 writes, one too many.
     let refused = app
         .checkout(&buyer, None, Some("big"), &checkout_body("card"))
         .await;
     refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
     let message = refused.body["error"]["fields"]["cart"][0].as_str().unwrap();
     assert!(
-        message.contains("102") && message.contains("100"),
+        message.contains("101") && message.contains("100"),
         "{message}"
     );
-    // Down to 96 lines (96 + 1 seller + 3 = 100 writes) it goes through.
-    for id in &ids[96..] {
-        app.remove_from_cart(&buyer, id)
-            .await
-            .assert_ok(StatusCode::OK);
-    }
+    assert_eq!(shop.stock(&ids[0]).await, (5, 0));
+    // Without the second seller's line: 3 + 95 + 1 = 99 writes.
+    app.remove_from_cart(&buyer, &other)
+        .await
+        .assert_ok(StatusCode::OK);
     let placed = app
         .checkout(&buyer, None, Some("big-2"), &checkout_body("card"))
         .await;
-    assert_eq!(
-        placed.assert_ok(StatusCode::CREATED)["lines"]
-            .as_array()
-            .unwrap()
-            .len(),
-        96
-    );
+    let lines = placed.assert_ok(StatusCode::CREATED)["lines"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(lines, 95);
+    assert_eq!(shop.stock(&ids[0]).await, (4, 1));
 }
 
 #[tokio::test]
@@ -743,6 +759,16 @@ async fn sellers_ship_and_deliver_and_the_order_follows() {
     assert_eq!(
         data["payment"]["refund"]["state"], "failed",
         "the intent was never charged at Stripe: {data}"
+    );
+    assert_eq!(data["payment"]["refund"]["failedAttempts"], 1);
+    // An admin retries: a new attempt reaches Stripe (and fails again here).
+    let retried = app.refund_order(&shop.admin, &order_id).await;
+    let data = retried.assert_ok(StatusCode::OK);
+    assert_eq!(data["payment"]["refund"]["failedAttempts"], 2, "{data}");
+    let history = data["history"].as_array().unwrap();
+    assert_eq!(
+        history.iter().filter(|h| h["status"] == "refunded").count(),
+        1
     );
     assert_eq!(shop.stock(&product).await, (7, 1));
 }

@@ -70,6 +70,7 @@ async fn a_card_payment_is_started_confirmed_and_refunded() {
             order_id: order_id.clone(),
             reference: start.reference.clone(),
             amount: eur(1234),
+            attempt: 0,
         })
         .await
         .unwrap();
@@ -85,6 +86,7 @@ async fn a_refund_of_an_unknown_payment_is_rejected() {
             order_id: order_id(),
             reference: "pi_neverexisted".into(),
             amount: eur(100),
+            attempt: 0,
         })
         .await
         .unwrap_err();
