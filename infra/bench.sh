@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # What `make bench` runs: benchmarks that print figures (nothing is asserted).
-#   1. catalog reads through the router against a private local stack:
+#   1. catalog reads and checkouts (1, 10, 50 lines) through the router
+#      against a private local stack:
 #      p50/p99 latency, DynamoDB calls and consumed capacity per request,
 #      beside a bare GetItem;
 #   2. the upload ingest step on a 12-megapixel JPEG: time and memory.
@@ -30,7 +31,7 @@ trap 'exit 143' TERM
 # shellcheck source=/dev/null
 source "$RUN_DIR/stack.env"
 
-printf '\n==> catalog reads (infra/devserver/src/bin/bench.rs)\n'
+printf '\n==> catalog reads and checkout (infra/devserver/src/bin/bench.rs)\n'
 RUST_LOG=warn cargo run --quiet --profile benchmark -p devserver --bin bench
 
 printf '\n==> upload ingest (functions/assets/examples/thumbnail_bench.rs)\n'

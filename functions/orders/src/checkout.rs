@@ -767,6 +767,11 @@ pub async fn checkout(
         )
     })?;
     let checkout = validate(&request)?;
+    if checkout.method == PaymentMethod::Card {
+        // Without a card provider the order could never be paid: refuse it
+        // before any stock is held.
+        state.payments.card()?;
+    }
     let scope = format!("checkout:{}", buyer.key());
     let fingerprint = serde_json::to_string(&request).map_err(ApiError::internal)?;
     if let Some(stored) = idempotency::lookup(store, &scope, &key, &fingerprint).await? {

@@ -1043,3 +1043,74 @@ async fn a_stream_record_delivered_twice_counts_once() {
     assert_eq!(data["totals"]["ordersPaid"], 1);
     assert_eq!(data["totals"]["revenue"]["EUR"], 1_234);
 }
+
+#[tokio::test]
+async fn an_organizations_api_key_buys_for_it_within_its_permissions() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let product = shop.product("integrated", 800, 10).await;
+    let purchaser = app.signed_in_as(&unique_email("purchaser")).await;
+    let buyer_org = app.new_org(&purchaser, "buyer").await;
+    let (key, prefix) = app
+        .new_api_key(&purchaser, &buyer_org, &["order:create", "order:read"])
+        .await;
+    app.add_to_cart(&key, None, &product, 2)
+        .await
+        .assert_ok(StatusCode::OK);
+    let placed = app
+        .checkout(&key, None, Some("erp-4711"), &checkout_body("card"))
+        .await;
+    let order = placed.assert_ok(StatusCode::CREATED);
+    assert_eq!(order["buyer"]["orgId"], buyer_org.as_str());
+    assert_eq!(order["buyer"]["placedBy"], format!("apikey:{prefix}"));
+    // The org's members see the order; the key reads it too.
+    let listed = app.orders(&purchaser, &format!("orgId={buyer_org}")).await;
+    assert_eq!(listed.assert_ok(StatusCode::OK)[0]["id"], order["id"]);
+    app.order(&key, &id(order)).await.assert_ok(StatusCode::OK);
+    // A key acts only for its own org, and only with its permissions.
+    let other = app.signed_in_as(&unique_email("other-buyer")).await;
+    let other_org = app.new_org(&other, "buyer").await;
+    app.cart(&key, Some(&other_org))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let (reader, _) = app
+        .new_api_key(&purchaser, &buyer_org, &["order:read"])
+        .await;
+    app.add_to_cart(&reader, None, &product, 2)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    // Another org's member cannot see it.
+    app.order(&other, &id(order))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn without_a_card_provider_card_checkouts_are_refused_before_stock_is_held() {
+    let app = bodega_tests::spawn_app_with(|config| config.stripe.secret_key = None).await;
+    let admin_email = unique_email("admin");
+    app.signed_in_as(&admin_email).await;
+    let admin = app.promote_to_platform_admin(&admin_email).await;
+    let seller = app.signed_in_as(&unique_email("seller")).await;
+    let org = app.new_org(&seller, "seller").await;
+    let category = app.category(&admin, "vegetables").await;
+    let product = app
+        .new_product(
+            &seller,
+            &product_body(&org, "no-card", &category, "No card", 100),
+        )
+        .await;
+    let (buyer, _) = app.new_customer_token();
+    app.add_to_cart(&buyer, None, &product, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.checkout(&buyer, None, Some("no-card"), &checkout_body("card"))
+        .await
+        .assert_error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE");
+    let stock = app.get_product(&product).await;
+    assert_eq!(stock.assert_ok(StatusCode::OK)["stock"]["reserved"], 0);
+    assert_eq!(
+        app.orders(&buyer, "").await.assert_ok(StatusCode::OK),
+        &json!([])
+    );
+}
