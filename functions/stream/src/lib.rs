@@ -1,6 +1,7 @@
 //! The DynamoDB stream is the event bus: every state change is an item
 //! write, and this function reacts to them: security notification emails,
-//! the search index of products, and the order statistics. Lambda (and the devserver's pump)
+//! order emails to buyers, the search index of products, and the order
+//! statistics. Lambda (and the devserver's pump)
 //! hands it batches in stream order.
 //!
 //! Processing stops at the first record that fails and reports it: Lambda
@@ -9,6 +10,7 @@
 //! records before the failure too.
 
 mod notifications;
+mod order_emails;
 
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -82,6 +84,7 @@ async fn process(state: &StreamState, record: &EventRecord) -> anyhow::Result<()
     };
     let change = Change { record, item_type };
     notifications::react(state, &change).await?;
+    order_emails::react(state, &change).await?;
     if change.item_type == catalog::product::PRODUCT_TYPE {
         catalog::search::apply_product_change(&state.store, change.old()?, change.new_image()?)
             .await?;

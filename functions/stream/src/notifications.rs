@@ -116,7 +116,7 @@ struct Marker {
     ttl: i64,
 }
 
-async fn send_once(
+pub(crate) async fn send_once(
     state: &StreamState,
     event_id: &str,
     kind: &str,

@@ -1114,3 +1114,69 @@ async fn without_a_card_provider_card_checkouts_are_refused_before_stock_is_held
         &json!([])
     );
 }
+
+/// Polls until an email titled `subject` reached `to` (bounded); returns it.
+async fn wait_for_email(to: &str, subject: &str) -> bodega_tests::SentEmail {
+    for _ in 0..100 {
+        if let Some(email) = bodega_tests::emails_to(to)
+            .await
+            .into_iter()
+            .find(|m| m.subject == subject)
+        {
+            return email;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{to} got no email titled {subject:?} within 20 s");
+}
+
+#[tokio::test]
+async fn the_buyer_hears_about_payment_shipping_and_cancellation_once() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let pump = devserver::pumps::spawn_table_stream(&app.services);
+    let product = shop.product("mailed", 1_234, 10).await;
+    let email = unique_email("buyer");
+    let buyer = app.signed_in_as(&email).await;
+    let order = paid(&shop, &buyer, &product, 2).await;
+    let order_id = id(&order);
+    let confirmed = wait_for_email(&email, &format!("Order {order_id} confirmed")).await;
+    assert!(confirmed.body.contains("2 × mailed"), "{}", confirmed.body);
+    assert!(
+        confirmed.body.contains(&format!(
+            "{}.{:02} EUR",
+            order["totals"]["total"].as_i64().unwrap() / 100,
+            order["totals"]["total"].as_i64().unwrap() % 100
+        )),
+        "{}",
+        confirmed.body
+    );
+    let step = json!({ "status": "shipped", "carrier": "DHL", "trackingNumber": "JJD0099" });
+    app.advance_fulfilment(&shop.seller, &shop.seller_org, &order_id, &step)
+        .await
+        .assert_ok(StatusCode::OK);
+    let shipped = wait_for_email(&email, &format!("Your order {order_id} has shipped")).await;
+    assert!(
+        shipped.body.contains("JJD0099") && shipped.body.contains("DHL"),
+        "{}",
+        shipped.body
+    );
+
+    let unpaid = app.buy(&buyer, &product, 1).await;
+    app.cancel_order(&buyer, &id(&unpaid))
+        .await
+        .assert_ok(StatusCode::OK);
+    let cancelled = wait_for_email(&email, &format!("Order {} cancelled", id(&unpaid))).await;
+    assert!(
+        cancelled.body.contains("Nothing was charged"),
+        "{}",
+        cancelled.body
+    );
+    pump.task.abort();
+    let all = bodega_tests::emails_to(&email).await;
+    let confirmations = all
+        .iter()
+        .filter(|m| m.subject == format!("Order {order_id} confirmed"))
+        .count();
+    assert_eq!(confirmations, 1);
+}
