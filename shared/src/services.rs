@@ -34,9 +34,15 @@ impl Services {
     /// connection is open before the first request.
     pub async fn init() -> anyhow::Result<Self> {
         let services = Self::from_env().await?;
-        if let Err(err) = services.store.ping().await {
+        match services.store.ping().await {
+            Ok(()) => {}
             // Not fatal: requests will report 503 until DynamoDB answers.
-            tracing::warn!(error = ?err, "DynamoDB did not answer during init");
+            Err(err @ crate::store::StoreError::Unavailable(_)) => {
+                tracing::warn!(error = ?err, "DynamoDB did not answer during init");
+            }
+            // It answered (the connection is open), only this function may
+            // not describe the table: most have no dynamodb:DescribeTable.
+            Err(err) => tracing::debug!(error = ?err, "DynamoDB answered the init ping"),
         }
         Ok(services)
     }
