@@ -2,12 +2,15 @@
 //! themselves, or an organization (`?orgId=`, or an API key's own org)
 //! whose member or key holds the permission asked for.
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use serde::Deserialize;
 use shared::auth::{Caller, Permission, PlatformRole};
-use shared::http::ApiError;
+use shared::http::{ApiError, ApiQuery};
 use shared::store::Store;
 use utoipa::IntoParams;
 
+use crate::OrdersState;
 use crate::model::Buyer;
 
 /// `?orgId=`: act for this organization instead of oneself.
@@ -55,6 +58,30 @@ pub async fn resolve(
                 placed_by,
             })
         }
+    }
+}
+
+/// The buyer a cart or checkout request acts for: the caller, or `?orgId=`
+/// where the caller holds `order:create`.
+pub struct Purchaser(pub Buyer);
+
+impl FromRequestParts<OrdersState> for Purchaser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &OrdersState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let ApiQuery(params) = ApiQuery::<BuyerParams>::from_request_parts(parts, state).await?;
+        resolve(
+            &state.store,
+            &caller,
+            params.org_id.as_deref(),
+            Permission::OrderCreate,
+        )
+        .await
+        .map(Self)
     }
 }
 

@@ -12,15 +12,14 @@ use std::collections::HashMap;
 use axum::extract::{Path, State};
 use catalog::product::Product;
 use serde::{Deserialize, Serialize};
-use shared::auth::{Caller, Permission};
 use shared::domain::{now_epoch, now_rfc3339};
-use shared::http::{ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
 use shared::stock::product_key;
 use shared::store::{Store, StoreError};
 use utoipa::ToSchema;
 
 use crate::OrdersState;
-use crate::buyer::{self, BuyerParams};
+use crate::buyer::{BuyerParams, Purchaser};
 use crate::model::{Buyer, CART_TYPE};
 use crate::pricing;
 
@@ -344,16 +343,8 @@ pub struct SetQuantity {
 #[tracing::instrument(skip_all)]
 pub async fn get_cart(
     State(state): State<OrdersState>,
-    caller: Caller,
-    ApiQuery(params): ApiQuery<BuyerParams>,
+    Purchaser(buyer): Purchaser,
 ) -> ApiResult<ApiResponse<CartView>> {
-    let buyer = buyer::resolve(
-        &state.store,
-        &caller,
-        params.org_id.as_deref(),
-        Permission::OrderCreate,
-    )
-    .await?;
     let cart = load_cart(&state.store, &buyer).await?;
     Ok(ApiResponse::ok(view(&state.store, buyer, cart).await?))
 }
@@ -375,16 +366,8 @@ pub async fn get_cart(
 #[tracing::instrument(skip_all)]
 pub async fn clear_cart(
     State(state): State<OrdersState>,
-    caller: Caller,
-    ApiQuery(params): ApiQuery<BuyerParams>,
+    Purchaser(buyer): Purchaser,
 ) -> ApiResult<ApiResponse<CartView>> {
-    let buyer = buyer::resolve(
-        &state.store,
-        &caller,
-        params.org_id.as_deref(),
-        Permission::OrderCreate,
-    )
-    .await?;
     let (pk, sk) = cart_key(&buyer);
     state.store.delete(&pk, sk).await?;
     Ok(ApiResponse::ok(view(&state.store, buyer, None).await?))
@@ -411,17 +394,9 @@ pub async fn clear_cart(
 #[tracing::instrument(skip_all)]
 pub async fn add_item(
     State(state): State<OrdersState>,
-    caller: Caller,
-    ApiQuery(params): ApiQuery<BuyerParams>,
+    Purchaser(buyer): Purchaser,
     ApiJson(request): ApiJson<AddItem>,
 ) -> ApiResult<ApiResponse<CartView>> {
-    let buyer = buyer::resolve(
-        &state.store,
-        &caller,
-        params.org_id.as_deref(),
-        Permission::OrderCreate,
-    )
-    .await?;
     if !(1..=MAX_LINE_QUANTITY).contains(&request.quantity) {
         return Err(ApiError::invalid_field(
             "quantity",
@@ -475,18 +450,10 @@ pub async fn add_item(
 #[tracing::instrument(skip_all)]
 pub async fn set_quantity(
     State(state): State<OrdersState>,
-    caller: Caller,
+    Purchaser(buyer): Purchaser,
     Path(product_id): Path<String>,
-    ApiQuery(params): ApiQuery<BuyerParams>,
     ApiJson(request): ApiJson<SetQuantity>,
 ) -> ApiResult<ApiResponse<CartView>> {
-    let buyer = buyer::resolve(
-        &state.store,
-        &caller,
-        params.org_id.as_deref(),
-        Permission::OrderCreate,
-    )
-    .await?;
     let product = product_for_cart(&state.store, &product_id).await?;
     let cart = mutate(&state.store, &buyer, |cart| {
         let currency = cart.currency.clone();
@@ -520,17 +487,9 @@ pub async fn set_quantity(
 #[tracing::instrument(skip_all)]
 pub async fn remove_item(
     State(state): State<OrdersState>,
-    caller: Caller,
+    Purchaser(buyer): Purchaser,
     Path(product_id): Path<String>,
-    ApiQuery(params): ApiQuery<BuyerParams>,
 ) -> ApiResult<ApiResponse<CartView>> {
-    let buyer = buyer::resolve(
-        &state.store,
-        &caller,
-        params.org_id.as_deref(),
-        Permission::OrderCreate,
-    )
-    .await?;
     let cart = mutate(&state.store, &buyer, |cart| {
         let before = cart.lines.len();
         cart.lines.retain(|l| l.product_id != product_id);

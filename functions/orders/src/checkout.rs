@@ -16,11 +16,9 @@ use axum::http::StatusCode;
 use catalog::product::Product;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use shared::auth::{Caller, Permission};
 use shared::domain::{CountryCode, Currency, Money, new_id, now_epoch, now_rfc3339};
 use shared::http::{
-    ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
-    FieldErrorsExt,
+    ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors, FieldErrorsExt,
 };
 use shared::idempotency::{self, IdempotencyKey};
 use shared::payments::{PaymentError, PaymentProvider, PaymentRequest, PaymentStatus};
@@ -29,7 +27,7 @@ use shared::store::{Store, StoreError, n};
 use utoipa::ToSchema;
 
 use crate::OrdersState;
-use crate::buyer::{self, BuyerParams};
+use crate::buyer::{BuyerParams, Purchaser};
 use crate::cart::{self, CartRecord};
 use crate::lifecycle::{self, Canceller, Loaded, Outcome, Plan};
 use crate::model::{
@@ -748,19 +746,11 @@ pub async fn ensure_payment(state: &OrdersState, loaded: Loaded) -> ApiResult<Lo
 #[tracing::instrument(skip_all, fields(order_id))]
 pub async fn checkout(
     State(state): State<OrdersState>,
-    caller: Caller,
-    ApiQuery(params): ApiQuery<BuyerParams>,
+    Purchaser(buyer): Purchaser,
     IdempotencyKey(key): IdempotencyKey,
     ApiJson(request): ApiJson<CheckoutRequest>,
 ) -> ApiResult<ApiResponse<serde_json::Value>> {
     let store = &state.store;
-    let buyer = buyer::resolve(
-        store,
-        &caller,
-        params.org_id.as_deref(),
-        Permission::OrderCreate,
-    )
-    .await?;
     let key = key.ok_or_else(|| {
         ApiError::bad_request(
             "send an Idempotency-Key header: a retry with the same key never orders twice",

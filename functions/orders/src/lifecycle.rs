@@ -22,7 +22,7 @@ use shared::store::{Item, Store, StoreError, from_item};
 
 use crate::model::{
     FULFILMENT_TYPE, FulfilmentRecord, FulfilmentStatus, HistoryEntry, ORDER_TYPE, OrderRecord,
-    OrderStatus, PaymentState, Refund, RefundState, order_pk, status_partition,
+    OrderStatus, PaymentState, Refund, order_pk, status_partition,
 };
 
 const MAX_ATTEMPTS: u32 = 10;
@@ -326,15 +326,7 @@ pub fn plan_cancel(
     let mut plan = base_plan(loaded, OrderStatus::Cancelled, entry.clone());
     dequeue(&mut plan.order);
     if status != OrderStatus::PendingPayment {
-        plan.order.payment.refund = Some(Refund {
-            state: RefundState::Pending,
-            amount: order.totals.total,
-            reference: None,
-            requested_at: now,
-            requested_by: by.to_owned(),
-            error: None,
-            failed_attempts: 0,
-        });
+        plan.order.payment.refund = Some(Refund::pending(order.totals.total, now, by, None));
     }
     unwind(store, loaded, &entry, &mut plan)?;
     Ok(Some(plan))
@@ -360,15 +352,7 @@ pub fn plan_refund(
     let now = now_rfc3339();
     let entry = HistoryEntry::new(OrderStatus::Refunded.as_str(), &now, by, reason);
     let mut plan = base_plan(loaded, OrderStatus::Refunded, entry.clone());
-    plan.order.payment.refund = Some(Refund {
-        state: RefundState::Pending,
-        amount: order.totals.total,
-        reference: None,
-        requested_at: now,
-        requested_by: by.to_owned(),
-        error: None,
-        failed_attempts: 0,
-    });
+    plan.order.payment.refund = Some(Refund::pending(order.totals.total, now, by, None));
     unwind(store, loaded, &entry, &mut plan)?;
     Ok(Some(plan))
 }

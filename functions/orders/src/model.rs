@@ -230,6 +230,21 @@ pub struct Refund {
     pub failed_attempts: u32,
 }
 
+impl Refund {
+    /// A refund of `amount` asked for at `at` by `by`, not yet made.
+    pub fn pending(amount: i64, at: String, by: &str, note: Option<String>) -> Self {
+        Self {
+            state: RefundState::Pending,
+            amount,
+            reference: None,
+            requested_at: at,
+            requested_by: by.to_owned(),
+            error: note,
+            failed_attempts: 0,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Payment {

@@ -102,15 +102,12 @@ fn plan_event(store: &Store, event: &WebhookEvent, loaded: &Loaded) -> ApiResult
                 let mut next = order.clone();
                 next.payment.state = PaymentState::Succeeded;
                 next.payment.reference = reference.map(str::to_owned).or(next.payment.reference);
-                next.payment.refund = Some(Refund {
-                    state: RefundState::Pending,
-                    amount: order.totals.total,
-                    reference: None,
-                    requested_at: now_rfc3339(),
-                    requested_by: "system".into(),
-                    error: Some("paid after the order was cancelled".into()),
-                    failed_attempts: 0,
-                });
+                next.payment.refund = Some(Refund::pending(
+                    order.totals.total,
+                    now_rfc3339(),
+                    "system",
+                    Some("paid after the order was cancelled".into()),
+                ));
                 let plan = Plan {
                     order: next,
                     fulfilments: Vec::new(),
