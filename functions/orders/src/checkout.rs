@@ -44,8 +44,9 @@ pub const PAYMENT_WINDOW_SECS: i64 = 30 * 60;
 /// DynamoDB's limit on one TransactWriteItems.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 /// Items a checkout writes besides its lines and fulfilments: the order,
-/// the cart and the idempotency key.
-const FIXED_ITEMS: usize = 3;
+/// the cart, the idempotency key and (card orders) the buyer's unpaid-order
+/// count.
+const FIXED_ITEMS: usize = 4;
 const NET_TERMS_DAYS: &[i64] = &[14, 30, 60];
 const MAX_NOTE_CHARS: usize = 1000;
 const MAX_ATTEMPTS: u32 = 10;
@@ -564,6 +565,13 @@ async fn place(
     for fulfilment in &draft.fulfilments {
         items.push(store.transact_put(fulfilment, Some("attribute_not_exists(PK)"))?);
     }
+    let unpaid_at = (draft.order.payment.method == PaymentMethod::Card).then_some(items.len());
+    if unpaid_at.is_some() {
+        items.push(lifecycle::open_unpaid_item(
+            store,
+            &draft.order.buyer.key(),
+        )?);
+    }
     let stock_from = items.len();
     for line in &draft.order.lines {
         items.push(stock::reserve_item(store, &line.product_id, line.quantity)?);
@@ -584,6 +592,12 @@ async fn place(
                     return Err(ApiError::conflict(
                         "the cart changed during checkout; review it and check out again",
                     ));
+                }
+                if unpaid_at.is_some_and(|i| err.condition_failed_at(i)) {
+                    return Err(ApiError::conflict(format!(
+                        "you have {} unpaid card orders; pay or cancel one before placing another",
+                        lifecycle::MAX_UNPAID_CARD_ORDERS
+                    )));
                 }
                 let short: Vec<&OrderLine> = draft
                     .order
@@ -698,12 +712,7 @@ pub async fn ensure_payment(state: &OrdersState, loaded: Loaded) -> ApiResult<Lo
             if started.status == PaymentStatus::Failed {
                 order.payment.state = PaymentState::Failed;
             }
-            Plan {
-                order,
-                fulfilments: Vec::new(),
-                stock: Vec::new(),
-                guards: Vec::new(),
-            }
+            Plan::of(order)
         };
         plan.order.payment.client_secret = started.client_secret.clone();
         plan.guards.push(link);
@@ -813,13 +822,14 @@ async fn place_fresh(
             .collect();
     let (currency, lines) = price_cart(&cart, &products)?;
     let draft = draft(buyer, checkout, currency, lines)?;
-    let items = FIXED_ITEMS + draft.order.lines.len() + draft.fulfilments.len();
+    let fixed = FIXED_ITEMS - usize::from(draft.order.payment.method != PaymentMethod::Card);
+    let items = fixed + draft.order.lines.len() + draft.fulfilments.len();
     if items > MAX_TRANSACTION_ITEMS {
         return Err(ApiError::invalid_field(
             "cart",
             format!(
                 "this cart needs {items} writes in one checkout, more than the {MAX_TRANSACTION_ITEMS} allowed \
-                 (3 + one per product + one per seller); split it into smaller orders"
+                 ({fixed} + one per product + one per seller); split it into smaller orders"
             ),
         ));
     }

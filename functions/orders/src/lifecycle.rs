@@ -18,11 +18,11 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use shared::domain::now_rfc3339;
 use shared::http::ApiError;
 use shared::stock;
-use shared::store::{Item, Store, StoreError, from_item};
+use shared::store::{Item, Store, StoreError, Update, from_item, n};
 
 use crate::model::{
     FULFILMENT_TYPE, FulfilmentRecord, FulfilmentStatus, HistoryEntry, ORDER_TYPE, OrderRecord,
-    OrderStatus, PaymentState, Refund, order_pk, status_partition,
+    OrderStatus, PaymentMethod, PaymentState, Refund, order_pk, status_partition,
 };
 
 const MAX_ATTEMPTS: u32 = 10;
@@ -39,11 +39,62 @@ pub struct Plan {
     pub order: OrderRecord,
     /// Only the fulfilments that change.
     pub fulfilments: Vec<FulfilmentRecord>,
-    /// Stock moves (`shared::stock::*_item`).
-    pub stock: Vec<TransactWriteItem>,
+    /// Counter moves: stock (`shared::stock::*_item`) and the buyer's
+    /// unpaid-order count.
+    pub moves: Vec<TransactWriteItem>,
     /// Items with their own conditions (e.g. a webhook event's marker); if
     /// one fails, the change was already made: the outcome is `Duplicate`.
     pub guards: Vec<TransactWriteItem>,
+}
+
+impl Plan {
+    /// A plan that writes only `order`.
+    pub fn of(order: OrderRecord) -> Self {
+        Self {
+            order,
+            fulfilments: Vec::new(),
+            moves: Vec::new(),
+            guards: Vec::new(),
+        }
+    }
+}
+
+/// The item counting a buyer's unpaid card orders (`BUYER#<buyer> /
+/// UNPAID_ORDERS`): checkout adds one on the condition that fewer than
+/// [`MAX_UNPAID_CARD_ORDERS`] are open, and payment, cancellation and expiry
+/// take it back in their own transactions. It stops one buyer from holding
+/// stock with unpaid orders (each holds it up to 30 minutes).
+pub const MAX_UNPAID_CARD_ORDERS: i64 = 5;
+
+fn unpaid_update(buyer_key: &str, delta: i64) -> Update {
+    let update = Update::new(
+        format!("BUYER#{buyer_key}"),
+        "UNPAID_ORDERS",
+        "ADD #open :delta",
+    )
+    .name("#open", "openCardOrders")
+    .value(":delta", n(delta));
+    if delta > 0 {
+        update
+            .condition("attribute_not_exists(#open) OR #open < :max")
+            .value(":max", n(MAX_UNPAID_CARD_ORDERS))
+    } else {
+        update
+    }
+}
+
+/// Checkout's claim of one more unpaid card order for `buyer_key`.
+pub fn open_unpaid_item(store: &Store, buyer_key: &str) -> Result<TransactWriteItem, StoreError> {
+    store.transact_update(unpaid_update(buyer_key, 1))
+}
+
+/// The unpaid card order leaves the count (paid, cancelled or expired).
+fn close_unpaid(store: &Store, order: &OrderRecord, plan: &mut Plan) -> Result<(), StoreError> {
+    if order.status == OrderStatus::PendingPayment && order.payment.method == PaymentMethod::Card {
+        plan.moves
+            .push(store.transact_update(unpaid_update(&order.buyer.key(), -1))?);
+    }
+    Ok(())
 }
 
 #[derive(Debug)]
@@ -95,7 +146,7 @@ pub async fn transition(
             fulfilment.updated_at = now.clone();
         }
         let versioned = 1 + plan.fulfilments.len();
-        let guards_from = versioned + plan.stock.len();
+        let guards_from = versioned + plan.moves.len();
         let guards_to = guards_from + plan.guards.len();
         let items = write_items(store, &loaded, &plan)?;
         match store.transact(items).await {
@@ -147,7 +198,7 @@ fn write_items(
     plan: &Plan,
 ) -> Result<Vec<TransactWriteItem>, ApiError> {
     let mut items =
-        Vec::with_capacity(1 + plan.fulfilments.len() + plan.stock.len() + plan.guards.len());
+        Vec::with_capacity(1 + plan.fulfilments.len() + plan.moves.len() + plan.guards.len());
     let mut order = plan.order.clone();
     order.version = loaded.order.version + 1;
     order.gsi2pk = status_partition(order.status);
@@ -162,7 +213,7 @@ fn write_items(
         next.version = read.version + 1;
         items.push(store.transact_put_if_version(&next, read.version)?);
     }
-    items.extend(plan.stock.iter().cloned());
+    items.extend(plan.moves.iter().cloned());
     items.extend(plan.guards.iter().cloned());
     Ok(items)
 }
@@ -203,7 +254,7 @@ fn unwind(
             } else {
                 stock::release_item(store, &line.product_id, line.quantity)
             };
-            plan.stock.push(item.map_err(ApiError::from)?);
+            plan.moves.push(item.map_err(ApiError::from)?);
         }
         let mut cancelled = fulfilment.clone();
         cancelled.status = FulfilmentStatus::Cancelled;
@@ -217,12 +268,7 @@ fn base_plan(loaded: &Loaded, status: OrderStatus, entry: HistoryEntry) -> Plan 
     let mut order = loaded.order.clone();
     order.status = status;
     order.history.push(entry);
-    Plan {
-        order,
-        fulfilments: Vec::new(),
-        stock: Vec::new(),
-        guards: Vec::new(),
-    }
+    Plan::of(order)
 }
 
 /// Leaves the expiry queue (the order no longer waits for a card payment).
@@ -260,9 +306,10 @@ pub fn plan_pay(
         plan.order.payment.reference = Some(reference.to_owned());
     }
     for line in &loaded.order.lines {
-        plan.stock
+        plan.moves
             .push(stock::commit_item(store, &line.product_id, line.quantity)?);
     }
+    close_unpaid(store, &loaded.order, &mut plan)?;
     for fulfilment in &loaded.fulfilments {
         let mut ready = fulfilment.clone();
         ready.status = FulfilmentStatus::Paid;
@@ -328,6 +375,7 @@ pub fn plan_cancel(
     if status != OrderStatus::PendingPayment {
         plan.order.payment.refund = Some(Refund::pending(order.totals.total, now, by, None));
     }
+    close_unpaid(store, order, &mut plan)?;
     unwind(store, loaded, &entry, &mut plan)?;
     Ok(Some(plan))
 }
@@ -429,10 +477,7 @@ pub fn plan_fulfilment_step(
             .history
             .push(HistoryEntry::new(order_status.as_str(), &now, by, None));
     }
-    Ok(Some(Plan {
-        order,
-        fulfilments: vec![next],
-        stock: Vec::new(),
-        guards: Vec::new(),
-    }))
+    let mut plan = Plan::of(order);
+    plan.fulfilments.push(next);
+    Ok(Some(plan))
 }

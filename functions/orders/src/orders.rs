@@ -118,12 +118,7 @@ pub async fn settle_refund(state: &OrdersState, loaded: Loaded) -> ApiResult<Loa
                 refund.failed_attempts += 1;
             }
         }
-        Ok(Some(Plan {
-            order,
-            fulfilments: Vec::new(),
-            stock: Vec::new(),
-            guards: Vec::new(),
-        }))
+        Ok(Some(Plan::of(order)))
     })
     .await?;
     Ok(match outcome {

@@ -108,12 +108,7 @@ fn plan_event(store: &Store, event: &WebhookEvent, loaded: &Loaded) -> ApiResult
                     "system",
                     Some("paid after the order was cancelled".into()),
                 ));
-                let plan = Plan {
-                    order: next,
-                    fulfilments: Vec::new(),
-                    stock: Vec::new(),
-                    guards: Vec::new(),
-                };
+                let plan = Plan::of(next);
                 return with_guard(plan, store, event);
             }
             match lifecycle::plan_pay(store, loaded, "stripe", reference)? {
@@ -135,12 +130,7 @@ fn plan_event(store: &Store, event: &WebhookEvent, loaded: &Loaded) -> ApiResult
                     .take(300)
                     .collect(),
             );
-            let plan = Plan {
-                order: next,
-                fulfilments: Vec::new(),
-                stock: Vec::new(),
-                guards: Vec::new(),
-            };
+            let plan = Plan::of(next);
             with_guard(plan, store, event)
         }
         "charge.refunded" => {
@@ -168,12 +158,7 @@ fn plan_event(store: &Store, event: &WebhookEvent, loaded: &Loaded) -> ApiResult
                         None => return Ok(None),
                     }
                 }
-                _ => Plan {
-                    order: order.clone(),
-                    fulfilments: Vec::new(),
-                    stock: Vec::new(),
-                    guards: Vec::new(),
-                },
+                _ => Plan::of(order.clone()),
             };
             let Some(refund) = plan.order.payment.refund.as_mut() else {
                 return Ok(None);

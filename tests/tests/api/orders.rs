@@ -358,7 +358,7 @@ async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
         )
         .await;
     let (buyer, _) = app.new_customer_token();
-    for id in &ids[..95] {
+    for id in &ids[..94] {
         app.add_to_cart(&buyer, None, id, 1)
             .await
             .assert_ok(StatusCode::OK);
@@ -366,10 +366,10 @@ async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
     app.add_to_cart(&buyer, None, &other, 1)
         .await
         .assert_ok(StatusCode::OK);
-    // A cart holds at most 96 lines.
-    let full = app.add_to_cart(&buyer, None, &ids[95], 1).await;
+    // A cart holds at most 95 lines.
+    let full = app.add_to_cart(&buyer, None, &ids[94], 1).await;
     full.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
-    // 96 lines from 2 sellers: 3 + 96 + 2 = 101 writes, one too many.
+    // 95 lines from 2 sellers: 4 + 95 + 2 = 101 writes, one too many.
     let refused = app
         .checkout(&buyer, None, Some("big"), &checkout_body("card"))
         .await;
@@ -380,7 +380,7 @@ async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
         "{message}"
     );
     assert_eq!(shop.stock(&ids[0]).await, (5, 0));
-    // Without the second seller's line: 3 + 95 + 1 = 99 writes.
+    // Without the second seller's line: 4 + 94 + 1 = 99 writes.
     app.remove_from_cart(&buyer, &other)
         .await
         .assert_ok(StatusCode::OK);
@@ -391,7 +391,7 @@ async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
         .as_array()
         .unwrap()
         .len();
-    assert_eq!(lines, 95);
+    assert_eq!(lines, 94);
     assert_eq!(shop.stock(&ids[0]).await, (4, 1));
 }
 
@@ -1179,4 +1179,58 @@ async fn the_buyer_hears_about_payment_shipping_and_cancellation_once() {
         .filter(|m| m.subject == format!("Order {order_id} confirmed"))
         .count();
     assert_eq!(confirmations, 1);
+}
+
+#[tokio::test]
+async fn a_buyer_holds_at_most_five_unpaid_card_orders() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let product = shop.product("hoarded", 100, 100).await;
+    let (buyer, _) = app.new_customer_token();
+    let mut orders = Vec::new();
+    for _ in 0..5 {
+        orders.push(app.buy(&buyer, &product, 1).await);
+    }
+    app.add_to_cart(&buyer, None, &product, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    let refused = app
+        .checkout(&buyer, None, Some("sixth"), &checkout_body("card"))
+        .await;
+    refused.assert_error(StatusCode::CONFLICT, "CONFLICT");
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unpaid")
+    );
+    assert_eq!(
+        shop.stock(&product).await,
+        (95, 5),
+        "the refused checkout held nothing"
+    );
+    // Paying one and cancelling another each free a place.
+    let (_, _, secret) = stripe_env();
+    let event = intent_event("evt_hoard_paid", "payment_intent.succeeded", &orders[0]);
+    app.stripe_webhook(&event, &secret)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.checkout(&buyer, None, Some("sixth"), &checkout_body("card"))
+        .await
+        .assert_ok(StatusCode::CREATED);
+    app.add_to_cart(&buyer, None, &product, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.checkout(&buyer, None, Some("seventh"), &checkout_body("card"))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.cancel_order(&buyer, &id(&orders[1]))
+        .await
+        .assert_ok(StatusCode::OK);
+    app.checkout(&buyer, None, Some("seventh"), &checkout_body("card"))
+        .await
+        .assert_ok(StatusCode::CREATED);
+    // Another buyer is not affected.
+    let (other, _) = app.new_customer_token();
+    app.buy(&other, &product, 1).await;
 }
