@@ -1412,3 +1412,19 @@ impl TestApp {
         format!("http://{address}")
     }
 }
+
+/// A PaymentIntent as Stripe has it now.
+pub async fn stripe_intent(api_base: &str, secret_key: &str, intent_id: &str) -> Value {
+    reqwest::Client::new()
+        .get(format!(
+            "{}/v1/payment_intents/{intent_id}",
+            api_base.trim_end_matches('/')
+        ))
+        .bearer_auth(secret_key)
+        .send()
+        .await
+        .expect("Stripe answers")
+        .json()
+        .await
+        .expect("the intent is JSON")
+}

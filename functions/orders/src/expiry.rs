@@ -9,6 +9,7 @@
 
 use futures::StreamExt;
 use serde::Serialize;
+use shared::payments::Payments;
 use shared::store::{Index, PartitionQuery, QueryRefinement, Store};
 
 use crate::lifecycle::{self, Canceller, Outcome};
@@ -34,8 +35,8 @@ pub struct SweepReport {
 }
 
 /// Cancels every card order whose payment window closed before `now`
-/// (epoch seconds).
-pub async fn sweep(store: &Store, now: i64) -> anyhow::Result<SweepReport> {
+/// (epoch seconds), and voids its PaymentIntent at Stripe.
+pub async fn sweep(store: &Store, payments: &Payments, now: i64) -> anyhow::Result<SweepReport> {
     let query = PartitionQuery {
         index: Index::Gsi4,
         partition: EXPIRING_PARTITION.to_owned(),
@@ -81,7 +82,10 @@ pub async fn sweep(store: &Store, now: i64) -> anyhow::Result<SweepReport> {
         .await;
     for (order_id, outcome) in results {
         match outcome {
-            Ok(Outcome::Applied(_)) => report.cancelled += 1,
+            Ok(Outcome::Applied(after)) => {
+                report.cancelled += 1;
+                crate::orders::void_payment(payments, &after.order).await;
+            }
             Ok(Outcome::Unchanged(_) | Outcome::Duplicate) => report.skipped += 1,
             Err(err) => {
                 tracing::warn!(order_id = %order_id, error = %err, "an expired order could not be cancelled");

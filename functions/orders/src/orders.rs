@@ -8,7 +8,7 @@ use shared::domain::Money;
 use shared::http::{
     ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
 };
-use shared::payments::{PaymentError, PaymentProvider, RefundRequest};
+use shared::payments::{PaymentError, PaymentProvider, Payments, RefundRequest};
 use shared::store::{Index, PartitionQuery};
 use utoipa::ToSchema;
 
@@ -16,7 +16,7 @@ use crate::OrdersState;
 use crate::buyer::{self, BuyerParams};
 use crate::lifecycle::{self, Canceller, Loaded, Outcome, Plan};
 use crate::model::{
-    OrderRecord, OrderView, PaymentMethod, PaymentState, RefundState, buyer_partition,
+    OrderRecord, OrderStatus, OrderView, PaymentMethod, PaymentState, RefundState, buyer_partition,
 };
 
 /// How the caller stands to an order.
@@ -66,6 +66,23 @@ pub fn view_for(viewer: Viewer, order: OrderRecord) -> OrderView {
     match viewer {
         Viewer::Buyer => OrderView::for_buyer(order),
         Viewer::Admin => OrderView::for_staff(order),
+    }
+}
+
+/// After an unpaid card order was cancelled (by its buyer, an admin or the
+/// expiry sweep): voids its PaymentIntent, so the browser can no longer pay
+/// it. Best effort: if Stripe cannot be reached, or the buyer paid in the
+/// same moment, the webhook's payment of a cancelled order is refunded.
+pub async fn void_payment(payments: &Payments, order: &OrderRecord) {
+    let (PaymentMethod::Card, Some(reference), Some(stripe)) = (
+        order.payment.method,
+        order.payment.reference.as_deref(),
+        payments.stripe.as_deref(),
+    ) else {
+        return;
+    };
+    if let Err(err) = stripe.void(reference).await {
+        tracing::warn!(order_id = %order.id, error = %err, "the payment of a cancelled order could not be voided");
     }
 }
 
@@ -274,7 +291,13 @@ pub async fn cancel_order(
     })
     .await?;
     let loaded = match outcome {
-        Outcome::Applied(after) | Outcome::Unchanged(after) => after,
+        Outcome::Applied(after) => {
+            if loaded.order.status == OrderStatus::PendingPayment {
+                void_payment(&state.payments, &after.order).await;
+            }
+            after
+        }
+        Outcome::Unchanged(after) => after,
         Outcome::Duplicate => loaded,
     };
     let loaded = settle_refund(&state, loaded).await?;

@@ -42,11 +42,12 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Runs the orders expiry sweep on a timer, as the scheduled Lambda would.
 pub fn spawn_expiry_sweep(services: &shared::Services) -> Pump {
-    let store = services.store.clone();
+    let (store, payments) = (services.store.clone(), services.payments.clone());
     let task = tokio::spawn(async move {
         loop {
             tokio::time::sleep(SWEEP_INTERVAL).await;
-            if let Err(err) = orders::expiry::sweep(&store, shared::domain::now_epoch()).await {
+            let now = shared::domain::now_epoch();
+            if let Err(err) = orders::expiry::sweep(&store, &payments, now).await {
                 tracing::warn!(error = ?err, "the expiry sweep failed; trying again next time");
             }
         }

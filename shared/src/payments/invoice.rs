@@ -28,6 +28,11 @@ impl PaymentProvider for InvoiceProvider {
             reference: format!("credit_{}", request.order_id),
         })
     }
+
+    /// An unpaid invoice needs no voiding: the cancelled order says enough.
+    async fn void(&self, _reference: &str) -> Result<(), PaymentError> {
+        Ok(())
+    }
 }
 
 #[cfg(test)]

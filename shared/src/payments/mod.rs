@@ -112,6 +112,11 @@ pub trait PaymentProvider: Send + Sync {
         &self,
         request: &RefundRequest,
     ) -> impl Future<Output = Result<RefundOutcome, PaymentError>> + Send;
+
+    /// Voids a started payment nobody paid (the order was cancelled or
+    /// expired), so it can no longer be paid. A payment that was paid
+    /// meanwhile is refused (`Rejected`); the caller refunds it instead.
+    fn void(&self, reference: &str) -> impl Future<Output = Result<(), PaymentError>> + Send;
 }
 
 /// What the orders context holds: both providers, built once per cold start.

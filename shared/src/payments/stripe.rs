@@ -153,6 +153,28 @@ impl PaymentProvider for StripeProvider {
             reference: refund.id,
         })
     }
+
+    /// Cancels the PaymentIntent, so Stripe.js can no longer confirm it.
+    #[tracing::instrument(skip_all, fields(reference = %reference))]
+    async fn void(&self, reference: &str) -> Result<(), PaymentError> {
+        if !reference.starts_with("pi_")
+            || !reference
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            return Err(PaymentError::Rejected(format!(
+                "{reference:?} is not a PaymentIntent id"
+            )));
+        }
+        let _: IntentBody = self
+            .post(
+                &format!("/v1/payment_intents/{reference}/cancel"),
+                &format!("bodega-void-{reference}"),
+                &[],
+            )
+            .await?;
+        Ok(())
+    }
 }
 
 #[derive(Debug, Deserialize)]

@@ -164,8 +164,12 @@ async fn the_expiry_schedule_sample_runs_the_sweep() {
     );
     assert_eq!(invocation.payload["detail-type"], "Scheduled Event");
     assert_eq!(invocation.payload["source"], "aws.events");
-    let report = orders::expiry::sweep(&app.services.store, shared::domain::now_epoch())
-        .await
-        .expect("the sweep runs on a fresh table");
+    let report = orders::expiry::sweep(
+        &app.services.store,
+        &app.services.payments,
+        shared::domain::now_epoch(),
+    )
+    .await
+    .expect("the sweep runs on a fresh table");
     assert_eq!(report.due, 0, "{report:?}");
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use bodega_tests::{
-    TestApp, checkout_body, product_body, spawn_app, stripe_confirm_card, unique_email,
+    TestApp, checkout_body, product_body, spawn_app, stripe_confirm_card, stripe_intent,
+    unique_email,
 };
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -786,6 +787,12 @@ async fn cancelling_returns_stock_and_refunds_a_card_payment_at_stripe() {
     let cancelled = app.cancel_order(&buyer, &id(&unpaid)).await;
     assert_eq!(cancelled.assert_ok(StatusCode::OK)["status"], "cancelled");
     assert_eq!(shop.stock(&product).await, (10, 0));
+    // Its PaymentIntent is voided, so the browser can no longer pay it.
+    let intent = unpaid["payment"]["reference"].as_str().unwrap();
+    assert_eq!(
+        stripe_intent(&api_base, &key, intent).await["status"],
+        "canceled"
+    );
     app.cancel_order(&buyer, &id(&unpaid))
         .await
         .assert_ok(StatusCode::OK);
@@ -819,13 +826,15 @@ async fn cancelling_returns_stock_and_refunds_a_card_payment_at_stripe() {
         "{data}"
     );
     assert_eq!(shop.stock(&product).await, (10, 0));
-    // A paid event arriving for a cancelled, unpaid order is refunded, not applied.
+    // Paid at Stripe while the buyer cancelled (before the webhook came):
+    // the intent cannot be voided any more, so the payment is refunded.
     let late = app.buy(&buyer, &product, 1).await;
+    let intent = late["payment"]["reference"].as_str().unwrap();
+    let confirmed = stripe_confirm_card(&api_base, &key, intent, "4242424242424242").await;
+    assert_eq!(confirmed["status"], "succeeded");
     app.cancel_order(&buyer, &id(&late))
         .await
         .assert_ok(StatusCode::OK);
-    let intent = late["payment"]["reference"].as_str().unwrap();
-    stripe_confirm_card(&api_base, &key, intent, "4242424242424242").await;
     let event = intent_event("evt_late", "payment_intent.succeeded", &late);
     app.stripe_webhook(&event, &secret)
         .await
@@ -834,6 +843,13 @@ async fn cancelling_returns_stock_and_refunds_a_card_payment_at_stripe() {
     assert_eq!(
         (data["status"].as_str(), data["payment"]["state"].as_str()),
         (Some("cancelled"), Some("refunded")),
+        "{data}"
+    );
+    assert!(
+        data["payment"]["refund"]["reference"]
+            .as_str()
+            .unwrap()
+            .starts_with("re_"),
         "{data}"
     );
     assert_eq!(shop.stock(&product).await, (10, 0));
@@ -852,14 +868,16 @@ async fn the_expiry_sweep_cancels_unpaid_orders_once_even_run_twice_at_once() {
     let (payer, _) = app.new_customer_token();
     let kept = paid(&shop, &payer, &product, 1).await;
     assert_eq!(shop.stock(&product).await, (1, 8));
-    let store = &app.services.store;
+    let (store, payments) = (&app.services.store, &app.services.payments);
     // Not due yet: nothing happens.
-    let early = orders::expiry::sweep(store, now_epoch()).await.unwrap();
+    let early = orders::expiry::sweep(store, payments, now_epoch())
+        .await
+        .unwrap();
     assert_eq!(early.cancelled, 0);
     let later = now_epoch() + 31 * 60;
     let (a, b) = tokio::join!(
-        orders::expiry::sweep(store, later),
-        orders::expiry::sweep(store, later)
+        orders::expiry::sweep(store, payments, later),
+        orders::expiry::sweep(store, payments, later)
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.cancelled + b.cancelled, 4, "{a:?} {b:?}");
@@ -884,7 +902,13 @@ async fn the_expiry_sweep_cancels_unpaid_orders_once_even_run_twice_at_once() {
         app.order(&payer, &id(&kept)).await.body["data"]["status"],
         "paid"
     );
-    let again = orders::expiry::sweep(store, later).await.unwrap();
+    let (api_base, key, _) = stripe_env();
+    let intent = unpaid[0]["payment"]["reference"].as_str().unwrap();
+    assert_eq!(
+        stripe_intent(&api_base, &key, intent).await["status"],
+        "canceled"
+    );
+    let again = orders::expiry::sweep(store, payments, later).await.unwrap();
     assert_eq!(again.due, 0, "cancelled orders leave the queue");
 }
 
@@ -925,9 +949,13 @@ async fn verified_buyer_orgs_pay_by_invoice_and_admins_mark_it_paid() {
     );
     let org_orders = app.orders(&purchaser, &format!("orgId={buyer_org}")).await;
     assert_eq!(org_orders.assert_ok(StatusCode::OK)[0]["id"], order["id"]);
-    let sweep = orders::expiry::sweep(&app.services.store, now_epoch() + 3600)
-        .await
-        .unwrap();
+    let sweep = orders::expiry::sweep(
+        &app.services.store,
+        &app.services.payments,
+        now_epoch() + 3600,
+    )
+    .await
+    .unwrap();
     assert_eq!(sweep.due, 0);
 
     app.mark_invoice_paid(&purchaser, &id(&order))

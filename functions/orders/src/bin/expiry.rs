@@ -11,11 +11,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let services = shared::Services::init().await.inspect_err(|err| {
         tracing::error!(error = ?err, "orders-expiry function failed to start");
     })?;
-    let store = services.store.clone();
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
-        let store = store.clone();
+        let services = services.clone();
         async move {
-            let report = orders::expiry::sweep(&store, shared::domain::now_epoch()).await?;
+            let now = shared::domain::now_epoch();
+            let report = orders::expiry::sweep(&services.store, &services.payments, now).await?;
             Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
         }
     }))
