@@ -667,6 +667,45 @@ async fn buyers_see_only_their_orders_and_sellers_only_their_fulfilments() {
     app.admin_orders(&alice, "")
         .await
         .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    // A member of the seller org without order:fulfil sees but cannot move it.
+    let (viewer, _) = app
+        .joins_org(
+            &shop.seller,
+            &shop.seller_org,
+            &unique_email("viewer"),
+            "member",
+            &["viewer"],
+        )
+        .await;
+    app.fulfilment(&viewer, &shop.seller_org, &order_id)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.advance_fulfilment(&viewer, &shop.seller_org, &order_id, &step)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    // Cancelling takes an optional reason, which must be readable and short.
+    let path = format!("/v1/orders/{order_id}/cancel");
+    let long = json!({ "reason": "x".repeat(501) });
+    app.call(axum::http::Method::POST, &path, Some(&alice), Some(&long))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    let garbled = axum::http::Request::post(&path)
+        .header("authorization", format!("Bearer {alice}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from("{not json"))
+        .unwrap();
+    app.send(garbled)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    let reason = json!({ "reason": "Ordered twice by mistake" });
+    let cancelled = app
+        .call(axum::http::Method::POST, &path, Some(&alice), Some(&reason))
+        .await;
+    let history = cancelled.assert_ok(StatusCode::OK)["history"].clone();
+    assert_eq!(
+        history.as_array().unwrap().last().unwrap()["note"],
+        "Ordered twice by mistake"
+    );
 }
 
 #[tokio::test]
@@ -1115,7 +1154,15 @@ async fn an_organizations_api_key_buys_for_it_within_its_permissions() {
 
 #[tokio::test]
 async fn without_a_card_provider_card_checkouts_are_refused_before_stock_is_held() {
-    let app = bodega_tests::spawn_app_with(|config| config.stripe.secret_key = None).await;
+    let app = bodega_tests::spawn_app_with(|config| {
+        config.stripe.secret_key = None;
+        config.stripe.webhook_secret = None;
+    })
+    .await;
+    // Without a webhook secret nothing is read: Stripe retries later.
+    app.send_webhook("{}", "t=1,v1=00")
+        .await
+        .assert_error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE");
     let admin_email = unique_email("admin");
     app.signed_in_as(&admin_email).await;
     let admin = app.promote_to_platform_admin(&admin_email).await;
