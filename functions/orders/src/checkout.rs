@@ -84,6 +84,11 @@ pub struct CheckoutRequest {
     /// Invoice only: 14, 30 (default) or 60 days.
     #[schema(example = 30)]
     pub net_terms_days: Option<i64>,
+    /// The grand total (minor units) the buyer was shown. If sent and the
+    /// prices changed since, the checkout is refused (409 with the new
+    /// totals) instead of charging more than the buyer agreed to.
+    #[schema(example = 3094)]
+    pub expected_total: Option<i64>,
 }
 
 fn text(
@@ -196,6 +201,7 @@ struct Checkout {
     note: Option<String>,
     method: PaymentMethod,
     net_terms_days: Option<i64>,
+    expected_total: Option<i64>,
 }
 
 fn validate(request: &CheckoutRequest) -> ApiResult<Checkout> {
@@ -248,6 +254,7 @@ fn validate(request: &CheckoutRequest) -> ApiResult<Checkout> {
             note,
             method,
             net_terms_days,
+            expected_total: request.expected_total,
         }),
         _ => Err(ApiError::validation(
             "the checkout request has invalid fields",
@@ -746,7 +753,7 @@ pub async fn ensure_payment(state: &OrdersState, loaded: Loaded) -> ApiResult<Lo
         (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization (or not the caller's)", body = ErrorEnvelope),
-        (status = 409, description = "Products short of stock or no longer for sale (details.lines names them), or the cart changed meanwhile; nothing was written", body = ErrorEnvelope),
+        (status = 409, description = "Products short of stock or no longer for sale (details.lines names them), the total differs from expectedTotal (details.totals), the cart changed meanwhile, or too many unpaid card orders; nothing was written", body = ErrorEnvelope),
         (status = 402, description = "The payment provider refused the payment; the order was cancelled and its stock released", body = ErrorEnvelope),
         (status = 422, description = "Invalid addresses or payment method, an empty cart, a cart too large for one checkout, invoice without a verified organization, or the Idempotency-Key was used for another request", body = ErrorEnvelope),
         (status = 503, description = "A dependency is unavailable; retry with the same Idempotency-Key", body = ErrorEnvelope),
@@ -822,6 +829,15 @@ async fn place_fresh(
             .collect();
     let (currency, lines) = price_cart(&cart, &products)?;
     let draft = draft(buyer, checkout, currency, lines)?;
+    if let Some(expected) = checkout.expected_total
+        && expected != draft.order.totals.total
+    {
+        return Err(ApiError::conflict(format!(
+            "the total is now {} (minor units), not {expected}: prices changed; review the cart",
+            draft.order.totals.total
+        ))
+        .with_details(json!({ "totals": draft.order.totals })));
+    }
     let fixed = FIXED_ITEMS - usize::from(draft.order.payment.method != PaymentMethod::Card);
     let items = fixed + draft.order.lines.len() + draft.fulfilments.len();
     if items > MAX_TRANSACTION_ITEMS {
@@ -878,6 +894,7 @@ mod tests {
             note: None,
             payment_method: Some(method.into()),
             net_terms_days: None,
+            expected_total: None,
         }
     }
 

@@ -246,15 +246,46 @@ async fn checkout_prices_on_the_server_reserves_stock_and_empties_the_cart() {
         json!([])
     );
 
+    // A buyer who says what total they saw is not charged more.
+    app.add_to_cart(&buyer, None, &product, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    let mut agreed = checkout_body("card");
+    agreed["expectedTotal"] = json!(1_845);
+    app.update_product(
+        &shop.seller,
+        &product,
+        None,
+        &json!({ "price": { "amount": 1_100, "currency": "EUR" } }),
+    )
+    .await
+    .assert_ok(StatusCode::OK);
+    let changed = app.checkout(&buyer, None, Some("agreed"), &agreed).await;
+    changed.assert_error(StatusCode::CONFLICT, "CONFLICT");
+    assert_eq!(
+        changed.body["error"]["details"]["totals"]["total"], 1_904,
+        "{}",
+        changed.body
+    );
+    assert_eq!(shop.stock(&product).await, (8, 2), "nothing was held");
+    agreed["expectedTotal"] = json!(1_904);
+    app.checkout(&buyer, None, Some("agreed-2"), &agreed)
+        .await
+        .assert_ok(StatusCode::CREATED);
+
     // The seller sees its fulfilment, waiting for payment.
     let fulfilments = app.fulfilments(&shop.seller, &shop.seller_org, "").await;
     let list = fulfilments.assert_ok(StatusCode::OK);
-    assert_eq!(list[0]["orderId"], order["id"]);
-    assert_eq!(list[0]["status"], "pending_payment");
-    assert_eq!(list[0]["shippingAddress"]["city"], "Berlin");
+    assert_eq!(list[1]["orderId"], order["id"]);
+    assert_eq!(list[1]["status"], "pending_payment");
+    assert_eq!(list[1]["shippingAddress"]["city"], "Berlin");
 
     let mine = app.orders(&buyer, "").await;
-    assert_eq!(mine.assert_ok(StatusCode::OK)[0]["id"], order["id"]);
+    assert_eq!(
+        mine.assert_ok(StatusCode::OK)[1]["id"],
+        order["id"],
+        "newest first"
+    );
 }
 
 #[tokio::test]
