@@ -7,6 +7,7 @@
 //! - [`auth`]: access tokens, API keys, the caller, and the permission policy.
 //! - [`audit`]: the audit trail of security events.
 //! - [`mail`]: email through SES v2.
+//! - [`metrics`]: business metrics as CloudWatch embedded-metric-format log lines.
 //! - [`payments`]: card payments through Stripe, invoices, and Stripe webhook signatures.
 //! - [`ratelimit`]: fixed-window request limits kept in the table.
 //! - [`stock`]: conditional moves of a product's stock (adjust, reserve, release, commit).
@@ -20,6 +21,7 @@ pub mod domain;
 pub mod http;
 pub mod idempotency;
 pub mod mail;
+pub mod metrics;
 pub mod payments;
 pub mod ratelimit;
 pub mod services;

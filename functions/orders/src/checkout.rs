@@ -396,6 +396,7 @@ fn price_cart(
 }
 
 fn short_of_stock(problems: Vec<LineProblem>) -> ApiError {
+    shared::metrics::count("CheckoutsShortOfStock", 1);
     ApiError::conflict(format!(
         "not enough stock, or no longer for sale: {}",
         names(&problems)
@@ -785,6 +786,7 @@ pub async fn checkout(
     }
     match place_fresh(&state, &buyer, &checkout, (&scope, &key, &fingerprint)).await {
         Ok(Placed::New(loaded)) => {
+            shared::metrics::count("OrdersPlaced", 1);
             let loaded = ensure_payment(&state, *loaded).await?;
             let data = serde_json::to_value(OrderView::for_buyer(loaded.order))
                 .map_err(ApiError::internal)?;

@@ -96,5 +96,7 @@ pub async fn sweep(store: &Store, payments: &Payments, now: i64) -> anyhow::Resu
     if report.due > 0 {
         tracing::info!(?report, "expiry sweep");
     }
+    shared::metrics::count("OrdersExpired", report.cancelled as u64);
+    shared::metrics::count("ExpiryFailures", report.failed as u64);
     Ok(report)
 }

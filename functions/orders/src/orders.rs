@@ -111,8 +111,12 @@ pub async fn settle_refund(state: &OrdersState, loaded: Loaded) -> ApiResult<Loa
         },
         PaymentMethod::Invoice => state.payments.invoice.refund(&request).await,
     };
-    if let Err(err) = &result {
-        tracing::warn!(order_id = %order.id, error = %err, "a refund failed; an admin can retry it");
+    match &result {
+        Ok(_) => shared::metrics::count("RefundsSucceeded", 1),
+        Err(err) => {
+            shared::metrics::count("RefundsFailed", 1);
+            tracing::warn!(order_id = %order.id, error = %err, "a refund failed; an admin can retry it");
+        }
     }
     let outcome = lifecycle::transition(&state.store, &order.id, |l| {
         let mut order = l.order.clone();

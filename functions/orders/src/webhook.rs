@@ -217,6 +217,7 @@ pub async fn payment_webhook(
             WebhookError::BadPayload => "the body is not a Stripe event",
         };
         tracing::warn!(reason = message, "a webhook was refused");
+        shared::metrics::count("WebhooksRefused", 1);
         ApiError::bad_request(message)
     })?;
     tracing::Span::current().record("event_id", event.id.as_str());
@@ -241,6 +242,11 @@ pub async fn payment_webhook(
     };
     match outcome {
         Outcome::Applied(loaded) => {
+            match event.kind.as_str() {
+                "payment_intent.succeeded" => shared::metrics::count("PaymentsSucceeded", 1),
+                "payment_intent.payment_failed" => shared::metrics::count("PaymentsFailed", 1),
+                _ => {}
+            }
             settle_refund(&state, loaded).await?;
             Ok(receipt("applied"))
         }
