@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use bodega_tests::{
-    TestApp, checkout_body, product_body, spawn_app, stripe_confirm_card, stripe_intent,
-    unique_email,
+    TestApp, checkout_body, eventually, product_body, spawn_app, stripe_confirm_card,
+    stripe_intent, unique_email,
 };
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -436,14 +436,16 @@ async fn checkout_as_a_client(
     key: &str,
     body: &Value,
 ) -> bodega_tests::TestResponse {
-    for _ in 0..10 {
-        let response = app.checkout(token, None, Some(key), body).await;
-        if response.status != StatusCode::SERVICE_UNAVAILABLE {
-            return response;
-        }
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-    panic!("a checkout stayed unavailable through 10 tries");
+    eventually(
+        "an available checkout",
+        10,
+        Duration::from_millis(300),
+        || async {
+            let response = app.checkout(token, None, Some(key), body).await;
+            (response.status != StatusCode::SERVICE_UNAVAILABLE).then_some(response)
+        },
+    )
+    .await
 }
 
 #[tokio::test]
@@ -563,19 +565,16 @@ async fn a_card_payment_confirmed_at_stripe_pays_the_order_through_its_webhook()
     let confirmed = stripe_confirm_card(&api_base, &key, intent, "4242424242424242").await;
     assert_eq!(confirmed["status"], "succeeded", "{confirmed}");
 
-    let mut status = Value::Null;
-    for _ in 0..60 {
-        let current = app.order(&buyer, &id(&order)).await;
-        status = current.body["data"]["status"].clone();
-        if status == "paid" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    assert_eq!(
-        status, "paid",
-        "localstripe's webhook did not pay the order"
-    );
+    eventually(
+        "localstripe's webhook paying the order",
+        60,
+        Duration::from_millis(250),
+        || async {
+            let current = app.order(&buyer, &id(&order)).await;
+            (current.body["data"]["status"] == "paid").then_some(())
+        },
+    )
+    .await;
     assert_eq!(shop.stock(&product).await, (3, 0));
     let fulfilment = app
         .fulfilment(&shop.seller, &shop.seller_org, &id(&order))
@@ -1095,16 +1094,20 @@ async fn the_stream_keeps_daily_order_statistics() {
         .assert_ok(StatusCode::OK);
     let today = &order["createdAt"].as_str().unwrap()[..10];
     let query = format!("from={today}&to={today}");
-    let mut totals = Value::Null;
-    for _ in 0..80 {
-        let stats = app.order_stats(&shop.admin, &query).await;
-        totals = stats.assert_ok(StatusCode::OK)["totals"].clone();
-        if totals["ordersPlaced"] == 2 && totals["ordersPaid"] == 1 && totals["cancellations"] == 1
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let totals = eventually(
+        "the stream counting the orders",
+        80,
+        Duration::from_millis(250),
+        || async {
+            let stats = app.order_stats(&shop.admin, &query).await;
+            let totals = stats.assert_ok(StatusCode::OK)["totals"].clone();
+            let counted = totals["ordersPlaced"] == 2
+                && totals["ordersPaid"] == 1
+                && totals["cancellations"] == 1;
+            counted.then_some(totals)
+        },
+    )
+    .await;
     pump.task.abort();
     assert_eq!(totals["ordersPlaced"], 2, "{totals}");
     assert_eq!(totals["ordersPaid"], 1, "{totals}");
@@ -1241,17 +1244,14 @@ async fn without_a_card_provider_card_checkouts_are_refused_before_stock_is_held
 
 /// Polls until an email titled `subject` reached `to` (bounded); returns it.
 async fn wait_for_email(to: &str, subject: &str) -> bodega_tests::SentEmail {
-    for _ in 0..100 {
-        if let Some(email) = bodega_tests::emails_to(to)
+    let what = format!("an email titled {subject:?} to {to}");
+    eventually(&what, 100, Duration::from_millis(200), || async {
+        bodega_tests::emails_to(to)
             .await
             .into_iter()
             .find(|m| m.subject == subject)
-        {
-            return email;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{to} got no email titled {subject:?} within 20 s");
+    })
+    .await
 }
 
 #[tokio::test]
