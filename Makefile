@@ -21,7 +21,7 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  make %-13s %s\n", $$1, $$2}'
 
-dev: ## local stack + devserver on 127.0.0.1:3000 (--setup --seed); Ctrl-C stops all
+dev: ## local stack + devserver on 127.0.0.1:3000 (BODEGA_DEV_PORT, BODEGA_DEV_PRIVATE_STACK=1); Ctrl-C stops all
 	infra/dev.sh
 
 test: ## fmt check, cfn-lint, clippy, cargo test against a private stack (ARGS=...)

@@ -31,8 +31,8 @@ trap 'exit 143' TERM
 # shellcheck source=/dev/null
 source "$RUN_DIR/stack.env"
 
-printf '\n==> catalog reads and checkout (infra/devserver/src/bin/bench.rs)\n'
-RUST_LOG=warn cargo run --quiet --profile benchmark -p devserver --bin bench
+printf '\n==> catalog reads and checkout (infra/devserver/benches/api.rs)\n'
+RUST_LOG=warn cargo bench --quiet --profile benchmark -p devserver --bench api
 
 printf '\n==> upload ingest (functions/assets/examples/thumbnail_bench.rs)\n'
 cargo run --quiet --profile benchmark -p assets --example thumbnail_bench

@@ -9,13 +9,25 @@
 #
 # Usage: infra/dev.sh [--fresh] [extra devserver args...]
 #   --fresh   stop a stack already running in .local/run and start a new one
+#
+# Environment (for running a second instance beside the first, as the README
+# smoke test of `make test` does):
+#   BODEGA_DEV_PORT=3000        the devserver's port
+#   BODEGA_DEV_PRIVATE_STACK=1  a stack of its own on free ports, in a run dir
+#                               that Ctrl-C stops and removes
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 STACK="$ROOT/infra/stack.sh"
-RUN_DIR="$ROOT/.local/run"
-DEVSERVER_ADDR="127.0.0.1:3000"
+DEVSERVER_PORT="${BODEGA_DEV_PORT:-3000}"
+DEVSERVER_ADDR="127.0.0.1:$DEVSERVER_PORT"
+PRIVATE_STACK="${BODEGA_DEV_PRIVATE_STACK:-0}"
+if [ "$PRIVATE_STACK" = 1 ]; then
+  RUN_DIR="$ROOT/.local/dev-run-$$"
+else
+  RUN_DIR="$ROOT/.local/run"
+fi
 
 fresh=0
 devserver_args=()
@@ -40,7 +52,7 @@ except OSError:
     sys.exit(1)
 ' "$1"
 }
-if ! port_free "${DEVSERVER_ADDR##*:}"; then
+if ! port_free "$DEVSERVER_PORT"; then
   echo "dev.sh: $DEVSERVER_ADDR is already in use (another 'make dev'?); stop that first." >&2
   exit 1
 fi
@@ -76,8 +88,12 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 set +e
-"$STACK" status --run-dir "$RUN_DIR" --quiet
-stack_state=$?
+if [ "$PRIVATE_STACK" = 1 ]; then
+  stack_state=3
+else
+  "$STACK" status --run-dir "$RUN_DIR" --quiet
+  stack_state=$?
+fi
 set -e
 if [ "$stack_state" = 0 ] && [ ! -f "$RUN_DIR/stack.env" ]; then
   stack_state=1 # running but without its env file: start it anew
@@ -93,7 +109,11 @@ if [ "$stack_state" = 0 ]; then
 else
   # `start` also stops a partly running stack first.
   started_stack=1
-  "$STACK" start --run-dir "$RUN_DIR"
+  if [ "$PRIVATE_STACK" = 1 ]; then
+    "$STACK" start --ephemeral --run-dir "$RUN_DIR"
+  else
+    "$STACK" start --run-dir "$RUN_DIR"
+  fi
 fi
 
 # shellcheck source=/dev/null
@@ -105,7 +125,8 @@ if [ "$started_stack" = 0 ]; then
   echo
 fi
 echo "devserver (local API):  http://$DEVSERVER_ADDR  (once cargo has built it)"
-echo "environment:            source .local/run/stack.env"
+echo "API reference:          http://$DEVSERVER_ADDR/docs"
+echo "environment:            source ${RUN_DIR#"$ROOT"/}/stack.env"
 if [ "$started_stack" = 1 ]; then
   echo "Press Ctrl-C to stop everything."
 else
@@ -118,7 +139,7 @@ echo
 # afterwards. `cargo run` execs the binary, so the PID is the devserver's.
 (
   trap - INT QUIT
-  exec cargo run -p devserver -- --setup --seed "${devserver_args[@]}"
+  exec cargo run -p devserver --bin devserver -- --setup --seed --port "$DEVSERVER_PORT" "${devserver_args[@]}"
 ) &
 devserver_pid=$!
 set +e

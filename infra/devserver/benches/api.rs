@@ -5,6 +5,9 @@
 //!
 //! Needs the local stack's environment (infra/bench.sh starts one). Figures
 //! are printed, never asserted: they depend on the machine.
+//!
+//! `--quick` (what `make test` runs, with the dev profile) seeds and measures
+//! a handful of each, so the benchmark cannot rot; its figures mean nothing.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -35,13 +38,48 @@ use tower::ServiceExt;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-const PRODUCTS: usize = 300;
-const WARMUP: usize = 20;
-const RUNS: usize = 200;
-/// Checkouts are slower to set up (a cart per run): fewer runs.
-const CHECKOUT_WARMUP: usize = 3;
-const CHECKOUT_RUNS: usize = 30;
 const CHECKOUT_LINES: &[usize] = &[1, 10, 50];
+
+/// How much to seed and how often to measure.
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    products: usize,
+    warmup: usize,
+    runs: usize,
+    /// Checkouts are slower to set up (a cart per run): fewer runs.
+    checkout_warmup: usize,
+    checkout_runs: usize,
+}
+
+impl Plan {
+    const FULL: Plan = Plan {
+        products: 300,
+        warmup: 20,
+        runs: 200,
+        checkout_warmup: 3,
+        checkout_runs: 30,
+    };
+    const QUICK: Plan = Plan {
+        products: 25,
+        warmup: 1,
+        runs: 3,
+        checkout_warmup: 0,
+        checkout_runs: 1,
+    };
+
+    /// `cargo bench` passes `--bench`; `--quick` picks the quick plan.
+    fn from_args() -> anyhow::Result<Plan> {
+        let mut plan = Plan::FULL;
+        for arg in std::env::args().skip(1) {
+            match arg.as_str() {
+                "--quick" => plan = Plan::QUICK,
+                "--bench" => {}
+                other => anyhow::bail!("unknown argument {other:?} (only --quick)"),
+            }
+        }
+        Ok(plan)
+    }
+}
 
 /// Counts DynamoDB calls and sums the capacity they consumed (read units
 /// of GetItem, Query and BatchGetItem; write units of PutItem, UpdateItem,
@@ -247,6 +285,12 @@ const WORDS: &[&str] = &[
 ];
 const KINDS: &[&str] = &["Fresh", "Organic", "Dried", "Smoked", "Pickled", "Roasted"];
 
+/// Prints a figure as soon as it is measured, and keeps it for the summary.
+fn record(figures: &mut Vec<Figures>, figure: Figures) {
+    figure.print();
+    figures.push(figure);
+}
+
 struct Figures {
     name: String,
     p50: f64,
@@ -300,16 +344,40 @@ where
     })
 }
 
-async fn measure<F, Fut>(name: &'static str, meter: &Meter, run: F) -> anyhow::Result<Figures>
+async fn measure<F, Fut>(
+    name: &'static str,
+    meter: &Meter,
+    plan: Plan,
+    run: F,
+) -> anyhow::Result<Figures>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
-    measure_with(name, meter, (WARMUP, RUNS), || async { Ok(()) }, run).await
+    measure_with(
+        name,
+        meter,
+        (plan.warmup, plan.runs),
+        || async { Ok(()) },
+        run,
+    )
+    .await
+}
+
+impl Figures {
+    /// One line of the table, printed as soon as it is measured.
+    fn print(&self) {
+        println!(
+            "{:<36} {:>9.2} {:>9.2} {:>16.2} {:>10.2} {:>10.2}",
+            self.name, self.p50, self.p99, self.calls, self.reads, self.writes
+        );
+    }
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let plan = Plan::from_args()?;
+    let products = plan.products;
     let sdk = shared::services::load_sdk_config().await;
     let mut config = shared::config::Config::from_env()
         .context("run through infra/bench.sh (make bench), which starts the local stack")?;
@@ -327,7 +395,7 @@ async fn main() -> anyhow::Result<()> {
     devserver::resources::ensure_all(&services).await?;
     let app = devserver::app(&services);
 
-    println!("seeding {PRODUCTS} products in table {table} ...");
+    println!("seeding {products} products in table {table} ...");
     let (seller, _) = sign_in(&app, "seller@bench.local").await?;
     let (_, admin_id) = sign_in(&app, "admin@bench.local").await?;
     devserver::seed::grant_admin(&services, &admin_id).await?;
@@ -372,8 +440,8 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let category = category["id"].as_str().unwrap_or_default().to_owned();
 
-    let mut product_ids = Vec::with_capacity(PRODUCTS);
-    for chunk in (0..PRODUCTS).collect::<Vec<_>>().chunks(25) {
+    let mut product_ids = Vec::with_capacity(products);
+    for chunk in (0..products).collect::<Vec<_>>().chunks(25) {
         let products: Vec<Value> = chunk
             .iter()
             .map(|&i| {
@@ -401,8 +469,8 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     anyhow::ensure!(
-        product_ids.len() == PRODUCTS,
-        "bulk create made {} of {PRODUCTS} products",
+        product_ids.len() == products,
+        "bulk create made {} of {products} products",
         product_ids.len()
     );
     for id in &product_ids {
@@ -411,11 +479,24 @@ async fn main() -> anyhow::Result<()> {
         catalog::search::apply_product_change(&services.store, None, product).await?;
     }
 
-    let probe = product_ids[PRODUCTS / 2].clone();
+    let probe = product_ids[products / 2].clone();
     let store = services.store.clone();
     let mut figures = Vec::new();
-    figures.push(
-        measure("bare GetItem (SDK, no router)", &meter, || {
+    println!(
+        "\n{} requests each after {} warm-up, in-process router, DynamoDB Local on loopback",
+        plan.runs, plan.warmup
+    );
+    println!(
+        "(checkouts: {} each after {} warm-up; their latency includes creating the Stripe PaymentIntent at localstripe)",
+        plan.checkout_runs, plan.checkout_warmup
+    );
+    println!(
+        "{:<36} {:>9} {:>9} {:>16} {:>10} {:>10}",
+        "operation", "p50 ms", "p99 ms", "DynamoDB calls", "RCU/req", "WCU/req"
+    );
+    record(
+        &mut figures,
+        measure("bare GetItem (SDK, no router)", &meter, plan, || {
             let (pk, sk) = shared::stock::product_key(&probe);
             let store = store.clone();
             async move {
@@ -433,8 +514,9 @@ async fn main() -> anyhow::Result<()> {
         .await?,
     );
     let get_path = format!("/v1/products/{probe}");
-    figures.push(
-        measure("GET /v1/products/{id}", &meter, || async {
+    record(
+        &mut figures,
+        measure("GET /v1/products/{id}", &meter, plan, || async {
             expect(&app, Method::GET, &get_path, None, None, StatusCode::OK)
                 .await
                 .map(drop)
@@ -442,16 +524,18 @@ async fn main() -> anyhow::Result<()> {
         .await?,
     );
     let list_path = format!("/v1/products?categoryId={category}&limit=20");
-    figures.push(
-        measure("GET /v1/products (category, 20)", &meter, || async {
+    record(
+        &mut figures,
+        measure("GET /v1/products (category, 20)", &meter, plan, || async {
             expect(&app, Method::GET, &list_path, None, None, StatusCode::OK)
                 .await
                 .map(drop)
         })
         .await?,
     );
-    figures.push(
-        measure("GET /v1/search?q=organic tomato", &meter, || async {
+    record(
+        &mut figures,
+        measure("GET /v1/search?q=organic tomato", &meter, plan, || async {
             expect(
                 &app,
                 Method::GET,
@@ -509,11 +593,12 @@ async fn main() -> anyhow::Result<()> {
     for &lines in CHECKOUT_LINES {
         let (app, buyer, goods_ids, checkout, tokens) =
             (&app, &buyer, &goods_ids, &checkout, &services.tokens);
-        figures.push(
+        record(
+            &mut figures,
             measure_with(
                 format!("POST /v1/checkout ({lines} lines)"),
                 &meter,
-                (CHECKOUT_WARMUP, CHECKOUT_RUNS),
+                (plan.checkout_warmup, plan.checkout_runs),
                 || async move {
                     let user = ulid::Ulid::new().to_string();
                     let token = tokens.issue_access_token(&user, "customer", None)?.token;
@@ -553,22 +638,6 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
-    println!(
-        "\n{RUNS} requests each after {WARMUP} warm-up, in-process router, DynamoDB Local on loopback"
-    );
-    println!(
-        "(checkouts: {CHECKOUT_RUNS} each after {CHECKOUT_WARMUP} warm-up; their latency includes creating the Stripe PaymentIntent at localstripe)"
-    );
-    println!(
-        "{:<36} {:>9} {:>9} {:>16} {:>10} {:>10}",
-        "operation", "p50 ms", "p99 ms", "DynamoDB calls", "RCU/req", "WCU/req"
-    );
-    for f in &figures {
-        println!(
-            "{:<36} {:>9.2} {:>9.2} {:>16.2} {:>10.2} {:>10.2}",
-            f.name, f.p50, f.p99, f.calls, f.reads, f.writes
-        );
-    }
     let bare = figures[0].p50;
     println!("\nmedian latency as a multiple of the bare GetItem:");
     for f in &figures[1..] {
