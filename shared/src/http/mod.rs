@@ -6,6 +6,7 @@ pub mod envelope;
 pub mod error;
 pub mod precondition;
 pub mod request_id;
+pub mod security_headers;
 
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
@@ -25,8 +26,8 @@ pub use precondition::{etag, if_match};
 pub const MAX_JSON_BODY_BYTES: usize = 256 * 1024;
 
 /// Wraps the routes of one or more contexts into the service Lambda (or the
-/// devserver) runs: envelope 404/405 for unknown routes, the body limit, and
-/// request ids with an access log line.
+/// devserver) runs: envelope 404/405 for unknown routes, the body limit,
+/// request ids with an access log line, and the security headers.
 ///
 /// Context crates return bare routes so the devserver can merge them before
 /// this is applied once.
@@ -36,6 +37,7 @@ pub fn service(routes: Router) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
         .layer(axum::middleware::from_fn(request_id::middleware))
+        .layer(axum::middleware::from_fn(security_headers::middleware))
 }
 
 async fn unknown_route(method: Method, uri: Uri) -> ApiError {
