@@ -1,12 +1,13 @@
 //! The local stand-in for API Gateway and Lambda's event-source mappings.
 //!
 //! - [`app`]: every context's routes behind the shared layers, at the same
-//!   paths template.yaml gives them.
+//!   paths template.yaml gives them, with the HTTP API's CORS ([`cors`]).
 //! - [`resources`]: the table, bucket and sender identity, from the one
 //!   definition template.yaml is checked against.
 //! - [`seed`]: demo data, written through the API itself.
 //! - [`pumps`]: where DynamoDB stream and S3 notification pumps plug in.
 
+pub mod cors;
 pub mod pumps;
 pub mod resources;
 pub mod seed;
@@ -14,12 +15,15 @@ pub mod seed;
 use axum::Router;
 
 /// All contexts merged, then wrapped once in the shared layers, as each
-/// Lambda wraps its own routes.
+/// Lambda wraps its own routes; CORS outside them, as API Gateway answers
+/// preflight requests before a function is called.
 pub fn app(services: &shared::Services) -> Router {
+    let cors = cors::CorsSettings::from_template()
+        .expect("template.yaml's CorsConfiguration is readable (a unit test checks it)");
     let routes = identity::routes(identity::IdentityState::new(services))
         .merge(catalog::routes(catalog::CatalogState::new(services)))
         .merge(assets::routes(assets::AssetsState::new(services)))
         .merge(orders::routes(orders::OrdersState::new(services)))
         .merge(platform::routes(platform::PlatformState::new(services)));
-    shared::http::service(routes)
+    shared::http::service(routes).layer(cors.layer_from_env())
 }
