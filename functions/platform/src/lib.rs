@@ -1,6 +1,8 @@
 //! Platform endpoints that belong to no single context: the health of the
-//! dependencies, and the OpenAPI document that describes every context.
+//! dependencies, the OpenAPI document that describes every context, and the
+//! interactive reference over it.
 
+mod docs;
 mod health;
 mod openapi;
 
@@ -10,6 +12,7 @@ use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+pub use docs::DOCS_CONTENT_SECURITY_POLICY;
 pub use openapi::document;
 
 #[derive(Clone)]
@@ -35,6 +38,8 @@ fn api() -> OpenApiRouter<PlatformState> {
     OpenApiRouter::new()
         .routes(routes!(health::health))
         .routes(routes!(openapi::openapi_json))
+        .routes(routes!(docs::page))
+        .routes(routes!(docs::asset))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

@@ -1,0 +1,133 @@
+//! `GET /docs`: the interactive API reference (Swagger UI) over
+//! `/v1/openapi.json`.
+//!
+//! Swagger UI's script and style sheet are compiled into the binary
+//! (utoipa-swagger-ui's vendored copy, embedded at build time), so the page
+//! works with no internet access and loads nothing from a CDN. The page and
+//! its start script are ours: relative URLs (the API may sit behind a path
+//! prefix), no inline script, so the page's policy can forbid inline code.
+
+use std::sync::{Arc, LazyLock};
+
+use axum::extract::Path;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use shared::http::ApiError;
+
+/// The page's policy: its own scripts and styles (Swagger UI styles elements
+/// inline), requests to this API only, never framed.
+pub const DOCS_CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; \
+     style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
+     connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+const PAGE: &str = r#"<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Bodega API reference</title>
+  <link rel="icon" href="data:,">
+  <link rel="stylesheet" href="docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="docs/swagger-ui-bundle.js"></script>
+  <script src="docs/start.js"></script>
+</body>
+</html>
+"#;
+
+/// Starts Swagger UI on the document next to this page. No validator badge
+/// (it would call a third party), no token kept in the browser's storage.
+const START_JS: &str = r##""use strict";
+window.addEventListener("load", function () {
+  window.ui = SwaggerUIBundle({
+    url: new URL("v1/openapi.json", document.baseURI).href,
+    dom_id: "#swagger-ui",
+    deepLinking: true,
+    validatorUrl: null,
+    persistAuthorization: false,
+    displayRequestDuration: true,
+    presets: [SwaggerUIBundle.presets.apis],
+    layout: "BaseLayout",
+  });
+});
+"##;
+
+/// The Swagger UI files the page uses; nothing else of the bundle is served.
+const SWAGGER_FILES: [&str; 2] = ["swagger-ui.css", "swagger-ui-bundle.js"];
+
+static SWAGGER_CONFIG: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> =
+    LazyLock::new(|| Arc::new(utoipa_swagger_ui::Config::new(["v1/openapi.json"])));
+
+/// The interactive API reference.
+#[utoipa::path(
+    get,
+    path = "/docs",
+    tag = "platform",
+    responses((status = 200, description = "The API reference page (Swagger UI)", content_type = "text/html", body = String)),
+)]
+pub async fn page() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                DOCS_CONTENT_SECURITY_POLICY,
+            ),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        PAGE,
+    )
+        .into_response()
+}
+
+/// A script or style sheet of the API reference page.
+#[utoipa::path(
+    get,
+    path = "/docs/{file}",
+    tag = "platform",
+    params(("file" = String, Path, description = "`start.js`, `swagger-ui.css` or `swagger-ui-bundle.js`")),
+    responses(
+        (status = 200, description = "The file", content_type = "text/javascript", body = String),
+        (status = 404, description = "No such file", body = shared::http::ErrorEnvelope),
+    ),
+)]
+pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
+    let not_found = || ApiError::not_found(format!("the API reference has no file {file:?}"));
+    if file == "start.js" {
+        return Ok(static_file(
+            "text/javascript; charset=utf-8",
+            START_JS.as_bytes().to_vec(),
+        ));
+    }
+    if !SWAGGER_FILES.contains(&file.as_str()) {
+        return Err(not_found());
+    }
+    match utoipa_swagger_ui::serve(&file, SWAGGER_CONFIG.clone()) {
+        Ok(Some(found)) => {
+            let content_type = if file.ends_with(".js") {
+                "text/javascript; charset=utf-8".to_owned()
+            } else {
+                found.content_type
+            };
+            Ok(static_file(&content_type, found.bytes.into_owned()))
+        }
+        Ok(None) => Err(not_found()),
+        Err(err) => Err(ApiError::internal(anyhow::anyhow!(
+            "reading the embedded Swagger UI file {file}: {err}"
+        ))),
+    }
+}
+
+/// Assets change only with a deploy: a day in any cache.
+fn static_file(content_type: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CACHE_CONTROL, "public, max-age=86400".to_owned()),
+        ],
+        bytes,
+    )
+        .into_response()
+}
