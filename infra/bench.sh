@@ -6,7 +6,20 @@
 #      beside a bare GetItem;
 #   2. the upload ingest step on a 12-megapixel JPEG: time and memory.
 # Built with the `benchmark` cargo profile (release optimizations, no LTO).
+#
+# Usage: infra/bench.sh [--quick]
+#   --quick  a handful of each with the dev profile (the test build): what
+#            `make test` runs so the benchmarks cannot rot; the figures mean
+#            nothing
 set -euo pipefail
+
+profile=benchmark
+quick=()
+case "${1:-}" in
+  "") ;;
+  --quick) profile=dev; quick=(--quick) ;;
+  *) echo "usage: infra/bench.sh [--quick]" >&2; exit 2 ;;
+esac
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -32,7 +45,7 @@ trap 'exit 143' TERM
 source "$RUN_DIR/stack.env"
 
 printf '\n==> catalog reads and checkout (infra/devserver/benches/api.rs)\n'
-RUST_LOG=warn cargo bench --quiet --profile benchmark -p devserver --bench api
+RUST_LOG=warn cargo bench --quiet --profile "$profile" -p devserver --bench api -- "${quick[@]}"
 
 printf '\n==> upload ingest (functions/assets/examples/thumbnail_bench.rs)\n'
-cargo run --quiet --profile benchmark -p assets --example thumbnail_bench
+cargo run --quiet --profile "$profile" -p assets --example thumbnail_bench -- "${quick[@]}"

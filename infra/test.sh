@@ -3,7 +3,11 @@
 # stack on free ports, then in order, stopping at the first failure:
 #   cargo fmt --check, cfn-lint template.yaml (as written and as SAM expands
 #   it), cargo clippy -D warnings,
-#   cargo test --workspace [ARGS...]
+#   cargo test --workspace [ARGS...],
+#   then, unless ARGS pick tests: the benchmarks' quick mode (infra/bench.sh
+#   --quick) and the README smoke test (tests/smoke/readme.py: make dev as a
+#   user starts it, the README's examples, headless Chromium on /docs and a
+#   cross-origin frontend, Ctrl-C leaving nothing behind)
 # The stack is stopped on any exit: success, failure or Ctrl-C.
 #
 # Usage: infra/test.sh [extra cargo test args...]   (make test ARGS="...")
@@ -95,3 +99,22 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "cargo test ${test_scope[*]}${*:+ $*}"
 cargo test "${test_scope[@]}" "$@"
+
+# The front door: the README's commands and the bench. Skipped when ARGS
+# narrow the run to some tests (make test ARGS="-p bodega-tests orders").
+if [ $# -eq 0 ]; then
+  step "make bench, quick mode (infra/bench.sh --quick)"
+  bench_log="$RUN_DIR/bench-quick.log"
+  if ! infra/bench.sh --quick >"$bench_log" 2>&1; then
+    tail -n 40 "$bench_log" >&2
+    exit 1
+  fi
+  # Each benchmark printed its figures (a table row, a thumbnail time).
+  grep -E '^GET /v1/products/\{id\} +[0-9.]+' "$bench_log"
+  grep -E '^POST /v1/checkout \(50 lines\) +[0-9.]+' "$bench_log"
+  grep -E '^  time: +min [0-9]+ ms' "$bench_log"
+
+  step "README smoke: make dev, the README's examples, the browser checks, Ctrl-C"
+  python3 tests/smoke/readme.py --log "$RUN_DIR/make-dev.log" \
+    --while-serving "tests/browser/run.sh"
+fi

@@ -5,6 +5,7 @@ mod api_keys;
 mod assets;
 mod catalog;
 mod events;
+mod front_door;
 mod health;
 mod http_contract;
 mod identity;
