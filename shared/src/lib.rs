@@ -17,6 +17,7 @@ pub mod asset_refs;
 pub mod audit;
 pub mod auth;
 pub mod config;
+pub mod contracts;
 pub mod domain;
 pub mod http;
 pub mod idempotency;

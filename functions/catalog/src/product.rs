@@ -22,6 +22,8 @@ use shared::domain::{Currency, Money, Sku, now_rfc3339};
 use shared::stock::{Stock, product_key};
 use utoipa::ToSchema;
 
+pub use shared::contracts::product::PriceTier;
+
 use crate::validation::Problems;
 
 pub const PRODUCT_TYPE: &str = "PRODUCT";
@@ -83,17 +85,6 @@ pub enum CertificationKind {
     Kosher,
     Fairtrade,
     Other,
-}
-
-/// A B2B volume price: from `minQuantity` units on, each costs `unitPrice`
-/// (minor units of the product's currency).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PriceTier {
-    #[schema(example = 10)]
-    pub min_quantity: i64,
-    #[schema(example = 1099)]
-    pub unit_price: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -209,7 +200,7 @@ pub const LISTING_ATTRIBUTES: &[&str] = &[
 
 impl Product {
     pub fn is_listed(&self) -> bool {
-        self.active && self.archived_at.is_none()
+        shared::contracts::product::is_listed(self.active, self.archived_at.as_deref())
     }
 
     /// Sets or clears the index keys so the product is in the lists exactly
@@ -800,6 +791,44 @@ mod tests {
                            "allergens": ["None"], "nutrition": {"energyKcal": 18}}
         }))
         .unwrap()
+    }
+
+    /// The contract other contexts read (`shared::contracts::product`) reads
+    /// this crate's full item field for field: renaming or retyping a field
+    /// here fails this test, not a checkout in production.
+    #[test]
+    fn the_product_for_sale_contract_reads_the_full_item() {
+        let mut problems = Problems::default();
+        let details = validate_details(input(), &mut problems).expect("valid");
+        let mut product = Product::new(
+            shared::domain::new_id(),
+            "org-1".into(),
+            Sku::parse("TOM-ROMA-1KG").unwrap(),
+            120,
+            details,
+        );
+        product.images = vec!["asset-1".into()];
+        product.minimum_order_quantity = 5;
+        let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&product).unwrap();
+        let sold: shared::contracts::product::ProductForSale =
+            serde_dynamo::from_item(item.clone()).unwrap();
+        assert_eq!(sold.id, product.id);
+        assert_eq!(sold.seller_org_id, "org-1");
+        assert_eq!(sold.sku, "TOM-ROMA-1KG");
+        assert_eq!(sold.name, product.name);
+        assert_eq!(sold.price, product.price);
+        assert_eq!(sold.images, vec!["asset-1".to_owned()]);
+        assert_eq!(sold.price_tiers, product.price_tiers);
+        assert_eq!(sold.minimum_order_quantity, 5);
+        assert_eq!(sold.stock_available, 120);
+        assert!(sold.is_listed() && product.is_listed());
+
+        product.archived_at = Some(now_rfc3339());
+        let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&product).unwrap();
+        let sold: shared::contracts::product::ProductForSale =
+            serde_dynamo::from_item(item).unwrap();
+        assert_eq!(sold.archived_at, product.archived_at);
+        assert!(!sold.is_listed() && !product.is_listed());
     }
 
     #[test]

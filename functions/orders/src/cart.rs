@@ -10,8 +10,8 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use catalog::product::Product;
 use serde::{Deserialize, Serialize};
+use shared::contracts::product::ProductForSale;
 use shared::domain::{now_epoch, now_rfc3339};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
 use shared::stock::product_key;
@@ -122,7 +122,7 @@ pub struct CartView {
 pub async fn load_products(
     store: &Store,
     ids: impl IntoIterator<Item = &str>,
-) -> Result<HashMap<String, Product>, StoreError> {
+) -> Result<HashMap<String, ProductForSale>, StoreError> {
     let keys: Vec<(String, String)> = ids
         .into_iter()
         .map(|id| {
@@ -133,15 +133,11 @@ pub async fn load_products(
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    let products: Vec<Product> = store.batch_get(&keys).await?;
+    let products: Vec<ProductForSale> = store.batch_get(&keys).await?;
     Ok(products.into_iter().map(|p| (p.id.clone(), p)).collect())
 }
 
-pub fn for_sale(product: &Product) -> bool {
-    product.active && product.archived_at.is_none()
-}
-
-fn line_view(line: &CartLine, product: Option<&Product>) -> CartLineView {
+fn line_view(line: &CartLine, product: Option<&ProductForSale>) -> CartLineView {
     let Some(product) = product else {
         return CartLineView {
             product_id: line.product_id.clone(),
@@ -158,7 +154,7 @@ fn line_view(line: &CartLine, product: Option<&Product>) -> CartLineView {
         };
     };
     let unit_price = pricing::unit_price(product.price.amount, &product.price_tiers, line.quantity);
-    let stock_status = if !for_sale(product) {
+    let stock_status = if !product.is_listed() {
         StockStatus::Unavailable
     } else if product.stock_available <= 0 {
         StockStatus::OutOfStock
@@ -268,8 +264,8 @@ async fn mutate(
 }
 
 /// The product a line may hold, or why not (422 on `productId`/`quantity`).
-fn check_line(product: &Product, quantity: i64, cart_currency: &str) -> ApiResult<()> {
-    if !for_sale(product) {
+fn check_line(product: &ProductForSale, quantity: i64, cart_currency: &str) -> ApiResult<()> {
+    if !product.is_listed() {
         return Err(ApiError::invalid_field(
             "productId",
             "this product is not for sale",
@@ -300,10 +296,10 @@ fn check_line(product: &Product, quantity: i64, cart_currency: &str) -> ApiResul
     Ok(())
 }
 
-async fn product_for_cart(store: &Store, product_id: &str) -> ApiResult<Product> {
+async fn product_for_cart(store: &Store, product_id: &str) -> ApiResult<ProductForSale> {
     let (pk, sk) = product_key(product_id);
     store
-        .get::<Product>(&pk, sk)
+        .get::<ProductForSale>(&pk, sk)
         .await?
         .ok_or_else(|| ApiError::not_found("no such product"))
 }

@@ -14,7 +14,7 @@
 
 use std::collections::BTreeMap;
 
-use catalog::product::PriceTier;
+use shared::contracts::product::PriceTier;
 use shared::domain::Currency;
 use shared::domain::money::MAX_AMOUNT;
 

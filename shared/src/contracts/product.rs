@@ -1,0 +1,64 @@
+//! Catalog's product as it is sold: what carts and checkout read of
+//! `PRODUCT#<id> / PRODUCT` (price, volume tiers, minimum order quantity,
+//! stock, listed or not). Owned by catalog, whose `Product` stores these
+//! attributes under these names; catalog's round-trip test reads its full item
+//! as this model.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::domain::Money;
+
+/// A B2B volume price: from `minQuantity` units on, each costs `unitPrice`
+/// (minor units of the product's currency).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PriceTier {
+    #[schema(example = 10)]
+    pub min_quantity: i64,
+    #[schema(example = 1099)]
+    pub unit_price: i64,
+}
+
+/// Whether a product is on sale: active and not archived. The one rule,
+/// for catalog's lists and search as for carts and checkout.
+pub fn is_listed(active: bool, archived_at: Option<&str>) -> bool {
+    active && archived_at.is_none()
+}
+
+/// The product as carts and checkout read it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductForSale {
+    pub id: String,
+    pub seller_org_id: String,
+    pub sku: String,
+    pub name: String,
+    pub price: Money,
+    pub images: Vec<String>,
+    pub active: bool,
+    pub price_tiers: Vec<PriceTier>,
+    pub minimum_order_quantity: i64,
+    /// Moved only by `shared::stock` (conditional updates).
+    pub stock_available: i64,
+    #[serde(default)]
+    pub archived_at: Option<String>,
+}
+
+impl ProductForSale {
+    pub fn is_listed(&self) -> bool {
+        is_listed(self.active, self.archived_at.as_deref())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_means_active_and_not_archived() {
+        assert!(is_listed(true, None));
+        assert!(!is_listed(false, None));
+        assert!(!is_listed(true, Some("2026-11-26T10:00:00Z")));
+    }
+}
