@@ -3,9 +3,9 @@
 //! asset that passed its checks and belongs to the same owner, and checks so
 //! in the same transaction as the write that adds the reference.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 
-use crate::store::{Store, StoreError, attr};
+use crate::store::{Store, StoreError, s};
 
 pub fn asset_key(asset_id: &str) -> (String, &'static str) {
     (format!("ASSET#{asset_id}"), "ASSET")
@@ -19,22 +19,21 @@ pub fn require_ready_product_image(
     org_id: &str,
 ) -> Result<TransactWriteItem, StoreError> {
     let (pk, sk) = asset_key(asset_id);
-    let check = ConditionCheck::builder()
-        .table_name(store.table())
-        .key(attr::PK, AttributeValue::S(pk))
-        .key(attr::SK, AttributeValue::S(sk.to_owned()))
-        .condition_expression(
-            "#status = :ready AND purpose = :purpose AND #owner.#kind = :org AND #owner.#id = :owner",
-        )
-        .expression_attribute_names("#status", "status")
-        .expression_attribute_names("#owner", "owner")
-        .expression_attribute_names("#kind", "kind")
-        .expression_attribute_names("#id", "id")
-        .expression_attribute_values(":ready", AttributeValue::S("ready".into()))
-        .expression_attribute_values(":purpose", AttributeValue::S("product_image".into()))
-        .expression_attribute_values(":org", AttributeValue::S("org".into()))
-        .expression_attribute_values(":owner", AttributeValue::S(org_id.to_owned()))
-        .build()
-        .map_err(|e| StoreError::Other(e.into()))?;
-    Ok(TransactWriteItem::builder().condition_check(check).build())
+    store.transact_check(
+        &pk,
+        sk,
+        "#status = :ready AND purpose = :purpose AND #owner.#kind = :org AND #owner.#id = :owner",
+        &[
+            ("#status", "status"),
+            ("#owner", "owner"),
+            ("#kind", "kind"),
+            ("#id", "id"),
+        ],
+        &[
+            (":ready", s("ready")),
+            (":purpose", s("product_image")),
+            (":org", s("org")),
+            (":owner", s(org_id)),
+        ],
+    )
 }

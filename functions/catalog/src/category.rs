@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -17,7 +17,7 @@ use shared::auth::Principal;
 use shared::domain::{new_id, now_rfc3339};
 use shared::http::precondition::{etag, if_match};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
-use shared::store::{Index, PartitionQuery, Store, attr};
+use shared::store::{Index, PartitionQuery, Store, Transaction};
 use utoipa::ToSchema;
 
 use crate::CatalogState;
@@ -348,28 +348,31 @@ pub async fn create_category(
         new.parent_id,
     );
     let marker = SlugMarker::new(&record.slug, &record.id);
-    const MARKER: usize = 1;
-    const PARENT: usize = 2;
-    let mut writes = vec![
+    let mut tx = Transaction::new();
+    tx.push(
         state
             .store
             .transact_put(&record, Some("attribute_not_exists(PK)"))?,
+    );
+    tx.push(
         state
             .store
             .transact_put(&marker, Some("attribute_not_exists(PK)"))?,
-    ];
+    )
+    .named("slug");
     if let Some(parent) = &record.parent_id {
-        writes.push(parent_exists(&state.store, parent)?);
+        tx.push(parent_exists(&state.store, parent)?)
+            .named("parent");
     }
-    match state.store.transact(writes).await {
+    match state.store.transact(tx).await {
         Ok(()) => {}
-        Err(err) if err.condition_failed_at(MARKER) => {
+        Err(err) if err.condition_failed("slug") => {
             return Err(ApiError::conflict_on(
                 "slug",
                 "another category has this slug",
             ));
         }
-        Err(err) if err.condition_failed_at(PARENT) => {
+        Err(err) if err.condition_failed("parent") => {
             return Err(ApiError::invalid_field("parentId", "no such category"));
         }
         Err(err) => return Err(err.into()),
@@ -526,51 +529,47 @@ pub async fn update_category(
     next.version = current.version + 1;
     next.updated_at = now_rfc3339();
 
-    const CATEGORY: usize = 0;
-    let mut writes = vec![
+    let mut tx = Transaction::new();
+    tx.push(
         state
             .store
             .transact_put_if_version(&next, current.version)?,
-    ];
-    let mut new_marker_at = None;
+    )
+    .named("category");
     if next.slug != current.slug {
         let (old_pk, old_sk) = slug_key(&current.slug);
-        let free_old = Delete::builder()
-            .table_name(state.store.table())
-            .key(attr::PK, AttributeValue::S(old_pk))
-            .key(attr::SK, AttributeValue::S(old_sk.to_owned()))
-            .condition_expression("categoryId = :id")
-            .expression_attribute_values(":id", AttributeValue::S(current.id.clone()))
-            .build()
-            .map_err(ApiError::internal)?;
-        writes.push(TransactWriteItem::builder().delete(free_old).build());
-        new_marker_at = Some(writes.len());
-        writes.push(state.store.transact_put(
+        tx.push(state.store.transact_delete(
+            &old_pk,
+            old_sk,
+            Some("categoryId = :id"),
+            &[(":id", AttributeValue::S(current.id.clone()))],
+        )?);
+        tx.push(state.store.transact_put(
             &SlugMarker::new(&next.slug, &next.id),
             Some("attribute_not_exists(PK)"),
-        )?);
+        )?)
+        .named("slug");
     }
-    let mut parent_at = None;
     if let Some(parent) = next
         .parent_id
         .as_deref()
         .filter(|p| Some(*p) != current.parent_id.as_deref())
     {
-        parent_at = Some(writes.len());
-        writes.push(parent_exists(&state.store, parent)?);
+        tx.push(parent_exists(&state.store, parent)?)
+            .named("parent");
     }
-    match state.store.transact(writes).await {
+    match state.store.transact(tx).await {
         Ok(()) => {}
-        Err(err) if new_marker_at.is_some_and(|i| err.condition_failed_at(i)) => {
+        Err(err) if err.condition_failed("slug") => {
             return Err(ApiError::conflict_on(
                 "slug",
                 "another category has this slug",
             ));
         }
-        Err(err) if parent_at.is_some_and(|i| err.condition_failed_at(i)) => {
+        Err(err) if err.condition_failed("parent") => {
             return Err(ApiError::invalid_field("parentId", "no such category"));
         }
-        Err(err) if err.condition_failed_at(CATEGORY) => {
+        Err(err) if err.condition_failed("category") => {
             return Err(match expected_version {
                 Some(_) => ApiError::precondition_failed(
                     "the category changed since that ETag; fetch it again",

@@ -1,7 +1,7 @@
 //! Product endpoints: create, read, update with optimistic locking (each one
 //! or a bulk of up to 25), archive, and the seller's stock adjustments.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use shared::http::precondition::{etag, if_match};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorBody, ErrorEnvelope};
 use shared::idempotency::{self, Begin, IdempotencyKey};
 use shared::stock::{self, Stock, product_key};
-use shared::store::{Store, attr, from_item, to_item};
+use shared::store::{Store, Transaction, Update, attr, from_item, n, s, to_item};
 use utoipa::ToSchema;
 
 use crate::CatalogState;
@@ -82,35 +82,29 @@ fn category_exists(store: &Store, category_id: &str) -> ApiResult<TransactWriteI
 }
 
 /// Checks, in the product's transaction, that every image is a ready
-/// product image of the seller (see `shared::asset_refs`).
-fn image_checks(
+/// product image of the seller (see `shared::asset_refs`); each check is
+/// named `image:<assetId>`.
+fn push_image_checks(
+    tx: &mut Transaction,
     store: &Store,
     images: &[String],
     seller_org_id: &str,
-) -> ApiResult<Vec<TransactWriteItem>> {
-    images
-        .iter()
-        .map(|image| {
-            Ok(shared::asset_refs::require_ready_product_image(
-                store,
-                image,
-                seller_org_id,
-            )?)
-        })
-        .collect()
+) -> ApiResult<()> {
+    for image in images {
+        tx.push(shared::asset_refs::require_ready_product_image(
+            store,
+            image,
+            seller_org_id,
+        )?)
+        .named(format!("image:{image}"));
+    }
+    Ok(())
 }
 
 /// The image whose check failed, if the cancellation was caused by one.
-fn failed_image<'a>(
-    err: &shared::store::StoreError,
-    first: usize,
-    images: &'a [String],
-) -> Option<&'a str> {
-    images
-        .iter()
-        .enumerate()
-        .find(|(i, _)| err.condition_failed_at(first + i))
-        .map(|(_, image)| image.as_str())
+fn failed_image(err: &shared::store::StoreError) -> Option<&str> {
+    err.failed_conditions()
+        .find_map(|name| name.strip_prefix("image:"))
 }
 
 fn not_a_ready_image(image: &str) -> ApiError {
@@ -138,34 +132,36 @@ async fn create_one(
     require_seller(state, caller, &new.seller_org_id).await?;
     let product = Product::new(new_id(), new.seller_org_id, new.sku, new.stock, new.details);
     let marker = SkuMarker::new(&product.sku, &product.id);
-    const MARKER: usize = 1;
-    const CATEGORY: usize = 2;
-    let mut writes = vec![
+    let mut tx = Transaction::new();
+    tx.push(
         state
             .store
             .transact_put(&product, Some("attribute_not_exists(PK)"))?,
+    );
+    tx.push(
         state
             .store
             .transact_put(&marker, Some("attribute_not_exists(PK)"))?,
-        category_exists(&state.store, &product.category_id)?,
-    ];
-    let first_image = writes.len();
-    writes.extend(image_checks(
+    )
+    .named("sku");
+    tx.push(category_exists(&state.store, &product.category_id)?)
+        .named("category");
+    push_image_checks(
+        &mut tx,
         &state.store,
         &product.images,
         &product.seller_org_id,
-    )?);
-    match state.store.transact(writes).await {
+    )?;
+    match state.store.transact(tx).await {
         Ok(()) => {}
-        Err(err) if err.condition_failed_at(MARKER) => {
+        Err(err) if err.condition_failed("sku") => {
             return Err(ApiError::conflict_on("sku", "another product has this SKU"));
         }
-        Err(err) if err.condition_failed_at(CATEGORY) => {
+        Err(err) if err.condition_failed("category") => {
             return Err(ApiError::invalid_field("categoryId", "no such category"));
         }
-        Err(err) if failed_image(&err, first_image, &product.images).is_some() => {
-            let image = failed_image(&err, first_image, &product.images).unwrap_or_default();
-            return Err(not_a_ready_image(image));
+        Err(err) if failed_image(&err).is_some() => {
+            return Err(not_a_ready_image(failed_image(&err).unwrap_or_default()));
         }
         Err(err) => return Err(err.into()),
     }
@@ -365,43 +361,45 @@ pub async fn get_product(
 /// The UpdateItem that writes `next`'s editable fields and listing keys, if
 /// the item is still at `expected` and not archived. Stock and rating
 /// counters are not touched: they move on their own, atomically.
-fn update_editable(store: &Store, next: &Product, expected: u64) -> ApiResult<Update> {
+fn update_editable(store: &Store, next: &Product, expected: u64) -> ApiResult<TransactWriteItem> {
     let item = to_item(next)?;
     let mut sets = vec!["#updatedAt = :updatedAt".to_owned()];
     let mut removes = Vec::new();
-    let mut update = Update::builder()
-        .table_name(store.table())
-        .key(attr::PK, AttributeValue::S(next.pk.clone()))
-        .key(attr::SK, AttributeValue::S(next.sk.clone()))
-        .expression_attribute_names("#updatedAt", "updatedAt")
-        .expression_attribute_values(":updatedAt", AttributeValue::S(next.updated_at.clone()))
-        .expression_attribute_names("#version", attr::VERSION)
-        .expression_attribute_values(":expected", AttributeValue::N(expected.to_string()))
-        .expression_attribute_values(":one", AttributeValue::N("1".into()));
+    let mut names = Vec::new();
+    let mut values = Vec::new();
     for (i, name) in EDITABLE_ATTRIBUTES
         .iter()
         .chain(LISTING_ATTRIBUTES)
         .enumerate()
     {
         let placeholder = format!("#a{i}");
-        update = update.expression_attribute_names(&placeholder, *name);
         match item.get(*name) {
             Some(value) => {
                 sets.push(format!("{placeholder} = :v{i}"));
-                update = update.expression_attribute_values(format!(":v{i}"), value.clone());
+                values.push((format!(":v{i}"), value.clone()));
             }
-            None => removes.push(placeholder),
+            None => removes.push(placeholder.clone()),
         }
+        names.push((placeholder, *name));
     }
     let mut expression = format!("SET {} ADD #version :one", sets.join(", "));
     if !removes.is_empty() {
         expression.push_str(&format!(" REMOVE {}", removes.join(", ")));
     }
-    update
-        .update_expression(expression)
-        .condition_expression("#version = :expected AND attribute_not_exists(archivedAt)")
-        .build()
-        .map_err(ApiError::internal)
+    let mut update = Update::new(&next.pk, &next.sk, expression)
+        .condition("#version = :expected AND attribute_not_exists(archivedAt)")
+        .name("#updatedAt", "updatedAt")
+        .name("#version", attr::VERSION)
+        .value(":updatedAt", s(&next.updated_at))
+        .value(":expected", n(expected as i64))
+        .value(":one", n(1));
+    for (placeholder, name) in &names {
+        update = update.name(placeholder, name);
+    }
+    for (placeholder, value) in values {
+        update = update.value(&placeholder, value);
+    }
+    Ok(store.transact_update(update)?)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -494,15 +492,12 @@ async fn update_one(
     next.updated_at = now_rfc3339();
     next.version = current.version + 1;
 
-    const PRODUCT: usize = 0;
-    const CATEGORY: usize = 1;
-    let mut writes = vec![
-        TransactWriteItem::builder()
-            .update(update_editable(&state.store, &next, current.version)?)
-            .build(),
-    ];
+    let mut tx = Transaction::new();
+    tx.push(update_editable(&state.store, &next, current.version)?)
+        .named("product");
     if next.category_id != current.category_id {
-        writes.push(category_exists(&state.store, &next.category_id)?);
+        tx.push(category_exists(&state.store, &next.category_id)?)
+            .named("category");
     }
     // Only images this change adds are checked: one already on the product
     // stays, even if its asset was deleted since.
@@ -512,20 +507,16 @@ async fn update_one(
         .filter(|image| !current.images.contains(image))
         .cloned()
         .collect();
-    let first_image = writes.len();
-    writes.extend(image_checks(&state.store, &added, &current.seller_org_id)?);
-    match state.store.transact(writes).await {
+    push_image_checks(&mut tx, &state.store, &added, &current.seller_org_id)?;
+    match state.store.transact(tx).await {
         Ok(()) => {}
-        Err(err)
-            if next.category_id != current.category_id && err.condition_failed_at(CATEGORY) =>
-        {
+        Err(err) if err.condition_failed("category") => {
             return Err(ApiError::invalid_field("categoryId", "no such category"));
         }
-        Err(err) if failed_image(&err, first_image, &added).is_some() => {
-            let image = failed_image(&err, first_image, &added).unwrap_or_default();
-            return Err(not_a_ready_image(image));
+        Err(err) if failed_image(&err).is_some() => {
+            return Err(not_a_ready_image(failed_image(&err).unwrap_or_default()));
         }
-        Err(err) if err.condition_failed_at(PRODUCT) => {
+        Err(err) if err.condition_failed("product") => {
             return Err(match expected_version {
                 Some(_) => ApiError::precondition_failed(
                     "the product changed since that ETag; fetch it again",

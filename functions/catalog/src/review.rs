@@ -11,7 +11,6 @@
 //! the rating it read (`rating = :old`), so the delta it adds is exact even
 //! under concurrent edits; nothing reads and writes back a total.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -21,7 +20,7 @@ use shared::http::{
     ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
 };
 use shared::stock::product_key;
-use shared::store::{Index, PartitionQuery, Store, attr};
+use shared::store::{Index, PartitionQuery, Store, TransactWriteItem, Transaction, Update, n, s};
 use utoipa::ToSchema;
 
 use crate::CatalogState;
@@ -174,17 +173,11 @@ fn rating_update(
     condition: &str,
 ) -> ApiResult<TransactWriteItem> {
     let (pk, sk) = product_key(product_id);
-    let update = Update::builder()
-        .table_name(store.table())
-        .key(attr::PK, AttributeValue::S(pk))
-        .key(attr::SK, AttributeValue::S(sk.to_owned()))
-        .update_expression("ADD ratingCount :count, ratingSum :sum")
-        .condition_expression(condition)
-        .expression_attribute_values(":count", AttributeValue::N(count.to_string()))
-        .expression_attribute_values(":sum", AttributeValue::N(sum.to_string()))
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(TransactWriteItem::builder().update(update).build())
+    let update = Update::new(pk, sk, "ADD ratingCount :count, ratingSum :sum")
+        .condition(condition)
+        .value(":count", n(count))
+        .value(":sum", n(sum));
+    Ok(store.transact_update(update)?)
 }
 
 async fn load_review(store: &Store, product_id: &str, user_id: &str) -> ApiResult<ReviewRecord> {
@@ -195,17 +188,24 @@ async fn load_review(store: &Store, product_id: &str, user_id: &str) -> ApiResul
         .ok_or_else(|| ApiError::not_found("no such review"))
 }
 
-const REVIEW: usize = 0;
-const PRODUCT: usize = 1;
-
-/// The review write and the rating change, together; maps what failed.
-async fn write_with_rating(store: &Store, writes: Vec<TransactWriteItem>) -> ApiResult<()> {
-    match store.transact(writes).await {
+/// The review write and the product's rating change (none when the review
+/// is already out of the rating), together; maps what failed.
+async fn write_with_rating(
+    store: &Store,
+    review: TransactWriteItem,
+    rating: Option<TransactWriteItem>,
+) -> ApiResult<()> {
+    let mut tx = Transaction::new();
+    tx.push(review).named("review");
+    if let Some(rating) = rating {
+        tx.push(rating).named("product");
+    }
+    match store.transact(tx).await {
         Ok(()) => Ok(()),
-        Err(err) if err.condition_failed_at(PRODUCT) => {
+        Err(err) if err.condition_failed("product") => {
             Err(ApiError::not_found("no such product, or it is archived"))
         }
-        Err(err) if err.condition_failed_at(REVIEW) => Err(ApiError::conflict(
+        Err(err) if err.condition_failed("review") => Err(ApiError::conflict(
             "the review changed meanwhile, or already exists; fetch it again",
         )),
         Err(err) => Err(err.into()),
@@ -217,21 +217,19 @@ fn review_item_update(
     current: &ReviewRecord,
     text: &ReviewText,
 ) -> ApiResult<TransactWriteItem> {
-    let update = Update::builder()
-        .table_name(store.table())
-        .key(attr::PK, AttributeValue::S(current.pk.clone()))
-        .key(attr::SK, AttributeValue::S(current.sk.clone()))
-        .update_expression("SET rating = :rating, title = :title, #body = :body, updatedAt = :now")
-        .condition_expression("rating = :old AND attribute_not_exists(hiddenAt)")
-        .expression_attribute_names("#body", "body")
-        .expression_attribute_values(":rating", AttributeValue::N(text.rating.to_string()))
-        .expression_attribute_values(":title", AttributeValue::S(text.title.clone()))
-        .expression_attribute_values(":body", AttributeValue::S(text.body.clone()))
-        .expression_attribute_values(":now", AttributeValue::S(now_rfc3339()))
-        .expression_attribute_values(":old", AttributeValue::N(current.rating.to_string()))
-        .build()
-        .map_err(ApiError::internal)?;
-    Ok(TransactWriteItem::builder().update(update).build())
+    let update = Update::new(
+        &current.pk,
+        &current.sk,
+        "SET rating = :rating, title = :title, #body = :body, updatedAt = :now",
+    )
+    .condition("rating = :old AND attribute_not_exists(hiddenAt)")
+    .name("#body", "body")
+    .value(":rating", n(text.rating))
+    .value(":title", s(&text.title))
+    .value(":body", s(&text.body))
+    .value(":now", s(now_rfc3339()))
+    .value(":old", n(current.rating));
+    Ok(store.transact_update(update)?)
 }
 
 /// Reviews a product as the signed-in user: once per product.
@@ -279,23 +277,21 @@ pub async fn create_review(
         created_at: now.clone(),
         updated_at: now,
     };
-    let writes = vec![
+    write_with_rating(
+        &state.store,
         state
             .store
             .transact_put(&review, Some("attribute_not_exists(PK)"))?,
-        rating_change(&state.store, &product_id, 1, review.rating)?,
-    ];
-    write_with_rating(&state.store, writes)
-        .await
-        .map_err(|err| {
-            if err.status() == StatusCode::CONFLICT {
-                ApiError::conflict(
-                    "you have reviewed this product already; edit your review instead",
-                )
-            } else {
-                err
-            }
-        })?;
+        Some(rating_change(&state.store, &product_id, 1, review.rating)?),
+    )
+    .await
+    .map_err(|err| {
+        if err.status() == StatusCode::CONFLICT {
+            ApiError::conflict("you have reviewed this product already; edit your review instead")
+        } else {
+            err
+        }
+    })?;
     Ok(ApiResponse::created(review.into()))
 }
 
@@ -329,11 +325,17 @@ pub async fn update_review(
     if current.hidden_at.is_some() {
         return Err(ApiError::conflict("a hidden review cannot be edited"));
     }
-    let writes = vec![
+    write_with_rating(
+        &state.store,
         review_item_update(&state.store, &current, &text)?,
-        rating_change(&state.store, &product_id, 0, text.rating - current.rating)?,
-    ];
-    write_with_rating(&state.store, writes).await?;
+        Some(rating_change(
+            &state.store,
+            &product_id,
+            0,
+            text.rating - current.rating,
+        )?),
+    )
+    .await?;
     Ok(ApiResponse::ok(
         load_review(&state.store, &product_id, &principal.user_id)
             .await?
@@ -369,28 +371,21 @@ pub async fn delete_review(
 ) -> ApiResult<ApiResponse<ReviewDeleted>> {
     let current = load_review(&state.store, &product_id, &principal.user_id).await?;
     let hidden = current.hidden_at.is_some();
-    let delete = Delete::builder()
-        .table_name(state.store.table())
-        .key(attr::PK, AttributeValue::S(current.pk.clone()))
-        .key(attr::SK, AttributeValue::S(current.sk.clone()))
-        .condition_expression(if hidden {
+    let delete = state.store.transact_delete(
+        &current.pk,
+        &current.sk,
+        Some(if hidden {
             "rating = :old AND attribute_exists(hiddenAt)"
         } else {
             "rating = :old AND attribute_not_exists(hiddenAt)"
-        })
-        .expression_attribute_values(":old", AttributeValue::N(current.rating.to_string()))
-        .build()
-        .map_err(ApiError::internal)?;
-    let mut writes = vec![TransactWriteItem::builder().delete(delete).build()];
+        }),
+        &[(":old", n(current.rating))],
+    )?;
     // A hidden review is already out of the rating.
-    if !hidden {
-        writes.push(product_rating_removal(
-            &state.store,
-            &product_id,
-            current.rating,
-        )?);
-    }
-    write_with_rating(&state.store, writes).await?;
+    let rating = (!hidden)
+        .then(|| product_rating_removal(&state.store, &product_id, current.rating))
+        .transpose()?;
+    write_with_rating(&state.store, delete, rating).await?;
     Ok(ApiResponse::ok(ReviewDeleted { deleted: true }))
 }
 
@@ -431,21 +426,24 @@ pub async fn hide_review(
     require_admin(&principal)?;
     let current = load_review(&state.store, &product_id, &author_id).await?;
     if current.hidden_at.is_none() {
-        let hide = Update::builder()
-            .table_name(state.store.table())
-            .key(attr::PK, AttributeValue::S(current.pk.clone()))
-            .key(attr::SK, AttributeValue::S(current.sk.clone()))
-            .update_expression("SET hiddenAt = :now REMOVE GSI1PK, GSI1SK")
-            .condition_expression("rating = :old AND attribute_not_exists(hiddenAt)")
-            .expression_attribute_values(":now", AttributeValue::S(now_rfc3339()))
-            .expression_attribute_values(":old", AttributeValue::N(current.rating.to_string()))
-            .build()
-            .map_err(ApiError::internal)?;
-        let writes = vec![
-            TransactWriteItem::builder().update(hide).build(),
-            product_rating_removal(&state.store, &product_id, current.rating)?,
-        ];
-        write_with_rating(&state.store, writes).await?;
+        let hide = Update::new(
+            &current.pk,
+            &current.sk,
+            "SET hiddenAt = :now REMOVE GSI1PK, GSI1SK",
+        )
+        .condition("rating = :old AND attribute_not_exists(hiddenAt)")
+        .value(":now", s(now_rfc3339()))
+        .value(":old", n(current.rating));
+        write_with_rating(
+            &state.store,
+            state.store.transact_update(hide)?,
+            Some(product_rating_removal(
+                &state.store,
+                &product_id,
+                current.rating,
+            )?),
+        )
+        .await?;
         tracing::info!(product_id, author_id, "review hidden");
     }
     Ok(ApiResponse::ok(

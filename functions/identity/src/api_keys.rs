@@ -13,7 +13,7 @@ use shared::http::{
     ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
     FieldErrorsExt, PageParams,
 };
-use shared::store::{Index, PartitionQuery, Update, n, s};
+use shared::store::{Index, PartitionQuery, Transaction, Update, n, s};
 use utoipa::ToSchema;
 
 use crate::IdentityState;
@@ -298,16 +298,12 @@ pub async fn revoke_api_key(
         AuditAction::ApiKeyRevoked,
     )
     .target(format!("apikey:{prefix}"));
-    match state
-        .store
-        .transact(vec![
-            state.store.transact_update(revoke)?,
-            event.transact_item(&state.store)?,
-        ])
-        .await
-    {
+    let mut tx = Transaction::new();
+    tx.push(state.store.transact_update(revoke)?).named("key");
+    tx.push(event.transact_item(&state.store)?);
+    match state.store.transact(tx).await {
         Ok(()) => {}
-        Err(err) if err.condition_failed_at(0) => return Err(no_such_key()),
+        Err(err) if err.condition_failed("key") => return Err(no_such_key()),
         Err(err) => return Err(err.into()),
     }
     tracing::info!(org_id = %org_id, key_prefix = %prefix, "API key revoked");

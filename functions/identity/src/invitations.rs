@@ -18,6 +18,7 @@ use shared::domain::{Email, epoch_to_rfc3339, new_id, now_epoch};
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors, FieldErrorsExt,
 };
+use shared::store::Transaction;
 use utoipa::ToSchema;
 
 use crate::IdentityState;
@@ -286,27 +287,28 @@ pub async fn accept_invitation(
         serde_json::json!({"orgRole": invitation.org_role, "invitedBy": invitation.invited_by}),
     );
 
-    const INVITATION: usize = 0;
-    const MEMBERSHIP: usize = 1;
-    let mut writes = vec![
-        state.store.transact_delete(
-            &invitation.pk,
-            &invitation.sk,
-            Some("attribute_exists(PK)"),
-            &[],
-        )?,
+    let mut tx = Transaction::new();
+    tx.push(state.store.transact_delete(
+        &invitation.pk,
+        &invitation.sk,
+        Some("attribute_exists(PK)"),
+        &[],
+    )?)
+    .named("invitation");
+    tx.push(
         state
             .store
             .transact_put(&membership, Some("attribute_not_exists(PK)"))?,
-        event.transact_item(&state.store)?,
-    ];
+    )
+    .named("membership");
+    tx.push(event.transact_item(&state.store)?);
     if invitation.org_role == OrgRole::Owner {
-        writes.push(owner_count_change(&state, &invitation.org_id, 1)?);
+        tx.push(owner_count_change(&state, &invitation.org_id, 1)?);
     }
-    match state.store.transact(writes).await {
+    match state.store.transact(tx).await {
         Ok(()) => {}
-        Err(err) if err.condition_failed_at(INVITATION) => return Err(invalid_invitation()),
-        Err(err) if err.condition_failed_at(MEMBERSHIP) => {
+        Err(err) if err.condition_failed("invitation") => return Err(invalid_invitation()),
+        Err(err) if err.condition_failed("membership") => {
             return Err(ApiError::conflict(
                 "you are already a member of this organization",
             ));

@@ -17,7 +17,7 @@ use shared::http::{
     ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
     FieldErrorsExt, PageParams,
 };
-use shared::store::{Index, PartitionQuery, Update, n, s, to_value};
+use shared::store::{Index, PartitionQuery, Transaction, Update, n, s, to_value};
 use utoipa::ToSchema;
 
 use crate::IdentityState;
@@ -114,8 +114,12 @@ async fn load_member(
         .ok_or_else(member_not_found)
 }
 
+/// The name of the [`owner_count_change`] write in a transaction: its
+/// condition failing means the last owner would leave.
+pub const OWNER_COUNT: &str = "ownerCount";
+
 /// The transaction item that moves `ownerCount` by `delta`; a decrease is
-/// conditional on another owner remaining.
+/// conditional on another owner remaining (name it [`OWNER_COUNT`]).
 pub fn owner_count_change(
     state: &IdentityState,
     org_id: &str,
@@ -261,21 +265,20 @@ pub async fn update_member(
         "from": {"orgRole": member.org_role, "capabilities": member.capabilities},
         "to": {"orgRole": new_role, "capabilities": new_capabilities},
     }));
-    let mut writes = vec![
-        state.store.transact_update(update)?,
-        event.transact_item(&state.store)?,
-    ];
-    const OWNER_COUNT: usize = 2;
+    let mut tx = Transaction::new();
+    tx.push(state.store.transact_update(update)?);
+    tx.push(event.transact_item(&state.store)?);
     if was_owner != is_owner {
-        writes.push(owner_count_change(
+        tx.push(owner_count_change(
             &state,
             &org_id,
             if is_owner { 1 } else { -1 },
-        )?);
+        )?)
+        .named(OWNER_COUNT);
     }
-    match state.store.transact(writes).await {
+    match state.store.transact(tx).await {
         Ok(()) => {}
-        Err(err) if err.condition_failed_at(OWNER_COUNT) => return Err(last_owner()),
+        Err(err) if err.condition_failed(OWNER_COUNT) => return Err(last_owner()),
         Err(err) => return Err(err.into()),
     }
     tracing::info!(org_id = %org_id, member = %user_id, role = %new_role, "member roles changed");
@@ -335,23 +338,23 @@ pub async fn remove_member(
     let event = AuditEvent::new(&AuditScope::Org(org_id.clone()), &caller.actor(), action)
         .target(format!("user:{user_id}"))
         .details(serde_json::json!({"orgRole": member.org_role}));
-    let mut writes = vec![
-        state.store.transact_delete(
-            &member.pk,
-            &member.sk,
-            Some("orgRole = :role"),
-            &[(":role", s(member.org_role.as_str()))],
-        )?,
-        event.transact_item(&state.store)?,
-    ];
-    const OWNER_COUNT: usize = 2;
+    let mut tx = Transaction::new();
+    tx.push(state.store.transact_delete(
+        &member.pk,
+        &member.sk,
+        Some("orgRole = :role"),
+        &[(":role", s(member.org_role.as_str()))],
+    )?)
+    .named("member");
+    tx.push(event.transact_item(&state.store)?);
     if was_owner {
-        writes.push(owner_count_change(&state, &org_id, -1)?);
+        tx.push(owner_count_change(&state, &org_id, -1)?)
+            .named(OWNER_COUNT);
     }
-    match state.store.transact(writes).await {
+    match state.store.transact(tx).await {
         Ok(()) => {}
-        Err(err) if err.condition_failed_at(OWNER_COUNT) => return Err(last_owner()),
-        Err(err) if err.condition_failed_at(0) => {
+        Err(err) if err.condition_failed(OWNER_COUNT) => return Err(last_owner()),
+        Err(err) if err.condition_failed("member") => {
             return Err(ApiError::conflict(
                 "the member changed meanwhile: try again",
             ));
@@ -403,18 +406,20 @@ pub async fn leave_all_orgs(state: &IdentityState, user_id: &str) -> ApiResult<(
         )
         .target(format!("user:{user_id}"))
         .details(serde_json::json!({"orgRole": member.org_role, "reason": "account_erased"}));
-        let mut writes = vec![
+        let mut tx = Transaction::new();
+        tx.push(
             state
                 .store
                 .transact_delete(&member.pk, &member.sk, None, &[])?,
-            event.transact_item(&state.store)?,
-        ];
+        );
+        tx.push(event.transact_item(&state.store)?);
         if member.org_role == OrgRole::Owner {
-            writes.push(owner_count_change(state, &member.org_id, -1)?);
+            tx.push(owner_count_change(state, &member.org_id, -1)?)
+                .named(OWNER_COUNT);
         }
-        match state.store.transact(writes).await {
+        match state.store.transact(tx).await {
             Ok(()) => {}
-            Err(err) if err.condition_failed_at(2) => return Err(last_owner()),
+            Err(err) if err.condition_failed(OWNER_COUNT) => return Err(last_owner()),
             Err(err) => return Err(err.into()),
         }
     }

@@ -3,10 +3,10 @@
 //! expires by TTL, and is deleted, under a condition, in the same transaction
 //! as the change it authorizes, so it works once.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 use shared::auth::secrets::{hash_secret, new_secret};
-use shared::store::{Store, StoreError, attr};
+use shared::store::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -90,13 +90,6 @@ pub async fn find(
 }
 
 /// The transaction item that spends `token`: fails if it was spent already.
-pub fn spend(store: &Store, token: &OneTimeToken) -> TransactWriteItem {
-    let delete = Delete::builder()
-        .table_name(store.table())
-        .key(attr::PK, AttributeValue::S(token.pk.clone()))
-        .key(attr::SK, AttributeValue::S(token.sk.clone()))
-        .condition_expression("attribute_exists(PK)")
-        .build()
-        .expect("table, key and condition are set");
-    TransactWriteItem::builder().delete(delete).build()
+pub fn spend(store: &Store, token: &OneTimeToken) -> Result<TransactWriteItem, StoreError> {
+    store.transact_delete(&token.pk, &token.sk, Some("attribute_exists(PK)"), &[])
 }

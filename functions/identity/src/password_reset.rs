@@ -1,7 +1,7 @@
 //! Password reset by email. The request answers the same whether or not the
 //! address has an account; the reset signs the account out everywhere.
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -10,7 +10,7 @@ use shared::domain::Email;
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope,
 };
-use shared::store::attr;
+use shared::store::{Transaction, Update, n, s};
 use utoipa::ToSchema;
 
 use crate::one_time::{self, Purpose};
@@ -136,25 +136,23 @@ pub async fn reset_password(
         .map_err(ApiError::internal)?;
 
     let (pk, sk) = user_key(&token.user_id);
-    let change = Update::builder()
-        .table_name(state.store.table())
-        .key(attr::PK, AttributeValue::S(pk))
-        .key(attr::SK, AttributeValue::S(sk.to_owned()))
-        .update_expression("SET passwordHash = :hash, updatedAt = :now, emailVerified = :true ADD tokenEpoch :one, version :one")
-        .condition_expression("email = :email AND attribute_not_exists(deletedAt)")
-        .expression_attribute_values(":hash", AttributeValue::S(hash))
-        .expression_attribute_values(":now", AttributeValue::S(shared::domain::now_rfc3339()))
-        // Receiving the code proves the address.
-        .expression_attribute_values(":true", AttributeValue::Bool(true))
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .expression_attribute_values(":email", AttributeValue::S(token.email.clone()))
-        .build()
-        .map_err(ApiError::internal)?;
-    let writes = vec![
-        one_time::spend(&state.store, &token),
-        TransactWriteItem::builder().update(change).build(),
-    ];
-    match state.store.transact(writes).await {
+    let change = Update::new(
+        pk,
+        sk,
+        "SET passwordHash = :hash, updatedAt = :now, emailVerified = :true ADD tokenEpoch :one, version :one",
+    )
+    .condition("email = :email AND attribute_not_exists(deletedAt)")
+    .value(":hash", s(hash))
+    .value(":now", s(shared::domain::now_rfc3339()))
+    // Receiving the code proves the address.
+    .value(":true", AttributeValue::Bool(true))
+    .value(":one", n(1))
+    .value(":email", s(&token.email));
+    let mut tx = Transaction::new();
+    tx.push(one_time::spend(&state.store, &token)?)
+        .named("code");
+    tx.push(state.store.transact_update(change)?).named("user");
+    match state.store.transact(tx).await {
         Ok(()) => {
             tracing::info!(user_id = %token.user_id, "password reset; all sessions ended");
             let details = serde_json::json!({ "ip": client.ip, "userAgent": client.user_agent });
@@ -170,7 +168,7 @@ pub async fn reset_password(
                 password_changed: true,
             }))
         }
-        Err(err) if err.condition_failed_at(0) || err.condition_failed_at(1) => Err(invalid()),
+        Err(err) if err.condition_failed("code") || err.condition_failed("user") => Err(invalid()),
         Err(err) => Err(err.into()),
     }
 }

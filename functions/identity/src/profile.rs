@@ -1,6 +1,6 @@
 //! The signed-in user's own account: read, update, erase.
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,7 @@ use shared::auth::Principal;
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
 };
-use shared::store::{StoreError, attr};
+use shared::store::{StoreError, Transaction, Update, attr, n, s};
 use utoipa::ToSchema;
 
 use crate::IdentityState;
@@ -322,40 +322,33 @@ pub async fn delete_me(
     // Memberships keep the member's name and email: leave every org first.
     crate::members::leave_all_orgs(&state, &user.id).await?;
     let (pk, sk) = user_key(&user.id);
-    let erase = Update::builder()
-        .table_name(state.store.table())
-        .key(attr::PK, AttributeValue::S(pk))
-        .key(attr::SK, AttributeValue::S(sk.to_owned()))
-        .update_expression(
-            "SET email = :empty, #name = :deleted, passwordHash = :empty, emailVerified = :false, \
-             deletedAt = :now, updatedAt = :now ADD tokenEpoch :one, version :one REMOVE phone, preferences",
-        )
-        .condition_expression("version = :version")
-        .expression_attribute_names("#name", "name")
-        .expression_attribute_values(":empty", AttributeValue::S(String::new()))
-        .expression_attribute_values(":deleted", AttributeValue::S("Deleted user".into()))
-        .expression_attribute_values(":false", AttributeValue::Bool(false))
-        .expression_attribute_values(":now", AttributeValue::S(shared::domain::now_rfc3339()))
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .expression_attribute_values(":version", AttributeValue::N(user.version.to_string()))
-        .build()
-        .map_err(ApiError::internal)?;
+    let erase = Update::new(
+        pk,
+        sk,
+        "SET email = :empty, #name = :deleted, passwordHash = :empty, emailVerified = :false, \
+         deletedAt = :now, updatedAt = :now ADD tokenEpoch :one, version :one REMOVE phone, preferences",
+    )
+    .condition("version = :version")
+    .name("#name", "name")
+    .value(":empty", s(""))
+    .value(":deleted", s("Deleted user"))
+    .value(":false", AttributeValue::Bool(false))
+    .value(":now", s(shared::domain::now_rfc3339()))
+    .value(":one", n(1))
+    .value(":version", n(user.version as i64));
     let (marker_pk, marker_sk) = email_key(&user.email);
-    let free_email = Delete::builder()
-        .table_name(state.store.table())
-        .key(attr::PK, AttributeValue::S(marker_pk))
-        .key(attr::SK, AttributeValue::S(marker_sk.to_owned()))
-        .condition_expression("userId = :user")
-        .expression_attribute_values(":user", AttributeValue::S(user.id.clone()))
-        .build()
-        .map_err(ApiError::internal)?;
-    let writes = vec![
-        TransactWriteItem::builder().update(erase).build(),
-        TransactWriteItem::builder().delete(free_email).build(),
-    ];
-    match state.store.transact(writes).await {
+    let mut tx = Transaction::new();
+    tx.push(state.store.transact_update(erase)?).named("user");
+    tx.push(state.store.transact_delete(
+        &marker_pk,
+        marker_sk,
+        Some("userId = :user"),
+        &[(":user", s(&user.id))],
+    )?)
+    .named("email");
+    match state.store.transact(tx).await {
         Ok(()) => {}
-        Err(err) if err.condition_failed_at(0) || err.condition_failed_at(1) => {
+        Err(err) if err.condition_failed("user") || err.condition_failed("email") => {
             return Err(ApiError::conflict(
                 "the account changed meanwhile; try again",
             ));

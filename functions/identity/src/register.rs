@@ -6,6 +6,7 @@ use shared::domain::{Email, new_id};
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope, FieldErrors,
 };
+use shared::store::Transaction;
 use utoipa::ToSchema;
 
 use crate::password::{self, NewPassword};
@@ -121,18 +122,21 @@ pub async fn register(
     );
     let marker = EmailMarker::new(&user.email, &user.id);
 
-    const MARKER: usize = 1;
-    let writes = vec![
+    let mut tx = Transaction::new();
+    tx.push(
         state
             .store
             .transact_put(&user, Some("attribute_not_exists(PK)"))?,
+    );
+    tx.push(
         state
             .store
             .transact_put(&marker, Some("attribute_not_exists(PK)"))?,
-    ];
-    match state.store.transact(writes).await {
+    )
+    .named("email");
+    match state.store.transact(tx).await {
         Ok(()) => {}
-        Err(err) if err.condition_failed_at(MARKER) => {
+        Err(err) if err.condition_failed("email") => {
             return Err(ApiError::conflict_on(
                 "email",
                 "an account with this email already exists",

@@ -1,7 +1,7 @@
 //! Email verification: a single-use code mailed at registration (and on
 //! request), which marks the address verified.
 
-use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
@@ -9,7 +9,7 @@ use shared::auth::Principal;
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope,
 };
-use shared::store::attr;
+use shared::store::{Transaction, Update, s};
 use utoipa::ToSchema;
 
 use crate::one_time::{self, Purpose};
@@ -72,27 +72,22 @@ pub async fn verify_email(
         .await?
         .ok_or_else(invalid)?;
     let (pk, sk) = user_key(&token.user_id);
-    let mark_verified = Update::builder()
-        .table_name(state.store.table())
-        .key(attr::PK, AttributeValue::S(pk))
-        .key(attr::SK, AttributeValue::S(sk.to_owned()))
-        .update_expression("SET emailVerified = :true, updatedAt = :now")
+    let mark_verified = Update::new(pk, sk, "SET emailVerified = :true, updatedAt = :now")
         // Only while the account still has the address the code was sent to.
-        .condition_expression("email = :email AND attribute_not_exists(deletedAt)")
-        .expression_attribute_values(":true", AttributeValue::Bool(true))
-        .expression_attribute_values(":now", AttributeValue::S(shared::domain::now_rfc3339()))
-        .expression_attribute_values(":email", AttributeValue::S(token.email.clone()))
-        .build()
-        .map_err(ApiError::internal)?;
-    let writes = vec![
-        one_time::spend(&state.store, &token),
-        TransactWriteItem::builder().update(mark_verified).build(),
-    ];
-    match state.store.transact(writes).await {
+        .condition("email = :email AND attribute_not_exists(deletedAt)")
+        .value(":true", AttributeValue::Bool(true))
+        .value(":now", s(shared::domain::now_rfc3339()))
+        .value(":email", s(&token.email));
+    let mut tx = Transaction::new();
+    tx.push(one_time::spend(&state.store, &token)?)
+        .named("code");
+    tx.push(state.store.transact_update(mark_verified)?)
+        .named("user");
+    match state.store.transact(tx).await {
         Ok(()) => Ok(ApiResponse::ok(EmailVerified {
             email_verified: true,
         })),
-        Err(err) if err.condition_failed_at(0) || err.condition_failed_at(1) => Err(invalid()),
+        Err(err) if err.condition_failed("code") || err.condition_failed("user") => Err(invalid()),
         Err(err) => Err(err.into()),
     }
 }

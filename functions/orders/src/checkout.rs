@@ -13,9 +13,9 @@ use std::collections::BTreeMap;
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use catalog::product::Product;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use shared::contracts::product::ProductForSale;
 use shared::domain::{CountryCode, Currency, Money, new_id, now_epoch, now_rfc3339};
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors, FieldErrorsExt,
@@ -23,7 +23,7 @@ use shared::http::{
 use shared::idempotency::{self, IdempotencyKey};
 use shared::payments::{PaymentError, PaymentProvider, PaymentRequest, PaymentStatus};
 use shared::stock;
-use shared::store::{Store, StoreError, n};
+use shared::store::{Store, StoreError, Transaction, n};
 use utoipa::ToSchema;
 
 use crate::OrdersState;
@@ -298,7 +298,7 @@ pub struct LineProblem {
 }
 
 fn problem(
-    product: Option<&Product>,
+    product: Option<&ProductForSale>,
     product_id: &str,
     requested: i64,
     problem: &'static str,
@@ -323,7 +323,7 @@ fn names(problems: &[LineProblem]) -> String {
 /// The lines priced from the products; 409/422 if any cannot be bought.
 fn price_cart(
     cart: &CartRecord,
-    products: &BTreeMap<String, Product>,
+    products: &BTreeMap<String, ProductForSale>,
 ) -> ApiResult<(Currency, Vec<OrderLine>)> {
     let mut unavailable = Vec::new();
     let mut invalid = Vec::new();
@@ -331,7 +331,7 @@ fn price_cart(
     let currency = Currency::parse(&cart.currency).map_err(ApiError::internal)?;
     for line in &cart.lines {
         let product = products.get(&line.product_id);
-        let Some(product) = product.filter(|p| cart::for_sale(p)) else {
+        let Some(product) = product.filter(|p| p.is_listed()) else {
             unavailable.push(problem(
                 product,
                 &line.product_id,
@@ -553,39 +553,40 @@ async fn place(
         order_id: draft.order.id.clone(),
     })
     .map_err(ApiError::internal)?;
-    let mut items =
-        Vec::with_capacity(FIXED_ITEMS + draft.order.lines.len() + draft.fulfilments.len());
-    items.push(idempotency::claim_item(
+    let mut tx = Transaction::new();
+    tx.push(idempotency::claim_item(
         store,
         scope,
         key,
         fingerprint,
         &result,
-    )?);
-    items.push(store.transact_put(&draft.order, Some("attribute_not_exists(PK)"))?);
+    )?)
+    .named("idempotency-key");
+    tx.push(store.transact_put(&draft.order, Some("attribute_not_exists(PK)"))?);
     let (cart_pk, cart_sk) = (cart.pk.as_str(), cart.sk.as_str());
-    items.push(store.transact_delete(
+    tx.push(store.transact_delete(
         cart_pk,
         cart_sk,
         Some("version = :v"),
         &[(":v", n(cart.version as i64))],
-    )?);
+    )?)
+    .named("cart");
     for fulfilment in &draft.fulfilments {
-        items.push(store.transact_put(fulfilment, Some("attribute_not_exists(PK)"))?);
+        tx.push(store.transact_put(fulfilment, Some("attribute_not_exists(PK)"))?);
     }
-    let unpaid_at = (draft.order.payment.method == PaymentMethod::Card).then_some(items.len());
-    if unpaid_at.is_some() {
-        items.push(lifecycle::open_unpaid_item(
+    if draft.order.payment.method == PaymentMethod::Card {
+        tx.push(lifecycle::open_unpaid_item(
             store,
             &draft.order.buyer.key(),
-        )?);
+        )?)
+        .named("unpaid-orders");
     }
-    let stock_from = items.len();
     for line in &draft.order.lines {
-        items.push(stock::reserve_item(store, &line.product_id, line.quantity)?);
+        tx.push(stock::reserve_item(store, &line.product_id, line.quantity)?)
+            .named(format!("stock:{}", line.product_id));
     }
     for attempt in 0..MAX_ATTEMPTS {
-        match store.transact(items.clone()).await {
+        match store.transact(tx.clone()).await {
             Ok(()) => {
                 return Ok(Placed::New(Box::new(Loaded {
                     order: draft.order,
@@ -593,15 +594,15 @@ async fn place(
                 })));
             }
             Err(err @ StoreError::TransactionCanceled(_)) => {
-                if err.condition_failed_at(0) {
+                if err.condition_failed("idempotency-key") {
                     return Ok(Placed::Replay);
                 }
-                if err.condition_failed_at(2) {
+                if err.condition_failed("cart") {
                     return Err(ApiError::conflict(
                         "the cart changed during checkout; review it and check out again",
                     ));
                 }
-                if unpaid_at.is_some_and(|i| err.condition_failed_at(i)) {
+                if err.condition_failed("unpaid-orders") {
                     return Err(ApiError::conflict(format!(
                         "you have {} unpaid card orders; pay or cancel one before placing another",
                         lifecycle::MAX_UNPAID_CARD_ORDERS
@@ -611,9 +612,7 @@ async fn place(
                     .order
                     .lines
                     .iter()
-                    .enumerate()
-                    .filter(|(i, _)| err.condition_failed_at(stock_from + i))
-                    .map(|(_, line)| line)
+                    .filter(|line| err.condition_failed(&format!("stock:{}", line.product_id)))
                     .collect();
                 if !short.is_empty() {
                     return Err(stock_conflict(store, &short).await);
@@ -647,7 +646,7 @@ async fn stock_conflict(store: &Store, short: &[&OrderLine]) -> ApiError {
             if p.name.is_none() {
                 p.name = Some(line.name.clone());
             }
-            if product.is_some_and(|p| !cart::for_sale(p)) {
+            if product.is_some_and(|p| !p.is_listed()) {
                 p.problem = "not_for_sale";
             }
             p
@@ -824,7 +823,7 @@ async fn place_fresh(
         .await?
         .filter(|c| !c.lines.is_empty())
         .ok_or_else(|| ApiError::invalid_field("cart", "the cart is empty"))?;
-    let products: BTreeMap<String, Product> =
+    let products: BTreeMap<String, ProductForSale> =
         cart::load_products(store, cart.lines.iter().map(|l| l.product_id.as_str()))
             .await?
             .into_iter()

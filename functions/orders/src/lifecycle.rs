@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use shared::domain::now_rfc3339;
 use shared::http::ApiError;
 use shared::stock;
-use shared::store::{Item, Store, StoreError, Update, from_item, n};
+use shared::store::{Item, Store, StoreError, Transaction, Update, from_item, n};
 
 use crate::model::{
     FULFILMENT_TYPE, FulfilmentRecord, FulfilmentStatus, HistoryEntry, ORDER_TYPE, OrderRecord,
@@ -145,18 +145,14 @@ pub async fn transition(
         for fulfilment in &mut plan.fulfilments {
             fulfilment.updated_at = now.clone();
         }
-        let versioned = 1 + plan.fulfilments.len();
-        let guards_from = versioned + plan.moves.len();
-        let guards_to = guards_from + plan.guards.len();
-        let items = write_items(store, &loaded, &plan)?;
-        match store.transact(items).await {
+        let tx = transaction(store, &loaded, &plan)?;
+        match store.transact(tx).await {
             Ok(()) => return Ok(Outcome::Applied(applied(&loaded, plan))),
             Err(err @ StoreError::TransactionCanceled(_)) => {
-                if (guards_from..guards_to).any(|i| err.condition_failed_at(i)) {
+                if err.condition_failed(GUARD) {
                     return Ok(Outcome::Duplicate);
                 }
-                let raced = (0..versioned).any(|i| err.condition_failed_at(i));
-                if !raced && (versioned..guards_from).any(|i| err.condition_failed_at(i)) {
+                if !err.condition_failed(VERSION) && err.condition_failed(MOVE) {
                     return Err(ApiError::internal(anyhow::anyhow!(
                         "a stock move of order {order_id} was refused: {err}"
                     )));
@@ -192,17 +188,21 @@ fn applied(loaded: &Loaded, plan: Plan) -> Loaded {
     after
 }
 
-fn write_items(
-    store: &Store,
-    loaded: &Loaded,
-    plan: &Plan,
-) -> Result<Vec<TransactWriteItem>, ApiError> {
-    let mut items =
-        Vec::with_capacity(1 + plan.fulfilments.len() + plan.moves.len() + plan.guards.len());
+/// The names of a transition's writes: every write of a group has its
+/// group's name, since what a failure means depends only on the group.
+const VERSION: &str = "version";
+const MOVE: &str = "move";
+const GUARD: &str = "guard";
+
+/// The order and the changed fulfilments (each guarded by its version), the
+/// counter moves and the guards, in one transaction.
+fn transaction(store: &Store, loaded: &Loaded, plan: &Plan) -> Result<Transaction, ApiError> {
+    let mut tx = Transaction::new();
     let mut order = plan.order.clone();
     order.version = loaded.order.version + 1;
     order.gsi2pk = status_partition(order.status);
-    items.push(store.transact_put_if_version(&order, loaded.order.version)?);
+    tx.push(store.transact_put_if_version(&order, loaded.order.version)?)
+        .named(VERSION);
     for changed in &plan.fulfilments {
         let read = loaded
             .fulfilments
@@ -211,11 +211,16 @@ fn write_items(
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("planned an unknown fulfilment")))?;
         let mut next = changed.clone();
         next.version = read.version + 1;
-        items.push(store.transact_put_if_version(&next, read.version)?);
+        tx.push(store.transact_put_if_version(&next, read.version)?)
+            .named(VERSION);
     }
-    items.extend(plan.moves.iter().cloned());
-    items.extend(plan.guards.iter().cloned());
-    Ok(items)
+    for item in &plan.moves {
+        tx.push(item.clone()).named(MOVE);
+    }
+    for item in &plan.guards {
+        tx.push(item.clone()).named(GUARD);
+    }
+    Ok(tx)
 }
 
 /// A short, growing, jittered pause before reading again.

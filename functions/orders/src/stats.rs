@@ -15,7 +15,9 @@ use serde_json::Value;
 use shared::auth::Caller;
 use shared::domain::now_epoch;
 use shared::http::{ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
-use shared::store::{Index, PartitionQuery, QueryRefinement, Store, StoreError, Update, n, s};
+use shared::store::{
+    Index, PartitionQuery, QueryRefinement, Store, StoreError, Transaction, Update, n, s,
+};
 use time::macros::format_description;
 use time::{Date, Duration, OffsetDateTime};
 use utoipa::{IntoParams, ToSchema};
@@ -178,14 +180,14 @@ pub async fn apply_order_change(
     for (placeholder, value) in values {
         update = update.value(&placeholder, value);
     }
-    let items = vec![
-        store.transact_put(&marker, Some("attribute_not_exists(PK)"))?,
-        store.transact_update(update)?,
-    ];
-    match store.transact(items).await {
+    let mut tx = Transaction::new();
+    tx.push(store.transact_put(&marker, Some("attribute_not_exists(PK)"))?)
+        .named("counted");
+    tx.push(store.transact_update(update)?);
+    match store.transact(tx).await {
         Ok(()) => Ok(()),
         // The marker exists: this record was counted before.
-        Err(err) if err.condition_failed_at(0) => Ok(()),
+        Err(err) if err.condition_failed("counted") => Ok(()),
         Err(err) => Err(err),
     }
 }

@@ -7,6 +7,7 @@
 //! condition means for them.
 
 mod cursor;
+mod transaction;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -21,6 +22,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 pub use cursor::{InvalidCursor, decode_cursor, encode_cursor};
+pub use transaction::{Named, Transaction};
 
 pub use aws_sdk_dynamodb::types::AttributeValue as Value;
 pub use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -92,7 +94,8 @@ pub enum StoreError {
     /// A condition expression of a single write was false.
     #[error("a write condition failed")]
     ConditionFailed,
-    /// A transaction was cancelled; one reason per item, in request order.
+    /// A transaction was cancelled; one reason per write, in request order,
+    /// with the write's name where it has one.
     #[error("the transaction was cancelled: {0:?}")]
     TransactionCanceled(Vec<CancellationReason>),
     /// DynamoDB did not answer, or asked us to slow down: worth a retry.
@@ -106,17 +109,31 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// True if the transaction was cancelled because the condition on item
-    /// `index` (in request order) failed.
-    pub fn condition_failed_at(&self, index: usize) -> bool {
-        matches!(self, StoreError::TransactionCanceled(reasons)
-            if reasons.iter().any(|r| r.index == index && r.is_condition_failed()))
+    /// True if the transaction was cancelled because the condition named
+    /// `name` failed.
+    pub fn condition_failed(&self, name: &str) -> bool {
+        self.failed_conditions().any(|failed| failed == name)
+    }
+
+    /// The names of the conditions that failed (none for a single write's
+    /// [`StoreError::ConditionFailed`] or for other errors).
+    pub fn failed_conditions(&self) -> impl Iterator<Item = &str> {
+        let reasons = match self {
+            StoreError::TransactionCanceled(reasons) => reasons.as_slice(),
+            _ => &[],
+        };
+        reasons
+            .iter()
+            .filter(|r| r.is_condition_failed())
+            .filter_map(|r| r.name.as_deref())
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CancellationReason {
     pub index: usize,
+    /// The name the write was given ([`Transaction::push`]`.named(..)`).
+    pub name: Option<String>,
     /// DynamoDB's code: `ConditionalCheckFailed`, `TransactionConflict`,
     /// `ThrottlingError`, ... (`None` for items that were fine).
     pub code: String,
@@ -410,11 +427,33 @@ impl Store {
         pk: &str,
         sk: &str,
     ) -> Result<TransactWriteItem, StoreError> {
+        self.transact_check(pk, sk, "attribute_exists(PK)", &[], &[])
+    }
+
+    /// A ConditionCheck for a transaction: `condition` must hold on the item
+    /// `pk`/`sk` when the transaction commits; nothing is written to it.
+    pub fn transact_check(
+        &self,
+        pk: &str,
+        sk: &str,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let names: HashMap<String, String> = names
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let values: Item = values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
         let check = ConditionCheck::builder()
             .table_name(&*self.table)
-            .key(attr::PK, AttributeValue::S(pk.to_owned()))
-            .key(attr::SK, AttributeValue::S(sk.to_owned()))
-            .condition_expression("attribute_exists(PK)")
+            .set_key(Some(key(pk, sk)))
+            .condition_expression(condition)
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .set_expression_attribute_values((!values.is_empty()).then_some(values))
             .build()
             .map_err(|e| StoreError::Other(e.into()))?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
@@ -524,10 +563,11 @@ impl Store {
         Ok(found)
     }
 
-    /// Writes all items or none. A cancellation keeps DynamoDB's reasons in
-    /// request order so the caller can say which condition failed.
-    #[tracing::instrument(skip_all, fields(items = items.len()), err(level = "debug"))]
-    pub async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+    /// Writes all items or none. A cancellation keeps DynamoDB's reasons with
+    /// the writes' names, so the caller can say which condition failed.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn transact(&self, tx: impl Into<Transaction>) -> Result<(), StoreError> {
+        let (items, names) = tx.into().into_parts();
         let err = match self
             .client
             .transact_write_items()
@@ -547,6 +587,7 @@ impl Store {
                 .enumerate()
                 .map(|(index, reason)| CancellationReason {
                     index,
+                    name: names.get(index).cloned().flatten(),
                     code: reason.code().unwrap_or("None").to_owned(),
                 })
                 .collect();
@@ -707,20 +748,29 @@ impl From<QueryError> for crate::http::ApiError {
 mod tests {
     use super::*;
 
+    fn reason(index: usize, name: Option<&str>, code: &str) -> CancellationReason {
+        CancellationReason {
+            index,
+            name: name.map(str::to_owned),
+            code: code.into(),
+        }
+    }
+
     #[test]
-    fn only_named_reasons_count_as_condition_failures() {
+    fn only_failed_conditions_count_and_only_by_name() {
         let err = StoreError::TransactionCanceled(vec![
-            CancellationReason {
-                index: 0,
-                code: "None".into(),
-            },
-            CancellationReason {
-                index: 1,
-                code: "ConditionalCheckFailed".into(),
-            },
+            reason(0, Some("product"), "None"),
+            reason(1, Some("sku"), "ConditionalCheckFailed"),
+            reason(2, None, "ConditionalCheckFailed"),
+            reason(3, Some("stock:p1"), "TransactionConflict"),
         ]);
-        assert!(!err.condition_failed_at(0));
-        assert!(err.condition_failed_at(1));
-        assert!(!StoreError::ConditionFailed.condition_failed_at(0));
+        assert!(err.condition_failed("sku"));
+        assert!(!err.condition_failed("product"), "its write was fine");
+        assert!(
+            !err.condition_failed("stock:p1"),
+            "a conflict is no failed condition"
+        );
+        assert_eq!(err.failed_conditions().collect::<Vec<_>>(), vec!["sku"]);
+        assert!(!StoreError::ConditionFailed.condition_failed("sku"));
     }
 }

@@ -8,6 +8,7 @@ use catalog::product::Product;
 use futures::future::join_all;
 use serde_json::{Value, json};
 use shared::stock::{self, StockError};
+use shared::store::Transaction;
 
 /// A signed-in platform admin's access token.
 async fn admin_of(app: &TestApp) -> String {
@@ -698,14 +699,13 @@ async fn checkout_reserves_releases_and_commits_stock_atomically() {
         .as_str()
         .unwrap()
         .to_owned();
-    let cancelled = store
-        .transact(vec![
-            stock::reserve_item(store, &id, 2).unwrap(),
-            stock::reserve_item(store, &other_id, 2).unwrap(),
-        ])
-        .await
-        .unwrap_err();
-    assert!(cancelled.condition_failed_at(1));
+    let mut tx = Transaction::new();
+    tx.push(stock::reserve_item(store, &id, 2).unwrap())
+        .named("first");
+    tx.push(stock::reserve_item(store, &other_id, 2).unwrap())
+        .named("second");
+    let cancelled = store.transact(tx).await.unwrap_err();
+    assert!(cancelled.condition_failed("second") && !cancelled.condition_failed("first"));
     let untouched = &app.get_product(&id).await.body["data"]["stock"];
     assert_eq!(untouched, &json!({"available": 5, "reserved": 0}));
     store

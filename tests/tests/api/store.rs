@@ -2,7 +2,7 @@
 
 use bodega_tests::spawn_app;
 use serde::{Deserialize, Serialize};
-use shared::store::{Index, PartitionQuery, QueryError, StoreError};
+use shared::store::{Index, PartitionQuery, QueryError, StoreError, Transaction};
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 struct Note {
@@ -112,18 +112,27 @@ async fn conditional_writes_report_which_condition_failed() {
         "{again:?}"
     );
 
-    let writes = vec![
+    let mut tx = Transaction::new();
+    tx.push(
         store
             .transact_put(&note("a", 2), Some("attribute_not_exists(PK)"))
             .unwrap(),
+    )
+    .named("new note");
+    tx.push(
         store
             .transact_put(&note("a", 1), Some("attribute_not_exists(PK)"))
             .unwrap(),
-    ];
-    let err = store.transact(writes).await.unwrap_err();
+    )
+    .named("existing note");
+    let err = store.transact(tx).await.unwrap_err();
     assert!(
-        err.condition_failed_at(1) && !err.condition_failed_at(0),
+        err.condition_failed("existing note") && !err.condition_failed("new note"),
         "{err:?}"
+    );
+    assert_eq!(
+        err.failed_conditions().collect::<Vec<_>>(),
+        ["existing note"]
     );
     // All or nothing: the first item was not written either.
     assert!(
