@@ -13,6 +13,7 @@ mod orders;
 mod orgs;
 mod payments_provider;
 mod resilience;
+mod seed;
 mod sessions;
 mod store;
 mod stream;
