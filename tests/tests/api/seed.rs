@@ -8,18 +8,24 @@ use axum::http::StatusCode;
 use bodega_tests::{TestApp, http_request, spawn_app};
 use devserver::seed::{Kind, SeedData, Summary};
 use serde_json::Value;
+use shared::auth::OrgKind;
+use shared::domain::{Email, Sku};
 
-fn password_of(data: &SeedData, email: &str) -> String {
+fn sku(raw: &str) -> Sku {
+    Sku::parse(raw).expect("a valid SKU")
+}
+
+fn password_of(data: &SeedData, email: &Email) -> String {
     data.users
         .iter()
-        .find(|u| u.email == email)
+        .find(|u| &u.email == email)
         .unwrap_or_else(|| panic!("{email} is a demo user"))
         .password
         .clone()
 }
 
-async fn sign_in(app: &TestApp, data: &SeedData, email: &str) -> String {
-    let session = app.login(email, &password_of(data, email)).await;
+async fn sign_in(app: &TestApp, data: &SeedData, email: &Email) -> String {
+    let session = app.login(email.as_str(), &password_of(data, email)).await;
     session.assert_ok(StatusCode::OK)["accessToken"]
         .as_str()
         .expect("an access token")
@@ -27,7 +33,7 @@ async fn sign_in(app: &TestApp, data: &SeedData, email: &str) -> String {
 }
 
 /// The owner's email of the first organization of `kind` with `verified`.
-fn owner_of(data: &SeedData, kind: &str, verified: bool) -> (String, String) {
+fn owner_of(data: &SeedData, kind: OrgKind, verified: bool) -> (Email, String) {
     let org = data
         .organizations
         .iter()
@@ -109,8 +115,8 @@ async fn the_seed_builds_a_browsable_demo_store_once() {
         .categories
         .iter()
         .map(|root| {
-            let slugs = root.children.iter().map(|c| c.slug.clone());
-            (root.slug.clone(), slugs.collect())
+            let slugs = root.children.iter().map(|c| c.slug.as_str().to_owned());
+            (root.slug.as_str().to_owned(), slugs.collect())
         })
         .collect();
     assert_eq!(shown, expected);
@@ -122,8 +128,8 @@ async fn the_seed_builds_a_browsable_demo_store_once() {
     let expected: BTreeSet<String> = data
         .products
         .iter()
-        .filter(|p| p.category == "bread")
-        .map(|p| p.sku().unwrap().to_owned())
+        .filter(|p| p.category.as_str() == "bread")
+        .map(|p| p.sku.as_str().to_owned())
         .collect();
     assert_eq!(skus(listed.assert_ok(StatusCode::OK)), expected);
     let found = app.search("q=sourdough").await;
@@ -136,7 +142,7 @@ async fn the_seed_builds_a_browsable_demo_store_once() {
     // A product as sold: price tiers, compliance, stock, its reviews, and a
     // ready picture with a thumbnail that downloads.
     let tomatoes = app
-        .get_product(&first.products["TOM-ROMA-1KG"])
+        .get_product(&first.products[&sku("TOM-ROMA-1KG")])
         .await
         .assert_ok(StatusCode::OK)
         .clone();
@@ -151,11 +157,11 @@ async fn the_seed_builds_a_browsable_demo_store_once() {
     let reviewed = data
         .reviews
         .iter()
-        .filter(|r| r.sku == "TOM-ROMA-1KG")
+        .filter(|r| r.sku == sku("TOM-ROMA-1KG"))
         .count();
     assert!(reviewed > 0);
     assert_eq!(tomatoes["rating"]["count"], reviewed);
-    let (seller, seller_org) = owner_of(&data, "seller", true);
+    let (seller, seller_org) = owner_of(&data, OrgKind::Seller, true);
     let seller_token = sign_in(&app, &data, &seller).await;
     let image = tomatoes["images"][0]
         .as_str()
@@ -185,13 +191,13 @@ async fn the_seed_builds_a_browsable_demo_store_once() {
     let verified = &orgs.as_array().unwrap()[0]["org"];
     assert_eq!(verified["name"], seller_org.as_str());
     assert_eq!(verified["verification"]["businessVerified"], true);
-    let (other_seller, _) = owner_of(&data, "seller", false);
+    let (other_seller, _) = owner_of(&data, OrgKind::Seller, false);
     let other = sign_in(&app, &data, &other_seller).await;
     let orgs = app.my_orgs(&other).await.assert_ok(StatusCode::OK).clone();
     assert_eq!(orgs[0]["org"]["verification"]["businessVerified"], false);
 
     // The buyer org's orders, by invoice: one paid, one shipped.
-    let (buyer, buyer_org_name) = owner_of(&data, "buyer", true);
+    let (buyer, buyer_org_name) = owner_of(&data, OrgKind::Buyer, true);
     let buyer_token = sign_in(&app, &data, &buyer).await;
     let buyer_org = first.orgs[&buyer_org_name].clone();
     let orders = app

@@ -2,12 +2,14 @@
 //! products with a picture, price tiers, compliance data and stock (the
 //! seller's owner), and reviews by the demo users.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::Context as _;
 use axum::http::StatusCode;
+use catalog::slug::Slug;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use shared::domain::{Email, Sku};
 
 use super::images::{self, Picture};
 use super::orgs::Orgs;
@@ -18,7 +20,7 @@ use crate::client::Api;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SeedCategory {
-    pub slug: String,
+    pub slug: Slug,
     pub name: String,
     pub description: String,
     #[serde(default)]
@@ -27,28 +29,23 @@ pub struct SeedCategory {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SeedProduct {
+    pub sku: Sku,
     /// The seller organization's name.
     pub seller: String,
     /// The category's slug.
-    pub category: String,
+    pub category: Slug,
     pub stock: i64,
     pub image: Picture,
-    /// The body of `POST /v1/products` without the seller, category, stock
-    /// and images, which the seed fills in.
+    /// The body of `POST /v1/products` without the SKU, seller, category,
+    /// stock and images, which the seed fills in.
     pub product: Value,
-}
-
-impl SeedProduct {
-    pub fn sku(&self) -> anyhow::Result<&str> {
-        text(&self.product, "sku")
-    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SeedReview {
-    pub sku: String,
+    pub sku: Sku,
     /// The author's email (a demo user).
-    pub author: String,
+    pub author: Email,
     pub rating: i64,
     pub title: String,
     pub body: String,
@@ -98,7 +95,7 @@ async fn ensure_category(
     ids: &mut BTreeMap<String, String>,
     summary: &mut Summary,
 ) -> anyhow::Result<String> {
-    if let Some(id) = ids.get(&category.slug) {
+    if let Some(id) = ids.get(category.slug.as_str()) {
         summary.count(Kind::Categories, false);
         return Ok(id.clone());
     }
@@ -112,7 +109,7 @@ async fn ensure_category(
         .data()
         .with_context(|| format!("creating the category {}", category.slug))?;
     let id = text(&created, "id")?.to_owned();
-    ids.insert(category.slug.clone(), id.clone());
+    ids.insert(category.slug.as_str().to_owned(), id.clone());
     summary.count(Kind::Categories, true);
     Ok(id)
 }
@@ -128,10 +125,9 @@ pub(super) async fn seed_products(
     categories: &BTreeMap<String, String>,
     products: &[SeedProduct],
     summary: &mut Summary,
-) -> anyhow::Result<BTreeMap<String, String>> {
+) -> anyhow::Result<BTreeMap<Sku, String>> {
     let mut listed: BTreeMap<String, Value> = BTreeMap::new();
-    let sellers: std::collections::BTreeSet<&str> =
-        products.iter().map(|p| p.seller.as_str()).collect();
+    let sellers: BTreeSet<&str> = products.iter().map(|p| p.seller.as_str()).collect();
     for seller in sellers {
         let org = orgs.get(seller)?;
         let path = format!("/v1/products?sellerOrgId={}&limit=100", org.id);
@@ -140,73 +136,102 @@ pub(super) async fn seed_products(
         }
     }
     let mut ids = BTreeMap::new();
+    let mut missing = Vec::new();
     for product in products {
-        let sku = product.sku()?;
-        let id = match listed.get(sku) {
+        match listed.get(product.sku.as_str()) {
             Some(found) => {
                 summary.count(Kind::Products, false);
-                let pictures = found["images"].as_array().map_or(0, Vec::len);
-                for _ in 0..pictures {
+                for _ in found["images"].as_array().into_iter().flatten() {
                     summary.count(Kind::Images, false);
                 }
-                text(found, "id")?.to_owned()
+                ids.insert(product.sku.clone(), text(found, "id")?.to_owned());
             }
-            None => create_product(api, services, accounts, orgs, categories, product, summary)
-                .await
-                .with_context(|| format!("creating the product {sku}"))?,
+            None => missing.push(product),
+        }
+    }
+    // The missing products at once: drawing a picture is CPU work and an
+    // upload mostly waiting, so they overlap well.
+    let created = futures::future::try_join_all(missing.into_iter().map(|product| async move {
+        let org = orgs.get(&product.seller)?;
+        let slug = product.category.as_str();
+        let category_id = categories
+            .get(slug)
+            .with_context(|| format!("no category {slug} (categories.json)"))?;
+        let seller = Seller {
+            org_id: &org.id,
+            name: &product.seller,
+            token: accounts.token(&org.owner)?,
         };
-        ids.insert(sku.to_owned(), id);
+        let id = create_product(api, services, &seller, category_id, product)
+            .await
+            .with_context(|| format!("creating the product {}", product.sku))?;
+        anyhow::Ok((product.sku.clone(), id))
+    }))
+    .await?;
+    for (sku, id) in created {
+        summary.count(Kind::Images, true);
+        summary.count(Kind::Products, true);
+        ids.insert(sku, id);
     }
     Ok(ids)
 }
 
+/// The seller organization a product is created for, and its owner's token.
+struct Seller<'a> {
+    org_id: &'a str,
+    name: &'a str,
+    token: &'a str,
+}
+
+/// Draws and uploads the product's picture and creates the product with it.
 async fn create_product(
     api: &Api,
     services: &shared::Services,
-    accounts: &Accounts,
-    orgs: &Orgs,
-    categories: &BTreeMap<String, String>,
+    seller: &Seller<'_>,
+    category_id: &str,
     product: &SeedProduct,
-    summary: &mut Summary,
 ) -> anyhow::Result<String> {
-    let sku = product.sku()?;
-    let org = orgs.get(&product.seller)?;
-    let token = accounts.token(&org.owner)?;
-    let category_id = categories
-        .get(&product.category)
-        .with_context(|| format!("no category {} (categories.json)", product.category))?;
-    let picture = images::render(&product.image)?;
-    let file_name = format!("{}.jpg", sku.to_lowercase());
-    let image_id =
-        images::upload_product_image(api, services, token, &org.id, &file_name, picture).await?;
-    summary.count(Kind::Images, true);
+    let sku = &product.sku;
+    let image = product.image.clone();
+    let picture = tokio::task::spawn_blocking(move || images::render(&image))
+        .await
+        .context("drawing the product's picture")??;
+    let file_name = format!("{}.jpg", sku.as_str().to_lowercase());
+    let image_id = images::upload_product_image(
+        api,
+        services,
+        seller.token,
+        seller.org_id,
+        &file_name,
+        picture,
+    )
+    .await?;
 
     let mut body = product.product.clone();
     let fields = body
         .as_object_mut()
         .with_context(|| format!("the product {sku} is not a JSON object"))?;
-    fields.insert("sellerOrgId".into(), json!(org.id));
+    fields.insert("sku".into(), json!(sku));
+    fields.insert("sellerOrgId".into(), json!(seller.org_id));
     fields.insert("categoryId".into(), json!(category_id));
     fields.insert("stock".into(), json!(product.stock));
     fields.insert("images".into(), json!([image_id]));
-    let reply = api.post("/v1/products", Some(token), &body).await?;
+    let reply = api.post("/v1/products", Some(seller.token), &body).await?;
     if reply.status == StatusCode::CONFLICT {
         anyhow::bail!(
             "the SKU {sku} belongs to a product {} does not list (archived, or another seller's): \
              start from an empty table",
-            product.seller
+            seller.name
         );
     }
-    let created = reply.data()?;
-    summary.count(Kind::Products, true);
-    Ok(text(&created, "id")?.to_owned())
+    Ok(text(&reply.data()?, "id")?.to_owned())
 }
 
 /// Writes each review its author has not written yet (a second one is a 409).
 pub(super) async fn seed_reviews(
     api: &Api,
     accounts: &Accounts,
-    products: &BTreeMap<String, String>,
+    products: &BTreeMap<Sku, String>,
     reviews: &[SeedReview],
     summary: &mut Summary,
 ) -> anyhow::Result<()> {
@@ -233,7 +258,7 @@ pub(super) async fn seed_reviews(
 /// product twice has the effect of once).
 pub(super) async fn index_for_search(
     services: &shared::Services,
-    products: &BTreeMap<String, String>,
+    products: &BTreeMap<Sku, String>,
 ) -> anyhow::Result<()> {
     for id in products.values() {
         let (pk, sk) = shared::stock::product_key(id);

@@ -24,6 +24,8 @@ use std::fmt;
 use anyhow::Context as _;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use shared::auth::OrgKind;
+use shared::domain::{Email, Sku};
 
 pub use catalog::{SeedCategory, SeedProduct, SeedReview};
 pub use orders::SeedOrder;
@@ -86,7 +88,7 @@ impl SeedData {
                 } else {
                     ", not verified"
                 };
-                let invoice = if org.verified && org.kind == "buyer" {
+                let invoice = if org.verified && org.kind == OrgKind::Buyer {
                     ": pays by invoice"
                 } else {
                     ""
@@ -146,11 +148,11 @@ pub struct Summary {
     /// Organization ids by name.
     pub orgs: BTreeMap<String, String>,
     /// Product ids by SKU.
-    pub products: BTreeMap<String, String>,
+    pub products: BTreeMap<Sku, String>,
     /// Order ids by Idempotency-Key.
     pub orders: BTreeMap<String, String>,
     /// (email, password, what the account is).
-    pub accounts: Vec<(String, String, String)>,
+    pub accounts: Vec<(Email, String, String)>,
 }
 
 impl Summary {
@@ -185,11 +187,11 @@ impl fmt::Display for Summary {
         let width = self
             .accounts
             .iter()
-            .map(|(email, password, _)| email.len() + password.len())
+            .map(|(email, password, _)| email.as_str().len() + password.len())
             .max()
             .unwrap_or(0);
         for (email, password, role) in &self.accounts {
-            let pad = width - email.len() - password.len();
+            let pad = width - email.as_str().len() - password.len();
             writeln!(f, "  {email} / {password}{:pad$}   {role}", "")?;
         }
         Ok(())

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 
 use anyhow::Context as _;
 use axum::http::{Method, StatusCode};
+use orders::model::OrderStatus;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use shared::domain::{Email, Sku};
 
 use super::orgs::Orgs;
 use super::text;
@@ -21,7 +23,7 @@ use crate::client::Api;
 pub struct SeedOrder {
     pub idempotency_key: String,
     /// The member who checks out (a demo user).
-    pub buyer: String,
+    pub buyer: Email,
     /// The buying organization's name.
     pub buyer_org: String,
     pub lines: Vec<SeedLine>,
@@ -29,7 +31,7 @@ pub struct SeedOrder {
     /// second run finds it in the org's orders.
     pub checkout: Value,
     /// `paid` or `shipped`.
-    pub outcome: Outcome,
+    pub outcome: OrderStatus,
     /// Carrier and tracking number, for a shipped order.
     #[serde(default)]
     pub shipment: Option<Value>,
@@ -37,24 +39,8 @@ pub struct SeedOrder {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SeedLine {
-    pub sku: String,
+    pub sku: Sku,
     pub quantity: i64,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    Paid,
-    Shipped,
-}
-
-impl Outcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Paid => "paid",
-            Outcome::Shipped => "shipped",
-        }
-    }
 }
 
 /// Places each order not placed yet and moves it on to its outcome;
@@ -64,12 +50,18 @@ pub(super) async fn seed_orders(
     accounts: &Accounts,
     admin: &str,
     orgs: &Orgs,
-    products: &BTreeMap<String, String>,
+    products: &BTreeMap<Sku, String>,
     orders: &[SeedOrder],
     summary: &mut Summary,
 ) -> anyhow::Result<BTreeMap<String, String>> {
     let mut ids = BTreeMap::new();
     for order in orders {
+        anyhow::ensure!(
+            matches!(order.outcome, OrderStatus::Paid | OrderStatus::Shipped),
+            "the order {} should end paid or shipped, not {}",
+            order.idempotency_key,
+            order.outcome
+        );
         let buyer = accounts.token(&order.buyer)?;
         let org_id = &orgs.get(&order.buyer_org)?.id;
         let placed = match placed_order(api, buyer, org_id, order).await? {
@@ -91,8 +83,7 @@ pub(super) async fn seed_orders(
             .with_context(|| {
                 format!(
                     "taking the order {} to {}",
-                    order.idempotency_key,
-                    order.outcome.as_str()
+                    order.idempotency_key, order.outcome
                 )
             })?;
         ids.insert(order.idempotency_key.clone(), id);
@@ -126,7 +117,7 @@ async fn place(
     api: &Api,
     buyer: &str,
     org_id: &str,
-    products: &BTreeMap<String, String>,
+    products: &BTreeMap<Sku, String>,
     order: &SeedOrder,
 ) -> anyhow::Result<Value> {
     api.call(
@@ -183,7 +174,7 @@ async fn advance(
             .data()
             .context("marking the invoice paid")?;
     }
-    if order.outcome == Outcome::Shipped && placed["status"] != "shipped" {
+    if order.outcome == OrderStatus::Shipped && placed["status"] != "shipped" {
         let shipment = order
             .shipment
             .as_ref()
@@ -208,7 +199,7 @@ async fn advance(
         now["status"] == order.outcome.as_str(),
         "the order is {}, not {}",
         now["status"],
-        order.outcome.as_str()
+        order.outcome
     );
     Ok(())
 }

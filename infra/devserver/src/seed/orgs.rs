@@ -8,6 +8,8 @@ use anyhow::Context as _;
 use axum::http::Method;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use shared::auth::OrgKind;
+use shared::domain::{CountryCode, Email};
 
 use super::text;
 use super::users::Accounts;
@@ -18,12 +20,12 @@ use crate::client::Api;
 #[serde(rename_all = "camelCase")]
 pub struct SeedOrg {
     /// The owner's email (a demo user).
-    pub owner: String,
-    pub kind: String,
+    pub owner: Email,
+    pub kind: OrgKind,
     pub name: String,
     pub legal_name: String,
     pub tax_id: String,
-    pub country: String,
+    pub country: CountryCode,
     /// Business and tax id verified by the platform admin: a verified buyer
     /// may pay by invoice.
     pub verified: bool,
@@ -33,7 +35,7 @@ pub struct SeedOrg {
 #[derive(Debug, Clone)]
 pub(super) struct Org {
     pub id: String,
-    pub owner: String,
+    pub owner: Email,
 }
 
 /// The seeded organizations, by name.

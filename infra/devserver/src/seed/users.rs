@@ -1,13 +1,15 @@
 //! The demo users: registered through the API, then signed in, so every
 //! later step acts as a person would.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use anyhow::Context as _;
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
+use shared::auth::PlatformRole;
+use shared::domain::Email;
 
 use super::text;
 use super::{Kind, Summary};
@@ -15,25 +17,25 @@ use crate::client::Api;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct SeedUser {
-    pub email: String,
+    pub email: Email,
     pub password: String,
     pub name: String,
     /// `admin` is granted directly in the table: no API lets a user make
     /// themselves an admin.
-    pub role: String,
+    pub role: PlatformRole,
 }
 
 impl SeedUser {
     pub fn is_admin(&self) -> bool {
-        self.role == "admin"
+        self.role == PlatformRole::Admin
     }
 }
 
 /// The access tokens of the signed-in demo users, by email.
-pub(super) struct Accounts(BTreeMap<String, String>);
+pub(super) struct Accounts(HashMap<Email, String>);
 
 impl Accounts {
-    pub fn token(&self, email: &str) -> anyhow::Result<&str> {
+    pub fn token(&self, email: &Email) -> anyhow::Result<&str> {
         self.0
             .get(email)
             .map(String::as_str)
@@ -51,24 +53,16 @@ impl Accounts {
 }
 
 /// Registers each user (an existing email is a 409: already there) and
-/// signs them in; an admin is granted the role, then signed in again so the
-/// token carries it.
+/// signs them in, all at once (password hashing is CPU work); an admin is
+/// granted the role, then signed in again so the token carries it.
 pub(super) async fn seed_users(
     api: &Api,
     services: &shared::Services,
     users: &[SeedUser],
     summary: &mut Summary,
 ) -> anyhow::Result<Accounts> {
-    let mut accounts = BTreeMap::new();
-    for user in users {
-        let body = json!({ "email": user.email, "password": user.password, "name": user.name });
-        let registered = api.post("/v1/auth/register", None, &body).await?;
-        let created = registered.status == StatusCode::CREATED;
-        registered
-            .data_if(&[StatusCode::CREATED, StatusCode::CONFLICT])
-            .with_context(|| format!("registering {}", user.email))?;
-        summary.count(Kind::Users, created);
-
+    let signed_in = futures::future::try_join_all(users.iter().map(|user| async move {
+        let created = register(api, user).await?;
         let mut signed_in = sign_in(api, user).await?;
         if user.is_admin() && signed_in["user"]["role"] != "admin" {
             grant_admin(services, text(&signed_in["user"], "id")?)
@@ -77,9 +71,26 @@ pub(super) async fn seed_users(
             signed_in = sign_in(api, user).await?;
         }
         let token = text(&signed_in, "accessToken")?.to_owned();
-        accounts.insert(user.email.clone(), token);
+        anyhow::Ok((user.email.clone(), token, created))
+    }))
+    .await?;
+    let mut accounts = HashMap::new();
+    for (email, token, created) in signed_in {
+        summary.count(Kind::Users, created);
+        accounts.insert(email, token);
     }
     Ok(Accounts(accounts))
+}
+
+/// Registers the user; false if the email is registered already.
+async fn register(api: &Api, user: &SeedUser) -> anyhow::Result<bool> {
+    let body = json!({ "email": user.email, "password": user.password, "name": user.name });
+    let registered = api.post("/v1/auth/register", None, &body).await?;
+    let created = registered.status == StatusCode::CREATED;
+    registered
+        .data_if(&[StatusCode::CREATED, StatusCode::CONFLICT])
+        .with_context(|| format!("registering {}", user.email))?;
+    Ok(created)
 }
 
 async fn sign_in(api: &Api, user: &SeedUser) -> anyhow::Result<serde_json::Value> {
