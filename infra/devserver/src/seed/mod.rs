@@ -151,8 +151,17 @@ pub struct Summary {
     pub products: BTreeMap<Sku, String>,
     /// Order ids by Idempotency-Key.
     pub orders: BTreeMap<String, String>,
-    /// (email, password, what the account is).
-    pub accounts: Vec<(Email, String, String)>,
+    /// The demo accounts to sign in with.
+    pub accounts: Vec<DemoAccount>,
+}
+
+/// A demo account: how to sign in, and what it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoAccount {
+    pub email: Email,
+    pub password: String,
+    /// "platform admin", "owner of Ada Greens (seller, verified)", ...
+    pub role: String,
 }
 
 impl Summary {
@@ -187,12 +196,13 @@ impl fmt::Display for Summary {
         let width = self
             .accounts
             .iter()
-            .map(|(email, password, _)| email.as_str().len() + password.len())
+            .map(|a| a.email.as_str().len() + a.password.len())
             .max()
             .unwrap_or(0);
-        for (email, password, role) in &self.accounts {
-            let pad = width - email.as_str().len() - password.len();
-            writeln!(f, "  {email} / {password}{:pad$}   {role}", "")?;
+        for account in &self.accounts {
+            let (email, password) = (account.email.as_str(), &account.password);
+            let pad = width - email.len() - password.len();
+            writeln!(f, "  {email} / {password}{:pad$}   {}", "", account.role)?;
         }
         Ok(())
     }
@@ -252,7 +262,67 @@ pub async fn seed_with(services: &shared::Services, data: &SeedData) -> anyhow::
     summary.accounts = data
         .users
         .iter()
-        .map(|u| (u.email.clone(), u.password.clone(), data.role_of(u)))
+        .map(|u| DemoAccount {
+            email: u.email.clone(),
+            password: u.password.clone(),
+            role: data.role_of(u),
+        })
         .collect();
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use super::*;
+
+    /// Every name one seed file uses is defined in another, so an edit that
+    /// breaks a reference fails here rather than half-way through `make dev`.
+    #[test]
+    fn the_seed_files_read_and_refer_to_each_other() {
+        let data = SeedData::bundled().unwrap();
+        let users: HashSet<&Email> = data.users.iter().map(|u| &u.email).collect();
+        let orgs: HashSet<&str> = data.organizations.iter().map(|o| o.name.as_str()).collect();
+        let categories: HashSet<&str> = data
+            .categories
+            .iter()
+            .flat_map(|root| std::iter::once(root).chain(&root.children))
+            .map(|c| c.slug.as_str())
+            .collect();
+        let skus: HashSet<&Sku> = data.products.iter().map(|p| &p.sku).collect();
+        assert_eq!(skus.len(), data.products.len(), "SKUs are unique");
+        assert_eq!(data.users.iter().filter(|u| u.is_admin()).count(), 1);
+        assert!(data.organizations.iter().all(|o| users.contains(&o.owner)));
+        for product in &data.products {
+            assert!(orgs.contains(product.seller.as_str()), "{}", product.seller);
+            assert!(categories.contains(product.category.as_str()));
+            assert!(product.product.is_object() && product.product.get("sku").is_none());
+        }
+        for review in &data.reviews {
+            assert!(skus.contains(&review.sku) && users.contains(&review.author));
+        }
+        for order in &data.orders {
+            assert!(users.contains(&order.buyer) && orgs.contains(order.buyer_org.as_str()));
+            assert!(order.lines.iter().all(|l| skus.contains(&l.sku)));
+        }
+    }
+
+    #[test]
+    fn the_summary_lists_counts_and_accounts() {
+        let mut summary = Summary::default();
+        summary.count(Kind::Products, true);
+        summary.count(Kind::Products, false);
+        summary.count(Kind::Orders, false);
+        summary.accounts.push(DemoAccount {
+            email: Email::parse("ada@example.com").unwrap(),
+            password: "correct horse battery staple".into(),
+            role: "owner of Ada Greens (seller, verified)".into(),
+        });
+        let shown = summary.to_string();
+        assert!(shown.contains("products           1 / 1"), "{shown}");
+        assert!(shown.contains("orders             0 / 1"), "{shown}");
+        assert!(shown.contains("ada@example.com / correct horse battery staple"));
+        assert_eq!(summary.created(), 1);
+    }
 }
