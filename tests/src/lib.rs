@@ -12,11 +12,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use shared::Services;
 use shared::config::Config;
-use tower::ServiceExt;
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -103,6 +101,16 @@ impl TestResponse {
     }
 }
 
+impl From<devserver::client::Reply> for TestResponse {
+    fn from(reply: devserver::client::Reply) -> Self {
+        Self {
+            status: reply.status,
+            headers: reply.headers,
+            body: reply.body,
+        }
+    }
+}
+
 /// A fresh table on the local stack and the whole API over it.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
@@ -136,27 +144,11 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
+        let reply = devserver::client::Api::over(self.router.clone())
+            .send(request)
             .await
-            .expect("the router is infallible");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("the body reads")
-            .to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        TestResponse {
-            status,
-            headers,
-            body,
-        }
+            .expect("the router answers");
+        reply.into()
     }
 
     pub async fn call(
@@ -179,24 +171,17 @@ impl TestApp {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> TestResponse {
-        let mut request = Request::builder().method(method).uri(path);
-        match auth {
-            Auth::None => {}
-            Auth::Bearer(token) => {
-                request = request.header(header::AUTHORIZATION, format!("Bearer {token}"))
-            }
-            Auth::ApiKeyHeader(key) => request = request.header("x-api-key", key),
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = match body {
-            Some(body) => request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
+        let (token, mut all_headers) = match auth {
+            Auth::None => (None, Vec::new()),
+            Auth::Bearer(token) => (Some(token), Vec::new()),
+            Auth::ApiKeyHeader(key) => (None, vec![("x-api-key", key)]),
         };
-        self.send(request.expect("a valid request")).await
+        all_headers.extend_from_slice(headers);
+        let reply = devserver::client::Api::over(self.router.clone())
+            .call(method, path, token, body, &all_headers)
+            .await
+            .expect("the router answers");
+        reply.into()
     }
 
     pub async fn post_raw(
@@ -357,18 +342,7 @@ impl TestApp {
     /// Runs the ingest handler for the object of `asset_id`, as the S3
     /// trigger would (the key URL-encoded as in real S3 events).
     pub async fn ingest(&self, asset_id: &str) {
-        let (pk, sk) = (format!("ASSET#{asset_id}"), "ASSET");
-        let asset: Value = self
-            .services
-            .store
-            .get(&pk, sk)
-            .await
-            .unwrap()
-            .expect("the asset exists");
-        let key = asset["objectKey"].as_str().unwrap();
-        let event = devserver::pumps::s3_event(&self.services.config.bucket_name, key, 0, "etag");
-        let state = assets::AssetsState::new(&self.services);
-        assets::ingest::handle_event(&state, event)
+        devserver::pumps::ingest_asset(&self.services, asset_id)
             .await
             .expect("ingest succeeds");
     }

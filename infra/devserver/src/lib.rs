@@ -4,9 +4,11 @@
 //!   paths template.yaml gives them, with the HTTP API's CORS ([`cors`]).
 //! - [`resources`]: the table, bucket and sender identity, from the one
 //!   definition template.yaml is checked against.
-//! - [`seed`]: demo data, written through the API itself.
+//! - [`client`]: requests to [`app`] in-process, as a client sends them.
+//! - [`seed`]: the demo store, written through the API itself.
 //! - [`pumps`]: where DynamoDB stream and S3 notification pumps plug in.
 
+pub mod client;
 pub mod cors;
 pub mod pumps;
 pub mod resources;

@@ -33,7 +33,7 @@ fn parse_args() -> anyhow::Result<Args> {
             }
             "-h" | "--help" => {
                 println!(
-                    "devserver [--setup] [--seed] [--port PORT]\n  --setup  create the table, bucket and SES sender identity if missing\n  --seed   register the demo users of infra/seed/users.json"
+                    "devserver [--setup] [--seed] [--port PORT]\n  --setup  create the table, bucket and SES sender identity if missing\n  --seed   seed the demo store of infra/seed/ (users, catalog, orgs, orders)"
                 );
                 std::process::exit(0);
             }
@@ -56,9 +56,14 @@ async fn main() -> anyhow::Result<()> {
             .context("creating the local resources")?;
     }
     if args.seed {
-        devserver::seed::seed(&services)
+        let started = std::time::Instant::now();
+        let summary = devserver::seed::seed(&services)
             .await
-            .context("seeding demo data")?;
+            .context("seeding the demo store")?;
+        println!(
+            "{summary}(seeded in {:.1} s)",
+            started.elapsed().as_secs_f64()
+        );
     }
     let pumps = devserver::pumps::spawn_all(&services);
     for pump in &pumps {

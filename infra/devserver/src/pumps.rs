@@ -116,6 +116,27 @@ async fn pump_uploads(
     Ok(())
 }
 
+/// Runs the ingest handler for one asset's upload now, as S3's
+/// notification would a moment later: for the seed and the tests, which
+/// need the asset `ready` before they go on. The upload pump seeing the
+/// same object later finds it processed and leaves it alone.
+pub async fn ingest_asset(services: &shared::Services, asset_id: &str) -> anyhow::Result<()> {
+    let (pk, sk) = assets::asset::asset_key(asset_id);
+    let asset: assets::asset::AssetRecord = services
+        .store
+        .get(&pk, sk)
+        .await?
+        .with_context(|| format!("no asset {asset_id}"))?;
+    let event = s3_event(
+        &services.config.bucket_name,
+        &asset.object_key,
+        asset.declared_size as i64,
+        "etag",
+    );
+    let state = assets::AssetsState::new(services);
+    assets::ingest::handle_event(&state, event).await
+}
+
 /// An S3 "ObjectCreated:Put" event for one object, keys encoded as S3 does.
 pub fn s3_event(
     bucket: &str,

@@ -14,6 +14,7 @@ mod orders;
 mod orgs;
 mod payments_provider;
 mod resilience;
+mod seed;
 mod sessions;
 mod store;
 mod stream;
