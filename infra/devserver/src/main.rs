@@ -79,7 +79,9 @@ async fn main() -> anyhow::Result<()> {
                 args.port
             )
         })?;
-    println!("Bodega API on http://{address} (OpenAPI: http://{address}/v1/openapi.json)");
+    println!(
+        "Bodega API on http://{address} (reference: http://{address}/docs, OpenAPI: http://{address}/v1/openapi.json)"
+    );
     axum::serve(
         listener,
         devserver::app(&services).into_make_service_with_connect_info::<SocketAddr>(),
