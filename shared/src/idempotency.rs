@@ -14,7 +14,7 @@ use axum::http::{HeaderName, HeaderValue};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::auth::secrets::hash_secret;
+use crate::crypto::hash_secret;
 use crate::http::{ApiError, ApiResponse};
 use crate::store::{Store, StoreError, Update};
 

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod contracts;
+pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod idempotency;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use crate::auth::secrets::hash_secret;
+use crate::crypto::hash_secret;
 use crate::http::ApiError;
 use crate::store::{Store, attr};
 

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::CatalogState;
 use crate::access::require_admin;
-use crate::search::words;
+use crate::text::words;
 
 pub const QUERY_STAT_TYPE: &str = "SEARCH_QUERY_STAT";
 const KEEP_DAYS: i64 = 90;

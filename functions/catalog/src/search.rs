@@ -8,7 +8,7 @@
 //!   `SUGGEST#<first two letters> / <word>#<productId>` with the product's
 //!   name, for autocomplete.
 //!
-//! The pure part — [`tokenize`], [`stem`], [`index_changes`] — decides which
+//! The pure part — [`index_changes`], over [`crate::text`]'s terms — decides which
 //! term items a product change writes and removes; [`apply_product_change`]
 //! applies them (the `stream` function calls it for every product record,
 //! so it is idempotent: puts and deletes of whole items by key).
@@ -36,6 +36,7 @@ use crate::category::{CategoryRecord, category_key};
 use crate::listing::{parse_in_stock, parse_limit, parse_price};
 use crate::product::{Product, ProductView};
 use crate::queries;
+use crate::text::{stem, tokenize, words};
 use crate::validation::Problems;
 
 pub const TERM_TYPE: &str = "SEARCH_TERM";
@@ -43,63 +44,8 @@ pub const TERM_TYPE: &str = "SEARCH_TERM";
 const MAX_QUERY_TERMS: usize = 8;
 /// Products read per term: the newest this many that contain it.
 const MAX_POSTINGS_PER_TERM: u32 = 1000;
-const MAX_TERM_CHARS: usize = 40;
 const SUGGEST_PREFIX_CHARS: usize = 2;
 const MAX_SUGGESTIONS: usize = 10;
-
-const STOPWORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it", "of", "on",
-    "or", "the", "to", "with",
-];
-
-/// A light English stemmer: plural endings only, so "tomatoes" and "tomato"
-/// meet, "berries" and "berry" meet, and nothing surprising happens to
-/// words in other languages beyond a final `s`.
-pub fn stem(word: &str) -> String {
-    let chars = word.chars().count();
-    let strip = |suffix: &str, with: &str| format!("{}{with}", &word[..word.len() - suffix.len()]);
-    if chars > 4 && word.ends_with("ies") {
-        strip("ies", "y")
-    } else if chars > 4 && word.ends_with("oes") {
-        strip("oes", "o")
-    } else if word.ends_with("sses") {
-        strip("sses", "ss")
-    } else if chars > 4
-        && ["xes", "ches", "shes", "zes"]
-            .iter()
-            .any(|s| word.ends_with(s))
-    {
-        strip("es", "")
-    } else if chars > 3
-        && word.ends_with('s')
-        && !["ss", "us", "sis"].iter().any(|s| word.ends_with(s))
-    {
-        strip("s", "")
-    } else {
-        word.to_owned()
-    }
-}
-
-/// Words of `text`: split at anything that is not a letter or digit (in any
-/// script), lower-cased, without one-letter words and stopwords.
-pub fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .filter(|w| w.chars().count() >= 2 && w.chars().count() <= MAX_TERM_CHARS)
-        .filter(|w| !STOPWORDS.contains(&w.as_str()))
-        .collect()
-}
-
-/// The search terms of `text`, stemmed, in order, without repeats.
-pub fn tokenize(text: &str) -> Vec<String> {
-    let mut seen = BTreeSet::new();
-    words(text)
-        .iter()
-        .map(|w| stem(w))
-        .filter(|t| seen.insert(t.clone()))
-        .collect()
-}
 
 /// One term item: `SEARCH#<term> / <productId>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -555,35 +501,6 @@ pub async fn suggest(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stems_plurals_to_their_singular() {
-        for (word, expected) in [
-            ("tomatoes", "tomato"),
-            ("tomato", "tomato"),
-            ("berries", "berry"),
-            ("boxes", "box"),
-            ("peaches", "peach"),
-            ("apples", "apple"),
-            ("glass", "glass"),
-            ("hummus", "hummus"),
-            ("kiwis", "kiwi"),
-            ("bus", "bus"),
-            ("analysis", "analysis"),
-        ] {
-            assert_eq!(stem(word), expected, "{word}");
-        }
-    }
-
-    #[test]
-    fn tokenizes_unicode_words_lowercased_without_stopwords() {
-        assert_eq!(
-            tokenize("Fresh Tomatoes, from the Algarve — São Brás; tomato!"),
-            vec!["fresh", "tomato", "algarve", "são", "brá"]
-        );
-        assert_eq!(tokenize("Äpfel und Birnen"), vec!["äpfel", "und", "birnen"]);
-        assert!(tokenize("a I ! ?").is_empty());
-    }
 
     fn product(name: &str, description: &str) -> Product {
         let input: crate::product::ProductInput = serde_json::from_value(serde_json::json!({

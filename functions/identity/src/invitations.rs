@@ -12,8 +12,8 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use shared::audit::{AuditAction, AuditEvent, AuditScope};
 use shared::auth::membership::{MembershipRecord, NewMembership};
-use shared::auth::secrets::{hash_secret, random_hex};
 use shared::auth::{Caller, CapabilityRole, OrgKind, OrgRole, Permission, Principal};
+use shared::crypto::{hash_secret, random_hex};
 use shared::domain::{Email, epoch_to_rfc3339, new_id, now_epoch};
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors, FieldErrorsExt,

@@ -5,7 +5,7 @@
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
-use shared::auth::secrets::{hash_secret, new_secret};
+use shared::crypto::{hash_secret, new_secret};
 use shared::store::{Store, StoreError};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,7 +17,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use shared::audit::{self, Actor, AuditAction};
-use shared::auth::secrets::{constant_time_eq, hash_secret, new_secret};
+use shared::crypto::{constant_time_eq, hash_secret, new_secret};
 use shared::http::{ApiError, ApiResult, ClientInfo};
 use shared::store::{StoreError, attr};
 use utoipa::ToSchema;

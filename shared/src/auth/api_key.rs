@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::policy::{Permission, PermissionSet};
-use super::secrets;
+use crate::crypto;
 use crate::http::ApiError;
 use crate::store::{Store, StoreError, Update, n, s};
 
@@ -37,12 +37,12 @@ pub struct NewKey {
 }
 
 pub fn generate() -> NewKey {
-    let prefix = secrets::random_hex(PREFIX_HEX_LEN / 2);
+    let prefix = crypto::random_hex(PREFIX_HEX_LEN / 2);
     let plaintext = format!(
         "{KEY_MARK}{prefix}_{}",
-        secrets::random_hex(SECRET_HEX_LEN / 2)
+        crypto::random_hex(SECRET_HEX_LEN / 2)
     );
-    let hash = secrets::hash_secret(&plaintext);
+    let hash = crypto::hash_secret(&plaintext);
     NewKey {
         prefix,
         plaintext,
@@ -164,7 +164,7 @@ pub async fn authenticate(store: &Store, presented: &str) -> Result<ApiKeyRecord
     let (pk, sk) = key_of(prefix);
     let record: ApiKeyRecord = store.get(&pk, sk).await?.ok_or_else(refused)?;
     let now = crate::domain::now_epoch();
-    if !secrets::matches_hash(presented, &record.secret_hash)
+    if !crypto::matches_hash(presented, &record.secret_hash)
         || record.revoked_at.is_some()
         || record.is_expired_at(now)
     {
@@ -205,7 +205,7 @@ mod tests {
         assert_eq!(prefix_of(&key.plaintext), Some(key.prefix.as_str()));
         assert!(is_prefix(&key.prefix));
         assert_eq!(key.plaintext.len(), 4 + 12 + 1 + 64);
-        assert!(secrets::matches_hash(&key.plaintext, &key.hash));
+        assert!(crypto::matches_hash(&key.plaintext, &key.hash));
         assert!(!key.hash.contains(&key.plaintext[17..]));
     }
 

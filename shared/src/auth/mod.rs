@@ -10,7 +10,6 @@ pub mod api_key;
 pub mod caller;
 pub mod membership;
 pub mod policy;
-pub mod secrets;
 pub mod tokens;
 
 use std::sync::Arc;

@@ -294,6 +294,16 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The store knows nothing of HTTP: its errors become API errors here.
+impl From<crate::store::QueryError> for ApiError {
+    fn from(err: crate::store::QueryError) -> Self {
+        match err {
+            crate::store::QueryError::InvalidCursor(e) => ApiError::bad_request(e.to_string()),
+            crate::store::QueryError::Store(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::store::StoreError> for ApiError {
     fn from(err: crate::store::StoreError) -> Self {
         use crate::store::StoreError;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use aws_lc_rs::hmac;
 use serde::Deserialize;
 
-use crate::auth::secrets::hex;
+use crate::crypto::hex;
 
 /// How far the signed timestamp may be from our clock, either way.
 pub const TOLERANCE: Duration = Duration::from_secs(5 * 60);

@@ -735,15 +735,6 @@ pub enum QueryError {
     Store(#[from] StoreError),
 }
 
-impl From<QueryError> for crate::http::ApiError {
-    fn from(err: QueryError) -> Self {
-        match err {
-            QueryError::InvalidCursor(e) => crate::http::ApiError::bad_request(e.to_string()),
-            QueryError::Store(e) => e.into(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

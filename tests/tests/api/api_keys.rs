@@ -35,7 +35,7 @@ async fn api_key_create_use_revoke_rejected_journey() {
     assert!(!format!("{item:?}").contains(secret));
     assert_eq!(
         item["secretHash"].as_s().unwrap(),
-        &shared::auth::secrets::hash_secret(&key)
+        &shared::crypto::hash_secret(&key)
     );
 
     // The key works with either header, for what it holds only.

@@ -198,7 +198,7 @@ async fn an_expired_invitation_is_refused() {
 
     // Age the invitation past its expiry (TTL deletes lazily, so the item
     // may still be there: the code must check the time itself).
-    let hash = shared::auth::secrets::hash_secret(&code);
+    let hash = shared::crypto::hash_secret(&code);
     let past = time::OffsetDateTime::now_utc().unix_timestamp() - 1;
     app.set_stored_attribute(
         &format!("INVITATION#{hash}"),
