@@ -7,11 +7,17 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use serde::Deserialize;
 
 use crate::crypto::hash_secret;
 use crate::http::ApiError;
-use crate::store::{Store, attr};
+use crate::store::{Store, Update, attr, n, s};
+
+/// A window's counter as the atomic `ADD` leaves it.
+#[derive(Deserialize)]
+struct Counter {
+    count: u64,
+}
 
 /// At most `max` requests per window for one subject.
 #[derive(Debug, Clone, Copy)]
@@ -52,37 +58,18 @@ impl RateLimiter {
         let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
         let window_start = now - now % window_secs;
         let window_end = window_start + window_secs;
-        let output = self
-            .store
-            .client()
-            .update_item()
-            .table_name(self.store.table())
-            .key(
-                attr::PK,
-                AttributeValue::S(format!("RATE#{}#{}", limit.name, hash_secret(subject))),
-            )
-            .key(
-                attr::SK,
-                AttributeValue::S(format!("WINDOW#{window_start}")),
-            )
-            .update_expression("ADD #count :one SET #type = :type, #ttl = :ttl")
-            .expression_attribute_names("#count", "count")
-            .expression_attribute_names("#type", attr::TYPE)
-            .expression_attribute_names("#ttl", attr::TTL)
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":type", AttributeValue::S("RATE_COUNTER".into()))
-            .expression_attribute_values(":ttl", AttributeValue::N((window_end + 60).to_string()))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(crate::store::classify)?;
-        let count = output
-            .attributes
-            .as_ref()
-            .and_then(|a| a.get("count"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse::<u64>().ok())
-            .unwrap_or(u64::MAX);
+        let counter = Update::new(
+            format!("RATE#{}#{}", limit.name, hash_secret(subject)),
+            format!("WINDOW#{window_start}"),
+            "ADD #count :one SET #type = :type, #ttl = :ttl",
+        )
+        .name("#count", "count")
+        .name("#type", attr::TYPE)
+        .name("#ttl", attr::TTL)
+        .value(":one", n(1))
+        .value(":type", s("RATE_COUNTER"))
+        .value(":ttl", n((window_end + 60) as i64));
+        let count = self.store.update::<Counter>(counter).await?.count;
         if count > limit.max {
             tracing::warn!(count, "rate limit exceeded");
             return Err(ApiError::rate_limited(

@@ -179,16 +179,7 @@ pub async fn delete_asset(
             .await
             .map_err(ApiError::unavailable)?;
     }
-    state
-        .store
-        .client()
-        .delete_item()
-        .table_name(state.store.table())
-        .key("PK", aws_sdk_dynamodb::types::AttributeValue::S(asset.pk))
-        .key("SK", aws_sdk_dynamodb::types::AttributeValue::S(asset.sk))
-        .send()
-        .await
-        .map_err(shared::store::classify)?;
+    state.store.delete(&asset.pk, &asset.sk).await?;
     tracing::info!(asset_id = %asset.id, "asset deleted");
     Ok(StatusCode::NO_CONTENT)
 }

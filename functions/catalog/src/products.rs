@@ -1,7 +1,7 @@
 //! Product endpoints: create, read, update with optimistic locking (each one
 //! or a bulk of up to 25), archive, and the seller's stock adjustments.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
@@ -11,7 +11,7 @@ use shared::http::precondition::{etag, if_match};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorBody, ErrorEnvelope};
 use shared::idempotency::{self, Begin, IdempotencyKey};
 use shared::stock::{self, Stock, product_key};
-use shared::store::{Store, Transaction, Update, attr, from_item, n, s, to_item};
+use shared::store::{Store, Transaction, Update, attr, n, s, to_item};
 use utoipa::ToSchema;
 
 use crate::CatalogState;
@@ -644,25 +644,20 @@ pub async fn archive_product(
     if current.archived_at.is_some() {
         return Ok(with_etag(current));
     }
-    let update = state
-        .store
-        .client()
-        .update_item()
-        .table_name(state.store.table())
-        .key(attr::PK, AttributeValue::S(current.pk.clone()))
-        .key(attr::SK, AttributeValue::S(current.sk.clone()))
-        .update_expression(format!(
+    let archive = Update::new(
+        &current.pk,
+        &current.sk,
+        format!(
             "SET archivedAt = :now, updatedAt = :now ADD #version :one REMOVE {}",
             LISTING_ATTRIBUTES.join(", ")
-        ))
-        .condition_expression("attribute_exists(PK) AND attribute_not_exists(archivedAt)")
-        .expression_attribute_names("#version", attr::VERSION)
-        .expression_attribute_values(":now", AttributeValue::S(now_rfc3339()))
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .return_values(ReturnValue::AllNew);
-    match update.send().await.map_err(shared::store::classify) {
-        Ok(output) => {
-            let product: Product = from_item(output.attributes.unwrap_or_default())?;
+        ),
+    )
+    .condition("attribute_exists(PK) AND attribute_not_exists(archivedAt)")
+    .name("#version", attr::VERSION)
+    .value(":now", s(now_rfc3339()))
+    .value(":one", n(1));
+    match state.store.update::<Product>(archive).await {
+        Ok(product) => {
             tracing::info!(product_id = %product.id, "product archived");
             Ok(with_etag(product))
         }

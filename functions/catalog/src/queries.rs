@@ -4,12 +4,11 @@
 //! Items: `SEARCHQ#<YYYY-MM-DD> / <normalized query>` with `count` and
 //! `noResults` (atomic ADDs, never read-modify-write) and a 90-day `ttl`.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::http::{ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
-use shared::store::{Index, PartitionQuery, Store, StoreError, attr, classify};
+use shared::store::{Index, PartitionQuery, Store, StoreError, Update, attr, n, s};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::CatalogState;
@@ -52,27 +51,21 @@ pub async fn record(store: &Store, query: &str, no_results: bool) -> Result<(), 
         return Ok(());
     }
     let expires = time::OffsetDateTime::now_utc().unix_timestamp() + KEEP_DAYS * 86_400;
-    store
-        .client()
-        .update_item()
-        .table_name(store.table())
-        .key(attr::PK, AttributeValue::S(day_partition(&today())))
-        .key(attr::SK, AttributeValue::S(normalized.clone()))
-        .update_expression(
-            "ADD #count :one, noResults :none SET #type = :type, #query = :query, #ttl = :ttl",
-        )
-        .expression_attribute_names("#count", "count")
-        .expression_attribute_names("#type", attr::TYPE)
-        .expression_attribute_names("#query", "query")
-        .expression_attribute_names("#ttl", attr::TTL)
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .expression_attribute_values(":none", AttributeValue::N(u8::from(no_results).to_string()))
-        .expression_attribute_values(":type", AttributeValue::S(QUERY_STAT_TYPE.into()))
-        .expression_attribute_values(":query", AttributeValue::S(normalized))
-        .expression_attribute_values(":ttl", AttributeValue::N(expires.to_string()))
-        .send()
-        .await
-        .map_err(classify)?;
+    let count = Update::new(
+        day_partition(&today()),
+        normalized.clone(),
+        "ADD #count :one, noResults :none SET #type = :type, #query = :query, #ttl = :ttl",
+    )
+    .name("#count", "count")
+    .name("#type", attr::TYPE)
+    .name("#query", "query")
+    .name("#ttl", attr::TTL)
+    .value(":one", n(1))
+    .value(":none", n(i64::from(no_results)))
+    .value(":type", s(QUERY_STAT_TYPE))
+    .value(":query", s(normalized))
+    .value(":ttl", n(expires));
+    store.apply_update(count).await?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! The signed-in user's own account: read, update, erase.
 
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde::{Deserialize, Serialize};
@@ -8,7 +8,7 @@ use shared::auth::Principal;
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
 };
-use shared::store::{StoreError, Transaction, Update, attr, n, s};
+use shared::store::{StoreError, Transaction, Update, n, s};
 use utoipa::ToSchema;
 
 use crate::IdentityState;
@@ -245,30 +245,15 @@ pub async fn update_me(
         condition.push_str(" AND version = :expected");
         values.push((":expected", AttributeValue::N(version.to_string())));
     }
-    let mut update = state
-        .store
-        .client()
-        .update_item()
-        .table_name(state.store.table())
-        .key(attr::PK, AttributeValue::S(pk))
-        .key(attr::SK, AttributeValue::S(sk.to_owned()))
-        .update_expression(expression)
-        .condition_expression(condition)
-        .set_expression_attribute_names((!names.is_empty()).then(|| {
-            names
-                .into_iter()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect()
-        }))
-        .return_values(ReturnValue::AllNew);
-    for (name, value) in values {
-        update = update.expression_attribute_values(name, value);
+    let mut update = Update::new(pk, sk, expression).condition(condition);
+    for (placeholder, attribute) in names {
+        update = update.name(placeholder, attribute);
     }
-    match update.send().await.map_err(shared::store::classify) {
-        Ok(output) => {
-            let user: UserRecord = shared::store::from_item(output.attributes.unwrap_or_default())?;
-            Ok(with_etag(user))
-        }
+    for (placeholder, value) in values {
+        update = update.value(placeholder, value);
+    }
+    match state.store.update::<UserRecord>(update).await {
+        Ok(user) => Ok(with_etag(user)),
         Err(StoreError::ConditionFailed) => {
             // Tell a stale ETag from a vanished account.
             current_user(&state, &principal).await?;

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use shared::audit::{self, Actor, AuditAction};
 use shared::crypto::{constant_time_eq, hash_secret, new_secret};
 use shared::http::{ApiError, ApiResult, ClientInfo};
-use shared::store::{StoreError, attr};
+use shared::store::{StoreError, Update, s};
 use utoipa::ToSchema;
 
 use crate::IdentityState;
@@ -212,27 +212,21 @@ pub async fn refresh(state: &IdentityState, token: &str) -> ApiResult<SignedIn> 
     spent.push(session.secret_hash.clone());
     let overflow = spent.len().saturating_sub(SPENT_SECRETS_KEPT);
     spent.drain(..overflow);
-    let rotated = state
-        .store
-        .client()
-        .update_item()
-        .table_name(state.store.table())
-        .key(attr::PK, AttributeValue::S(pk.clone()))
-        .key(attr::SK, AttributeValue::S(sk.to_owned()))
-        .update_expression("SET secretHash = :next, spentHashes = :spent, lastUsedAt = :now")
-        // Two refreshes racing with one token: only the first rotates.
-        .condition_expression("secretHash = :current AND attribute_not_exists(revokedAt)")
-        .expression_attribute_values(":next", AttributeValue::S(hash_secret(&next_secret)))
-        .expression_attribute_values(
-            ":spent",
-            AttributeValue::L(spent.into_iter().map(AttributeValue::S).collect()),
-        )
-        .expression_attribute_values(":now", AttributeValue::S(shared::domain::now_rfc3339()))
-        .expression_attribute_values(":current", AttributeValue::S(session.secret_hash.clone()))
-        .send()
-        .await
-        .map_err(shared::store::classify);
-    match rotated {
+    let rotate = Update::new(
+        pk.clone(),
+        sk,
+        "SET secretHash = :next, spentHashes = :spent, lastUsedAt = :now",
+    )
+    // Two refreshes racing with one token: only the first rotates.
+    .condition("secretHash = :current AND attribute_not_exists(revokedAt)")
+    .value(":next", s(hash_secret(&next_secret)))
+    .value(
+        ":spent",
+        AttributeValue::L(spent.into_iter().map(AttributeValue::S).collect()),
+    )
+    .value(":now", s(shared::domain::now_rfc3339()))
+    .value(":current", s(&session.secret_hash));
+    match state.store.apply_update(rotate).await {
         Ok(_) => signed_in(state, user, &session, &next_secret),
         Err(StoreError::ConditionFailed) => {
             // The token was spent by a concurrent request: treat it as reuse.
@@ -264,21 +258,11 @@ async fn revoke_for_reuse(state: &IdentityState, session: &SessionRecord) -> Api
 /// Marks a session revoked; harmless if it already is.
 pub async fn revoke(state: &IdentityState, session: &SessionRecord, reason: &str) -> ApiResult<()> {
     let (pk, sk) = session_key(&session.session_id);
-    let result = state
-        .store
-        .client()
-        .update_item()
-        .table_name(state.store.table())
-        .key(attr::PK, AttributeValue::S(pk))
-        .key(attr::SK, AttributeValue::S(sk.to_owned()))
-        .update_expression("SET revokedAt = :now, revokeReason = :reason")
-        .condition_expression("attribute_exists(PK) AND attribute_not_exists(revokedAt)")
-        .expression_attribute_values(":now", AttributeValue::S(shared::domain::now_rfc3339()))
-        .expression_attribute_values(":reason", AttributeValue::S(reason.to_owned()))
-        .send()
-        .await
-        .map_err(shared::store::classify);
-    match result {
+    let revoke = Update::new(pk, sk, "SET revokedAt = :now, revokeReason = :reason")
+        .condition("attribute_exists(PK) AND attribute_not_exists(revokedAt)")
+        .value(":now", s(shared::domain::now_rfc3339()))
+        .value(":reason", s(reason));
+    match state.store.apply_update(revoke).await {
         Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
         Err(err) => Err(err.into()),
     }

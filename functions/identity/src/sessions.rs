@@ -1,12 +1,11 @@
 //! Session endpoints: refresh, sign out, sign out everywhere, list, revoke.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::{Path, State};
 use serde::Serialize;
 use shared::audit::{self, Actor, AuditAction};
 use shared::auth::Principal;
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
-use shared::store::{Index, PartitionQuery, attr};
+use shared::store::{Index, PartitionQuery, Update, n};
 use utoipa::ToSchema;
 
 use crate::IdentityState;
@@ -98,19 +97,10 @@ pub async fn logout_all(
 /// Kills every session of `user_id` by moving its token epoch.
 pub async fn bump_token_epoch(state: &IdentityState, user_id: &str) -> ApiResult<()> {
     let (pk, sk) = user_key(user_id);
-    state
-        .store
-        .client()
-        .update_item()
-        .table_name(state.store.table())
-        .key(attr::PK, AttributeValue::S(pk))
-        .key(attr::SK, AttributeValue::S(sk.to_owned()))
-        .update_expression("ADD tokenEpoch :one")
-        .condition_expression("attribute_exists(PK)")
-        .expression_attribute_values(":one", AttributeValue::N("1".into()))
-        .send()
-        .await
-        .map_err(shared::store::classify)?;
+    let bump = Update::new(pk, sk, "ADD tokenEpoch :one")
+        .condition("attribute_exists(PK)")
+        .value(":one", n(1));
+    state.store.apply_update(bump).await?;
     Ok(())
 }
 

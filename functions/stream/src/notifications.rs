@@ -6,10 +6,9 @@
 //! record's event id is written (conditionally) before sending, and removed
 //! again if sending fails so the retry can send it.
 
-use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use shared::mail::Message;
-use shared::store::{StoreError, attr};
+use shared::store::StoreError;
 
 use crate::{Change, StreamState};
 
@@ -142,15 +141,7 @@ pub(crate) async fn send_once(
     }
     if let Err(err) = state.mailer.send(email).await {
         // Forget the marker so the retry sends it.
-        state
-            .store
-            .client()
-            .delete_item()
-            .table_name(state.store.table())
-            .key(attr::PK, AttributeValue::S(marker.pk))
-            .key(attr::SK, AttributeValue::S(marker.sk))
-            .send()
-            .await?;
+        state.store.delete(&marker.pk, &marker.sk).await?;
         return Err(err);
     }
     tracing::info!(event_id, kind, "notification sent");

@@ -500,7 +500,26 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn update<T: DeserializeOwned>(&self, update: Update) -> Result<T, StoreError> {
         let output = self
-            .client
+            .update_request(update)
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        from_item(output.attributes.unwrap_or_default())
+    }
+
+    /// Updates one item; nothing is read back.
+    #[tracing::instrument(skip_all, err(level = "debug"))]
+    pub async fn apply_update(&self, update: Update) -> Result<(), StoreError> {
+        self.update_request(update).send().await.map_err(classify)?;
+        Ok(())
+    }
+
+    fn update_request(
+        &self,
+        update: Update,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
             .update_item()
             .table_name(&*self.table)
             .set_key(Some(update.key()))
@@ -508,11 +527,6 @@ impl Store {
             .set_condition_expression(update.condition)
             .set_expression_attribute_names((!update.names.is_empty()).then_some(update.names))
             .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(classify)?;
-        from_item(output.attributes.unwrap_or_default())
     }
 
     /// Strongly consistent reads of up to 100 items in one call; items that
