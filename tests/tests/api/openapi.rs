@@ -1,7 +1,30 @@
-//! The OpenAPI document served at /v1/openapi.json.
+//! The OpenAPI document served at /v1/openapi.json, and its committed copy
+//! docs/openapi.json.
 
 use axum::http::{Method, StatusCode};
 use bodega_tests::spawn_app;
+
+/// The committed document is what the code describes. `make openapi`
+/// (`BODEGA_WRITE_OPENAPI=1` for this test) rewrites it.
+#[test]
+fn the_committed_document_is_the_generated_one() {
+    let path = bodega_tests::repo_root().join("docs/openapi.json");
+    let generated = platform::document()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes")
+        + "\n";
+    if std::env::var_os("BODEGA_WRITE_OPENAPI").is_some() {
+        std::fs::write(&path, &generated).expect("docs/openapi.json is writable");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if let Some(diff) = bodega_tests::line_diff(&committed, &generated, 40) {
+        panic!(
+            "docs/openapi.json is not the document the code describes; run `make openapi` \
+             and commit it.\n--- docs/openapi.json\n+++ platform::document()\n{diff}"
+        );
+    }
+}
 
 #[tokio::test]
 async fn the_served_document_describes_every_route_with_error_schemas() {
