@@ -76,3 +76,36 @@ async fn the_served_document_describes_every_route_with_error_schemas() {
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+/// Enums whose names a macro writes: utoipa reads a `#[serde(rename)]` from a
+/// macro only when the name reaches it as a plain token (`tt`), so the
+/// schema's values are checked against what serde sends.
+#[test]
+fn enum_schemas_list_the_values_the_api_sends() {
+    fn sent<T: serde::Serialize>(all: &[T]) -> Vec<serde_json::Value> {
+        all.iter()
+            .map(|value| serde_json::to_value(value).unwrap())
+            .collect()
+    }
+    let doc = serde_json::to_value(platform::document()).unwrap();
+    let schemas = &doc["components"]["schemas"];
+    use orders::model::{FulfilmentStatus, OrderStatus, PaymentMethod, PaymentState, RefundState};
+    use shared::auth::{CapabilityRole, OrgKind, OrgRole, Permission};
+    for (name, values) in [
+        ("Permission", sent(Permission::ALL)),
+        ("OrgKind", sent(OrgKind::ALL)),
+        ("OrgRole", sent(OrgRole::ALL)),
+        ("CapabilityRole", sent(CapabilityRole::ALL)),
+        ("OrderStatus", sent(OrderStatus::ALL)),
+        ("FulfilmentStatus", sent(FulfilmentStatus::ALL)),
+        ("PaymentMethod", sent(PaymentMethod::ALL)),
+        ("PaymentState", sent(PaymentState::ALL)),
+        ("RefundState", sent(RefundState::ALL)),
+    ] {
+        assert_eq!(
+            schemas[name]["enum"],
+            serde_json::Value::Array(values),
+            "the {name} schema"
+        );
+    }
+}
