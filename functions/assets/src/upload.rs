@@ -59,8 +59,6 @@ pub struct UploadGrant {
     request_body = UploadRequest,
     responses(
         (status = 201, description = "Upload with the returned URL and headers before it expires", body = Envelope<UploadGrant>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "No permission to add files to this organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or not yours", body = ErrorEnvelope),
         (status = 413, description = "Larger than this purpose allows", body = ErrorEnvelope),

@@ -318,7 +318,6 @@ fn price_bounds(min: Option<i64>, max: Option<i64>) -> Option<(String, String)> 
         (status = 200, description = "One page of products", body = Envelope<Vec<ProductView>>),
         (status = 400, description = "The cursor is not from this list", body = ErrorEnvelope),
         (status = 422, description = "A parameter is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

@@ -183,15 +183,10 @@ async fn create_one(
     request_body = NewProductRequest,
     responses(
         (status = 201, description = "The product was created; the ETag header is its version", body = Envelope<ProductView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
         (status = 404, description = "The caller is not a member of the organization", body = ErrorEnvelope),
         (status = 409, description = "The SKU is taken", body = ErrorEnvelope),
-        (status = 413, description = "The body is too large", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid or the category does not exist; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -258,10 +253,6 @@ fn item_error(index: usize, err: ApiError) -> BulkItemResult {
     request_body = BulkCreateRequest,
     responses(
         (status = 200, description = "Per-product results, in request order", body = Envelope<BulkCreateResult>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
-        (status = 413, description = "The body is too large", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "No products, or more than 25", body = ErrorEnvelope),
     ),
 )]
@@ -351,7 +342,6 @@ pub(crate) async fn load_product(store: &Store, product_id: &str) -> ApiResult<P
     responses(
         (status = 200, description = "The product; the ETag header is its version", body = Envelope<ProductView>),
         (status = 404, description = "No such product", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -428,13 +418,11 @@ pub struct UpdateProductRequest {
     responses(
         (status = 200, description = "The updated product, with its new ETag", body = Envelope<ProductView>),
         (status = 400, description = "Invalid JSON or If-Match", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
         (status = 404, description = "No such product, or not the caller's organization's", body = ErrorEnvelope),
         (status = 409, description = "The product is archived, or changed meanwhile", body = ErrorEnvelope),
         (status = 412, description = "The product changed since that ETag", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -596,10 +584,6 @@ pub struct BulkUpdateResult {
     request_body = BulkUpdateRequest,
     responses(
         (status = 200, description = "Per-product results, in request order", body = Envelope<BulkUpdateResult>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
-        (status = 413, description = "The body is too large", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "No products, or more than 25", body = ErrorEnvelope),
     ),
 )]
@@ -636,10 +620,8 @@ pub async fn bulk_update_products(
     params(("productId" = String, Path, description = "The product's id")),
     responses(
         (status = 200, description = "The archived product", body = Envelope<ProductView>),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
         (status = 404, description = "No such product, or not the caller's organization's", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -704,13 +686,10 @@ pub struct StockAdjustment {
     ),
     responses(
         (status = 200, description = "The stock after the adjustment (Idempotent-Replayed: true on a replay)", body = Envelope<Stock>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
         (status = 404, description = "No such product, or not the caller's organization's", body = ErrorEnvelope),
         (status = 409, description = "Not enough stock to remove that many, or the same Idempotency-Key is still in progress", body = ErrorEnvelope),
         (status = 422, description = "delta is 0 or out of range, or the Idempotency-Key was used for another request", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

@@ -110,10 +110,8 @@ pub struct QueryStatsParams {
     params(QueryStatsParams),
     responses(
         (status = 200, description = "Queries, most frequent first", body = Envelope<Vec<QueryStat>>),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller is not a platform admin", body = ErrorEnvelope),
         (status = 422, description = "A parameter is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

@@ -244,12 +244,9 @@ fn review_item_update(
     params(("productId" = String, Path, description = "The product's id")),
     responses(
         (status = 201, description = "The review; the product's rating includes it", body = Envelope<ReviewView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 404, description = "No such product, or it is archived", body = ErrorEnvelope),
         (status = 409, description = "The user has reviewed this product already", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -309,12 +306,9 @@ pub async fn create_review(
     params(("productId" = String, Path, description = "The product's id")),
     responses(
         (status = 200, description = "The updated review", body = Envelope<ReviewView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 404, description = "The user has no review of this product, or the product is archived", body = ErrorEnvelope),
         (status = 409, description = "The review changed meanwhile or is hidden", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -355,10 +349,8 @@ pub struct ReviewDeleted {
     params(("productId" = String, Path, description = "The product's id")),
     responses(
         (status = 200, description = "The review is gone, and out of the rating", body = Envelope<ReviewDeleted>),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 404, description = "The user has no review of this product", body = ErrorEnvelope),
         (status = 409, description = "The review changed meanwhile; retry", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -415,11 +407,9 @@ fn product_rating_removal(
     ),
     responses(
         (status = 200, description = "The hidden review", body = Envelope<ReviewView>),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller is not a platform admin", body = ErrorEnvelope),
         (status = 404, description = "No such review", body = ErrorEnvelope),
         (status = 409, description = "The review changed meanwhile; retry", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -464,7 +454,6 @@ pub async fn hide_review(
     responses(
         (status = 200, description = "One page of reviews, newest first", body = Envelope<Vec<ReviewView>>),
         (status = 400, description = "The cursor is not from this list", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

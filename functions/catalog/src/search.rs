@@ -415,7 +415,6 @@ fn rank(postings: &[Vec<TermItem>]) -> Vec<String> {
         (status = 200, description = "One page of products, best match first", body = Envelope<Vec<ProductView>>),
         (status = 400, description = "The cursor is not valid", body = ErrorEnvelope),
         (status = 422, description = "No usable word, or a filter is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -509,7 +508,6 @@ pub struct Suggestion {
     responses(
         (status = 200, description = "Up to 10 suggestions", body = Envelope<Vec<Suggestion>>),
         (status = 422, description = "The prefix is shorter than 2 letters", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

@@ -103,11 +103,8 @@ pub struct CreateInvitationRequest {
     request_body = CreateInvitationRequest,
     responses(
         (status = 201, description = "The invitation was created and emailed", body = Envelope<InvitationView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "Without member:manage, or a non-owner inviting an owner", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is not a member", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
         (status = 503, description = "A dependency (or email sending) is unavailable; retry", body = ErrorEnvelope),
     ),
@@ -233,14 +230,10 @@ fn invalid_invitation() -> ApiError {
     request_body = AcceptInvitationRequest,
     responses(
         (status = 200, description = "The caller is now a member", body = Envelope<MemberView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The invitation was sent to another email address", body = ErrorEnvelope),
         (status = 404, description = "The token is unknown, used or expired", body = ErrorEnvelope),
         (status = 409, description = "The caller is already a member", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "The token is missing", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

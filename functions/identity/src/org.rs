@@ -293,11 +293,7 @@ pub async fn signed_in_user(state: &IdentityState, principal: &Principal) -> Api
     request_body = CreateOrgRequest,
     responses(
         (status = 201, description = "The organization was created; the ETag header holds its version", body = Envelope<OrgView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid access token", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -376,8 +372,6 @@ pub struct MyOrgView {
     responses(
         (status = 200, body = Envelope<Vec<MyOrgView>>),
         (status = 400, description = "The cursor or limit is invalid", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid access token", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -444,10 +438,8 @@ pub async fn load_org(state: &IdentityState, org_id: &str) -> ApiResult<OrgRecor
     params(("orgId" = String, Path, description = "The organization's id")),
     responses(
         (status = 200, description = "The organization; the ETag header holds its version", body = Envelope<OrgView>),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "A member without org:read (e.g. a restricted API key)", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is not a member", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -479,14 +471,10 @@ pub async fn get_org(
     request_body = UpdateOrgRequest,
     responses(
         (status = 200, description = "The changed organization, with its new ETag", body = Envelope<OrgView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "A member without org:manage", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is not a member", body = ErrorEnvelope),
         (status = 412, description = "If-Match is not the current ETag", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -591,13 +579,9 @@ pub struct VerificationRequest {
     request_body = VerificationRequest,
     responses(
         (status = 200, description = "The organization with its new flags and ETag", body = Envelope<OrgView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "A member who is not a platform admin", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is neither a member nor a platform admin", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A flag is missing or not a boolean", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

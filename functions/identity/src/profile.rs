@@ -47,8 +47,6 @@ fn with_etag(user: UserRecord) -> ApiResponse<UserView> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account; the ETag header is its version", body = Envelope<UserView>),
-        (status = 401, description = "Missing, expired or invalid access token", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -195,7 +193,6 @@ fn if_match_version(headers: &HeaderMap) -> ApiResult<Option<u64>> {
     responses(
         (status = 200, description = "The updated account, with its new ETag", body = Envelope<UserView>),
         (status = 400, description = "Invalid JSON or If-Match", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 412, description = "The profile changed since that ETag", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
     ),

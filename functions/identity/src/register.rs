@@ -86,13 +86,9 @@ impl TryFrom<RegisterRequest> for Registration {
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "The account was created", body = Envelope<UserView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
         (status = 409, description = "The email is already registered", body = ErrorEnvelope),
-        (status = 413, description = "The body is too large", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
         (status = 429, description = "Too many registrations from this client or for this email; see Retry-After", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

@@ -35,7 +35,6 @@ pub struct StatusFilter {
     responses(
         (status = 200, description = "One page of orders, newest first", body = Envelope<Vec<OrderView>>),
         (status = 400, description = "The cursor is not from this list", body = ErrorEnvelope),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Not a platform admin", body = ErrorEnvelope),
         (status = 422, description = "Unknown status", body = ErrorEnvelope),
     ),
@@ -92,7 +91,6 @@ fn loaded_of(outcome: Outcome) -> ApiResult<lifecycle::Loaded> {
     params(("orderId" = String, Path, description = "The order's id")),
     responses(
         (status = 200, description = "The order, paid", body = Envelope<OrderView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Not a platform admin", body = ErrorEnvelope),
         (status = 404, description = "No such order", body = ErrorEnvelope),
         (status = 409, description = "Not an invoice order, or it was cancelled", body = ErrorEnvelope),
@@ -129,7 +127,6 @@ pub async fn mark_invoice_paid(
     request_body(content = CancelRequest, description = "Optional reason"),
     responses(
         (status = 200, description = "The order; payment.refund shows whether the provider refunded", body = Envelope<OrderView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Not a platform admin", body = ErrorEnvelope),
         (status = 404, description = "No such order", body = ErrorEnvelope),
         (status = 409, description = "Nothing to refund: the order is unpaid, or cancelled before payment", body = ErrorEnvelope),

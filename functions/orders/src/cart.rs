@@ -335,7 +335,6 @@ pub struct SetQuantity {
     params(BuyerParams),
     responses(
         (status = 200, description = "The cart; an empty one if nothing was added", body = Envelope<CartView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization (or not the caller's)", body = ErrorEnvelope),
     ),
@@ -358,7 +357,6 @@ pub async fn get_cart(
     params(BuyerParams),
     responses(
         (status = 200, description = "The emptied cart", body = Envelope<CartView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization (or not the caller's)", body = ErrorEnvelope),
     ),
@@ -384,7 +382,6 @@ pub async fn clear_cart(
     request_body = AddItem,
     responses(
         (status = 200, description = "The cart after the change", body = Envelope<CartView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such product, or no such organization", body = ErrorEnvelope),
         (status = 409, description = "The cart kept changing elsewhere; retry", body = ErrorEnvelope),
@@ -441,7 +438,6 @@ pub async fn add_item(
     request_body = SetQuantity,
     responses(
         (status = 200, description = "The cart after the change", body = Envelope<CartView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 404, description = "The product is not in the cart, or no such organization", body = ErrorEnvelope),
         (status = 409, description = "The cart kept changing elsewhere; retry", body = ErrorEnvelope),
         (status = 422, description = "A quantity below the minimum or out of range, or the product is no longer for sale", body = ErrorEnvelope),
@@ -479,7 +475,6 @@ pub async fn set_quantity(
     params(("productId" = String, Path, description = "The product of the line"), BuyerParams),
     responses(
         (status = 200, description = "The cart after the change", body = Envelope<CartView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 404, description = "The product is not in the cart, or no such organization", body = ErrorEnvelope),
         (status = 409, description = "The cart kept changing elsewhere; retry", body = ErrorEnvelope),
     ),

@@ -751,7 +751,6 @@ pub async fn ensure_payment(state: &OrdersState, loaded: Loaded) -> ApiResult<Lo
         (status = 201, description = "The order, pending payment; for card payments `payment.clientSecret` is for Stripe.js", body = Envelope<OrderView>),
         (status = 200, description = "A replay: the order this Idempotency-Key placed", body = Envelope<OrderView>),
         (status = 400, description = "No Idempotency-Key, or the body is not JSON", body = ErrorEnvelope),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization (or not the caller's)", body = ErrorEnvelope),
         (status = 409, description = "Products short of stock or no longer for sale (details.lines names them), the total differs from expectedTotal (details.totals), the cart changed meanwhile, or too many unpaid card orders; nothing was written", body = ErrorEnvelope),

@@ -159,7 +159,6 @@ pub async fn settle_refund(state: &OrdersState, loaded: Loaded) -> ApiResult<Loa
     responses(
         (status = 200, description = "One page of orders, newest first", body = Envelope<Vec<OrderView>>),
         (status = 400, description = "The cursor is not from this list", body = ErrorEnvelope),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:read permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization (or not the caller's)", body = ErrorEnvelope),
     ),
@@ -202,7 +201,6 @@ pub async fn list_orders(
     params(("orderId" = String, Path, description = "The order's id")),
     responses(
         (status = 200, description = "The order with its history", body = Envelope<OrderView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "A member of the buying org without order:read", body = ErrorEnvelope),
         (status = 404, description = "No such order, or not the caller's", body = ErrorEnvelope),
     ),
@@ -265,7 +263,6 @@ pub fn reason(raw: Option<&str>) -> ApiResult<Option<String>> {
     request_body(content = CancelRequest, description = "Optional reason"),
     responses(
         (status = 200, description = "The cancelled order (payment.refund shows the refund)", body = Envelope<OrderView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "A member of the buying org without order:create", body = ErrorEnvelope),
         (status = 404, description = "No such order, or not the caller's", body = ErrorEnvelope),
         (status = 409, description = "The order can no longer be cancelled (e.g. it shipped)", body = ErrorEnvelope),

@@ -279,7 +279,6 @@ fn parse_day(field: &str, raw: Option<&str>) -> ApiResult<Option<Date>> {
     params(StatsRange),
     responses(
         (status = 200, description = "The days of the range with activity, and their sums", body = Envelope<OrderStats>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Not a platform admin", body = ErrorEnvelope),
         (status = 422, description = "A date is not YYYY-MM-DD, from is after to, or the range is over 366 days", body = ErrorEnvelope),
     ),

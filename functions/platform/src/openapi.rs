@@ -4,8 +4,12 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use utoipa::openapi::header::Header;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{InfoBuilder, OpenApi, OpenApiBuilder, Tag};
+use utoipa::openapi::{
+    Content, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Response, Tag, Type,
+};
 
 use crate::PlatformState;
 
@@ -47,6 +51,7 @@ pub fn document() -> OpenApi {
             "An organization API key (bdg_<prefix>_<secret>); it may also be sent as Authorization: Bearer <key>",
         ))),
     );
+    add_common_responses(&mut doc);
     doc.tags = Some(vec![
         tag("identity", "Accounts, sign-in and access tokens"),
         tag(
@@ -69,6 +74,144 @@ pub fn document() -> OpenApi {
         tag("platform", "Health and the API description"),
     ]);
     doc
+}
+
+/// The error responses that come from the shared layers and extractors
+/// rather than from a handler, declared once in `components.responses` and
+/// referenced by every operation they apply to (an operation's own wording
+/// for the same status wins):
+/// - a JSON body (`ApiJson`): 400 unreadable, 413 too large, 415 not JSON,
+///   422 of the wrong shape;
+/// - query parameters (`ApiQuery`): 400 unreadable;
+/// - credentials: 401; an API key's request budget: 429;
+/// - a path parameter naming something: 404;
+/// - a dependency that does not answer in time: 503.
+const COMMON_RESPONSES: &[(&str, &str, &str)] = &[
+    (
+        "400",
+        "BadRequest",
+        "The request cannot be read: the body is not valid JSON, or a query parameter or cursor is malformed",
+    ),
+    (
+        "401",
+        "Unauthenticated",
+        "Missing, expired or invalid credentials (access token or API key)",
+    ),
+    (
+        "404",
+        "NotFound",
+        "No such resource, or one the caller may not see",
+    ),
+    ("413", "PayloadTooLarge", "The body is larger than 256 KiB"),
+    (
+        "415",
+        "UnsupportedMediaType",
+        "The body is not sent as JSON (Content-Type: application/json)",
+    ),
+    (
+        "422",
+        "ValidationFailed",
+        "A value breaks the rules; `error.fields` names each field and why",
+    ),
+    (
+        "429",
+        "RateLimited",
+        "Too many requests; retry after the Retry-After header's seconds",
+    ),
+    (
+        "503",
+        "Unavailable",
+        "A dependency is unavailable or the request ran out of time; retry",
+    ),
+];
+
+fn add_common_responses(doc: &mut OpenApi) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (status, name, description) in COMMON_RESPONSES {
+        let mut response = Response::new(*description);
+        response.content.insert(
+            "application/json".to_owned(),
+            Content::new(Some(Ref::from_schema_name("ErrorEnvelope"))),
+        );
+        if *status == "429" {
+            let mut retry_after = Header::new(ObjectBuilder::new().schema_type(Type::Integer));
+            retry_after.description = Some("Seconds to wait before retrying".to_owned());
+            response
+                .headers
+                .insert("Retry-After".to_owned(), retry_after);
+        }
+        components
+            .responses
+            .insert((*name).to_owned(), RefOr::T(response));
+    }
+    for item in doc.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for status in common_statuses(operation) {
+                let (_, name, _) = COMMON_RESPONSES
+                    .iter()
+                    .find(|(code, _, _)| *code == status)
+                    .expect("every common status has a response");
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_owned())
+                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+            }
+        }
+    }
+}
+
+/// Which of the common responses an operation can answer, from what it
+/// declares: its body, parameters and security.
+fn common_statuses(operation: &Operation) -> Vec<&'static str> {
+    let mut statuses = Vec::new();
+    let json_body = operation
+        .request_body
+        .as_ref()
+        .is_some_and(|body| body.content.contains_key("application/json"));
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    let has = |location: ParameterIn| {
+        parameters
+            .iter()
+            .any(|p| std::mem::discriminant(&p.parameter_in) == std::mem::discriminant(&location))
+    };
+    let schemes = serde_json::to_value(&operation.security).unwrap_or_default();
+    let needs = |scheme: &str| {
+        schemes
+            .as_array()
+            .is_some_and(|alternatives| alternatives.iter().any(|a| a.get(scheme).is_some()))
+    };
+    if json_body || has(ParameterIn::Query) {
+        statuses.push("400");
+    }
+    if needs("bearer") || needs("apiKey") {
+        statuses.push("401");
+    }
+    if has(ParameterIn::Path) {
+        statuses.push("404");
+    }
+    if json_body {
+        statuses.extend(["413", "415", "422"]);
+    }
+    if needs("apiKey") {
+        statuses.push("429");
+    }
+    if !matches!(
+        operation.operation_id.as_deref(),
+        Some("openapi_json" | "jwks")
+    ) {
+        statuses.push("503");
+    }
+    statuses
 }
 
 fn tag(name: &str, description: &str) -> Tag {
