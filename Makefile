@@ -30,6 +30,9 @@ test: ## fmt check, cfn-lint, clippy, cargo test against a private stack (ARGS=.
 openapi: ## rewrite docs/openapi.json from the code (a test fails while they differ)
 	BODEGA_WRITE_OPENAPI=1 cargo test -p bodega-tests --test api -- --exact openapi::the_committed_document_is_the_generated_one
 
+fuzz: ## schemathesis over the OpenAPI document against a private stack and devserver (infra/fuzz.sh)
+	infra/fuzz.sh
+
 stop: ## stop the dev stack in .local/run (infra/stack.sh stop --all: every stack)
 	infra/stack.sh stop
 

@@ -52,6 +52,7 @@ pub fn document() -> OpenApi {
         ))),
     );
     add_common_responses(&mut doc);
+    add_links(&mut doc);
     doc.tags = Some(vec![
         tag("identity", "Accounts, sign-in and access tokens"),
         tag(
@@ -144,28 +145,17 @@ fn add_common_responses(doc: &mut OpenApi) {
             .responses
             .insert((*name).to_owned(), RefOr::T(response));
     }
-    for item in doc.paths.paths.values_mut() {
-        for operation in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
-        {
-            for status in common_statuses(operation) {
-                let (_, name, _) = COMMON_RESPONSES
-                    .iter()
-                    .find(|(code, _, _)| *code == status)
-                    .expect("every common status has a response");
-                operation
-                    .responses
-                    .responses
-                    .entry(status.to_owned())
-                    .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
-            }
+    for operation in operations(doc) {
+        for status in common_statuses(operation) {
+            let (_, name, _) = COMMON_RESPONSES
+                .iter()
+                .find(|(code, _, _)| *code == status)
+                .expect("every common status has a response");
+            operation
+                .responses
+                .responses
+                .entry(status.to_owned())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
         }
     }
 }
@@ -212,6 +202,232 @@ fn common_statuses(operation: &Operation) -> Vec<&'static str> {
         statuses.push("503");
     }
     statuses
+}
+
+/// Where the id a response hands out is used next: (operation, status,
+/// link name, target operation, the target's parameters as runtime
+/// expressions). Clients and stateful fuzzers follow these to chain create →
+/// read → update → delete.
+type LinkSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+const ORG_ID: &[(&str, &str)] = &[("orgId", "$response.body#/data/id")];
+const PRODUCT_ID: &[(&str, &str)] = &[("productId", "$response.body#/data/id")];
+const ORDER_ID: &[(&str, &str)] = &[("orderId", "$response.body#/data/id")];
+const ASSET_ID: &[(&str, &str)] = &[("assetId", "$response.body#/data/assetId")];
+const SLUG: &[(&str, &str)] = &[("slug", "$response.body#/data/slug")];
+const FULFILMENT: &[(&str, &str)] = &[
+    ("orgId", "$response.body#/data/lines/0/sellerOrgId"),
+    ("orderId", "$response.body#/data/id"),
+];
+const CART_LINE: &[(&str, &str)] = &[("productId", "$request.body#/productId")];
+const API_KEY: &[(&str, &str)] = &[
+    ("orgId", "$request.path.orgId"),
+    ("prefix", "$response.body#/data/prefix"),
+];
+const OWN_REVIEW: &[(&str, &str)] = &[("productId", "$request.path.productId")];
+const REVIEW: &[(&str, &str)] = &[
+    ("productId", "$request.path.productId"),
+    ("authorId", "$response.body#/data/authorId"),
+];
+const FIRST_SESSION: &[(&str, &str)] = &[("sessionId", "$response.body#/data/0/id")];
+
+const LINKS: &[LinkSpec] = &[
+    ("create_org", "201", "GetOrg", "get_org", ORG_ID),
+    ("create_org", "201", "UpdateOrg", "update_org", ORG_ID),
+    ("create_org", "201", "ListMembers", "list_members", ORG_ID),
+    (
+        "create_org",
+        "201",
+        "InviteMember",
+        "create_invitation",
+        ORG_ID,
+    ),
+    (
+        "create_org",
+        "201",
+        "CreateApiKey",
+        "create_api_key",
+        ORG_ID,
+    ),
+    ("create_org", "201", "ListApiKeys", "list_api_keys", ORG_ID),
+    ("create_org", "201", "ListAudit", "list_org_audit", ORG_ID),
+    (
+        "create_org",
+        "201",
+        "ListFulfilments",
+        "list_fulfilments",
+        ORG_ID,
+    ),
+    (
+        "create_org",
+        "201",
+        "SetVerification",
+        "set_verification",
+        ORG_ID,
+    ),
+    (
+        "create_api_key",
+        "201",
+        "RevokeApiKey",
+        "revoke_api_key",
+        API_KEY,
+    ),
+    (
+        "create_category",
+        "201",
+        "GetCategory",
+        "get_category",
+        SLUG,
+    ),
+    (
+        "create_category",
+        "201",
+        "UpdateCategory",
+        "update_category",
+        SLUG,
+    ),
+    (
+        "create_product",
+        "201",
+        "GetProduct",
+        "get_product",
+        PRODUCT_ID,
+    ),
+    (
+        "create_product",
+        "201",
+        "UpdateProduct",
+        "update_product",
+        PRODUCT_ID,
+    ),
+    (
+        "create_product",
+        "201",
+        "ArchiveProduct",
+        "archive_product",
+        PRODUCT_ID,
+    ),
+    (
+        "create_product",
+        "201",
+        "AdjustStock",
+        "adjust_stock",
+        PRODUCT_ID,
+    ),
+    (
+        "create_product",
+        "201",
+        "ListReviews",
+        "list_reviews",
+        PRODUCT_ID,
+    ),
+    (
+        "create_product",
+        "201",
+        "CreateReview",
+        "create_review",
+        PRODUCT_ID,
+    ),
+    (
+        "create_review",
+        "201",
+        "UpdateReview",
+        "update_review",
+        OWN_REVIEW,
+    ),
+    (
+        "create_review",
+        "201",
+        "DeleteReview",
+        "delete_review",
+        OWN_REVIEW,
+    ),
+    ("create_review", "201", "HideReview", "hide_review", REVIEW),
+    ("add_item", "200", "SetQuantity", "set_quantity", CART_LINE),
+    ("add_item", "200", "RemoveItem", "remove_item", CART_LINE),
+    ("checkout", "201", "GetOrder", "get_order", ORDER_ID),
+    ("checkout", "201", "CancelOrder", "cancel_order", ORDER_ID),
+    (
+        "checkout",
+        "201",
+        "MarkInvoicePaid",
+        "mark_invoice_paid",
+        ORDER_ID,
+    ),
+    ("checkout", "201", "RefundOrder", "refund_order", ORDER_ID),
+    (
+        "checkout",
+        "201",
+        "GetFulfilment",
+        "get_fulfilment",
+        FULFILMENT,
+    ),
+    (
+        "checkout",
+        "201",
+        "AdvanceFulfilment",
+        "advance_fulfilment",
+        FULFILMENT,
+    ),
+    ("create_upload", "201", "GetAsset", "get_asset", ASSET_ID),
+    (
+        "create_upload",
+        "201",
+        "DeleteAsset",
+        "delete_asset",
+        ASSET_ID,
+    ),
+    (
+        "list_sessions",
+        "200",
+        "RevokeSession",
+        "revoke_session",
+        FIRST_SESSION,
+    ),
+];
+
+fn add_links(doc: &mut OpenApi) {
+    for (from, status, name, to, parameters) in LINKS {
+        let operation = operations(doc)
+            .find(|operation| operation.operation_id.as_deref() == Some(*from))
+            .unwrap_or_else(|| panic!("a link starts at {from}, which no route has"));
+        let Some(RefOr::T(response)) = operation.responses.responses.get_mut(*status) else {
+            panic!("a link starts at {from}'s {status}, which it does not declare");
+        };
+        let parameters: serde_json::Map<String, serde_json::Value> = parameters
+            .iter()
+            .map(|(name, expression)| ((*name).to_owned(), (*expression).into()))
+            .collect();
+        // utoipa 5 writes `Link` with snake_case keys (`operation_id`), which
+        // no client reads; the link objects are written as JSON instead.
+        let links = response
+            .extensions
+            .get_or_insert_with(Default::default)
+            .entry("links".to_owned())
+            .or_insert_with(|| serde_json::json!({}));
+        links[*name] = serde_json::json!({ "operationId": to, "parameters": parameters });
+    }
+}
+
+/// Every operation of the document.
+fn operations(doc: &mut OpenApi) -> impl Iterator<Item = &mut Operation> {
+    doc.paths.paths.values_mut().flat_map(|item| {
+        [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+    })
 }
 
 fn tag(name: &str, description: &str) -> Tag {

@@ -109,3 +109,45 @@ fn enum_schemas_list_the_values_the_api_sends() {
         );
     }
 }
+
+/// A link names an operation that exists, and exactly the path parameters
+/// that operation takes.
+#[test]
+fn links_lead_to_operations_with_those_parameters() {
+    let doc = serde_json::to_value(platform::document()).unwrap();
+    let mut path_parameters = std::collections::BTreeMap::new();
+    for item in doc["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            let names: std::collections::BTreeSet<String> = operation["parameters"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|p| p["in"] == "path")
+                .map(|p| p["name"].as_str().unwrap().to_owned())
+                .collect();
+            path_parameters.insert(operation["operationId"].as_str().unwrap().to_owned(), names);
+        }
+    }
+    let mut links = 0;
+    for item in doc["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            for response in operation["responses"].as_object().unwrap().values() {
+                for (name, link) in response["links"].as_object().into_iter().flatten() {
+                    let target = link["operationId"].as_str().unwrap();
+                    let expected = path_parameters
+                        .get(target)
+                        .unwrap_or_else(|| panic!("link {name} leads to no operation {target}"));
+                    let given: std::collections::BTreeSet<String> = link["parameters"]
+                        .as_object()
+                        .unwrap()
+                        .keys()
+                        .cloned()
+                        .collect();
+                    assert_eq!(&given, expected, "link {name} to {target}");
+                    links += 1;
+                }
+            }
+        }
+    }
+    assert!(links >= 30, "only {links} links");
+}

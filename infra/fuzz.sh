@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Fuzzes the API against its own OpenAPI document with schemathesis: a private
+# local stack and devserver on free loopback ports, seeded users signed in for
+# valid tokens, a little catalog and an order so that ids lead somewhere, then
+# `schemathesis run` over /v1/openapi.json with a fixed seed and every phase
+# (examples, coverage, fuzzing, stateful). Exits non-zero on any failure.
+# Everything it starts is stopped on any exit.
+#
+# Usage: infra/fuzz.sh [extra schemathesis run options...]
+#   BODEGA_FUZZ_SEED      the seed (default 20261126)
+#   BODEGA_FUZZ_EXAMPLES  examples per operation and phase (default 20)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+STACK="$ROOT/infra/stack.sh"
+RUN_DIR="$ROOT/.local/fuzz-run-$$"
+SEED="${BODEGA_FUZZ_SEED:-20261126}"
+EXAMPLES="${BODEGA_FUZZ_EXAMPLES:-20}"
+DEVSERVER_PID=""
+STARTED_AT="$(date +%s)"
+
+say() { printf '\n==> %s\n' "$*"; }
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$DEVSERVER_PID" ] && kill -0 "$DEVSERVER_PID" 2>/dev/null; then
+    kill -TERM "$DEVSERVER_PID" 2>/dev/null || true
+    wait "$DEVSERVER_PID" 2>/dev/null || true
+  fi
+  if [ "$status" -ne 0 ] && [ -f "$RUN_DIR/devserver.log" ]; then
+    printf '\n--- last 20 lines of devserver.log ---\n' >&2
+    tail -n 20 "$RUN_DIR/devserver.log" >&2 || true
+  fi
+  if [ -d "$RUN_DIR" ]; then
+    "$STACK" stop --run-dir "$RUN_DIR" >/dev/null || true
+  fi
+  printf '\n==> fuzz.sh: exit %s after %s s\n' "$status" "$(($(date +%s) - STARTED_AT))"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "install the local stack tools and schemathesis (infra/stack.sh install)"
+"$STACK" install
+
+say "build the devserver"
+cargo build -q -p devserver --bin devserver
+DEVSERVER="${CARGO_TARGET_DIR:-$ROOT/target}/debug/devserver"
+
+say "start an ephemeral local stack"
+"$STACK" start --ephemeral --run-dir "$RUN_DIR" >/dev/null
+# shellcheck source=/dev/null
+source "$RUN_DIR/stack.env"
+# Long enough that the tokens outlive the run.
+export ACCESS_TOKEN_TTL_SECONDS=3600
+export RUST_LOG="${RUST_LOG:-warn}"
+
+PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+BASE="http://127.0.0.1:$PORT"
+"$DEVSERVER" --setup --seed --port "$PORT" >"$RUN_DIR/devserver.log" 2>&1 &
+DEVSERVER_PID=$!
+for _ in $(seq 1 120); do
+  curl -sf "$BASE/v1/health" >/dev/null 2>&1 && break
+  kill -0 "$DEVSERVER_PID" 2>/dev/null || { echo "the devserver stopped" >&2; exit 1; }
+  sleep 0.5
+done
+curl -sf "$BASE/v1/health" >/dev/null || { echo "the devserver did not answer" >&2; exit 1; }
+echo "devserver on $BASE"
+
+say "sign in seeded users and create test data"
+# api METHOD PATH TOKEN [BODY] → the response's data, as JSON
+api() {
+  local args=(-sS -X "$1" "$BASE$2" -H "authorization: Bearer $3")
+  if [ $# -ge 4 ]; then args+=(-H 'content-type: application/json' -d "$4"); fi
+  curl "${args[@]}" | python3 -c '
+import json, sys
+body = json.load(sys.stdin)
+if not body.get("success"):
+    sys.exit(f"fuzz.sh: set-up request failed: {body}")
+print(json.dumps(body["data"]))'
+}
+field() { python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
+login() {
+  curl -sS -X POST "$BASE/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"$2\"}" | field "['data']['accessToken']"
+}
+ADMIN_TOKEN="$(login admin@bodega.local 'bodega local admin only')"
+USER_TOKEN="$(login ada@example.com 'correct horse battery staple')"
+CATEGORY_ID="$(api POST /v1/categories "$ADMIN_TOKEN" '{"slug":"fuzz-vegetables","name":"Vegetables"}' | field "['id']")"
+ORG_ID="$(api POST /v1/orgs "$USER_TOKEN" '{"kind":"both","name":"Ada Greens","legalName":"Ada Greens GmbH","country":"DE"}' | field "['id']")"
+PRODUCT_ID="$(api POST /v1/products "$USER_TOKEN" "{\"sellerOrgId\":\"$ORG_ID\",\"sku\":\"FUZZ-TOMATO-1KG\",\"name\":\"Roma tomatoes\",\"categoryId\":\"$CATEGORY_ID\",\"price\":{\"amount\":299,\"currency\":\"EUR\"},\"stock\":100000,\"unit\":\"kg\"}" | field "['id']")"
+api POST /v1/cart/items "$USER_TOKEN" "{\"productId\":\"$PRODUCT_ID\",\"quantity\":2}" >/dev/null
+ORDER_ID="$(curl -sS -X POST "$BASE/v1/checkout" -H "authorization: Bearer $USER_TOKEN" \
+  -H 'content-type: application/json' -H 'idempotency-key: fuzz-checkout-1' \
+  -d '{"shippingAddress":{"name":"Ada Lovelace","line1":"Hauptstrasse 5","postalCode":"10115","city":"Berlin","country":"DE"},"paymentMethod":"card"}' |
+  field "['data']['id']")"
+USER_ID="$(api GET /v1/me "$USER_TOKEN" | field "['id']")"
+echo "org $ORG_ID, product $PRODUCT_ID, order $ORDER_ID, category $CATEGORY_ID"
+
+# The user's token for every operation, the admin's for the admin-only ones;
+# ids of the data above offered (besides generated ones) wherever an
+# operation takes such an id.
+CONFIG="$RUN_DIR/schemathesis.toml"
+cat >"$CONFIG" <<EOF
+headers = { Authorization = "Bearer $USER_TOKEN" }
+
+[dictionaries]
+orgs = { values = ["$ORG_ID"] }
+products = { values = ["$PRODUCT_ID"] }
+orders = { values = ["$ORDER_ID"] }
+categories = { values = ["$CATEGORY_ID"] }
+slugs = { values = ["fuzz-vegetables"] }
+users = { values = ["$USER_ID"] }
+
+[parameters]
+"path.orgId" = { dictionary = "orgs", probability = 0.7 }
+"query.orgId" = { dictionary = "orgs", probability = 0.3 }
+"query.sellerOrgId" = { dictionary = "orgs", probability = 0.5 }
+"body.sellerOrgId" = { dictionary = "orgs", probability = 0.7 }
+"path.productId" = { dictionary = "products", probability = 0.7 }
+"body.productId" = { dictionary = "products", probability = 0.7 }
+"path.orderId" = { dictionary = "orders", probability = 0.7 }
+"query.categoryId" = { dictionary = "categories", probability = 0.5 }
+"body.categoryId" = { dictionary = "categories", probability = 0.7 }
+"path.slug" = { dictionary = "slugs", probability = 0.7 }
+"path.userId" = { dictionary = "users", probability = 0.5 }
+
+[[operations]]
+include-operation-id-regex = "^(list_all_orders|mark_invoice_paid|refund_order|order_stats|create_category|update_category|set_verification|hide_review|query_stats)$"
+headers = { Authorization = "Bearer $ADMIN_TOKEN" }
+EOF
+
+say "schemathesis run (seed $SEED, $EXAMPLES examples per operation and phase)"
+"$ROOT/.local/venv/bin/schemathesis" --config-file "$CONFIG" run \
+  "$BASE/v1/openapi.json" \
+  --url "$BASE" \
+  --seed "$SEED" \
+  --max-examples "$EXAMPLES" \
+  --phases examples,coverage,fuzzing,stateful \
+  --checks all \
+  --workers 2 \
+  --generation-database none \
+  --report junit --report-dir "$ROOT/.local/fuzz-report" \
+  "$@"
