@@ -98,6 +98,7 @@ ORDER_ID="$(curl -sS -X POST "$BASE/v1/checkout" -H "authorization: Bearer $USER
   -d '{"shippingAddress":{"name":"Ada Lovelace","line1":"Hauptstrasse 5","postalCode":"10115","city":"Berlin","country":"DE"},"paymentMethod":"card"}' |
   field "['data']['id']")"
 USER_ID="$(api GET /v1/me "$USER_TOKEN" | field "['id']")"
+SESSION_ID="$(api GET /v1/me/sessions "$USER_TOKEN" | field "[0]['id']")"
 echo "org $ORG_ID, product $PRODUCT_ID, order $ORDER_ID, category $CATEGORY_ID"
 
 # The user's token for every operation, the admin's for the admin-only ones;
@@ -114,6 +115,7 @@ orders = { values = ["$ORDER_ID"] }
 categories = { values = ["$CATEGORY_ID"] }
 slugs = { values = ["fuzz-vegetables"] }
 users = { values = ["$USER_ID"] }
+sessions = { values = ["$SESSION_ID"] }
 
 [parameters]
 "path.orgId" = { dictionary = "orgs", probability = 0.7 }
@@ -127,10 +129,38 @@ users = { values = ["$USER_ID"] }
 "body.categoryId" = { dictionary = "categories", probability = 0.7 }
 "path.slug" = { dictionary = "slugs", probability = 0.7 }
 "path.userId" = { dictionary = "users", probability = 0.5 }
+"path.sessionId" = { dictionary = "sessions", probability = 0.5 }
+
+# Schema-valid requests that still fail for reasons a schema cannot state
+# (the positive_data_acceptance check, ST202). 412 anywhere: an ETag that is
+# not the current version is a question of state, like 409.
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "3xx", 401, 403, 404, 409, 412, 429, "5xx"]
 
 [[operations]]
 include-operation-id-regex = "^(list_all_orders|mark_invoice_paid|refund_order|order_stats|create_category|update_category|set_verification|hide_review|query_stats)$"
 headers = { Authorization = "Bearer $ADMIN_TOKEN" }
+
+# A cursor is opaque: only one the list handed out is read (else 400).
+[[operations]]
+include-operation-id-regex = "^(list_all_orders|list_my_audit|list_my_orgs|list_api_keys|list_fulfilments|list_members|list_org_audit|list_reviews|list_orders)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 429, "5xx"]
+
+# Rules across fields or over stored state, answered 422 (400 for a cursor):
+# products: categoryId or sellerOrgId, minPrice <= maxPrice; stats: from <=
+# to within 366 days; codes from emails that only exist if sent; passwords
+# that are common or the email; API key permissions the creator holds;
+# carrier and trackingNumber only with shipped; upload orgId, type and size
+# per purpose; a parentId that names a category; product rules (tiers,
+# compliance, minimum order quantity) not yet in the schema.
+[[operations]]
+include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|advance_fulfilment|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, "5xx"]
+
+# Stripe-signed: a body without Stripe's signature is refused (400).
+[[operations]]
+include-operation-id = "payment_webhook"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, "5xx"]
 EOF
 
 say "schemathesis run (seed $SEED, $EXAMPLES examples per operation and phase)"

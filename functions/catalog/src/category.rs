@@ -453,7 +453,7 @@ fn creates_cycle(all: &[CategoryRecord], id: &str, parent_id: &str) -> bool {
     request_body = UpdateCategoryRequest,
     params(
         ("slug" = String, Path, description = "The category's current slug"),
-        ("If-Match" = Option<String>, Header, description = "The ETag from GET /v1/categories/{slug}"),
+        ("If-Match" = Option<String>, Header, description = "The ETag from GET /v1/categories/{slug}", pattern = r#"^(\*|"[0-9]{1,19}")$"#),
     ),
     responses(
         (status = 200, description = "The updated category, with its new ETag", body = Envelope<CategoryView>),

@@ -48,16 +48,22 @@ pub struct ListParams {
     /// Products of this seller organization.
     pub seller_org_id: Option<String>,
     /// Lowest price, in minor units.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9_999_999_999_999_i64)]
     pub min_price: Option<String>,
-    /// Highest price, in minor units.
+    /// Highest price, in minor units; not below `minPrice`.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9_999_999_999_999_i64)]
     pub max_price: Option<String>,
     /// Only prices in this currency.
+    #[param(value_type = Option<shared::domain::Currency>)]
     pub currency: Option<String>,
     /// `true`: only products with available stock.
+    #[param(value_type = Option<bool>)]
     pub in_stock: Option<String>,
     /// newest (default), price_asc or price_desc; price order needs categoryId.
+    #[param(value_type = Option<ProductSort>)]
     pub sort: Option<String>,
     /// 1 to 100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `pagination.nextCursor` of the previous page.
     pub cursor: Option<String>,

@@ -413,7 +413,7 @@ pub struct UpdateProductRequest {
     request_body = UpdateProductRequest,
     params(
         ("productId" = String, Path, description = "The product's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag from GET /v1/products/{productId}"),
+        ("If-Match" = Option<String>, Header, description = "The ETag from GET /v1/products/{productId}", pattern = r#"^(\*|"[0-9]{1,19}")$"#),
     ),
     responses(
         (status = 200, description = "The updated product, with its new ETag", body = Envelope<ProductView>),
@@ -668,7 +668,7 @@ pub async fn archive_product(
 #[derive(Deserialize, ToSchema)]
 pub struct StockAdjustment {
     /// Units to add (positive) or remove (negative); never takes stock below zero.
-    #[schema(example = -3)]
+    #[schema(example = -3, minimum = -1_000_000_000_i64, maximum = 1_000_000_000_i64)]
     delta: i64,
 }
 
@@ -682,7 +682,7 @@ pub struct StockAdjustment {
     request_body = StockAdjustment,
     params(
         ("productId" = String, Path, description = "The product's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result instead of moving stock again (24 h)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result instead of moving stock again (24 h)", min_length = 1, max_length = 255, pattern = r"^[\x21-\x7e]+$"),
     ),
     responses(
         (status = 200, description = "The stock after the adjustment (Idempotent-Replayed: true on a replay)", body = Envelope<Stock>),

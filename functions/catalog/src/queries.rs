@@ -93,10 +93,15 @@ pub struct QueryStat {
 #[into_params(parameter_in = Query)]
 pub struct QueryStatsParams {
     /// How many queries, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub top: Option<String>,
     /// The UTC day, `YYYY-MM-DD` (default today).
+    #[param(
+        pattern = r"^[0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)$"
+    )]
     pub day: Option<String>,
     /// `true`: only queries that found nothing, most frequent first.
+    #[param(value_type = Option<bool>)]
     pub no_results: Option<String>,
 }
 

@@ -122,12 +122,19 @@ pub fn strip_html(raw: &str) -> String {
 
 #[derive(Deserialize, ToSchema)]
 pub struct ReviewRequest {
-    /// 1 to 5.
-    #[schema(example = 5)]
+    #[schema(example = 5, minimum = 1, maximum = 5)]
     rating: i64,
-    #[schema(example = "Tasty and firm")]
+    /// HTML tags are removed.
+    #[schema(
+        example = "Tasty and firm",
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+    )]
     title: String,
+    /// HTML tags are removed.
     #[serde(default)]
+    #[schema(max_length = 5000, pattern = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$")]
     body: String,
 }
 

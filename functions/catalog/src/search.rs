@@ -292,17 +292,28 @@ impl SearchFilters {
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Words to find; every word must match (stemmed: "tomatoes" finds "tomato").
+    /// At least one word of 2 to 40 letters or digits that is not a stop word
+    /// (a, the, of, ...); the first 8 such words count.
+    #[param(
+        required = true,
+        pattern = r"(^|[^A-Za-z0-9])(?!([Aa]|[Aa][Nn]|[Aa][Nn][Dd]|[Aa][Rr][Ee]|[Aa][Ss]|[Aa][Tt]|[Bb][Ee]|[Bb][Yy]|[Ff][Oo][Rr]|[Ff][Rr][Oo][Mm]|[Ii][Nn]|[Ii][Ss]|[Ii][Tt]|[Oo][Ff]|[Oo][Nn]|[Oo][Rr]|[Tt][Hh][Ee]|[Tt][Oo]|[Ww][Ii][Tt][Hh])([^A-Za-z0-9]|$))[A-Za-z0-9]{2,40}([^A-Za-z0-9]|$)"
+    )]
     pub q: Option<String>,
     pub category_id: Option<String>,
     pub seller_org_id: Option<String>,
     /// Lowest price, in minor units.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9_999_999_999_999_i64)]
     pub min_price: Option<String>,
-    /// Highest price, in minor units.
+    /// Highest price, in minor units; not below `minPrice`.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9_999_999_999_999_i64)]
     pub max_price: Option<String>,
+    #[param(value_type = Option<shared::domain::Currency>)]
     pub currency: Option<String>,
     /// `true`: only products with available stock.
+    #[param(value_type = Option<bool>)]
     pub in_stock: Option<String>,
     /// 1 to 100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `pagination.nextCursor` of the previous page.
     pub cursor: Option<String>,
@@ -487,7 +498,12 @@ pub async fn search(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SuggestParams {
-    /// The start of a word of a product name, 2 or more letters.
+    /// The start of a word of a product name: 2 to 40 letters or digits,
+    /// not a stop word (a, the, of, ...).
+    #[param(
+        required = true,
+        pattern = r"(^|[^A-Za-z0-9])(?!([Aa]|[Aa][Nn]|[Aa][Nn][Dd]|[Aa][Rr][Ee]|[Aa][Ss]|[Aa][Tt]|[Bb][Ee]|[Bb][Yy]|[Ff][Oo][Rr]|[Ff][Rr][Oo][Mm]|[Ii][Nn]|[Ii][Ss]|[Ii][Tt]|[Oo][Ff]|[Oo][Nn]|[Oo][Rr]|[Tt][Hh][Ee]|[Tt][Oo]|[Ww][Ii][Tt][Hh])([^A-Za-z0-9]|$))[A-Za-z0-9]{2,40}([^A-Za-z0-9]|$)"
+    )]
     pub prefix: Option<String>,
 }
 

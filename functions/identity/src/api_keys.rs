@@ -23,13 +23,18 @@ const MAX_NAME_CHARS: usize = 100;
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateApiKeyRequest {
-    #[schema(example = "ERP integration")]
+    #[schema(
+        example = "ERP integration",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     name: String,
     /// A subset of the creator's own permissions in the organization.
-    #[schema(example = json!(["product:read", "order:read"]))]
+    #[schema(example = json!(["product:read", "order:read"]), value_type = Vec<shared::auth::Permission>, min_items = 1)]
     permissions: Vec<String>,
-    /// RFC 3339; the key stops working then. Without it the key works until revoked.
-    #[schema(example = "2027-01-01T00:00:00Z")]
+    /// RFC 3339, in the future; the key stops working then. Without it the key works until revoked.
+    #[schema(example = "2027-01-01T00:00:00Z", format = DateTime)]
     expires_at: Option<String>,
 }
 

@@ -83,12 +83,13 @@ impl From<InvitationRecord> for InvitationView {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateInvitationRequest {
-    #[schema(example = "grace@example.com")]
+    #[schema(value_type = shared::domain::Email)]
     email: String,
     /// `owner` (owners only), `admin` or `member` (the default).
-    #[schema(example = "member")]
+    #[schema(value_type = Option<shared::auth::OrgRole>)]
     org_role: Option<String>,
-    #[schema(example = json!(["buyer"]))]
+    /// Those the organization's kind admits (a buyer org has no seller role).
+    #[schema(example = json!(["buyer"]), value_type = Option<Vec<shared::auth::CapabilityRole>>)]
     capabilities: Option<Vec<String>>,
 }
 

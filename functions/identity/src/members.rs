@@ -179,10 +179,10 @@ pub async fn list_members(
 #[serde(rename_all = "camelCase")]
 pub struct UpdateMemberRequest {
     /// `owner`, `admin` or `member`.
-    #[schema(example = "admin")]
+    #[schema(value_type = Option<shared::auth::OrgRole>)]
     org_role: Option<String>,
-    /// Replaces the member's capability roles.
-    #[schema(example = json!(["buyer", "approver"]))]
+    /// Replaces the member's capability roles; those the organization's kind admits.
+    #[schema(example = json!(["buyer", "approver"]), value_type = Option<Vec<shared::auth::CapabilityRole>>)]
     capabilities: Option<Vec<String>>,
 }
 

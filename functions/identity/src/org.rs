@@ -91,7 +91,6 @@ pub struct OrgView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "DE123456789")]
     pub tax_id: Option<String>,
-    #[schema(value_type = String, example = "DE")]
     pub country: CountryCode,
     pub verification: Verification,
     pub created_at: String,
@@ -130,16 +129,29 @@ fn with_etag(org: OrgRecord, status: StatusCode) -> ApiResponse<OrgView> {
 #[serde(rename_all = "camelCase")]
 pub struct CreateOrgRequest {
     /// `buyer`, `seller` or `both`; it cannot change later.
-    #[schema(example = "seller")]
+    #[schema(value_type = shared::auth::OrgKind)]
     kind: String,
-    #[schema(example = "Acme Supplies")]
+    #[schema(
+        example = "Acme Supplies",
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     name: String,
-    #[schema(example = "Acme Supplies GmbH")]
+    #[schema(
+        example = "Acme Supplies GmbH",
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     legal_name: String,
-    #[schema(example = "DE123456789")]
+    #[schema(
+        example = "DE123456789",
+        max_length = 32,
+        pattern = r"^\s*[A-Za-z0-9 ./-]*\s*$"
+    )]
     tax_id: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    #[schema(example = "DE")]
+    #[schema(value_type = shared::domain::CountryCode)]
     country: String,
 }
 
@@ -148,9 +160,25 @@ pub struct CreateOrgRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateOrgRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 100,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     name: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+    )]
     legal_name: Option<String>,
+    #[schema(
+        min_length = 1,
+        max_length = 32,
+        pattern = r"^[A-Za-z0-9 ./-]*[A-Za-z0-9./-][A-Za-z0-9 ./-]*$"
+    )]
     tax_id: Option<String>,
+    #[schema(value_type = Option<shared::domain::CountryCode>)]
     country: Option<String>,
 }
 
@@ -466,7 +494,7 @@ pub async fn get_org(
     security(("bearer" = []), ("apiKey" = [])),
     params(
         ("orgId" = String, Path, description = "The organization's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag of the version being changed"),
+        ("If-Match" = Option<String>, Header, description = "The ETag of the version being changed", pattern = r#"^(\*|"[0-9]{1,19}")$"#),
     ),
     request_body = UpdateOrgRequest,
     responses(

@@ -20,7 +20,7 @@ use crate::{IdentityState, emails, limits};
 
 #[derive(Deserialize, ToSchema)]
 pub struct ResetRequest {
-    #[schema(example = "ada@example.com")]
+    #[schema(value_type = shared::domain::Email)]
     email: String,
 }
 
@@ -91,7 +91,7 @@ pub async fn request_reset(
 pub struct ResetPassword {
     /// The code from the email.
     token: String,
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 10, max_length = 256)]
     new_password: String,
 }
 

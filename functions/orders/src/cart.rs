@@ -314,7 +314,7 @@ pub struct AddItem {
     #[schema(example = "01JD8X3Q4Z5Y6W7V8T9S0R1P2N")]
     pub product_id: String,
     /// Units to add to the line (it is created if missing).
-    #[schema(example = 2)]
+    #[schema(example = 2, minimum = 1, maximum = 1_000_000_i64)]
     pub quantity: i64,
 }
 
@@ -322,7 +322,7 @@ pub struct AddItem {
 #[serde(rename_all = "camelCase")]
 pub struct SetQuantity {
     /// The line's new quantity (at least the product's minimum order quantity).
-    #[schema(example = 5)]
+    #[schema(example = 5, minimum = 1, maximum = 1_000_000_i64)]
     pub quantity: i64,
 }
 

@@ -744,7 +744,7 @@ pub async fn ensure_payment(state: &OrdersState, loaded: Loaded) -> ApiResult<Lo
     security(("bearer" = []), ("apiKey" = [])),
     params(
         BuyerParams,
-        ("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters, unique per checkout attempt"),
+        ("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters, unique per checkout attempt", min_length = 1, max_length = 255, pattern = r"^[\x21-\x7e]+$"),
     ),
     request_body = CheckoutRequest,
     responses(

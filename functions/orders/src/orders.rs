@@ -222,7 +222,11 @@ pub async fn get_order(
 #[serde(rename_all = "camelCase")]
 pub struct CancelRequest {
     /// Why, for the order's history (up to 500 characters).
-    #[schema(example = "Ordered by mistake")]
+    #[schema(
+        example = "Ordered by mistake",
+        max_length = 500,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub reason: Option<String>,
 }
 

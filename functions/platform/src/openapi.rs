@@ -4,8 +4,10 @@
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use utoipa::Number;
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     Content, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Response, Tag, Type,
@@ -53,6 +55,7 @@ pub fn document() -> OpenApi {
     );
     add_common_responses(&mut doc);
     add_links(&mut doc);
+    widen_page_limits(&mut doc);
     doc.tags = Some(vec![
         tag("identity", "Accounts, sign-in and access tokens"),
         tag(
@@ -235,7 +238,6 @@ const REVIEW: &[(&str, &str)] = &[
     ("productId", "$request.path.productId"),
     ("authorId", "$response.body#/data/authorId"),
 ];
-const FIRST_SESSION: &[(&str, &str)] = &[("sessionId", "$response.body#/data/0/id")];
 
 const LINKS: &[LinkSpec] = &[
     ("create_org", "201", "GetOrg", "get_org", ORG_ID),
@@ -383,13 +385,6 @@ const LINKS: &[LinkSpec] = &[
         "delete_asset",
         ASSET_ID,
     ),
-    (
-        "list_sessions",
-        "200",
-        "RevokeSession",
-        "revoke_session",
-        FIRST_SESSION,
-    ),
 ];
 
 fn add_links(doc: &mut OpenApi) {
@@ -412,6 +407,31 @@ fn add_links(doc: &mut OpenApi) {
             .entry("links".to_owned())
             .or_insert_with(|| serde_json::json!({}));
         links[*name] = serde_json::json!({ "operationId": to, "parameters": parameters });
+    }
+}
+
+/// `PageParams.limit` is a `u32` that lists clamp to 1..=100, so every value
+/// up to `u32::MAX` is read; utoipa writes a `u32` as `int32` (which stops at
+/// 2^31 - 1) with minimum 0.
+fn widen_page_limits(doc: &mut OpenApi) {
+    for operation in operations(doc) {
+        for parameter in operation.parameters.iter_mut().flatten() {
+            let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut() else {
+                continue;
+            };
+            let written = serde_json::to_value(&*schema).unwrap_or_default();
+            let unbounded_u32 = written["format"] == "int32"
+                && written["minimum"] == 0
+                && written.get("maximum").is_none();
+            if parameter.name == "limit" && unbounded_u32 {
+                schema.format = None;
+                schema.maximum = Some(Number::UInt(u32::MAX as usize));
+                parameter.description = Some(
+                    "Items per page, 1 to 100 (default 20); 0 counts as 1, more than 100 as 100."
+                        .to_owned(),
+                );
+            }
+        }
     }
 }
 

@@ -16,6 +16,24 @@ pub struct Email(String);
 #[error("{0}")]
 pub struct InvalidEmail(&'static str);
 
+/// What the schema promises `parse` accepts (surrounding spaces and any case
+/// are accepted too; non-ASCII letters as well, which the pattern leaves out).
+const PATTERN: &str = r"^(?=[^@]{1,64}@)[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$";
+
+impl utoipa::PartialSchema for Email {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some("An email address"))
+            .max_length(Some(MAX_LEN))
+            .pattern(Some(PATTERN))
+            .examples(["ada@example.com"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Email {}
+
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
         let candidate = raw.trim().to_lowercase();
