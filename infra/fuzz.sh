@@ -137,6 +137,11 @@ sessions = { values = ["$SESSION_ID"] }
 [checks.positive_data_acceptance]
 expected-statuses = ["2xx", "3xx", 401, 403, 404, 409, 412, 429, "5xx"]
 
+# Schema-violating requests must be refused (negative_data_rejection, ST201);
+# an unreadable If-Match is refused as not matching (412), like a stale one.
+[checks.negative_data_rejection]
+expected-statuses = [400, 401, 403, 404, 405, 406, 409, 412, 415, 422, 428, 429, "5xx"]
+
 [[operations]]
 include-operation-id-regex = "^(list_all_orders|mark_invoice_paid|refund_order|order_stats|create_category|update_category|set_verification|hide_review|query_stats)$"
 headers = { Authorization = "Bearer $ADMIN_TOKEN" }
@@ -150,11 +155,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # products: categoryId or sellerOrgId, minPrice <= maxPrice; stats: from <=
 # to within 366 days; codes from emails that only exist if sent; passwords
 # that are common or the email; API key permissions the creator holds;
-# carrier and trackingNumber only with shipped; upload orgId, type and size
+# carrier and trackingNumber only with shipped; netTermsDays only with
+# invoice payments; upload orgId, type and size
 # per purpose; a parentId that names a category; product rules (tiers,
 # compliance, minimum order quantity) not yet in the schema.
 [[operations]]
-include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|advance_fulfilment|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products)$"
+include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, "5xx"]
 
 # Stripe-signed: a body without Stripe's signature is refused (400).

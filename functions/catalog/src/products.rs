@@ -668,8 +668,27 @@ pub async fn archive_product(
 #[derive(Deserialize, ToSchema)]
 pub struct StockAdjustment {
     /// Units to add (positive) or remove (negative); never takes stock below zero.
-    #[schema(example = -3, minimum = -1_000_000_000_i64, maximum = 1_000_000_000_i64)]
+    #[schema(example = -3, schema_with = stock_delta)]
     delta: i64,
+}
+
+/// A non-zero whole number from -1000000000 to 1000000000.
+fn stock_delta() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::{ObjectBuilder, OneOfBuilder, Type};
+    let range = |min: i64, max: i64| {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(min))
+            .maximum(Some(max))
+    };
+    OneOfBuilder::new()
+        .item(range(-MAX_INITIAL_STOCK, -1))
+        .item(range(1, MAX_INITIAL_STOCK))
+        .description(Some(
+            "Units to add (positive) or remove (negative), not zero",
+        ))
+        .build()
+        .into()
 }
 
 /// Counts stock in or out. Atomic: concurrent adjustments all apply, and

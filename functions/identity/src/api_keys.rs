@@ -25,9 +25,7 @@ const MAX_NAME_CHARS: usize = 100;
 pub struct CreateApiKeyRequest {
     #[schema(
         example = "ERP integration",
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
     )]
     name: String,
     /// A subset of the creator's own permissions in the organization.

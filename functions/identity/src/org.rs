@@ -133,22 +133,17 @@ pub struct CreateOrgRequest {
     kind: String,
     #[schema(
         example = "Acme Supplies",
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
     )]
     name: String,
     #[schema(
         example = "Acme Supplies GmbH",
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,198}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
     )]
     legal_name: String,
     #[schema(
         example = "DE123456789",
-        max_length = 32,
-        pattern = r"^\s*[A-Za-z0-9 ./-]*\s*$"
+        pattern = r"^\s*([A-Za-z0-9./-]([A-Za-z0-9 ./-]{0,30}[A-Za-z0-9./-])?)?\s*$"
     )]
     tax_id: Option<String>,
     #[schema(value_type = shared::domain::CountryCode)]
@@ -161,22 +156,14 @@ pub struct CreateOrgRequest {
 #[serde(rename_all = "camelCase")]
 pub struct UpdateOrgRequest {
     #[schema(
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
     )]
     name: Option<String>,
     #[schema(
-        min_length = 1,
-        max_length = 200,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,198}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
     )]
     legal_name: Option<String>,
-    #[schema(
-        min_length = 1,
-        max_length = 32,
-        pattern = r"^[A-Za-z0-9 ./-]*[A-Za-z0-9./-][A-Za-z0-9 ./-]*$"
-    )]
+    #[schema(pattern = r"^\s*[A-Za-z0-9./-]([A-Za-z0-9 ./-]{0,30}[A-Za-z0-9./-])?\s*$")]
     tax_id: Option<String>,
     #[schema(value_type = Option<shared::domain::CountryCode>)]
     country: Option<String>,

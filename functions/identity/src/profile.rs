@@ -64,9 +64,7 @@ pub async fn me(
 pub struct UpdateProfile {
     #[schema(
         example = "Ada King",
-        min_length = 1,
-        max_length = 100,
-        pattern = r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$"
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
     )]
     name: Option<String>,
     /// E.164, e.g. `+351912345678` (spaces and dashes are ignored); `null` removes it.

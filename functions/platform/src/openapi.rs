@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use utoipa::Number;
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::schema::Schema;
+use utoipa::openapi::schema::{Schema, SchemaType};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     Content, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Response, Tag, Type,
@@ -56,6 +56,7 @@ pub fn document() -> OpenApi {
     add_common_responses(&mut doc);
     add_links(&mut doc);
     widen_page_limits(&mut doc);
+    parameters_are_never_null(&mut doc);
     doc.tags = Some(vec![
         tag("identity", "Accounts, sign-in and access tokens"),
         tag(
@@ -430,6 +431,28 @@ fn widen_page_limits(doc: &mut OpenApi) {
                     "Items per page, 1 to 100 (default 20); 0 counts as 1, more than 100 as 100."
                         .to_owned(),
                 );
+            }
+        }
+    }
+}
+
+/// An optional header or query parameter is absent, never `null`; utoipa
+/// writes `Option<String>` header parameters as `["string", "null"]`, which
+/// tells clients to send the text `null`.
+fn parameters_are_never_null(doc: &mut OpenApi) {
+    for operation in operations(doc) {
+        for parameter in operation.parameters.iter_mut().flatten() {
+            if let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut()
+                && let SchemaType::Array(types) = &schema.schema_type
+            {
+                let types: Vec<Type> = types
+                    .iter()
+                    .filter(|t| **t != Type::Null)
+                    .cloned()
+                    .collect();
+                if let [only] = types.as_slice() {
+                    schema.schema_type = SchemaType::Type(only.clone());
+                }
             }
         }
     }
