@@ -54,13 +54,13 @@ pub struct ListParams {
     #[param(value_type = Option<i64>, minimum = 0, maximum = 9_999_999_999_999_i64)]
     pub max_price: Option<String>,
     /// Only prices in this currency.
-    #[param(value_type = Option<shared::domain::Currency>)]
+    #[param(value_type = Option<shared::domain::Currency>, inline)]
     pub currency: Option<String>,
     /// `true`: only products with available stock.
     #[param(value_type = Option<bool>)]
     pub in_stock: Option<String>,
     /// newest (default), price_asc or price_desc; price order needs categoryId.
-    #[param(value_type = Option<ProductSort>)]
+    #[param(value_type = Option<ProductSort>, inline)]
     pub sort: Option<String>,
     /// 1 to 100, default 20.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]

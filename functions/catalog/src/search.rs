@@ -307,7 +307,7 @@ pub struct SearchParams {
     /// Highest price, in minor units; not below `minPrice`.
     #[param(value_type = Option<i64>, minimum = 0, maximum = 9_999_999_999_999_i64)]
     pub max_price: Option<String>,
-    #[param(value_type = Option<shared::domain::Currency>)]
+    #[param(value_type = Option<shared::domain::Currency>, inline)]
     pub currency: Option<String>,
     /// `true`: only products with available stock.
     #[param(value_type = Option<bool>)]

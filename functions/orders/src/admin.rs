@@ -21,7 +21,10 @@ use crate::orders::{CancelRequest, reason, settle_refund};
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatusFilter {
-    /// Only orders in this status.
+    /// Only orders in this status; empty for all.
+    #[param(
+        pattern = r"^(pending_payment|paid|fulfilling|shipped|delivered|cancelled|refunded)?$"
+    )]
     pub status: Option<String>,
 }
 

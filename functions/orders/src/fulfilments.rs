@@ -20,7 +20,8 @@ use crate::model::{FulfilmentRecord, FulfilmentStatus, FulfilmentView, seller_pa
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FulfilmentFilter {
-    /// Only fulfilments in this status (`paid` = ready to fulfil).
+    /// Only fulfilments in this status (`paid` = ready to fulfil); empty for all.
+    #[param(pattern = r"^(pending_payment|paid|fulfilling|shipped|delivered|cancelled)?$")]
     pub status: Option<String>,
 }
 

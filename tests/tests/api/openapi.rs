@@ -151,3 +151,27 @@ fn links_lead_to_operations_with_those_parameters() {
     }
     assert!(links >= 30, "only {links} links");
 }
+
+/// Every `$ref` names a component the document has (a parameter's
+/// `value_type` is not collected unless inlined).
+#[test]
+fn every_reference_resolves() {
+    fn check(value: &serde_json::Value, doc: &serde_json::Value) {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(reference) = map.get("$ref").and_then(|r| r.as_str()) {
+                    let pointer = reference.trim_start_matches('#');
+                    assert!(
+                        doc.pointer(pointer).is_some(),
+                        "{reference} does not resolve"
+                    );
+                }
+                map.values().for_each(|v| check(v, doc));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| check(v, doc)),
+            _ => {}
+        }
+    }
+    let doc = serde_json::to_value(platform::document()).unwrap();
+    check(&doc, &doc);
+}
