@@ -127,7 +127,7 @@ pub async fn mark_invoice_paid(
     tag = "orders",
     security(("bearer" = [])),
     params(("orderId" = String, Path, description = "The order's id")),
-    request_body(content = CancelRequest, description = "Optional reason"),
+    request_body(content = Option<CancelRequest>, description = "Optional reason"),
     responses(
         (status = 200, description = "The order; payment.refund shows whether the provider refunded", body = Envelope<OrderView>),
         (status = 403, description = "Not a platform admin", body = ErrorEnvelope),

@@ -264,7 +264,7 @@ pub fn reason(raw: Option<&str>) -> ApiResult<Option<String>> {
     tag = "orders",
     security(("bearer" = []), ("apiKey" = [])),
     params(("orderId" = String, Path, description = "The order's id")),
-    request_body(content = CancelRequest, description = "Optional reason"),
+    request_body(content = Option<CancelRequest>, description = "Optional reason"),
     responses(
         (status = 200, description = "The cancelled order (payment.refund shows the refund)", body = Envelope<OrderView>),
         (status = 403, description = "A member of the buying org without order:create", body = ErrorEnvelope),
