@@ -93,12 +93,18 @@ CATEGORY_ID="$(api POST /v1/categories "$ADMIN_TOKEN" '{"slug":"fuzz-vegetables"
 ORG_ID="$(api POST /v1/orgs "$USER_TOKEN" '{"kind":"both","name":"Ada Greens","legalName":"Ada Greens GmbH","country":"DE"}' | field "['id']")"
 PRODUCT_ID="$(api POST /v1/products "$USER_TOKEN" "{\"sellerOrgId\":\"$ORG_ID\",\"sku\":\"FUZZ-TOMATO-1KG\",\"name\":\"Roma tomatoes\",\"categoryId\":\"$CATEGORY_ID\",\"price\":{\"amount\":299,\"currency\":\"EUR\"},\"stock\":100000,\"unit\":\"kg\"}" | field "['id']")"
 api POST /v1/cart/items "$USER_TOKEN" "{\"productId\":\"$PRODUCT_ID\",\"quantity\":2}" >/dev/null
+# A second product for DELETE /v1/products/{productId} (it archives), so
+# that the first stays for sale.
+SPARE_PRODUCT_ID="$(api POST /v1/products "$USER_TOKEN" "{\"sellerOrgId\":\"$ORG_ID\",\"sku\":\"FUZZ-SPARE-1\",\"name\":\"Spare\",\"categoryId\":\"$CATEGORY_ID\",\"price\":{\"amount\":100,\"currency\":\"EUR\"},\"unit\":\"piece\"}" | field "['id']")"
 ORDER_ID="$(curl -sS -X POST "$BASE/v1/checkout" -H "authorization: Bearer $USER_TOKEN" \
   -H 'content-type: application/json' -H 'idempotency-key: fuzz-checkout-1' \
   -d '{"shippingAddress":{"name":"Ada Lovelace","line1":"Hauptstrasse 5","postalCode":"10115","city":"Berlin","country":"DE"},"paymentMethod":"card"}' |
   field "['data']['id']")"
 USER_ID="$(api GET /v1/me "$USER_TOKEN" | field "['id']")"
 SESSION_ID="$(api GET /v1/me/sessions "$USER_TOKEN" | field "[0]['id']")"
+ASSET_ID="$(api POST /v1/uploads "$USER_TOKEN" "{\"purpose\":\"product_image\",\"contentType\":\"image/png\",\"size\":1024,\"orgId\":\"$ORG_ID\"}" | field "['assetId']")"
+KEY_PREFIX="$(api POST "/v1/orgs/$ORG_ID/api-keys" "$USER_TOKEN" '{"name":"fuzz","permissions":["product:read"]}' | field "['prefix']")"
+api POST "/v1/products/$PRODUCT_ID/reviews" "$USER_TOKEN" '{"rating":5,"title":"Firm and sweet"}' >/dev/null
 echo "org $ORG_ID, product $PRODUCT_ID, order $ORDER_ID, category $CATEGORY_ID"
 
 # The user's token for every operation, the admin's for the admin-only ones;
@@ -116,6 +122,8 @@ categories = { values = ["$CATEGORY_ID"] }
 slugs = { values = ["fuzz-vegetables"] }
 users = { values = ["$USER_ID"] }
 sessions = { values = ["$SESSION_ID"] }
+assets = { values = ["$ASSET_ID"] }
+prefixes = { values = ["$KEY_PREFIX"] }
 
 [parameters]
 "path.orgId" = { dictionary = "orgs", probability = 0.7 }
@@ -130,10 +138,17 @@ sessions = { values = ["$SESSION_ID"] }
 "path.slug" = { dictionary = "slugs", probability = 0.7 }
 "path.userId" = { dictionary = "users", probability = 0.5 }
 "path.sessionId" = { dictionary = "sessions", probability = 0.5 }
+"path.assetId" = { dictionary = "assets", probability = 0.7 }
+"path.prefix" = { dictionary = "prefixes", probability = 0.5 }
+"path.authorId" = { dictionary = "users", probability = 0.7 }
 
 # Credentials are the tokens above, never generated ones.
 [generation]
 with-security-parameters = false
+
+[[operations]]
+include-operation-id = "archive_product"
+parameters = { "path.productId" = "$SPARE_PRODUCT_ID" }
 
 # Schema-valid requests that still fail for reasons a schema cannot state
 # (the positive_data_acceptance check, ST202). 412 anywhere: an ETag that is
@@ -159,7 +174,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # Rules across fields or over stored state, answered 422 (400 for a cursor):
 # products: categoryId or sellerOrgId, minPrice <= maxPrice; stats: from <=
 # to within 366 days; codes from emails that only exist if sent; passwords
-# that are common or the email; API key permissions the creator holds;
+# that are common or the email; an org change naming at least one field; API key permissions the creator holds;
 # member roles the organization's kind admits; carrier and trackingNumber
 # only with shipped; netTermsDays only with invoice payments; upload orgId,
 # type and size per purpose; a parentId that names a category; product
@@ -167,7 +182,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # And integers written with a fraction of zero (2.0), which JSON Schema
 # counts as integers and the API refuses (422).
 [[operations]]
-include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock)$"
+include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, "5xx"]
 
 # Bulk calls answer 200 with a result per product: a refused product is a

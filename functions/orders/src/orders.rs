@@ -231,18 +231,23 @@ pub struct CancelRequest {
 }
 
 impl CancelRequest {
-    /// The body is optional: empty means no reason.
+    /// The body is optional: empty (or JSON `null`) means no reason.
     pub fn from_body(body: &[u8]) -> ApiResult<Self> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());
         }
-        serde_json::from_slice(body).map_err(|err| {
-            if err.is_data() {
-                ApiError::validation(format!("the body does not fit: {err}"), Default::default())
-            } else {
-                ApiError::bad_request("the body is not valid JSON")
-            }
-        })
+        serde_json::from_slice::<Option<Self>>(body)
+            .map(Option::unwrap_or_default)
+            .map_err(|err| {
+                if err.is_data() {
+                    ApiError::validation(
+                        format!("the body does not fit: {err}"),
+                        Default::default(),
+                    )
+                } else {
+                    ApiError::bad_request("the body is not valid JSON")
+                }
+            })
     }
 }
 
@@ -307,4 +312,20 @@ pub async fn cancel_order(
     };
     let loaded = settle_refund(&state, loaded).await?;
     Ok(ApiResponse::ok(view_for(viewer, loaded.order)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CancelRequest;
+
+    #[test]
+    fn a_cancellation_body_is_optional() {
+        for body in [&b""[..], b"  ", b"null", b"{}"] {
+            let request = CancelRequest::from_body(body).expect("no reason is fine");
+            assert_eq!(request.reason, None, "{:?}", String::from_utf8_lossy(body));
+        }
+        let request = CancelRequest::from_body(br#"{"reason":"late"}"#).unwrap();
+        assert_eq!(request.reason.as_deref(), Some("late"));
+        assert!(CancelRequest::from_body(b"[").is_err());
+    }
 }
