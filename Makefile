@@ -14,7 +14,7 @@ LAMBDA_ARCH ?= arm64
 # Every crate under functions/ is a Lambda function (the devserver and tests are not).
 FUNCTIONS := $(notdir $(wildcard functions/*))
 
-.PHONY: help dev test stop status lint fmt build lambda-build bench deploy cfn-lint
+.PHONY: help dev test stop status lint fmt build lambda-build bench deploy cfn-lint openapi fuzz
 
 help: ## list the targets
 	@echo "Bodega make targets:"
@@ -26,6 +26,12 @@ dev: ## local stack + devserver on 127.0.0.1:3000 (BODEGA_DEV_PORT, BODEGA_DEV_P
 
 test: ## fmt check, cfn-lint, clippy, cargo test against a private stack (ARGS=...)
 	infra/test.sh $(ARGS)
+
+openapi: ## rewrite docs/openapi.json from the code (a test fails while they differ)
+	BODEGA_WRITE_OPENAPI=1 cargo test -p bodega-tests --test api -- --exact openapi::the_committed_document_is_the_generated_one
+
+fuzz: ## schemathesis over the OpenAPI document against a private stack and devserver (infra/fuzz.sh)
+	infra/fuzz.sh
 
 stop: ## stop the dev stack in .local/run (infra/stack.sh stop --all: every stack)
 	infra/stack.sh stop

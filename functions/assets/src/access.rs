@@ -107,7 +107,6 @@ async fn download_url(state: &AssetsState, key: &str) -> ApiResult<String> {
     params(("assetId" = String, Path, description = "The id from POST /v1/uploads")),
     responses(
         (status = 200, body = Envelope<AssetView>),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "A member without read permission for this kind of file", body = ErrorEnvelope),
         (status = 404, description = "No such asset, or not yours", body = ErrorEnvelope),
     ),
@@ -156,7 +155,6 @@ pub async fn get_asset(
     params(("assetId" = String, Path, description = "The asset's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "A member without write permission for this kind of file", body = ErrorEnvelope),
         (status = 404, description = "No such asset, or not yours", body = ErrorEnvelope),
     ),

@@ -24,10 +24,12 @@ const PENDING_TTL_SECS: i64 = 24 * 3600;
 pub struct UploadRequest {
     purpose: Purpose,
     /// `image/jpeg`, `image/png`, `image/webp`, `image/svg+xml` (artwork only) or `application/pdf` (compliance documents).
-    #[schema(example = "image/png")]
+    #[schema(example = "image/png", value_type = MediaType)]
     content_type: String,
-    /// The exact size in bytes; the upload must match it.
-    #[schema(example = 482113)]
+    /// The exact size in bytes; the upload must match it. At most 10 MiB for
+    /// product images, 25 MiB for design artwork, 5 MiB for template assets,
+    /// 20 MiB for compliance documents (else 413).
+    #[schema(example = 482113, minimum = 1, maximum = 26_214_400_u64)]
     size: u64,
     /// The organization that owns the file (all purposes but design artwork, which is the designer's own).
     org_id: Option<String>,
@@ -59,8 +61,6 @@ pub struct UploadGrant {
     request_body = UploadRequest,
     responses(
         (status = 201, description = "Upload with the returned URL and headers before it expires", body = Envelope<UploadGrant>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "No permission to add files to this organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or not yours", body = ErrorEnvelope),
         (status = 413, description = "Larger than this purpose allows", body = ErrorEnvelope),

@@ -211,7 +211,6 @@ fn children_index(all: &[CategoryRecord]) -> BTreeMap<&str, Vec<&CategoryRecord>
     tag = "catalog",
     responses(
         (status = 200, description = "Root categories, each with its children, in slug order", body = Envelope<Vec<CategoryView>>),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -238,7 +237,6 @@ pub async fn list_categories(
     responses(
         (status = 200, description = "The category; the ETag header is its version", body = Envelope<CategoryView>),
         (status = 404, description = "No category has this slug", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -323,13 +321,9 @@ fn parent_exists(store: &Store, parent_id: &str) -> ApiResult<TransactWriteItem>
     request_body = NewCategoryRequest,
     responses(
         (status = 201, description = "The category was created", body = Envelope<CategoryView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller is not a platform admin", body = ErrorEnvelope),
         (status = 409, description = "The slug is taken", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid or the parent does not exist; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -462,18 +456,16 @@ fn creates_cycle(all: &[CategoryRecord], id: &str, parent_id: &str) -> bool {
     request_body = UpdateCategoryRequest,
     params(
         ("slug" = String, Path, description = "The category's current slug"),
-        ("If-Match" = Option<String>, Header, description = "The ETag from GET /v1/categories/{slug}"),
+        ("If-Match" = Option<String>, Header, description = "The ETag from GET /v1/categories/{slug}", pattern = r#"^(\*|"[0-9]{1,19}")$"#),
     ),
     responses(
         (status = 200, description = "The updated category, with its new ETag", body = Envelope<CategoryView>),
         (status = 400, description = "Invalid JSON or If-Match", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller is not a platform admin", body = ErrorEnvelope),
         (status = 404, description = "No category has this slug", body = ErrorEnvelope),
         (status = 409, description = "The new slug is taken, or the category changed meanwhile", body = ErrorEnvelope),
         (status = 412, description = "The category changed since that ETag", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid, the parent does not exist or would make a loop", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

@@ -48,16 +48,22 @@ pub struct ListParams {
     /// Products of this seller organization.
     pub seller_org_id: Option<String>,
     /// Lowest price, in minor units.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9_999_999_999_999_i64)]
     pub min_price: Option<String>,
-    /// Highest price, in minor units.
+    /// Highest price, in minor units; not below `minPrice`.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9_999_999_999_999_i64)]
     pub max_price: Option<String>,
     /// Only prices in this currency.
+    #[param(value_type = Option<shared::domain::Currency>, inline)]
     pub currency: Option<String>,
     /// `true`: only products with available stock.
+    #[param(value_type = Option<bool>)]
     pub in_stock: Option<String>,
     /// newest (default), price_asc or price_desc; price order needs categoryId.
+    #[param(value_type = Option<ProductSort>, inline)]
     pub sort: Option<String>,
     /// 1 to 100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `pagination.nextCursor` of the previous page.
     pub cursor: Option<String>,
@@ -318,7 +324,6 @@ fn price_bounds(min: Option<i64>, max: Option<i64>) -> Option<(String, String)> 
         (status = 200, description = "One page of products", body = Envelope<Vec<ProductView>>),
         (status = 400, description = "The cursor is not from this list", body = ErrorEnvelope),
         (status = 422, description = "A parameter is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

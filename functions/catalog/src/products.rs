@@ -179,15 +179,10 @@ async fn create_one(
     request_body = NewProductRequest,
     responses(
         (status = 201, description = "The product was created; the ETag header is its version", body = Envelope<ProductView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
         (status = 404, description = "The caller is not a member of the organization", body = ErrorEnvelope),
         (status = 409, description = "The SKU is taken", body = ErrorEnvelope),
-        (status = 413, description = "The body is too large", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid or the category does not exist; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -254,10 +249,6 @@ fn item_error(index: usize, err: ApiError) -> BulkItemResult {
     request_body = BulkCreateRequest,
     responses(
         (status = 200, description = "Per-product results, in request order", body = Envelope<BulkCreateResult>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
-        (status = 413, description = "The body is too large", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "No products, or more than 25", body = ErrorEnvelope),
     ),
 )]
@@ -347,7 +338,6 @@ pub(crate) async fn load_product(store: &Store, product_id: &str) -> ApiResult<P
     responses(
         (status = 200, description = "The product; the ETag header is its version", body = Envelope<ProductView>),
         (status = 404, description = "No such product", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -421,18 +411,16 @@ pub struct UpdateProductRequest {
     request_body = UpdateProductRequest,
     params(
         ("productId" = String, Path, description = "The product's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag from GET /v1/products/{productId}"),
+        ("If-Match" = Option<String>, Header, description = "The ETag from GET /v1/products/{productId}", pattern = r#"^(\*|"[0-9]{1,19}")$"#),
     ),
     responses(
         (status = 200, description = "The updated product, with its new ETag", body = Envelope<ProductView>),
         (status = 400, description = "Invalid JSON or If-Match", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
         (status = 404, description = "No such product, or not the caller's organization's", body = ErrorEnvelope),
         (status = 409, description = "The product is archived, or changed meanwhile", body = ErrorEnvelope),
         (status = 412, description = "The product changed since that ETag", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -587,10 +575,6 @@ pub struct BulkUpdateResult {
     request_body = BulkUpdateRequest,
     responses(
         (status = 200, description = "Per-product results, in request order", body = Envelope<BulkUpdateResult>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
-        (status = 413, description = "The body is too large", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "No products, or more than 25", body = ErrorEnvelope),
     ),
 )]
@@ -627,10 +611,8 @@ pub async fn bulk_update_products(
     params(("productId" = String, Path, description = "The product's id")),
     responses(
         (status = 200, description = "The archived product", body = Envelope<ProductView>),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
         (status = 404, description = "No such product, or not the caller's organization's", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -672,8 +654,27 @@ pub async fn archive_product(
 #[derive(Deserialize, ToSchema)]
 pub struct StockAdjustment {
     /// Units to add (positive) or remove (negative); never takes stock below zero.
-    #[schema(example = -3)]
+    #[schema(example = -3, schema_with = stock_delta)]
     delta: i64,
+}
+
+/// A non-zero whole number from -1000000000 to 1000000000.
+fn stock_delta() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::{ObjectBuilder, OneOfBuilder, Type};
+    let range = |min: i64, max: i64| {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(min))
+            .maximum(Some(max))
+    };
+    OneOfBuilder::new()
+        .item(range(-MAX_INITIAL_STOCK, -1))
+        .item(range(1, MAX_INITIAL_STOCK))
+        .description(Some(
+            "Units to add (positive) or remove (negative), not zero",
+        ))
+        .build()
+        .into()
 }
 
 /// Counts stock in or out. Atomic: concurrent adjustments all apply, and
@@ -686,17 +687,14 @@ pub struct StockAdjustment {
     request_body = StockAdjustment,
     params(
         ("productId" = String, Path, description = "The product's id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result instead of moving stock again (24 h)"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retry with the same key returns the first result instead of moving stock again (24 h)", min_length = 1, max_length = 255, pattern = r"^[\x21-\x7e]+$"),
     ),
     responses(
         (status = 200, description = "The stock after the adjustment (Idempotent-Replayed: true on a replay)", body = Envelope<Stock>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
         (status = 404, description = "No such product, or not the caller's organization's", body = ErrorEnvelope),
         (status = 409, description = "Not enough stock to remove that many, or the same Idempotency-Key is still in progress", body = ErrorEnvelope),
         (status = 422, description = "delta is 0 or out of range, or the Idempotency-Key was used for another request", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

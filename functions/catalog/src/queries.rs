@@ -86,10 +86,15 @@ pub struct QueryStat {
 #[into_params(parameter_in = Query)]
 pub struct QueryStatsParams {
     /// How many queries, 1 to 100 (default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub top: Option<String>,
     /// The UTC day, `YYYY-MM-DD` (default today).
+    #[param(
+        pattern = r"^[0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31)$"
+    )]
     pub day: Option<String>,
     /// `true`: only queries that found nothing, most frequent first.
+    #[param(value_type = Option<bool>)]
     pub no_results: Option<String>,
 }
 
@@ -103,10 +108,8 @@ pub struct QueryStatsParams {
     params(QueryStatsParams),
     responses(
         (status = 200, description = "Queries, most frequent first", body = Envelope<Vec<QueryStat>>),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller is not a platform admin", body = ErrorEnvelope),
         (status = 422, description = "A parameter is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

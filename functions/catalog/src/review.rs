@@ -121,12 +121,19 @@ pub fn strip_html(raw: &str) -> String {
 
 #[derive(Deserialize, ToSchema)]
 pub struct ReviewRequest {
-    /// 1 to 5.
-    #[schema(example = 5)]
+    #[schema(example = 5, minimum = 1, maximum = 5)]
     rating: i64,
-    #[schema(example = "Tasty and firm")]
+    /// HTML tags are removed.
+    #[schema(
+        example = "Tasty and firm",
+        min_length = 1,
+        max_length = 120,
+        pattern = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b-\x1f\x7f-\x9f]*$"
+    )]
     title: String,
+    /// HTML tags are removed.
     #[serde(default)]
+    #[schema(max_length = 5000, pattern = r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f]*$")]
     body: String,
 }
 
@@ -242,12 +249,9 @@ fn review_item_update(
     params(("productId" = String, Path, description = "The product's id")),
     responses(
         (status = 201, description = "The review; the product's rating includes it", body = Envelope<ReviewView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 404, description = "No such product, or it is archived", body = ErrorEnvelope),
         (status = 409, description = "The user has reviewed this product already", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -305,12 +309,9 @@ pub async fn create_review(
     params(("productId" = String, Path, description = "The product's id")),
     responses(
         (status = 200, description = "The updated review", body = Envelope<ReviewView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 404, description = "The user has no review of this product, or the product is archived", body = ErrorEnvelope),
         (status = 409, description = "The review changed meanwhile or is hidden", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -357,10 +358,8 @@ pub struct ReviewDeleted {
     params(("productId" = String, Path, description = "The product's id")),
     responses(
         (status = 200, description = "The review is gone, and out of the rating", body = Envelope<ReviewDeleted>),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 404, description = "The user has no review of this product", body = ErrorEnvelope),
         (status = 409, description = "The review changed meanwhile; retry", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -410,11 +409,9 @@ fn product_rating_removal(
     ),
     responses(
         (status = 200, description = "The hidden review", body = Envelope<ReviewView>),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The caller is not a platform admin", body = ErrorEnvelope),
         (status = 404, description = "No such review", body = ErrorEnvelope),
         (status = 409, description = "The review changed meanwhile; retry", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -462,7 +459,6 @@ pub async fn hide_review(
     responses(
         (status = 200, description = "One page of reviews, newest first", body = Envelope<Vec<ReviewView>>),
         (status = 400, description = "The cursor is not from this list", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

@@ -238,17 +238,28 @@ impl SearchFilters {
 #[into_params(parameter_in = Query)]
 pub struct SearchParams {
     /// Words to find; every word must match (stemmed: "tomatoes" finds "tomato").
+    /// At least one word of 2 to 40 letters or digits that is not a stop word
+    /// (a, the, of, ...); the first 8 such words count.
+    #[param(
+        required = true,
+        pattern = r"(^|[^A-Za-z0-9])(?!([Aa]|[Aa][Nn]|[Aa][Nn][Dd]|[Aa][Rr][Ee]|[Aa][Ss]|[Aa][Tt]|[Bb][Ee]|[Bb][Yy]|[Ff][Oo][Rr]|[Ff][Rr][Oo][Mm]|[Ii][Nn]|[Ii][Ss]|[Ii][Tt]|[Oo][Ff]|[Oo][Nn]|[Oo][Rr]|[Tt][Hh][Ee]|[Tt][Oo]|[Ww][Ii][Tt][Hh])([^A-Za-z0-9]|$))[A-Za-z0-9]{2,40}([^A-Za-z0-9]|$)"
+    )]
     pub q: Option<String>,
     pub category_id: Option<String>,
     pub seller_org_id: Option<String>,
     /// Lowest price, in minor units.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9_999_999_999_999_i64)]
     pub min_price: Option<String>,
-    /// Highest price, in minor units.
+    /// Highest price, in minor units; not below `minPrice`.
+    #[param(value_type = Option<i64>, minimum = 0, maximum = 9_999_999_999_999_i64)]
     pub max_price: Option<String>,
+    #[param(value_type = Option<shared::domain::Currency>, inline)]
     pub currency: Option<String>,
     /// `true`: only products with available stock.
+    #[param(value_type = Option<bool>)]
     pub in_stock: Option<String>,
     /// 1 to 100, default 20.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
     /// `pagination.nextCursor` of the previous page.
     pub cursor: Option<String>,
@@ -361,7 +372,6 @@ fn rank(postings: &[Vec<TermItem>]) -> Vec<String> {
         (status = 200, description = "One page of products, best match first", body = Envelope<Vec<ProductView>>),
         (status = 400, description = "The cursor is not valid", body = ErrorEnvelope),
         (status = 422, description = "No usable word, or a filter is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -434,7 +444,12 @@ pub async fn search(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SuggestParams {
-    /// The start of a word of a product name, 2 or more letters.
+    /// The start of a word of a product name: 2 to 40 letters or digits,
+    /// not a stop word (a, the, of, ...).
+    #[param(
+        required = true,
+        pattern = r"(^|[^A-Za-z0-9])(?!([Aa]|[Aa][Nn]|[Aa][Nn][Dd]|[Aa][Rr][Ee]|[Aa][Ss]|[Aa][Tt]|[Bb][Ee]|[Bb][Yy]|[Ff][Oo][Rr]|[Ff][Rr][Oo][Mm]|[Ii][Nn]|[Ii][Ss]|[Ii][Tt]|[Oo][Ff]|[Oo][Nn]|[Oo][Rr]|[Tt][Hh][Ee]|[Tt][Oo]|[Ww][Ii][Tt][Hh])([^A-Za-z0-9]|$))[A-Za-z0-9]{2,40}([^A-Za-z0-9]|$)"
+    )]
     pub prefix: Option<String>,
 }
 
@@ -455,7 +470,6 @@ pub struct Suggestion {
     responses(
         (status = 200, description = "Up to 10 suggestions", body = Envelope<Vec<Suggestion>>),
         (status = 422, description = "The prefix is shorter than 2 letters", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

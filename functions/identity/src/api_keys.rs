@@ -23,13 +23,16 @@ const MAX_NAME_CHARS: usize = 100;
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateApiKeyRequest {
-    #[schema(example = "ERP integration")]
+    #[schema(
+        example = "ERP integration",
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     name: String,
     /// A subset of the creator's own permissions in the organization.
-    #[schema(example = json!(["product:read", "order:read"]))]
+    #[schema(example = json!(["product:read", "order:read"]), value_type = Vec<shared::auth::Permission>, min_items = 1)]
     permissions: Vec<String>,
-    /// RFC 3339; the key stops working then. Without it the key works until revoked.
-    #[schema(example = "2027-01-01T00:00:00Z")]
+    /// RFC 3339, in the future; the key stops working then. Without it the key works until revoked.
+    #[schema(example = "2027-01-01T00:00:00Z", format = DateTime)]
     expires_at: Option<String>,
 }
 
@@ -148,13 +151,9 @@ impl NewApiKey {
     request_body = CreateApiKeyRequest,
     responses(
         (status = 201, description = "The key; its secret is shown only now", body = Envelope<CreatedApiKey>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "Without apikey:manage, or called with an API key", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is not a member", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid, or a permission the caller does not hold; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -223,10 +222,8 @@ pub async fn create_api_key(
     responses(
         (status = 200, body = Envelope<Vec<ApiKeyView>>),
         (status = 400, description = "The cursor or limit is invalid", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "Without apikey:manage", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is not a member", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -265,10 +262,8 @@ pub async fn list_api_keys(
     ),
     responses(
         (status = 204, description = "The key is revoked"),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "Without apikey:manage", body = ErrorEnvelope),
         (status = 404, description = "No such organization or active key, or the caller is not a member", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

@@ -19,10 +19,8 @@ use crate::IdentityState;
     responses(
         (status = 200, body = Envelope<Vec<AuditEventView>>),
         (status = 400, description = "The cursor or limit is invalid", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "Without audit:read", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is not a member", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -49,8 +47,6 @@ pub async fn list_org_audit(
     responses(
         (status = 200, body = Envelope<Vec<AuditEventView>>),
         (status = 400, description = "The cursor or limit is invalid", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid access token", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

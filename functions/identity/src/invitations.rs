@@ -84,12 +84,13 @@ impl From<InvitationRecord> for InvitationView {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CreateInvitationRequest {
-    #[schema(example = "grace@example.com")]
+    #[schema(value_type = shared::domain::Email)]
     email: String,
     /// `owner` (owners only), `admin` or `member` (the default).
-    #[schema(example = "member")]
+    #[schema(value_type = Option<shared::auth::OrgRole>)]
     org_role: Option<String>,
-    #[schema(example = json!(["buyer"]))]
+    /// Those the organization's kind admits (a buyer org has no seller role).
+    #[schema(example = json!(["buyer"]), value_type = Option<Vec<shared::auth::CapabilityRole>>)]
     capabilities: Option<Vec<String>>,
 }
 
@@ -104,11 +105,8 @@ pub struct CreateInvitationRequest {
     request_body = CreateInvitationRequest,
     responses(
         (status = 201, description = "The invitation was created and emailed", body = Envelope<InvitationView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "Without member:manage, or a non-owner inviting an owner", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is not a member", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
         (status = 503, description = "A dependency (or email sending) is unavailable; retry", body = ErrorEnvelope),
     ),
@@ -234,14 +232,10 @@ fn invalid_invitation() -> ApiError {
     request_body = AcceptInvitationRequest,
     responses(
         (status = 200, description = "The caller is now a member", body = Envelope<MemberView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid access token", body = ErrorEnvelope),
         (status = 403, description = "The invitation was sent to another email address", body = ErrorEnvelope),
         (status = 404, description = "The token is unknown, used or expired", body = ErrorEnvelope),
         (status = 409, description = "The caller is already a member", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "The token is missing", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

@@ -36,12 +36,9 @@ fn wrong_credentials() -> ApiError {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in: an access token and a refresh token", body = Envelope<SignedIn>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
         (status = 401, description = "The email or password is wrong", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is missing", body = ErrorEnvelope),
         (status = 429, description = "Too many attempts for this email or client; see Retry-After", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

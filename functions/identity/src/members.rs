@@ -150,10 +150,8 @@ pub fn owner_count_change(
     responses(
         (status = 200, body = Envelope<Vec<MemberView>>),
         (status = 400, description = "The cursor or limit is invalid", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "A caller without member:read (e.g. a restricted API key)", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is not a member", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -185,10 +183,10 @@ pub async fn list_members(
 #[serde(rename_all = "camelCase")]
 pub struct UpdateMemberRequest {
     /// `owner`, `admin` or `member`.
-    #[schema(example = "admin")]
+    #[schema(value_type = Option<shared::auth::OrgRole>)]
     org_role: Option<String>,
-    /// Replaces the member's capability roles.
-    #[schema(example = json!(["buyer", "approver"]))]
+    /// Replaces the member's capability roles; those the organization's kind admits.
+    #[schema(example = json!(["buyer", "approver"]), value_type = Option<Vec<shared::auth::CapabilityRole>>)]
     capabilities: Option<Vec<String>>,
 }
 
@@ -206,14 +204,10 @@ pub struct UpdateMemberRequest {
     request_body = UpdateMemberRequest,
     responses(
         (status = 200, description = "The member with their new roles", body = Envelope<MemberView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "Without member:manage, or a non-owner touching the owner role", body = ErrorEnvelope),
         (status = 404, description = "No such organization or member, or the caller is not a member", body = ErrorEnvelope),
         (status = 409, description = "The last owner cannot be demoted, or the member changed meanwhile", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A role is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -304,11 +298,9 @@ pub async fn update_member(
     ),
     responses(
         (status = 204, description = "The member is removed"),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "Without member:manage, or a non-owner removing an owner", body = ErrorEnvelope),
         (status = 404, description = "No such organization or member, or the caller is not a member", body = ErrorEnvelope),
         (status = 409, description = "The last owner cannot leave", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

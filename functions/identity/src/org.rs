@@ -91,7 +91,6 @@ pub struct OrgView {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(example = "DE123456789")]
     pub tax_id: Option<String>,
-    #[schema(value_type = String, example = "DE")]
     pub country: CountryCode,
     pub verification: Verification,
     pub created_at: String,
@@ -130,16 +129,24 @@ fn with_etag(org: OrgRecord, status: StatusCode) -> ApiResponse<OrgView> {
 #[serde(rename_all = "camelCase")]
 pub struct CreateOrgRequest {
     /// `buyer`, `seller` or `both`; it cannot change later.
-    #[schema(example = "seller")]
+    #[schema(value_type = shared::auth::OrgKind)]
     kind: String,
-    #[schema(example = "Acme Supplies")]
+    #[schema(
+        example = "Acme Supplies",
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     name: String,
-    #[schema(example = "Acme Supplies GmbH")]
+    #[schema(
+        example = "Acme Supplies GmbH",
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,198}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     legal_name: String,
-    #[schema(example = "DE123456789")]
+    #[schema(
+        example = "DE123456789",
+        pattern = r"^\s*([A-Za-z0-9./-]([A-Za-z0-9 ./-]{0,30}[A-Za-z0-9./-])?)?\s*$"
+    )]
     tax_id: Option<String>,
-    /// ISO 3166-1 alpha-2.
-    #[schema(example = "DE")]
+    #[schema(value_type = shared::domain::CountryCode)]
     country: String,
 }
 
@@ -148,9 +155,17 @@ pub struct CreateOrgRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateOrgRequest {
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     name: Option<String>,
+    #[schema(
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,198}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     legal_name: Option<String>,
+    #[schema(pattern = r"^\s*[A-Za-z0-9./-]([A-Za-z0-9 ./-]{0,30}[A-Za-z0-9./-])?\s*$")]
     tax_id: Option<String>,
+    #[schema(value_type = Option<shared::domain::CountryCode>)]
     country: Option<String>,
 }
 
@@ -293,11 +308,7 @@ pub async fn signed_in_user(state: &IdentityState, principal: &Principal) -> Api
     request_body = CreateOrgRequest,
     responses(
         (status = 201, description = "The organization was created; the ETag header holds its version", body = Envelope<OrgView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid access token", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -376,8 +387,6 @@ pub struct MyOrgView {
     responses(
         (status = 200, body = Envelope<Vec<MyOrgView>>),
         (status = 400, description = "The cursor or limit is invalid", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid access token", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -444,10 +453,8 @@ pub async fn load_org(state: &IdentityState, org_id: &str) -> ApiResult<OrgRecor
     params(("orgId" = String, Path, description = "The organization's id")),
     responses(
         (status = 200, description = "The organization; the ETag header holds its version", body = Envelope<OrgView>),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "A member without org:read (e.g. a restricted API key)", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is not a member", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -474,19 +481,15 @@ pub async fn get_org(
     security(("bearer" = []), ("apiKey" = [])),
     params(
         ("orgId" = String, Path, description = "The organization's id"),
-        ("If-Match" = Option<String>, Header, description = "The ETag of the version being changed"),
+        ("If-Match" = Option<String>, Header, description = "The ETag of the version being changed", pattern = r#"^(\*|"[0-9]{1,19}")$"#),
     ),
     request_body = UpdateOrgRequest,
     responses(
         (status = 200, description = "The changed organization, with its new ETag", body = Envelope<OrgView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "A member without org:manage", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is not a member", body = ErrorEnvelope),
         (status = 412, description = "If-Match is not the current ETag", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -591,13 +594,9 @@ pub struct VerificationRequest {
     request_body = VerificationRequest,
     responses(
         (status = 200, description = "The organization with its new flags and ETag", body = Envelope<OrgView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
-        (status = 401, description = "Missing, expired or invalid credentials", body = ErrorEnvelope),
         (status = 403, description = "A member who is not a platform admin", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is neither a member nor a platform admin", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A flag is missing or not a boolean", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

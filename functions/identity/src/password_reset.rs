@@ -20,7 +20,7 @@ use crate::{IdentityState, emails, limits};
 
 #[derive(Deserialize, ToSchema)]
 pub struct ResetRequest {
-    #[schema(example = "ada@example.com")]
+    #[schema(value_type = shared::domain::Email)]
     email: String,
 }
 
@@ -40,7 +40,6 @@ const REQUESTED: &str = "if an account has this address, a reset code is on its 
     request_body = ResetRequest,
     responses(
         (status = 202, description = "Accepted (the same for unknown addresses)", body = Envelope<ResetRequested>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
         (status = 422, description = "email is not an email address", body = ErrorEnvelope),
         (status = 429, description = "Too many requests; see Retry-After", body = ErrorEnvelope),
     ),
@@ -92,7 +91,7 @@ pub async fn request_reset(
 pub struct ResetPassword {
     /// The code from the email.
     token: String,
-    #[schema(format = Password)]
+    #[schema(format = Password, min_length = 10, max_length = 256)]
     new_password: String,
 }
 
@@ -110,7 +109,6 @@ pub struct PasswordChanged {
     request_body = ResetPassword,
     responses(
         (status = 200, description = "The password is changed; sign in with it", body = Envelope<PasswordChanged>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
         (status = 422, description = "The code is invalid/used/expired, or the password breaks the rules", body = ErrorEnvelope),
         (status = 429, description = "Too many attempts; see Retry-After", body = ErrorEnvelope),
     ),

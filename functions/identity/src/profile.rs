@@ -47,8 +47,6 @@ fn with_etag(user: UserRecord) -> ApiResponse<UserView> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The account; the ETag header is its version", body = Envelope<UserView>),
-        (status = 401, description = "Missing, expired or invalid access token", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -64,11 +62,14 @@ pub async fn me(
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UpdateProfile {
-    #[schema(example = "Ada King")]
+    #[schema(
+        example = "Ada King",
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     name: Option<String>,
-    /// E.164, e.g. `+351912345678`; `null` removes it.
+    /// E.164, e.g. `+351912345678` (spaces and dashes are ignored); `null` removes it.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[ -]*\+[ -]*[1-9]([ -]*[0-9]){7,14}[ -]*$")]
     phone: Option<Option<String>>,
     preferences: Option<Preferences>,
 }
@@ -191,11 +192,10 @@ fn if_match_version(headers: &HeaderMap) -> ApiResult<Option<u64>> {
     tag = "identity",
     security(("bearer" = [])),
     request_body = UpdateProfile,
-    params(("If-Match" = Option<String>, Header, description = "The ETag from GET /v1/me")),
+    params(("If-Match" = Option<String>, Header, description = "The ETag from GET /v1/me", pattern = r#"^(W/)?"?v[0-9]{1,19}"?$"#)),
     responses(
         (status = 200, description = "The updated account, with its new ETag", body = Envelope<UserView>),
         (status = 400, description = "Invalid JSON or If-Match", body = ErrorEnvelope),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 412, description = "The profile changed since that ETag", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
     ),

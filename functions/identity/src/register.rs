@@ -20,12 +20,15 @@ const MAX_NAME_CHARS: usize = 100;
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RegisterRequest {
-    #[schema(example = "ada@example.com")]
+    #[schema(value_type = shared::domain::Email)]
     email: String,
     /// 10 to 256 characters, not a common password, not the email.
-    #[schema(example = "correct horse battery staple", format = Password)]
+    #[schema(example = "correct horse battery staple", format = Password, min_length = 10, max_length = 256)]
     password: String,
-    #[schema(example = "Ada Lovelace")]
+    #[schema(
+        example = "Ada Lovelace",
+        pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
+    )]
     name: String,
 }
 
@@ -87,13 +90,9 @@ impl TryFrom<RegisterRequest> for Registration {
     request_body = RegisterRequest,
     responses(
         (status = 201, description = "The account was created", body = Envelope<UserView>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
         (status = 409, description = "The email is already registered", body = ErrorEnvelope),
-        (status = 413, description = "The body is too large", body = ErrorEnvelope),
-        (status = 415, description = "The body is not JSON", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
         (status = 429, description = "Too many registrations from this client or for this email; see Retry-After", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]

@@ -20,10 +20,8 @@ use crate::user::user_key;
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "A new token pair; the presented refresh token is spent", body = Envelope<SignedIn>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
         (status = 401, description = "Invalid, expired or revoked; a spent token also signs the session out", body = ErrorEnvelope),
         (status = 422, description = "refreshToken is missing", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -51,7 +49,6 @@ pub struct SignedOut {
     request_body = RefreshRequest,
     responses(
         (status = 200, description = "Signed out", body = Envelope<SignedOut>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
         (status = 422, description = "refreshToken is missing", body = ErrorEnvelope),
     ),
 )]
@@ -72,7 +69,6 @@ pub async fn logout(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Every session is over; access tokens lapse within 15 minutes", body = Envelope<SignedOut>),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -130,7 +126,6 @@ const SESSIONS_LISTED: u32 = 100;
     security(("bearer" = [])),
     responses(
         (status = 200, body = Envelope<Vec<SessionView>>),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all)]
@@ -176,7 +171,6 @@ pub async fn list_sessions(
     params(("sessionId" = String, Path, description = "A session id from GET /v1/me/sessions")),
     responses(
         (status = 200, description = "The session is signed out", body = Envelope<SignedOut>),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 404, description = "No such session of yours", body = ErrorEnvelope),
     ),
 )]

@@ -95,11 +95,16 @@ impl UserRecord {
 pub struct Preferences {
     /// A language tag such as `en` or `pt-BR`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "en")]
+    #[schema(
+        example = "en",
+        min_length = 2,
+        max_length = 35,
+        pattern = r"^[A-Za-z0-9]{1,8}(-[A-Za-z0-9]{1,8})*$"
+    )]
     pub language: Option<String>,
     /// ISO 4217 code prices are shown in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(example = "EUR")]
+    #[schema(example = "EUR", pattern = r"^[A-Z]{3}$")]
     pub currency: Option<String>,
     #[serde(default)]
     pub marketing_emails: bool,

@@ -52,7 +52,6 @@ pub struct EmailVerified {
     request_body = VerifyEmailRequest,
     responses(
         (status = 200, description = "The address is verified", body = Envelope<EmailVerified>),
-        (status = 400, description = "The body is not valid JSON", body = ErrorEnvelope),
         (status = 422, description = "The code is invalid, used or expired", body = ErrorEnvelope),
         (status = 429, description = "Too many attempts; see Retry-After", body = ErrorEnvelope),
     ),
@@ -106,7 +105,6 @@ pub struct CodeSent {
     security(("bearer" = [])),
     responses(
         (status = 202, description = "A new code is on its way", body = Envelope<CodeSent>),
-        (status = 401, description = "Missing or invalid access token", body = ErrorEnvelope),
         (status = 409, description = "The address is already verified", body = ErrorEnvelope),
         (status = 429, description = "Too many requests; see Retry-After", body = ErrorEnvelope),
     ),

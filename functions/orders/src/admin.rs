@@ -21,7 +21,10 @@ use crate::orders::{CancelRequest, reason, settle_refund};
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatusFilter {
-    /// Only orders in this status.
+    /// Only orders in this status; empty for all.
+    #[param(
+        pattern = r"^(pending_payment|paid|fulfilling|shipped|delivered|cancelled|refunded)?$"
+    )]
     pub status: Option<String>,
 }
 
@@ -35,7 +38,6 @@ pub struct StatusFilter {
     responses(
         (status = 200, description = "One page of orders, newest first", body = Envelope<Vec<OrderView>>),
         (status = 400, description = "The cursor is not from this list", body = ErrorEnvelope),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Not a platform admin", body = ErrorEnvelope),
         (status = 422, description = "Unknown status", body = ErrorEnvelope),
     ),
@@ -92,7 +94,6 @@ fn loaded_of(outcome: Outcome) -> ApiResult<lifecycle::Loaded> {
     params(("orderId" = String, Path, description = "The order's id")),
     responses(
         (status = 200, description = "The order, paid", body = Envelope<OrderView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Not a platform admin", body = ErrorEnvelope),
         (status = 404, description = "No such order", body = ErrorEnvelope),
         (status = 409, description = "Not an invoice order, or it was cancelled", body = ErrorEnvelope),
@@ -126,10 +127,9 @@ pub async fn mark_invoice_paid(
     tag = "orders",
     security(("bearer" = [])),
     params(("orderId" = String, Path, description = "The order's id")),
-    request_body(content = CancelRequest, description = "Optional reason"),
+    request_body(content = Option<CancelRequest>, description = "Optional reason"),
     responses(
         (status = 200, description = "The order; payment.refund shows whether the provider refunded", body = Envelope<OrderView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Not a platform admin", body = ErrorEnvelope),
         (status = 404, description = "No such order", body = ErrorEnvelope),
         (status = 409, description = "Nothing to refund: the order is unpaid, or cancelled before payment", body = ErrorEnvelope),

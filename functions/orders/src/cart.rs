@@ -310,7 +310,7 @@ pub struct AddItem {
     #[schema(example = "01JD8X3Q4Z5Y6W7V8T9S0R1P2N")]
     pub product_id: String,
     /// Units to add to the line (it is created if missing).
-    #[schema(example = 2)]
+    #[schema(example = 2, minimum = 1, maximum = 1_000_000_i64)]
     pub quantity: i64,
 }
 
@@ -318,7 +318,7 @@ pub struct AddItem {
 #[serde(rename_all = "camelCase")]
 pub struct SetQuantity {
     /// The line's new quantity (at least the product's minimum order quantity).
-    #[schema(example = 5)]
+    #[schema(example = 5, minimum = 1, maximum = 1_000_000_i64)]
     pub quantity: i64,
 }
 
@@ -331,7 +331,6 @@ pub struct SetQuantity {
     params(BuyerParams),
     responses(
         (status = 200, description = "The cart; an empty one if nothing was added", body = Envelope<CartView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization (or not the caller's)", body = ErrorEnvelope),
     ),
@@ -354,7 +353,6 @@ pub async fn get_cart(
     params(BuyerParams),
     responses(
         (status = 200, description = "The emptied cart", body = Envelope<CartView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization (or not the caller's)", body = ErrorEnvelope),
     ),
@@ -380,7 +378,6 @@ pub async fn clear_cart(
     request_body = AddItem,
     responses(
         (status = 200, description = "The cart after the change", body = Envelope<CartView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such product, or no such organization", body = ErrorEnvelope),
         (status = 409, description = "The cart kept changing elsewhere; retry", body = ErrorEnvelope),
@@ -437,7 +434,6 @@ pub async fn add_item(
     request_body = SetQuantity,
     responses(
         (status = 200, description = "The cart after the change", body = Envelope<CartView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 404, description = "The product is not in the cart, or no such organization", body = ErrorEnvelope),
         (status = 409, description = "The cart kept changing elsewhere; retry", body = ErrorEnvelope),
         (status = 422, description = "A quantity below the minimum or out of range, or the product is no longer for sale", body = ErrorEnvelope),
@@ -475,7 +471,6 @@ pub async fn set_quantity(
     params(("productId" = String, Path, description = "The product of the line"), BuyerParams),
     responses(
         (status = 200, description = "The cart after the change", body = Envelope<CartView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 404, description = "The product is not in the cart, or no such organization", body = ErrorEnvelope),
         (status = 409, description = "The cart kept changing elsewhere; retry", body = ErrorEnvelope),
     ),

@@ -743,14 +743,13 @@ pub async fn ensure_payment(state: &OrdersState, loaded: Loaded) -> ApiResult<Lo
     security(("bearer" = []), ("apiKey" = [])),
     params(
         BuyerParams,
-        ("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters, unique per checkout attempt"),
+        ("Idempotency-Key" = String, Header, description = "Required: 1 to 255 visible ASCII characters, unique per checkout attempt", min_length = 1, max_length = 255, pattern = r"^[\x21-\x7e]+$"),
     ),
     request_body = CheckoutRequest,
     responses(
         (status = 201, description = "The order, pending payment; for card payments `payment.clientSecret` is for Stripe.js", body = Envelope<OrderView>),
         (status = 200, description = "A replay: the order this Idempotency-Key placed", body = Envelope<OrderView>),
         (status = 400, description = "No Idempotency-Key, or the body is not JSON", body = ErrorEnvelope),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization (or not the caller's)", body = ErrorEnvelope),
         (status = 409, description = "Products short of stock or no longer for sale (details.lines names them), the total differs from expectedTotal (details.totals), the cart changed meanwhile, or too many unpaid card orders; nothing was written", body = ErrorEnvelope),

@@ -20,7 +20,8 @@ use crate::model::{FulfilmentRecord, FulfilmentStatus, FulfilmentView, seller_pa
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FulfilmentFilter {
-    /// Only fulfilments in this status (`paid` = ready to fulfil).
+    /// Only fulfilments in this status (`paid` = ready to fulfil); empty for all.
+    #[param(pattern = r"^(pending_payment|paid|fulfilling|shipped|delivered|cancelled)?$")]
     pub status: Option<String>,
 }
 
@@ -38,7 +39,6 @@ fn not_found() -> ApiError {
     responses(
         (status = 200, description = "One page of fulfilments, newest first (a status filter may return short pages)", body = Envelope<Vec<FulfilmentView>>),
         (status = 400, description = "The cursor is not from this list", body = ErrorEnvelope),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:read permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization (or not the caller's)", body = ErrorEnvelope),
         (status = 422, description = "Unknown status", body = ErrorEnvelope),
@@ -95,7 +95,6 @@ pub async fn list_fulfilments(
     ),
     responses(
         (status = 200, description = "The fulfilment with its history", body = Envelope<FulfilmentView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:read permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or it has no part in this order", body = ErrorEnvelope),
     ),
@@ -187,7 +186,6 @@ fn validate(step: &FulfilmentStep) -> ApiResult<(FulfilmentStatus, Shipment)> {
     request_body = FulfilmentStep,
     responses(
         (status = 200, description = "The fulfilment after the step", body = Envelope<FulfilmentView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:fulfil permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or it has no part in this order", body = ErrorEnvelope),
         (status = 409, description = "Not a valid step from the current status (e.g. the order is unpaid or cancelled)", body = ErrorEnvelope),

@@ -52,7 +52,7 @@ pub fn expiring_sk(expires_at: i64, order_id: &str) -> String {
 }
 
 macro_rules! status_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal,)* }) => {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:tt,)* }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
         pub enum $name {

@@ -159,7 +159,6 @@ pub async fn settle_refund(state: &OrdersState, loaded: Loaded) -> ApiResult<Loa
     responses(
         (status = 200, description = "One page of orders, newest first", body = Envelope<Vec<OrderView>>),
         (status = 400, description = "The cursor is not from this list", body = ErrorEnvelope),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "No order:read permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization (or not the caller's)", body = ErrorEnvelope),
     ),
@@ -202,7 +201,6 @@ pub async fn list_orders(
     params(("orderId" = String, Path, description = "The order's id")),
     responses(
         (status = 200, description = "The order with its history", body = Envelope<OrderView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "A member of the buying org without order:read", body = ErrorEnvelope),
         (status = 404, description = "No such order, or not the caller's", body = ErrorEnvelope),
     ),
@@ -224,23 +222,32 @@ pub async fn get_order(
 #[serde(rename_all = "camelCase")]
 pub struct CancelRequest {
     /// Why, for the order's history (up to 500 characters).
-    #[schema(example = "Ordered by mistake")]
+    #[schema(
+        example = "Ordered by mistake",
+        max_length = 500,
+        pattern = r"^[^\x00-\x1f\x7f-\x9f]*$"
+    )]
     pub reason: Option<String>,
 }
 
 impl CancelRequest {
-    /// The body is optional: empty means no reason.
+    /// The body is optional: empty (or JSON `null`) means no reason.
     pub fn from_body(body: &[u8]) -> ApiResult<Self> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());
         }
-        serde_json::from_slice(body).map_err(|err| {
-            if err.is_data() {
-                ApiError::validation(format!("the body does not fit: {err}"), Default::default())
-            } else {
-                ApiError::bad_request("the body is not valid JSON")
-            }
-        })
+        serde_json::from_slice::<Option<Self>>(body)
+            .map(Option::unwrap_or_default)
+            .map_err(|err| {
+                if err.is_data() {
+                    ApiError::validation(
+                        format!("the body does not fit: {err}"),
+                        Default::default(),
+                    )
+                } else {
+                    ApiError::bad_request("the body is not valid JSON")
+                }
+            })
     }
 }
 
@@ -262,10 +269,9 @@ pub fn reason(raw: Option<&str>) -> ApiResult<Option<String>> {
     tag = "orders",
     security(("bearer" = []), ("apiKey" = [])),
     params(("orderId" = String, Path, description = "The order's id")),
-    request_body(content = CancelRequest, description = "Optional reason"),
+    request_body(content = Option<CancelRequest>, description = "Optional reason"),
     responses(
         (status = 200, description = "The cancelled order (payment.refund shows the refund)", body = Envelope<OrderView>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "A member of the buying org without order:create", body = ErrorEnvelope),
         (status = 404, description = "No such order, or not the caller's", body = ErrorEnvelope),
         (status = 409, description = "The order can no longer be cancelled (e.g. it shipped)", body = ErrorEnvelope),
@@ -306,4 +312,20 @@ pub async fn cancel_order(
     };
     let loaded = settle_refund(&state, loaded).await?;
     Ok(ApiResponse::ok(view_for(viewer, loaded.order)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CancelRequest;
+
+    #[test]
+    fn a_cancellation_body_is_optional() {
+        for body in [&b""[..], b"  ", b"null", b"{}"] {
+            let request = CancelRequest::from_body(body).expect("no reason is fine");
+            assert_eq!(request.reason, None, "{:?}", String::from_utf8_lossy(body));
+        }
+        let request = CancelRequest::from_body(br#"{"reason":"late"}"#).unwrap();
+        assert_eq!(request.reason.as_deref(), Some("late"));
+        assert!(CancelRequest::from_body(b"[").is_err());
+    }
 }

@@ -195,9 +195,15 @@ pub async fn apply_order_change(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StatsRange {
-    /// First day (UTC, `YYYY-MM-DD`); default 29 days before `to`.
+    /// First day (UTC, `YYYY-MM-DD`); default (or empty) 29 days before `to`.
+    #[param(
+        pattern = r"^([0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31))?$"
+    )]
     pub from: Option<String>,
-    /// Last day, inclusive; default today.
+    /// Last day, inclusive; default (or empty) today; at most 366 days after `from`.
+    #[param(
+        pattern = r"^([0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)|(0[13578]|1[02])-31))?$"
+    )]
     pub to: Option<String>,
 }
 
@@ -281,7 +287,6 @@ fn parse_day(field: &str, raw: Option<&str>) -> ApiResult<Option<Date>> {
     params(StatsRange),
     responses(
         (status = 200, description = "The days of the range with activity, and their sums", body = Envelope<OrderStats>),
-        (status = 401, description = "Not signed in", body = ErrorEnvelope),
         (status = 403, description = "Not a platform admin", body = ErrorEnvelope),
         (status = 422, description = "A date is not YYYY-MM-DD, from is after to, or the range is over 366 days", body = ErrorEnvelope),
     ),

@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 use super::PlatformRole;
 
 macro_rules! permissions {
-    ($($variant:ident = $name:literal: $doc:literal,)*) => {
+    ($($variant:ident = $name:tt: $doc:literal,)*) => {
         /// What a caller may do in an organization, named `resource:action`.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
         pub enum Permission {

@@ -38,6 +38,21 @@ impl CountryCode {
     }
 }
 
+/// The schema lists the codes as sent (upper case); `parse` also takes
+/// lower case and surrounding spaces.
+impl utoipa::PartialSchema for CountryCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some("An assigned ISO 3166-1 alpha-2 country code"))
+            .enum_values(Some(ASSIGNED.split_ascii_whitespace()))
+            .examples(["DE"])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for CountryCode {}
+
 impl TryFrom<String> for CountryCode {
     type Error = InvalidCountry;
 

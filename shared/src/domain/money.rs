@@ -23,12 +23,22 @@ SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS UAH 
 VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG";
 
 /// An ISO 4217 currency code such as `EUR`.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-#[schema(value_type = String, example = "EUR")]
 pub struct Currency([u8; 3]);
+
+impl utoipa::PartialSchema for Currency {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::Type::String)
+            .description(Some("An active ISO 4217 currency code"))
+            .enum_values(Some(ISO_4217.split_ascii_whitespace()))
+            .examples(["EUR"])
+            .into()
+    }
+}
+
+impl ToSchema for Currency {}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error("{0}")]
@@ -89,7 +99,7 @@ impl fmt::Display for Currency {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub struct Money {
     /// Minor units (cents), 0 to 9999999999999.
-    #[schema(example = 1299)]
+    #[schema(example = 1299, minimum = 0, maximum = 9_999_999_999_999_i64)]
     pub amount: i64,
     pub currency: Currency,
 }

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Fuzzes the API against its own OpenAPI document with schemathesis: a private
+# local stack and devserver on free loopback ports, seeded users signed in for
+# valid tokens, a little catalog and an order so that ids lead somewhere, then
+# `schemathesis run` over /v1/openapi.json with a fixed seed and every phase
+# (examples, coverage, fuzzing, stateful). Exits non-zero on any failure.
+# Everything it starts is stopped on any exit.
+#
+# Usage: infra/fuzz.sh [extra schemathesis run options...]
+#   BODEGA_FUZZ_SEED      the seed (default 20261126)
+#   BODEGA_FUZZ_EXAMPLES  examples per operation and phase (default 50: about
+#                         2.5 minutes on 2 cores)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+STACK="$ROOT/infra/stack.sh"
+RUN_DIR="$ROOT/.local/fuzz-run-$$"
+SEED="${BODEGA_FUZZ_SEED:-20261126}"
+EXAMPLES="${BODEGA_FUZZ_EXAMPLES:-50}"
+DEVSERVER_PID=""
+STARTED_AT="$(date +%s)"
+
+say() { printf '\n==> %s\n' "$*"; }
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  if [ -n "$DEVSERVER_PID" ] && kill -0 "$DEVSERVER_PID" 2>/dev/null; then
+    kill -TERM "$DEVSERVER_PID" 2>/dev/null || true
+    wait "$DEVSERVER_PID" 2>/dev/null || true
+  fi
+  if [ "$status" -ne 0 ] && [ -f "$RUN_DIR/devserver.log" ]; then
+    printf '\n--- last 20 lines of devserver.log ---\n' >&2
+    tail -n 20 "$RUN_DIR/devserver.log" >&2 || true
+  fi
+  if [ -d "$RUN_DIR" ]; then
+    "$STACK" stop --run-dir "$RUN_DIR" >/dev/null || true
+  fi
+  printf '\n==> fuzz.sh: exit %s after %s s\n' "$status" "$(($(date +%s) - STARTED_AT))"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+say "install the local stack tools and schemathesis (infra/stack.sh install)"
+"$STACK" install
+
+say "build the devserver"
+cargo build -q -p devserver --bin devserver
+DEVSERVER="${CARGO_TARGET_DIR:-$ROOT/target}/debug/devserver"
+
+say "start an ephemeral local stack"
+"$STACK" start --ephemeral --run-dir "$RUN_DIR" >/dev/null
+# shellcheck source=/dev/null
+source "$RUN_DIR/stack.env"
+# Long enough that the tokens outlive the run.
+export ACCESS_TOKEN_TTL_SECONDS=3600
+export RUST_LOG="${RUST_LOG:-warn}"
+
+PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+BASE="http://127.0.0.1:$PORT"
+"$DEVSERVER" --setup --seed --port "$PORT" >"$RUN_DIR/devserver.log" 2>&1 &
+DEVSERVER_PID=$!
+for _ in $(seq 1 120); do
+  curl -sf "$BASE/v1/health" >/dev/null 2>&1 && break
+  kill -0 "$DEVSERVER_PID" 2>/dev/null || { echo "the devserver stopped" >&2; exit 1; }
+  sleep 0.5
+done
+curl -sf "$BASE/v1/health" >/dev/null || { echo "the devserver did not answer" >&2; exit 1; }
+echo "devserver on $BASE"
+
+say "sign in seeded users and create test data"
+# api METHOD PATH TOKEN [BODY] → the response's data, as JSON
+api() {
+  local args=(-sS -X "$1" "$BASE$2" -H "authorization: Bearer $3")
+  if [ $# -ge 4 ]; then args+=(-H 'content-type: application/json' -d "$4"); fi
+  curl "${args[@]}" | python3 -c '
+import json, sys
+body = json.load(sys.stdin)
+if not body.get("success"):
+    sys.exit(f"fuzz.sh: set-up request failed: {body}")
+print(json.dumps(body["data"]))'
+}
+field() { python3 -c "import json, sys; print(json.load(sys.stdin)$1)"; }
+login() {
+  curl -sS -X POST "$BASE/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"email\":\"$1\",\"password\":\"$2\"}" | field "['data']['accessToken']"
+}
+ADMIN_TOKEN="$(login admin@bodega.local 'bodega local admin only')"
+USER_TOKEN="$(login ada@example.com 'correct horse battery staple')"
+CATEGORY_ID="$(api POST /v1/categories "$ADMIN_TOKEN" '{"slug":"fuzz-vegetables","name":"Vegetables"}' | field "['id']")"
+ORG_ID="$(api POST /v1/orgs "$USER_TOKEN" '{"kind":"both","name":"Ada Greens","legalName":"Ada Greens GmbH","country":"DE"}' | field "['id']")"
+PRODUCT_ID="$(api POST /v1/products "$USER_TOKEN" "{\"sellerOrgId\":\"$ORG_ID\",\"sku\":\"FUZZ-TOMATO-1KG\",\"name\":\"Roma tomatoes\",\"categoryId\":\"$CATEGORY_ID\",\"price\":{\"amount\":299,\"currency\":\"EUR\"},\"stock\":100000,\"unit\":\"kg\"}" | field "['id']")"
+api POST /v1/cart/items "$USER_TOKEN" "{\"productId\":\"$PRODUCT_ID\",\"quantity\":2}" >/dev/null
+# A second product for DELETE /v1/products/{productId} (it archives), so
+# that the first stays for sale.
+SPARE_PRODUCT_ID="$(api POST /v1/products "$USER_TOKEN" "{\"sellerOrgId\":\"$ORG_ID\",\"sku\":\"FUZZ-SPARE-1\",\"name\":\"Spare\",\"categoryId\":\"$CATEGORY_ID\",\"price\":{\"amount\":100,\"currency\":\"EUR\"},\"unit\":\"piece\"}" | field "['id']")"
+ORDER_ID="$(curl -sS -X POST "$BASE/v1/checkout" -H "authorization: Bearer $USER_TOKEN" \
+  -H 'content-type: application/json' -H 'idempotency-key: fuzz-checkout-1' \
+  -d '{"shippingAddress":{"name":"Ada Lovelace","line1":"Hauptstrasse 5","postalCode":"10115","city":"Berlin","country":"DE"},"paymentMethod":"card"}' |
+  field "['data']['id']")"
+USER_ID="$(api GET /v1/me "$USER_TOKEN" | field "['id']")"
+SESSION_ID="$(api GET /v1/me/sessions "$USER_TOKEN" | field "[0]['id']")"
+ASSET_ID="$(api POST /v1/uploads "$USER_TOKEN" "{\"purpose\":\"product_image\",\"contentType\":\"image/png\",\"size\":1024,\"orgId\":\"$ORG_ID\"}" | field "['assetId']")"
+KEY_PREFIX="$(api POST "/v1/orgs/$ORG_ID/api-keys" "$USER_TOKEN" '{"name":"fuzz","permissions":["product:read"]}' | field "['prefix']")"
+api POST "/v1/products/$PRODUCT_ID/reviews" "$USER_TOKEN" '{"rating":5,"title":"Firm and sweet"}' >/dev/null
+echo "org $ORG_ID, product $PRODUCT_ID, order $ORDER_ID, category $CATEGORY_ID"
+
+# The user's token for every operation, the admin's for the admin-only ones;
+# ids of the data above offered (besides generated ones) wherever an
+# operation takes such an id.
+CONFIG="$RUN_DIR/schemathesis.toml"
+cat >"$CONFIG" <<EOF
+headers = { Authorization = "Bearer $USER_TOKEN" }
+
+[cache]
+directory = "$ROOT/.local/schemathesis-cache"
+
+[dictionaries]
+orgs = { values = ["$ORG_ID"] }
+products = { values = ["$PRODUCT_ID"] }
+orders = { values = ["$ORDER_ID"] }
+categories = { values = ["$CATEGORY_ID"] }
+slugs = { values = ["fuzz-vegetables"] }
+users = { values = ["$USER_ID"] }
+sessions = { values = ["$SESSION_ID"] }
+assets = { values = ["$ASSET_ID"] }
+prefixes = { values = ["$KEY_PREFIX"] }
+
+[parameters]
+"path.orgId" = { dictionary = "orgs", probability = 0.7 }
+"query.orgId" = { dictionary = "orgs", probability = 0.3 }
+"query.sellerOrgId" = { dictionary = "orgs", probability = 0.5 }
+"body.sellerOrgId" = { dictionary = "orgs", probability = 0.7 }
+"path.productId" = { dictionary = "products", probability = 0.7 }
+"body.productId" = { dictionary = "products", probability = 0.7 }
+"path.orderId" = { dictionary = "orders", probability = 0.7 }
+"query.categoryId" = { dictionary = "categories", probability = 0.5 }
+"body.categoryId" = { dictionary = "categories", probability = 0.7 }
+"path.slug" = { dictionary = "slugs", probability = 0.7 }
+"path.userId" = { dictionary = "users", probability = 0.5 }
+"path.sessionId" = { dictionary = "sessions", probability = 0.5 }
+"path.assetId" = { dictionary = "assets", probability = 0.7 }
+"path.prefix" = { dictionary = "prefixes", probability = 0.5 }
+"path.authorId" = { dictionary = "users", probability = 0.7 }
+
+# Credentials are the tokens above, never generated ones.
+[generation]
+with-security-parameters = false
+
+[[operations]]
+include-operation-id = "archive_product"
+parameters = { "path.productId" = "$SPARE_PRODUCT_ID" }
+
+# Schema-valid requests that still fail for reasons a schema cannot state
+# (the positive_data_acceptance check, ST202). 412 anywhere: an ETag that is
+# not the current version is a question of state, like 409.
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "3xx", 401, 403, 404, 409, 412, 429, "5xx"]
+
+# Schema-violating requests must be refused (negative_data_rejection, ST201);
+# an unreadable If-Match is refused as not matching (412), like a stale one,
+# and a size over the purpose's limit as too large (413).
+[checks.negative_data_rejection]
+expected-statuses = [400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 422, 428, 429, "5xx"]
+
+[[operations]]
+include-operation-id-regex = "^(list_all_orders|mark_invoice_paid|refund_order|order_stats|create_category|update_category|set_verification|hide_review|query_stats)$"
+headers = { Authorization = "Bearer $ADMIN_TOKEN" }
+
+# A cursor is opaque: only one the list handed out is read (else 400).
+[[operations]]
+include-operation-id-regex = "^(list_all_orders|list_my_audit|list_my_orgs|list_api_keys|list_fulfilments|list_members|list_org_audit|list_reviews|list_orders)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 429, "5xx"]
+
+# Rules across fields or over stored state, answered 422 (400 for a cursor):
+# products: categoryId or sellerOrgId, minPrice <= maxPrice; stats: from <=
+# to within 366 days; codes from emails that only exist if sent; passwords
+# that are common or the email; an org change naming at least one field; API key permissions the creator holds;
+# member roles the organization's kind admits; carrier and trackingNumber
+# only with shipped; netTermsDays only with invoice payments; upload orgId,
+# type and size per purpose; a parentId that names a category; product
+# rules (tiers, compliance, minimum order quantity) not yet in the schema.
+# And integers written with a fraction of zero (2.0), which JSON Schema
+# counts as integers and the API refuses (422).
+[[operations]]
+include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock)$"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, "5xx"]
+
+# Bulk calls answer 200 with a result per product: a refused product is a
+# 422 in its own result.
+[[operations]]
+include-operation-id-regex = "^(bulk_create_products|bulk_update_products)$"
+checks.negative_data_rejection.expected-statuses = ["2xx", 400, 401, 403, 404, 413, 415, 422, 429, "5xx"]
+
+# Stripe-signed: a body without Stripe's signature is refused (400).
+[[operations]]
+include-operation-id = "payment_webhook"
+checks.positive_data_acceptance.expected-statuses = ["2xx", 400, "5xx"]
+EOF
+
+say "schemathesis run (seed $SEED, $EXAMPLES examples per operation and phase)"
+"$ROOT/.local/venv/bin/schemathesis" --config-file "$CONFIG" run \
+  "$BASE/v1/openapi.json" \
+  --url "$BASE" \
+  --seed "$SEED" \
+  --max-examples "$EXAMPLES" \
+  --phases examples,coverage,fuzzing,stateful \
+  --checks all \
+  --workers 2 \
+  --generation-database none \
+  --report junit --report-dir "$ROOT/.local/fuzz-report" \
+  "$@"
