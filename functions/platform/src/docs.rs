@@ -67,7 +67,7 @@ static SWAGGER_CONFIG: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> =
     tag = "platform",
     responses((status = 200, description = "The API reference page (Swagger UI)", content_type = "text/html", body = String)),
 )]
-pub async fn page() -> Response {
+pub async fn docs_page() -> Response {
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
@@ -89,11 +89,11 @@ pub async fn page() -> Response {
     tag = "platform",
     params(("file" = String, Path, description = "`start.js`, `swagger-ui.css` or `swagger-ui-bundle.js`")),
     responses(
-        (status = 200, description = "The file", content_type = "text/javascript", body = String),
+        (status = 200, description = "The file", content((String = "text/javascript"), (String = "text/css"))),
         (status = 404, description = "No such file", body = shared::http::ErrorEnvelope),
     ),
 )]
-pub async fn asset(Path(file): Path<String>) -> Result<Response, ApiError> {
+pub async fn docs_file(Path(file): Path<String>) -> Result<Response, ApiError> {
     let not_found = || ApiError::not_found(format!("the API reference has no file {file:?}"));
     if file == "start.js" {
         return Ok(static_file(

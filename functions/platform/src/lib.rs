@@ -38,8 +38,8 @@ fn api() -> OpenApiRouter<PlatformState> {
     OpenApiRouter::new()
         .routes(routes!(health::health))
         .routes(routes!(openapi::openapi_json))
-        .routes(routes!(docs::page))
-        .routes(routes!(docs::asset))
+        .routes(routes!(docs::docs_page))
+        .routes(routes!(docs::docs_file))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).
