@@ -95,8 +95,10 @@ impl PageParams {
 }
 
 /// A JSON request body whose failures come back in the envelope:
-/// no JSON content type → 415, unreadable JSON → 400, JSON of the wrong
-/// shape → 422, too large → 413.
+/// no JSON content type → 415, unreadable JSON → 400, too large → 413, and
+/// 422 for JSON of the wrong shape, including anything but an object: every
+/// body is an object, and serde would otherwise read an array such as
+/// `[null, null]` as a struct whose fields are all optional.
 pub struct ApiJson<T>(pub T);
 
 impl<T, S> FromRequest<S> for ApiJson<T>
@@ -107,10 +109,21 @@ where
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        let axum::Json(body) = axum::Json::<serde_json::Value>::from_request(request, state)
+            .await
+            .map_err(json_rejection)?;
+        if !body.is_object() {
+            return Err(ApiError::validation(
+                "the request body must be a JSON object",
+                FieldErrors::new(),
+            ));
         }
+        serde_json::from_value(body).map(Self).map_err(|err| {
+            ApiError::validation(
+                format!("the request body does not have the expected shape: {err}"),
+                FieldErrors::new(),
+            )
+        })
     }
 }
 
@@ -123,13 +136,6 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             "the request body is not valid JSON: {}",
             err.body_text()
         )),
-        JsonRejection::JsonDataError(err) => ApiError::validation(
-            format!(
-                "the request body does not have the expected shape: {}",
-                err.body_text()
-            ),
-            FieldErrors::new(),
-        ),
         JsonRejection::BytesRejection(err)
             if err.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
         {

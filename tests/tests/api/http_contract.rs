@@ -102,3 +102,38 @@ async fn a_callers_request_id_is_echoed_and_a_bad_one_replaced() {
     assert_eq!(id.len(), 26, "a fresh ULID");
     assert_eq!(response.body["meta"]["requestId"], id.as_str());
 }
+
+/// Every body is an object: serde would read an array as a struct whose
+/// fields are all optional, so `[null, null]` once changed nothing and
+/// answered 200 (found by schemathesis).
+#[tokio::test]
+async fn a_body_that_is_not_an_object_is_a_422_and_changes_nothing() {
+    let app = spawn_app().await;
+    let token = app.signed_in_as("shape@example.com").await;
+    let before = app.call(Method::GET, "/v1/me", Some(&token), None).await;
+    let version = before.headers["etag"].clone();
+    for body in ["[null, null]", "[]", "\"name\"", "42", "null", "true"] {
+        let request = Request::builder()
+            .method(Method::PATCH)
+            .uri("/v1/me")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body))
+            .unwrap();
+        let response = app.send(request).await;
+        response.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+        assert!(
+            response.body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("JSON object"),
+            "{body}: {}",
+            response.body
+        );
+    }
+    app.post_raw("/v1/auth/login", Some("application/json"), r#"["a", "b"]"#)
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    let after = app.call(Method::GET, "/v1/me", Some(&token), None).await;
+    assert_eq!(after.headers["etag"], version, "the profile did not change");
+}
