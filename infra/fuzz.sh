@@ -202,6 +202,9 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, "5xx"]
 EOF
 
 say "schemathesis run (seed $SEED, $EXAMPLES examples per operation and phase)"
+# One worker: with two threads, Python 3.11's ast.parse (which hypothesis
+# calls to describe its filters) failed once with "AST constructor recursion
+# depth mismatch", a runtime error of the fuzzer, not of the API.
 "$ROOT/.local/venv/bin/schemathesis" --config-file "$CONFIG" run \
   "$BASE/v1/openapi.json" \
   --url "$BASE" \
@@ -209,7 +212,7 @@ say "schemathesis run (seed $SEED, $EXAMPLES examples per operation and phase)"
   --max-examples "$EXAMPLES" \
   --phases examples,coverage,fuzzing,stateful \
   --checks all \
-  --workers 2 \
+  --workers 1 \
   --generation-database none \
   --report junit --report-dir "$ROOT/.local/fuzz-report" \
   "$@"

@@ -5,7 +5,8 @@
 #   it), cargo clippy -D warnings,
 #   cargo test --workspace [ARGS...],
 #   then, unless ARGS pick tests: the benchmarks' quick mode (infra/bench.sh
-#   --quick) and the README smoke test (tests/smoke/readme.py: make dev as a
+#   --quick), schemathesis over the OpenAPI document (infra/fuzz.sh) and the
+#   README smoke test (tests/smoke/readme.py: make dev as a
 #   user starts it, the README's examples, headless Chromium on /docs and a
 #   cross-origin frontend, Ctrl-C leaving nothing behind)
 # The stack is stopped on any exit: success, failure or Ctrl-C.
@@ -113,6 +114,9 @@ if [ $# -eq 0 ]; then
   grep -E '^GET /v1/products/\{id\} +[0-9.]+' "$bench_log"
   grep -E '^POST /v1/checkout \(50 lines\) +[0-9.]+' "$bench_log"
   grep -E '^  time: +min [0-9]+ ms' "$bench_log"
+
+  step "schemathesis over /v1/openapi.json (infra/fuzz.sh)"
+  infra/fuzz.sh
 
   step "README smoke: make dev, the README's examples, the browser checks, Ctrl-C"
   python3 tests/smoke/readme.py --log "$RUN_DIR/make-dev.log" \
