@@ -1,35 +1,27 @@
 //! Platform endpoints that belong to no single context: the health of the
-//! dependencies, the OpenAPI document that describes every context, and the
-//! interactive reference over it.
+//! dependencies, the OpenAPI document that describes every context (the
+//! committed docs/openapi.json), and the interactive reference over it.
 
 mod docs;
 mod health;
 mod openapi;
-
-use std::sync::Arc;
 
 use axum::Router;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub use docs::DOCS_CONTENT_SECURITY_POLICY;
-pub use openapi::document;
+pub use openapi::DOCUMENT;
 
 #[derive(Clone)]
 pub struct PlatformState {
     services: shared::Services,
-    /// The OpenAPI document, rendered once.
-    openapi_json: Arc<str>,
 }
 
 impl PlatformState {
     pub fn new(services: &shared::Services) -> Self {
-        let json = document()
-            .to_json()
-            .expect("the OpenAPI document serializes");
         Self {
             services: services.clone(),
-            openapi_json: json.into(),
         }
     }
 }

@@ -10,6 +10,7 @@
 
 pub mod client;
 pub mod cors;
+pub mod openapi;
 pub mod pumps;
 pub mod resources;
 pub mod seed;
