@@ -257,6 +257,39 @@ const WORDS: &[&str] = &[
 ];
 const KINDS: &[&str] = &["Fresh", "Organic", "Dried", "Smoked", "Pickled", "Roasted"];
 
+/// Creates `products` with `POST /v1/products/bulk`, 25 at a time; their ids,
+/// or an error unless every one was created.
+async fn bulk_create(
+    app: &Router,
+    seller: &str,
+    products: &[Value],
+) -> anyhow::Result<Vec<String>> {
+    let mut ids = Vec::with_capacity(products.len());
+    for chunk in products.chunks(25) {
+        let results = expect(
+            app,
+            Method::POST,
+            "/v1/products/bulk",
+            Some(seller),
+            Some(json!({"products": chunk})),
+            StatusCode::OK,
+        )
+        .await?;
+        for result in results["results"].as_array().into_iter().flatten() {
+            if let Some(id) = result["product"]["id"].as_str() {
+                ids.push(id.to_owned());
+            }
+        }
+    }
+    anyhow::ensure!(
+        ids.len() == products.len(),
+        "bulk create made {} of {} products",
+        ids.len(),
+        products.len()
+    );
+    Ok(ids)
+}
+
 /// Prints a figure as soon as it is measured, and keeps it for the summary.
 fn record(figures: &mut Vec<Figures>, figure: Figures) {
     figure.print();
@@ -412,39 +445,17 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     let category = category["id"].as_str().unwrap_or_default().to_owned();
 
-    let mut product_ids = Vec::with_capacity(products);
-    for chunk in (0..products).collect::<Vec<_>>().chunks(25) {
-        let products: Vec<Value> = chunk
-            .iter()
-            .map(|&i| {
-                json!({
-                    "sellerOrgId": org, "sku": format!("BENCH-{i:05}"), "categoryId": category,
-                    "name": format!("{} {}", KINDS[i % KINDS.len()], WORDS[i % WORDS.len()]),
-                    "description": format!("Lot {i} of {} from the bench farm", WORDS[(i / 3) % WORDS.len()].to_lowercase()),
-                    "price": {"amount": 100 + (i as i64 * 37) % 5000, "currency": "EUR"}, "stock": 10 + i % 7,
-                })
+    let seeded: Vec<Value> = (0..products)
+        .map(|i| {
+            json!({
+                "sellerOrgId": org, "sku": format!("BENCH-{i:05}"), "categoryId": category,
+                "name": format!("{} {}", KINDS[i % KINDS.len()], WORDS[i % WORDS.len()]),
+                "description": format!("Lot {i} of {} from the bench farm", WORDS[(i / 3) % WORDS.len()].to_lowercase()),
+                "price": {"amount": 100 + (i as i64 * 37) % 5000, "currency": "EUR"}, "stock": 10 + i % 7,
             })
-            .collect();
-        let results = expect(
-            &app,
-            Method::POST,
-            "/v1/products/bulk",
-            Some(&seller),
-            Some(json!({"products": products})),
-            StatusCode::OK,
-        )
-        .await?;
-        for result in results["results"].as_array().into_iter().flatten() {
-            if let Some(id) = result["product"]["id"].as_str() {
-                product_ids.push(id.to_owned());
-            }
-        }
-    }
-    anyhow::ensure!(
-        product_ids.len() == products,
-        "bulk create made {} of {products} products",
-        product_ids.len()
-    );
+        })
+        .collect();
+    let product_ids = bulk_create(&app, &seller, &seeded).await?;
     for id in &product_ids {
         let (pk, sk) = shared::stock::product_key(id);
         let product: Option<catalog::product::Product> = services.store.get(&pk, sk).await?;
@@ -533,28 +544,7 @@ async fn main() -> anyhow::Result<()> {
             })
         })
         .collect();
-    let mut goods_ids = Vec::new();
-    for chunk in goods.chunks(25) {
-        let results = expect(
-            &app,
-            Method::POST,
-            "/v1/products/bulk",
-            Some(&seller),
-            Some(json!({"products": chunk})),
-            StatusCode::OK,
-        )
-        .await?;
-        for result in results["results"].as_array().into_iter().flatten() {
-            if let Some(id) = result["product"]["id"].as_str() {
-                goods_ids.push(id.to_owned());
-            }
-        }
-    }
-    anyhow::ensure!(
-        goods_ids.len() == 50,
-        "bulk create made {} of 50 stocked products",
-        goods_ids.len()
-    );
+    let goods_ids = bulk_create(&app, &seller, &goods).await?;
     let checkout = json!({
         "shippingAddress": {"name": "Bench Buyer", "line1": "Rua 1", "postalCode": "1000-001", "city": "Lisboa", "country": "PT"},
         "paymentMethod": "card",
