@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 
 use anyhow::Context as _;
-use aws_sdk_dynamodb::types::AttributeValue;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::PlatformRole;
 use shared::domain::Email;
+use shared::store::{Update, s};
 
 use super::text;
 use super::{Kind, Summary};
@@ -103,18 +103,10 @@ async fn sign_in(api: &Api, user: &SeedUser) -> anyhow::Result<serde_json::Value
 
 pub async fn grant_admin(services: &shared::Services, user_id: &str) -> anyhow::Result<()> {
     let (pk, sk) = identity::user::user_key(user_id);
-    services
-        .store
-        .client()
-        .update_item()
-        .table_name(services.store.table())
-        .key("PK", AttributeValue::S(pk))
-        .key("SK", AttributeValue::S(sk.to_owned()))
-        .update_expression("SET #role = :admin")
-        .condition_expression("attribute_exists(PK)")
-        .expression_attribute_names("#role", "role")
-        .expression_attribute_values(":admin", AttributeValue::S("admin".into()))
-        .send()
-        .await?;
+    let grant = Update::new(pk, sk, "SET #role = :admin")
+        .condition("attribute_exists(PK)")
+        .name("#role", "role")
+        .value(":admin", s("admin"));
+    services.store.apply_update(grant).await?;
     Ok(())
 }
