@@ -106,6 +106,31 @@ SESSION_ID="$(api GET /v1/me/sessions "$USER_TOKEN" | field "[0]['id']")"
 ASSET_ID="$(api POST /v1/uploads "$USER_TOKEN" "{\"purpose\":\"product_image\",\"contentType\":\"image/png\",\"size\":1024,\"orgId\":\"$ORG_ID\"}" | field "['assetId']")"
 KEY_PREFIX="$(api POST "/v1/orgs/$ORG_ID/api-keys" "$USER_TOKEN" '{"name":"fuzz","permissions":["product:read"]}' | field "['prefix']")"
 api POST "/v1/products/$PRODUCT_ID/reviews" "$USER_TOKEN" '{"rating":5,"title":"Firm and sweet"}' >/dev/null
+# invite ORG TOKEN EMAIL → the code the invitation email carries (read from
+# moto's record of sent emails, as a person reads their inbox).
+invite() {
+  api POST "/v1/orgs/$1/invitations" "$2" "{\"email\":\"$3\"}" >/dev/null
+  python3 - "$AWS_ENDPOINT_URL_SESV2" "$3" <<'PY'
+import json, sys, urllib.request
+endpoint, to = sys.argv[1].rstrip("/"), sys.argv[2]
+with urllib.request.urlopen(endpoint + "/moto-api/data.json", timeout=10) as response:
+    sent = json.load(response)["ses"]["Message"]
+bodies = [m["body"] for m in sent if to in m["destinations"]["ToAddresses"] and "invitation" in m["body"]]
+if not bodies:
+    sys.exit(f"fuzz.sh: no invitation email reached {to}")
+after = bodies[-1].split("accept the invitation with this code:", 1)[1]
+print(after.strip().split()[0])
+PY
+}
+# Grace joins Ada's org, so removing a member reaches a member to remove;
+# an invitation of Ada into Grace's org is left for POST /v1/invitations/accept.
+GRACE_TOKEN="$(login grace@example.com 'nanoseconds and bugs')"
+api POST /v1/invitations/accept "$GRACE_TOKEN" "{\"token\":\"$(invite "$ORG_ID" "$USER_TOKEN" grace@example.com)\"}" >/dev/null
+GRACE_ID="$(api GET /v1/me "$GRACE_TOKEN" | field "['id']")"
+GRACE_ORG_ID="$(api GET /v1/orgs "$GRACE_TOKEN" | python3 -c '
+import json, sys
+print(next(m["org"]["id"] for m in json.load(sys.stdin) if m["org"]["name"] == "Hopper Canteen"))')"
+INVITATION_CODE="$(invite "$GRACE_ORG_ID" "$GRACE_TOKEN" ada@example.com)"
 echo "org $ORG_ID, product $PRODUCT_ID, order $ORDER_ID, category $CATEGORY_ID"
 
 # The user's token for every operation, the admin's for the admin-only ones;
@@ -124,7 +149,9 @@ products = { values = ["$PRODUCT_ID"] }
 orders = { values = ["$ORDER_ID"] }
 categories = { values = ["$CATEGORY_ID"] }
 slugs = { values = ["fuzz-vegetables"] }
-users = { values = ["$USER_ID"] }
+users = { values = ["$USER_ID", "$GRACE_ID"] }
+invitations = { values = ["$INVITATION_CODE"] }
+docfiles = { values = ["start.js", "swagger-ui.css", "swagger-ui-bundle.js"] }
 sessions = { values = ["$SESSION_ID"] }
 assets = { values = ["$ASSET_ID"] }
 prefixes = { values = ["$KEY_PREFIX"] }
@@ -145,6 +172,8 @@ prefixes = { values = ["$KEY_PREFIX"] }
 "path.assetId" = { dictionary = "assets", probability = 0.7 }
 "path.prefix" = { dictionary = "prefixes", probability = 0.5 }
 "path.authorId" = { dictionary = "users", probability = 0.7 }
+"body.token" = { dictionary = "invitations", probability = 0.5 }
+"path.file" = { dictionary = "docfiles", probability = 0.7 }
 
 # Credentials are the tokens above, never generated ones.
 [generation]

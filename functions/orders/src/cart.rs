@@ -434,6 +434,7 @@ pub async fn add_item(
     request_body = SetQuantity,
     responses(
         (status = 200, description = "The cart after the change", body = Envelope<CartView>),
+        (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "The product is not in the cart, or no such organization", body = ErrorEnvelope),
         (status = 409, description = "The cart kept changing elsewhere; retry", body = ErrorEnvelope),
         (status = 422, description = "A quantity below the minimum or out of range, or the product is no longer for sale", body = ErrorEnvelope),
@@ -471,6 +472,7 @@ pub async fn set_quantity(
     params(("productId" = String, Path, description = "The product of the line"), BuyerParams),
     responses(
         (status = 200, description = "The cart after the change", body = Envelope<CartView>),
+        (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "The product is not in the cart, or no such organization", body = ErrorEnvelope),
         (status = 409, description = "The cart kept changing elsewhere; retry", body = ErrorEnvelope),
     ),
