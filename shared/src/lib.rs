@@ -8,6 +8,8 @@
 //! - [`audit`]: the audit trail of security events.
 //! - [`mail`]: email through SES v2.
 //! - [`metrics`]: business metrics as CloudWatch embedded-metric-format log lines.
+//! - [`contracts`]: what one context publishes for others to read (narrow read models).
+//! - [`projections`]: items the stream keeps from other items (search index, order statistics).
 //! - [`payments`]: card payments through Stripe, invoices, and Stripe webhook signatures.
 //! - [`ratelimit`]: fixed-window request limits kept in the table.
 //! - [`stock`]: conditional moves of a product's stock (adjust, reserve, release, commit).
@@ -25,6 +27,7 @@ pub mod idempotency;
 pub mod mail;
 pub mod metrics;
 pub mod payments;
+pub mod projections;
 pub mod ratelimit;
 pub mod services;
 pub mod stock;

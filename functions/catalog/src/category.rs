@@ -27,7 +27,6 @@ use crate::validation::Problems;
 
 pub const CATEGORY_TYPE: &str = "CATEGORY";
 pub const SLUG_MARKER_TYPE: &str = "CATEGORY_SLUG";
-const CATEGORY_SK: &str = "CATEGORY";
 const MARKER_SK: &str = "MARKER";
 const CATEGORIES_PARTITION: &str = "CATEGORIES";
 /// Reading the tree stops after this many pages (1 MB each): far beyond any
@@ -36,9 +35,7 @@ const MAX_TREE_PAGES: usize = 10;
 const MAX_NAME_CHARS: usize = 100;
 const MAX_DESCRIPTION_CHARS: usize = 2000;
 
-pub fn category_key(id: &str) -> (String, &'static str) {
-    (format!("CATEGORY#{id}"), CATEGORY_SK)
-}
+pub use shared::contracts::category::category_key;
 
 fn slug_key(slug: &str) -> (String, &'static str) {
     (format!("CATEGORY_SLUG#{slug}"), MARKER_SK)

@@ -13,7 +13,6 @@ pub mod queries;
 pub mod review;
 pub mod search;
 pub mod slug;
-pub mod text;
 mod validation;
 
 use std::sync::Arc;

@@ -26,7 +26,7 @@ pub use shared::contracts::product::PriceTier;
 
 use crate::validation::Problems;
 
-pub const PRODUCT_TYPE: &str = "PRODUCT";
+pub use shared::contracts::product::PRODUCT_TYPE;
 pub const SKU_MARKER_TYPE: &str = "SKU_MARKER";
 
 const MAX_NAME_CHARS: usize = 200;
@@ -822,6 +822,14 @@ mod tests {
         assert_eq!(sold.minimum_order_quantity, 5);
         assert_eq!(sold.stock_available, 120);
         assert!(sold.is_listed() && product.is_listed());
+        let indexed: shared::contracts::product::ProductForIndex =
+            serde_dynamo::from_item(item.clone()).unwrap();
+        assert_eq!(indexed.id, product.id);
+        assert_eq!(indexed.name, product.name);
+        assert_eq!(indexed.description, product.description);
+        assert_eq!(indexed.tags, product.tags);
+        assert_eq!(indexed.category_id, product.category_id);
+        assert!(indexed.is_listed());
 
         product.archived_at = Some(now_rfc3339());
         let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&product).unwrap();

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::CatalogState;
 use crate::access::require_admin;
-use crate::text::words;
+use shared::projections::search_index::text::words;
 
 pub const QUERY_STAT_TYPE: &str = "SEARCH_QUERY_STAT";
 const KEEP_DAYS: i64 = 90;

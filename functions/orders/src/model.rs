@@ -19,16 +19,13 @@ use serde::{Deserialize, Serialize};
 use shared::domain::CountryCode;
 use utoipa::ToSchema;
 
-pub const ORDER_TYPE: &str = "ORDER";
-pub const FULFILMENT_TYPE: &str = "FULFILMENT";
+pub use shared::contracts::order::{
+    FULFILMENT_TYPE, FulfilmentStatus, ORDER_SK, ORDER_TYPE, OrderStatus, PaymentState, order_pk,
+};
+
 pub const CART_TYPE: &str = "CART";
-pub const ORDER_SK: &str = "ORDER";
 pub const EXPIRING_PARTITION: &str = "ORDERS#EXPIRING";
 pub const ALL_ORDERS_PARTITION: &str = "ORDERS#ALL";
-
-pub fn order_pk(order_id: &str) -> String {
-    format!("ORDER#{order_id}")
-}
 
 pub fn fulfilment_sk(seller_org_id: &str) -> String {
     format!("FULFILMENT#{seller_org_id}")
@@ -51,62 +48,7 @@ pub fn expiring_sk(expires_at: i64, order_id: &str) -> String {
     format!("{expires_at:010}#{order_id}")
 }
 
-macro_rules! status_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:tt,)* }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-        pub enum $name {
-            $(#[serde(rename = $text)] $variant,)*
-        }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text,)* }
-            }
-
-            pub fn parse(raw: &str) -> Option<Self> {
-                match raw { $($text => Some($name::$variant),)* _ => None }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-status_enum! {
-    /// Where an order is: `pending_payment` → `paid` → `fulfilling` →
-    /// `shipped` → `delivered`, or `cancelled` / `refunded`.
-    OrderStatus {
-        PendingPayment = "pending_payment",
-        Paid = "paid",
-        Fulfilling = "fulfilling",
-        Shipped = "shipped",
-        Delivered = "delivered",
-        Cancelled = "cancelled",
-        Refunded = "refunded",
-    }
-}
-
-status_enum! {
-    /// Where one seller's part of an order is. Sellers move it from `paid`
-    /// (ready to fulfil) to `fulfilling`, `shipped` and `delivered`.
-    FulfilmentStatus {
-        PendingPayment = "pending_payment",
-        Paid = "paid",
-        Fulfilling = "fulfilling",
-        Shipped = "shipped",
-        Delivered = "delivered",
-        Cancelled = "cancelled",
-    }
-}
-
-status_enum! {
+shared::string_enum! {
     /// How the buyer pays.
     PaymentMethod {
         Card = "card",
@@ -114,16 +56,7 @@ status_enum! {
     }
 }
 
-status_enum! {
-    PaymentState {
-        Pending = "pending",
-        Succeeded = "succeeded",
-        Failed = "failed",
-        Refunded = "refunded",
-    }
-}
-
-status_enum! {
+shared::string_enum! {
     RefundState {
         Pending = "pending",
         Succeeded = "succeeded",

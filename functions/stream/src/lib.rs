@@ -1,8 +1,13 @@
 //! The DynamoDB stream is the event bus: every state change is an item
 //! write, and this function reacts to them: security notification emails,
 //! order emails to buyers, the search index of products, and the order
-//! statistics. Lambda (and the devserver's pump)
-//! hands it batches in stream order.
+//! statistics. Lambda (and the devserver's pump) hands it batches in stream
+//! order.
+//!
+//! It is a dispatcher: it links no context's crate. What it reads of other
+//! contexts' items are the read models in `shared::contracts`, and the
+//! projections it keeps (search index, order statistics) live in
+//! `shared::projections`, beside those read models.
 //!
 //! Processing stops at the first record that fails and reports it: Lambda
 //! then retries from that record on, so records are never applied out of
@@ -12,10 +17,14 @@
 mod notifications;
 mod order_emails;
 
+use anyhow::Context;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord};
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use serde::de::DeserializeOwned;
+use shared::contracts::order::ORDER_TYPE;
+use shared::contracts::product::PRODUCT_TYPE;
 use shared::mail::Mailer;
+use shared::projections::{order_stats, search_index};
 use shared::store::Store;
 
 #[derive(Clone)]
@@ -85,18 +94,23 @@ async fn process(state: &StreamState, record: &EventRecord) -> anyhow::Result<()
     let change = Change { record, item_type };
     notifications::react(state, &change).await?;
     order_emails::react(state, &change).await?;
-    if change.item_type == catalog::product::PRODUCT_TYPE {
-        catalog::search::apply_product_change(&state.store, change.old()?, change.new_image()?)
-            .await?;
-    }
-    if change.item_type == orders::model::ORDER_TYPE {
-        orders::stats::apply_order_change(
-            &state.store,
-            change.event_id(),
-            change.old()?,
-            change.new_image()?,
-        )
-        .await?;
+    match change.item_type.as_str() {
+        PRODUCT_TYPE => {
+            search_index::apply_product_change(&state.store, change.old()?, change.new_image()?)
+                .await
+                .context("updating the search index")?;
+        }
+        ORDER_TYPE => {
+            order_stats::apply_order_change(
+                &state.store,
+                change.event_id(),
+                change.old()?,
+                change.new_image()?,
+            )
+            .await
+            .context("updating the order statistics")?;
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -10,64 +10,15 @@
 //! `notifications::send_once`).
 
 use serde::Deserialize;
-use shared::domain::Currency;
+use shared::contracts::order::{
+    FULFILMENT_TYPE, FulfilmentStatus, FulfilmentSummary, LineSummary, ORDER_SK, ORDER_TYPE,
+    OrderStatus, OrderSummary, PaymentState, order_pk,
+};
+use shared::domain::Money;
 use shared::mail::Message;
 
 use crate::notifications::send_once;
 use crate::{Change, StreamState};
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct OrderImage {
-    id: String,
-    status: String,
-    buyer: BuyerImage,
-    lines: Vec<LineImage>,
-    totals: TotalsImage,
-    payment: PaymentImage,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct BuyerImage {
-    #[serde(default)]
-    user_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LineImage {
-    name: String,
-    quantity: i64,
-    line_total: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TotalsImage {
-    currency: String,
-    total: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PaymentImage {
-    state: String,
-    #[serde(default)]
-    refund: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct FulfilmentImage {
-    order_id: String,
-    status: String,
-    lines: Vec<LineImage>,
-    #[serde(default)]
-    carrier: Option<String>,
-    #[serde(default)]
-    tracking_number: Option<String>,
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -78,19 +29,10 @@ struct Person {
     deleted_at: Option<String>,
 }
 
-/// `1234` EUR → `12.34 EUR`; `1234` JPY → `1234 JPY`.
-pub fn amount(minor: i64, currency: &str) -> String {
-    let digits = Currency::parse(currency).map_or(2, |c| c.minor_digits());
-    if digits == 0 {
-        return format!("{minor} {currency}");
-    }
-    let scale = 10_i64.pow(digits);
-    format!(
-        "{}.{:0width$} {currency}",
-        minor / scale,
-        minor % scale,
-        width = digits as usize
-    )
+/// `1234` EUR → `12.34 EUR`, as `Money` shows amounts; a currency the
+/// order could not have (it was validated at checkout) shows as stored.
+fn amount(minor: i64, currency: &str) -> String {
+    Money::parse(minor, currency).map_or_else(|_| format!("{minor} {currency}"), |m| m.to_string())
 }
 
 async fn person(state: &StreamState, user_id: Option<&str>) -> anyhow::Result<Option<Person>> {
@@ -104,7 +46,7 @@ async fn person(state: &StreamState, user_id: Option<&str>) -> anyhow::Result<Op
     Ok(person.filter(|p| p.deleted_at.is_none() && !p.email.is_empty()))
 }
 
-fn lines_text(lines: &[LineImage], currency: &str) -> String {
+fn lines_text(lines: &[LineSummary], currency: &str) -> String {
     lines
         .iter()
         .map(|l| {
@@ -120,24 +62,24 @@ fn lines_text(lines: &[LineImage], currency: &str) -> String {
 
 pub async fn react(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
     match change.item_type.as_str() {
-        "ORDER" => order_changed(state, change).await,
-        "FULFILMENT" => fulfilment_changed(state, change).await,
+        ORDER_TYPE => order_changed(state, change).await,
+        FULFILMENT_TYPE => fulfilment_changed(state, change).await,
         _ => Ok(()),
     }
 }
 
 async fn order_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
     let (Some(old), Some(new)) = (
-        change.old::<OrderImage>()?,
-        change.new_image::<OrderImage>()?,
+        change.old::<OrderSummary>()?,
+        change.new_image::<OrderSummary>()?,
     ) else {
         return Ok(());
     };
     if old.status == new.status {
         return Ok(());
     }
-    let (kind, subject, text) = match new.status.as_str() {
-        "paid" => (
+    let (kind, subject, text) = match new.status {
+        OrderStatus::Paid => (
             "order_paid",
             format!("Order {} confirmed", new.id),
             format!(
@@ -147,15 +89,16 @@ async fn order_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Resu
                 amount(new.totals.total, &new.totals.currency)
             ),
         ),
-        "cancelled" => {
-            let money = if new.payment.refund.is_some() || new.payment.state == "refunded" {
-                format!(
-                    "The {} you paid is being refunded to your payment method.",
-                    amount(new.totals.total, &new.totals.currency)
-                )
-            } else {
-                "Nothing was charged.".to_owned()
-            };
+        OrderStatus::Cancelled => {
+            let money =
+                if new.payment.refund.is_some() || new.payment.state == PaymentState::Refunded {
+                    format!(
+                        "The {} you paid is being refunded to your payment method.",
+                        amount(new.totals.total, &new.totals.currency)
+                    )
+                } else {
+                    "Nothing was charged.".to_owned()
+                };
             (
                 "order_cancelled",
                 format!("Order {} cancelled", new.id),
@@ -177,18 +120,15 @@ async fn order_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Resu
 
 async fn fulfilment_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
     let (Some(old), Some(new)) = (
-        change.old::<FulfilmentImage>()?,
-        change.new_image::<FulfilmentImage>()?,
+        change.old::<FulfilmentSummary>()?,
+        change.new_image::<FulfilmentSummary>()?,
     ) else {
         return Ok(());
     };
-    if old.status == new.status || new.status != "shipped" {
+    if old.status == new.status || new.status != FulfilmentStatus::Shipped {
         return Ok(());
     }
-    let order: Option<OrderImage> = state
-        .store
-        .get(&format!("ORDER#{}", new.order_id), "ORDER")
-        .await?;
+    let order: Option<OrderSummary> = state.store.get(&order_pk(&new.order_id), ORDER_SK).await?;
     let Some(order) = order else {
         return Ok(());
     };

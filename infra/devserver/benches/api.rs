@@ -31,6 +31,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCa
 use axum::Router;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
+use shared::contracts::product::ProductForIndex;
+use shared::projections::search_index;
 use shared::store::Store;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -458,8 +460,8 @@ async fn main() -> anyhow::Result<()> {
     let product_ids = bulk_create(&app, &seller, &seeded).await?;
     for id in &product_ids {
         let (pk, sk) = shared::stock::product_key(id);
-        let product: Option<catalog::product::Product> = services.store.get(&pk, sk).await?;
-        catalog::search::apply_product_change(&services.store, None, product).await?;
+        let product: Option<ProductForIndex> = services.store.get(&pk, sk).await?;
+        search_index::apply_product_change(&services.store, None, product).await?;
     }
 
     let probe = product_ids[products / 2].clone();

@@ -7,4 +7,6 @@
 //! the full stored item (unknown attributes are ignored) and is never
 //! written back.
 
+pub mod category;
+pub mod order;
 pub mod product;

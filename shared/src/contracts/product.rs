@@ -1,13 +1,19 @@
-//! Catalog's product as it is sold: what carts and checkout read of
-//! `PRODUCT#<id> / PRODUCT` (price, volume tiers, minimum order quantity,
-//! stock, listed or not). Owned by catalog, whose `Product` stores these
-//! attributes under these names; catalog's round-trip test reads its full item
-//! as this model.
+//! Catalog's product as other contexts read `PRODUCT#<id> / PRODUCT`:
+//! - as it is sold ([`ProductForSale`]: price, volume tiers, minimum order
+//!   quantity, stock, listed or not), by carts and checkout;
+//! - as it is indexed ([`ProductForIndex`]: its words and category), by the
+//!   search index the stream keeps.
+//!
+//! Owned by catalog, whose `Product` stores these attributes under these
+//! names; catalog's round-trip tests read its full item as these models.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::domain::Money;
+
+/// The `type` of a product item.
+pub const PRODUCT_TYPE: &str = "PRODUCT";
 
 /// A B2B volume price: from `minQuantity` units on, each costs `unitPrice`
 /// (minor units of the product's currency).
@@ -46,6 +52,26 @@ pub struct ProductForSale {
 }
 
 impl ProductForSale {
+    pub fn is_listed(&self) -> bool {
+        is_listed(self.active, self.archived_at.as_deref())
+    }
+}
+
+/// The product as the search index reads it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductForIndex {
+    pub id: String,
+    pub name: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    pub category_id: String,
+    pub active: bool,
+    #[serde(default)]
+    pub archived_at: Option<String>,
+}
+
+impl ProductForIndex {
     pub fn is_listed(&self) -> bool {
         is_listed(self.active, self.archived_at.as_deref())
     }

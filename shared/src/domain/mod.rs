@@ -4,6 +4,7 @@ pub mod country;
 pub mod email;
 pub mod money;
 pub mod sku;
+mod string_enum;
 
 pub use country::{CountryCode, InvalidCountry};
 pub use email::{Email, InvalidEmail};

@@ -7,6 +7,8 @@ use bodega_tests::{TestApp, product_body, sample_events, spawn_app, unique_email
 use catalog::product::Product;
 use futures::future::join_all;
 use serde_json::{Value, json};
+use shared::contracts::product::ProductForIndex;
+use shared::projections::search_index;
 use shared::stock::{self, StockError};
 use shared::store::Transaction;
 
@@ -972,10 +974,10 @@ async fn only_members_with_product_write_manage_an_organizations_products() {
 
 /// What the stream function does for a product write: hand the old and new
 /// images to the search index.
-async fn index_change(app: &TestApp, old: Option<Product>, id: &str) -> Product {
+async fn index_change(app: &TestApp, old: Option<ProductForIndex>, id: &str) -> ProductForIndex {
     let (pk, sk) = shared::stock::product_key(id);
-    let new: Product = app.services.store.get(&pk, sk).await.unwrap().unwrap();
-    catalog::search::apply_product_change(&app.services.store, old, Some(new.clone()))
+    let new: ProductForIndex = app.services.store.get(&pk, sk).await.unwrap().unwrap();
+    search_index::apply_product_change(&app.services.store, old, Some(new.clone()))
         .await
         .unwrap();
     new
@@ -1002,6 +1004,13 @@ async fn search_finds_products_by_their_category_name_ranked_below_other_matches
         .as_str()
         .unwrap()
         .to_owned();
+    // The index reads the category through its read model.
+    let (pk, sk) = shared::contracts::category::category_key(&herbs);
+    let stored: catalog::category::CategoryRecord =
+        app.services.store.get(&pk, sk).await.unwrap().unwrap();
+    let read: shared::contracts::category::CategoryName =
+        app.services.store.get(&pk, sk).await.unwrap().unwrap();
+    assert_eq!((read.id, read.name), (stored.id, stored.name));
     let mut created = Vec::new();
     for (sku, name, category) in [
         ("h-1", "Basil", &herbs),
@@ -1201,7 +1210,7 @@ async fn search_finds_products_by_stem_ranks_name_matches_first_and_drops_archiv
     let postings = app
         .services
         .store
-        .query_page::<catalog::search::TermItem>(
+        .query_page::<search_index::TermItem>(
             &shared::store::PartitionQuery {
                 index: shared::store::Index::Table,
                 partition: "SEARCH#tomato".into(),

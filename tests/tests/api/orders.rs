@@ -12,7 +12,9 @@ use bodega_tests::{
 use futures::future::join_all;
 use serde_json::{Value, json};
 use shared::config::SecretSource;
+use shared::contracts::order::OrderSummary;
 use shared::domain::now_epoch;
+use shared::projections::order_stats;
 
 /// A shop: admin, a seller org with a category, and the seller's token.
 struct Shop {
@@ -1131,8 +1133,11 @@ async fn the_stream_keeps_daily_order_statistics() {
 async fn a_stream_record_delivered_twice_counts_once() {
     let app = spawn_app().await;
     let store = &app.services.store;
-    let image = |status: &str, state: &str| -> Option<orders::stats::OrderImage> {
+    let image = |status: &str, state: &str| -> Option<OrderSummary> {
         serde_json::from_value(json!({
+            "id": "o-1",
+            "buyer": {},
+            "lines": [],
             "status": status,
             "createdAt": "2026-03-01T10:00:00Z",
             "updatedAt": "2026-03-02T10:00:00Z",
@@ -1142,7 +1147,7 @@ async fn a_stream_record_delivered_twice_counts_once() {
         .ok()
     };
     for _ in 0..2 {
-        orders::stats::apply_order_change(
+        order_stats::apply_order_change(
             store,
             "event-1",
             image("pending_payment", "pending"),
@@ -1357,4 +1362,65 @@ async fn a_buyer_holds_at_most_five_unpaid_card_orders() {
     // Another buyer is not affected.
     let (other, _) = app.new_customer_token();
     app.buy(&other, &product, 1).await;
+}
+
+/// The stream reads orders' items through `shared::contracts::order`: the
+/// read models must see what orders stored, field for field.
+#[tokio::test]
+async fn the_stream_read_models_read_the_stored_order_and_fulfilment() {
+    use orders::model::{FulfilmentRecord, OrderRecord, fulfilment_sk};
+    use shared::contracts::order::{FulfilmentSummary, ORDER_SK, order_pk};
+
+    let shop = shop().await;
+    let app = &shop.app;
+    let store = &app.services.store;
+    let product = shop.product("summarised", 1_234, 10).await;
+    let buyer = app.signed_in_as(&unique_email("buyer")).await;
+    let order_id = id(&paid(&shop, &buyer, &product, 2).await);
+    let step = json!({ "status": "shipped", "carrier": "DHL", "trackingNumber": "JJD0042" });
+    app.advance_fulfilment(&shop.seller, &shop.seller_org, &order_id, &step)
+        .await
+        .assert_ok(StatusCode::OK);
+
+    let pk = order_pk(&order_id);
+    let full: OrderRecord = store.get(&pk, ORDER_SK).await.unwrap().unwrap();
+    let summary: OrderSummary = store.get(&pk, ORDER_SK).await.unwrap().unwrap();
+    assert_eq!(summary.id, full.id);
+    assert_eq!(summary.status, full.status);
+    assert_eq!(summary.buyer.user_id, full.buyer.user_id);
+    assert!(summary.buyer.user_id.is_some());
+    let lines = |lines: &[orders::model::OrderLine]| -> Vec<(String, i64, i64)> {
+        lines
+            .iter()
+            .map(|l| (l.name.clone(), l.quantity, l.line_total))
+            .collect()
+    };
+    let summary_lines: Vec<(String, i64, i64)> = summary
+        .lines
+        .iter()
+        .map(|l| (l.name.clone(), l.quantity, l.line_total))
+        .collect();
+    assert_eq!(summary_lines, lines(&full.lines));
+    assert_eq!(summary.totals.currency, full.totals.currency);
+    assert_eq!(summary.totals.total, full.totals.total);
+    assert_eq!(summary.payment.state, full.payment.state);
+    assert_eq!(summary.created_at, full.created_at);
+    assert_eq!(summary.updated_at, full.updated_at);
+
+    let sk = fulfilment_sk(&shop.seller_org);
+    let full: FulfilmentRecord = store.get(&pk, &sk).await.unwrap().unwrap();
+    let summary: FulfilmentSummary = store.get(&pk, &sk).await.unwrap().unwrap();
+    assert_eq!(summary.order_id, full.order_id);
+    assert_eq!(summary.status, full.status);
+    assert_eq!(summary.carrier.as_deref(), Some("DHL"));
+    assert_eq!(summary.carrier, full.carrier);
+    assert_eq!(summary.tracking_number, full.tracking_number);
+    assert_eq!(
+        summary
+            .lines
+            .iter()
+            .map(|l| (l.name.clone(), l.quantity, l.line_total))
+            .collect::<Vec<_>>(),
+        lines(&full.lines)
+    );
 }

@@ -9,7 +9,9 @@ use axum::http::StatusCode;
 use catalog::slug::Slug;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use shared::contracts::product::ProductForIndex;
 use shared::domain::{Email, Sku};
+use shared::projections::search_index;
 
 use super::images::{self, Picture};
 use super::orgs::Orgs;
@@ -262,8 +264,8 @@ pub(super) async fn index_for_search(
 ) -> anyhow::Result<()> {
     for id in products.values() {
         let (pk, sk) = shared::stock::product_key(id);
-        let product: Option<catalog::product::Product> = services.store.get(&pk, sk).await?;
-        catalog::search::apply_product_change(&services.store, None, product)
+        let product: Option<ProductForIndex> = services.store.get(&pk, sk).await?;
+        search_index::apply_product_change(&services.store, None, product)
             .await
             .with_context(|| format!("indexing the product {id} for search"))?;
     }

@@ -1,0 +1,116 @@
+//! Orders as the stream's reactions read them: `ORDER#<id> / ORDER` (for
+//! order statistics and the buyer's emails) and `ORDER#<id> /
+//! FULFILMENT#<sellerOrgId>` (for the "shipped" email). Owned by orders,
+//! whose records store these attributes under these names; the statuses are
+//! defined here once and used by orders itself. A round-trip test
+//! (`tests/tests/api/stream.rs`) reads orders' stored items as these models.
+
+use serde::Deserialize;
+
+pub const ORDER_TYPE: &str = "ORDER";
+pub const FULFILMENT_TYPE: &str = "FULFILMENT";
+pub const ORDER_SK: &str = "ORDER";
+
+pub fn order_pk(order_id: &str) -> String {
+    format!("ORDER#{order_id}")
+}
+
+crate::string_enum! {
+    /// Where an order is: `pending_payment` → `paid` → `fulfilling` →
+    /// `shipped` → `delivered`, or `cancelled` / `refunded`.
+    OrderStatus {
+        PendingPayment = "pending_payment",
+        Paid = "paid",
+        Fulfilling = "fulfilling",
+        Shipped = "shipped",
+        Delivered = "delivered",
+        Cancelled = "cancelled",
+        Refunded = "refunded",
+    }
+}
+
+crate::string_enum! {
+    /// Where one seller's part of an order is. Sellers move it from `paid`
+    /// (ready to fulfil) to `fulfilling`, `shipped` and `delivered`.
+    FulfilmentStatus {
+        PendingPayment = "pending_payment",
+        Paid = "paid",
+        Fulfilling = "fulfilling",
+        Shipped = "shipped",
+        Delivered = "delivered",
+        Cancelled = "cancelled",
+    }
+}
+
+crate::string_enum! {
+    PaymentState {
+        Pending = "pending",
+        Succeeded = "succeeded",
+        Failed = "failed",
+        Refunded = "refunded",
+    }
+}
+
+/// An order as its statistics and its buyer's emails read it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderSummary {
+    pub id: String,
+    pub status: OrderStatus,
+    pub buyer: BuyerSummary,
+    pub lines: Vec<LineSummary>,
+    pub totals: TotalsSummary,
+    pub payment: PaymentSummary,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BuyerSummary {
+    /// The person who placed it; none for an order placed by an API key.
+    #[serde(default)]
+    pub user_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineSummary {
+    pub name: String,
+    pub quantity: i64,
+    pub line_total: i64,
+}
+
+/// In minor units of `currency`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TotalsSummary {
+    pub currency: String,
+    pub total: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentSummary {
+    pub state: PaymentState,
+    #[serde(default)]
+    pub refund: Option<RefundSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct RefundSummary {
+    pub amount: i64,
+}
+
+/// One seller's part of an order, as the "shipped" email reads it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FulfilmentSummary {
+    pub order_id: String,
+    pub status: FulfilmentStatus,
+    pub lines: Vec<LineSummary>,
+    #[serde(default)]
+    pub carrier: Option<String>,
+    #[serde(default)]
+    pub tracking_number: Option<String>,
+}
