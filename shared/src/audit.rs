@@ -52,6 +52,32 @@ pub enum AuditAction {
     SignedOutEverywhere,
     #[serde(rename = "session.revoked")]
     SessionRevoked,
+    #[serde(rename = "template.created")]
+    TemplateCreated,
+    #[serde(rename = "template.updated")]
+    TemplateUpdated,
+    #[serde(rename = "template.archived")]
+    TemplateArchived,
+    #[serde(rename = "template.submitted")]
+    TemplateSubmitted,
+    #[serde(rename = "template_version.approved")]
+    TemplateVersionApproved,
+    /// An owner approved past the rules (own work, not an approver of the
+    /// step), giving a reason.
+    #[serde(rename = "template_version.approval_bypassed")]
+    TemplateVersionApprovalBypassed,
+    #[serde(rename = "template_version.rejected")]
+    TemplateVersionRejected,
+    #[serde(rename = "template_version.withdrawn")]
+    TemplateVersionWithdrawn,
+    #[serde(rename = "template_version.activated")]
+    TemplateVersionActivated,
+    #[serde(rename = "approval_policy.updated")]
+    ApprovalPolicyUpdated,
+    #[serde(rename = "mail.sent")]
+    MailSent,
+    #[serde(rename = "mail.test_sent")]
+    MailTestSent,
 }
 
 /// Who did it: `user:<id>`, `apikey:<prefix>`, or `anonymous` (e.g. a failed

@@ -1,7 +1,16 @@
 //! Outgoing email through SES v2, from the configured sender.
+//!
+//! [`render`] is the pipeline that turns a template and its data into the
+//! subject, HTML and text of a [`RichMessage`].
+
+pub mod render;
 
 use anyhow::Context as _;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message as SesMessage};
+use aws_sdk_sesv2::error::SdkError;
+use aws_sdk_sesv2::operation::send_email::SendEmailError;
+use aws_sdk_sesv2::types::{
+    Body, Content, Destination, EmailContent, Message as SesMessage, MessageHeader, MessageTag,
+};
 
 #[derive(Clone)]
 pub struct Mailer {
@@ -51,5 +60,101 @@ impl Mailer {
             .await
             .context("sending an email through SES")?;
         Ok(output.message_id.unwrap_or_default())
+    }
+}
+
+/// A rendered email with an HTML and a text part, SES message tags (for
+/// the events SES publishes about it) and extra headers (`List-Unsubscribe`).
+#[derive(Debug, Clone)]
+pub struct RichMessage {
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    /// Tag names and values: letters, digits, `_` and `-` only (SES's rule).
+    pub tags: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+}
+
+/// Why SES did not take a message.
+#[derive(Debug, thiserror::Error)]
+pub enum SendFailure {
+    /// Over the account's send rate or quota: worth a retry later.
+    #[error("SES is throttling this account")]
+    Throttled(#[source] anyhow::Error),
+    /// SES refused this message (the address, the content): a retry fails again.
+    #[error("SES rejected the message: {0}")]
+    Rejected(String),
+    /// SES did not answer, or sending is paused: worth a retry.
+    #[error("SES is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+}
+
+impl Mailer {
+    /// Sends a [`RichMessage`] with SES v2 `SendEmail` (simple content, the
+    /// configuration set); returns SES's message id.
+    #[tracing::instrument(skip_all)]
+    pub async fn send_rich(&self, email: RichMessage) -> Result<String, SendFailure> {
+        let utf8 = |text: String| {
+            Content::builder()
+                .data(text)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| SendFailure::Rejected(e.to_string()))
+        };
+        let headers = email
+            .headers
+            .into_iter()
+            .map(|(name, value)| MessageHeader::builder().name(name).value(value).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SendFailure::Rejected(e.to_string()))?;
+        let tags = email
+            .tags
+            .into_iter()
+            .map(|(name, value)| MessageTag::builder().name(name).value(value).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| SendFailure::Rejected(e.to_string()))?;
+        let message = SesMessage::builder()
+            .subject(utf8(email.subject)?)
+            .body(
+                Body::builder()
+                    .html(utf8(email.html)?)
+                    .text(utf8(email.text)?)
+                    .build(),
+            )
+            .set_headers((!headers.is_empty()).then_some(headers))
+            .build();
+        let output = self
+            .ses
+            .send_email()
+            .from_email_address(&self.from)
+            .destination(Destination::builder().to_addresses(email.to).build())
+            .content(EmailContent::builder().simple(message).build())
+            .set_email_tags((!tags.is_empty()).then_some(tags))
+            .set_configuration_set_name(self.configuration_set.clone())
+            .send()
+            .await
+            .map_err(classify_send_error)?;
+        Ok(output.message_id.unwrap_or_default())
+    }
+}
+
+fn classify_send_error<R>(err: SdkError<SendEmailError, R>) -> SendFailure
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match &err {
+        SdkError::ServiceError(service) => match service.err() {
+            SendEmailError::TooManyRequestsException(_)
+            | SendEmailError::LimitExceededException(_) => SendFailure::Throttled(err.into()),
+            SendEmailError::MessageRejected(rejected) => {
+                SendFailure::Rejected(rejected.message().unwrap_or("message rejected").to_owned())
+            }
+            SendEmailError::BadRequestException(bad) => {
+                SendFailure::Rejected(bad.message().unwrap_or("bad request").to_owned())
+            }
+            _ => SendFailure::Unavailable(err.into()),
+        },
+        _ => SendFailure::Unavailable(err.into()),
     }
 }

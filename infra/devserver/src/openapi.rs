@@ -31,6 +31,7 @@ pub fn document() -> OpenApi {
     doc.merge(catalog::openapi());
     doc.merge(assets::openapi());
     doc.merge(orders::openapi());
+    doc.merge(mail::openapi());
     doc.merge(platform::openapi());
 
     let components = doc.components.get_or_insert_with(Default::default);
@@ -73,6 +74,10 @@ pub fn document() -> OpenApi {
         tag(
             "orders",
             "Carts, checkout, orders, fulfilments, payments (Stripe, invoice), refunds and order statistics",
+        ),
+        tag(
+            "mail",
+            "Email templates with typed variables, immutable versions, approvals, previews and sending",
         ),
         tag("platform", "Health and the API description"),
     ]);

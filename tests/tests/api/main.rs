@@ -9,6 +9,7 @@ mod front_door;
 mod health;
 mod http_contract;
 mod identity;
+mod mail;
 mod openapi;
 mod orders;
 mod orgs;

@@ -15,6 +15,7 @@ fn routers() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
         ("AssetsFunction", openapi_routes(&assets::openapi())),
         ("PlatformFunction", openapi_routes(&platform::openapi())),
         ("OrdersFunction", openapi_routes(&orders::openapi())),
+        ("MailFunction", openapi_routes(&mail::openapi())),
     ])
 }
 

@@ -1,0 +1,101 @@
+//! The mail context: email templates with a typed variable schema,
+//! immutable versions reviewed under the organization's approval policy,
+//! previews, and sending the active version through SES.
+//!
+//! `routes(state)` is what the mail Lambda and the devserver serve;
+//! `openapi()` describes the same routes, so the two cannot drift apart.
+//! Rendering itself is `shared::mail::render`, the pipeline every email of
+//! the platform goes through.
+
+mod access;
+pub mod model;
+pub mod policy;
+pub mod preview;
+pub mod review;
+pub mod send;
+pub mod templates;
+pub mod versions;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use shared::auth::TokenKeys;
+use shared::mail::Mailer;
+use shared::ratelimit::RateLimiter;
+use shared::store::Store;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Clone)]
+pub struct MailState {
+    pub store: Store,
+    pub tokens: Arc<TokenKeys>,
+    pub rate_limiter: RateLimiter,
+    pub mailer: Mailer,
+}
+
+impl MailState {
+    pub fn new(services: &shared::Services) -> Self {
+        Self {
+            store: services.store.clone(),
+            tokens: services.tokens.clone(),
+            rate_limiter: services.rate_limiter.clone(),
+            mailer: services.mailer.clone(),
+        }
+    }
+}
+
+impl FromRef<MailState> for Arc<TokenKeys> {
+    fn from_ref(state: &MailState) -> Self {
+        state.tokens.clone()
+    }
+}
+
+impl FromRef<MailState> for Store {
+    fn from_ref(state: &MailState) -> Self {
+        state.store.clone()
+    }
+}
+
+impl FromRef<MailState> for RateLimiter {
+    fn from_ref(state: &MailState) -> Self {
+        state.rate_limiter.clone()
+    }
+}
+
+fn api() -> OpenApiRouter<MailState> {
+    OpenApiRouter::new()
+        .routes(routes!(
+            templates::list_templates,
+            templates::create_template
+        ))
+        .routes(routes!(
+            templates::get_template,
+            templates::update_template,
+            templates::archive_template
+        ))
+        .routes(routes!(preview::preview_template))
+        .routes(routes!(versions::submit_template))
+        .routes(routes!(versions::list_versions))
+        .routes(routes!(versions::get_version))
+        .routes(routes!(review::approve_version))
+        .routes(routes!(review::reject_version))
+        .routes(routes!(review::withdraw_version))
+        .routes(routes!(review::activate_version))
+        .routes(routes!(review::approvals_inbox))
+        .routes(routes!(policy::get_policy, policy::put_policy))
+        .routes(routes!(send::send_template))
+        .routes(routes!(send::test_send_template))
+        .routes(routes!(send::list_messages))
+}
+
+/// The context's routes, without the shared layers (see `shared::http::service`).
+pub fn routes(state: MailState) -> Router {
+    api().split_for_parts().0.with_state(state)
+}
+
+/// The OpenAPI description of `routes`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
