@@ -19,7 +19,6 @@ mod password_reset;
 mod profile;
 mod register;
 pub mod session;
-mod sessions;
 pub mod user;
 mod verification;
 
@@ -80,16 +79,16 @@ fn api() -> OpenApiRouter<IdentityState> {
     OpenApiRouter::new()
         .routes(routes!(register::register))
         .routes(routes!(login::login))
-        .routes(routes!(sessions::refresh))
-        .routes(routes!(sessions::logout))
-        .routes(routes!(sessions::logout_all))
+        .routes(routes!(session::routes::refresh))
+        .routes(routes!(session::routes::logout))
+        .routes(routes!(session::routes::logout_all))
         .routes(routes!(verification::verify_email))
         .routes(routes!(verification::resend))
         .routes(routes!(password_reset::request_reset))
         .routes(routes!(password_reset::reset_password))
         .routes(routes!(profile::me, profile::update_me, profile::delete_me))
-        .routes(routes!(sessions::list_sessions))
-        .routes(routes!(sessions::revoke_session))
+        .routes(routes!(session::routes::list_sessions))
+        .routes(routes!(session::routes::revoke_session))
         .routes(routes!(audit_trail::list_my_audit))
         .routes(routes!(jwks::jwks))
         .routes(routes!(org::create_org, org::list_my_orgs))
