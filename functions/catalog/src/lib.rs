@@ -8,7 +8,6 @@ mod access;
 pub mod category;
 pub mod listing;
 pub mod product;
-mod products;
 pub mod queries;
 pub mod review;
 pub mod search;
@@ -68,17 +67,20 @@ fn api() -> OpenApiRouter<CatalogState> {
             category::create_category
         ))
         .routes(routes!(category::get_category, category::update_category))
-        .routes(routes!(listing::list_products, products::create_product))
         .routes(routes!(
-            products::bulk_create_products,
-            products::bulk_update_products
+            listing::list_products,
+            product::create::create_product
         ))
         .routes(routes!(
-            products::get_product,
-            products::update_product,
-            products::archive_product
+            product::bulk::bulk_create_products,
+            product::bulk::bulk_update_products
         ))
-        .routes(routes!(products::adjust_stock))
+        .routes(routes!(
+            product::get::get_product,
+            product::update::update_product,
+            product::archive::archive_product
+        ))
+        .routes(routes!(product::adjust_stock::adjust_stock))
         .routes(routes!(review::list_reviews, review::create_review))
         .routes(routes!(review::update_review, review::delete_review))
         .routes(routes!(review::hide_review))
