@@ -8,12 +8,15 @@ mod access;
 pub mod category;
 pub mod listing;
 pub mod product;
-pub mod queries;
 pub mod review;
 pub mod search;
+pub mod search_stats;
 pub mod slug;
 pub mod text;
 mod validation;
+
+/// The old name of `search_stats`, which `search` still uses.
+pub use search_stats as queries;
 
 use std::sync::Arc;
 
@@ -86,7 +89,7 @@ fn api() -> OpenApiRouter<CatalogState> {
         .routes(routes!(review::hide_review))
         .routes(routes!(search::search))
         .routes(routes!(search::suggest))
-        .routes(routes!(queries::query_stats))
+        .routes(routes!(search_stats::query_stats))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).
