@@ -65,30 +65,42 @@ impl FromRef<CatalogState> for RateLimiter {
 
 fn api() -> OpenApiRouter<CatalogState> {
     OpenApiRouter::new()
+        // GET, POST /v1/categories
         .routes(routes!(
             category::list_categories,
             category::create_category
         ))
+        // GET, PATCH /v1/categories/{slug}
         .routes(routes!(category::get_category, category::update_category))
+        // GET, POST /v1/products
         .routes(routes!(
             listing::list_products,
             product::create::create_product
         ))
+        // POST, PATCH /v1/products/bulk
         .routes(routes!(
             product::bulk::bulk_create_products,
             product::bulk::bulk_update_products
         ))
+        // GET, PATCH, DELETE /v1/products/{productId}
         .routes(routes!(
             product::get::get_product,
             product::update::update_product,
             product::archive::archive_product
         ))
+        // POST /v1/products/{productId}/stock
         .routes(routes!(product::adjust_stock::adjust_stock))
+        // GET, POST /v1/products/{productId}/reviews
         .routes(routes!(review::list_reviews, review::create_review))
+        // PATCH, DELETE /v1/products/{productId}/reviews/mine
         .routes(routes!(review::update_review, review::delete_review))
+        // POST /v1/products/{productId}/reviews/{authorId}/hide
         .routes(routes!(review::hide_review))
+        // GET /v1/search
         .routes(routes!(search::search))
+        // GET /v1/search/suggest
         .routes(routes!(search::suggest))
+        // GET /v1/search/queries
         .routes(routes!(search_stats::query_stats))
 }
 
