@@ -2,7 +2,7 @@
 //! bulk, recording every problem at once.
 
 use serde_json::Value;
-use shared::domain::{Currency, Money};
+use shared::domain::{CountryCode, Currency, Money};
 
 use super::{Certification, CertificationKind, Compliance, ProductDetails, ProductInput, Unit};
 use crate::validation::Problems;
@@ -18,16 +18,6 @@ const MAX_CERTIFICATIONS: usize = 20;
 const MAX_ALLERGENS: usize = 20;
 const MAX_NUTRIENTS: usize = 40;
 const MAX_QUANTITY: i64 = 1_000_000_000;
-
-/// ISO 3166-1 alpha-2 codes.
-const ISO_3166: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL \
-BM BN BO BQ BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM \
-DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY \
-HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC \
-LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA NC NE \
-NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD \
-SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA \
-UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
 
 fn parse_enum<T: serde::de::DeserializeOwned>(value: &Value) -> Option<T> {
     serde_json::from_value(value.clone()).ok()
@@ -160,7 +150,7 @@ pub(crate) fn validate_details(
         .flatten()
         .map(|c| c.trim().to_ascii_uppercase());
     if let Some(country) = &origin_country
-        && (country.len() != 2 || !ISO_3166.split(' ').any(|known| known == country))
+        && CountryCode::parse(country).is_err()
     {
         problems.add(
             "originCountry",
