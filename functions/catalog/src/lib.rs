@@ -13,7 +13,10 @@ pub mod search;
 pub mod search_stats;
 pub mod slug;
 pub mod text;
-mod validation;
+/// The old home of `Problems`, which `search` still names.
+mod validation {
+    pub(crate) use shared::http::Problems;
+}
 
 /// The old name of `search_stats`, which `search` still uses.
 pub use search_stats as queries;

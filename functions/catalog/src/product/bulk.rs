@@ -6,7 +6,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use shared::auth::Caller;
 use shared::http::precondition::if_match;
-use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorBody, ErrorEnvelope};
+use shared::http::{
+    ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorBody, ErrorEnvelope, FieldErrors,
+};
 use utoipa::ToSchema;
 
 use super::create::{NewProductRequest, create_one};
@@ -119,7 +121,7 @@ where
             let item = serde_json::from_value::<T>(raw).map_err(|e| {
                 ApiError::validation(
                     format!("the product does not have the expected shape: {e}"),
-                    Default::default(),
+                    FieldErrors::new(),
                 )
             });
             let outcome = match item {

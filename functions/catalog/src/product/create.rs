@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use shared::auth::Caller;
 use shared::domain::{Sku, new_id};
+use shared::http::Problems;
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
 use shared::store::{Store, Transaction};
 use utoipa::ToSchema;
@@ -17,7 +18,6 @@ use super::{
 use crate::CatalogState;
 use crate::access::require_seller;
 use crate::category::category_key;
-use crate::validation::Problems;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]

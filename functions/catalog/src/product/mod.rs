@@ -73,7 +73,7 @@ mod tests {
     use serde_json::Value;
     use shared::domain::{Sku, now_rfc3339};
 
-    use crate::validation::Problems;
+    use shared::http::Problems;
 
     fn input() -> ProductInput {
         serde_json::from_value(serde_json::json!({

@@ -7,6 +7,7 @@ use axum::http::HeaderMap;
 use serde::Deserialize;
 use shared::auth::Caller;
 use shared::domain::{Sku, now_rfc3339};
+use shared::http::Problems;
 use shared::http::precondition::if_match;
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
 use shared::store::{Store, Transaction, Update, attr, n, s, to_item};
@@ -19,7 +20,6 @@ use super::{
 };
 use crate::CatalogState;
 use crate::access::require_product_seller;
-use crate::validation::Problems;
 
 /// The UpdateItem that writes `next`'s editable fields and listing keys, if
 /// the item is still at `expected` and not archived. Stock and rating

@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 use shared::domain::{CountryCode, Currency, Money};
+use shared::http::Problems;
 
 use super::{Certification, CertificationKind, Compliance, ProductDetails, ProductInput, Unit};
-use crate::validation::Problems;
 
 const MAX_NAME_CHARS: usize = 200;
 const MAX_DESCRIPTION_CHARS: usize = 5000;

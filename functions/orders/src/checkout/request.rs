@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use shared::domain::CountryCode;
-use shared::http::{ApiError, ApiResult, FieldErrors, FieldErrorsExt};
+use shared::http::{ApiError, ApiResult, Problems};
 use utoipa::ToSchema;
 
 use crate::model::{Address, PaymentMethod};
@@ -51,75 +51,35 @@ pub struct CheckoutRequest {
     pub expected_total: Option<i64>,
 }
 
-fn text(
-    fields: &mut FieldErrors,
-    name: &str,
-    raw: Option<&str>,
-    max: usize,
-    required: bool,
-) -> Option<String> {
-    match raw.map(str::trim).filter(|v| !v.is_empty()) {
-        None if required => {
-            fields.add(name, "is required");
-            None
-        }
-        None => None,
-        Some(value) => match shared::domain::plain_text(value, max) {
-            Ok(value) => Some(value),
-            Err(message) => {
-                fields.add(name, message);
-                None
-            }
-        },
-    }
-}
-
-fn address(fields: &mut FieldErrors, prefix: &str, input: &AddressInput) -> Option<Address> {
+fn address(fields: &mut Problems, prefix: &str, input: &AddressInput) -> Option<Address> {
     let before = fields.len();
     let field = |name: &str| format!("{prefix}.{name}");
-    let name = text(fields, &field("name"), input.name.as_deref(), 100, true);
-    let company = text(
-        fields,
-        &field("company"),
-        input.company.as_deref(),
-        100,
-        false,
-    );
-    let line1 = text(fields, &field("line1"), input.line1.as_deref(), 200, true);
-    let line2 = text(fields, &field("line2"), input.line2.as_deref(), 200, false);
-    let postal_code = text(
-        fields,
-        &field("postalCode"),
-        input.postal_code.as_deref(),
-        20,
-        true,
-    );
+    let name = fields.plain_text(&field("name"), input.name.as_deref(), 100, true);
+    let company = fields.plain_text(&field("company"), input.company.as_deref(), 100, false);
+    let line1 = fields.plain_text(&field("line1"), input.line1.as_deref(), 200, true);
+    let line2 = fields.plain_text(&field("line2"), input.line2.as_deref(), 200, false);
+    let postal_code =
+        fields.plain_text(&field("postalCode"), input.postal_code.as_deref(), 20, true);
     if let Some(code) = &postal_code
         && !code
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
     {
         fields.add(
-            &field("postalCode"),
+            field("postalCode"),
             "may hold letters, digits, spaces and dashes only",
         );
     }
-    let city = text(fields, &field("city"), input.city.as_deref(), 100, true);
-    let region = text(
-        fields,
-        &field("region"),
-        input.region.as_deref(),
-        100,
-        false,
-    );
-    let phone = text(fields, &field("phone"), input.phone.as_deref(), 30, false);
+    let city = fields.plain_text(&field("city"), input.city.as_deref(), 100, true);
+    let region = fields.plain_text(&field("region"), input.region.as_deref(), 100, false);
+    let phone = fields.plain_text(&field("phone"), input.phone.as_deref(), 30, false);
     if let Some(phone) = &phone
         && !phone
             .chars()
             .all(|c| c.is_ascii_digit() || " +-()/.".contains(c))
     {
         fields.add(
-            &field("phone"),
+            field("phone"),
             "may hold digits, spaces and + - ( ) / . only",
         );
     }
@@ -130,11 +90,11 @@ fn address(fields: &mut FieldErrors, prefix: &str, input: &AddressInput) -> Opti
         .filter(|c| !c.is_empty())
     {
         None => {
-            fields.add(&field("country"), "is required");
+            fields.add(field("country"), "is required");
             None
         }
         Some(raw) => CountryCode::parse(raw)
-            .map_err(|err| fields.add(&field("country"), err.to_string()))
+            .map_err(|err| fields.add(field("country"), err.to_string()))
             .ok(),
     };
     if fields.len() != before {
@@ -165,7 +125,7 @@ pub(super) struct Checkout {
 }
 
 pub(super) fn validate(request: &CheckoutRequest) -> ApiResult<Checkout> {
-    let mut fields = FieldErrors::new();
+    let mut fields = Problems::default();
     let shipping = match &request.shipping_address {
         Some(input) => address(&mut fields, "shippingAddress", input),
         None => {
@@ -177,13 +137,7 @@ pub(super) fn validate(request: &CheckoutRequest) -> ApiResult<Checkout> {
         .billing_address
         .as_ref()
         .map(|input| address(&mut fields, "billingAddress", input));
-    let note = text(
-        &mut fields,
-        "note",
-        request.note.as_deref(),
-        MAX_NOTE_CHARS,
-        false,
-    );
+    let note = fields.plain_text("note", request.note.as_deref(), MAX_NOTE_CHARS, false);
     let method = match request.payment_method.as_deref().map(str::trim) {
         None | Some("") => {
             fields.add("paymentMethod", "is required: card or invoice");
