@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::crypto::hash_secret;
-use crate::http::{ApiError, ApiResponse};
+use crate::http::{ApiError, ApiResponse, FieldErrors};
 use crate::store::{Store, StoreError, Update};
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -105,7 +105,7 @@ pub async fn begin(
     if existing.fingerprint != record.fingerprint {
         return Err(ApiError::validation(
             "this Idempotency-Key was used for a different request",
-            Default::default(),
+            FieldErrors::new(),
         ));
     }
     existing.result.map(Begin::Replay).ok_or_else(|| {
@@ -156,7 +156,7 @@ pub async fn lookup(
     if existing.fingerprint != hash_secret(fingerprint) {
         return Err(ApiError::validation(
             "this Idempotency-Key was used for a different request",
-            Default::default(),
+            FieldErrors::new(),
         ));
     }
     Ok(existing.result)

@@ -62,7 +62,9 @@ impl FromRef<AssetsState> for RateLimiter {
 
 fn api() -> OpenApiRouter<AssetsState> {
     OpenApiRouter::new()
+        // POST /v1/uploads
         .routes(routes!(upload::create_upload))
+        // GET, DELETE /v1/assets/{assetId}
         .routes(routes!(access::get_asset, access::delete_asset))
 }
 

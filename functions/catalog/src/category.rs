@@ -15,6 +15,7 @@ use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Deserializer, Serialize};
 use shared::auth::Principal;
 use shared::domain::{new_id, now_rfc3339};
+use shared::http::Problems;
 use shared::http::precondition::{etag, if_match};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
 use shared::store::{Index, PartitionQuery, Store, Transaction};
@@ -23,7 +24,6 @@ use utoipa::ToSchema;
 use crate::CatalogState;
 use crate::access::require_admin;
 use crate::slug::Slug;
-use crate::validation::Problems;
 
 pub const CATEGORY_TYPE: &str = "CATEGORY";
 pub const SLUG_MARKER_TYPE: &str = "CATEGORY_SLUG";

@@ -8,12 +8,10 @@ mod access;
 pub mod category;
 pub mod listing;
 pub mod product;
-mod products;
-pub mod queries;
 pub mod review;
 pub mod search;
+pub mod search_stats;
 pub mod slug;
-mod validation;
 
 use std::sync::Arc;
 
@@ -62,28 +60,43 @@ impl FromRef<CatalogState> for RateLimiter {
 
 fn api() -> OpenApiRouter<CatalogState> {
     OpenApiRouter::new()
+        // GET, POST /v1/categories
         .routes(routes!(
             category::list_categories,
             category::create_category
         ))
+        // GET, PATCH /v1/categories/{slug}
         .routes(routes!(category::get_category, category::update_category))
-        .routes(routes!(listing::list_products, products::create_product))
+        // GET, POST /v1/products
         .routes(routes!(
-            products::bulk_create_products,
-            products::bulk_update_products
+            listing::list_products,
+            product::create::create_product
         ))
+        // POST, PATCH /v1/products/bulk
         .routes(routes!(
-            products::get_product,
-            products::update_product,
-            products::archive_product
+            product::bulk::bulk_create_products,
+            product::bulk::bulk_update_products
         ))
-        .routes(routes!(products::adjust_stock))
+        // GET, PATCH, DELETE /v1/products/{productId}
+        .routes(routes!(
+            product::get::get_product,
+            product::update::update_product,
+            product::archive::archive_product
+        ))
+        // POST /v1/products/{productId}/stock
+        .routes(routes!(product::adjust_stock::adjust_stock))
+        // GET, POST /v1/products/{productId}/reviews
         .routes(routes!(review::list_reviews, review::create_review))
+        // PATCH, DELETE /v1/products/{productId}/reviews/mine
         .routes(routes!(review::update_review, review::delete_review))
+        // POST /v1/products/{productId}/reviews/{authorId}/hide
         .routes(routes!(review::hide_review))
+        // GET /v1/search
         .routes(routes!(search::search))
+        // GET /v1/search/suggest
         .routes(routes!(search::suggest))
-        .routes(routes!(queries::query_stats))
+        // GET /v1/search/queries
+        .routes(routes!(search_stats::query_stats))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

@@ -15,6 +15,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use shared::domain::Currency;
 use shared::domain::money::MAX_AMOUNT;
+use shared::http::Problems;
 use shared::http::{
     ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
 };
@@ -24,7 +25,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::CatalogState;
 use crate::product::{Product, ProductView, category_partition, seller_partition};
-use crate::validation::Problems;
 
 const DEFAULT_LIMIT: u32 = PageParams::DEFAULT_LIMIT;
 const MAX_LIMIT: u32 = PageParams::MAX_LIMIT;

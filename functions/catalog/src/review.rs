@@ -16,6 +16,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::domain::{new_id, now_rfc3339};
+use shared::http::Problems;
 use shared::http::{
     ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
 };
@@ -25,7 +26,6 @@ use utoipa::ToSchema;
 
 use crate::CatalogState;
 use crate::access::require_admin;
-use crate::validation::Problems;
 
 pub const REVIEW_TYPE: &str = "REVIEW";
 const MAX_TITLE_CHARS: usize = 120;

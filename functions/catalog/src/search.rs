@@ -14,7 +14,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use shared::domain::Currency;
-use shared::http::{ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use shared::http::{ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
 use shared::projections::search_index::text::{tokenize, words};
 use shared::projections::search_index::{SUGGEST_PREFIX_CHARS, TermItem, term_partition};
 use shared::stock::product_key;
@@ -24,8 +24,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::CatalogState;
 use crate::listing::{parse_in_stock, parse_limit, parse_price};
 use crate::product::{Product, ProductView};
-use crate::queries;
-use crate::validation::Problems;
+use crate::search_stats;
 
 /// Words in one query that are looked up; more are ignored.
 const MAX_QUERY_TERMS: usize = 8;
@@ -262,7 +261,8 @@ pub async fn search(
     let next_cursor = (end < ranked.len()).then(|| encode_offset(end));
     // Count a search once, not once per page.
     if request.offset == 0
-        && let Err(err) = queries::record(&state.store, &request.query, ranked.is_empty()).await
+        && let Err(err) =
+            search_stats::record(&state.store, &request.query, ranked.is_empty()).await
     {
         // Statistics must never fail a search.
         tracing::warn!(error = ?err, "recording the search query failed");

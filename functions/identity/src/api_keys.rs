@@ -10,8 +10,8 @@ use shared::auth::api_key::{self, ApiKeyRecord, KeySpec};
 use shared::auth::{Caller, Permission, PermissionSet};
 use shared::domain::{now_epoch, plain_text, rfc3339_to_epoch};
 use shared::http::{
-    ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
-    FieldErrorsExt, PageParams,
+    ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
+    Problems,
 };
 use shared::store::{Index, PartitionQuery, Transaction, Update, n, s};
 use utoipa::ToSchema;
@@ -89,7 +89,7 @@ struct NewApiKey {
 
 impl NewApiKey {
     fn parse(request: CreateApiKeyRequest, held: PermissionSet) -> ApiResult<Self> {
-        let mut fields = FieldErrors::new();
+        let mut fields = Problems::default();
         let name = plain_text(&request.name, MAX_NAME_CHARS)
             .map_err(|e| fields.add("name", e))
             .ok();

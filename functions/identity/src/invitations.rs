@@ -15,9 +15,7 @@ use shared::auth::membership::{MembershipRecord, NewMembership};
 use shared::auth::{Caller, CapabilityRole, OrgKind, OrgRole, Permission, Principal};
 use shared::crypto::{hash_secret, random_hex};
 use shared::domain::{Email, epoch_to_rfc3339, new_id, now_epoch};
-use shared::http::{
-    ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors, FieldErrorsExt,
-};
+use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
 use shared::store::Transaction;
 use utoipa::ToSchema;
 
@@ -124,7 +122,7 @@ pub async fn create_invitation(
     );
     let access = access?;
     let org = org?;
-    let mut fields = FieldErrors::new();
+    let mut fields = Problems::default();
     let email = Email::parse(&request.email)
         .map_err(|e| fields.add("email", e.to_string()))
         .ok();

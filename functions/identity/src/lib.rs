@@ -19,7 +19,6 @@ mod password_reset;
 mod profile;
 mod register;
 pub mod session;
-mod sessions;
 pub mod user;
 mod verification;
 
@@ -78,29 +77,53 @@ impl FromRef<IdentityState> for Store {
 
 fn api() -> OpenApiRouter<IdentityState> {
     OpenApiRouter::new()
+        // POST /v1/auth/register
         .routes(routes!(register::register))
+        // POST /v1/auth/login
         .routes(routes!(login::login))
-        .routes(routes!(sessions::refresh))
-        .routes(routes!(sessions::logout))
-        .routes(routes!(sessions::logout_all))
+        // POST /v1/auth/refresh
+        .routes(routes!(session::routes::refresh))
+        // POST /v1/auth/logout
+        .routes(routes!(session::routes::logout))
+        // POST /v1/auth/logout-all
+        .routes(routes!(session::routes::logout_all))
+        // POST /v1/auth/verify-email
         .routes(routes!(verification::verify_email))
+        // POST /v1/auth/verify-email/resend
         .routes(routes!(verification::resend))
+        // POST /v1/auth/password-reset/request
         .routes(routes!(password_reset::request_reset))
+        // POST /v1/auth/password-reset
         .routes(routes!(password_reset::reset_password))
+        // GET, PATCH, DELETE /v1/me
         .routes(routes!(profile::me, profile::update_me, profile::delete_me))
-        .routes(routes!(sessions::list_sessions))
-        .routes(routes!(sessions::revoke_session))
+        // GET /v1/me/sessions
+        .routes(routes!(session::routes::list_sessions))
+        // DELETE /v1/me/sessions/{sessionId}
+        .routes(routes!(session::routes::revoke_session))
+        // GET /v1/me/audit
         .routes(routes!(audit_trail::list_my_audit))
+        // GET /.well-known/jwks.json
         .routes(routes!(jwks::jwks))
+        // POST, GET /v1/orgs
         .routes(routes!(org::create_org, org::list_my_orgs))
+        // GET, PATCH /v1/orgs/{orgId}
         .routes(routes!(org::get_org, org::update_org))
+        // PUT /v1/orgs/{orgId}/verification
         .routes(routes!(org::set_verification))
+        // POST /v1/orgs/{orgId}/invitations
         .routes(routes!(invitations::create_invitation))
+        // POST /v1/invitations/accept
         .routes(routes!(invitations::accept_invitation))
+        // GET /v1/orgs/{orgId}/members
         .routes(routes!(members::list_members))
+        // PATCH, DELETE /v1/orgs/{orgId}/members/{userId}
         .routes(routes!(members::update_member, members::remove_member))
+        // POST, GET /v1/orgs/{orgId}/api-keys
         .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
+        // DELETE /v1/orgs/{orgId}/api-keys/{prefix}
         .routes(routes!(api_keys::revoke_api_key))
+        // GET /v1/orgs/{orgId}/audit
         .routes(routes!(audit_trail::list_org_audit))
 }
 

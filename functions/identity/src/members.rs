@@ -14,8 +14,8 @@ use shared::audit::{AuditAction, AuditEvent, AuditScope};
 use shared::auth::membership::{self, MembershipRecord};
 use shared::auth::{Caller, CapabilityRole, OrgAccess, OrgKind, OrgRole, Permission};
 use shared::http::{
-    ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
-    FieldErrorsExt, PageParams,
+    ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
+    Problems,
 };
 use shared::store::{Index, PartitionQuery, Transaction, Update, n, s, to_value};
 use utoipa::ToSchema;
@@ -53,7 +53,7 @@ impl From<MembershipRecord> for MemberView {
 
 /// Roles as a request sends them, checked against the org's kind.
 pub fn parse_roles(
-    fields: &mut FieldErrors,
+    fields: &mut Problems,
     kind: OrgKind,
     org_role: Option<&str>,
     capabilities: Option<&[String]>,
@@ -221,7 +221,7 @@ pub async fn update_member(
         .require(&state.store, &org_id, Permission::MemberManage)
         .await?;
     let member = load_member(&state, &org_id, &user_id).await?;
-    let mut fields = FieldErrors::new();
+    let mut fields = Problems::default();
     let (org_role, capabilities) = parse_roles(
         &mut fields,
         member.org_kind,

@@ -15,10 +15,10 @@ use shared::audit::{AuditAction, AuditEvent, AuditScope};
 use shared::auth::membership::{self, MembershipRecord, NewMembership};
 use shared::auth::policy::user_permissions;
 use shared::auth::{Caller, CapabilityRole, OrgKind, OrgRole, Permission, Principal};
-use shared::domain::{CountryCode, new_id, plain_text};
+use shared::domain::{CountryCode, new_id};
 use shared::http::{
     ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
-    FieldErrorsExt, PageParams, etag, if_match,
+    PageParams, Problems, etag, if_match,
 };
 
 use shared::store::{
@@ -169,12 +169,8 @@ pub struct UpdateOrgRequest {
     country: Option<String>,
 }
 
-fn check_text(fields: &mut FieldErrors, field: &str, raw: &str, max: usize) -> Option<String> {
-    plain_text(raw, max).map_err(|e| fields.add(field, e)).ok()
-}
-
-fn check_tax_id(fields: &mut FieldErrors, raw: &str) -> Option<String> {
-    let tax_id = check_text(fields, "taxId", raw, MAX_TAX_ID_CHARS)?;
+fn check_tax_id(fields: &mut Problems, raw: &str) -> Option<String> {
+    let tax_id = fields.plain_text("taxId", Some(raw), MAX_TAX_ID_CHARS, true)?;
     if tax_id
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || " -./".contains(c))
@@ -186,7 +182,7 @@ fn check_tax_id(fields: &mut FieldErrors, raw: &str) -> Option<String> {
     }
 }
 
-fn check_country(fields: &mut FieldErrors, raw: &str) -> Option<CountryCode> {
+fn check_country(fields: &mut Problems, raw: &str) -> Option<CountryCode> {
     CountryCode::parse(raw)
         .map_err(|e| fields.add("country", e.to_string()))
         .ok()
@@ -205,17 +201,17 @@ impl TryFrom<CreateOrgRequest> for NewOrg {
     type Error = ApiError;
 
     fn try_from(request: CreateOrgRequest) -> Result<Self, Self::Error> {
-        let mut fields = FieldErrors::new();
+        let mut fields = Problems::default();
         let kind = OrgKind::parse(request.kind.trim());
         if kind.is_none() {
             fields.add("kind", "must be buyer, seller or both");
         }
-        let name = check_text(&mut fields, "name", &request.name, MAX_NAME_CHARS);
-        let legal_name = check_text(
-            &mut fields,
+        let name = fields.plain_text("name", Some(&request.name), MAX_NAME_CHARS, true);
+        let legal_name = fields.plain_text(
             "legalName",
-            &request.legal_name,
+            Some(&request.legal_name),
             MAX_LEGAL_NAME_CHARS,
+            true,
         );
         let tax_id = request
             .tax_id
@@ -256,14 +252,14 @@ impl TryFrom<UpdateOrgRequest> for OrgChanges {
     type Error = ApiError;
 
     fn try_from(request: UpdateOrgRequest) -> Result<Self, Self::Error> {
-        let mut fields = FieldErrors::new();
+        let mut fields = Problems::default();
         let changes = OrgChanges {
             name: request
                 .name
-                .and_then(|v| check_text(&mut fields, "name", &v, MAX_NAME_CHARS)),
+                .and_then(|v| fields.plain_text("name", Some(&v), MAX_NAME_CHARS, true)),
             legal_name: request
                 .legal_name
-                .and_then(|v| check_text(&mut fields, "legalName", &v, MAX_LEGAL_NAME_CHARS)),
+                .and_then(|v| fields.plain_text("legalName", Some(&v), MAX_LEGAL_NAME_CHARS, true)),
             tax_id: request.tax_id.and_then(|v| check_tax_id(&mut fields, &v)),
             country: request.country.and_then(|v| check_country(&mut fields, &v)),
         };

@@ -5,9 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
-use shared::http::{
-    ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
-};
+use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
 use shared::store::{StoreError, Transaction, Update, n, s};
 use utoipa::ToSchema;
 
@@ -105,10 +103,8 @@ impl TryFrom<UpdateProfile> for ProfileChange {
     type Error = ApiError;
 
     fn try_from(request: UpdateProfile) -> Result<Self, ApiError> {
-        let mut fields = FieldErrors::new();
-        let mut fail = |field: &str, message: &str| {
-            fields.entry(field.into()).or_default().push(message.into())
-        };
+        let mut fields = Problems::default();
+        let mut fail = |field: &str, message: &str| fields.add(field, message);
         let name = request.name.map(|n| n.trim().to_owned());
         if let Some(name) = &name
             && (name.is_empty()

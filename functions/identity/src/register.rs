@@ -4,7 +4,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use shared::domain::{Email, new_id};
 use shared::http::{
-    ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope, FieldErrors,
+    ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope, Problems,
 };
 use shared::store::Transaction;
 use utoipa::ToSchema;
@@ -43,29 +43,21 @@ impl TryFrom<RegisterRequest> for Registration {
     type Error = ApiError;
 
     fn try_from(request: RegisterRequest) -> Result<Self, Self::Error> {
-        let mut fields = FieldErrors::new();
+        let mut fields = Problems::default();
         let email = Email::parse(&request.email)
-            .map_err(|e| {
-                fields
-                    .entry("email".into())
-                    .or_default()
-                    .push(e.to_string())
-            })
+            .map_err(|e| fields.add("email", e.to_string()))
             .ok();
         let password = NewPassword::parse(&request.password, Some(request.email.trim()))
-            .map_err(|e| fields.entry("password".into()).or_default().push(e.into()))
+            .map_err(|e| fields.add("password", e))
             .ok();
         let name = request.name.trim().to_owned();
         if name.is_empty() {
-            fields
-                .entry("name".into())
-                .or_default()
-                .push("is required".into());
+            fields.add("name", "is required");
         } else if name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-            fields
-                .entry("name".into())
-                .or_default()
-                .push("must be at most 100 characters, without control characters".into());
+            fields.add(
+                "name",
+                "must be at most 100 characters, without control characters",
+            );
         }
         match (email, password) {
             (Some(email), Some(password)) if fields.is_empty() => Ok(Self {

@@ -66,27 +66,42 @@ impl FromRef<MailState> for RateLimiter {
 
 fn api() -> OpenApiRouter<MailState> {
     OpenApiRouter::new()
+        // GET, POST /v1/orgs/{orgId}/templates
         .routes(routes!(
             templates::list_templates,
             templates::create_template
         ))
+        // GET, PATCH, DELETE /v1/orgs/{orgId}/templates/{templateId}
         .routes(routes!(
             templates::get_template,
             templates::update_template,
             templates::archive_template
         ))
+        // POST /v1/orgs/{orgId}/templates/{templateId}/preview
         .routes(routes!(preview::preview_template))
+        // POST /v1/orgs/{orgId}/templates/{templateId}/submit
         .routes(routes!(versions::submit_template))
+        // GET /v1/orgs/{orgId}/templates/{templateId}/versions
         .routes(routes!(versions::list_versions))
+        // GET /v1/orgs/{orgId}/templates/{templateId}/versions/{n}
         .routes(routes!(versions::get_version))
+        // POST /v1/orgs/{orgId}/templates/{templateId}/versions/{n}/approve
         .routes(routes!(review::approve_version))
+        // POST /v1/orgs/{orgId}/templates/{templateId}/versions/{n}/reject
         .routes(routes!(review::reject_version))
+        // POST /v1/orgs/{orgId}/templates/{templateId}/versions/{n}/withdraw
         .routes(routes!(review::withdraw_version))
+        // POST /v1/orgs/{orgId}/templates/{templateId}/versions/{n}/activate
         .routes(routes!(review::activate_version))
+        // GET /v1/orgs/{orgId}/approvals
         .routes(routes!(review::approvals_inbox))
+        // GET, PUT /v1/orgs/{orgId}/approval-policy
         .routes(routes!(policy::get_policy, policy::put_policy))
+        // POST /v1/orgs/{orgId}/templates/{templateId}/send
         .routes(routes!(send::send_template))
+        // POST /v1/orgs/{orgId}/templates/{templateId}/test-send
         .routes(routes!(send::test_send_template))
+        // GET /v1/orgs/{orgId}/messages
         .routes(routes!(send::list_messages))
 }
 

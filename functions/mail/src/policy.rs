@@ -10,9 +10,7 @@ use shared::auth::membership;
 use shared::auth::{Caller, Permission};
 use shared::domain::now_rfc3339;
 use shared::http::precondition::{etag, if_match};
-use shared::http::{
-    ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors, FieldErrorsExt,
-};
+use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
 use shared::store::{Store, Transaction};
 
 use crate::MailState;
@@ -65,7 +63,7 @@ pub async fn get_policy(
 
 /// Checks the steps; each named user must be a member of the org.
 async fn check(store: &Store, org_id: &str, policy: &mut Policy) -> ApiResult<()> {
-    let mut problems = FieldErrors::new();
+    let mut problems = Problems::default();
     if policy.steps.len() > MAX_STEPS {
         problems.add("steps", format!("at most {MAX_STEPS} steps"));
     }
@@ -73,36 +71,36 @@ async fn check(store: &Store, org_id: &str, policy: &mut Policy) -> ApiResult<()
         let field = format!("steps[{i}]");
         match shared::domain::plain_text(&step.name, 100) {
             Ok(name) => step.name = name,
-            Err(message) => problems.add(&format!("{field}.name"), message),
+            Err(message) => problems.add(format!("{field}.name"), message),
         }
         step.users.sort();
         step.users.dedup();
         if step.users.len() > MAX_USERS_PER_STEP {
             problems.add(
-                &format!("{field}.users"),
+                format!("{field}.users"),
                 format!("at most {MAX_USERS_PER_STEP} users"),
             );
         }
         if step.users.is_empty() && step.role.is_none() {
-            problems.add(&field, "name users, a role, or both");
+            problems.add(field.as_str(), "name users, a role, or both");
         }
         match step.rule {
             Rule::N => match step.n {
                 Some(n) if n >= 1 && (step.role.is_some() || n as usize <= step.users.len()) => {}
                 _ => problems.add(
-                    &format!("{field}.n"),
+                    format!("{field}.n"),
                     "with rule n: at least 1, and no more than the users named (unless a role is)",
                 ),
             },
             _ if step.n.is_some() => {
-                problems.add(&format!("{field}.n"), "only with rule n");
+                problems.add(format!("{field}.n"), "only with rule n");
             }
             _ => {}
         }
         for (j, user) in step.users.iter().enumerate() {
             if membership::find(store, org_id, user).await?.is_none() {
                 problems.add(
-                    &format!("{field}.users[{j}]"),
+                    format!("{field}.users[{j}]"),
                     "is not a member of the organization",
                 );
             }

@@ -90,7 +90,7 @@ pub async fn preview_template(
                 rendered,
                 errors,
                 data_errors: FieldErrors::new(),
-                undeclared: render::undeclared(&source, &content.variables),
+                undeclared: render::undeclared(&source, &content.variables).into(),
                 warnings: render::lint(&source, &content.variables),
                 suggested_sample: sample,
             }
@@ -98,8 +98,8 @@ pub async fn preview_template(
         Err(data_errors) => PreviewView {
             rendered: None,
             errors: Vec::new(),
-            data_errors,
-            undeclared: render::undeclared(&source, &content.variables),
+            data_errors: data_errors.into(),
+            undeclared: render::undeclared(&source, &content.variables).into(),
             warnings: render::lint(&source, &content.variables),
             suggested_sample: sample,
         },

@@ -105,9 +105,9 @@ fn render_for(content: &Content, data: &Map<String, Value>) -> ApiResult<Rendere
     let bound = render::bind(&content.variables, data)
         .map_err(|fields| ApiError::validation("the data does not fit the template", fields))?;
     render::render(&content.source(), &bound).map_err(|problems| {
-        let mut fields = shared::http::FieldErrors::new();
+        let mut fields = shared::http::Problems::default();
         for problem in problems {
-            shared::http::FieldErrorsExt::add(&mut fields, problem.part.field(), problem.message);
+            fields.add(problem.part.field(), problem.message);
         }
         ApiError::validation("the template does not render with this data", fields)
     })

@@ -11,7 +11,7 @@ use shared::domain::{new_id, now_rfc3339};
 use shared::http::precondition::{etag, if_match};
 use shared::http::{
     ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
-    FieldErrorsExt, PageParams,
+    PageParams, Problems,
 };
 use shared::mail::render::{self, BodyFormat, Variable};
 use shared::store::{Index, PartitionQuery, QueryRefinement, Store, Transaction, Value};
@@ -116,7 +116,7 @@ fn double_option<'de, D: serde::Deserializer<'de>>(
 
 /// Checks every field of a draft; all problems at once.
 fn check_content(content: &mut Content) -> ApiResult<()> {
-    let mut problems = FieldErrors::new();
+    let mut problems = Problems::default();
     match shared::domain::plain_text(&content.name, MAX_NAME_CHARS) {
         Ok(name) => content.name = name,
         Err(message) => problems.add("name", message),
@@ -134,7 +134,7 @@ fn check_content(content: &mut Content) -> ApiResult<()> {
                 .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | ' '))
         {
             problems.add(
-                &format!("tags[{i}]"),
+                format!("tags[{i}]"),
                 format!("1 to {MAX_TAG_CHARS} letters, digits, spaces, - or _"),
             );
         } else if !tags.contains(&tag) {
@@ -165,9 +165,9 @@ fn check_content(content: &mut Content) -> ApiResult<()> {
             content.text = None;
         }
     }
-    for (field, messages) in render::check_schema(&content.variables) {
+    for (field, messages) in FieldErrors::from(render::check_schema(&content.variables)) {
         for message in messages {
-            problems.add(&field, message);
+            problems.add(field.as_str(), message);
         }
     }
     if problems.is_empty() {

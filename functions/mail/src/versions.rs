@@ -8,7 +8,7 @@ use shared::audit::{AuditAction, AuditEvent, AuditScope};
 use shared::auth::{Caller, Permission};
 use shared::domain::now_rfc3339;
 use shared::http::{
-    ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrorsExt, PageParams,
+    ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
 };
 use shared::mail::render;
 use shared::store::{Index, PartitionQuery, Store, Transaction};

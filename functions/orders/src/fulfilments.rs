@@ -7,8 +7,8 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use shared::auth::{Caller, Permission};
 use shared::http::{
-    ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
-    FieldErrorsExt, PageParams,
+    ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
+    Problems,
 };
 use shared::store::{Index, PartitionQuery, QueryRefinement, s};
 use utoipa::{IntoParams, ToSchema};
@@ -134,7 +134,7 @@ pub struct FulfilmentStep {
 }
 
 fn validate(step: &FulfilmentStep) -> ApiResult<(FulfilmentStatus, Shipment)> {
-    let mut fields = FieldErrors::new();
+    let mut fields = Problems::default();
     let status = match FulfilmentStatus::parse(step.status.trim()) {
         Some(
             s @ (FulfilmentStatus::Fulfilling

@@ -69,20 +69,35 @@ impl FromRef<OrdersState> for RateLimiter {
 
 fn api() -> OpenApiRouter<OrdersState> {
     OpenApiRouter::new()
+        // GET, DELETE /v1/cart
         .routes(routes!(cart::get_cart, cart::clear_cart))
+        // POST /v1/cart/items
         .routes(routes!(cart::add_item))
+        // PUT, DELETE /v1/cart/items/{productId}
         .routes(routes!(cart::set_quantity, cart::remove_item))
+        // POST /v1/checkout
         .routes(routes!(checkout::checkout))
+        // GET /v1/orders
         .routes(routes!(orders::list_orders))
+        // GET /v1/orders/{orderId}
         .routes(routes!(orders::get_order))
+        // POST /v1/orders/{orderId}/cancel
         .routes(routes!(orders::cancel_order))
+        // GET /v1/orgs/{orgId}/fulfilments
         .routes(routes!(fulfilments::list_fulfilments))
+        // GET /v1/orgs/{orgId}/fulfilments/{orderId}
         .routes(routes!(fulfilments::get_fulfilment))
+        // POST /v1/orgs/{orgId}/fulfilments/{orderId}/status
         .routes(routes!(fulfilments::advance_fulfilment))
+        // GET /v1/admin/orders
         .routes(routes!(admin::list_all_orders))
+        // POST /v1/admin/orders/{orderId}/invoice-payment
         .routes(routes!(admin::mark_invoice_paid))
+        // POST /v1/admin/orders/{orderId}/refund
         .routes(routes!(admin::refund_order))
+        // GET /v1/admin/stats
         .routes(routes!(stats::order_stats))
+        // POST /v1/payments/webhook
         .routes(routes!(webhook::payment_webhook))
 }
 

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use shared::auth::{Caller, Permission, PlatformRole};
 use shared::domain::Money;
 use shared::http::{
-    ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
+    ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors, PageParams,
 };
 use shared::payments::{PaymentError, PaymentProvider, Payments, RefundRequest};
 use shared::store::{Index, PartitionQuery};
@@ -242,7 +242,7 @@ impl CancelRequest {
                 if err.is_data() {
                     ApiError::validation(
                         format!("the body does not fit: {err}"),
-                        Default::default(),
+                        FieldErrors::new(),
                     )
                 } else {
                     ApiError::bad_request("the body is not valid JSON")

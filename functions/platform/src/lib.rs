@@ -28,9 +28,13 @@ impl PlatformState {
 
 fn api() -> OpenApiRouter<PlatformState> {
     OpenApiRouter::new()
+        // GET /v1/health
         .routes(routes!(health::health))
+        // GET /v1/openapi.json
         .routes(routes!(openapi::openapi_json))
+        // GET /docs
         .routes(routes!(docs::docs_page))
+        // GET /docs/{file}
         .routes(routes!(docs::docs_file))
 }
 

@@ -36,19 +36,6 @@ pub enum ErrorCode {
 /// Field name → messages, for validation errors the client can show per input.
 pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
-/// Collects messages per field, so a request reports all its problems at once.
-pub trait FieldErrorsExt {
-    fn add(&mut self, field: &str, message: impl Into<String>);
-}
-
-impl FieldErrorsExt for FieldErrors {
-    fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.entry(field.to_owned())
-            .or_default()
-            .push(message.into());
-    }
-}
-
 #[derive(Debug)]
 pub struct ApiError {
     status: StatusCode,
@@ -98,13 +85,13 @@ impl ApiError {
     }
 
     /// 422: the request was read but its values break the rules.
-    pub fn validation(message: impl Into<String>, fields: FieldErrors) -> Self {
+    pub fn validation(message: impl Into<String>, fields: impl Into<FieldErrors>) -> Self {
         let mut err = Self::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::ValidationFailed,
             message,
         );
-        err.fields = fields;
+        err.fields = fields.into();
         err
     }
 

@@ -5,6 +5,7 @@ pub mod client;
 pub mod envelope;
 pub mod error;
 pub mod precondition;
+pub mod problems;
 pub mod request_id;
 pub mod security_headers;
 
@@ -16,10 +17,9 @@ use serde::de::DeserializeOwned;
 
 pub use client::ClientInfo;
 pub use envelope::{ApiResponse, Envelope, Meta, Pagination};
-pub use error::{
-    ApiError, ApiResult, ErrorBody, ErrorCode, ErrorEnvelope, FieldErrors, FieldErrorsExt,
-};
+pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode, ErrorEnvelope, FieldErrors};
 pub use precondition::{etag, if_match};
+pub use problems::Problems;
 
 /// The largest JSON body any endpoint accepts. Uploads go straight to S3 with
 /// presigned URLs, so nothing legitimate comes close.

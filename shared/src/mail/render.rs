@@ -28,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-use crate::http::{FieldErrors, FieldErrorsExt};
+use crate::http::Problems;
 
 /// Instructions one part may run: far above a real template (a 20-variable
 /// newsletter with a 50-item loop needs a few thousand), far below a stall.
@@ -157,8 +157,8 @@ pub struct Bound(BTreeMap<String, JinjaValue>);
 /// Checks `data` against the declared variables: each value has its type,
 /// each required variable without a default is present. Keys the schema
 /// does not declare are ignored. Errors name the variable (`data.<name>`).
-pub fn bind(schema: &[Variable], data: &Map<String, Value>) -> Result<Bound, FieldErrors> {
-    let mut problems = FieldErrors::new();
+pub fn bind(schema: &[Variable], data: &Map<String, Value>) -> Result<Bound, Problems> {
+    let mut problems = Problems::default();
     let mut bound = BTreeMap::new();
     for variable in schema {
         let field = format!("data.{}", variable.name);
@@ -167,7 +167,7 @@ pub fn bind(schema: &[Variable], data: &Map<String, Value>) -> Result<Bound, Fie
             None => match &variable.default {
                 Some(default) => default,
                 None if variable.required => {
-                    problems.add(&field, "is required");
+                    problems.add(field.as_str(), "is required");
                     continue;
                 }
                 None => continue,
@@ -183,7 +183,7 @@ pub fn bind(schema: &[Variable], data: &Map<String, Value>) -> Result<Bound, Fie
                 };
                 bound.insert(variable.name.clone(), value);
             }
-            Err(message) => problems.add(&field, message),
+            Err(message) => problems.add(field.as_str(), message),
         }
     }
     if problems.is_empty() {
@@ -249,8 +249,8 @@ fn is_web_url(text: &str) -> bool {
 }
 
 /// Problems with the schema itself, by field (`variables[2].name`).
-pub fn check_schema(schema: &[Variable]) -> FieldErrors {
-    let mut problems = FieldErrors::new();
+pub fn check_schema(schema: &[Variable]) -> Problems {
+    let mut problems = Problems::default();
     let mut seen = BTreeSet::new();
     if schema.len() > 100 {
         problems.add("variables", "at most 100 variables");
@@ -259,28 +259,28 @@ pub fn check_schema(schema: &[Variable]) -> FieldErrors {
         let field = format!("variables[{i}]");
         if !is_identifier(&variable.name) {
             problems.add(
-                &format!("{field}.name"),
+                format!("{field}.name"),
                 "must be 1 to 64 letters, digits or _, not starting with a digit",
             );
         } else if !seen.insert(variable.name.as_str()) {
-            problems.add(&format!("{field}.name"), "is declared twice");
+            problems.add(format!("{field}.name"), "is declared twice");
         } else if builtin_names().contains(variable.name.as_str()) {
             problems.add(
-                &format!("{field}.name"),
+                format!("{field}.name"),
                 "is the name of a built-in function",
             );
         }
         if let Some(default) = &variable.default
             && let Err(message) = check_type(variable.kind, default)
         {
-            problems.add(&format!("{field}.default"), message);
+            problems.add(format!("{field}.default"), message);
         }
         if variable
             .description
             .as_ref()
             .is_some_and(|d| d.chars().count() > 500)
         {
-            problems.add(&format!("{field}.description"), "at most 500 characters");
+            problems.add(format!("{field}.description"), "at most 500 characters");
         }
     }
     problems
@@ -366,9 +366,9 @@ pub fn used_variables(source: &Source<'_>) -> BTreeSet<(Part, String)> {
 }
 
 /// Variables used but not declared, by part field: what blocks a submit.
-pub fn undeclared(source: &Source<'_>, schema: &[Variable]) -> FieldErrors {
+pub fn undeclared(source: &Source<'_>, schema: &[Variable]) -> Problems {
     let declared: BTreeSet<&str> = schema.iter().map(|v| v.name.as_str()).collect();
-    let mut problems = FieldErrors::new();
+    let mut problems = Problems::default();
     for (part, name) in used_variables(source) {
         if !declared.contains(name.as_str()) {
             problems.add(
@@ -840,7 +840,7 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(
-            err.keys().collect::<Vec<_>>(),
+            err.fields().keys().collect::<Vec<_>>(),
             vec!["data.link", "data.to", "data.when"]
         );
         assert!(bind(&schema, &data(json!({"when": "2026-02-01", "link": "https://a.example/x", "to": "a@b.example"}))).is_ok());
@@ -860,8 +860,8 @@ mod tests {
             var("unused", VariableType::String, false),
         ];
         let problems = undeclared(&source, &schema);
-        assert_eq!(problems.keys().collect::<Vec<_>>(), vec!["body"]);
-        assert!(problems["body"][0].contains("`total`"));
+        assert_eq!(problems.fields().keys().collect::<Vec<_>>(), vec!["body"]);
+        assert!(problems.fields()["body"][0].contains("`total`"));
         let warnings = lint(&source, &schema);
         assert!(
             warnings.iter().any(|w| w.contains("`unused`")),

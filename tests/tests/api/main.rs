@@ -15,6 +15,7 @@ mod orders;
 mod orgs;
 mod payments_provider;
 mod resilience;
+mod route_map;
 mod seed;
 mod sessions;
 mod store;

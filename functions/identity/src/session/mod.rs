@@ -13,6 +13,10 @@
 //!
 //! Items: `SESSION#<id> / SESSION`, with `GSI1PK = USER#<userId>`,
 //! `GSI1SK = SESSION#<id>` for the user's list.
+//!
+//! The endpoints (refresh, sign out, list, revoke) are in [`routes`].
+
+pub(crate) mod routes;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};

@@ -1,14 +1,40 @@
 //! Collecting every invalid field of a request at once, so a client can show
-//! all of them in one round trip.
+//! all of them in one round trip: the one field-error collector every
+//! context uses, ending in a 422 whose `fields` name each problem.
 
-use shared::http::{ApiError, FieldErrors};
+use super::{ApiError, FieldErrors};
 
-#[derive(Default)]
-pub(crate) struct Problems(FieldErrors);
+#[derive(Debug, Default)]
+pub struct Problems(FieldErrors);
 
 impl Problems {
     pub fn add(&mut self, field: impl Into<String>, message: impl Into<String>) {
         self.0.entry(field.into()).or_default().push(message.into());
+    }
+
+    /// An optional free-text field, trimmed (see `shared::domain::plain_text`);
+    /// blank counts as absent, which is a problem only when `required`.
+    pub fn plain_text(
+        &mut self,
+        field: &str,
+        raw: Option<&str>,
+        max: usize,
+        required: bool,
+    ) -> Option<String> {
+        match raw.map(str::trim).filter(|v| !v.is_empty()) {
+            None if required => {
+                self.add(field, "is required");
+                None
+            }
+            None => None,
+            Some(value) => match crate::domain::plain_text(value, max) {
+                Ok(value) => Some(value),
+                Err(message) => {
+                    self.add(field, message);
+                    None
+                }
+            },
+        }
     }
 
     /// `raw`, trimmed, if it is `min..=max` characters without control characters.
@@ -41,6 +67,11 @@ impl Problems {
         self.0.is_empty()
     }
 
+    /// How many fields have a problem (to tell whether a step added one).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub fn fields(&self) -> &FieldErrors {
         &self.0
     }
@@ -52,5 +83,11 @@ impl Problems {
         } else {
             Err(ApiError::validation(message, self.0))
         }
+    }
+}
+
+impl From<Problems> for FieldErrors {
+    fn from(problems: Problems) -> Self {
+        problems.0
     }
 }

@@ -1,5 +1,6 @@
-//! What people search for: a counter per normalized query per day, so an
-//! admin can see the top queries and the ones that found nothing.
+//! Search statistics: what people search for, a counter per normalized
+//! query per day, so an admin can see the top queries and the ones that
+//! found nothing (`GET /v1/search/queries`). `search` records each query.
 //!
 //! Items: `SEARCHQ#<YYYY-MM-DD> / <normalized query>` with `count` and
 //! `noResults` (atomic ADDs, never read-modify-write) and a 90-day `ttl`.

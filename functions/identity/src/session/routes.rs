@@ -1,4 +1,5 @@
-//! Session endpoints: refresh, sign out, sign out everywhere, list, revoke.
+//! The session endpoints: refresh, sign out, sign out everywhere
+//! (`/v1/auth/...`), list and revoke (`/v1/me/sessions`).
 
 use axum::extract::{Path, State};
 use serde::Serialize;

@@ -1,0 +1,89 @@
+//! A product as the API shows it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use shared::domain::Money;
+use shared::stock::Stock;
+use utoipa::ToSchema;
+
+use super::{Compliance, PriceTier, Product, Unit};
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Rating {
+    pub count: i64,
+    /// Mean of the ratings, `null` before the first review.
+    pub average: Option<f64>,
+}
+
+/// A product as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductView {
+    pub id: String,
+    pub seller_org_id: String,
+    #[schema(example = "TOM-ROMA-1KG")]
+    pub sku: String,
+    pub name: String,
+    pub description: String,
+    pub category_id: String,
+    pub tags: Vec<String>,
+    pub price: Money,
+    pub images: Vec<String>,
+    pub active: bool,
+    /// True once archived: no longer listed or sold, still readable by id.
+    pub archived: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub archived_at: Option<String>,
+    pub stock: Stock,
+    pub attributes: BTreeMap<String, String>,
+    pub price_tiers: Vec<PriceTier>,
+    pub minimum_order_quantity: i64,
+    pub unit: Unit,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin_country: Option<String>,
+    pub compliance: Compliance,
+    pub rating: Rating,
+    pub created_at: String,
+    pub updated_at: String,
+    /// The optimistic-locking version; the ETag is `"v<version>"`.
+    pub version: u64,
+}
+
+impl From<Product> for ProductView {
+    fn from(p: Product) -> Self {
+        let average = (p.rating_count > 0).then(|| p.rating_sum as f64 / p.rating_count as f64);
+        Self {
+            archived: p.archived_at.is_some(),
+            archived_at: p.archived_at,
+            stock: Stock {
+                available: p.stock_available,
+                reserved: p.stock_reserved,
+            },
+            rating: Rating {
+                count: p.rating_count,
+                average,
+            },
+            id: p.id,
+            seller_org_id: p.seller_org_id,
+            sku: p.sku,
+            name: p.name,
+            description: p.description,
+            category_id: p.category_id,
+            tags: p.tags,
+            price: p.price,
+            images: p.images,
+            active: p.active,
+            attributes: p.attributes,
+            price_tiers: p.price_tiers,
+            minimum_order_quantity: p.minimum_order_quantity,
+            unit: p.unit,
+            origin_country: p.origin_country,
+            compliance: p.compliance,
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            version: p.version,
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The order item (`ORDER#<id> / ORDER`), what it holds (buyer, lines,
+//! totals, history) and the order as the API shows it.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{Address, OrderStatus, Payment};
+
+/// Who buys: a person for themselves, or an organization (placed by one of
+/// its members or API keys).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Buyer {
+    /// `user` or `org`.
+    #[schema(example = "org")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub org_id: Option<String>,
+    /// Who placed the order: `user:<id>` or `apikey:<prefix>`.
+    #[schema(example = "user:01JD8X3Q4Z5Y6W7V8T9S0R1P2N")]
+    pub placed_by: String,
+}
+
+impl Buyer {
+    /// `USER#<id>` or `ORG#<id>`: the cart's and the order list's key.
+    pub fn key(&self) -> String {
+        match (&self.org_id, &self.user_id) {
+            (Some(org), _) => format!("ORG#{org}"),
+            (None, Some(user)) => format!("USER#{user}"),
+            (None, None) => String::new(),
+        }
+    }
+}
+
+/// One line of an order, priced at checkout.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderLine {
+    pub product_id: String,
+    pub seller_org_id: String,
+    pub sku: String,
+    pub name: String,
+    pub quantity: i64,
+    /// Minor units, from the product's price tier for this quantity.
+    pub unit_price: i64,
+    pub line_total: i64,
+}
+
+/// Amounts of an order, in minor units of `currency`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Totals {
+    #[schema(example = "EUR")]
+    pub currency: String,
+    pub subtotal: i64,
+    pub shipping: i64,
+    /// Tax rate applied, in basis points (1900 = 19 %).
+    pub tax_rate_basis_points: i64,
+    pub tax: i64,
+    pub total: i64,
+}
+
+/// One step of an order's (or a fulfilment's) life: what, when, who.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    #[schema(example = "paid")]
+    pub status: String,
+    pub at: String,
+    /// `user:<id>`, `apikey:<prefix>`, `stripe` or `system`.
+    pub by: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl HistoryEntry {
+    pub fn new(status: &str, at: &str, by: &str, note: Option<String>) -> Self {
+        Self {
+            status: status.to_owned(),
+            at: at.to_owned(),
+            by: by.to_owned(),
+            note,
+        }
+    }
+}
+
+/// An order as stored: `ORDER#<id> / ORDER`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderRecord {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub item_type: String,
+    #[serde(rename = "GSI1PK")]
+    pub gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    pub gsi1sk: String,
+    #[serde(rename = "GSI2PK")]
+    pub gsi2pk: String,
+    #[serde(rename = "GSI2SK")]
+    pub gsi2sk: String,
+    #[serde(rename = "GSI3PK")]
+    pub gsi3pk: String,
+    #[serde(rename = "GSI3SK")]
+    pub gsi3sk: String,
+    #[serde(rename = "GSI4PK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi4pk: Option<String>,
+    #[serde(rename = "GSI4SK", default, skip_serializing_if = "Option::is_none")]
+    pub gsi4sk: Option<String>,
+    pub id: String,
+    pub buyer: Buyer,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub totals: Totals,
+    pub shipping_address: Address,
+    pub billing_address: Address,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub payment: Payment,
+    pub seller_org_ids: Vec<String>,
+    pub fulfilment_count: i64,
+    #[serde(default)]
+    pub shipped_count: i64,
+    #[serde(default)]
+    pub delivered_count: i64,
+    pub history: Vec<HistoryEntry>,
+    /// Epoch seconds after which an unpaid card order is cancelled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+/// An order as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderView {
+    #[schema(example = "01JD8X3Q4Z5Y6W7V8T9S0R1P2N")]
+    pub id: String,
+    pub buyer: Buyer,
+    pub status: OrderStatus,
+    pub lines: Vec<OrderLine>,
+    pub totals: Totals,
+    pub shipping_address: Address,
+    pub billing_address: Address,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub payment: Payment,
+    pub seller_org_ids: Vec<String>,
+    pub history: Vec<HistoryEntry>,
+    /// When an unpaid card order will be cancelled (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+impl OrderView {
+    /// The buyer's view (with the payment's client secret).
+    pub fn for_buyer(order: OrderRecord) -> Self {
+        Self {
+            id: order.id,
+            buyer: order.buyer,
+            status: order.status,
+            lines: order.lines,
+            totals: order.totals,
+            shipping_address: order.shipping_address,
+            billing_address: order.billing_address,
+            note: order.note,
+            payment: order.payment,
+            seller_org_ids: order.seller_org_ids,
+            history: order.history,
+            expires_at: order.expires_at.map(shared::domain::epoch_to_rfc3339),
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+            version: order.version,
+        }
+    }
+
+    /// Anyone else's view (an admin's): without the client secret.
+    pub fn for_staff(order: OrderRecord) -> Self {
+        let mut view = Self::for_buyer(order);
+        view.payment.client_secret = None;
+        view
+    }
+}
