@@ -92,7 +92,7 @@ pub async fn begin(
         item_type: "IDEMPOTENCY_KEY".to_owned(),
         fingerprint: hash_secret(fingerprint),
         result: None,
-        ttl: time::OffsetDateTime::now_utc().unix_timestamp() + TTL_SECS,
+        ttl: crate::domain::now_epoch() + TTL_SECS,
     };
     match store.put(&record, Some("attribute_not_exists(PK)")).await {
         Ok(()) => return Ok(Begin::Fresh(Claim { pk })),
@@ -137,7 +137,7 @@ pub fn claim_item(
         item_type: "IDEMPOTENCY_KEY".to_owned(),
         fingerprint: hash_secret(fingerprint),
         result: Some(result.clone()),
-        ttl: time::OffsetDateTime::now_utc().unix_timestamp() + TTL_SECS,
+        ttl: crate::domain::now_epoch() + TTL_SECS,
     };
     store.transact_put(&record, Some("attribute_not_exists(PK)"))
 }

@@ -18,6 +18,7 @@
 pub mod asset_refs;
 pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod config;
 pub mod contracts;
 pub mod crypto;

@@ -55,7 +55,7 @@ impl RateLimiter {
     #[tracing::instrument(skip(self, subject), fields(limit = limit.name))]
     pub async fn hit(&self, limit: Limit, subject: &str) -> Result<(), ApiError> {
         let window_secs = self.window.as_secs().max(1);
-        let now = time::OffsetDateTime::now_utc().unix_timestamp().max(0) as u64;
+        let now = crate::domain::now_epoch().max(0) as u64;
         let window_start = now - now % window_secs;
         let window_end = window_start + window_secs;
         let counter = Update::new(

@@ -61,11 +61,10 @@ pub fn spawn_expiry_sweep(services: &shared::Services) -> Pump {
 /// Polls the bucket for new uploads and hands each to the ingest handler,
 /// as S3's notification to the ingest Lambda would.
 pub fn spawn_upload_notifications(services: &shared::Services) -> Pump {
-    let state = assets::AssetsState::new(services);
+    let mut notifications = UploadNotifications::new(services);
     let task = tokio::spawn(async move {
-        let mut seen: HashMap<String, String> = HashMap::new();
         loop {
-            if let Err(err) = pump_uploads(&state, &mut seen).await {
+            if let Err(err) = notifications.pass().await {
                 tracing::warn!(error = ?err, "the upload notification pump failed; retrying");
             }
             tokio::time::sleep(POLL_INTERVAL).await;
@@ -77,43 +76,59 @@ pub fn spawn_upload_notifications(services: &shared::Services) -> Pump {
     }
 }
 
-/// One pass: every object under `uploads/` not yet seen with this ETag.
-async fn pump_uploads(
-    state: &assets::AssetsState,
-    seen: &mut HashMap<String, String>,
-) -> anyhow::Result<()> {
-    let mut pages = state
-        .s3
-        .list_objects_v2()
-        .bucket(&state.bucket)
-        .prefix("uploads/")
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        for object in page
-            .context("listing uploads")?
-            .contents
-            .unwrap_or_default()
-        {
-            let (Some(key), etag) = (object.key, object.e_tag.unwrap_or_default()) else {
-                continue;
-            };
-            if seen.get(&key) == Some(&etag) {
-                continue;
-            }
-            let event = s3_event(&state.bucket, &key, object.size.unwrap_or_default(), &etag);
-            // A failure is retried on the next pass, as Lambda retries an event.
-            match assets::ingest::handle_event(state, event).await {
-                Ok(()) => {
-                    seen.insert(key, etag);
+/// S3's "object created" notifications for the assets bucket, made by
+/// listing it: each object under `uploads/` is handed to the ingest handler
+/// once per ETag. The pump runs it on a timer; a test can run one pass.
+pub struct UploadNotifications {
+    state: assets::AssetsState,
+    /// Object key → the ETag already ingested.
+    seen: HashMap<String, String>,
+}
+
+impl UploadNotifications {
+    pub fn new(services: &shared::Services) -> Self {
+        Self {
+            state: assets::AssetsState::new(services),
+            seen: HashMap::new(),
+        }
+    }
+
+    /// One pass: every object under `uploads/` not yet seen with this ETag.
+    /// A failed ingest is retried on the next pass, as Lambda retries an event.
+    pub async fn pass(&mut self) -> anyhow::Result<()> {
+        let state = &self.state;
+        let mut pages = state
+            .s3
+            .list_objects_v2()
+            .bucket(&state.bucket)
+            .prefix("uploads/")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for object in page
+                .context("listing uploads")?
+                .contents
+                .unwrap_or_default()
+            {
+                let (Some(key), etag) = (object.key, object.e_tag.unwrap_or_default()) else {
+                    continue;
+                };
+                if self.seen.get(&key) == Some(&etag) {
+                    continue;
                 }
-                Err(err) => {
-                    tracing::warn!(key, error = ?err, "ingesting an upload failed; will retry")
+                let event = s3_event(&state.bucket, &key, object.size.unwrap_or_default(), &etag);
+                match assets::ingest::handle_event(state, event).await {
+                    Ok(()) => {
+                        self.seen.insert(key, etag);
+                    }
+                    Err(err) => {
+                        tracing::warn!(key, error = ?err, "ingesting an upload failed; will retry")
+                    }
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
 }
 
 /// Runs the ingest handler for one asset's upload now, as S3's
@@ -178,9 +193,8 @@ pub fn s3_event(
 pub fn spawn_table_stream(services: &shared::Services) -> Pump {
     let services = services.clone();
     let task = tokio::spawn(async move {
-        let state = stream::StreamState::new(&services);
         loop {
-            if let Err(err) = pump_table_stream(&services, &state).await {
+            if let Err(err) = pump_table_stream(&services).await {
                 tracing::warn!(error = ?err, "the DynamoDB stream pump stopped; restarting");
                 tokio::time::sleep(Duration::from_secs(1)).await;
             }
@@ -192,63 +206,96 @@ pub fn spawn_table_stream(services: &shared::Services) -> Pump {
     }
 }
 
-async fn pump_table_stream(
-    services: &shared::Services,
-    state: &stream::StreamState,
-) -> anyhow::Result<()> {
-    let table = services.store.table();
-    let described = services
-        .store
-        .client()
-        .describe_table()
-        .table_name(table)
-        .send()
-        .await
-        .context("describing the table")?;
-    let stream_arn = described
-        .table
-        .and_then(|t| t.latest_stream_arn)
-        .context("the table has no stream")?;
-    let sdk = shared::services::load_sdk_config().await;
-    let streams = aws_sdk_dynamodbstreams::Client::new(&sdk);
-    let region = sdk.region().map(|r| r.to_string()).unwrap_or_default();
-
-    // Shard id → the iterator to read next (None once a closed shard is drained).
-    let mut iterators: HashMap<String, Option<String>> = HashMap::new();
+async fn pump_table_stream(services: &shared::Services) -> anyhow::Result<()> {
+    let mut stream = TableStream::open(services).await?;
     loop {
-        let shards = streams
-            .describe_stream()
-            .stream_arn(&stream_arn)
+        if stream.pass().await?.failed {
+            // The failed record is read again on the next pass, after a pause.
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        tokio::time::sleep(POLL_INTERVAL).await;
+    }
+}
+
+/// A reader of the table's stream that remembers where it is in each shard
+/// and hands what it reads to the stream function's handler, as Lambda's
+/// event-source mapping does. The pump runs it on a timer; the tests
+/// `drain` it when they want the reactions to a write.
+pub struct TableStream {
+    state: stream::StreamState,
+    streams: aws_sdk_dynamodbstreams::Client,
+    stream_arn: String,
+    region: String,
+    /// Shard id → the iterator to read next (None once a closed shard is drained).
+    iterators: HashMap<String, Option<String>>,
+}
+
+/// What one pass over the shards did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StreamPass {
+    /// Records handed to the handler.
+    pub records: usize,
+    /// Whether the handler reported a failure (its record is read again next pass).
+    pub failed: bool,
+}
+
+/// Passes `drain` makes at most: each reaction may write items whose
+/// records the next pass reads, but never in an endless chain.
+const MAX_DRAIN_PASSES: usize = 20;
+
+impl TableStream {
+    /// Opens the table's stream, reading each shard from its oldest record.
+    pub async fn open(services: &shared::Services) -> anyhow::Result<Self> {
+        let described = services
+            .store
+            .client()
+            .describe_table()
+            .table_name(services.store.table())
             .send()
             .await
-            .context("describing the stream")?
-            .stream_description
-            .map(|d| d.shards.unwrap_or_default())
-            .unwrap_or_default();
-        for shard in shards {
-            let Some(shard_id) = shard.shard_id else {
-                continue;
-            };
-            if iterators.contains_key(&shard_id) {
-                continue;
-            }
-            let iterator = streams
-                .get_shard_iterator()
-                .stream_arn(&stream_arn)
-                .shard_id(&shard_id)
-                .shard_iterator_type(ShardIteratorType::TrimHorizon)
-                .send()
-                .await
-                .context("opening a shard")?
-                .shard_iterator;
-            iterators.insert(shard_id, iterator);
-        }
+            .context("describing the table")?;
+        let stream_arn = described
+            .table
+            .and_then(|t| t.latest_stream_arn)
+            .context("the table has no stream")?;
+        let sdk = shared::services::load_sdk_config().await;
+        Ok(Self {
+            state: stream::StreamState::new(services),
+            streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
+            stream_arn,
+            region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
+            iterators: HashMap::new(),
+        })
+    }
 
-        for (shard_id, iterator) in iterators.iter_mut() {
+    /// Hands the handler every record written so far, and the records its
+    /// reactions write in turn, until a pass reads nothing. Fails if the
+    /// handler reports a failure (the record is read again next time) or
+    /// the reactions do not settle.
+    pub async fn drain(&mut self) -> anyhow::Result<usize> {
+        let mut handled = 0;
+        for _ in 0..MAX_DRAIN_PASSES {
+            let pass = self.pass().await?;
+            anyhow::ensure!(!pass.failed, "the stream function reported a failed record");
+            if pass.records == 0 {
+                return Ok(handled);
+            }
+            handled += pass.records;
+        }
+        anyhow::bail!("the stream did not settle in {MAX_DRAIN_PASSES} passes")
+    }
+
+    /// One read of every shard; its records go to the handler as one batch
+    /// per shard. A reported failure rewinds that shard to the failed record.
+    pub async fn pass(&mut self) -> anyhow::Result<StreamPass> {
+        self.discover_shards().await?;
+        let mut outcome = StreamPass::default();
+        for (shard_id, iterator) in self.iterators.iter_mut() {
             let Some(current) = iterator.clone() else {
                 continue;
             };
-            let page = streams
+            let page = self
+                .streams
                 .get_records()
                 .shard_iterator(current)
                 .limit(BATCH_SIZE)
@@ -260,18 +307,19 @@ async fn pump_table_stream(
             if records.is_empty() {
                 continue;
             }
-            let event = to_lambda_event(records, &stream_arn, &region);
-            let response = stream::handle_batch(state, event).await;
+            outcome.records += records.len();
+            let event = to_lambda_event(records, &self.stream_arn, &self.region);
+            let response = stream::handle_batch(&self.state, event).await;
             if let Some(failed) = response
                 .batch_item_failures
                 .first()
                 .and_then(|f| f.item_identifier.clone())
             {
-                // Read again from the failed record, after a pause.
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                *iterator = streams
+                outcome.failed = true;
+                *iterator = self
+                    .streams
                     .get_shard_iterator()
-                    .stream_arn(&stream_arn)
+                    .stream_arn(&self.stream_arn)
                     .shard_id(shard_id.as_str())
                     .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
                     .sequence_number(failed)
@@ -281,7 +329,41 @@ async fn pump_table_stream(
                     .shard_iterator;
             }
         }
-        tokio::time::sleep(POLL_INTERVAL).await;
+        Ok(outcome)
+    }
+
+    /// Opens an iterator at the oldest record of every shard not yet known.
+    async fn discover_shards(&mut self) -> anyhow::Result<()> {
+        let shards = self
+            .streams
+            .describe_stream()
+            .stream_arn(&self.stream_arn)
+            .send()
+            .await
+            .context("describing the stream")?
+            .stream_description
+            .map(|d| d.shards.unwrap_or_default())
+            .unwrap_or_default();
+        for shard in shards {
+            let Some(shard_id) = shard.shard_id else {
+                continue;
+            };
+            if self.iterators.contains_key(&shard_id) {
+                continue;
+            }
+            let iterator = self
+                .streams
+                .get_shard_iterator()
+                .stream_arn(&self.stream_arn)
+                .shard_id(&shard_id)
+                .shard_iterator_type(ShardIteratorType::TrimHorizon)
+                .send()
+                .await
+                .context("opening a shard")?
+                .shard_iterator;
+            self.iterators.insert(shard_id, iterator);
+        }
+        Ok(())
     }
 }
 

@@ -19,14 +19,14 @@ pub fn new_id() -> String {
 
 /// Now, as RFC 3339 text, the form timestamps take in items and responses.
 pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
+    crate::clock::now()
         .format(&time::format_description::well_known::Rfc3339)
         .expect("the current time always formats")
 }
 
 /// Now, as Unix epoch seconds (the form of `ttl` and expiry attributes).
 pub fn now_epoch() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+    crate::clock::now().unix_timestamp()
 }
 
 /// Epoch seconds as RFC 3339 text.

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use bodega_tests::{PASSWORD, emails_to, last_email_to, spawn_app, spawn_app_with, unique_email};
+use bodega_tests::{PASSWORD, emails_to, spawn_app, spawn_app_with, unique_email};
 use serde_json::json;
 
 #[tokio::test]
@@ -19,7 +19,9 @@ async fn registration_mails_a_code_that_verifies_the_address_once() {
         false
     );
 
-    let mail = last_email_to(&email).await;
+    let mails = emails_to(&email).await;
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let mail = &mails[0];
     assert!(mail.subject.contains("Confirm"), "{mail:?}");
     let code = mail.code();
     app.verify_email(&code).await.assert_ok(StatusCode::OK);
@@ -77,7 +79,13 @@ async fn password_reset_changes_the_password_and_ends_every_session() {
     );
     assert!(emails_to(&unknown).await.is_empty());
 
-    let mail = last_email_to(&email).await;
+    let mails = emails_to(&email).await;
+    assert_eq!(
+        mails.len(),
+        2,
+        "the verification, then the reset: {mails:?}"
+    );
+    let mail = &mails[1];
     assert!(mail.subject.contains("Reset"), "{mail:?}");
     let code = mail.code();
     // A weak password is refused and the code stays usable.
@@ -205,24 +213,22 @@ async fn login_attempts_are_limited_per_email_and_the_limit_resets() {
         .await
         .assert_ok(StatusCode::CREATED);
 
-    // Wait for the start of a fresh window so all attempts fall in one.
-    let retry_after = loop {
-        let mut statuses = Vec::new();
-        for _ in 0..6 {
-            statuses.push(app.login("ada@example.com", "wrong password guess").await);
-        }
-        if let Some(limited) = statuses
-            .iter()
-            .find(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
-        {
-            limited.assert_error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
-            break limited.headers["retry-after"]
-                .to_str()
-                .unwrap()
-                .parse::<u64>()
-                .unwrap();
-        }
-    };
+    // All attempts fall in one window.
+    app.freeze_clock_at_next_window(Duration::from_secs(3));
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(app.login("ada@example.com", "wrong password guess").await);
+    }
+    let limited = statuses
+        .iter()
+        .find(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .expect("the sixth attempt in a window is limited");
+    limited.assert_error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    let retry_after = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse::<u64>()
+        .unwrap();
     assert!((1..=3).contains(&retry_after), "{retry_after}");
     // Even the right password waits; another account does not.
     app.login("ada@example.com", PASSWORD)
@@ -232,7 +238,7 @@ async fn login_attempts_are_limited_per_email_and_the_limit_resets() {
         .await
         .assert_ok(StatusCode::OK);
 
-    tokio::time::sleep(Duration::from_secs(retry_after)).await;
+    app.clock.advance(Duration::from_secs(retry_after));
     app.login("ada@example.com", PASSWORD)
         .await
         .assert_ok(StatusCode::OK);

@@ -93,10 +93,7 @@ async fn an_expired_key_is_401() {
     let app = spawn_app().await;
     let owner = app.signed_in_as("olivia@example.com").await;
     let org = app.new_org(&owner, "buyer").await;
-    let soon = time::OffsetDateTime::now_utc() + time::Duration::seconds(2);
-    let expires_at = soon
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let expires_at = shared::domain::epoch_to_rfc3339(app.clock.now_epoch() + 2);
     let created = app
         .create_api_key(
             &owner,
@@ -109,7 +106,7 @@ async fn an_expired_key_is_401() {
         .unwrap()
         .to_owned();
     app.get_org(&key, &org).await.assert_ok(StatusCode::OK);
-    tokio::time::sleep(std::time::Duration::from_millis(3100)).await;
+    app.clock.advance(std::time::Duration::from_secs(3));
     app.get_org(&key, &org)
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
@@ -209,6 +206,7 @@ async fn each_api_key_is_rate_limited_on_its_own() {
     let org = app.new_org(&owner, "seller").await;
     let (busy, _) = app.new_api_key(&owner, &org, &["org:read"]).await;
     let (quiet, _) = app.new_api_key(&owner, &org, &["org:read"]).await;
+    app.freeze_clock_at_next_window(app.services.config.rate_limit_window);
     for _ in 0..3 {
         app.get_org(&busy, &org).await.assert_ok(StatusCode::OK);
     }

@@ -2,7 +2,6 @@
 //! trigger's checks → ready (or rejected and deleted).
 
 use std::io::Cursor;
-use std::time::Duration;
 
 use axum::http::StatusCode;
 use bodega_tests::{TestApp, http_request, spawn_app};
@@ -326,26 +325,22 @@ async fn deleting_an_asset_removes_the_file_and_the_item() {
 #[tokio::test]
 async fn the_devserver_pump_ingests_new_uploads() {
     let app = spawn_app().await;
-    let pump = devserver::pumps::spawn_upload_notifications(&app.services);
+    let mut notifications = devserver::pumps::UploadNotifications::new(&app.services);
     let designer = app.signed_in_as("dana@example.com").await;
     let bytes = png(120, 90);
     let grant = grant(&app, &designer, json!({"purpose": "design_artwork", "contentType": "image/png", "size": bytes.len(), "fileName": "mood board ✓.png"})).await;
     let asset_id = grant["assetId"].as_str().unwrap().to_owned();
     app.upload_with(&grant, &bytes).await;
+    let pending = app.asset(&designer, &asset_id).await;
+    assert_eq!(pending.body["data"]["status"], "pending");
 
-    let mut status = Value::Null;
-    for _ in 0..100 {
-        status = app.asset(&designer, &asset_id).await.body["data"]["status"].clone();
-        if status == "ready" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    notifications.pass().await.expect("the bucket lists");
+    let ingested = app.asset(&designer, &asset_id).await;
     assert_eq!(
-        status, "ready",
-        "the pump did not ingest the upload within 20 s"
+        ingested.body["data"]["status"], "ready",
+        "{}",
+        ingested.body
     );
-    pump.task.abort();
 }
 
 #[tokio::test]

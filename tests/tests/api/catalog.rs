@@ -1320,24 +1320,15 @@ async fn products_take_only_ready_product_images_of_their_own_organization() {
         .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
 }
 
-/// Polls search for `q` until `expected` holds for the names found (bounded).
-async fn search_until(app: &TestApp, q: &str, expected: impl Fn(&[String]) -> bool) -> Vec<String> {
-    let mut found = Vec::new();
-    for _ in 0..100 {
-        let response = app.search(&format!("q={q}")).await;
-        found = names(&response.body["data"]);
-        if expected(&found) {
-            return found;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    panic!("search for {q:?} never met the expectation within 20 s; last found {found:?}");
+/// The names search finds for `q`, once the stream has caught up.
+async fn searched(app: &TestApp, q: &str) -> Vec<String> {
+    app.drain_stream().await;
+    names(&app.search(&format!("q={q}")).await.body["data"])
 }
 
 #[tokio::test]
 async fn the_stream_keeps_search_current_as_products_change() {
     let (app, _admin, seller, category, org) = shop().await;
-    let pump = devserver::pumps::spawn_table_stream(&app.services);
     let id = app
         .new_product(
             &seller,
@@ -1345,15 +1336,14 @@ async fn the_stream_keeps_search_current_as_products_change() {
         )
         .await;
 
-    search_until(&app, "tomato", |found| found == ["Heirloom Tomatoes"]).await;
+    assert_eq!(searched(&app, "tomato").await, ["Heirloom Tomatoes"]);
     app.update_product(&seller, &id, None, &json!({"name": "Heirloom Peppers"}))
         .await
         .assert_ok(StatusCode::OK);
-    search_until(&app, "pepper", |found| found == ["Heirloom Peppers"]).await;
-    search_until(&app, "tomato", |found| found.is_empty()).await;
+    assert_eq!(searched(&app, "pepper").await, ["Heirloom Peppers"]);
+    assert!(searched(&app, "tomato").await.is_empty());
     app.archive_product(&seller, &id).await;
-    search_until(&app, "pepper", |found| found.is_empty()).await;
-    pump.task.abort();
+    assert!(searched(&app, "pepper").await.is_empty());
 }
 
 /// The product stream sample, as Lambda would deliver it: its item is put

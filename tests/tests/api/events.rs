@@ -3,10 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use bodega_tests::{TestApp, spawn_app};
+use axum::http::{Method, StatusCode};
+use bodega_tests::{TestApp, emails_to, spawn_app, unique_email};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Context, LambdaEvent, Service};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// The API Gateway samples (stream and S3 samples have their own tests).
 fn sample_events() -> BTreeMap<String, Value> {
@@ -29,133 +30,316 @@ async fn invoke(app: &TestApp, event: &Value) -> (u16, Value) {
     let status = response["statusCode"].as_u64().expect("a status code") as u16;
     let body = response["body"]
         .as_str()
+        .filter(|b| !b.is_empty())
         .map(|b| serde_json::from_str(b).expect("a JSON body"))
         .unwrap_or(Value::Null);
     (status, body)
 }
 
-/// What each sample is expected to answer on a fresh table, in the order
-/// they run (register before login). The org and orders samples carry a
-/// placeholder token, so they stop at authentication.
-const EXPECTED: &[(&str, u16)] = &[
-    ("identity/register.json", 201),
-    ("identity/login.json", 200),
-    ("identity/me.json", 401),
-    ("identity/refresh.json", 401),
-    ("identity/logout.json", 200),
-    ("identity/logout-all.json", 401),
-    ("identity/verify-email.json", 422),
-    ("identity/verify-email-resend.json", 401),
-    ("identity/password-reset-request.json", 202),
-    ("identity/password-reset.json", 422),
-    ("identity/update-me.json", 401),
-    ("identity/delete-me.json", 401),
-    ("identity/sessions.json", 401),
-    ("identity/revoke-session.json", 401),
-    ("identity/my-audit.json", 401),
-    ("identity/jwks.json", 200),
-    ("identity/org-create.json", 401),
-    ("identity/org-list.json", 401),
-    ("identity/org-get.json", 401),
-    ("identity/org-update.json", 401),
-    ("identity/org-verification.json", 401),
-    ("identity/invitation-create.json", 401),
-    ("identity/invitation-accept.json", 401),
-    ("identity/members-list.json", 401),
-    ("identity/member-update.json", 401),
-    ("identity/member-remove.json", 401),
-    ("identity/api-key-create.json", 401),
-    ("identity/api-keys-list.json", 401),
-    ("identity/api-key-revoke.json", 401),
-    ("identity/org-audit.json", 401),
-    ("catalog/list-categories.json", 200),
-    ("catalog/get-category.json", 404),
-    ("catalog/create-category.json", 401),
-    ("catalog/update-category.json", 401),
-    ("catalog/list-products.json", 200),
-    ("catalog/create-product.json", 401),
-    ("catalog/bulk-create-products.json", 401),
-    ("catalog/bulk-update-products.json", 401),
-    ("catalog/get-product.json", 404),
-    ("catalog/update-product.json", 401),
-    ("catalog/archive-product.json", 401),
-    ("catalog/adjust-stock.json", 401),
-    ("catalog/search.json", 200),
-    ("catalog/search-suggest.json", 200),
-    ("catalog/search-queries.json", 401),
-    ("catalog/list-reviews.json", 200),
-    ("catalog/create-review.json", 401),
-    ("catalog/update-my-review.json", 401),
-    ("catalog/delete-my-review.json", 401),
-    ("catalog/hide-review.json", 401),
-    ("assets/create-upload.json", 401),
-    ("assets/get-asset.json", 401),
-    ("assets/delete-asset.json", 401),
-    ("platform/health.json", 200),
-    ("platform/openapi.json", 200),
-    ("orders/cart-get.json", 401),
-    ("orders/cart-clear.json", 401),
-    ("orders/cart-add-item.json", 401),
-    ("orders/cart-set-quantity.json", 401),
-    ("orders/cart-remove-item.json", 401),
-    ("orders/checkout.json", 401),
-    ("orders/orders-list.json", 401),
-    ("orders/order-get.json", 401),
-    ("orders/order-cancel.json", 401),
-    ("orders/fulfilments-list.json", 401),
-    ("orders/fulfilment-get.json", 401),
-    ("orders/fulfilment-status.json", 401),
-    ("orders/admin-orders.json", 401),
-    ("orders/admin-invoice-payment.json", 401),
-    ("orders/admin-refund.json", 401),
-    ("orders/admin-stats.json", 401),
-    ("mail/templates-list.json", 401),
-    ("mail/template-create.json", 401),
-    ("mail/template-get.json", 401),
-    ("mail/template-update.json", 401),
-    ("mail/template-archive.json", 401),
-    ("mail/template-preview.json", 401),
-    ("mail/template-submit.json", 401),
-    ("mail/template-versions.json", 401),
-    ("mail/template-version-get.json", 401),
-    ("mail/template-version-approve.json", 401),
-    ("mail/template-version-reject.json", 401),
-    ("mail/template-version-withdraw.json", 401),
-    ("mail/template-version-activate.json", 401),
-    ("mail/approvals-inbox.json", 401),
-    ("mail/approval-policy-get.json", 401),
-    ("mail/approval-policy-put.json", 401),
-    ("mail/template-send.json", 401),
-    ("mail/template-test-send.json", 401),
-    ("mail/messages-list.json", 401),
-    // Signed with another endpoint's secret: refused before it is read.
-    ("orders/payment-webhook.json", 400),
-];
+/// The samples as a session would send them: each placeholder (an access
+/// token, a code from an email) and each sample id (an org, a product, an
+/// order, ...) stands for something real the journey made first. See
+/// events/README.md.
+struct Journey {
+    app: TestApp,
+    events: BTreeMap<String, Value>,
+    /// Sample text → the real value it stands for.
+    bound: Vec<(String, String)>,
+    ran: Vec<String>,
+}
 
-#[tokio::test]
-async fn every_sample_event_runs_through_its_handler() {
-    let app = spawn_app().await;
-    let events = sample_events();
-    let listed: Vec<&str> = EXPECTED.iter().map(|(name, _)| *name).collect();
-    for name in events.keys() {
-        assert!(
-            listed.contains(&name.as_str()),
-            "{name} has no expectation in tests/tests/api/events.rs"
-        );
+impl Journey {
+    /// From now on, `sample` in any sample stands for `real`.
+    fn bind(&mut self, sample: &str, real: impl Into<String>) {
+        self.bound.retain(|(from, _)| from != sample);
+        self.bound.push((sample.to_owned(), real.into()));
     }
-    for (name, status) in EXPECTED {
-        let event = events
-            .get(*name)
-            .unwrap_or_else(|| panic!("events/{name} is missing"));
-        let (got, body) = invoke(&app, event).await;
-        assert_eq!(got, *status, "events/{name}: {body}");
+
+    /// Sends the sample `name` as `token`'s holder, checks the status and
+    /// the request id, and returns the envelope's data.
+    async fn run(&mut self, name: &str, token: Option<&str>, status: u16) -> Value {
+        let mut text = self
+            .events
+            .get(name)
+            .unwrap_or_else(|| panic!("events/{name} is missing"))
+            .to_string();
+        for (from, to) in &self.bound {
+            text = text.replace(from.as_str(), to);
+        }
+        if let Some(token) = token {
+            text = text.replace(ACCESS_TOKEN, token);
+        }
+        let event: Value = serde_json::from_str(&text).expect("the bound sample is JSON");
+        let (got, body) = invoke(&self.app, &event).await;
+        assert_eq!(got, status, "events/{name}: {body}");
         if let Some(meta) = body.get("meta") {
             assert_eq!(
                 meta["requestId"], event["requestContext"]["requestId"],
                 "events/{name}: API Gateway's request id"
             );
         }
+        self.ran.push(name.to_owned());
+        body["data"].clone()
     }
+}
+
+const ACCESS_TOKEN: &str = "REPLACE_WITH_ACCESS_TOKEN";
+const EMAIL_CODE: &str = "REPLACE_WITH_CODE_FROM_EMAIL";
+
+fn text(value: &Value) -> String {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {value}"))
+        .to_owned()
+}
+
+/// Ada writes a template; Grace (an approver) signs its versions off. The
+/// version samples name version 1; later versions are bound in turn.
+async fn mail_journey(j: &mut Journey, org: &str, ada: &str, grace: &str) {
+    j.run("mail/approval-policy-put.json", Some(ada), 200).await;
+    j.run("mail/approval-policy-get.json", Some(ada), 200).await;
+    let template = j.run("mail/template-create.json", Some(ada), 201).await;
+    let template_id = text(&template["id"]);
+    j.bind("01JDC0TEMPLATE000000000000", template_id.as_str());
+    j.run("mail/templates-list.json", Some(ada), 200).await;
+    j.run("mail/template-get.json", Some(ada), 200).await;
+    j.run("mail/template-update.json", Some(ada), 200).await;
+    j.run("mail/template-preview.json", Some(ada), 200).await;
+    let version = j.run("mail/template-submit.json", Some(ada), 201).await;
+    assert_eq!(version["number"], 1, "{version}");
+    j.run("mail/template-versions.json", Some(ada), 200).await;
+    j.run("mail/template-version-get.json", Some(ada), 200)
+        .await;
+    j.run("mail/approvals-inbox.json", Some(grace), 200).await;
+    j.run("mail/template-version-approve.json", Some(grace), 200)
+        .await;
+    j.run("mail/template-send.json", Some(ada), 200).await;
+    j.run("mail/template-test-send.json", Some(ada), 200).await;
+    j.run("mail/messages-list.json", Some(ada), 200).await;
+    // Version 2 is approved too; rolling back activates version 1 again.
+    let path = format!("/v1/orgs/{org}/templates/{template_id}");
+    let version = edit_and_submit(j, &path, ada, "Shipped: {{ orderNumber }}").await;
+    assert_eq!(version["number"], 2, "{version}");
+    at_version(j, 2);
+    j.run("mail/template-version-approve.json", Some(grace), 200)
+        .await;
+    at_version(j, 1);
+    let active = j
+        .run("mail/template-version-activate.json", Some(ada), 200)
+        .await;
+    assert_eq!(active["status"], "active", "{active}");
+    // Version 3 is sent back; version 4 is withdrawn by Ada.
+    edit_and_submit(j, &path, ada, "Sent: {{ orderNumber }}").await;
+    at_version(j, 3);
+    j.run("mail/template-version-reject.json", Some(grace), 200)
+        .await;
+    edit_and_submit(j, &path, ada, "Out: {{ orderNumber }}").await;
+    at_version(j, 4);
+    j.run("mail/template-version-withdraw.json", Some(ada), 200)
+        .await;
+    j.run("mail/template-archive.json", Some(ada), 204).await;
+}
+
+/// The version samples name version `n` from now on.
+fn at_version(j: &mut Journey, n: u32) {
+    j.bind("/versions/1/", format!("/versions/{n}/"));
+    j.bind("\"n\":\"1\"", format!("\"n\":\"{n}\""));
+}
+
+/// A new subject for the draft, then its next version.
+async fn edit_and_submit(j: &mut Journey, path: &str, token: &str, subject: &str) -> Value {
+    j.app
+        .call(
+            Method::PATCH,
+            path,
+            Some(token),
+            Some(&json!({ "subject": subject })),
+        )
+        .await
+        .assert_ok(StatusCode::OK);
+    j.run("mail/template-submit.json", Some(token), 201).await
+}
+
+#[tokio::test]
+async fn every_sample_event_reaches_its_handlers_work() {
+    let app = spawn_app().await;
+    let mut j = Journey {
+        app,
+        events: sample_events(),
+        bound: Vec::new(),
+        ran: Vec::new(),
+    };
+    let admin_email = unique_email("admin");
+    j.app.signed_in_as(&admin_email).await;
+    let admin = j.app.promote_to_platform_admin(&admin_email).await;
+
+    // Moto's mailbox is shared: the samples' addresses become fresh ones.
+    let (ada_email, grace_email) = (unique_email("ada"), unique_email("grace"));
+    j.bind("ada@example.com", ada_email.as_str());
+    j.bind("grace@example.com", grace_email.as_str());
+
+    // Ada registers, signs in and looks after her account.
+    j.run("identity/register.json", None, 201).await;
+    let session = j.run("identity/login.json", None, 200).await;
+    let ada = text(&session["accessToken"]);
+    let ada = ada.as_str();
+    j.run("identity/jwks.json", None, 200).await;
+    j.run("identity/me.json", Some(ada), 200).await;
+    j.run("identity/update-me.json", Some(ada), 200).await;
+    j.run("identity/verify-email-resend.json", Some(ada), 202)
+        .await;
+    let code = emails_to(&ada_email).await.pop().unwrap().code();
+    j.bind(EMAIL_CODE, code);
+    j.run("identity/verify-email.json", None, 200).await;
+    j.run("identity/my-audit.json", Some(ada), 200).await;
+
+    // Her company, its members and keys.
+    let org = text(&j.run("identity/org-create.json", Some(ada), 201).await["id"]);
+    j.bind("01JD8X3Q4Z5Y6W7V8T9S0R1P2N", org.as_str());
+    j.bind("01JDA0ORG00000000000000000", org.as_str());
+    j.run("identity/org-list.json", Some(ada), 200).await;
+    j.run("identity/org-get.json", Some(ada), 200).await;
+    j.run("identity/org-update.json", Some(ada), 200).await;
+    j.run("identity/org-verification.json", Some(&admin), 200)
+        .await;
+    let grace = j.app.signed_in_as(&grace_email).await;
+    j.run("identity/invitation-create.json", Some(ada), 201)
+        .await;
+    let invitation = j.app.invitation_token_for(&grace_email).await;
+    j.bind(
+        "REPLACE_WITH_THE_CODE_FROM_THE_INVITATION_EMAIL",
+        invitation,
+    );
+    let joined = j
+        .run("identity/invitation-accept.json", Some(&grace), 200)
+        .await;
+    j.bind("01JD8Y0A1B2C3D4E5F6G7H8J9K", text(&joined["userId"]));
+    j.bind("01JDA0USER0000000000000000", text(&joined["userId"]));
+    j.run("identity/members-list.json", Some(ada), 200).await;
+    // Grace becomes an admin and an approver: she signs off Ada's templates.
+    j.run("identity/member-update.json", Some(ada), 200).await;
+    mail_journey(&mut j, &org, ada, &grace).await;
+    j.run("identity/member-remove.json", Some(ada), 204).await;
+    let key = j.run("identity/api-key-create.json", Some(ada), 201).await;
+    j.bind("3f9a0c1d2e4b", text(&key["prefix"]));
+    j.run("identity/api-keys-list.json", Some(ada), 200).await;
+    j.run("identity/api-key-revoke.json", Some(ada), 204).await;
+    j.run("identity/org-audit.json", Some(ada), 200).await;
+
+    // The catalog: a category, products, stock, search and reviews.
+    let category = j
+        .run("catalog/create-category.json", Some(&admin), 201)
+        .await;
+    j.bind("01JDA0CATEGORY000000000000", text(&category["id"]));
+    j.run("catalog/list-categories.json", None, 200).await;
+    j.run("catalog/get-category.json", None, 200).await;
+    j.run("catalog/update-category.json", Some(&admin), 200)
+        .await;
+    let product = j.run("catalog/create-product.json", Some(ada), 201).await;
+    j.bind("01JDA1B2C3D4E5F6G7H8J9K0MN", text(&product["id"]));
+    let bulk = j
+        .run("catalog/bulk-create-products.json", Some(ada), 200)
+        .await;
+    assert_eq!(bulk["created"], 1, "{bulk}");
+    j.bind(
+        "01JDA1B2C3D4E5F6G7H8J9K0MP",
+        text(&bulk["results"][0]["product"]["id"]),
+    );
+    let bulk = j
+        .run("catalog/bulk-update-products.json", Some(ada), 200)
+        .await;
+    // The sample's first ETag is stale: that product alone is refused.
+    assert_eq!(bulk["updated"], 1, "{bulk}");
+    assert_eq!(bulk["results"][0]["status"], 412, "{bulk}");
+    assert_eq!(bulk["results"][1]["status"], 200, "{bulk}");
+    j.run("catalog/get-product.json", None, 200).await;
+    j.run("catalog/list-products.json", None, 200).await;
+    j.run("catalog/adjust-stock.json", Some(ada), 200).await;
+    j.run("catalog/search.json", None, 200).await;
+    j.run("catalog/search-suggest.json", None, 200).await;
+    j.run("catalog/search-queries.json", Some(&admin), 200)
+        .await;
+    j.run("catalog/create-review.json", Some(&grace), 201).await;
+    j.run("catalog/update-my-review.json", Some(&grace), 200)
+        .await;
+    j.run("catalog/list-reviews.json", None, 200).await;
+    j.run("catalog/hide-review.json", Some(&admin), 200).await;
+    j.run("catalog/delete-my-review.json", Some(&grace), 200)
+        .await;
+    let current = j.app.get_product(&text(&product["id"])).await;
+    let etag = current.headers["etag"]
+        .to_str()
+        .unwrap()
+        .replace('"', "\\\"");
+    j.bind("\\\"v1\\\"", etag);
+    j.run("catalog/update-product.json", Some(ada), 200).await;
+
+    // Files of the org.
+    let upload = j.run("assets/create-upload.json", Some(ada), 201).await;
+    j.bind("01JD8X4A5B6C7D8E9F0G1H2J3K", text(&upload["assetId"]));
+    j.run("assets/get-asset.json", Some(ada), 200).await;
+    j.run("assets/delete-asset.json", Some(ada), 204).await;
+
+    // Joan shops and pays by card; the seller and the admins see the order.
+    let joan = j.app.signed_in_as(&unique_email("joan")).await;
+    let joan = joan.as_str();
+    j.run("orders/cart-add-item.json", Some(joan), 200).await;
+    j.run("orders/cart-set-quantity.json", Some(joan), 200)
+        .await;
+    j.run("orders/cart-get.json", Some(joan), 200).await;
+    j.run("orders/cart-remove-item.json", Some(joan), 200).await;
+    j.run("orders/cart-add-item.json", Some(joan), 200).await;
+    j.run("orders/cart-clear.json", Some(joan), 200).await;
+    j.run("orders/cart-add-item.json", Some(joan), 200).await;
+    let order = j.run("orders/checkout.json", Some(joan), 201).await;
+    j.bind("01JDB4ORDER000000000000000", text(&order["id"]));
+    j.run("orders/orders-list.json", Some(joan), 200).await;
+    j.run("orders/order-get.json", Some(joan), 200).await;
+    j.run("orders/fulfilments-list.json", Some(ada), 200).await;
+    j.run("orders/fulfilment-get.json", Some(ada), 200).await;
+    j.run("orders/admin-orders.json", Some(&admin), 200).await;
+    j.run("orders/admin-stats.json", Some(&admin), 200).await;
+    // An unpaid card order: not an invoice to mark paid, nothing to refund
+    // or ship yet; the buyer may cancel it.
+    j.run("orders/admin-invoice-payment.json", Some(&admin), 409)
+        .await;
+    j.run("orders/admin-refund.json", Some(&admin), 409).await;
+    j.run("orders/fulfilment-status.json", Some(ada), 409).await;
+    j.run("orders/order-cancel.json", Some(joan), 200).await;
+    // Signed with another endpoint's secret: refused before it is read.
+    j.run("orders/payment-webhook.json", None, 400).await;
+
+    j.run("catalog/archive-product.json", Some(ada), 200).await;
+    j.run("platform/health.json", None, 200).await;
+    j.run("platform/openapi.json", None, 200).await;
+
+    // Ada's sessions end: rotation, sign-out, a password reset.
+    j.bind("REPLACE_WITH_REFRESH_TOKEN", text(&session["refreshToken"]));
+    let refreshed = j.run("identity/refresh.json", None, 200).await;
+    j.bind(
+        "REPLACE_WITH_REFRESH_TOKEN",
+        text(&refreshed["refreshToken"]),
+    );
+    let ada = text(&refreshed["accessToken"]);
+    let ada = ada.as_str();
+    let sessions = j.run("identity/sessions.json", Some(ada), 200).await;
+    j.bind("01M80SC4PTQK2Z601CGYYXPAHZ", text(&sessions[0]["id"]));
+    j.run("identity/revoke-session.json", Some(ada), 200).await;
+    j.run("identity/logout.json", None, 200).await;
+    j.run("identity/logout-all.json", Some(ada), 200).await;
+    j.run("identity/password-reset-request.json", None, 202)
+        .await;
+    let code = emails_to(&ada_email).await.pop().unwrap().code();
+    j.bind(EMAIL_CODE, code);
+    j.run("identity/password-reset.json", None, 200).await;
+    // The sample's password is the one Joan registered with.
+    j.run("identity/delete-me.json", Some(joan), 200).await;
+
+    let missed: Vec<&String> = j.events.keys().filter(|n| !j.ran.contains(n)).collect();
+    assert!(
+        missed.is_empty(),
+        "samples the journey does not send: {missed:?}"
+    );
 }
 
 #[tokio::test]

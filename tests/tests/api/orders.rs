@@ -1086,7 +1086,6 @@ async fn verified_buyer_orgs_pay_by_invoice_and_admins_mark_it_paid() {
 async fn the_stream_keeps_daily_order_statistics() {
     let shop = shop().await;
     let app = &shop.app;
-    let pump = devserver::pumps::spawn_table_stream(&app.services);
     let product = shop.product("counted", 1_000, 10).await;
     let (buyer, _) = app.new_customer_token();
     let order = paid(&shop, &buyer, &product, 2).await;
@@ -1096,21 +1095,9 @@ async fn the_stream_keeps_daily_order_statistics() {
         .assert_ok(StatusCode::OK);
     let today = &order["createdAt"].as_str().unwrap()[..10];
     let query = format!("from={today}&to={today}");
-    let totals = eventually(
-        "the stream counting the orders",
-        80,
-        Duration::from_millis(250),
-        || async {
-            let stats = app.order_stats(&shop.admin, &query).await;
-            let totals = stats.assert_ok(StatusCode::OK)["totals"].clone();
-            let counted = totals["ordersPlaced"] == 2
-                && totals["ordersPaid"] == 1
-                && totals["cancellations"] == 1;
-            counted.then_some(totals)
-        },
-    )
-    .await;
-    pump.task.abort();
+    app.drain_stream().await;
+    let stats = app.order_stats(&shop.admin, &query).await;
+    let totals = stats.assert_ok(StatusCode::OK)["totals"].clone();
     assert_eq!(totals["ordersPlaced"], 2, "{totals}");
     assert_eq!(totals["ordersPaid"], 1, "{totals}");
     assert_eq!(totals["cancellations"], 1, "{totals}");
@@ -1247,29 +1234,22 @@ async fn without_a_card_provider_card_checkouts_are_refused_before_stock_is_held
     );
 }
 
-/// Polls until an email titled `subject` reached `to` (bounded); returns it.
-async fn wait_for_email(to: &str, subject: &str) -> bodega_tests::SentEmail {
-    let what = format!("an email titled {subject:?} to {to}");
-    eventually(&what, 100, Duration::from_millis(200), || async {
-        bodega_tests::emails_to(to)
-            .await
-            .into_iter()
-            .find(|m| m.subject == subject)
-    })
-    .await
+/// The one email titled `subject` sent to `to`, once the stream has caught up.
+async fn the_email(app: &TestApp, to: &str, subject: &str) -> bodega_tests::SentEmail {
+    app.drain_stream().await;
+    bodega_tests::only_email_to(to, subject).await
 }
 
 #[tokio::test]
 async fn the_buyer_hears_about_payment_shipping_and_cancellation_once() {
     let shop = shop().await;
     let app = &shop.app;
-    let pump = devserver::pumps::spawn_table_stream(&app.services);
     let product = shop.product("mailed", 1_234, 10).await;
     let email = unique_email("buyer");
     let buyer = app.signed_in_as(&email).await;
     let order = paid(&shop, &buyer, &product, 2).await;
     let order_id = id(&order);
-    let confirmed = wait_for_email(&email, &format!("Order {order_id} confirmed")).await;
+    let confirmed = the_email(app, &email, &format!("Order {order_id} confirmed")).await;
     assert!(confirmed.body.contains("2 × mailed"), "{}", confirmed.body);
     assert!(
         confirmed.body.contains(&format!(
@@ -1284,7 +1264,7 @@ async fn the_buyer_hears_about_payment_shipping_and_cancellation_once() {
     app.advance_fulfilment(&shop.seller, &shop.seller_org, &order_id, &step)
         .await
         .assert_ok(StatusCode::OK);
-    let shipped = wait_for_email(&email, &format!("Your order {order_id} has shipped")).await;
+    let shipped = the_email(app, &email, &format!("Your order {order_id} has shipped")).await;
     assert!(
         shipped.body.contains("JJD0099") && shipped.body.contains("DHL"),
         "{}",
@@ -1295,13 +1275,13 @@ async fn the_buyer_hears_about_payment_shipping_and_cancellation_once() {
     app.cancel_order(&buyer, &id(&unpaid))
         .await
         .assert_ok(StatusCode::OK);
-    let cancelled = wait_for_email(&email, &format!("Order {} cancelled", id(&unpaid))).await;
+    let cancelled = the_email(app, &email, &format!("Order {} cancelled", id(&unpaid))).await;
     assert!(
         cancelled.body.contains("Nothing was charged"),
         "{}",
         cancelled.body
     );
-    pump.task.abort();
+    app.drain_stream().await;
     let all = bodega_tests::emails_to(&email).await;
     let confirmations = all
         .iter()

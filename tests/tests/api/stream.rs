@@ -1,12 +1,10 @@
 //! The stream function: its handler on the sample event, and the whole path
-//! from an API write through the DynamoDB stream (pumped by the devserver's
-//! pump) to the notification email.
-
-use std::time::Duration;
+//! from an API write through the DynamoDB stream (read as the devserver's
+//! pump reads it) to the notification email.
 
 use aws_lambda_events::event::dynamodb::Event;
 use axum::http::StatusCode;
-use bodega_tests::{PASSWORD, emails_to, sample_events, spawn_app, unique_email};
+use bodega_tests::{PASSWORD, emails_to, only_email_to, sample_events, spawn_app, unique_email};
 
 async fn emails_with_subject(to: &str, subject: &str) -> usize {
     emails_to(to)
@@ -14,17 +12,6 @@ async fn emails_with_subject(to: &str, subject: &str) -> usize {
         .iter()
         .filter(|m| m.subject == subject)
         .count()
-}
-
-/// Polls until `count` emails with `subject` reached `to` (bounded).
-async fn wait_for_emails(to: &str, subject: &str, count: usize) {
-    for _ in 0..100 {
-        if emails_with_subject(to, subject).await >= count {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("{to} did not get {count} email(s) titled {subject:?} within 20 s");
 }
 
 /// The sample event, addressed to `to` so concurrent tests do not count
@@ -84,30 +71,31 @@ async fn a_failed_send_is_reported_and_sent_on_retry() {
 #[tokio::test]
 async fn a_password_reset_reaches_the_user_through_the_stream() {
     let app = spawn_app().await;
-    let pump = devserver::pumps::spawn_table_stream(&app.services);
     let email = unique_email("stream");
     app.register(&email, PASSWORD, "Streamed")
         .await
         .assert_ok(StatusCode::CREATED);
     app.request_password_reset(&email).await;
-    let code = emails_to(&email)
-        .await
-        .into_iter()
-        .rfind(|m| m.subject.contains("Reset"))
-        .expect("the reset email was sent before the request returned")
-        .code();
+    let code = only_email_to(&email, "Reset").await.code();
     app.reset_password(&code, "a brand new passphrase")
         .await
         .assert_ok(StatusCode::OK);
 
-    wait_for_emails(&email, "Your password was changed", 1).await;
-    pump.task.abort();
+    assert_eq!(
+        emails_with_subject(&email, "Your password was changed").await,
+        0,
+        "the stream sends it, not the request"
+    );
+    app.drain_stream().await;
+    assert_eq!(
+        emails_with_subject(&email, "Your password was changed").await,
+        1
+    );
 }
 
 #[tokio::test]
 async fn refresh_token_reuse_warns_the_user_through_the_stream() {
     let app = spawn_app().await;
-    let pump = devserver::pumps::spawn_table_stream(&app.services);
     let email = unique_email("reuse");
     app.register(&email, PASSWORD, "Reused")
         .await
@@ -123,6 +111,9 @@ async fn refresh_token_reuse_warns_the_user_through_the_stream() {
         .await
         .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
 
-    wait_for_emails(&email, "We signed out one of your sessions", 1).await;
-    pump.task.abort();
+    app.drain_stream().await;
+    assert_eq!(
+        emails_with_subject(&email, "We signed out one of your sessions").await,
+        1
+    );
 }

@@ -1,0 +1,157 @@
+//! Accounts, sessions and the personal audit trail: one method per endpoint,
+//! plus the sign-in steps most journeys start with.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::{PASSWORD, TestApp, TestResponse};
+
+impl TestApp {
+    pub async fn register(&self, email: &str, password: &str, name: &str) -> TestResponse {
+        let body = json!({ "email": email, "password": password, "name": name });
+        self.call(Method::POST, "/v1/auth/register", None, Some(&body))
+            .await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> TestResponse {
+        let body = json!({ "email": email, "password": password });
+        self.call(Method::POST, "/v1/auth/login", None, Some(&body))
+            .await
+    }
+
+    pub async fn me(&self, token: &str) -> TestResponse {
+        self.call(Method::GET, "/v1/me", Some(token), None).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> TestResponse {
+        let body = json!({ "refreshToken": refresh_token });
+        self.call(Method::POST, "/v1/auth/refresh", None, Some(&body))
+            .await
+    }
+
+    pub async fn logout(&self, refresh_token: &str) -> TestResponse {
+        let body = json!({ "refreshToken": refresh_token });
+        self.call(Method::POST, "/v1/auth/logout", None, Some(&body))
+            .await
+    }
+
+    pub async fn logout_all(&self, token: &str) -> TestResponse {
+        self.call(Method::POST, "/v1/auth/logout-all", Some(token), None)
+            .await
+    }
+
+    pub async fn sessions(&self, token: &str) -> TestResponse {
+        self.call(Method::GET, "/v1/me/sessions", Some(token), None)
+            .await
+    }
+
+    pub async fn revoke_session(&self, token: &str, session_id: &str) -> TestResponse {
+        self.call(
+            Method::DELETE,
+            &format!("/v1/me/sessions/{session_id}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    pub async fn verify_email(&self, code: &str) -> TestResponse {
+        let body = json!({ "token": code });
+        self.call(Method::POST, "/v1/auth/verify-email", None, Some(&body))
+            .await
+    }
+
+    pub async fn resend_verification(&self, token: &str) -> TestResponse {
+        self.call(
+            Method::POST,
+            "/v1/auth/verify-email/resend",
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    pub async fn request_password_reset(&self, email: &str) -> TestResponse {
+        let body = json!({ "email": email });
+        self.call(
+            Method::POST,
+            "/v1/auth/password-reset/request",
+            None,
+            Some(&body),
+        )
+        .await
+    }
+
+    pub async fn reset_password(&self, code: &str, new_password: &str) -> TestResponse {
+        let body = json!({ "token": code, "newPassword": new_password });
+        self.call(Method::POST, "/v1/auth/password-reset", None, Some(&body))
+            .await
+    }
+
+    pub async fn update_me(
+        &self,
+        token: &str,
+        if_match: Option<&str>,
+        body: &Value,
+    ) -> TestResponse {
+        let mut request = Request::patch("/v1/me")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        if let Some(etag) = if_match {
+            request = request.header(header::IF_MATCH, etag);
+        }
+        self.send(request.body(Body::from(body.to_string())).unwrap())
+            .await
+    }
+
+    pub async fn my_audit(&self, token: &str, cursor: Option<&str>) -> TestResponse {
+        let path = match cursor {
+            Some(cursor) => format!("/v1/me/audit?limit=2&cursor={cursor}"),
+            None => "/v1/me/audit?limit=2".to_owned(),
+        };
+        self.call(Method::GET, &path, Some(token), None).await
+    }
+
+    pub async fn delete_me(&self, token: &str, password: &str) -> TestResponse {
+        let body = json!({ "password": password });
+        self.call(Method::DELETE, "/v1/me", Some(token), Some(&body))
+            .await
+    }
+
+    /// Registers `email` and signs in; returns the access token.
+    pub async fn signed_in_as(&self, email: &str) -> String {
+        self.register(email, PASSWORD, "Test User")
+            .await
+            .assert_ok(StatusCode::CREATED);
+        self.signed_in_as_existing(email).await
+    }
+
+    /// Signs in an account registered with `PASSWORD`; returns the access token.
+    pub async fn signed_in_as_existing(&self, email: &str) -> String {
+        let session = self.login(email, PASSWORD).await;
+        session.assert_ok(StatusCode::OK)["accessToken"]
+            .as_str()
+            .expect("login returns an access token")
+            .to_owned()
+    }
+
+    /// The user id of a signed-in token.
+    pub async fn user_id(&self, token: &str) -> String {
+        self.me(token).await.assert_ok(StatusCode::OK)["id"]
+            .as_str()
+            .expect("a user id")
+            .to_owned()
+    }
+
+    /// Makes a user a platform admin directly in the table (no API grants
+    /// it), and signs them in again so the token carries the role.
+    pub async fn promote_to_platform_admin(&self, email: &str) -> String {
+        let token = self.signed_in_as_existing(email).await;
+        let (pk, sk) = identity::user::user_key(&self.user_id(&token).await);
+        self.set_stored_attribute(&pk, sk, "role", AttributeValue::S("admin".into()))
+            .await;
+        self.signed_in_as_existing(email).await
+    }
+}
