@@ -37,12 +37,11 @@ pub enum ProductSort {
     PriceDesc,
 }
 
-/// Query parameters of the product list; all optional but one of
-/// `categoryId` and `sellerOrgId`.
+/// The product filters of lists and search, as query parameters.
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
-pub struct ListParams {
+pub struct FilterParams {
     /// Products of this category.
     pub category_id: Option<String>,
     /// Products of this seller organization.
@@ -59,9 +58,6 @@ pub struct ListParams {
     /// `true`: only products with available stock.
     #[param(value_type = Option<bool>)]
     pub in_stock: Option<String>,
-    /// newest (default), price_asc or price_desc; price order needs categoryId.
-    #[param(value_type = Option<ProductSort>, inline)]
-    pub sort: Option<String>,
     /// 1 to 100, default 20.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
     pub limit: Option<String>,
@@ -69,21 +65,91 @@ pub struct ListParams {
     pub cursor: Option<String>,
 }
 
-/// A list request whose every parameter is valid.
-#[derive(Debug)]
-pub struct ListRequest {
+/// Query parameters of the product list; all optional but one of
+/// `categoryId` and `sellerOrgId`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// The filters: documented by `FilterParams` beside this in `params(...)`.
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub filters: FilterParams,
+    /// newest (default), price_asc or price_desc; price order needs categoryId.
+    #[param(value_type = Option<ProductSort>, inline)]
+    pub sort: Option<String>,
+}
+
+/// Product filters whose every value is valid.
+#[derive(Debug, Default)]
+pub struct ProductFilters {
     pub category_id: Option<String>,
     pub seller_org_id: Option<String>,
     pub min_price: Option<i64>,
     pub max_price: Option<i64>,
     pub currency: Option<Currency>,
     pub in_stock: bool,
+}
+
+impl ProductFilters {
+    /// Whether a product passes every filter (search checks the products
+    /// it found; lists ask the table with [`Filters`]).
+    pub fn admit(&self, p: &Product) -> bool {
+        p.is_listed()
+            && self
+                .category_id
+                .as_ref()
+                .is_none_or(|c| *c == p.category_id)
+            && self
+                .seller_org_id
+                .as_ref()
+                .is_none_or(|s| *s == p.seller_org_id)
+            && self.min_price.is_none_or(|min| p.price.amount >= min)
+            && self.max_price.is_none_or(|max| p.price.amount <= max)
+            && self.currency.is_none_or(|c| c == p.price.currency)
+            && (!self.in_stock || p.stock_available > 0)
+    }
+}
+
+impl FilterParams {
+    /// Checks every filter and the limit, recording each problem; the
+    /// cursor is returned as given (lists and search read it differently).
+    pub fn check(self, problems: &mut Problems) -> (ProductFilters, u32, Option<String>) {
+        let non_empty =
+            |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let min_price = parse_price(problems, "minPrice", self.min_price.as_deref());
+        let max_price = parse_price(problems, "maxPrice", self.max_price.as_deref());
+        if let (Some(min), Some(max)) = (min_price, max_price)
+            && min > max
+        {
+            problems.add("maxPrice", "must not be below minPrice");
+        }
+        let filters = ProductFilters {
+            category_id: non_empty(self.category_id),
+            seller_org_id: non_empty(self.seller_org_id),
+            min_price,
+            max_price,
+            currency: self
+                .currency
+                .as_deref()
+                .and_then(|c| problems.parsed("currency", Currency::parse(c))),
+            in_stock: parse_in_stock(problems, self.in_stock.as_deref()),
+        };
+        let limit = parse_limit(problems, self.limit.as_deref());
+        (filters, limit, self.cursor)
+    }
+}
+
+/// A list request whose every parameter is valid.
+#[derive(Debug)]
+pub struct ListRequest {
+    pub filters: ProductFilters,
     pub sort: ProductSort,
     pub limit: u32,
     pub cursor: Option<String>,
 }
 
-pub(crate) fn parse_price(problems: &mut Problems, field: &str, raw: Option<&str>) -> Option<i64> {
+fn parse_price(problems: &mut Problems, field: &str, raw: Option<&str>) -> Option<i64> {
     let raw = raw?;
     match raw.trim().parse::<i64>() {
         Ok(value) if (0..=MAX_AMOUNT).contains(&value) => Some(value),
@@ -95,7 +161,7 @@ pub(crate) fn parse_price(problems: &mut Problems, field: &str, raw: Option<&str
 }
 
 /// `inStock=true|false`, default false.
-pub(crate) fn parse_in_stock(problems: &mut Problems, raw: Option<&str>) -> bool {
+fn parse_in_stock(problems: &mut Problems, raw: Option<&str>) -> bool {
     match raw {
         None | Some("false") => false,
         Some("true") => true,
@@ -126,25 +192,10 @@ impl TryFrom<ListParams> for ListRequest {
 
     fn try_from(params: ListParams) -> Result<Self, ApiError> {
         let mut problems = Problems::default();
-        let non_empty =
-            |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let category_id = non_empty(params.category_id);
-        let seller_org_id = non_empty(params.seller_org_id);
-        if category_id.is_none() && seller_org_id.is_none() {
+        let (filters, limit, cursor) = params.filters.check(&mut problems);
+        if filters.category_id.is_none() && filters.seller_org_id.is_none() {
             problems.add("categoryId", "give categoryId or sellerOrgId");
         }
-        let min_price = parse_price(&mut problems, "minPrice", params.min_price.as_deref());
-        let max_price = parse_price(&mut problems, "maxPrice", params.max_price.as_deref());
-        if let (Some(min), Some(max)) = (min_price, max_price)
-            && min > max
-        {
-            problems.add("maxPrice", "must not be below minPrice");
-        }
-        let currency = params
-            .currency
-            .as_deref()
-            .and_then(|c| problems.parsed("currency", Currency::parse(c)));
-        let in_stock = parse_in_stock(&mut problems, params.in_stock.as_deref());
         let sort = match params.sort.as_deref() {
             None | Some("newest") => ProductSort::Newest,
             Some("price_asc") => ProductSort::PriceAsc,
@@ -154,17 +205,11 @@ impl TryFrom<ListParams> for ListRequest {
                 ProductSort::Newest
             }
         };
-        let limit = parse_limit(&mut problems, params.limit.as_deref());
         problems.finish("the list parameters are invalid", || Self {
-            category_id,
-            seller_org_id,
-            min_price,
-            max_price,
-            currency,
-            in_stock,
+            filters,
             sort,
             limit,
-            cursor: params.cursor,
+            cursor,
         })
     }
 }
@@ -256,12 +301,12 @@ impl Filters {
 /// The one Query a list request makes.
 pub fn plan(request: &ListRequest) -> (PartitionQuery, QueryRefinement) {
     let mut filters = Filters::default();
-    filters.in_stock(request.in_stock);
-    filters.currency(request.currency);
-    let query = match (&request.category_id, request.sort) {
+    filters.in_stock(request.filters.in_stock);
+    filters.currency(request.filters.currency);
+    let query = match (&request.filters.category_id, request.sort) {
         (Some(category), ProductSort::Newest) => {
-            filters.price_range(request.min_price, request.max_price);
-            filters.seller(request.seller_org_id.as_deref());
+            filters.price_range(request.filters.min_price, request.filters.max_price);
+            filters.seller(request.filters.seller_org_id.as_deref());
             PartitionQuery {
                 index: Index::Gsi1,
                 partition: category_partition(category),
@@ -270,8 +315,9 @@ pub fn plan(request: &ListRequest) -> (PartitionQuery, QueryRefinement) {
             }
         }
         (Some(category), sort) => {
-            filters.seller(request.seller_org_id.as_deref());
-            filters.refinement.sort_between = price_bounds(request.min_price, request.max_price);
+            filters.seller(request.filters.seller_org_id.as_deref());
+            filters.refinement.sort_between =
+                price_bounds(request.filters.min_price, request.filters.max_price);
             PartitionQuery {
                 index: Index::Gsi2,
                 partition: category_partition(category),
@@ -280,19 +326,24 @@ pub fn plan(request: &ListRequest) -> (PartitionQuery, QueryRefinement) {
             }
         }
         (None, ProductSort::Newest) => {
-            filters.price_range(request.min_price, request.max_price);
+            filters.price_range(request.filters.min_price, request.filters.max_price);
             PartitionQuery {
                 index: Index::Gsi3,
-                partition: seller_partition(request.seller_org_id.as_deref().unwrap_or_default()),
+                partition: seller_partition(
+                    request.filters.seller_org_id.as_deref().unwrap_or_default(),
+                ),
                 sort_prefix: None,
                 ascending: false,
             }
         }
         (None, sort) => {
-            filters.refinement.sort_between = price_bounds(request.min_price, request.max_price);
+            filters.refinement.sort_between =
+                price_bounds(request.filters.min_price, request.filters.max_price);
             PartitionQuery {
                 index: Index::Gsi4,
-                partition: seller_partition(request.seller_org_id.as_deref().unwrap_or_default()),
+                partition: seller_partition(
+                    request.filters.seller_org_id.as_deref().unwrap_or_default(),
+                ),
                 sort_prefix: None,
                 ascending: sort == ProductSort::PriceAsc,
             }
@@ -319,7 +370,7 @@ fn price_bounds(min: Option<i64>, max: Option<i64>) -> Option<(String, String)> 
     get,
     path = "/v1/products",
     tag = "catalog",
-    params(ListParams),
+    params(FilterParams, ListParams),
     responses(
         (status = 200, description = "One page of products", body = Envelope<Vec<ProductView>>),
         (status = 400, description = "The cursor is not from this list", body = ErrorEnvelope),

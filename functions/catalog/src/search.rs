@@ -13,7 +13,6 @@ use axum::extract::State;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use shared::domain::Currency;
 use shared::http::{ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
 use shared::projections::search_index::text::{tokenize, words};
 use shared::projections::search_index::{SUGGEST_PREFIX_CHARS, TermItem, term_partition};
@@ -22,7 +21,7 @@ use shared::store::{Index, PartitionQuery};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::CatalogState;
-use crate::listing::{parse_in_stock, parse_limit, parse_price};
+use crate::listing::{FilterParams, ProductFilters};
 use crate::product::{Product, ProductView};
 use crate::search_stats;
 
@@ -31,35 +30,6 @@ const MAX_QUERY_TERMS: usize = 8;
 /// Products read per term: the newest this many that contain it.
 const MAX_POSTINGS_PER_TERM: u32 = 1000;
 const MAX_SUGGESTIONS: usize = 10;
-
-/// The product filters of a search, checked on the products themselves.
-#[derive(Debug, Default)]
-struct SearchFilters {
-    category_id: Option<String>,
-    seller_org_id: Option<String>,
-    min_price: Option<i64>,
-    max_price: Option<i64>,
-    currency: Option<Currency>,
-    in_stock: bool,
-}
-
-impl SearchFilters {
-    fn admit(&self, p: &Product) -> bool {
-        p.is_listed()
-            && self
-                .category_id
-                .as_ref()
-                .is_none_or(|c| *c == p.category_id)
-            && self
-                .seller_org_id
-                .as_ref()
-                .is_none_or(|s| *s == p.seller_org_id)
-            && self.min_price.is_none_or(|min| p.price.amount >= min)
-            && self.max_price.is_none_or(|max| p.price.amount <= max)
-            && self.currency.is_none_or(|c| c == p.price.currency)
-            && (!self.in_stock || p.stock_available > 0)
-    }
-}
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
@@ -73,30 +43,16 @@ pub struct SearchParams {
         pattern = r"(^|[^A-Za-z0-9])(?!([Aa]|[Aa][Nn]|[Aa][Nn][Dd]|[Aa][Rr][Ee]|[Aa][Ss]|[Aa][Tt]|[Bb][Ee]|[Bb][Yy]|[Ff][Oo][Rr]|[Ff][Rr][Oo][Mm]|[Ii][Nn]|[Ii][Ss]|[Ii][Tt]|[Oo][Ff]|[Oo][Nn]|[Oo][Rr]|[Tt][Hh][Ee]|[Tt][Oo]|[Ww][Ii][Tt][Hh])([^A-Za-z0-9]|$))[A-Za-z0-9]{2,40}([^A-Za-z0-9]|$)"
     )]
     pub q: Option<String>,
-    pub category_id: Option<String>,
-    pub seller_org_id: Option<String>,
-    /// Lowest price, in minor units.
-    #[param(value_type = Option<i64>, minimum = 0, maximum = 9_999_999_999_999_i64)]
-    pub min_price: Option<String>,
-    /// Highest price, in minor units; not below `minPrice`.
-    #[param(value_type = Option<i64>, minimum = 0, maximum = 9_999_999_999_999_i64)]
-    pub max_price: Option<String>,
-    #[param(value_type = Option<shared::domain::Currency>, inline)]
-    pub currency: Option<String>,
-    /// `true`: only products with available stock.
-    #[param(value_type = Option<bool>)]
-    pub in_stock: Option<String>,
-    /// 1 to 100, default 20.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
-    pub limit: Option<String>,
-    /// `pagination.nextCursor` of the previous page.
-    pub cursor: Option<String>,
+    /// The filters: documented by `FilterParams` beside this in `params(...)`.
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub filters: FilterParams,
 }
 
 struct SearchRequest {
     query: String,
     terms: Vec<String>,
-    filters: SearchFilters,
+    filters: ProductFilters,
     limit: u32,
     offset: usize,
 }
@@ -125,21 +81,8 @@ impl TryFrom<SearchParams> for SearchRequest {
         if terms.is_empty() {
             problems.add("q", "give at least one word of two or more letters");
         }
-        let non_empty =
-            |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
-        let filters = SearchFilters {
-            category_id: non_empty(params.category_id),
-            seller_org_id: non_empty(params.seller_org_id),
-            min_price: parse_price(&mut problems, "minPrice", params.min_price.as_deref()),
-            max_price: parse_price(&mut problems, "maxPrice", params.max_price.as_deref()),
-            currency: params
-                .currency
-                .as_deref()
-                .and_then(|c| problems.parsed("currency", Currency::parse(c))),
-            in_stock: parse_in_stock(&mut problems, params.in_stock.as_deref()),
-        };
-        let limit = parse_limit(&mut problems, params.limit.as_deref());
-        let offset = match params.cursor.as_deref() {
+        let (filters, limit, cursor) = params.filters.check(&mut problems);
+        let offset = match cursor.as_deref() {
             None => 0,
             Some(cursor) => decode_offset(cursor).ok_or_else(|| {
                 ApiError::bad_request(
@@ -195,7 +138,7 @@ fn rank(postings: &[Vec<TermItem>]) -> Vec<String> {
     get,
     path = "/v1/search",
     tag = "catalog",
-    params(SearchParams),
+    params(SearchParams, FilterParams),
     responses(
         (status = 200, description = "One page of products, best match first", body = Envelope<Vec<ProductView>>),
         (status = 400, description = "The cursor is not valid", body = ErrorEnvelope),

@@ -602,6 +602,21 @@ async fn product_lists_filter_sort_and_page_with_checked_cursors() {
             .await
             .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
     }
+    // Search checks the same filters the same way (one parameter set).
+    for (query, field) in [
+        ("q=tomato&minPrice=5&maxPrice=1", "maxPrice"),
+        ("q=tomato&currency=eur", "currency"),
+        ("q=tomato&inStock=maybe", "inStock"),
+        ("q=tomato&limit=101", "limit"),
+    ] {
+        let refused = app.search(query).await;
+        refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+        assert!(
+            refused.body["error"]["fields"][field].is_array(),
+            "{query}: {}",
+            refused.body
+        );
+    }
 }
 
 #[tokio::test]
