@@ -9,6 +9,7 @@
 //! 5. mark the asset `ready`, or delete the object and mark it `rejected`
 //!    with the reason. Both updates are conditional on `pending`.
 
+use anyhow::Context as _;
 use aws_lambda_events::event::s3::{S3Event, S3EventRecord};
 use aws_sdk_s3::primitives::ByteStream;
 use shared::store::{StoreError, Update, n, s};
@@ -45,7 +46,9 @@ pub fn asset_id_of(key: &str) -> Option<&str> {
 /// the `pending` checks make safe.
 pub async fn handle_event(state: &AssetsState, event: S3Event) -> anyhow::Result<()> {
     for record in &event.records {
-        process(state, record).await?;
+        process(state, record)
+            .await
+            .with_context(|| format!("processing {:?}", record.s3.object.key))?;
     }
     Ok(())
 }
@@ -60,7 +63,12 @@ async fn process(state: &AssetsState, record: &S3EventRecord) -> anyhow::Result<
         return Ok(());
     };
     let (pk, sk) = asset_key(asset_id);
-    let Some(asset) = state.store.get::<AssetRecord>(&pk, sk).await? else {
+    let Some(asset) = state
+        .store
+        .get::<AssetRecord>(&pk, sk)
+        .await
+        .context("reading the asset")?
+    else {
         tracing::warn!(key, "an upload without an asset; ignored");
         return Ok(());
     };
@@ -73,8 +81,12 @@ async fn process(state: &AssetsState, record: &S3EventRecord) -> anyhow::Result<
         return Ok(());
     }
     match check(state, &asset).await? {
-        Verdict::Ready(facts) => mark_ready(state, &asset, facts).await,
-        Verdict::Rejected(reason) => reject(state, &asset, &reason).await,
+        Verdict::Ready(facts) => mark_ready(state, &asset, facts)
+            .await
+            .context("marking the asset ready"),
+        Verdict::Rejected(reason) => reject(state, &asset, &reason)
+            .await
+            .context("rejecting the upload"),
     }
 }
 
@@ -97,7 +109,8 @@ async fn check(state: &AssetsState, asset: &AssetRecord) -> anyhow::Result<Verdi
         .bucket(&state.bucket)
         .key(&asset.object_key)
         .send()
-        .await?;
+        .await
+        .context("reading the upload's size (HeadObject)")?;
     let size = head.content_length().unwrap_or_default().max(0) as u64;
     if size > asset.purpose.max_bytes() {
         return Ok(Verdict::Rejected(format!(
@@ -117,8 +130,14 @@ async fn check(state: &AssetsState, asset: &AssetRecord) -> anyhow::Result<Verdi
         .bucket(&state.bucket)
         .key(&asset.object_key)
         .send()
-        .await?;
-    let bytes = object.body.collect().await?.into_bytes();
+        .await
+        .context("reading the upload (GetObject)")?;
+    let bytes = object
+        .body
+        .collect()
+        .await
+        .context("reading the upload's bytes")?
+        .into_bytes();
     let actual = inspect::sniff(&bytes);
     if actual != Some(asset.declared_type) {
         let found = actual.map_or("an unknown type", MediaType::as_str);
@@ -136,7 +155,9 @@ async fn check(state: &AssetsState, asset: &AssetRecord) -> anyhow::Result<Verdi
     match asset.declared_type {
         media if media.is_raster() => {
             let decoded =
-                tokio::task::spawn_blocking(move || inspect::decode_raster(&bytes, media)).await?;
+                tokio::task::spawn_blocking(move || inspect::decode_raster(&bytes, media))
+                    .await
+                    .context("decoding the image")?;
             let raster = match decoded {
                 Ok(raster) => raster,
                 Err(reason) => return Ok(Verdict::Rejected(reason)),
@@ -151,7 +172,8 @@ async fn check(state: &AssetsState, asset: &AssetRecord) -> anyhow::Result<Verdi
                 .content_type("image/png")
                 .body(ByteStream::from(raster.thumbnail_png))
                 .send()
-                .await?;
+                .await
+                .context("writing the thumbnail (PutObject)")?;
             facts.width = Some(raster.width);
             facts.height = Some(raster.height);
             facts.thumbnail_key = Some(thumbnail_key);

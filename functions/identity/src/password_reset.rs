@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use shared::audit::{self, Actor, AuditAction};
 use shared::domain::Email;
 use shared::http::{
-    ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope,
+    ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope, StepContext,
 };
 use shared::store::{Transaction, Update, n, s};
 use utoipa::ToSchema;
@@ -59,9 +59,15 @@ pub async fn request_reset(
     state
         .rate_limiter
         .hit(limits::RESET_PER_EMAIL, email.as_str())
-        .await?;
+        .await
+        .context("counting reset requests per email")?;
     let (pk, sk) = email_key(email.as_str());
-    if let Some(marker) = state.store.get::<EmailMarker>(&pk, sk).await? {
+    if let Some(marker) = state
+        .store
+        .get::<EmailMarker>(&pk, sk)
+        .await
+        .context("finding the account of the email")?
+    {
         let (pk, sk) = user_key(&marker.user_id);
         if let Some(user) = state
             .store
@@ -71,7 +77,8 @@ pub async fn request_reset(
         {
             let token =
                 one_time::issue(&state.store, Purpose::ResetPassword, &user.id, &user.email)
-                    .await?;
+                    .await
+                    .context("issuing the reset code")?;
             let message = emails::reset_password(
                 &user.email,
                 &user.name,
@@ -125,7 +132,8 @@ pub async fn reset_password(
         .await?;
     let invalid = || ApiError::invalid_field("token", "is invalid, already used or expired");
     let token = one_time::find(&state.store, Purpose::ResetPassword, request.token.trim())
-        .await?
+        .await
+        .context("finding the reset code")?
         .ok_or_else(invalid)?;
     let new_password = NewPassword::parse(&request.new_password, Some(&token.email))
         .map_err(|e| ApiError::invalid_field("newPassword", e))?;

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use shared::domain::{Email, new_id};
 use shared::http::{
     ApiError, ApiJson, ApiResponse, ApiResult, ClientInfo, Envelope, ErrorEnvelope, Problems,
+    StepContext,
 };
 use shared::store::Transaction;
 use utoipa::ToSchema;
@@ -96,12 +97,14 @@ pub async fn register(
     state
         .rate_limiter
         .hit(limits::REGISTER_PER_IP, client.ip_or_unknown())
-        .await?;
+        .await
+        .context("counting registrations per IP")?;
     let registration = Registration::try_from(request)?;
     state
         .rate_limiter
         .hit(limits::REGISTER_PER_EMAIL, registration.email.as_str())
-        .await?;
+        .await
+        .context("counting registrations per email")?;
     let password_hash = password::hash(registration.password)
         .await
         .map_err(ApiError::internal)?;
@@ -136,6 +139,8 @@ pub async fn register(
         Err(err) => return Err(err.into()),
     }
     tracing::info!(user_id = %user.id, "account registered");
-    verification::send_code(&state, &user).await?;
+    verification::send_code(&state, &user)
+        .await
+        .context("sending the verification code")?;
     Ok(ApiResponse::created(user.into()))
 }

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use serde::Deserialize;
 use shared::auth::Caller;
 use shared::http::{
-    ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
+    ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams, StepContext,
 };
 use shared::store::{Index, PartitionQuery};
 use utoipa::IntoParams;
@@ -159,7 +159,10 @@ pub async fn refund_order(
         }
         lifecycle::plan_refund(&state.store, loaded, &by, reason.clone())
     })
-    .await?;
-    let loaded = settle_refund(&state, loaded_of(outcome)?).await?;
+    .await
+    .context("recording the refund")?;
+    let loaded = settle_refund(&state, loaded_of(outcome)?)
+        .await
+        .context("refunding the payment")?;
     Ok(ApiResponse::ok(OrderView::for_staff(loaded.order)))
 }

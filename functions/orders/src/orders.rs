@@ -7,6 +7,7 @@ use shared::auth::{Caller, Permission, PlatformRole};
 use shared::domain::Money;
 use shared::http::{
     ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors, PageParams,
+    StepContext,
 };
 use shared::payments::{PaymentError, PaymentProvider, Payments, RefundRequest};
 use shared::store::{Index, PartitionQuery};
@@ -288,9 +289,12 @@ pub async fn cancel_order(
     let request = CancelRequest::from_body(&body)?;
     let reason = reason(request.reason.as_deref())?;
     let loaded = lifecycle::load(&state.store, &order_id)
-        .await?
+        .await
+        .context("loading the order")?
         .ok_or_else(|| ApiError::not_found("no such order"))?;
-    let viewer = viewer(&state, &caller, &loaded.order, Permission::OrderCreate).await?;
+    let viewer = viewer(&state, &caller, &loaded.order, Permission::OrderCreate)
+        .await
+        .context("checking who cancels")?;
     let who = match viewer {
         Viewer::Buyer => Canceller::Buyer,
         Viewer::Admin => Canceller::Admin,
@@ -299,7 +303,8 @@ pub async fn cancel_order(
     let outcome = lifecycle::transition(&state.store, &order_id, |l| {
         lifecycle::plan_cancel(&state.store, l, who, &by, reason.clone())
     })
-    .await?;
+    .await
+    .context("cancelling the order")?;
     let loaded = match outcome {
         Outcome::Applied(after) => {
             if loaded.order.status == OrderStatus::PendingPayment {
@@ -310,7 +315,9 @@ pub async fn cancel_order(
         Outcome::Unchanged(after) => after,
         Outcome::Duplicate => loaded,
     };
-    let loaded = settle_refund(&state, loaded).await?;
+    let loaded = settle_refund(&state, loaded)
+        .await
+        .context("refunding the payment")?;
     Ok(ApiResponse::ok(view_for(viewer, loaded.order)))
 }
 

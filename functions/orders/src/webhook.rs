@@ -13,7 +13,7 @@ use axum::http::HeaderMap;
 use serde::Serialize;
 use serde_json::Value;
 use shared::domain::{now_epoch, now_rfc3339};
-use shared::http::{ApiError, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use shared::http::{ApiError, ApiResponse, ApiResult, Envelope, ErrorEnvelope, StepContext};
 use shared::payments::webhook::{self, WebhookError, WebhookEvent};
 use shared::store::{Store, StoreError};
 use utoipa::ToSchema;
@@ -221,7 +221,10 @@ pub async fn payment_webhook(
         ApiError::bad_request(message)
     })?;
     tracing::Span::current().record("event_id", event.id.as_str());
-    let Some(order_id) = order_of(&state.store, &event).await? else {
+    let Some(order_id) = order_of(&state.store, &event)
+        .await
+        .context("finding the event's order")?
+    else {
         return Ok(receipt("ignored"));
     };
     tracing::Span::current().record("order_id", order_id.as_str());
@@ -238,7 +241,7 @@ pub async fn payment_webhook(
             tracing::warn!(error = %err, "a webhook event does not apply to its order");
             return Ok(receipt("ignored"));
         }
-        Err(err) => return Err(err),
+        Err(err) => return Err(err.context("applying the event to the order")),
     };
     match outcome {
         Outcome::Applied(loaded) => {
@@ -247,7 +250,9 @@ pub async fn payment_webhook(
                 "payment_intent.payment_failed" => shared::metrics::count("PaymentsFailed", 1),
                 _ => {}
             }
-            settle_refund(&state, loaded).await?;
+            settle_refund(&state, loaded)
+                .await
+                .context("refunding the payment")?;
             Ok(receipt("applied"))
         }
         Outcome::Unchanged(_) => Ok(receipt("ignored")),

@@ -205,6 +205,15 @@ impl ApiError {
         err
     }
 
+    /// Names the step that failed, for the log line of a 5xx (`"reserving
+    /// stock: <cause>"`); a 4xx is the client's and is left as it is.
+    pub fn context(mut self, step: &'static str) -> Self {
+        if let Some(source) = self.source.take() {
+            self.source = Some(source.context(step));
+        }
+        self
+    }
+
     /// Structured details a client may use (e.g. which dependency is down).
     pub fn with_details(mut self, details: serde_json::Value) -> Self {
         self.details = Some(details);
@@ -312,6 +321,18 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+/// `.context("step")` on any result whose error becomes an [`ApiError`]: the
+/// log line of a 5xx then says which step of a multi-step handler failed.
+pub trait StepContext<T> {
+    fn context(self, step: &'static str) -> ApiResult<T>;
+}
+
+impl<T, E: Into<ApiError>> StepContext<T> for Result<T, E> {
+    fn context(self, step: &'static str) -> ApiResult<T> {
+        self.map_err(|err| err.into().context(step))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -354,5 +375,18 @@ mod tests {
         let response = ApiError::unavailable(anyhow::anyhow!("down")).into_response();
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert!(response.headers().contains_key(header::RETRY_AFTER));
+    }
+
+    #[test]
+    fn context_names_the_step_of_a_5xx_and_leaves_a_4xx_alone() {
+        let failed: Result<(), ApiError> = Err(ApiError::internal(anyhow::anyhow!("timed out")));
+        let err = failed.context("reserving stock").unwrap_err();
+        let source = format!("{:#}", err.source.as_ref().unwrap());
+        assert_eq!(source, "reserving stock: timed out");
+        assert_eq!(err.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let refused: Result<(), ApiError> = Err(ApiError::conflict("taken"));
+        let err = refused.context("reserving stock").unwrap_err();
+        assert!(err.source.is_none());
+        assert_eq!(err.message(), "taken");
     }
 }

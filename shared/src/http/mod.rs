@@ -17,7 +17,9 @@ use serde::de::DeserializeOwned;
 
 pub use client::ClientInfo;
 pub use envelope::{ApiResponse, Envelope, Meta, Pagination};
-pub use error::{ApiError, ApiResult, ErrorBody, ErrorCode, ErrorEnvelope, FieldErrors};
+pub use error::{
+    ApiError, ApiResult, ErrorBody, ErrorCode, ErrorEnvelope, FieldErrors, StepContext,
+};
 pub use precondition::{etag, if_match};
 pub use problems::Problems;
 

@@ -21,7 +21,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde_json::json;
 use shared::contracts::product::ProductForSale;
-use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use shared::http::{
+    ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, StepContext,
+};
 use shared::idempotency::{self, IdempotencyKey};
 
 pub use lines::LineProblem;
@@ -95,13 +97,18 @@ pub async fn checkout(
     }
     let scope = format!("checkout:{}", buyer.key());
     let fingerprint = serde_json::to_string(&request).map_err(ApiError::internal)?;
-    if let Some(stored) = idempotency::lookup(store, &scope, &key, &fingerprint).await? {
+    if let Some(stored) = idempotency::lookup(store, &scope, &key, &fingerprint)
+        .await
+        .context("looking up the idempotency key")?
+    {
         return replay(&state, stored).await;
     }
     match place_fresh(&state, &buyer, &checkout, (&scope, &key, &fingerprint)).await {
         Ok(Placed::New(loaded)) => {
             shared::metrics::count("OrdersPlaced", 1);
-            let loaded = ensure_payment(&state, *loaded).await?;
+            let loaded = ensure_payment(&state, *loaded)
+                .await
+                .context("starting the payment")?;
             let data = serde_json::to_value(OrderView::for_buyer(loaded.order))
                 .map_err(ApiError::internal)?;
             Ok(ApiResponse::ok(data).with_status(StatusCode::CREATED))
@@ -132,15 +139,19 @@ async fn place_fresh(
 ) -> ApiResult<Placed> {
     let store = &state.store;
     if checkout.method == PaymentMethod::Invoice {
-        require_invoice_allowed(store, buyer).await?;
+        require_invoice_allowed(store, buyer)
+            .await
+            .context("checking the buyer may pay by invoice")?;
     }
     let cart = cart::load_cart(store, buyer)
-        .await?
+        .await
+        .context("loading the cart")?
         .filter(|c| !c.lines.is_empty())
         .ok_or_else(|| ApiError::invalid_field("cart", "the cart is empty"))?;
     let products: BTreeMap<String, ProductForSale> =
         cart::load_products(store, cart.lines.iter().map(|l| l.product_id.as_str()))
-            .await?
+            .await
+            .context("loading the cart's products")?
             .into_iter()
             .collect();
     let (currency, lines) = price_cart(&cart, &products)?;
