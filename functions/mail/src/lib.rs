@@ -13,6 +13,7 @@ pub mod policy;
 pub mod preview;
 pub mod review;
 pub mod send;
+pub mod suppressions;
 pub mod templates;
 pub mod versions;
 
@@ -33,6 +34,8 @@ pub struct MailState {
     pub tokens: Arc<TokenKeys>,
     pub rate_limiter: RateLimiter,
     pub mailer: Mailer,
+    /// `PUBLIC_API_URL`: the base of links into the API in emails.
+    pub public_api_url: Option<String>,
 }
 
 impl MailState {
@@ -42,6 +45,7 @@ impl MailState {
             tokens: services.tokens.clone(),
             rate_limiter: services.rate_limiter.clone(),
             mailer: services.mailer.clone(),
+            public_api_url: services.config.public_api_url.clone(),
         }
     }
 }
@@ -88,6 +92,11 @@ fn api() -> OpenApiRouter<MailState> {
         .routes(routes!(send::send_template))
         .routes(routes!(send::test_send_template))
         .routes(routes!(send::list_messages))
+        .routes(routes!(
+            suppressions::list_suppressions,
+            suppressions::remove_suppression
+        ))
+        .routes(routes!(suppressions::unsubscribe))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

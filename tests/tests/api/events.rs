@@ -128,6 +128,9 @@ const EXPECTED: &[(&str, u16)] = &[
     ("mail/template-send.json", 401),
     ("mail/template-test-send.json", 401),
     ("mail/messages-list.json", 401),
+    ("mail/suppressions-list.json", 401),
+    ("mail/suppression-remove.json", 401),
+    ("mail/unsubscribe.json", 400),
     // Signed with another endpoint's secret: refused before it is read.
     ("orders/payment-webhook.json", 400),
 ];
