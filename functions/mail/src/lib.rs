@@ -8,6 +8,7 @@
 //! the platform goes through.
 
 mod access;
+pub mod bulk;
 pub mod model;
 pub mod policy;
 pub mod preview;
@@ -16,6 +17,7 @@ pub mod send;
 pub mod suppressions;
 pub mod templates;
 pub mod versions;
+pub mod worker;
 
 use std::sync::Arc;
 
@@ -36,6 +38,16 @@ pub struct MailState {
     pub mailer: Mailer,
     /// `PUBLIC_API_URL`: the base of links into the API in emails.
     pub public_api_url: Option<String>,
+    /// Where bulk sends go; none when `MAIL_SEND_QUEUE_URL` is unset.
+    pub queue: Option<SendQueue>,
+    pub pacing: worker::Pacing,
+}
+
+/// The bulk-send queue.
+#[derive(Clone)]
+pub struct SendQueue {
+    pub sqs: aws_sdk_sqs::Client,
+    pub url: String,
 }
 
 impl MailState {
@@ -46,6 +58,15 @@ impl MailState {
             rate_limiter: services.rate_limiter.clone(),
             mailer: services.mailer.clone(),
             public_api_url: services.config.public_api_url.clone(),
+            queue: services
+                .config
+                .mail_send_queue_url
+                .clone()
+                .map(|url| SendQueue {
+                    sqs: aws_sdk_sqs::Client::new(&services.sdk),
+                    url,
+                }),
+            pacing: worker::Pacing::new(services.config.mail_send_rate),
         }
     }
 }
@@ -97,6 +118,8 @@ fn api() -> OpenApiRouter<MailState> {
             suppressions::remove_suppression
         ))
         .routes(routes!(suppressions::unsubscribe))
+        .routes(routes!(bulk::create_send))
+        .routes(routes!(bulk::get_send))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

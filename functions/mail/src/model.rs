@@ -440,3 +440,79 @@ pub struct SuppressionRecord {
     pub message_id: Option<String>,
     pub created_at: String,
 }
+
+/// Where a bulk send stands. `queued` and `queue_failed` are stored; the
+/// API shows `sending` once a recipient is done and `completed` when all are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SendStatus {
+    Queued,
+    Sending,
+    Completed,
+    /// The queue refused part of the work: the recipients not yet done
+    /// will not be.
+    QueueFailed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendRecord {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub item_type: String,
+    pub id: String,
+    pub org_id: String,
+    pub template_id: String,
+    pub template_version: u32,
+    pub total: u32,
+    /// Counters the worker adds to, once per recipient.
+    #[serde(default)]
+    pub sent: u32,
+    #[serde(default)]
+    pub suppressed: u32,
+    #[serde(default)]
+    pub failed: u32,
+    pub status: SendStatus,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// What became of one recipient of a bulk send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientStatus {
+    /// A worker holds the recipient (SES may be taking the message).
+    Sending,
+    Sent,
+    Suppressed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecipientRecord {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub item_type: String,
+    pub index: u32,
+    pub email: String,
+    pub status: RecipientStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Why the recipient failed: field → problems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// The worker invocation holding a `sending` recipient, and since when
+    /// (epoch seconds): a claim older than the lease may be taken over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<i64>,
+    pub updated_at: String,
+}

@@ -103,22 +103,39 @@ fn recipient(raw: &str) -> ApiResult<Email> {
     Email::parse(raw).map_err(|err| ApiError::invalid_field("to", err.to_string()))
 }
 
+fn problem_fields(problems: Vec<render::Problem>) -> shared::http::FieldErrors {
+    let mut fields = shared::http::FieldErrors::new();
+    for problem in problems {
+        shared::http::FieldErrorsExt::add(&mut fields, problem.part.field(), problem.message);
+    }
+    fields
+}
+
+/// The email `content` makes with `data`, or each problem by field
+/// (`data.<variable>`, or the part that does not render).
+pub(crate) fn render_fields(
+    content: &Content,
+    data: &Map<String, Value>,
+) -> Result<Rendered, shared::http::FieldErrors> {
+    let bound = render::bind(&content.variables, data)?;
+    render::render(&content.source(), &bound).map_err(problem_fields)
+}
+
 /// The email `content` makes with `data`: 422 naming each variable that
 /// does not fit, or each part that does not render.
 pub(crate) fn render_for(content: &Content, data: &Map<String, Value>) -> ApiResult<Rendered> {
     let bound = render::bind(&content.variables, data)
         .map_err(|fields| ApiError::validation("the data does not fit the template", fields))?;
     render::render(&content.source(), &bound).map_err(|problems| {
-        let mut fields = shared::http::FieldErrors::new();
-        for problem in problems {
-            shared::http::FieldErrorsExt::add(&mut fields, problem.part.field(), problem.message);
-        }
-        ApiError::validation("the template does not render with this data", fields)
+        ApiError::validation(
+            "the template does not render with this data",
+            problem_fields(problems),
+        )
     })
 }
 
 /// SES tag values allow letters, digits, `_` and `-`.
-fn tag(name: &str, value: &str) -> (String, String) {
+pub(crate) fn tag(name: &str, value: &str) -> (String, String) {
     let value: String = value
         .chars()
         .map(|c| {
@@ -293,6 +310,22 @@ async fn deliver(
     Ok(view)
 }
 
+/// The version sends use: 409 when the template is archived or has none.
+pub(crate) async fn active_version(
+    store: &shared::store::Store,
+    org_id: &str,
+    template_id: &str,
+) -> ApiResult<crate::model::VersionRecord> {
+    let template = templates::load(store, org_id, template_id).await?;
+    if template.status == TemplateStatus::Archived {
+        return Err(ApiError::conflict("the template is archived"));
+    }
+    let number = template
+        .active_version
+        .ok_or_else(|| ApiError::conflict("the template has no active version yet"))?;
+    versions::load(store, org_id, template_id, number).await
+}
+
 /// Sends the active version to one recipient, synchronously. Needs
 /// `template:send`. A retry with the same idempotency key returns the
 /// first message (`Idempotent-Replayed: true`) and sends nothing.
@@ -327,14 +360,8 @@ pub async fn send_template(
     access::require(&state.store, &caller, &org_id, Permission::TemplateSend).await?;
     let to = recipient(&request.to)?;
     let data = request.data.unwrap_or_default();
-    let template = templates::load(&state.store, &org_id, &template_id).await?;
-    if template.status == TemplateStatus::Archived {
-        return Err(ApiError::conflict("the template is archived"));
-    }
-    let number = template
-        .active_version
-        .ok_or_else(|| ApiError::conflict("the template has no active version yet"))?;
-    let version = versions::load(&state.store, &org_id, &template_id, number).await?;
+    let version = active_version(&state.store, &org_id, &template_id).await?;
+    let number = version.number;
     let rendered = render_for(&version.content, &data)?;
     let key = request
         .idempotency_key

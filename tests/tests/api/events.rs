@@ -131,6 +131,8 @@ const EXPECTED: &[(&str, u16)] = &[
     ("mail/suppressions-list.json", 401),
     ("mail/suppression-remove.json", 401),
     ("mail/unsubscribe.json", 400),
+    ("mail/sends-create.json", 401),
+    ("mail/send-get.json", 401),
     // Signed with another endpoint's secret: refused before it is read.
     ("orders/payment-webhook.json", 400),
 ];
@@ -194,4 +196,21 @@ async fn the_expiry_schedule_sample_runs_the_sweep() {
     .await
     .expect("the sweep runs on a fresh table");
     assert_eq!(report.due, 0, "{report:?}");
+}
+
+#[tokio::test]
+async fn the_send_queue_sample_reaches_the_mail_worker() {
+    let app = spawn_app().await;
+    let event: mail::worker::SqsEvent = serde_json::from_value(
+        bodega_tests::sample_events()["mail/worker-send-batch.json"].clone(),
+    )
+    .expect("the sample is an SQS event");
+    let state = mail::MailState::new(&app.services);
+    // Its send's template does not exist on a fresh table: the message is
+    // reported failed, for SQS to deliver again, and nothing is sent.
+    let response = mail::worker::handle_batch(&state, event.clone(), None).await;
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier,
+        event.records[0].message_id
+    );
 }

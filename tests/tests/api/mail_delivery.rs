@@ -143,3 +143,213 @@ async fn one_click_unsubscribe_suppresses_the_address_and_the_next_send_is_skipp
         "{actions:?}"
     );
 }
+
+/// An app with a send queue of its own (moto's SQS is shared by every
+/// test) and a send rate that keeps the test quick.
+async fn app_with_queue() -> TestApp {
+    let sqs = std::env::var("AWS_ENDPOINT_URL_SQS").expect("the stack names its SQS endpoint");
+    let queue = format!(
+        "{}/123456789012/mail-sends-{}",
+        sqs.trim_end_matches('/'),
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    spawn_app_with(|config| {
+        config.public_api_url = Some(PUBLIC_API.to_owned());
+        config.mail_send_queue_url = Some(queue);
+        config.mail_send_rate = 2000.0;
+    })
+    .await
+}
+
+async fn unsubscribe(app: &TestApp, org: &str, email: &str) {
+    let url = mail::suppressions::unsubscribe_url(&app.services.tokens, PUBLIC_API, org, email);
+    app.post_raw(
+        url.strip_prefix(PUBLIC_API).unwrap(),
+        Some("application/x-www-form-urlencoded"),
+        "List-Unsubscribe=One-Click",
+    )
+    .await
+    .assert_ok(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_bulk_send_is_checked_then_sent_once_per_recipient_even_when_a_batch_comes_twice() {
+    let app = app_with_queue().await;
+    let t = team(&app).await;
+    let id = active_newsletter(&app, &t).await;
+    let emails: Vec<String> = (0..200).map(|i| unique_email(&format!("r{i}"))).collect();
+    let (bad_row, suppressed) = (57, [10, 150]);
+    for i in suppressed {
+        unsubscribe(&app, &t.org, &emails[i]).await;
+    }
+    let recipients: Vec<Value> = emails
+        .iter()
+        .enumerate()
+        .map(|(i, email)| {
+            let data = if i == bad_row {
+                json!({ "orderNumber": "N-57" })
+            } else {
+                json!({ "firstName": format!("Reader {i}"), "orderNumber": format!("N-{i}") })
+            };
+            json!({ "email": email, "data": data })
+        })
+        .collect();
+    let sends = format!("/v1/orgs/{}/sends", t.org);
+    let state = mail::MailState::new(&app.services);
+
+    // The dry run names the bad row and the suppressed ones, and queues nothing.
+    let body = json!({ "templateId": id, "recipients": recipients, "dryRun": true });
+    let dry = app.mail(Method::POST, &t.owner, &sends, Some(&body)).await;
+    let report = dry.assert_ok(StatusCode::OK);
+    assert_eq!(
+        (&report["valid"], &report["invalid"], &report["suppressed"]),
+        (&json!(197), &json!(1), &json!(2))
+    );
+    assert_eq!(report["recipients"][bad_row]["status"], "invalid");
+    assert!(
+        report["recipients"][bad_row]["errors"]["data.firstName"].is_array(),
+        "{report}"
+    );
+    assert_eq!(report["recipients"][150]["status"], "suppressed");
+    assert!(
+        devserver::pumps::drain_send_queue(&state)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Viewers and strangers cannot send.
+    let body = json!({ "templateId": id, "recipients": recipients });
+    app.mail(Method::POST, &t.viewer, &sends, Some(&body))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    let stranger = app.signed_in_as(&unique_email("stranger")).await;
+    app.mail(Method::POST, &stranger, &sends, Some(&body))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    // The real run: 202, then the worker drains the queue.
+    let key = [("idempotency-key", "campaign-1")];
+    let accepted = app
+        .request(
+            Method::POST,
+            &sends,
+            bodega_tests::Auth::Bearer(&t.owner),
+            Some(&body),
+            &key,
+        )
+        .await;
+    let send_id = accepted.assert_ok(StatusCode::ACCEPTED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(accepted.body["data"]["status"], "queued");
+    let batches = devserver::pumps::drain_send_queue(&state).await.unwrap();
+    assert_eq!(batches.len(), 2, "20 queue messages, 10 a batch");
+    // SQS delivers a batch again: nothing is sent or counted twice.
+    let again = mail::worker::handle_batch(&state, batches[0].clone(), None).await;
+    assert!(again.batch_item_failures.is_empty());
+    // A retried request with the same key is the same send and queues nothing.
+    let retried = app
+        .request(
+            Method::POST,
+            &sends,
+            bodega_tests::Auth::Bearer(&t.owner),
+            Some(&body),
+            &key,
+        )
+        .await;
+    assert_eq!(
+        retried.assert_ok(StatusCode::ACCEPTED)["id"],
+        send_id.as_str()
+    );
+    assert_eq!(retried.headers["idempotent-replayed"], "true");
+    assert!(
+        devserver::pumps::drain_send_queue(&state)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let progress = app
+        .mail(
+            Method::GET,
+            &t.viewer,
+            &format!("{sends}/{send_id}?limit=100"),
+            None,
+        )
+        .await;
+    let send = progress.assert_ok(StatusCode::OK);
+    assert_eq!(
+        (
+            &send["sent"],
+            &send["suppressed"],
+            &send["failed"],
+            &send["pending"]
+        ),
+        (&json!(197), &json!(2), &json!(1), &json!(0)),
+        "{send}"
+    );
+    assert_eq!(send["status"], "completed");
+    let page = send["recipients"].as_array().unwrap();
+    assert_eq!(page.len(), 100);
+    assert_eq!(page[bad_row]["status"], "failed");
+    assert!(page[bad_row]["errors"]["data.firstName"].is_array());
+    assert_eq!(page[10]["status"], "suppressed");
+    assert_eq!(page[11]["status"], "sent");
+    let cursor = progress.body["pagination"]["nextCursor"].as_str().unwrap();
+    let rest = app
+        .mail(
+            Method::GET,
+            &t.viewer,
+            &format!("{sends}/{send_id}?limit=100&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        rest.assert_ok(StatusCode::OK)["recipients"][50]["status"],
+        "suppressed"
+    );
+
+    // Each recipient got one email; the suppressed ones none.
+    assert_eq!(emails_to(&emails[11]).await.len(), 1);
+    assert_eq!(emails_to(&emails[199]).await.len(), 1);
+    assert!(emails_to(&emails[150]).await.is_empty());
+    assert!(emails_to(&emails[bad_row]).await.is_empty());
+    // 197 sent and 2 suppressed messages, each recorded once.
+    let messages = format!("/v1/orgs/{}/messages?limit=100", t.org);
+    let first = app.mail(Method::GET, &t.viewer, &messages, None).await;
+    let mut count = first.assert_ok(StatusCode::OK).as_array().unwrap().len();
+    let mut cursor = first.body["pagination"]["nextCursor"]
+        .as_str()
+        .map(str::to_owned);
+    while let Some(next) = cursor {
+        let page = app
+            .mail(
+                Method::GET,
+                &t.viewer,
+                &format!("{messages}&cursor={next}"),
+                None,
+            )
+            .await;
+        count += page.assert_ok(StatusCode::OK).as_array().unwrap().len();
+        cursor = page.body["pagination"]["nextCursor"]
+            .as_str()
+            .map(str::to_owned);
+    }
+    assert_eq!(count, 199);
+
+    // Another org's member sees no such send.
+    app.mail(Method::GET, &stranger, &format!("{sends}/{send_id}"), None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let other_org = app.new_org(&stranger, "both").await;
+    app.mail(
+        Method::GET,
+        &stranger,
+        &format!("/v1/orgs/{other_org}/sends/{send_id}"),
+        None,
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
