@@ -14,6 +14,7 @@ pub mod policy;
 pub mod preview;
 pub mod review;
 pub mod send;
+pub mod ses_events;
 pub mod suppressions;
 pub mod templates;
 pub mod versions;

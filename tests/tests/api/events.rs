@@ -214,3 +214,16 @@ async fn the_send_queue_sample_reaches_the_mail_worker() {
         event.records[0].message_id
     );
 }
+
+#[tokio::test]
+async fn the_ses_event_samples_reach_the_mail_events_handler() {
+    let app = spawn_app().await;
+    for sample in ["mail/ses-bounce.json", "mail/ses-complaint.json"] {
+        let event: mail::ses_events::SesEventBridgeEvent =
+            serde_json::from_value(bodega_tests::sample_events()[sample].clone())
+                .expect("the sample is an SES event from EventBridge");
+        mail::ses_events::handle_event(&app.services.store, &event.detail)
+            .await
+            .unwrap_or_else(|err| panic!("{sample}: {err:?}"));
+    }
+}

@@ -353,3 +353,138 @@ async fn a_bulk_send_is_checked_then_sent_once_per_recipient_even_when_a_batch_c
     .await
     .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
 }
+
+/// A sample SES event from events/mail/, about `message` sent to `to` by `org`.
+fn ses_event(
+    sample: &str,
+    org: &str,
+    message: &Value,
+    to: &str,
+) -> mail::ses_events::SesEventBridgeEvent {
+    let mut event = bodega_tests::sample_events()[sample].clone();
+    let detail = &mut event["detail"];
+    detail["mail"]["tags"]["org"] = json!([org]);
+    detail["mail"]["tags"]["message"] = json!([message["id"]]);
+    detail["mail"]["messageId"] = message["sesMessageId"].clone();
+    detail["mail"]["destination"] = json!([to]);
+    for (part, list) in [
+        ("bounce", "bouncedRecipients"),
+        ("complaint", "complainedRecipients"),
+    ] {
+        if let Some(all) = detail
+            .get_mut(part)
+            .and_then(|p| p.get_mut(list))
+            .and_then(Value::as_array_mut)
+        {
+            for r in all {
+                r["emailAddress"] = json!(to);
+            }
+        }
+    }
+    serde_json::from_value(event).expect("an SES event from EventBridge")
+}
+
+#[tokio::test]
+async fn a_hard_bounce_and_a_complaint_suppress_the_address_and_mark_the_message() {
+    let app = app().await;
+    let t = team(&app).await;
+    let mut body = order_template();
+    body["name"] = json!("Receipt");
+    let id = create(&app, &t.editor, &t.org, &body).await;
+    app.mail(
+        Method::POST,
+        &t.editor,
+        &format!("{}/submit", template_path(&t.org, &id)),
+        None,
+    )
+    .await
+    .assert_ok(StatusCode::CREATED);
+    for (sample, reason, status) in [
+        ("mail/ses-bounce.json", "bounced", "bounced"),
+        ("mail/ses-complaint.json", "complained", "complained"),
+    ] {
+        let to = unique_email(reason);
+        let sent = send(
+            &app,
+            &t.owner,
+            &t.org,
+            &id,
+            &json!({ "to": to, "data": data() }),
+        )
+        .await;
+        let message = sent.assert_ok(StatusCode::OK).clone();
+        let event = ses_event(sample, &t.org, &message, &to);
+        // Delivered twice, applied once.
+        for _ in 0..2 {
+            mail::ses_events::handle_event(&app.services.store, &event.detail)
+                .await
+                .unwrap();
+        }
+        let list = app
+            .mail(Method::GET, &t.viewer, &suppressions(&t.org), None)
+            .await;
+        let entry = list
+            .assert_ok(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["email"] == to.as_str())
+            .cloned()
+            .unwrap_or_else(|| panic!("{to} is not suppressed: {}", list.body));
+        assert_eq!(entry["reason"], reason);
+        assert_eq!(entry["messageId"], message["id"]);
+        let messages = app
+            .mail(
+                Method::GET,
+                &t.viewer,
+                &format!("/v1/orgs/{}/messages", t.org),
+                None,
+            )
+            .await;
+        let recorded = messages
+            .assert_ok(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["id"] == message["id"])
+            .cloned()
+            .unwrap();
+        assert_eq!(recorded["status"], status);
+        // The next send to the address is skipped.
+        let next = send(
+            &app,
+            &t.owner,
+            &t.org,
+            &id,
+            &json!({ "to": to, "data": data() }),
+        )
+        .await;
+        assert_eq!(next.assert_ok(StatusCode::OK)["status"], "suppressed");
+        assert_eq!(emails_to(&to).await.len(), 1);
+    }
+    // A soft bounce changes nothing.
+    let to = unique_email("soft");
+    let sent = send(
+        &app,
+        &t.owner,
+        &t.org,
+        &id,
+        &json!({ "to": to, "data": data() }),
+    )
+    .await;
+    let message = sent.assert_ok(StatusCode::OK).clone();
+    let mut soft = ses_event("mail/ses-bounce.json", &t.org, &message, &to);
+    soft.detail.bounce.as_mut().unwrap().bounce_type = "Transient".into();
+    mail::ses_events::handle_event(&app.services.store, &soft.detail)
+        .await
+        .unwrap();
+    let again = send(
+        &app,
+        &t.owner,
+        &t.org,
+        &id,
+        &json!({ "to": to, "data": data() }),
+    )
+    .await;
+    assert_eq!(again.assert_ok(StatusCode::OK)["status"], "sent");
+}
