@@ -3,6 +3,7 @@
 //! [`render`] is the pipeline that turns a template and its data into the
 //! subject, HTML and text of a [`RichMessage`].
 
+pub mod builtin;
 pub mod render;
 
 use anyhow::Context as _;
@@ -42,24 +43,22 @@ impl Mailer {
         }
     }
 
+    /// Sends a platform email: the text goes through the pipeline's
+    /// built-in notice template ([`builtin::notice`]) for its HTML part and
+    /// stays the text part.
     #[tracing::instrument(skip_all, fields(subject = %email.subject))]
     pub async fn send(&self, email: Message) -> anyhow::Result<String> {
-        let utf8 = |text: String| Content::builder().data(text).charset("UTF-8").build();
-        let message = SesMessage::builder()
-            .subject(utf8(email.subject)?)
-            .body(Body::builder().text(utf8(email.text)?).build())
-            .build();
-        let output = self
-            .ses
-            .send_email()
-            .from_email_address(&self.from)
-            .destination(Destination::builder().to_addresses(email.to).build())
-            .content(EmailContent::builder().simple(message).build())
-            .set_configuration_set_name(self.configuration_set.clone())
-            .send()
-            .await
-            .context("sending an email through SES")?;
-        Ok(output.message_id.unwrap_or_default())
+        let rendered = builtin::notice(&email.subject, &email.text)?;
+        self.send_rich(RichMessage {
+            to: email.to,
+            subject: email.subject,
+            html: rendered.html,
+            text: email.text,
+            tags: Vec::new(),
+            headers: Vec::new(),
+        })
+        .await
+        .context("sending an email through SES")
     }
 }
 
