@@ -119,7 +119,8 @@ bodies = [m["body"] for m in sent if to in m["destinations"]["ToAddresses"] and 
 if not bodies:
     sys.exit(f"fuzz.sh: no invitation email reached {to}")
 after = bodies[-1].split("accept the invitation with this code:", 1)[1]
-print(after.strip().split()[0])
+# The HTML part (what moto keeps): the code is the first 64-hex-digit word.
+print(next(w for w in after.split() if len(w) == 64 and all(c in "0123456789abcdef" for c in w.lower())))
 PY
 }
 # Grace joins Ada's org, so removing a member reaches a member to remove;

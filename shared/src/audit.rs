@@ -78,6 +78,14 @@ pub enum AuditAction {
     MailSent,
     #[serde(rename = "mail.test_sent")]
     MailTestSent,
+    /// A bulk send was accepted (the recipients' count, not their data).
+    #[serde(rename = "mail.bulk_send_created")]
+    MailBulkSendCreated,
+    /// An address was suppressed: unsubscribed, bounced or complained.
+    #[serde(rename = "suppression.added")]
+    SuppressionAdded,
+    #[serde(rename = "suppression.removed")]
+    SuppressionRemoved,
 }
 
 /// Who did it: `user:<id>`, `apikey:<prefix>`, or `anonymous` (e.g. a failed

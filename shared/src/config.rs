@@ -57,6 +57,16 @@ pub struct Config {
     pub api_key_rate_limit: u64,
     /// The web app's base URL, for links in emails (`<url>/reset-password?token=...`).
     pub public_app_url: Option<String>,
+    /// The API's public https URL (`PUBLIC_API_URL`), for links into the API
+    /// in emails (one-click unsubscribe). Unset: the mail function takes it
+    /// from API Gateway's request context.
+    pub public_api_url: Option<String>,
+    /// The SQS queue of bulk email sends (`MAIL_SEND_QUEUE_URL`); unset:
+    /// bulk sends answer 503.
+    pub mail_send_queue_url: Option<String>,
+    /// Emails per second the send worker keeps to when SES's own quota
+    /// (GetAccount) cannot be read (`MAIL_SEND_RATE`, default 10).
+    pub mail_send_rate: f64,
     pub signing_keys: SigningKeysSource,
     pub stripe: StripeConfig,
     /// Path-style S3 addressing, for S3-compatible endpoints on an IP address.
@@ -153,6 +163,20 @@ impl Config {
             }
         };
 
+        let mail_send_rate = match get("MAIL_SEND_RATE") {
+            None => 10.0,
+            Some(raw) => raw
+                .parse::<f64>()
+                .ok()
+                .filter(|rate| rate.is_finite() && *rate > 0.0)
+                .unwrap_or_else(|| {
+                    problems.push(format!(
+                        "MAIL_SEND_RATE must be a positive number of emails per second, got {raw:?}"
+                    ));
+                    0.0
+                }),
+        };
+
         match signing_keys {
             Some(signing_keys) if problems.is_empty() => Ok(Self {
                 table_name,
@@ -166,6 +190,10 @@ impl Config {
                 api_key_rate_limit,
                 public_app_url: get("PUBLIC_APP_URL")
                     .map(|url| url.trim_end_matches('/').to_owned()),
+                public_api_url: get("PUBLIC_API_URL")
+                    .map(|url| url.trim_end_matches('/').to_owned()),
+                mail_send_queue_url: get("MAIL_SEND_QUEUE_URL"),
+                mail_send_rate,
                 signing_keys,
                 stripe,
                 s3_force_path_style,

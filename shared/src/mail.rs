@@ -3,6 +3,7 @@
 //! [`render`] is the pipeline that turns a template and its data into the
 //! subject, HTML and text of a [`RichMessage`].
 
+pub mod builtin;
 pub mod render;
 
 use anyhow::Context as _;
@@ -42,24 +43,22 @@ impl Mailer {
         }
     }
 
+    /// Sends a platform email: the text goes through the pipeline's
+    /// built-in notice template ([`builtin::notice`]) for its HTML part and
+    /// stays the text part.
     #[tracing::instrument(skip_all, fields(subject = %email.subject))]
     pub async fn send(&self, email: Message) -> anyhow::Result<String> {
-        let utf8 = |text: String| Content::builder().data(text).charset("UTF-8").build();
-        let message = SesMessage::builder()
-            .subject(utf8(email.subject)?)
-            .body(Body::builder().text(utf8(email.text)?).build())
-            .build();
-        let output = self
-            .ses
-            .send_email()
-            .from_email_address(&self.from)
-            .destination(Destination::builder().to_addresses(email.to).build())
-            .content(EmailContent::builder().simple(message).build())
-            .set_configuration_set_name(self.configuration_set.clone())
-            .send()
-            .await
-            .context("sending an email through SES")?;
-        Ok(output.message_id.unwrap_or_default())
+        let rendered = builtin::notice(&email.subject, &email.text)?;
+        self.send_rich(RichMessage {
+            to: email.to,
+            subject: email.subject,
+            html: rendered.html,
+            text: email.text,
+            tags: Vec::new(),
+            headers: Vec::new(),
+        })
+        .await
+        .context("sending an email through SES")
     }
 }
 
@@ -156,5 +155,47 @@ where
             _ => SendFailure::Unavailable(err.into()),
         },
         _ => SendFailure::Unavailable(err.into()),
+    }
+}
+
+/// What SES says about the account's sending (GetAccount).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SendingStatus {
+    /// Whether the account may send at all (SES pauses it after abuse).
+    pub sending_enabled: bool,
+    /// `HEALTHY`, `PROBATION` or `SHUTDOWN`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub enforcement_status: Option<String>,
+    /// Out of the sandbox (may send to any address).
+    pub production_access: bool,
+    /// Emails per second SES accepts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_send_rate: Option<f64>,
+    /// Emails per 24 hours, and how many were sent in the last 24 hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_24_hour_send: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_last_24_hours: Option<f64>,
+}
+
+impl Mailer {
+    /// The account's sending status and quota (SES v2 `GetAccount`).
+    pub async fn sending_status(&self) -> anyhow::Result<SendingStatus> {
+        let account = self
+            .ses
+            .get_account()
+            .send()
+            .await
+            .context("reading the SES account")?;
+        let quota = account.send_quota();
+        Ok(SendingStatus {
+            sending_enabled: account.sending_enabled(),
+            enforcement_status: account.enforcement_status().map(str::to_owned),
+            production_access: account.production_access_enabled(),
+            max_send_rate: quota.map(|q| q.max_send_rate()).filter(|r| *r > 0.0),
+            max_24_hour_send: quota.map(|q| q.max24_hour_send()),
+            sent_last_24_hours: quota.map(|q| q.sent_last24_hours()),
+        })
     }
 }

@@ -26,6 +26,9 @@ pub struct Services {
     pub rate_limiter: RateLimiter,
     pub tokens: Arc<TokenKeys>,
     pub payments: Payments,
+    /// The SDK configuration the clients were built from, for a client only
+    /// one context needs (mail's SQS queue).
+    pub sdk: SdkConfig,
 }
 
 impl Services {
@@ -81,6 +84,7 @@ impl Services {
             tokens: Arc::new(tokens),
             payments,
             config: Arc::new(config),
+            sdk: sdk.clone(),
         })
     }
 }

@@ -8,13 +8,17 @@
 //! the platform goes through.
 
 mod access;
+pub mod bulk;
 pub mod model;
 pub mod policy;
 pub mod preview;
 pub mod review;
 pub mod send;
+pub mod ses_events;
+pub mod suppressions;
 pub mod templates;
 pub mod versions;
+pub mod worker;
 
 use std::sync::Arc;
 
@@ -33,6 +37,18 @@ pub struct MailState {
     pub tokens: Arc<TokenKeys>,
     pub rate_limiter: RateLimiter,
     pub mailer: Mailer,
+    /// `PUBLIC_API_URL`: the base of links into the API in emails.
+    pub public_api_url: Option<String>,
+    /// Where bulk sends go; none when `MAIL_SEND_QUEUE_URL` is unset.
+    pub queue: Option<SendQueue>,
+    pub pacing: worker::Pacing,
+}
+
+/// The bulk-send queue.
+#[derive(Clone)]
+pub struct SendQueue {
+    pub sqs: aws_sdk_sqs::Client,
+    pub url: String,
 }
 
 impl MailState {
@@ -42,6 +58,16 @@ impl MailState {
             tokens: services.tokens.clone(),
             rate_limiter: services.rate_limiter.clone(),
             mailer: services.mailer.clone(),
+            public_api_url: services.config.public_api_url.clone(),
+            queue: services
+                .config
+                .mail_send_queue_url
+                .clone()
+                .map(|url| SendQueue {
+                    sqs: aws_sdk_sqs::Client::new(&services.sdk),
+                    url,
+                }),
+            pacing: worker::Pacing::new(services.config.mail_send_rate),
         }
     }
 }
@@ -103,6 +129,17 @@ fn api() -> OpenApiRouter<MailState> {
         .routes(routes!(send::test_send_template))
         // GET /v1/orgs/{orgId}/messages
         .routes(routes!(send::list_messages))
+        // GET, DELETE /v1/orgs/{orgId}/suppressions
+        .routes(routes!(
+            suppressions::list_suppressions,
+            suppressions::remove_suppression
+        ))
+        // POST /v1/unsubscribe/{token}
+        .routes(routes!(suppressions::unsubscribe))
+        // POST /v1/orgs/{orgId}/sends
+        .routes(routes!(bulk::create_send))
+        // GET /v1/orgs/{orgId}/sends/{sendId}
+        .routes(routes!(bulk::get_send))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

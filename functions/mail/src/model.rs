@@ -8,6 +8,11 @@
 //!   frozen version with its review; while in review also in GSI1
 //!   `MAIL#ORG#<orgId>#REVIEWS / <submittedAt>#<templateId>#<n>` (the inbox).
 //! - `MAIL#ORG#<orgId>#MESSAGES / <messageId>`: a message sent, newest last.
+//! - `MAIL#ORG#<orgId>#SUPPRESSIONS / <email>`: an address the org no
+//!   longer mails (unsubscribed, bounced, complained).
+//! - `MAIL#ORG#<orgId>#SENDS / <sendId>`: a bulk send with its counters.
+//! - `MAIL#ORG#<orgId>#SEND#<sendId> / RECIPIENT#<n, 6 digits>`: one
+//!   recipient's outcome, written once (the worker's claim).
 
 use serde::{Deserialize, Serialize};
 use shared::auth::CapabilityRole;
@@ -51,6 +56,27 @@ pub fn policy_key(org_id: &str) -> (String, &'static str) {
 
 pub fn messages_pk(org_id: &str) -> String {
     format!("MAIL#ORG#{org_id}#MESSAGES")
+}
+
+pub const SUPPRESSION_TYPE: &str = "MAIL_SUPPRESSION";
+pub const SEND_TYPE: &str = "MAIL_BULK_SEND";
+pub const RECIPIENT_TYPE: &str = "MAIL_BULK_RECIPIENT";
+pub const RECIPIENT_SK_PREFIX: &str = "RECIPIENT#";
+
+pub fn suppressions_pk(org_id: &str) -> String {
+    format!("MAIL#ORG#{org_id}#SUPPRESSIONS")
+}
+
+pub fn sends_pk(org_id: &str) -> String {
+    format!("MAIL#ORG#{org_id}#SENDS")
+}
+
+pub fn recipients_pk(org_id: &str, send_id: &str) -> String {
+    format!("MAIL#ORG#{org_id}#SEND#{send_id}")
+}
+
+pub fn recipient_sk(index: usize) -> String {
+    format!("{RECIPIENT_SK_PREFIX}{index:06}")
 }
 
 /// What a template is for; marketing mail carries unsubscribe headers.
@@ -382,4 +408,111 @@ pub struct MessageRecord {
     pub ses_message_id: Option<String>,
     pub sent_by: String,
     pub created_at: String,
+}
+
+/// Why an address is suppressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SuppressionReason {
+    /// The recipient used the one-click unsubscribe link.
+    Unsubscribed,
+    /// SES reported a permanent bounce.
+    Bounced,
+    /// The recipient marked a message as spam.
+    Complained,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SuppressionRecord {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    /// The address, lower case.
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub item_type: String,
+    pub org_id: String,
+    pub email: String,
+    pub reason: SuppressionReason,
+    /// The message that led to it (a bounce or complaint), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    pub created_at: String,
+}
+
+/// Where a bulk send stands. `queued` and `queue_failed` are stored; the
+/// API shows `sending` once a recipient is done and `completed` when all are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SendStatus {
+    Queued,
+    Sending,
+    Completed,
+    /// The queue refused part of the work: the recipients not yet done
+    /// will not be.
+    QueueFailed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendRecord {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub item_type: String,
+    pub id: String,
+    pub org_id: String,
+    pub template_id: String,
+    pub template_version: u32,
+    pub total: u32,
+    /// Counters the worker adds to, once per recipient.
+    #[serde(default)]
+    pub sent: u32,
+    #[serde(default)]
+    pub suppressed: u32,
+    #[serde(default)]
+    pub failed: u32,
+    pub status: SendStatus,
+    pub created_by: String,
+    pub created_at: String,
+}
+
+/// What became of one recipient of a bulk send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RecipientStatus {
+    /// A worker holds the recipient (SES may be taking the message).
+    Sending,
+    Sent,
+    Suppressed,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecipientRecord {
+    #[serde(rename = "PK")]
+    pub pk: String,
+    #[serde(rename = "SK")]
+    pub sk: String,
+    #[serde(rename = "type")]
+    pub item_type: String,
+    pub index: u32,
+    pub email: String,
+    pub status: RecipientStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// Why the recipient failed: field → problems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<std::collections::BTreeMap<String, Vec<String>>>,
+    /// The worker invocation holding a `sending` recipient, and since when
+    /// (epoch seconds): a claim older than the lease may be taken over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_at: Option<i64>,
+    pub updated_at: String,
 }

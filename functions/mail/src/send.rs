@@ -6,7 +6,10 @@
 //! first request claims the key before SES is called: a retry gets the
 //! recorded message, never a second email.
 
+use axum::Extension;
 use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use lambda_http::request::RequestContext;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use shared::audit::{AuditAction, AuditEvent, AuditScope};
@@ -24,8 +27,9 @@ use utoipa::ToSchema;
 use crate::MailState;
 use crate::access;
 use crate::model::{
-    Content, MESSAGE_TYPE, MessageRecord, MessageStatus, TemplateStatus, messages_pk,
+    Category, Content, MESSAGE_TYPE, MessageRecord, MessageStatus, TemplateStatus, messages_pk,
 };
+use crate::suppressions;
 use crate::templates;
 use crate::versions;
 
@@ -99,22 +103,39 @@ fn recipient(raw: &str) -> ApiResult<Email> {
     Email::parse(raw).map_err(|err| ApiError::invalid_field("to", err.to_string()))
 }
 
+fn problem_fields(problems: Vec<render::Problem>) -> shared::http::Problems {
+    let mut fields = shared::http::Problems::default();
+    for problem in problems {
+        fields.add(problem.part.field(), problem.message);
+    }
+    fields
+}
+
+/// The email `content` makes with `data`, or each problem by field
+/// (`data.<variable>`, or the part that does not render).
+pub(crate) fn render_fields(
+    content: &Content,
+    data: &Map<String, Value>,
+) -> Result<Rendered, shared::http::FieldErrors> {
+    let bound = render::bind(&content.variables, data).map_err(shared::http::FieldErrors::from)?;
+    render::render(&content.source(), &bound).map_err(|problems| problem_fields(problems).into())
+}
+
 /// The email `content` makes with `data`: 422 naming each variable that
 /// does not fit, or each part that does not render.
-fn render_for(content: &Content, data: &Map<String, Value>) -> ApiResult<Rendered> {
+pub(crate) fn render_for(content: &Content, data: &Map<String, Value>) -> ApiResult<Rendered> {
     let bound = render::bind(&content.variables, data)
         .map_err(|fields| ApiError::validation("the data does not fit the template", fields))?;
     render::render(&content.source(), &bound).map_err(|problems| {
-        let mut fields = shared::http::Problems::default();
-        for problem in problems {
-            fields.add(problem.part.field(), problem.message);
-        }
-        ApiError::validation("the template does not render with this data", fields)
+        ApiError::validation(
+            "the template does not render with this data",
+            problem_fields(problems),
+        )
     })
 }
 
 /// SES tag values allow letters, digits, `_` and `-`.
-fn tag(name: &str, value: &str) -> (String, String) {
+pub(crate) fn tag(name: &str, value: &str) -> (String, String) {
     let value: String = value
         .chars()
         .map(|c| {
@@ -138,20 +159,101 @@ fn send_failure(err: SendFailure) -> ApiError {
     }
 }
 
-/// What `send` records and returns.
-struct Outgoing<'a> {
-    org_id: &'a str,
-    template_id: &'a str,
-    version: Option<u32>,
-    to: Email,
-    rendered: Rendered,
-    test: bool,
+/// One email on its way: what is sent and recorded.
+pub(crate) struct Outgoing<'a> {
+    pub org_id: &'a str,
+    pub template_id: &'a str,
+    pub version: Option<u32>,
+    /// The bulk send it belongs to.
+    pub send_id: Option<&'a str>,
+    pub to: Email,
+    pub rendered: Rendered,
+    pub test: bool,
+    /// The one-click unsubscribe URL: marketing mail carries it as headers.
+    pub unsubscribe_url: Option<String>,
 }
 
-/// Calls SES once, then records the message and its audit entry together.
-/// An idempotency claim is released when SES took nothing (a retry may
-/// send), completed with the message once it is recorded, and otherwise
-/// kept: after SES took the message a retry must not send it again.
+impl Outgoing<'_> {
+    /// The SES message: tags name the org, template, version, send and
+    /// message, so SES's events about it find their way back.
+    pub(crate) fn message(&self, message_id: &str) -> RichMessage {
+        let mut tags = vec![
+            tag("org", self.org_id),
+            tag("template", self.template_id),
+            tag("message", message_id),
+        ];
+        if let Some(version) = self.version {
+            tags.push(tag("version", &version.to_string()));
+        }
+        if let Some(send_id) = self.send_id {
+            tags.push(tag("send", send_id));
+        }
+        RichMessage {
+            to: self.to.as_str().to_owned(),
+            subject: self.rendered.subject.clone(),
+            html: self.rendered.html.clone(),
+            text: self.rendered.text.clone(),
+            tags,
+            headers: self
+                .unsubscribe_url
+                .as_deref()
+                .map(suppressions::unsubscribe_headers)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The record of this message with `status`.
+    pub(crate) fn record(
+        &self,
+        message_id: &str,
+        status: MessageStatus,
+        ses_message_id: Option<String>,
+        sent_by: &str,
+    ) -> MessageRecord {
+        MessageRecord {
+            pk: messages_pk(self.org_id),
+            sk: message_id.to_owned(),
+            item_type: MESSAGE_TYPE.to_owned(),
+            id: message_id.to_owned(),
+            org_id: self.org_id.to_owned(),
+            template_id: self.template_id.to_owned(),
+            template_version: self.version,
+            recipient: self.to.as_str().to_owned(),
+            subject: self.rendered.subject.clone(),
+            status,
+            test: self.test,
+            ses_message_id,
+            sent_by: sent_by.to_owned(),
+            created_at: now_rfc3339(),
+        }
+    }
+}
+
+/// The unsubscribe URL a message of `category` carries: marketing only.
+pub(crate) fn unsubscribe_url_for(
+    state: &MailState,
+    category: Category,
+    base: Option<&str>,
+    org_id: &str,
+    to: &Email,
+) -> Option<String> {
+    match (category, base) {
+        (Category::Marketing, Some(base)) => Some(suppressions::unsubscribe_url(
+            &state.tokens,
+            base,
+            org_id,
+            to.as_str(),
+        )),
+        _ => None,
+    }
+}
+
+/// Calls SES once (unless the org suppressed the address: then the
+/// message is recorded as `suppressed` and SES is not called), then
+/// records the message and its audit entry together. An idempotency claim
+/// is released when SES took nothing (a retry may send), completed with
+/// the message once it is recorded, and otherwise kept: after SES took the
+/// message a retry must not send it again.
 async fn deliver(
     state: &MailState,
     caller: &Caller,
@@ -159,53 +261,24 @@ async fn deliver(
     claim: Option<Claim>,
 ) -> ApiResult<MessageView> {
     let id = new_id();
-    let mut tags = vec![
-        tag("org", out.org_id),
-        tag("template", out.template_id),
-        tag("message", &id),
-    ];
-    if let Some(version) = out.version {
-        tags.push(tag("version", &version.to_string()));
-    }
-    let ses_id = state
-        .mailer
-        .send_rich(RichMessage {
-            to: out.to.as_str().to_owned(),
-            subject: out.rendered.subject.clone(),
-            html: out.rendered.html,
-            text: out.rendered.text,
-            tags,
-            headers: Vec::new(),
-        })
-        .await;
-    let ses_id = match ses_id {
-        Ok(id) => id,
-        Err(err) => {
-            if let Some(claim) = claim
-                && let Err(release) = idempotency::release(&state.store, claim).await
-            {
-                tracing::error!(error = ?release, "could not release an idempotency key");
+    let suppressed = suppressions::is_suppressed(&state.store, out.org_id, out.to.as_str()).await?;
+    let (status, ses_id) = if suppressed {
+        (MessageStatus::Suppressed, None)
+    } else {
+        match state.mailer.send_rich(out.message(&id)).await {
+            Ok(ses_id) => (MessageStatus::Sent, Some(ses_id)),
+            Err(err) => {
+                if let Some(claim) = claim
+                    && let Err(release) = idempotency::release(&state.store, claim).await
+                {
+                    tracing::error!(error = ?release, "could not release an idempotency key");
+                }
+                return Err(send_failure(err));
             }
-            return Err(send_failure(err));
         }
     };
     let actor = caller.actor();
-    let record = MessageRecord {
-        pk: messages_pk(out.org_id),
-        sk: id.clone(),
-        item_type: MESSAGE_TYPE.to_owned(),
-        id,
-        org_id: out.org_id.to_owned(),
-        template_id: out.template_id.to_owned(),
-        template_version: out.version,
-        recipient: out.to.as_str().to_owned(),
-        subject: out.rendered.subject,
-        status: MessageStatus::Sent,
-        test: out.test,
-        ses_message_id: Some(ses_id),
-        sent_by: actor.to_string(),
-        created_at: now_rfc3339(),
-    };
+    let record = out.record(&id, status, ses_id, &actor.to_string());
     let action = if out.test {
         AuditAction::MailTestSent
     } else {
@@ -213,7 +286,9 @@ async fn deliver(
     };
     let event = AuditEvent::new(&AuditScope::Org(out.org_id.to_owned()), &actor, action)
         .target(format!("template:{}", out.template_id))
-        .details(serde_json::json!({ "message": record.id, "version": out.version }));
+        .details(
+            serde_json::json!({ "message": record.id, "version": out.version, "status": status }),
+        );
     let mut tx = Transaction::new();
     tx.push(
         state
@@ -226,13 +301,29 @@ async fn deliver(
         .transact(tx)
         .await
         .inspect_err(|err| tracing::error!(error = ?err, ses_message_id = ?record.ses_message_id, "SES took a message that could not be recorded"))?;
-    tracing::info!(message_id = %record.id, template_id = %out.template_id, "email sent");
+    tracing::info!(message_id = %record.id, template_id = %out.template_id, ?status, "email handled");
     let view = MessageView::from(record);
     if let Some(claim) = claim {
         let data = serde_json::to_value(&view).map_err(ApiError::internal)?;
         idempotency::complete(&state.store, claim, &data).await?;
     }
     Ok(view)
+}
+
+/// The version sends use: 409 when the template is archived or has none.
+pub(crate) async fn active_version(
+    store: &shared::store::Store,
+    org_id: &str,
+    template_id: &str,
+) -> ApiResult<crate::model::VersionRecord> {
+    let template = templates::load(store, org_id, template_id).await?;
+    if template.status == TemplateStatus::Archived {
+        return Err(ApiError::conflict("the template is archived"));
+    }
+    let number = template
+        .active_version
+        .ok_or_else(|| ApiError::conflict("the template has no active version yet"))?;
+    versions::load(store, org_id, template_id, number).await
 }
 
 /// Sends the active version to one recipient, synchronously. Needs
@@ -250,7 +341,7 @@ async fn deliver(
     ),
     request_body = SendRequest,
     responses(
-        (status = 200, description = "The message as recorded", body = Envelope<MessageView>),
+        (status = 200, description = "The message as recorded: `sent`, or `suppressed` (the org suppressed the address; SES was not called)", body = Envelope<MessageView>),
         (status = 403, description = "Without template:send", body = ErrorEnvelope),
         (status = 409, description = "No active version, the template is archived, or the same key is still being sent", body = ErrorEnvelope),
         (status = 422, description = "The address, or data that does not fit the schema (error.fields names data.<variable>)", body = ErrorEnvelope),
@@ -262,19 +353,15 @@ pub async fn send_template(
     caller: Caller,
     Path((org_id, template_id)): Path<(String, String)>,
     IdempotencyKey(header_key): IdempotencyKey,
+    context: Option<Extension<RequestContext>>,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<SendRequest>,
 ) -> ApiResult<ApiResponse<Value>> {
     access::require(&state.store, &caller, &org_id, Permission::TemplateSend).await?;
     let to = recipient(&request.to)?;
     let data = request.data.unwrap_or_default();
-    let template = templates::load(&state.store, &org_id, &template_id).await?;
-    if template.status == TemplateStatus::Archived {
-        return Err(ApiError::conflict("the template is archived"));
-    }
-    let number = template
-        .active_version
-        .ok_or_else(|| ApiError::conflict("the template has no active version yet"))?;
-    let version = versions::load(&state.store, &org_id, &template_id, number).await?;
+    let version = active_version(&state.store, &org_id, &template_id).await?;
+    let number = version.number;
     let rendered = render_for(&version.content, &data)?;
     let key = request
         .idempotency_key
@@ -298,13 +385,27 @@ pub async fn send_template(
         }
         None => None,
     };
+    let base = suppressions::public_base(
+        state.public_api_url.as_deref(),
+        context.as_deref(),
+        &headers,
+    );
+    let unsubscribe_url = unsubscribe_url_for(
+        &state,
+        version.content.category,
+        base.as_deref(),
+        &org_id,
+        &to,
+    );
     let outgoing = Outgoing {
         org_id: &org_id,
         template_id: &template_id,
         version: Some(number),
+        send_id: None,
         to,
         rendered,
         test: false,
+        unsubscribe_url,
     };
     let message = deliver(&state, &caller, outgoing, claim).await?;
     let data = serde_json::to_value(&message).map_err(ApiError::internal)?;
@@ -384,9 +485,11 @@ pub async fn test_send_template(
         org_id: &org_id,
         template_id: &template_id,
         version: request.version,
+        send_id: None,
         to,
         rendered,
         test: true,
+        unsubscribe_url: None,
     };
     Ok(ApiResponse::ok(
         deliver(&state, &caller, outgoing, None).await?,

@@ -1,5 +1,6 @@
-//! `GET /v1/health`: the function's version and whether DynamoDB, S3 and SES
-//! answer. Each check has its own short deadline and they run at once, so a
+//! `GET /v1/health`: the function's version, whether DynamoDB, S3 and SES
+//! answer, and the SES account's sending status (GetAccount, where SES
+//! answers it: moto does not). Each check has its own short deadline and they run at once, so a
 //! dead dependency makes the answer 503 within about two seconds, not a hang.
 
 use std::time::{Duration, Instant};
@@ -7,6 +8,7 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use serde::Serialize;
 use shared::http::{ApiError, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use shared::mail::SendingStatus;
 use utoipa::ToSchema;
 
 use crate::PlatformState;
@@ -20,6 +22,10 @@ pub struct Health {
     status: &'static str,
     version: String,
     checks: Checks,
+    /// The SES account's sending status and quota (GetAccount), when SES
+    /// tells it; an account whose sending SES paused fails the `ses` check.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ses_account: Option<SendingStatus>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -78,7 +84,7 @@ where
 pub async fn health(State(state): State<PlatformState>) -> ApiResult<ApiResponse<Health>> {
     let services = &state.services;
     let config = &services.config;
-    let (dynamodb, s3, ses) = futures::join!(
+    let (dynamodb, s3, mut ses, account) = futures::join!(
         check(services.store.ping()),
         check(async {
             services
@@ -98,12 +104,26 @@ pub async fn health(State(state): State<PlatformState>) -> ApiResult<ApiResponse
                 .await
                 .map(drop)
         }),
+        tokio::time::timeout(CHECK_DEADLINE, services.mailer.sending_status()),
     );
+    let ses_account = match account {
+        Ok(Ok(status)) => Some(status),
+        Ok(Err(err)) => {
+            tracing::info!(error = ?err, "SES did not tell the account's sending status");
+            None
+        }
+        Err(_) => None,
+    };
+    if ses.ok && ses_account.as_ref().is_some_and(|a| !a.sending_enabled) {
+        ses.ok = false;
+        ses.error = Some("SES has paused sending for this account".to_owned());
+    }
     let healthy = dynamodb.ok && s3.ok && ses.ok;
     let health = Health {
         status: if healthy { "ok" } else { "degraded" },
         version: config.version.clone(),
         checks: Checks { dynamodb, s3, ses },
+        ses_account,
     };
     if healthy {
         return Ok(ApiResponse::ok(health));

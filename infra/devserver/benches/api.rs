@@ -6,6 +6,10 @@
 //! Needs the local stack's environment (infra/bench.sh starts one). Figures
 //! are printed, never asserted: they depend on the machine.
 //!
+//! Then the mail figures (`support/mail.rs`): render time of an MJML template
+//! with 20 variables, and a bulk send's throughput through the queue and
+//! the worker.
+//!
 //! `--quick` (what `make test` runs, with the dev profile) seeds and measures
 //! a handful of each, so the benchmark cannot rot; its figures mean nothing.
 
@@ -35,6 +39,9 @@ use shared::contracts::product::ProductForIndex;
 use shared::projections::search_index;
 use shared::store::Store;
 
+#[path = "support/mail.rs"]
+mod mail_bench;
+
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const CHECKOUT_LINES: &[usize] = &[1, 10, 50];
@@ -48,6 +55,9 @@ struct Plan {
     /// Checkouts are slower to set up (a cart per run): fewer runs.
     checkout_warmup: usize,
     checkout_runs: usize,
+    /// Bulk sends, and recipients per send (150 keeps a request under 256 KB).
+    bulk_sends: usize,
+    bulk_per_send: usize,
 }
 
 impl Plan {
@@ -57,6 +67,8 @@ impl Plan {
         runs: 200,
         checkout_warmup: 3,
         checkout_runs: 30,
+        bulk_sends: 4,
+        bulk_per_send: 150,
     };
     const QUICK: Plan = Plan {
         products: 25,
@@ -64,6 +76,8 @@ impl Plan {
         runs: 3,
         checkout_warmup: 0,
         checkout_runs: 1,
+        bulk_sends: 1,
+        bulk_per_send: 5,
     };
 
     /// `cargo bench` passes `--bench`; `--quick` picks the quick plan.
@@ -389,6 +403,8 @@ async fn main() -> anyhow::Result<()> {
     let mut config = shared::config::Config::from_env()
         .context("run through infra/bench.sh (make bench), which starts the local stack")?;
     config.table_name = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
+    // The bulk-send figure measures the pipeline, not SES's pacing.
+    config.mail_send_rate = 1_000_000.0;
     let meter = Meter::default();
     let metered = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
@@ -602,10 +618,125 @@ async fn main() -> anyhow::Result<()> {
         );
     }
 
+    // Mail: rendering, then a bulk send drained through the worker.
+    let template = mail_bench::template();
+    let variables: Vec<shared::mail::render::Variable> =
+        serde_json::from_value(template["variables"].clone())?;
+    let source = shared::mail::render::Source {
+        subject: template["subject"].as_str().unwrap_or_default(),
+        body: template["body"].as_str().unwrap_or_default(),
+        format: shared::mail::render::BodyFormat::Mjml,
+        text: None,
+    };
+    let sample = mail_bench::data(7);
+    let sample = sample.as_object().context("the bench data is an object")?;
+    record(
+        &mut figures,
+        measure("render MJML (20 variables)", &meter, plan, || async {
+            let bound = shared::mail::render::bind(&variables, sample)
+                .map_err(|fields| anyhow::anyhow!("the bench data does not fit: {fields:?}"))?;
+            shared::mail::render::render(&source, &bound)
+                .map_err(|problems| anyhow::anyhow!("the bench template fails: {problems:?}"))?;
+            Ok(())
+        })
+        .await?,
+    );
+    bulk_send(&app, &services, &meter, &seller, &org, plan).await?;
+
     let bare = figures[0].p50;
     println!("\nmedian latency as a multiple of the bare GetItem:");
     for f in &figures[1..] {
         println!("  {:<34} {:>5.1}x", f.name, f.p50 / bare);
     }
+    Ok(())
+}
+
+/// Queues `plan.bulk_sends` sends of the bench template,
+/// then drains the queue through the worker (as the devserver's pump and
+/// Lambda's SQS event source do) and prints recipients per second.
+async fn bulk_send(
+    app: &Router,
+    services: &shared::Services,
+    meter: &Meter,
+    token: &str,
+    org: &str,
+    plan: Plan,
+) -> anyhow::Result<()> {
+    let per_send = plan.bulk_per_send;
+    if services.config.mail_send_queue_url.is_none() {
+        println!("bulk send: skipped (MAIL_SEND_QUEUE_URL is not set)");
+        return Ok(());
+    }
+    let templates = format!("/v1/orgs/{org}/templates");
+    let created = expect(
+        app,
+        Method::POST,
+        &templates,
+        Some(token),
+        Some(mail_bench::template()),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let id = created["id"].as_str().unwrap_or_default().to_owned();
+    let submit = format!("{templates}/{id}/submit");
+    expect(
+        app,
+        Method::POST,
+        &submit,
+        Some(token),
+        None,
+        StatusCode::CREATED,
+    )
+    .await?;
+    let sends = format!("/v1/orgs/{org}/sends");
+    let mut send_ids = Vec::new();
+    for batch in 0..plan.bulk_sends {
+        let recipients: Vec<Value> = (0..per_send)
+            .map(|i| {
+                let n = batch * per_send + i;
+                json!({ "email": format!("reader{n}@bench.example"), "data": mail_bench::data(n) })
+            })
+            .collect();
+        let body = json!({ "templateId": id, "recipients": recipients });
+        let send = expect(
+            app,
+            Method::POST,
+            &sends,
+            Some(token),
+            Some(body),
+            StatusCode::ACCEPTED,
+        )
+        .await?;
+        send_ids.push(send["id"].as_str().unwrap_or_default().to_owned());
+    }
+    let state = mail::MailState::new(services);
+    meter.reset();
+    let started = Instant::now();
+    devserver::pumps::drain_send_queue(&state).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    let cost = meter.read();
+    let mut sent = 0;
+    for send_id in &send_ids {
+        let send = expect(
+            app,
+            Method::GET,
+            &format!("{sends}/{send_id}"),
+            Some(token),
+            None,
+            StatusCode::OK,
+        )
+        .await?;
+        sent += send["sent"].as_u64().unwrap_or_default();
+    }
+    let total = (plan.bulk_sends * per_send) as f64;
+    anyhow::ensure!(sent as f64 == total, "the worker sent {sent} of {total}");
+    println!(
+        "\nbulk send: {total} recipients (rendered, checked against the suppressions, sent to moto's SES, recorded) \
+         in {seconds:.2} s by one worker: {:.0} emails/s; per recipient {:.1} DynamoDB calls, {:.1} RCU, {:.1} WCU",
+        total / seconds,
+        cost.calls as f64 / total,
+        cost.reads / total,
+        cost.writes / total,
+    );
     Ok(())
 }

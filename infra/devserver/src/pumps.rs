@@ -8,6 +8,10 @@
 //! - New objects under `uploads/` in the assets bucket → the assets ingest
 //!   handler, as S3 "ObjectCreated" events with URL-encoded keys.
 //! - A one-minute timer → the orders expiry sweep, like its EventBridge schedule.
+//! - The bulk-send queue (moto's SQS) → `mail::worker::handle_batch`, up to
+//!   10 messages a batch; handled messages are deleted, reported failures
+//!   come back after the queue's visibility timeout, like Lambda's SQS
+//!   event source with `ReportBatchItemFailures`.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -33,7 +37,83 @@ pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
         spawn_table_stream(services),
         spawn_upload_notifications(services),
         spawn_expiry_sweep(services),
+        spawn_send_queue(services),
     ]
+}
+
+/// Feeds the bulk-send queue to the mail worker.
+pub fn spawn_send_queue(services: &shared::Services) -> Pump {
+    let state = mail::MailState::new(services);
+    let task = tokio::spawn(async move {
+        if state.queue.is_none() {
+            return;
+        }
+        loop {
+            if let Err(err) = drain_send_queue(&state).await {
+                tracing::warn!(error = ?err, "the send queue pump failed; retrying");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    });
+    Pump {
+        name: "mail-send-queue",
+        task,
+    }
+}
+
+/// Hands every message visible on the send queue to the worker, batch by
+/// batch, and deletes those it handled; returns the batches (a test may
+/// deliver one again, as SQS can).
+pub async fn drain_send_queue(
+    state: &mail::MailState,
+) -> anyhow::Result<Vec<mail::worker::SqsEvent>> {
+    let queue = state
+        .queue
+        .as_ref()
+        .context("MAIL_SEND_QUEUE_URL is not set")?;
+    let mut handled = Vec::new();
+    loop {
+        let received = queue
+            .sqs
+            .receive_message()
+            .queue_url(&queue.url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .context("receiving from the send queue")?;
+        let messages = received.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return Ok(handled);
+        }
+        let event = mail::worker::SqsEvent {
+            records: messages
+                .into_iter()
+                .map(|m| mail::worker::SqsMessage {
+                    message_id: m.message_id.unwrap_or_default(),
+                    receipt_handle: m.receipt_handle.unwrap_or_default(),
+                    body: m.body.unwrap_or_default(),
+                })
+                .collect(),
+        };
+        let response = mail::worker::handle_batch(state, event.clone(), None).await;
+        for record in &event.records {
+            let failed = response
+                .batch_item_failures
+                .iter()
+                .any(|f| f.item_identifier == record.message_id);
+            if !failed {
+                queue
+                    .sqs
+                    .delete_message()
+                    .queue_url(&queue.url)
+                    .receipt_handle(&record.receipt_handle)
+                    .send()
+                    .await
+                    .context("deleting a handled message")?;
+            }
+        }
+        handled.push(event);
+    }
 }
 
 /// How often the devserver sweeps unpaid orders (EventBridge's schedule in

@@ -145,11 +145,32 @@ pub async fn ensure_sender(client: &aws_sdk_sesv2::Client, sender: &str) -> anyh
     }
 }
 
+/// Creates the bulk-send queue the URL names (its last segment) unless it
+/// exists, with a visibility timeout above the worker's timeout, as
+/// template.yaml's `MailSendQueue`.
+pub async fn ensure_queue(client: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<()> {
+    let name = url.rsplit('/').next().unwrap_or_default();
+    client
+        .create_queue()
+        .queue_name(name)
+        .attributes(
+            aws_sdk_sqs::types::QueueAttributeName::VisibilityTimeout,
+            "720",
+        )
+        .send()
+        .await
+        .map_err(|e| anyhow::Error::new(e).context(format!("creating queue {name}")))?;
+    Ok(())
+}
+
 /// Everything the functions expect to exist, from their configuration.
 pub async fn ensure_all(services: &shared::Services) -> anyhow::Result<()> {
     let config = &services.config;
     ensure_table(services.store.client(), &config.table_name).await?;
     ensure_bucket(&services.s3, &config.bucket_name).await?;
     ensure_sender(&services.ses, &config.sender_email).await?;
+    if let Some(url) = &config.mail_send_queue_url {
+        ensure_queue(&aws_sdk_sqs::Client::new(&services.sdk), url).await?;
+    }
     Ok(())
 }

@@ -12,6 +12,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use aws_lc_rs::hmac;
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -102,6 +103,8 @@ pub struct TokenKeys {
     active_kid: String,
     signing_key: EncodingKey,
     verifying_keys: HashMap<String, DecodingKey>,
+    /// HMAC keys of signed links, one per kid, derived from its private key.
+    link_keys: HashMap<String, hmac::Key>,
     jwks: serde_json::Value,
 }
 
@@ -125,6 +128,7 @@ impl TokenKeys {
         let mut verifying_keys = HashMap::new();
         let mut jwks = Vec::new();
         let mut signing_key = None;
+        let mut link_keys = HashMap::new();
         for key in &set.keys {
             let invalid = || KeySetError::Key {
                 kid: key.kid.clone(),
@@ -140,6 +144,7 @@ impl TokenKeys {
             jwks.push(serde_json::json!({
                 "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": key.kid, "x": x,
             }));
+            link_keys.insert(key.kid.clone(), link_key(der.contents()));
             if key.kid == set.active_kid {
                 signing_key = Some(EncodingKey::from_ed_der(der.contents()));
             }
@@ -152,6 +157,7 @@ impl TokenKeys {
             active_kid: set.active_kid,
             signing_key,
             verifying_keys,
+            link_keys,
             jwks: serde_json::json!({ "keys": jwks }),
         })
     }
@@ -231,6 +237,51 @@ impl TokenKeys {
     }
 }
 
+/// The HMAC key of signed links for one signing key: an HMAC of a fixed
+/// label under the private key, so it is as secret as the key, needs no
+/// secret of its own, and differs from anything the key signs.
+fn link_key(private_der: &[u8]) -> hmac::Key {
+    let derive = hmac::Key::new(hmac::HMAC_SHA256, private_der);
+    let material = hmac::sign(&derive, b"bodega signed links v1");
+    hmac::Key::new(hmac::HMAC_SHA256, material.as_ref())
+}
+
+impl TokenKeys {
+    /// A token that proves the platform issued `payload` for `purpose`
+    /// (e.g. an unsubscribe link for one address of one org):
+    /// `<kid>.<payload, base64url>.<HMAC-SHA256 of purpose and payload>`.
+    /// It does not expire; it stays valid while its kid is in the key set.
+    pub fn sign_link(&self, purpose: &str, payload: &str) -> String {
+        let key = &self.link_keys[&self.active_kid];
+        let encoded = URL_SAFE_NO_PAD.encode(payload);
+        let tag = hmac::sign(
+            key,
+            link_message(purpose, &self.active_kid, &encoded).as_bytes(),
+        );
+        format!(
+            "{}.{encoded}.{}",
+            self.active_kid,
+            URL_SAFE_NO_PAD.encode(tag.as_ref())
+        )
+    }
+
+    /// The payload of a token from [`TokenKeys::sign_link`] for `purpose`;
+    /// `None` when it is garbled, forged, for another purpose or signed by a
+    /// key no longer in the set.
+    pub fn verify_link(&self, purpose: &str, token: &str) -> Option<String> {
+        let mut parts = token.splitn(3, '.');
+        let (kid, encoded, tag) = (parts.next()?, parts.next()?, parts.next()?);
+        let key = self.link_keys.get(kid)?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        hmac::verify(key, link_message(purpose, kid, encoded).as_bytes(), &tag).ok()?;
+        String::from_utf8(URL_SAFE_NO_PAD.decode(encoded).ok()?).ok()
+    }
+}
+
+fn link_message(purpose: &str, kid: &str, encoded: &str) -> String {
+    format!("{purpose}\n{kid}\n{encoded}")
+}
+
 /// Test and local-stack support: a fresh Ed25519 key set as the JSON that
 /// `TokenKeys::from_json` reads.
 pub fn generate_key_set_json(kid: &str) -> String {
@@ -252,6 +303,23 @@ mod tests {
             Duration::from_secs(900),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn signed_links_verify_only_for_their_purpose_and_key() {
+        let set = keys("k1");
+        let token = set.sign_link("unsubscribe", "org-1 ada@example.com");
+        assert_eq!(
+            set.verify_link("unsubscribe", &token).as_deref(),
+            Some("org-1 ada@example.com")
+        );
+        assert_eq!(set.verify_link("reset", &token), None);
+        let mut forged = token.clone();
+        forged.replace_range(3..4, if &token[3..4] == "A" { "B" } else { "A" });
+        assert_eq!(set.verify_link("unsubscribe", &forged), None);
+        assert_eq!(set.verify_link("unsubscribe", "garbage"), None);
+        assert_eq!(set.verify_link("unsubscribe", "k1.."), None);
+        assert_eq!(keys("k1").verify_link("unsubscribe", &token), None);
     }
 
     fn b64(value: serde_json::Value) -> String {

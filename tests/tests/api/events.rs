@@ -49,6 +49,14 @@ struct Journey {
 }
 
 impl Journey {
+    /// What `sample` stands for now (itself when unbound).
+    fn real(&self, sample: &str) -> String {
+        self.bound
+            .iter()
+            .find(|(from, _)| from == sample)
+            .map_or_else(|| sample.to_owned(), |(_, to)| to.clone())
+    }
+
     /// From now on, `sample` in any sample stands for `real`.
     fn bind(&mut self, sample: &str, real: impl Into<String>) {
         self.bound.retain(|(from, _)| from != sample);
@@ -116,6 +124,20 @@ async fn mail_journey(j: &mut Journey, org: &str, ada: &str, grace: &str) {
     j.run("mail/template-send.json", Some(ada), 200).await;
     j.run("mail/template-test-send.json", Some(ada), 200).await;
     j.run("mail/messages-list.json", Some(ada), 200).await;
+    // A bulk send (queued for the worker), Ada's one-click unsubscribe from
+    // the org's mail, and a manager lifting it again.
+    let send = j.run("mail/sends-create.json", Some(ada), 202).await;
+    j.bind("01JD8Z5M6N7P8Q9R0S1T2V3W4X", text(&send["id"]));
+    j.run("mail/send-get.json", Some(ada), 200).await;
+    let ada_email = j.real("ada@example.com");
+    j.bind("ada%40example.com", ada_email.replace('@', "%40"));
+    let url = mail::suppressions::unsubscribe_url(&j.app.services.tokens, "", org, &ada_email);
+    let token = url.rsplit('/').next().unwrap().to_owned();
+    j.bind("REPLACE_WITH_THE_TOKEN_OF_A_LIST_UNSUBSCRIBE_URL", token);
+    j.run("mail/unsubscribe.json", None, 200).await;
+    let suppressed = j.run("mail/suppressions-list.json", Some(ada), 200).await;
+    assert!(suppressed.to_string().contains(&ada_email), "{suppressed}");
+    j.run("mail/suppression-remove.json", Some(ada), 200).await;
     // Version 2 is approved too; rolling back activates version 1 again.
     let path = format!("/v1/orgs/{org}/templates/{template_id}");
     let version = edit_and_submit(j, &path, ada, "Shipped: {{ orderNumber }}").await;
@@ -375,4 +397,34 @@ async fn the_expiry_schedule_sample_runs_the_sweep() {
     .await
     .expect("the sweep runs on a fresh table");
     assert_eq!(report.due, 0, "{report:?}");
+}
+
+#[tokio::test]
+async fn the_send_queue_sample_reaches_the_mail_worker() {
+    let app = spawn_app().await;
+    let event: mail::worker::SqsEvent = serde_json::from_value(
+        bodega_tests::sample_events()["mail/worker-send-batch.json"].clone(),
+    )
+    .expect("the sample is an SQS event");
+    let state = mail::MailState::new(&app.services);
+    // Its send's template does not exist on a fresh table: the message is
+    // reported failed, for SQS to deliver again, and nothing is sent.
+    let response = mail::worker::handle_batch(&state, event.clone(), None).await;
+    assert_eq!(
+        response.batch_item_failures[0].item_identifier,
+        event.records[0].message_id
+    );
+}
+
+#[tokio::test]
+async fn the_ses_event_samples_reach_the_mail_events_handler() {
+    let app = spawn_app().await;
+    for sample in ["mail/ses-bounce.json", "mail/ses-complaint.json"] {
+        let event: mail::ses_events::SesEventBridgeEvent =
+            serde_json::from_value(bodega_tests::sample_events()[sample].clone())
+                .expect("the sample is an SES event from EventBridge");
+        mail::ses_events::handle_event(&app.services.store, &event.detail)
+            .await
+            .unwrap_or_else(|err| panic!("{sample}: {err:?}"));
+    }
 }

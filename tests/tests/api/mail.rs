@@ -5,7 +5,7 @@ use bodega_tests::{Auth, TestApp, TestResponse, emails_to, spawn_app, unique_ema
 use serde_json::{Value, json};
 
 /// The mail endpoints, one method each.
-trait MailApi {
+pub(crate) trait MailApi {
     async fn mail(
         &self,
         method: Method,
@@ -27,11 +27,11 @@ impl MailApi for TestApp {
     }
 }
 
-fn templates(org: &str) -> String {
+pub(crate) fn templates(org: &str) -> String {
     format!("/v1/orgs/{org}/templates")
 }
 
-fn template_path(org: &str, id: &str) -> String {
+pub(crate) fn template_path(org: &str, id: &str) -> String {
     format!("/v1/orgs/{org}/templates/{id}")
 }
 
@@ -40,7 +40,7 @@ fn version_path(org: &str, id: &str, n: u64) -> String {
 }
 
 /// An order email with a string and an html variable, as MJML.
-fn order_template() -> Value {
+pub(crate) fn order_template() -> Value {
     json!({
         "name": "Order shipped",
         "category": "transactional",
@@ -61,21 +61,21 @@ fn order_template() -> Value {
 }
 
 /// An org with an owner, and its members by role: (owner token, org id).
-struct Team {
-    org: String,
-    owner: String,
+pub(crate) struct Team {
+    pub(crate) org: String,
+    pub(crate) owner: String,
     /// Editor who is also an approver of step 1: refused on their own work.
-    editor: String,
-    editor_id: String,
-    approver1: String,
-    approver1_id: String,
-    approver2: String,
-    approver2_id: String,
-    viewer: String,
-    manager: String,
+    pub(crate) editor: String,
+    pub(crate) editor_id: String,
+    pub(crate) approver1: String,
+    pub(crate) approver1_id: String,
+    pub(crate) approver2: String,
+    pub(crate) approver2_id: String,
+    pub(crate) viewer: String,
+    pub(crate) manager: String,
 }
 
-async fn team(app: &TestApp) -> Team {
+pub(crate) async fn team(app: &TestApp) -> Team {
     let owner = app.signed_in_as(&unique_email("owner")).await;
     let org = app.new_org(&owner, "both").await;
     let (editor, editor_id) = app
@@ -125,7 +125,7 @@ async fn team(app: &TestApp) -> Team {
     }
 }
 
-async fn create(app: &TestApp, token: &str, org: &str, body: &Value) -> String {
+pub(crate) async fn create(app: &TestApp, token: &str, org: &str, body: &Value) -> String {
     app.mail(Method::POST, token, &templates(org), Some(body))
         .await
         .assert_ok(StatusCode::CREATED)["id"]
@@ -173,7 +173,13 @@ async fn approve_both(app: &TestApp, t: &Team, id: &str, n: u64) -> Value {
         .clone()
 }
 
-async fn send(app: &TestApp, token: &str, org: &str, id: &str, body: &Value) -> TestResponse {
+pub(crate) async fn send(
+    app: &TestApp,
+    token: &str,
+    org: &str,
+    id: &str,
+    body: &Value,
+) -> TestResponse {
     app.mail(
         Method::POST,
         token,

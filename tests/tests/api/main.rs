@@ -10,6 +10,7 @@ mod health;
 mod http_contract;
 mod identity;
 mod mail;
+mod mail_delivery;
 mod openapi;
 mod orders;
 mod orgs;
