@@ -202,7 +202,7 @@ headers = { Authorization = "Bearer $ADMIN_TOKEN" }
 
 # A cursor is opaque: only one the list handed out is read (else 400).
 [[operations]]
-include-operation-id-regex = "^(list_all_orders|list_my_audit|list_my_orgs|list_api_keys|list_fulfilments|list_members|list_org_audit|list_reviews|list_orders)$"
+include-operation-id-regex = "^(list_all_orders|list_my_audit|list_my_orgs|list_api_keys|list_fulfilments|list_members|list_org_audit|list_reviews|list_orders|list_templates|list_versions|list_messages|list_suppressions|get_send|approvals_inbox)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 429, "5xx"]
 
 # Rules across fields or over stored state, answered 422 (400 for a cursor):
@@ -213,10 +213,16 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # only with shipped; netTermsDays only with invoice payments; upload orgId,
 # type and size per purpose; a parentId that names a category; product
 # rules (tiers, compliance, minimum order quantity) not yet in the schema.
+# Mail: a template's parts must be present and render, its variables
+# declared once with defaults of their type; data must fit the template's
+# own variable schema (stored state); recipients must be deliverable
+# addresses (stricter than JSON Schema's email format) and, for test sends,
+# members; a rejection needs a comment that is not blank; a policy's rule
+# `n` counts its approvers.
 # And integers written with a fraction of zero (2.0), which JSON Schema
 # counts as integers and the API refuses (422).
 [[operations]]
-include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock)$"
+include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, "5xx"]
 
 # Bulk calls answer 200 with a result per product: a refused product is a
@@ -225,9 +231,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 include-operation-id-regex = "^(bulk_create_products|bulk_update_products)$"
 checks.negative_data_rejection.expected-statuses = ["2xx", 400, 401, 403, 404, 413, 415, 422, 429, "5xx"]
 
-# Stripe-signed: a body without Stripe's signature is refused (400).
+# Stripe-signed: a body without Stripe's signature is refused (400); so is an
+# unsubscribe token the API did not sign.
 [[operations]]
-include-operation-id = "payment_webhook"
+include-operation-id-regex = "^(payment_webhook|unsubscribe)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, "5xx"]
 EOF
 

@@ -272,15 +272,9 @@ impl TestApp {
     ) -> Option<std::collections::HashMap<String, AttributeValue>> {
         self.services
             .store
-            .client()
-            .get_item()
-            .table_name(self.services.store.table())
-            .key("PK", AttributeValue::S(pk.to_owned()))
-            .key("SK", AttributeValue::S(sk.to_owned()))
-            .send()
+            .get_raw(pk, sk)
             .await
             .expect("GetItem works")
-            .item
     }
 
     /// Sets one attribute of an existing item directly in the table, for
@@ -292,18 +286,13 @@ impl TestApp {
         name: &str,
         value: AttributeValue,
     ) {
+        let update = shared::store::Update::new(pk, sk, "SET #attr = :value")
+            .condition("attribute_exists(PK)")
+            .name("#attr", name)
+            .value(":value", value);
         self.services
             .store
-            .client()
-            .update_item()
-            .table_name(self.services.store.table())
-            .key("PK", AttributeValue::S(pk.to_owned()))
-            .key("SK", AttributeValue::S(sk.to_owned()))
-            .update_expression("SET #attr = :value")
-            .condition_expression("attribute_exists(PK)")
-            .expression_attribute_names("#attr", name)
-            .expression_attribute_values(":value", value)
-            .send()
+            .apply_update(update)
             .await
             .unwrap_or_else(|e| panic!("setting {name} on {pk}/{sk}: {e:?}"));
     }

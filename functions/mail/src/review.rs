@@ -654,6 +654,7 @@ pub async fn activate_version(
 #[into_params(parameter_in = Query)]
 pub struct InboxFilter {
     /// `me`: only versions the caller may decide now.
+    #[param(pattern = "^me$")]
     assigned: Option<String>,
 }
 

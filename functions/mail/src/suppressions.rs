@@ -201,6 +201,7 @@ pub struct RemoveSuppression {
         (status = 200, description = "The suppression removed", body = Envelope<SuppressionView>),
         (status = 403, description = "Without org:manage", body = ErrorEnvelope),
         (status = 404, description = "The address is not suppressed", body = ErrorEnvelope),
+        (status = 422, description = "email is not an email address", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all, fields(org_id = %org_id))]
