@@ -63,7 +63,7 @@ pub struct BulkRecipient {
 /// What a dry run finds for one recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Check {
+pub enum RecipientVerdict {
     Valid,
     Invalid,
     Suppressed,
@@ -74,7 +74,7 @@ pub enum Check {
 pub struct RecipientCheck {
     pub index: u32,
     pub email: String,
-    pub status: Check,
+    pub status: RecipientVerdict,
     /// Why the recipient is invalid: `email`, `data.<variable>`, or a part.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<FieldErrors>,
@@ -239,22 +239,22 @@ async fn dry_run(
             index: index as u32,
             email: email.map_or_else(|_| recipient.email.clone(), |e| e.as_str().to_owned()),
             status: if errors.is_empty() {
-                Check::Valid
+                RecipientVerdict::Valid
             } else {
-                Check::Invalid
+                RecipientVerdict::Invalid
             },
             errors: (!errors.is_empty()).then_some(errors),
         });
     }
     let valid: Vec<&str> = checks
         .iter()
-        .filter(|c| c.status == Check::Valid)
+        .filter(|c| c.status == RecipientVerdict::Valid)
         .map(|c| c.email.as_str())
         .collect();
     let suppressed = suppressed_among(&state.store, org_id, &valid).await?;
     for check in &mut checks {
-        if check.status == Check::Valid && suppressed.contains(&check.email) {
-            check.status = Check::Suppressed;
+        if check.status == RecipientVerdict::Valid && suppressed.contains(&check.email) {
+            check.status = RecipientVerdict::Suppressed;
         }
     }
     let count = |status| checks.iter().filter(|c| c.status == status).count() as u32;
@@ -263,9 +263,9 @@ async fn dry_run(
         template_id: request.template_id.clone(),
         template_version: number,
         total: checks.len() as u32,
-        valid: count(Check::Valid),
-        invalid: count(Check::Invalid),
-        suppressed: count(Check::Suppressed),
+        valid: count(RecipientVerdict::Valid),
+        invalid: count(RecipientVerdict::Invalid),
+        suppressed: count(RecipientVerdict::Suppressed),
         recipients: checks,
     })
 }

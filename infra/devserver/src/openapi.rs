@@ -13,6 +13,25 @@ use utoipa::openapi::{
     Content, InfoBuilder, ObjectBuilder, OpenApi, OpenApiBuilder, Ref, RefOr, Response, Tag, Type,
 };
 
+/// Merges one context's document. Schemas are global by name: a context
+/// that names a schema like another context's, with other content, would
+/// silently replace it (as a `Check` once did), so that panics instead.
+fn merge_checked(doc: &mut OpenApi, context: &str, part: OpenApi) {
+    if let (Some(have), Some(new)) = (&doc.components, &part.components) {
+        for (name, schema) in &new.schemas {
+            if let Some(existing) = have.schemas.get(name) {
+                let same = serde_json::to_value(existing).ok() == serde_json::to_value(schema).ok();
+                assert!(
+                    same,
+                    "{context} defines the schema `{name}` differently from another context; rename one \
+                     (#[schema(as = ...)])"
+                );
+            }
+        }
+    }
+    doc.merge(part);
+}
+
 /// Every context's routes in one document, with the security schemes.
 pub fn document() -> OpenApi {
     let mut doc = OpenApiBuilder::new()
@@ -27,12 +46,16 @@ pub fn document() -> OpenApi {
                 .build(),
         )
         .build();
-    doc.merge(identity::openapi());
-    doc.merge(catalog::openapi());
-    doc.merge(assets::openapi());
-    doc.merge(orders::openapi());
-    doc.merge(mail::openapi());
-    doc.merge(platform::openapi());
+    for (context, part) in [
+        ("identity", identity::openapi()),
+        ("catalog", catalog::openapi()),
+        ("assets", assets::openapi()),
+        ("orders", orders::openapi()),
+        ("mail", mail::openapi()),
+        ("platform", platform::openapi()),
+    ] {
+        merge_checked(&mut doc, context, part);
+    }
 
     let components = doc.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
@@ -480,4 +503,33 @@ fn tag(name: &str, description: &str) -> Tag {
     let mut tag = Tag::new(name);
     tag.description = Some(description.to_owned());
     tag
+}
+
+#[cfg(test)]
+mod merge_tests {
+    use utoipa::openapi::{ComponentsBuilder, ObjectBuilder, OpenApiBuilder};
+
+    fn with_schema(description: &str) -> utoipa::openapi::OpenApi {
+        OpenApiBuilder::new()
+            .components(Some(
+                ComponentsBuilder::new()
+                    .schema("Check", ObjectBuilder::new().description(Some(description)))
+                    .build(),
+            ))
+            .build()
+    }
+
+    #[test]
+    #[should_panic(expected = "defines the schema `Check` differently")]
+    fn two_contexts_may_not_name_different_schemas_alike() {
+        let mut doc = with_schema("a health check");
+        super::merge_checked(&mut doc, "mail", with_schema("a recipient's verdict"));
+    }
+
+    #[test]
+    fn the_same_schema_from_two_contexts_merges() {
+        let mut doc = with_schema("shared");
+        super::merge_checked(&mut doc, "mail", with_schema("shared"));
+        assert_eq!(doc.components.unwrap().schemas.len(), 1);
+    }
 }
