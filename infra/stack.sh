@@ -700,6 +700,9 @@ values = [
     ("S3_FORCE_PATH_STYLE", "true"),
     ("TABLE_NAME", "bodega-local"),
     ("BUCKET_NAME", "bodega-local-assets"),
+    # moto serves objects without signatures: the bucket's public/ prefix
+    # stands in for the CDN in front of it in AWS.
+    ("PUBLIC_MEDIA_URL", moto + "/bodega-local-assets/public"),
     ("SENDER_EMAIL", "no-reply@bodega.local"),
     # moto's default account; the devserver creates the queue (--setup).
     ("MAIL_SEND_QUEUE_URL", moto + "/123456789012/bodega-local-mail-sends"),

@@ -61,6 +61,10 @@ pub struct Config {
     /// in emails (one-click unsubscribe). Unset: the mail function takes it
     /// from API Gateway's request context.
     pub public_api_url: Option<String>,
+    /// The base URL that serves the bucket's `public/` prefix (a CDN in AWS,
+    /// `PUBLIC_MEDIA_URL`): template images and other files meant for
+    /// anyone, at stable URLs that never expire. Unset: nothing is published.
+    pub public_media_url: Option<String>,
     /// The SQS queue of bulk email sends (`MAIL_SEND_QUEUE_URL`); unset:
     /// bulk sends answer 503.
     pub mail_send_queue_url: Option<String>,
@@ -191,6 +195,8 @@ impl Config {
                 public_app_url: get("PUBLIC_APP_URL")
                     .map(|url| url.trim_end_matches('/').to_owned()),
                 public_api_url: get("PUBLIC_API_URL")
+                    .map(|url| url.trim_end_matches('/').to_owned()),
+                public_media_url: get("PUBLIC_MEDIA_URL")
                     .map(|url| url.trim_end_matches('/').to_owned()),
                 mail_send_queue_url: get("MAIL_SEND_QUEUE_URL"),
                 mail_send_rate,

@@ -115,20 +115,38 @@ pub async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> anyh
     Ok(())
 }
 
-/// Creates the private assets bucket unless it exists.
+/// Creates the assets bucket unless it exists, and lets anyone read its
+/// `public/` prefix: locally that stands in for the CDN in front of it in
+/// AWS (template.yaml), where the bucket stays private and only CloudFront
+/// reads that prefix.
 pub async fn ensure_bucket(client: &aws_sdk_s3::Client, name: &str) -> anyhow::Result<()> {
     match client.create_bucket().bucket(name).send().await {
-        Ok(_) => Ok(()),
+        Ok(_) => {}
         Err(err)
             if matches!(
                 err.code(),
                 Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
-            ) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(anyhow::Error::new(err).context(format!("creating bucket {name}"))),
+            ) => {}
+        Err(err) => return Err(anyhow::Error::new(err).context(format!("creating bucket {name}"))),
     }
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "PublicMediaStandIn",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{name}/{}*", shared::asset_refs::PUBLIC_PREFIX),
+        }]
+    });
+    client
+        .put_bucket_policy()
+        .bucket(name)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .map_err(|e| anyhow::Error::new(e).context(format!("opening {name}'s public/ prefix")))?;
+    Ok(())
 }
 
 /// Registers the sender identity with SES unless it is there.

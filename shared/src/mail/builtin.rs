@@ -72,6 +72,7 @@ pub fn notice(subject: &str, text: &str) -> anyhow::Result<Rendered> {
         body: NOTICE_BODY,
         format: BodyFormat::Mjml,
         text: Some(NOTICE_TEXT),
+        assets: render::NO_ASSETS,
     };
     render::render(&source, &bound)
         .map_err(|problems| anyhow::anyhow!("the built-in notice does not render: {problems:?}"))

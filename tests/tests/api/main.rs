@@ -11,6 +11,7 @@ mod http_contract;
 mod identity;
 mod mail;
 mod mail_delivery;
+mod mail_images;
 mod openapi;
 mod orders;
 mod orgs;
