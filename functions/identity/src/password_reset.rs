@@ -79,13 +79,9 @@ pub async fn request_reset(
                 one_time::issue(&state.store, Purpose::ResetPassword, &user.id, &user.email)
                     .await
                     .context("issuing the reset code")?;
-            let message = emails::reset_password(
-                &user.email,
-                &user.name,
-                state.public_app_url.as_deref(),
-                &token,
-            );
-            if let Err(err) = state.mailer.send(message).await {
+            let message =
+                emails::reset_password(&user.name, state.public_app_url.as_deref(), &token);
+            if let Err(err) = state.mailer.send(&user.email, &message).await {
                 tracing::error!(user_id = %user.id, error = ?err, "the password reset email was not sent");
             }
         }

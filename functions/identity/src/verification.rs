@@ -20,13 +20,8 @@ use crate::{IdentityState, emails, limits};
 /// returned, so registration never fails on a mail hiccup.
 pub async fn send_code(state: &IdentityState, user: &UserRecord) -> ApiResult<()> {
     let token = one_time::issue(&state.store, Purpose::VerifyEmail, &user.id, &user.email).await?;
-    let email = emails::verify_email(
-        &user.email,
-        &user.name,
-        state.public_app_url.as_deref(),
-        &token,
-    );
-    if let Err(err) = state.mailer.send(email).await {
+    let email = emails::verify_email(&user.name, state.public_app_url.as_deref(), &token);
+    if let Err(err) = state.mailer.send(&user.email, &email).await {
         tracing::error!(user_id = %user.id, error = ?err, "the verification email was not sent");
     }
     Ok(())
