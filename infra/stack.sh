@@ -700,6 +700,10 @@ values = [
     ("S3_FORCE_PATH_STYLE", "true"),
     ("TABLE_NAME", "bodega-local"),
     ("BUCKET_NAME", "bodega-local-assets"),
+    # Every local client is 127.0.0.1: a frontend's e2e suite registers many
+    # users from it. Failure limits keep their defaults.
+    ("AUTH_LIMIT_REGISTRATIONS_PER_IP", "10000"),
+    ("AUTH_LIMIT_RESET_REQUESTS_PER_IP", "10000"),
     # moto serves objects without signatures: the bucket's public/ prefix
     # stands in for the CDN in front of it in AWS.
     ("PUBLIC_MEDIA_URL", moto + "/bodega-local-assets/public"),

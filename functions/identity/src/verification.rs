@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 use crate::one_time::{self, Purpose};
 use crate::user::{UserRecord, user_key};
-use crate::{IdentityState, emails, limits};
+use crate::{IdentityState, emails};
 
 /// Sends a verification code to `user`; a failure to send is logged, not
 /// returned, so registration never fails on a mail hiccup.
@@ -57,14 +57,21 @@ pub async fn verify_email(
     client: ClientInfo,
     ApiJson(request): ApiJson<VerifyEmailRequest>,
 ) -> ApiResult<ApiResponse<EmailVerified>> {
+    let code_failures = state.limits.code_failures_per_ip;
     state
         .rate_limiter
-        .hit(limits::VERIFY_PER_IP, client.ip_or_unknown())
+        .check(code_failures, client.ip_or_unknown())
         .await?;
     let invalid = || ApiError::invalid_field("token", "is invalid, already used or expired");
-    let token = one_time::find(&state.store, Purpose::VerifyEmail, request.token.trim())
-        .await?
-        .ok_or_else(invalid)?;
+    let Some(token) =
+        one_time::find(&state.store, Purpose::VerifyEmail, request.token.trim()).await?
+    else {
+        state
+            .rate_limiter
+            .failed(code_failures, client.ip_or_unknown())
+            .await?;
+        return Err(invalid());
+    };
     let (pk, sk) = user_key(&token.user_id);
     let mark_verified = Update::new(pk, sk, "SET emailVerified = :true, updatedAt = :now")
         // Only while the account still has the address the code was sent to.
@@ -115,7 +122,7 @@ pub async fn resend(
     }
     state
         .rate_limiter
-        .hit(limits::VERIFY_PER_EMAIL, &user.email)
+        .hit(state.limits.verify_resends_per_email, &user.email)
         .await?;
     send_code(&state, &user).await?;
     Ok(ApiResponse::ok(CodeSent { sent: true }).with_status(StatusCode::ACCEPTED))
