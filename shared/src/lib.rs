@@ -12,12 +12,14 @@
 //! - [`projections`]: items the stream keeps from other items (search index, order statistics).
 //! - [`payments`]: card payments through Stripe, invoices, and Stripe webhook signatures.
 //! - [`ratelimit`]: fixed-window request limits kept in the table.
+//! - [`catalog`]: catalog's products and the one command that creates one, for every context.
 //! - [`stock`]: conditional moves of a product's stock (adjust, reserve, release, commit).
 //! - [`domain`]: values that cross contexts (email, money, SKU, ids, timestamps).
 
 pub mod asset_refs;
 pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod contracts;

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use bodega_tests::{
-    TestApp, checkout_body, eventually, product_body, spawn_app, stripe_confirm_card,
-    stripe_intent, unique_email,
+    TestApp, checkout_body, eventually, made_to_order_product, product_body, spawn_app,
+    stripe_confirm_card, stripe_intent, unique_email,
 };
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -1403,4 +1403,63 @@ async fn the_stream_read_models_read_the_stored_order_and_fulfilment() {
             .collect::<Vec<_>>(),
         lines(&full.lines)
     );
+}
+
+#[tokio::test]
+async fn a_made_to_order_product_sells_without_stock_and_moves_none() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let made = app
+        .publish_product(made_to_order_product(
+            &shop.seller_org,
+            "DESIGN-TEE",
+            &shop.category,
+            "Wave tee",
+            2500,
+        ))
+        .await
+        .expect("the product is created")
+        .id;
+    let stocked = shop.product("socks", 500, 1).await;
+
+    // No stock at all, yet the cart and checkout take any quantity.
+    let (buyer, _) = app.new_customer_token();
+    app.add_to_cart(&buyer, None, &made, 7)
+        .await
+        .assert_ok(StatusCode::OK);
+    let cart = app.cart(&buyer, None).await;
+    assert_eq!(
+        cart.assert_ok(StatusCode::OK)["lines"][0]["stockStatus"],
+        "in_stock"
+    );
+    app.clear_cart(&buyer, None).await.assert_ok(StatusCode::OK);
+    let order = paid(&shop, &buyer, &made, 7).await;
+    assert_eq!(order["lines"][0]["madeToOrder"], true, "{order}");
+    assert_eq!(order["lines"][0]["quantity"], 7);
+    assert_eq!(shop.stock(&made).await, (0, 0));
+
+    // Cancelling an unpaid order, and a mixed order, move only counted stock.
+    let (other, _) = app.new_customer_token();
+    app.add_to_cart(&other, None, &stocked, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    let mixed = app.buy(&other, &made, 2).await;
+    assert_eq!(mixed["lines"].as_array().unwrap().len(), 2, "{mixed}");
+    assert_eq!(shop.stock(&stocked).await, (0, 1));
+    app.cancel_order(&other, &id(&mixed))
+        .await
+        .assert_ok(StatusCode::OK);
+    assert_eq!(shop.stock(&stocked).await, (1, 0));
+    assert_eq!(shop.stock(&made).await, (0, 0));
+
+    // An archived made-to-order product is not for sale.
+    app.add_to_cart(&other, None, &made, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.archive_product(&shop.seller, &made)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.checkout(&other, None, Some("mto-archived"), &checkout_body("card"))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
 }

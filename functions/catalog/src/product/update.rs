@@ -13,13 +13,13 @@ use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnv
 use shared::store::{Store, Transaction, Update, attr, n, s, to_item};
 use utoipa::ToSchema;
 
-use super::create::{category_exists, failed_image, not_a_ready_image, push_image_checks};
 use super::{
     EDITABLE_ATTRIBUTES, LISTING_ATTRIBUTES, Product, ProductInput, ProductView, load_product,
     validate_details, with_etag,
 };
 use crate::CatalogState;
 use crate::access::require_product_seller;
+use shared::catalog::{category_exists, failed_image, not_a_ready_image, push_image_checks};
 
 /// The UpdateItem that writes `next`'s editable fields and listing keys, if
 /// the item is still at `expected` and not archived. Stock and rating

@@ -89,7 +89,7 @@ pub(super) fn price_cart(
             ));
             continue;
         }
-        if product.stock_available < line.quantity {
+        if !product.can_supply(line.quantity) {
             unavailable.push(problem(
                 Some(product),
                 &product.id,
@@ -110,6 +110,7 @@ pub(super) fn price_cart(
             quantity: line.quantity,
             unit_price,
             line_total,
+            made_to_order: product.made_to_order,
         });
     }
     if !invalid.is_empty() {

@@ -46,6 +46,10 @@ pub struct OrderLine {
     /// Minor units, from the product's price tier for this quantity.
     pub unit_price: i64,
     pub line_total: i64,
+    /// Made to order by a partner: no stock was reserved for it, and none
+    /// moves when the order is paid, cancelled or refunded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub made_to_order: bool,
 }
 
 /// Amounts of an order, in minor units of `currency`.

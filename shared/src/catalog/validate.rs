@@ -1,9 +1,9 @@
 //! The rules every product obeys: one validator for create, update and
 //! bulk, recording every problem at once.
 
+use crate::domain::{CountryCode, Currency, Money};
+use crate::http::Problems;
 use serde_json::Value;
-use shared::domain::{CountryCode, Currency, Money};
-use shared::http::Problems;
 
 use super::{Certification, CertificationKind, Compliance, ProductDetails, ProductInput, Unit};
 
@@ -32,10 +32,7 @@ fn valid_date(raw: &str) -> bool {
 }
 
 /// Checks every field of `input`, recording each problem in `problems`.
-pub(crate) fn validate_details(
-    input: ProductInput,
-    problems: &mut Problems,
-) -> Option<ProductDetails> {
+pub fn validate_details(input: ProductInput, problems: &mut Problems) -> Option<ProductDetails> {
     let name = problems.text(
         "name",
         input.name.as_deref().unwrap_or(""),
@@ -120,7 +117,7 @@ pub(crate) fn validate_details(
                 "must be from 1 to 1000000000",
             );
         }
-        if !(0..=shared::domain::money::MAX_AMOUNT).contains(&tier.unit_price) {
+        if !(0..=crate::domain::money::MAX_AMOUNT).contains(&tier.unit_price) {
             problems.add(
                 format!("priceTiers[{i}].unitPrice"),
                 "must be whole minor units, 0 or more",
