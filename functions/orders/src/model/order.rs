@@ -38,6 +38,10 @@ impl Buyer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLine {
+    /// The line's own id (a ULID), e.g. the external id of a partner order
+    /// that makes it. Absent on lines placed before lines had ids.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub line_id: String,
     pub product_id: String,
     pub seller_org_id: String,
     pub sku: String,
