@@ -240,14 +240,15 @@ class Handler(BaseHTTPRequestHandler):
                 order["shipments"].append(shipment)
                 order["status"] = "fulfilled"
                 ref["status"] = order["status"]
-                event = {"event": "shipment_sent", "data": {"shipment": shipment, "order": ref}}
+                event = {"type": "shipment_sent", "data": {"shipment": shipment, "order": ref}}
             else:
                 order["status"] = "failed"
                 ref["status"] = order["status"]
-                event = {"event": "order_failed",
+                event = {"type": "order_failed",
                          "data": {"reason": body.get("reason") or "the print file could not be read",
                                   "order": ref}}
-        event.update({"created": int(time.time()), "retries": 0, "store_id": 1})
+        event.update({"occurred_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                      "retries": 0, "store_id": 1})
         return self.answer(200, {"event": event, "delivered": self.deliver(event, body.get("url"))})
 
     def deliver(self, event, url):

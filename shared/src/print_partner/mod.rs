@@ -139,7 +139,8 @@ impl PartnerOrderStatus {
             "partial" => Self::Partial,
             "fulfilled" => Self::Fulfilled,
             "failed" => Self::Failed,
-            "canceled" | "cancelled" => Self::Canceled,
+            // A deleted draft is reported `archived`.
+            "canceled" | "cancelled" | "archived" => Self::Canceled,
             other => Self::Other(other.to_owned()),
         }
     }

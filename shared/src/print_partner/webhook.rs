@@ -3,10 +3,11 @@
 //!
 //! Printful signs each delivery's raw body with HMAC-SHA256, keyed with the
 //! webhook's `secret_key` (a hex string, decoded to bytes first), and sends
-//! the hex digest in the `X-PF-Webhook-Signature` header. The body carries
-//! the event's `created` time (unix seconds); since it is signed, an event
-//! older than [`TOLERANCE`] is refused, so a captured delivery cannot be
-//! replayed later. Printful retries deliveries and events carry no id of
+//! the hex digest in the `X-PF-Webhook-Signature` header. A v2 body reads
+//! `{"type", "occurred_at", "retries", "store_id", "data": {"order": ...}}`
+//! (v1 named them `type`/`created`, unix seconds; both are read). The time
+//! is inside the signed body, so an event more than [`TOLERANCE`] from our
+//! clock is refused and a captured delivery cannot be replayed later. Printful retries deliveries and events carry no id of
 //! their own: [`PartnerEvent::id`] is the hash of the signed body, for the
 //! receiver's applied-once marker.
 
@@ -21,7 +22,7 @@ use crate::crypto::{from_hex, hex};
 
 /// The header the signature arrives in.
 pub const SIGNATURE_HEADER: &str = "x-pf-webhook-signature";
-/// How far an event's `created` may be from our clock, either way.
+/// How far an event's time may be from our clock, either way.
 pub const TOLERANCE: Duration = Duration::from_secs(5 * 60);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -30,7 +31,7 @@ pub enum WebhookError {
     MissingSignature,
     #[error("the signature does not match the payload")]
     BadSignature,
-    #[error("the event's created time is outside the tolerance")]
+    #[error("the event's time is outside the tolerance")]
     Expired,
     #[error("the payload is not a Printful event")]
     BadPayload,
@@ -63,8 +64,8 @@ pub struct PartnerEvent {
     pub id: String,
     /// The event type, e.g. `shipment_sent`.
     pub kind: String,
-    /// Unix seconds.
-    pub created: i64,
+    /// When it happened, unix seconds.
+    pub occurred_at: i64,
     /// The partner's order id.
     pub order_id: Option<String>,
     /// Our [`super::ExternalId`] of the order.
@@ -74,11 +75,31 @@ pub struct PartnerEvent {
 
 #[derive(Deserialize)]
 struct EventBody {
-    #[serde(alias = "type")]
-    event: String,
-    created: i64,
+    #[serde(rename = "type", alias = "event")]
+    kind: String,
+    /// v2: RFC 3339 (or unix seconds).
+    #[serde(default)]
+    occurred_at: Option<Value>,
+    /// v1: unix seconds.
+    #[serde(default)]
+    created: Option<i64>,
     #[serde(default)]
     data: Value,
+}
+
+impl EventBody {
+    /// When the event happened, in unix seconds.
+    fn unix_time(&self) -> Option<i64> {
+        match &self.occurred_at {
+            Some(Value::String(at)) => {
+                time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339)
+                    .ok()
+                    .map(|t| t.unix_timestamp())
+            }
+            Some(Value::Number(n)) => n.as_i64(),
+            _ => self.created,
+        }
+    }
 }
 
 /// The HMAC key of a webhook `secret_key`: its hex decoding, or its bytes
@@ -103,10 +124,11 @@ pub fn verify(
     let tag = from_hex(signature).ok_or(WebhookError::BadSignature)?;
     hmac::verify(&key(secret), payload, &tag).map_err(|_| WebhookError::BadSignature)?;
     let body: EventBody = serde_json::from_slice(payload).map_err(|_| WebhookError::BadPayload)?;
-    if now_unix.abs_diff(body.created) > TOLERANCE.as_secs() {
+    let at = body.unix_time().ok_or(WebhookError::BadPayload)?;
+    if now_unix.abs_diff(at) > TOLERANCE.as_secs() {
         return Err(WebhookError::Expired);
     }
-    Ok(parse(body, payload))
+    Ok(parse(body, at, payload))
 }
 
 /// The `X-PF-Webhook-Signature` value for `payload`, as Printful would
@@ -123,11 +145,11 @@ fn text(value: &Value) -> Option<String> {
     }
 }
 
-fn parse(body: EventBody, payload: &[u8]) -> PartnerEvent {
+fn parse(body: EventBody, at: i64, payload: &[u8]) -> PartnerEvent {
     let data = &body.data;
     let order = &data["order"];
     let shipment = || shipment_of(&data["shipment"]);
-    let change = match body.event.as_str() {
+    let change = match body.kind.as_str() {
         "shipment_sent" | "package_shipped" => PartnerChange::Shipped(shipment()),
         "shipment_delivered" => PartnerChange::Delivered(shipment()),
         "shipment_returned" | "package_returned" => PartnerChange::Returned(shipment()),
@@ -143,8 +165,8 @@ fn parse(body: EventBody, payload: &[u8]) -> PartnerEvent {
     };
     PartnerEvent {
         id: hex(digest::digest(&digest::SHA256, payload).as_ref()),
-        kind: body.event,
-        created: body.created,
+        kind: body.kind,
+        occurred_at: at,
         order_id: text(&order["id"]),
         external_id: text(&order["external_id"]),
         change,
@@ -158,10 +180,17 @@ mod tests {
     const SECRET: &str = "5f1a9c0e4b7d2a63";
     const NOW: i64 = 1_790_000_000;
 
-    fn shipped(created: i64) -> Vec<u8> {
+    fn rfc3339(unix: i64) -> String {
+        time::OffsetDateTime::from_unix_timestamp(unix)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    }
+
+    fn shipped(at: i64) -> Vec<u8> {
         serde_json::json!({
-            "event": "shipment_sent",
-            "created": created,
+            "type": "shipment_sent",
+            "occurred_at": rfc3339(at),
             "retries": 0,
             "store_id": 7,
             "data": {
@@ -189,6 +218,29 @@ mod tests {
         };
         assert_eq!(shipment.tracking_number.as_deref(), Some("PF123"));
         assert_eq!(event.id.len(), 64);
+        assert_eq!(event.occurred_at, NOW - 10);
+    }
+
+    #[test]
+    fn a_v1_event_with_unix_created_is_read_too() {
+        let payload = serde_json::json!({"type": "package_shipped", "created": NOW,
+            "data": {"shipment": {"tracking_number": 7}, "order": {"id": 3}}})
+        .to_string();
+        let event = verify(
+            payload.as_bytes(),
+            Some(&sign(payload.as_bytes(), SECRET)),
+            SECRET,
+            NOW,
+        )
+        .unwrap();
+        assert!(
+            matches!(&event.change, PartnerChange::Shipped(s) if s.tracking_number.as_deref() == Some("7"))
+        );
+        let undated = br#"{"type": "order_updated", "data": {}}"#;
+        assert_eq!(
+            verify(undated, Some(&sign(undated, SECRET)), SECRET, NOW),
+            Err(WebhookError::BadPayload)
+        );
     }
 
     #[test]
@@ -222,7 +274,7 @@ mod tests {
 
     #[test]
     fn order_events_carry_the_status() {
-        let payload = serde_json::json!({"event": "order_put_hold", "created": NOW,
+        let payload = serde_json::json!({"type": "order_put_hold", "occurred_at": rfc3339(NOW),
             "data": {"order": {"id": 1, "status": "onhold"}}})
         .to_string();
         let event = verify(

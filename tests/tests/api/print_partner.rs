@@ -241,6 +241,39 @@ async fn a_shipped_order_has_tracking_and_sends_a_signed_webhook() {
         Err(WebhookError::Expired)
     );
 
+    // A failed order says why.
+    let doomed_id = new_external_id();
+    let doomed = partner.create_draft(&draft(&doomed_id, 1)).await.unwrap();
+    let (url, received) = webhook_receiver().await;
+    control(
+        &format!("/_standin/orders/{}/fail", doomed.id),
+        json!({"url": url, "reason": "the print file is too small"}),
+    )
+    .await;
+    let (headers, body) = tokio::time::timeout(Duration::from_secs(5), received)
+        .await
+        .expect("the webhook arrives")
+        .unwrap();
+    let signature = headers
+        .get(webhook::SIGNATURE_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let failed = webhook::verify(&body, signature, &secret, now).unwrap();
+    assert_eq!(
+        failed.change,
+        PartnerChange::Failed {
+            reason: Some("the print file is too small".into())
+        }
+    );
+    assert_eq!(failed.external_id.as_deref(), Some(doomed_id.as_str()));
+    assert_eq!(
+        partner
+            .order(&PartnerOrderRef::External(doomed_id))
+            .await
+            .unwrap()
+            .status,
+        PartnerOrderStatus::Failed
+    );
+
     // An order that is not in production does not ship.
     let draft_only = partner
         .create_draft(&draft(&new_external_id(), 1))
