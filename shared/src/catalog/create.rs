@@ -221,6 +221,18 @@ pub async fn create_product(store: &Store, valid: ValidProduct) -> ApiResult<Pro
     Ok(product)
 }
 
+/// The product that holds `sku`, archived or not: how a creator whose
+/// create was answered 409 on `sku` (e.g. a publish retried after its
+/// answer was lost) finds what it may have created itself.
+pub async fn product_by_sku(store: &Store, sku: &str) -> Result<Option<Product>, StoreError> {
+    let (pk, sk) = super::sku_key(sku);
+    let Some(marker) = store.get::<SkuMarker>(&pk, sk).await? else {
+        return Ok(None);
+    };
+    let (pk, sk) = crate::stock::product_key(marker.product_id());
+    store.get::<Product>(&pk, sk).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

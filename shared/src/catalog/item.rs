@@ -340,6 +340,10 @@ pub struct SkuMarker {
 }
 
 impl SkuMarker {
+    pub fn product_id(&self) -> &str {
+        &self.product_id
+    }
+
     pub fn new(sku: &str, product_id: &str) -> Self {
         let (pk, sk) = sku_key(sku);
         Self {

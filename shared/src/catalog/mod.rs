@@ -20,7 +20,7 @@ mod validate;
 
 pub use create::{
     MAX_INITIAL_STOCK, NewProduct, Supply, ValidProduct, category_exists, create_product,
-    failed_image, not_a_ready_image, push_image_checks,
+    failed_image, not_a_ready_image, product_by_sku, push_image_checks,
 };
 pub use input::{CertificationInput, ComplianceInput, PriceInput, ProductDetails, ProductInput};
 pub use item::{

@@ -1504,6 +1504,19 @@ async fn another_context_publishes_a_made_to_order_product_under_the_catalogs_ru
         .unwrap_err();
     assert_eq!(taken.status(), StatusCode::CONFLICT);
     assert!(taken.fields().contains_key("sku"), "{:?}", taken.fields());
+    // A creator answered 409 finds who holds the SKU.
+    let holder = shared::catalog::product_by_sku(&app.services.store, "DESIGN-SUNDRESS")
+        .await
+        .unwrap()
+        .expect("the SKU's product");
+    assert_eq!(holder.id, product.id);
+    assert_eq!(holder.source, product.source);
+    assert!(
+        shared::catalog::product_by_sku(&app.services.store, "NOBODY-HAS-IT")
+            .await
+            .unwrap()
+            .is_none()
+    );
     app.create_product(
         &seller,
         &product_body(&org, "DESIGN-SUNDRESS", &category, "Stocked", 100),

@@ -1476,6 +1476,12 @@ async fn a_made_to_order_product_sells_without_stock_and_moves_none() {
         );
     }
 
+    // Refunding it puts nothing back on sale: nothing was taken.
+    app.refund_order(&shop.admin, &id(&order))
+        .await
+        .assert_ok(StatusCode::OK);
+    assert_eq!(shop.stock(&made).await, (0, 0));
+
     // Cancelling an unpaid order, and a mixed order, move only counted stock.
     let (other, _) = app.new_customer_token();
     app.add_to_cart(&other, None, &stocked, 1)
