@@ -12,7 +12,9 @@
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
-use super::{Product, ProductDetails, ProductInput, ProductSource, SkuMarker, validate_details};
+use super::{
+    Product, ProductDetails, ProductInput, ProductSource, SkuMarker, validate_product_details,
+};
 use crate::contracts::category::category_key;
 use crate::domain::{Sku, new_id};
 use crate::http::{ApiError, ApiResult, Problems};
@@ -20,8 +22,6 @@ use crate::store::{Store, StoreError, Transaction};
 
 /// The most units a product may start with or move by at once.
 pub const MAX_INITIAL_STOCK: i64 = 1_000_000_000;
-const MAX_IMAGES: usize = 20;
-const MAX_IMAGE_CHARS: usize = 2048;
 
 /// How a product is supplied.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,16 +69,6 @@ impl ValidProduct {
     }
 }
 
-/// An image reference of a made-to-order product: an asset key or an
-/// http(s) URL, without spaces or control characters.
-fn is_image_reference(image: &str) -> bool {
-    let url = image.starts_with("https://") || image.starts_with("http://");
-    let limit = if url { MAX_IMAGE_CHARS } else { 200 };
-    !image.is_empty()
-        && image.len() <= limit
-        && !image.chars().any(|c| c.is_control() || c.is_whitespace())
-}
-
 impl TryFrom<NewProduct> for ValidProduct {
     type Error = ApiError;
 
@@ -86,44 +76,27 @@ impl TryFrom<NewProduct> for ValidProduct {
         let mut problems = Problems::default();
         let seller_org_id = problems.text("sellerOrgId", &new.seller_org_id, 1, 64);
         let sku = problems.parsed("sku", Sku::parse(&new.sku));
-        let mut fields = new.fields;
-        let mut references = None;
-        match &new.supply {
+        let made_to_order = match &new.supply {
             Supply::Stocked { initial } => {
                 if !(0..=MAX_INITIAL_STOCK).contains(initial) {
                     problems.add("stock", "must be from 0 to 1000000000");
                 }
+                false
             }
             Supply::MadeToOrder { source } => {
                 problems.text("source.kind", &source.kind, 1, 32);
                 problems.text("source.id", &source.id, 1, 64);
-                // Checked here rather than as asset ids: the publishing
-                // context vouches for its own images.
-                let images = fields.images.take().unwrap_or_default();
-                if images.len() > MAX_IMAGES || !images.iter().all(|i| is_image_reference(i)) {
-                    problems.add(
-                        "images",
-                        format!(
-                            "at most {MAX_IMAGES} asset keys (1 to 200 characters) or http(s) URLs (at most {MAX_IMAGE_CHARS}), without spaces"
-                        ),
-                    );
-                }
-                references = Some(images);
+                true
             }
-        }
-        let details = validate_details(fields, &mut problems);
+        };
+        let details = validate_product_details(new.fields, made_to_order, &mut problems);
         match (sku, details) {
-            (Some(sku), Some(mut details)) if problems.is_empty() => {
-                if let Some(images) = references {
-                    details.images = images;
-                }
-                Ok(Self {
-                    seller_org_id,
-                    sku,
-                    supply: new.supply,
-                    details,
-                })
-            }
+            (Some(sku), Some(details)) if problems.is_empty() => Ok(Self {
+                seller_org_id,
+                sku,
+                supply: new.supply,
+                details,
+            }),
             _ => Err(ApiError::validation(
                 "the product has invalid fields",
                 problems.fields().clone(),

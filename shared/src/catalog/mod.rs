@@ -28,6 +28,6 @@ pub use item::{
     PRODUCT_TYPE, Product, ProductSource, SKU_MARKER_TYPE, SkuMarker, Unit, category_partition,
     seller_partition, sku_key,
 };
-pub use validate::validate_details;
+pub use validate::{validate_details, validate_product_details};
 
 pub use crate::contracts::product::PriceTier;

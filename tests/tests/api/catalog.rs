@@ -1560,4 +1560,25 @@ async fn another_context_publishes_a_made_to_order_product_under_the_catalogs_ru
     app.adjust_stock(&seller, &product.id, 5)
         .await
         .assert_error(StatusCode::CONFLICT, "CONFLICT");
+
+    // Its seller edits it under the same image rule it was created with:
+    // long URLs stay valid, new ones need no upload, spaces do not pass.
+    let long_url = format!("https://cdn.bodega.test/{}.png", "p".repeat(300));
+    let mut long = made_to_order_product(&org, "DESIGN-LONG", &category, "Long", 100);
+    long.fields.images = Some(vec![long_url.clone()]);
+    let long = app.publish_product(long).await.expect("created");
+    let renamed = app
+        .update_product(&seller, &long.id, None, &json!({"name": "Longer"}))
+        .await;
+    assert_eq!(
+        renamed.assert_ok(StatusCode::OK)["images"],
+        json!([long_url])
+    );
+    let other_url = "https://cdn.bodega.test/designs/other.png";
+    app.update_product(&seller, &long.id, None, &json!({"images": [other_url]}))
+        .await
+        .assert_ok(StatusCode::OK);
+    app.update_product(&seller, &long.id, None, &json!({"images": ["a b.png"]}))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
 }

@@ -44,6 +44,7 @@ pub use shared::catalog::{
     EDITABLE_ATTRIBUTES, LISTING_ATTRIBUTES, MAX_INITIAL_STOCK, PRODUCT_TYPE, PriceInput,
     PriceTier, Product, ProductDetails, ProductInput, ProductSource, SKU_MARKER_TYPE, SkuMarker,
     Unit, category_partition, seller_partition, sku_key, validate_details,
+    validate_product_details,
 };
 pub use view::{ProductView, Rating};
 

@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use super::{
     EDITABLE_ATTRIBUTES, LISTING_ATTRIBUTES, Product, ProductInput, ProductView, load_product,
-    validate_details, with_etag,
+    validate_product_details, with_etag,
 };
 use crate::CatalogState;
 use crate::access::require_product_seller;
@@ -130,7 +130,11 @@ pub(super) async fn update_one(
             "cannot change; archive this product and create another",
         );
     }
-    let details = validate_details(request.fields.over(current.as_input()), &mut problems);
+    let details = validate_product_details(
+        request.fields.over(current.as_input()),
+        current.made_to_order,
+        &mut problems,
+    );
     let details = match details {
         Some(details) if problems.is_empty() => details,
         _ => {
@@ -161,11 +165,12 @@ pub(super) async fn update_one(
             .named("category");
     }
     // Only images this change adds are checked: one already on the product
-    // stays, even if its asset was deleted since.
+    // stays, even if its asset was deleted since. A made-to-order product's
+    // images are its publisher's references, not the seller's assets.
     let added: Vec<String> = next
         .images
         .iter()
-        .filter(|image| !current.images.contains(image))
+        .filter(|image| !current.made_to_order && !current.images.contains(image))
         .cloned()
         .collect();
     push_image_checks(&mut tx, &state.store, &added, &current.seller_org_id)?;
