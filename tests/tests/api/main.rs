@@ -16,6 +16,7 @@ mod openapi;
 mod orders;
 mod orgs;
 mod payments_provider;
+mod print_partner;
 mod resilience;
 mod route_map;
 mod seed;
