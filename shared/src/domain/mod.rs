@@ -1,11 +1,13 @@
 //! Domain values that cross contexts. Holding one means it is valid.
 
+pub mod address;
 pub mod country;
 pub mod email;
 pub mod money;
 pub mod sku;
 mod string_enum;
 
+pub use address::{Address, AddressInput};
 pub use country::{CountryCode, InvalidCountry};
 pub use email::{Email, InvalidEmail};
 pub use money::{Currency, InvalidMoney, Money};
