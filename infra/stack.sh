@@ -703,6 +703,9 @@ values = [
     ("SENDER_EMAIL", "no-reply@bodega.local"),
     # moto's default account; the devserver creates the queue (--setup).
     ("MAIL_SEND_QUEUE_URL", moto + "/123456789012/bodega-local-mail-sends"),
+    ("STUDIO_QUEUE_URL", moto + "/123456789012/bodega-local-studio-generations"),
+    # Designs' images are public objects of the bucket (path-style on moto).
+    ("STUDIO_PUBLIC_BASE_URL", moto + "/bodega-local-assets"),
     ("TOKEN_ISSUER", "bodega-local"),
     ("JWT_SIGNING_KEYS", signing_keys),
     ("STRIPE_API_BASE", "http://127.0.0.1:" + e["STRIPE_PORT"]),

@@ -12,6 +12,7 @@
 //! - [`projections`]: items the stream keeps from other items (search index, order statistics).
 //! - [`payments`]: card payments through Stripe, invoices, and Stripe webhook signatures.
 //! - [`ratelimit`]: fixed-window request limits kept in the table.
+//! - [`sqs`]: the SQS event queue workers receive and their partial batch failures.
 //! - [`stock`]: conditional moves of a product's stock (adjust, reserve, release, commit).
 //! - [`domain`]: values that cross contexts (email, money, SKU, ids, timestamps).
 
@@ -31,6 +32,7 @@ pub mod payments;
 pub mod projections;
 pub mod ratelimit;
 pub mod services;
+pub mod sqs;
 pub mod stock;
 pub mod store;
 pub mod telemetry;

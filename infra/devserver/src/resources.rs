@@ -145,9 +145,9 @@ pub async fn ensure_sender(client: &aws_sdk_sesv2::Client, sender: &str) -> anyh
     }
 }
 
-/// Creates the bulk-send queue the URL names (its last segment) unless it
+/// Creates the queue the URL names (bulk sends, design generation) (its last segment) unless it
 /// exists, with a visibility timeout above the worker's timeout, as
-/// template.yaml's `MailSendQueue`.
+/// template.yaml's `MailSendQueue` and `StudioGenerationQueue`.
 pub async fn ensure_queue(client: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<()> {
     let name = url.rsplit('/').next().unwrap_or_default();
     client
@@ -163,14 +163,44 @@ pub async fn ensure_queue(client: &aws_sdk_sqs::Client, url: &str) -> anyhow::Re
     Ok(())
 }
 
+/// Anyone may read objects under `public/studio/` (designs' images), and
+/// nothing else, as template.yaml's `AssetsBucketPolicy` grants.
+pub async fn ensure_public_prefix(client: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<()> {
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "PublicStudioImages",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/{}*", studio::PUBLIC_PREFIX),
+        }],
+    });
+    client
+        .put_bucket_policy()
+        .bucket(bucket)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .map_err(|e| {
+            anyhow::Error::new(e).context(format!("setting the policy of bucket {bucket}"))
+        })?;
+    Ok(())
+}
+
 /// Everything the functions expect to exist, from their configuration.
 pub async fn ensure_all(services: &shared::Services) -> anyhow::Result<()> {
     let config = &services.config;
     ensure_table(services.store.client(), &config.table_name).await?;
     ensure_bucket(&services.s3, &config.bucket_name).await?;
+    ensure_public_prefix(&services.s3, &config.bucket_name).await?;
     ensure_sender(&services.ses, &config.sender_email).await?;
-    if let Some(url) = &config.mail_send_queue_url {
-        ensure_queue(&aws_sdk_sqs::Client::new(&services.sdk), url).await?;
+    let sqs = aws_sdk_sqs::Client::new(&services.sdk);
+    for url in [&config.mail_send_queue_url, &config.studio_queue_url]
+        .into_iter()
+        .flatten()
+    {
+        ensure_queue(&sqs, url).await?;
     }
     Ok(())
 }

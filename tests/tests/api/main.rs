@@ -21,4 +21,5 @@ mod seed;
 mod sessions;
 mod store;
 mod stream;
+mod studio;
 mod template;
