@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 
 use crate::limits;
 use crate::model::{
-    Category, DESIGN_TYPE, DesignRecord, DesignStatus, DesignStyle, DesignView, design_key,
+    DESIGN_TYPE, DesignCategory, DesignRecord, DesignStatus, DesignStyle, DesignView, design_key,
     gallery_partition, hot_sort_key, owner_partition,
 };
 use crate::providers::{ModerationModel, Verdict};
@@ -39,7 +39,7 @@ pub struct CreateDesignRequest {
     /// What to draw: 3 to 1000 characters.
     #[schema(example = "red poppies scattered on a light summer dress")]
     pub prompt: String,
-    #[schema(value_type = Category)]
+    #[schema(value_type = DesignCategory)]
     pub category: String,
     #[schema(value_type = DesignStyle)]
     pub style: String,
@@ -68,7 +68,7 @@ struct NewDesign {
     title: String,
     description: Option<String>,
     prompt: String,
-    category: Category,
+    category: DesignCategory,
     style: DesignStyle,
     colors: Vec<String>,
     tags: Vec<String>,
@@ -123,7 +123,7 @@ impl TryFrom<CreateDesignRequest> for NewDesign {
         let title = problems.text("title", &request.title, 1, 100);
         let description = check_description(&mut problems, request.description.as_deref());
         let prompt = problems.text("prompt", &request.prompt, 3, 1000);
-        let category = Category::parse(&request.category);
+        let category = DesignCategory::parse(&request.category);
         if category.is_none() {
             problems.add("category", "must be dress, shirt, pants or accessories");
         }
@@ -147,7 +147,7 @@ impl TryFrom<CreateDesignRequest> for NewDesign {
             title,
             description,
             prompt,
-            category: category.unwrap_or(Category::Dress),
+            category: category.unwrap_or(DesignCategory::Dress),
             style: style.unwrap_or(DesignStyle::Casual),
             colors,
             tags,

@@ -30,7 +30,7 @@ use utoipa::IntoParams;
 use crate::StudioState;
 use crate::designs::{Viewer, visible};
 use crate::model::{
-    Category, DesignRecord, DesignStyle, DesignView, LIKE_TYPE, VIEW_TYPE, design_key,
+    DesignCategory, DesignRecord, DesignStyle, DesignView, LIKE_TYPE, VIEW_TYPE, design_key,
     gallery_partition, hot_sort_key,
 };
 
@@ -43,9 +43,9 @@ shared::string_enum! {
 #[into_params(parameter_in = Query)]
 pub struct GalleryParams {
     /// `newest` (default) or `popular`.
-    #[param(value_type = Option<GallerySort>)]
+    #[param(value_type = Option<GallerySort>, inline)]
     pub sort: Option<String>,
-    #[param(value_type = Option<Category>)]
+    #[param(value_type = Option<DesignCategory>)]
     pub category: Option<String>,
     #[param(value_type = Option<DesignStyle>)]
     pub style: Option<String>,
@@ -64,7 +64,7 @@ fn bad_cursor() -> ApiError {
     ApiError::bad_request("the cursor is not valid for this list; start again without it")
 }
 
-fn decode_positions(raw: &str, categories: &[Category]) -> ApiResult<Positions> {
+fn decode_positions(raw: &str, categories: &[DesignCategory]) -> ApiResult<Positions> {
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| bad_cursor())?;
     let positions: Positions = serde_json::from_slice(&bytes).map_err(|_| bad_cursor())?;
     let expected: Vec<&str> = categories.iter().map(|c| c.as_str()).collect();
@@ -110,7 +110,6 @@ fn sort_key(record: &DesignRecord, sort: GallerySort) -> &str {
     get,
     path = "/v1/gallery",
     tag = "studio",
-    security(()),
     params(GalleryParams),
     responses(
         (status = 200, description = "Public, ready designs, newest or most popular first", body = Envelope<Vec<DesignView>>),
@@ -127,9 +126,10 @@ pub async fn list_gallery(
         Some(raw) => GallerySort::parse(raw)
             .ok_or_else(|| ApiError::bad_request("sort must be newest or popular"))?,
     };
-    let categories: Vec<Category> = match params.category.as_deref().filter(|c| !c.is_empty()) {
-        None => Category::ALL.to_vec(),
-        Some(raw) => vec![Category::parse(raw).ok_or_else(|| {
+    let categories: Vec<DesignCategory> = match params.category.as_deref().filter(|c| !c.is_empty())
+    {
+        None => DesignCategory::ALL.to_vec(),
+        Some(raw) => vec![DesignCategory::parse(raw).ok_or_else(|| {
             ApiError::bad_request("category must be dress, shirt, pants or accessories")
         })?],
     };
@@ -212,7 +212,7 @@ pub async fn list_gallery(
 
 async fn partition_pages(
     store: &Store,
-    categories: &[Category],
+    categories: &[DesignCategory],
     positions: &Positions,
     index: Index,
     refinement: &QueryRefinement,

@@ -13,7 +13,7 @@ use image::codecs::png::{CompressionType, FilterType, PngEncoder};
 use image::{ImageEncoder, Rgb, RgbImage};
 use serde_json::json;
 
-use crate::model::{Category, DesignStyle};
+use crate::model::{DesignCategory, DesignStyle};
 
 pub const WIDTH: u32 = 1800;
 pub const HEIGHT: u32 = 2400;
@@ -28,7 +28,7 @@ const BACKGROUND: [u8; 3] = [0xf4, 0xf1, 0xea];
 #[derive(Debug, Clone, PartialEq)]
 pub struct DesignInputs {
     pub prompt: String,
-    pub category: Category,
+    pub category: DesignCategory,
     pub style: DesignStyle,
     /// `#rrggbb`, lower case.
     pub colors: Vec<String>,
@@ -105,24 +105,24 @@ pub struct Drawing {
 }
 
 /// Where the garment is, in coordinates from 0 to 1 (x right, y down).
-fn inside(category: Category, x: f32, y: f32) -> bool {
+fn inside(category: DesignCategory, x: f32, y: f32) -> bool {
     let cx = (x - 0.5).abs();
     match category {
-        Category::Dress => {
+        DesignCategory::Dress => {
             // Straps, a fitted bodice, then an A-line skirt to the hem.
             let straps = (0.08..0.2).contains(&y) && (0.1..0.14).contains(&cx);
             let bodice = (0.2..0.45).contains(&y) && cx < 0.17 - (y - 0.2) * 0.12;
             let skirt = (0.45..0.92).contains(&y) && cx < 0.14 + (y - 0.45) * 0.62;
             straps || bodice || skirt
         }
-        Category::Shirt => {
+        DesignCategory::Shirt => {
             // A torso, two short sleeves, a round neckline cut out.
             let neck = ((x - 0.5).powi(2) + ((y - 0.12) * 1.2).powi(2)).sqrt() < 0.08;
             let torso = (0.12..0.88).contains(&y) && cx < 0.25;
             let sleeves = (0.12..0.38).contains(&y) && cx < 0.25 + (0.38 - y) * 1.0 && cx < 0.45;
             (torso || sleeves) && !neck
         }
-        Category::Pants => {
+        DesignCategory::Pants => {
             // A waistband, then two legs with a gap that widens downwards.
             let waist = (0.08..0.2).contains(&y) && cx < 0.22;
             let legs = (0.2..0.95).contains(&y)
@@ -130,7 +130,7 @@ fn inside(category: Category, x: f32, y: f32) -> bool {
                 && cx > (y - 0.3).max(0.0) * 0.05 + if y > 0.3 { 0.01 } else { -1.0 };
             waist || legs
         }
-        Category::Accessories => {
+        DesignCategory::Accessories => {
             // A tote bag: a body and a round handle.
             let body = (0.35..0.88).contains(&y) && cx < 0.32;
             let r = ((x - 0.5).powi(2) + ((y - 0.35) * 0.75).powi(2)).sqrt();
@@ -270,7 +270,7 @@ mod tests {
     fn inputs(style: DesignStyle) -> DesignInputs {
         DesignInputs {
             prompt: "A  bold Summer dress".into(),
-            category: Category::Dress,
+            category: DesignCategory::Dress,
             style,
             colors: vec!["#cc2233".into(), "#1144aa".into()],
         }

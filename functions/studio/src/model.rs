@@ -35,13 +35,13 @@ pub fn limits_partition(user_id: &str) -> String {
     format!("STUDIO#USER#{user_id}#LIMITS")
 }
 
-pub fn gallery_partition(category: Category) -> String {
+pub fn gallery_partition(category: DesignCategory) -> String {
     format!("STUDIO#GALLERY#{category}")
 }
 
 shared::string_enum! {
     /// What kind of garment a design is for.
-    Category { Dress = "dress", Shirt = "shirt", Pants = "pants", Accessories = "accessories", }
+    DesignCategory { Dress = "dress", Shirt = "shirt", Pants = "pants", Accessories = "accessories", }
 }
 
 shared::string_enum! {
@@ -109,7 +109,7 @@ pub struct DesignRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub prompt: String,
-    pub category: Category,
+    pub category: DesignCategory,
     pub style: DesignStyle,
     pub colors: Vec<String>,
     #[serde(default)]
@@ -162,7 +162,7 @@ pub struct DesignView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub prompt: String,
-    pub category: Category,
+    pub category: DesignCategory,
     pub style: DesignStyle,
     /// The requested palette, `#rrggbb`.
     pub colors: Vec<String>,
