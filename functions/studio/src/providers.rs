@@ -5,7 +5,7 @@
 //! - [`Procedural`]: the offline generator ([`crate::generator`]), the
 //!   default (`STUDIO_IMAGE_PROVIDER=procedural`);
 //! - [`OpenAiImages`]: OpenAI's Images API, `POST /v1/images/generations`
-//!   with `response_format: b64_json`; base URL and model are configuration,
+//!   answered as `b64_json`; base URL and model are configuration,
 //!   and locally a stand-in (infra/openai_standin.py) answers.
 //!
 //! [`Moderation`] checks a prompt before any image provider is called:
@@ -168,13 +168,17 @@ impl ImageModel for OpenAiImages {
     }
 
     async fn generate(&self, inputs: &DesignInputs) -> Result<Generated, ProviderError> {
-        let body = json!({
+        let mut body = json!({
             "model": self.model,
             "prompt": Self::prompt(inputs),
             "n": 1,
             "size": Self::SIZE,
-            "response_format": "b64_json",
         });
+        // The GPT image models always answer base64 and refuse the
+        // parameter; the DALL-E models answer URLs unless asked.
+        if !self.model.starts_with("gpt-image") {
+            body["response_format"] = json!("b64_json");
+        }
         let response = self
             .http
             .post(format!("{}/v1/images/generations", self.base_url))

@@ -643,3 +643,171 @@ async fn invalid_designs_are_refused_with_every_problem() {
     assert_eq!(renamed_body["description"], "Soft");
     assert_eq!(renamed.headers["etag"], "\"2\"");
 }
+
+/// The studio's state with OpenAI's clients, against the local stand-in.
+fn openai_state(app: &TestApp, moderation: bool) -> studio::StudioState {
+    let settings = studio::StudioSettings::from_lookup(|name| match name {
+        "STUDIO_IMAGE_PROVIDER" => Some("openai".into()),
+        "STUDIO_MODERATION" => Some(if moderation { "openai" } else { "none" }.into()),
+        "OPENAI_IMAGE_MODEL" => Some("gpt-image-1".into()),
+        _ => std::env::var(name).ok(),
+    })
+    .expect("the stack's environment names the OpenAI stand-in");
+    studio::StudioState::new(&app.services, &settings, Some(stand_in_key()))
+}
+
+fn stand_in_base() -> String {
+    std::env::var("OPENAI_API_BASE").expect("the stack runs the OpenAI stand-in")
+}
+
+fn stand_in_key() -> String {
+    std::env::var("OPENAI_API_KEY").expect("the stack names a key for the stand-in")
+}
+
+fn dress_inputs(prompt: &str) -> studio::generator::DesignInputs {
+    studio::generator::DesignInputs {
+        prompt: prompt.into(),
+        category: studio::model::DesignCategory::Dress,
+        style: studio::model::DesignStyle::Casual,
+        colors: vec!["#cc2233".into(), "#1144aa".into()],
+    }
+}
+
+#[tokio::test]
+async fn the_openai_images_client_draws_against_the_stand_in() {
+    use studio::providers::{Generated, ImageModel, OpenAiImages, ProviderError};
+    // GPT image models answer base64 without being asked; DALL-E models are asked.
+    for model in ["gpt-image-1", "dall-e-3"] {
+        let client = OpenAiImages::new(&stand_in_base(), model, &stand_in_key());
+        let Generated::Image(image) = client.generate(&dress_inputs("poppies")).await.unwrap()
+        else {
+            panic!("{model}: the Images API answers at once");
+        };
+        let decoded = image::load_from_memory(&image.png).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (1024, 1536), "{model}");
+        let (_, score) =
+            studio::palette::analyse(&image.png, &["#cc2233".into(), "#1144aa".into()]).unwrap();
+        assert_eq!(
+            score, 1.0,
+            "{model}: the stand-in paints the requested colours"
+        );
+        assert_eq!(image.parameters["size"], "1024x1536");
+    }
+    let client = OpenAiImages::new(&stand_in_base(), "gpt-image-1", &stand_in_key());
+    let refused = client
+        .generate(&dress_inputs("standin-blocked poppies"))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, ProviderError::Blocked(_)), "{refused:?}");
+    let down = client
+        .generate(&dress_inputs("standin-unavailable"))
+        .await
+        .unwrap_err();
+    assert!(matches!(down, ProviderError::Unavailable(_)), "{down:?}");
+    let keyless = OpenAiImages::new(&stand_in_base(), "gpt-image-1", "");
+    let unauthorized = keyless
+        .generate(&dress_inputs("poppies"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(unauthorized, ProviderError::Rejected(_)),
+        "{unauthorized:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_openai_design_is_ready_or_blocked_and_a_blocked_one_gives_its_slot_back() {
+    let app = spawn_app().await;
+    let owner = app.signed_in_as(&unique_email("openai")).await;
+    let state = openai_state(&app, false);
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let mut body = design_body(&format!("Design {i}"));
+        if i == 0 {
+            body["prompt"] = json!("standin-blocked poppies");
+        }
+        let created = app.create_design(&owner, &body).await;
+        ids.push(id_of(created.assert_ok(StatusCode::ACCEPTED)));
+    }
+    for id in &ids[..2] {
+        studio::worker::generate(&state, id).await.unwrap();
+    }
+    let blocked = app.get_design(Some(&owner), &ids[0]).await;
+    let blocked = blocked.assert_ok(StatusCode::OK);
+    assert_eq!(blocked["status"], "blocked", "{blocked}");
+    assert!(
+        blocked["statusReason"]
+            .as_str()
+            .unwrap()
+            .contains("safety system")
+    );
+    let ready = app.get_design(Some(&owner), &ids[1]).await;
+    let ready = ready.assert_ok(StatusCode::OK);
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["generation"]["provider"], "openai");
+    assert_eq!(ready["generation"]["model"], "gpt-image-1");
+    assert_eq!(ready["image"]["height"], 1536);
+    // The blocked design gave its slot back: one more fits, then no more.
+    app.create_design(&owner, &design_body("In the blocked one's slot"))
+        .await
+        .assert_ok(StatusCode::ACCEPTED);
+    app.create_design(&owner, &design_body("Too many"))
+        .await
+        .assert_error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    // A provider that is down leaves the design generating, for a retry.
+    let mut body = design_body("Later");
+    body["prompt"] = json!("standin-unavailable");
+    let other = app.signed_in_as(&unique_email("patient")).await;
+    let later = id_of(
+        app.create_design(&other, &body)
+            .await
+            .assert_ok(StatusCode::ACCEPTED),
+    );
+    assert!(studio::worker::generate(&state, &later).await.is_err());
+    let pending = app.get_design(Some(&other), &later).await;
+    assert_eq!(pending.assert_ok(StatusCode::OK)["status"], "generating");
+}
+
+#[tokio::test]
+async fn the_moderation_provider_refuses_flagged_prompts_before_any_design() {
+    use studio::providers::{ModerationModel, OpenAiModeration, Verdict};
+    let client = OpenAiModeration::new(&stand_in_base(), "omni-moderation-latest", &stand_in_key());
+    assert_eq!(
+        client.check("a calm linen shirt").await.unwrap(),
+        Verdict::Allowed
+    );
+    assert_eq!(
+        client.check("standin-flagged shirt").await.unwrap(),
+        Verdict::Flagged("violence".into())
+    );
+
+    let app = spawn_app().await;
+    let owner = app.signed_in_as(&unique_email("moderated")).await;
+    let router = shared::http::service(studio::routes(openai_state(&app, true)));
+    let api = devserver::client::Api::over(router);
+    let mut body = design_body("Flagged");
+    body["prompt"] = json!("standin-flagged pattern");
+    let refused: bodega_tests::TestResponse = api
+        .call(Method::POST, "/v1/designs", Some(&owner), Some(&body), &[])
+        .await
+        .unwrap()
+        .into();
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(
+        refused.body["error"]["details"]["category"], "violence",
+        "{}",
+        refused.body
+    );
+    let accepted: bodega_tests::TestResponse = api
+        .call(
+            Method::POST,
+            "/v1/designs",
+            Some(&owner),
+            Some(&design_body("Calm")),
+            &[],
+        )
+        .await
+        .unwrap()
+        .into();
+    accepted.assert_ok(StatusCode::ACCEPTED);
+}
