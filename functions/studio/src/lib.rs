@@ -238,3 +238,57 @@ pub fn routes(state: StudioState) -> Router {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     api().split_for_parts().1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> anyhow::Result<StudioSettings> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        StudioSettings::from_lookup(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_to_the_offline_generator_without_moderation() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            (s.image_provider.as_str(), s.moderation.as_str()),
+            ("procedural", "none")
+        );
+        assert_eq!(s.openai_api_base, DEFAULT_OPENAI_API_BASE);
+        assert_eq!(s.openai_image_model, "gpt-image-1");
+        assert!(s.openai_api_key.is_none());
+    }
+
+    #[test]
+    fn the_openai_providers_need_a_key_and_known_names() {
+        assert!(settings(&[("STUDIO_IMAGE_PROVIDER", "openai")]).is_err());
+        assert!(settings(&[("STUDIO_MODERATION", "openai")]).is_err());
+        assert!(settings(&[("STUDIO_IMAGE_PROVIDER", "midjourney")]).is_err());
+        let s = settings(&[
+            ("STUDIO_IMAGE_PROVIDER", "openai"),
+            ("OPENAI_API_KEY_SECRET_ID", "arn:openai"),
+            ("OPENAI_API_BASE", "http://127.0.0.1:8430/"),
+        ])
+        .unwrap();
+        assert_eq!(s.openai_api_base, "http://127.0.0.1:8430");
+        assert_eq!(
+            s.openai_api_key,
+            Some(SecretSource::Secret("arn:openai".into()))
+        );
+    }
+
+    #[test]
+    fn the_key_is_never_printed() {
+        let s = settings(&[("OPENAI_API_KEY", "sk-PRIVATE")]).unwrap();
+        assert!(!format!("{s:?}").contains("PRIVATE"));
+    }
+}
