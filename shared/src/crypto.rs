@@ -29,6 +29,17 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The bytes of a hex string; `None` if it is empty, odd or not hex.
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    if text.is_empty() || !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Whether `secret` hashes to `stored_hash`, in constant time.
 pub fn matches_hash(secret: &str, stored_hash: &str) -> bool {
     constant_time_eq(&hash_secret(secret), stored_hash)

@@ -11,7 +11,9 @@
 //! - [`contracts`]: what one context publishes for others to read (narrow read models).
 //! - [`projections`]: items the stream keeps from other items (search index, order statistics).
 //! - [`payments`]: card payments through Stripe, invoices, and Stripe webhook signatures.
+//! - `print_partner` (feature `print-partner`): a print-on-demand partner, its Printful client and webhooks.
 //! - [`ratelimit`]: fixed-window request limits kept in the table.
+//! - [`catalog`]: catalog's products and the one command that creates one, for every context.
 //! - [`sqs`]: the SQS event queue workers receive and their partial batch failures.
 //! - [`stock`]: conditional moves of a product's stock (adjust, reserve, release, commit).
 //! - [`domain`]: values that cross contexts (email, money, SKU, ids, timestamps).
@@ -19,6 +21,7 @@
 pub mod asset_refs;
 pub mod audit;
 pub mod auth;
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod contracts;
@@ -29,6 +32,8 @@ pub mod idempotency;
 pub mod mail;
 pub mod metrics;
 pub mod payments;
+#[cfg(feature = "print-partner")]
+pub mod print_partner;
 pub mod projections;
 pub mod ratelimit;
 pub mod services;

@@ -6,6 +6,8 @@
 pub mod builtin;
 pub mod render;
 
+pub use builtin::{EmailLine, PlatformEmail};
+
 use anyhow::Context as _;
 use aws_sdk_sesv2::error::SdkError;
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
@@ -18,16 +20,6 @@ pub struct Mailer {
     ses: aws_sdk_sesv2::Client,
     from: String,
     configuration_set: Option<String>,
-}
-
-/// A plain-text message. The body may hold a secret (a single-use code): it
-/// is never logged. Links are full URLs the client builds from
-/// `PUBLIC_APP_URL`.
-#[derive(Debug, Clone)]
-pub struct Message {
-    pub to: String,
-    pub subject: String,
-    pub text: String,
 }
 
 impl Mailer {
@@ -43,18 +35,18 @@ impl Mailer {
         }
     }
 
-    /// Sends a platform email: the text goes through the pipeline's
-    /// built-in notice template ([`builtin::notice`]) for its HTML part and
-    /// stays the text part.
-    #[tracing::instrument(skip_all, fields(subject = %email.subject))]
-    pub async fn send(&self, email: Message) -> anyhow::Result<String> {
-        let rendered = builtin::notice(&email.subject, &email.text)?;
+    /// Sends one of the platform's own emails to `to`, rendered with its
+    /// built-in template ([`builtin`]) and tagged `platform=<template id>`.
+    /// The data may hold a secret (a single-use code): it is never logged.
+    #[tracing::instrument(skip_all, fields(email = email.id()))]
+    pub async fn send(&self, to: &str, email: &PlatformEmail) -> anyhow::Result<String> {
+        let rendered = builtin::render(email)?;
         self.send_rich(RichMessage {
-            to: email.to,
-            subject: email.subject,
+            to: to.to_owned(),
+            subject: rendered.subject,
             html: rendered.html,
-            text: email.text,
-            tags: Vec::new(),
+            text: rendered.text,
+            tags: vec![("platform".to_owned(), email.id().to_owned())],
             headers: Vec::new(),
         })
         .await

@@ -54,29 +54,85 @@ impl RateLimiter {
     /// a 429 whose Retry-After is the time left in the window.
     #[tracing::instrument(skip(self, subject), fields(limit = limit.name))]
     pub async fn hit(&self, limit: Limit, subject: &str) -> Result<(), ApiError> {
-        let window_secs = self.window.as_secs().max(1);
-        let now = crate::domain::now_epoch().max(0) as u64;
-        let window_start = now - now % window_secs;
-        let window_end = window_start + window_secs;
-        let counter = Update::new(
-            format!("RATE#{}#{}", limit.name, hash_secret(subject)),
-            format!("WINDOW#{window_start}"),
-            "ADD #count :one SET #type = :type, #ttl = :ttl",
-        )
-        .name("#count", "count")
-        .name("#type", attr::TYPE)
-        .name("#ttl", attr::TTL)
-        .value(":one", n(1))
-        .value(":type", s("RATE_COUNTER"))
-        .value(":ttl", n((window_end + 60) as i64));
-        let count = self.store.update::<Counter>(counter).await?.count;
+        let window = self.window();
+        let count = self.add(limit, subject, &window).await?;
         if count > limit.max {
             tracing::warn!(count, "rate limit exceeded");
-            return Err(ApiError::rate_limited(
-                "too many requests; try again later",
-                window_end.saturating_sub(now).max(1),
-            ));
+            return Err(window.refusal());
         }
         Ok(())
     }
+
+    /// For limits that count failures (wrong passwords, bad codes): a 429
+    /// while `subject` already has `limit.max` failures in this window.
+    /// Counts nothing; [`RateLimiter::failed`] does, once the attempt failed.
+    #[tracing::instrument(skip(self, subject), fields(limit = limit.name))]
+    pub async fn check(&self, limit: Limit, subject: &str) -> Result<(), ApiError> {
+        let window = self.window();
+        let (pk, sk) = counter_key(limit, subject, &window);
+        let count = self
+            .store
+            .get::<Counter>(&pk, &sk)
+            .await?
+            .map_or(0, |c| c.count);
+        if count >= limit.max {
+            tracing::warn!(count, "failure limit reached");
+            return Err(window.refusal());
+        }
+        Ok(())
+    }
+
+    /// Counts one failed attempt of `subject` against `limit`.
+    #[tracing::instrument(skip(self, subject), fields(limit = limit.name))]
+    pub async fn failed(&self, limit: Limit, subject: &str) -> Result<(), ApiError> {
+        let window = self.window();
+        self.add(limit, subject, &window).await.map(|_| ())
+    }
+
+    fn window(&self) -> Window {
+        let secs = self.window.as_secs().max(1);
+        let now = crate::domain::now_epoch().max(0) as u64;
+        let start = now - now % secs;
+        Window {
+            now,
+            start,
+            end: start + secs,
+        }
+    }
+
+    async fn add(&self, limit: Limit, subject: &str, window: &Window) -> Result<u64, ApiError> {
+        let (pk, sk) = counter_key(limit, subject, window);
+        let counter = Update::new(pk, sk, "ADD #count :one SET #type = :type, #ttl = :ttl")
+            .name("#count", "count")
+            .name("#type", attr::TYPE)
+            .name("#ttl", attr::TTL)
+            .value(":one", n(1))
+            .value(":type", s("RATE_COUNTER"))
+            .value(":ttl", n((window.end + 60) as i64));
+        Ok(self.store.update::<Counter>(counter).await?.count)
+    }
+}
+
+/// The fixed window a moment falls in, in epoch seconds.
+struct Window {
+    now: u64,
+    start: u64,
+    end: u64,
+}
+
+impl Window {
+    /// A 429 whose Retry-After is the time left in the window.
+    fn refusal(&self) -> ApiError {
+        ApiError::rate_limited(
+            "too many requests; try again later",
+            self.end.saturating_sub(self.now).max(1),
+        )
+    }
+}
+
+fn counter_key(limit: Limit, subject: &str, window: &Window) -> (String, String) {
+    (
+        format!("RATE#{}#{}", limit.name, hash_secret(subject)),
+        format!("WINDOW#{}", window.start),
+    )
 }

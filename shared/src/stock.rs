@@ -11,6 +11,9 @@
 //! - [`reserve`]: a checkout holds `qty` (`available -= qty, reserved += qty`).
 //! - [`release`]: an abandoned checkout gives it back (the reverse).
 //! - [`commit`]: a paid order takes it for good (`reserved -= qty`).
+//!
+//! A made-to-order product counts no stock: checkout only checks it is for
+//! sale ([`require_made_to_order_item`]) and nothing moves after.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -220,6 +223,25 @@ pub fn reserve_item(
     qty: i64,
 ) -> Result<TransactWriteItem, StockError> {
     Ok(StockMove::reserve(positive(qty)?).transact_item(store, product_id)?)
+}
+
+/// For a made-to-order product (see `crate::catalog::Supply`), which counts
+/// no stock: a check, in the caller's transaction, that it is still for
+/// sale and made to order, in place of [`reserve_item`]. Its lines take no
+/// commit, release or adjust later either.
+pub fn require_made_to_order_item(
+    store: &Store,
+    product_id: &str,
+) -> Result<TransactWriteItem, StockError> {
+    let (pk, sk) = product_key(product_id);
+    Ok(store.transact_check(
+        &pk,
+        sk,
+        "attribute_exists(PK) AND active = :true AND attribute_not_exists(archivedAt) \
+         AND madeToOrder = :true",
+        &[],
+        &[(":true", AttributeValue::Bool(true))],
+    )?)
 }
 
 /// [`adjust`] as an item of the caller's transaction (e.g. a cancelled paid

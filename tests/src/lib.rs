@@ -27,7 +27,7 @@ pub use app::{
 };
 pub use diff::line_diff;
 pub use dynamo::PrivateDynamo;
-pub use endpoints::catalog::product_body;
+pub use endpoints::catalog::{made_to_order_product, product_body};
 pub use endpoints::orders::checkout_body;
 pub use endpoints::studio::design_body;
 pub use http::http_request;

@@ -39,6 +39,10 @@ pub struct AssetView {
     download_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     thumbnail_url: Option<String>,
+    /// A template image's stable public URL, for use in emails (templates
+    /// refer to it as `asset:<id>`, which rendering replaces with this URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_url: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -141,12 +145,17 @@ pub async fn get_asset(
         reject_reason: asset.reject_reason,
         download_url,
         thumbnail_url,
+        public_url: asset
+            .public_key
+            .as_deref()
+            .zip(state.public_media_url.as_deref())
+            .and_then(|(key, base)| shared::asset_refs::public_url(base, key)),
         created_at: asset.created_at,
         updated_at: asset.updated_at,
     }))
 }
 
-/// Deletes the file, its thumbnail and the asset.
+/// Deletes the file, its thumbnail, its published copy and the asset.
 #[utoipa::path(
     delete,
     path = "/v1/assets/{assetId}",
@@ -167,7 +176,12 @@ pub async fn delete_asset(
 ) -> ApiResult<StatusCode> {
     let asset = authorized(&state, &caller, &asset_id, true).await?;
     // Objects first: a failure leaves the item, so a retry finds them again.
-    for key in std::iter::once(&asset.object_key).chain(asset.thumbnail_key.as_ref()) {
+    // The published copy goes too: a deleted template image stops showing,
+    // also in emails already sent.
+    for key in std::iter::once(&asset.object_key)
+        .chain(asset.thumbnail_key.as_ref())
+        .chain(asset.public_key.as_ref())
+    {
         state
             .s3
             .delete_object()

@@ -4,7 +4,8 @@
 //! Item: `ASSET#<id> / ASSET`. Objects: the original at
 //! `uploads/<owner>/<id>/<file name>`, the thumbnail at
 //! `thumbnails/<owner>/<id>.png` (outside `uploads/`, so writing it does not
-//! trigger the ingest function again).
+//! trigger the ingest function again), the published copy of a template
+//! image at `public/template-assets/<id>/<file name>`.
 
 use serde::{Deserialize, Serialize};
 use shared::auth::Permission;
@@ -102,6 +103,13 @@ impl Purpose {
         }
     }
 
+    /// Files meant for anyone once checked: template images go out in
+    /// emails, so a ready one gets a published copy under the bucket's
+    /// public prefix, at a URL that never expires.
+    pub fn is_published(self) -> bool {
+        matches!(self, Purpose::TemplateAsset)
+    }
+
     pub fn read_permission(self) -> Option<Permission> {
         match self {
             Purpose::ProductImage | Purpose::ComplianceDocument => Some(Permission::ProductRead),
@@ -159,6 +167,9 @@ pub struct AssetRecord {
     pub object_key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thumbnail_key: Option<String>,
+    /// The published copy (see [`Purpose::is_published`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -195,6 +206,43 @@ pub fn clean_file_name(raw: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shared_read_model_reads_the_full_item() {
+        let record = AssetRecord {
+            pk: "ASSET#01JDC0ASSET000000000000001".into(),
+            sk: "ASSET".into(),
+            item_type: ASSET_TYPE.into(),
+            id: "01JDC0ASSET000000000000001".into(),
+            owner: Owner::Org("org-1".into()),
+            purpose: Purpose::TemplateAsset,
+            status: Status::Ready,
+            declared_type: MediaType::Png,
+            declared_size: 10,
+            file_name: "logo.png".into(),
+            object_key: "uploads/org-1/01JDC0ASSET000000000000001/logo.png".into(),
+            thumbnail_key: None,
+            public_key: Some("public/template-assets/01JDC0ASSET000000000000001/logo.png".into()),
+            size: Some(10),
+            width: Some(1),
+            height: Some(1),
+            reject_reason: None,
+            created_by: "user-1".into(),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            updated_at: "2026-01-01T00:00:00Z".into(),
+            ttl: None,
+        };
+        let read: shared::asset_refs::AssetRef =
+            serde_json::from_value(serde_json::to_value(&record).unwrap()).unwrap();
+        assert_eq!(read.id, record.id);
+        assert_eq!(read.purpose, "template_asset");
+        assert_eq!(read.status, "ready");
+        assert_eq!(
+            (read.owner.kind.as_str(), read.owner.id.as_str()),
+            ("org", "org-1")
+        );
+        assert_eq!(read.public_key, record.public_key);
+    }
 
     #[test]
     fn media_types_parse_case_insensitively() {

@@ -6,7 +6,9 @@
 //!    and the real type (magic bytes) against the declared one;
 //! 4. for raster images, decode within limits, record the dimensions and write
 //!    a 256 px PNG thumbnail; for SVG artwork, refuse anything active;
-//! 5. mark the asset `ready`, or delete the object and mark it `rejected`
+//! 5. for a purpose whose files are published (template images), write the
+//!    checked bytes once more under the public prefix, cached for good;
+//! 6. mark the asset `ready`, or delete the object and mark it `rejected`
 //!    with the reason. Both updates are conditional on `pending`.
 
 use anyhow::Context as _;
@@ -95,6 +97,7 @@ struct Facts {
     width: Option<u32>,
     height: Option<u32>,
     thumbnail_key: Option<String>,
+    public_key: Option<String>,
 }
 
 enum Verdict {
@@ -146,11 +149,14 @@ async fn check(state: &AssetsState, asset: &AssetRecord) -> anyhow::Result<Verdi
             asset.declared_type.as_str()
         )));
     }
+    // `Bytes` clones share the buffer.
+    let bytes_for_publishing = bytes.clone();
     let mut facts = Facts {
         size,
         width: None,
         height: None,
         thumbnail_key: None,
+        public_key: None,
     };
     match asset.declared_type {
         media if media.is_raster() => {
@@ -189,6 +195,22 @@ async fn check(state: &AssetsState, asset: &AssetRecord) -> anyhow::Result<Verdi
         }
         _ => {}
     }
+    if asset.purpose.is_published() {
+        let public_key = shared::asset_refs::template_asset_public_key(&asset.id, &asset.file_name);
+        state
+            .s3
+            .put_object()
+            .bucket(&state.bucket)
+            .key(&public_key)
+            .content_type(asset.declared_type.as_str())
+            // The key names one asset's checked bytes, which never change.
+            .cache_control("public, max-age=31536000, immutable")
+            .body(ByteStream::from(bytes_for_publishing))
+            .send()
+            .await
+            .context("publishing the file (PutObject under public/)")?;
+        facts.public_key = Some(public_key);
+    }
     Ok(Verdict::Ready(facts))
 }
 
@@ -213,6 +235,10 @@ async fn mark_ready(state: &AssetsState, asset: &AssetRecord, facts: Facts) -> a
     if let Some(thumbnail_key) = facts.thumbnail_key {
         sets.push("thumbnailKey = :thumb");
         values.push((":thumb", s(thumbnail_key)));
+    }
+    if let Some(public_key) = facts.public_key {
+        sets.push("publicKey = :public");
+        values.push((":public", s(public_key)));
     }
     let expression = format!("SET {} REMOVE #ttl", sets.join(", "));
     let update = values.into_iter().fold(

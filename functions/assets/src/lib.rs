@@ -26,6 +26,8 @@ pub struct AssetsState {
     pub store: Store,
     pub s3: aws_sdk_s3::Client,
     pub bucket: String,
+    /// `PUBLIC_MEDIA_URL`: where published files are served.
+    pub public_media_url: Option<String>,
     pub tokens: Arc<TokenKeys>,
     pub rate_limiter: RateLimiter,
 }
@@ -36,6 +38,7 @@ impl AssetsState {
             store: services.store.clone(),
             s3: services.s3.clone(),
             bucket: services.config.bucket_name.clone(),
+            public_media_url: services.config.public_media_url.clone(),
             tokens: services.tokens.clone(),
             rate_limiter: services.rate_limiter.clone(),
         }

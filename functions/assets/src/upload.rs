@@ -147,6 +147,7 @@ pub async fn create_upload(
         file_name,
         object_key,
         thumbnail_key: None,
+        public_key: None,
         size: None,
         width: None,
         height: None,

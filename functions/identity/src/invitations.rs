@@ -185,24 +185,16 @@ pub async fn create_invitation(
         ])
         .await?;
 
-    let body = format!(
-        "You are invited to join {org} on Bodega as {role}.\n\n\
-         Sign in (or register) as {email}, then accept the invitation with this code:\n\n\
-         {token}\n\n\
-         (POST /v1/invitations/accept with {{\"token\": \"<code>\"}}). \
-         The code works once and expires at {expires}.\n",
-        org = org.name,
-        role = invitation.org_role,
-        expires = invitation.expires_at,
-    );
-    let message = shared::mail::Message {
-        to: email.to_string(),
-        subject: format!("Your invitation to {}", org.name),
-        text: body,
+    let message = shared::mail::PlatformEmail::Invitation {
+        org_name: org.name.clone(),
+        role: invitation.org_role.to_string(),
+        invited_email: email.to_string(),
+        code: token.clone(),
+        expires_at: invitation.expires_at.clone(),
     };
     state
         .mailer
-        .send(message)
+        .send(email.as_str(), &message)
         .await
         .map_err(ApiError::unavailable)?;
     tracing::info!(org_id = %org_id, invitation = %invitation.id, "invitation sent");

@@ -9,7 +9,7 @@ mod audit_trail;
 mod emails;
 pub mod invitations;
 mod jwks;
-mod limits;
+pub mod limits;
 mod login;
 pub mod members;
 mod one_time;
@@ -40,6 +40,7 @@ pub struct IdentityState {
     pub tokens: Arc<TokenKeys>,
     pub mailer: Mailer,
     pub rate_limiter: RateLimiter,
+    pub limits: limits::Limits,
     pub session_ttl: Duration,
     pub public_app_url: Option<String>,
 }
@@ -51,6 +52,7 @@ impl IdentityState {
             tokens: services.tokens.clone(),
             mailer: services.mailer.clone(),
             rate_limiter: services.rate_limiter.clone(),
+            limits: limits::Limits::from(services.config.auth_limits),
             session_ttl: services.config.session_ttl,
             public_app_url: services.config.public_app_url.clone(),
         }

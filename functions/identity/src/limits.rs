@@ -1,38 +1,51 @@
 //! The abuse limits of the identity endpoints, per fixed window
-//! (`RATE_LIMIT_WINDOW_SECONDS`, 15 minutes by default). Per-email limits
-//! stop guessing at one account; per-IP limits stop spraying many.
+//! (`RATE_LIMIT_WINDOW_SECONDS`, 15 minutes by default), each set by its
+//! `AUTH_LIMIT_*` variable (`shared::config::AuthLimits`).
+//!
+//! Per-IP limits count failures only (wrong passwords, bad codes) or, for
+//! requests that create something or send mail (registrations, reset
+//! requests), every request at a height an office behind one NAT never
+//! reaches; a successful sign-in never counts. Per-email limits guard one
+//! account against guessing and one mailbox against floods of codes.
 
+use shared::config::AuthLimits;
 use shared::ratelimit::Limit;
 
-pub const LOGIN_PER_EMAIL: Limit = Limit {
-    name: "login-email",
-    max: 5,
-};
-pub const LOGIN_PER_IP: Limit = Limit {
-    name: "login-ip",
-    max: 30,
-};
-pub const REGISTER_PER_EMAIL: Limit = Limit {
-    name: "register-email",
-    max: 5,
-};
-pub const REGISTER_PER_IP: Limit = Limit {
-    name: "register-ip",
-    max: 30,
-};
-pub const RESET_PER_EMAIL: Limit = Limit {
-    name: "reset-email",
-    max: 5,
-};
-pub const RESET_PER_IP: Limit = Limit {
-    name: "reset-ip",
-    max: 30,
-};
-pub const VERIFY_PER_EMAIL: Limit = Limit {
-    name: "verify-email",
-    max: 5,
-};
-pub const VERIFY_PER_IP: Limit = Limit {
-    name: "verify-ip",
-    max: 30,
-};
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Failed sign-ins per email (checked before, counted after a failure).
+    pub login_failures_per_email: Limit,
+    /// Failed sign-ins per client IP.
+    pub login_failures_per_ip: Limit,
+    /// Bad verification and reset codes per client IP.
+    pub code_failures_per_ip: Limit,
+    /// Every registration per client IP.
+    pub registrations_per_ip: Limit,
+    /// Every registration attempt per email.
+    pub registrations_per_email: Limit,
+    /// Every reset request per client IP.
+    pub reset_requests_per_ip: Limit,
+    /// Reset requests per email address.
+    pub resets_per_email: Limit,
+    /// Verification code resends per email address.
+    pub verify_resends_per_email: Limit,
+}
+
+impl From<AuthLimits> for Limits {
+    fn from(config: AuthLimits) -> Self {
+        let limit = |name, max| Limit { name, max };
+        Self {
+            login_failures_per_email: limit(
+                "login-failures-email",
+                config.login_failures_per_email,
+            ),
+            login_failures_per_ip: limit("login-failures-ip", config.login_failures_per_ip),
+            code_failures_per_ip: limit("code-failures-ip", config.code_failures_per_ip),
+            registrations_per_ip: limit("register-ip", config.registrations_per_ip),
+            registrations_per_email: limit("register-email", config.registrations_per_email),
+            reset_requests_per_ip: limit("reset-ip", config.reset_requests_per_ip),
+            resets_per_email: limit("reset-email", config.emails_per_address),
+            verify_resends_per_email: limit("verify-email", config.emails_per_address),
+        }
+    }
+}

@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::session::{self, SignedIn};
 use crate::user::{EmailMarker, UserRecord, email_key, user_key};
-use crate::{IdentityState, limits, password};
+use crate::{IdentityState, password};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -47,21 +47,39 @@ pub async fn login(
     client: ClientInfo,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<ApiResponse<SignedIn>> {
+    let limits = state.limits;
+    let ip = client.ip_or_unknown();
     state
         .rate_limiter
-        .hit(limits::LOGIN_PER_IP, client.ip_or_unknown())
+        .check(limits.login_failures_per_ip, ip)
         .await?;
     // A malformed email cannot belong to an account: same answer as a wrong
     // one, after the same work.
-    let user = match Email::parse(&request.email) {
-        Ok(email) => {
+    let email = Email::parse(&request.email).ok();
+    let user = match &email {
+        Some(email) => {
             state
                 .rate_limiter
-                .hit(limits::LOGIN_PER_EMAIL, email.as_str())
+                .check(limits.login_failures_per_email, email.as_str())
                 .await?;
-            find_user(&state, &email).await?
+            find_user(&state, email).await?
         }
-        Err(_) => None,
+        None => None,
+    };
+    // Known or unknown account, a failure counts the same, so the answer
+    // takes the same time either way.
+    let count_failure = async || -> ApiResult<()> {
+        state
+            .rate_limiter
+            .failed(limits.login_failures_per_ip, ip)
+            .await?;
+        if let Some(email) = &email {
+            state
+                .rate_limiter
+                .failed(limits.login_failures_per_email, email.as_str())
+                .await?;
+        }
+        Ok(())
     };
     let stored_hash = user.as_ref().map(|u| u.password_hash.clone());
     let verified = password::verify(request.password, stored_hash)
@@ -80,10 +98,12 @@ pub async fn login(
                 Some(details),
             )
             .await;
+            count_failure().await?;
             return Err(wrong_credentials());
         }
         None => {
             tracing::info!("sign-in refused: no such account");
+            count_failure().await?;
             return Err(wrong_credentials());
         }
     };

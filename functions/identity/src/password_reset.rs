@@ -16,7 +16,7 @@ use utoipa::ToSchema;
 use crate::one_time::{self, Purpose};
 use crate::password::{self, NewPassword};
 use crate::user::{EmailMarker, UserRecord, email_key, user_key};
-use crate::{IdentityState, emails, limits};
+use crate::{IdentityState, emails};
 
 #[derive(Deserialize, ToSchema)]
 pub struct ResetRequest {
@@ -54,11 +54,11 @@ pub async fn request_reset(
         .map_err(|e| ApiError::invalid_field("email", e.to_string()))?;
     state
         .rate_limiter
-        .hit(limits::RESET_PER_IP, client.ip_or_unknown())
+        .hit(state.limits.reset_requests_per_ip, client.ip_or_unknown())
         .await?;
     state
         .rate_limiter
-        .hit(limits::RESET_PER_EMAIL, email.as_str())
+        .hit(state.limits.resets_per_email, email.as_str())
         .await
         .context("counting reset requests per email")?;
     let (pk, sk) = email_key(email.as_str());
@@ -79,13 +79,9 @@ pub async fn request_reset(
                 one_time::issue(&state.store, Purpose::ResetPassword, &user.id, &user.email)
                     .await
                     .context("issuing the reset code")?;
-            let message = emails::reset_password(
-                &user.email,
-                &user.name,
-                state.public_app_url.as_deref(),
-                &token,
-            );
-            if let Err(err) = state.mailer.send(message).await {
+            let message =
+                emails::reset_password(&user.name, state.public_app_url.as_deref(), &token);
+            if let Err(err) = state.mailer.send(&user.email, &message).await {
                 tracing::error!(user_id = %user.id, error = ?err, "the password reset email was not sent");
             }
         }
@@ -126,15 +122,22 @@ pub async fn reset_password(
     client: ClientInfo,
     ApiJson(request): ApiJson<ResetPassword>,
 ) -> ApiResult<ApiResponse<PasswordChanged>> {
+    let code_failures = state.limits.code_failures_per_ip;
     state
         .rate_limiter
-        .hit(limits::RESET_PER_IP, client.ip_or_unknown())
+        .check(code_failures, client.ip_or_unknown())
         .await?;
     let invalid = || ApiError::invalid_field("token", "is invalid, already used or expired");
-    let token = one_time::find(&state.store, Purpose::ResetPassword, request.token.trim())
+    let Some(token) = one_time::find(&state.store, Purpose::ResetPassword, request.token.trim())
         .await
         .context("finding the reset code")?
-        .ok_or_else(invalid)?;
+    else {
+        state
+            .rate_limiter
+            .failed(code_failures, client.ip_or_unknown())
+            .await?;
+        return Err(invalid());
+    };
     let new_password = NewPassword::parse(&request.new_password, Some(&token.email))
         .map_err(|e| ApiError::invalid_field("newPassword", e))?;
     let hash = password::hash(new_password)

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use crate::password::{self, NewPassword};
 use crate::user::{EmailMarker, UserRecord, UserView};
-use crate::{IdentityState, limits, verification};
+use crate::{IdentityState, verification};
 
 const MAX_NAME_CHARS: usize = 100;
 
@@ -96,13 +96,16 @@ pub async fn register(
 ) -> ApiResult<ApiResponse<UserView>> {
     state
         .rate_limiter
-        .hit(limits::REGISTER_PER_IP, client.ip_or_unknown())
+        .hit(state.limits.registrations_per_ip, client.ip_or_unknown())
         .await
         .context("counting registrations per IP")?;
     let registration = Registration::try_from(request)?;
     state
         .rate_limiter
-        .hit(limits::REGISTER_PER_EMAIL, registration.email.as_str())
+        .hit(
+            state.limits.registrations_per_email,
+            registration.email.as_str(),
+        )
         .await
         .context("counting registrations per email")?;
     let password_hash = password::hash(registration.password)

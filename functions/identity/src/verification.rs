@@ -14,19 +14,14 @@ use utoipa::ToSchema;
 
 use crate::one_time::{self, Purpose};
 use crate::user::{UserRecord, user_key};
-use crate::{IdentityState, emails, limits};
+use crate::{IdentityState, emails};
 
 /// Sends a verification code to `user`; a failure to send is logged, not
 /// returned, so registration never fails on a mail hiccup.
 pub async fn send_code(state: &IdentityState, user: &UserRecord) -> ApiResult<()> {
     let token = one_time::issue(&state.store, Purpose::VerifyEmail, &user.id, &user.email).await?;
-    let email = emails::verify_email(
-        &user.email,
-        &user.name,
-        state.public_app_url.as_deref(),
-        &token,
-    );
-    if let Err(err) = state.mailer.send(email).await {
+    let email = emails::verify_email(&user.name, state.public_app_url.as_deref(), &token);
+    if let Err(err) = state.mailer.send(&user.email, &email).await {
         tracing::error!(user_id = %user.id, error = ?err, "the verification email was not sent");
     }
     Ok(())
@@ -62,14 +57,21 @@ pub async fn verify_email(
     client: ClientInfo,
     ApiJson(request): ApiJson<VerifyEmailRequest>,
 ) -> ApiResult<ApiResponse<EmailVerified>> {
+    let code_failures = state.limits.code_failures_per_ip;
     state
         .rate_limiter
-        .hit(limits::VERIFY_PER_IP, client.ip_or_unknown())
+        .check(code_failures, client.ip_or_unknown())
         .await?;
     let invalid = || ApiError::invalid_field("token", "is invalid, already used or expired");
-    let token = one_time::find(&state.store, Purpose::VerifyEmail, request.token.trim())
-        .await?
-        .ok_or_else(invalid)?;
+    let Some(token) =
+        one_time::find(&state.store, Purpose::VerifyEmail, request.token.trim()).await?
+    else {
+        state
+            .rate_limiter
+            .failed(code_failures, client.ip_or_unknown())
+            .await?;
+        return Err(invalid());
+    };
     let (pk, sk) = user_key(&token.user_id);
     let mark_verified = Update::new(pk, sk, "SET emailVerified = :true, updatedAt = :now")
         // Only while the account still has the address the code was sent to.
@@ -120,7 +122,7 @@ pub async fn resend(
     }
     state
         .rate_limiter
-        .hit(limits::VERIFY_PER_EMAIL, &user.email)
+        .hit(state.limits.verify_resends_per_email, &user.email)
         .await?;
     send_code(&state, &user).await?;
     Ok(ApiResponse::ok(CodeSent { sent: true }).with_status(StatusCode::ACCEPTED))

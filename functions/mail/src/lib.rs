@@ -39,6 +39,8 @@ pub struct MailState {
     pub mailer: Mailer,
     /// `PUBLIC_API_URL`: the base of links into the API in emails.
     pub public_api_url: Option<String>,
+    /// `PUBLIC_MEDIA_URL`: where template images are published.
+    pub public_media_url: Option<String>,
     /// Where bulk sends go; none when `MAIL_SEND_QUEUE_URL` is unset.
     pub queue: Option<SendQueue>,
     pub pacing: worker::Pacing,
@@ -59,6 +61,7 @@ impl MailState {
             rate_limiter: services.rate_limiter.clone(),
             mailer: services.mailer.clone(),
             public_api_url: services.config.public_api_url.clone(),
+            public_media_url: services.config.public_media_url.clone(),
             queue: services
                 .config
                 .mail_send_queue_url

@@ -16,7 +16,7 @@
 
 use serde::{Deserialize, Serialize};
 use shared::auth::CapabilityRole;
-use shared::mail::render::{BodyFormat, Source, Variable};
+use shared::mail::render::{self, AssetLinks, BodyFormat, Source, Variable};
 use utoipa::ToSchema;
 
 pub const TEMPLATE_TYPE: &str = "MAIL_TEMPLATE";
@@ -140,6 +140,12 @@ pub struct Content {
     pub text: Option<String>,
     #[serde(default)]
     pub variables: Vec<Variable>,
+    /// The template images the body and text refer to (`asset:<id>`) with
+    /// their published URLs, as resolved when the version was submitted. A
+    /// draft's are resolved at each preview.
+    #[serde(default, skip_serializing_if = "AssetLinks::is_empty")]
+    #[schema(value_type = Object)]
+    pub assets: AssetLinks,
 }
 
 impl Content {
@@ -149,7 +155,26 @@ impl Content {
             body: &self.body,
             format: self.format,
             text: self.text.as_deref(),
+            assets: &self.assets,
         }
+    }
+
+    /// Resolves the images the parts refer to: each ready, published
+    /// template image of `org_id` gets its URL; the rest stay unresolved, and
+    /// rendering names them. One BatchGetItem.
+    pub async fn link_images(
+        &mut self,
+        store: &shared::store::Store,
+        media_base: Option<&str>,
+        org_id: &str,
+    ) -> Result<(), shared::store::StoreError> {
+        let ids = render::asset_refs(&self.source());
+        self.assets = if ids.is_empty() {
+            AssetLinks::new()
+        } else {
+            shared::asset_refs::template_image_urls(store, media_base, org_id, &ids).await?
+        };
+        Ok(())
     }
 }
 

@@ -69,14 +69,14 @@ pub async fn preview_template(
 ) -> ApiResult<ApiResponse<PreviewView>> {
     access::require(&state.store, &caller, &org_id, Permission::TemplateRead).await?;
     let template = templates::load(&state.store, &org_id, &template_id).await?;
-    let content = match request.version {
-        Some(number) => {
-            versions::load(&state.store, &org_id, &template_id, number)
-                .await?
-                .content
-        }
-        None => template.content,
-    };
+    let content = versions::content_to_render(
+        &state,
+        &org_id,
+        &template_id,
+        template.content,
+        request.version,
+    )
+    .await?;
     let sample = render::sample(&content.variables);
     let data = request.data.unwrap_or_else(|| sample.clone());
     let source = content.source();

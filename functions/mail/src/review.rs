@@ -188,19 +188,12 @@ pub(crate) async fn notify_step(state: &MailState, version: &VersionRecord, step
         }
     };
     for (_, email) in approvers {
-        let message = shared::mail::Message {
-            to: email,
-            subject: format!(
-                "Review requested: {} (version {})",
-                version.content.name, version.number
-            ),
-            text: format!(
-                "Version {} of the email template \"{}\" awaits your review (step \"{}\").\n\
-                 Open your approvals inbox to approve or request changes.\n",
-                version.number, version.content.name, policy_step.name
-            ),
+        let message = shared::mail::PlatformEmail::ReviewRequested {
+            template_name: version.content.name.clone(),
+            version: version.number,
+            step: policy_step.name.clone(),
         };
-        if let Err(err) = state.mailer.send(message).await {
+        if let Err(err) = state.mailer.send(&email, &message).await {
             tracing::warn!(error = ?err, "could not email an approver");
         }
     }

@@ -468,14 +468,14 @@ pub async fn test_send_template(
             "test sends go to members of the organization only",
         ));
     }
-    let content = match request.version {
-        Some(number) => {
-            versions::load(&state.store, &org_id, &template_id, number)
-                .await?
-                .content
-        }
-        None => template.content,
-    };
+    let content = versions::content_to_render(
+        &state,
+        &org_id,
+        &template_id,
+        template.content,
+        request.version,
+    )
+    .await?;
     let data = request
         .data
         .unwrap_or_else(|| render::sample(&content.variables));

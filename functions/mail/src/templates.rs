@@ -223,6 +223,7 @@ pub async fn create_template(
         body: request.body,
         text: request.text,
         variables: request.variables,
+        assets: Default::default(),
     };
     check_content(&mut content)?;
     let id = new_id();

@@ -9,6 +9,7 @@ use shared::auth::{Caller, Permission};
 use shared::domain::now_rfc3339;
 use shared::http::{
     ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
+    StepContext as _,
 };
 use shared::mail::render;
 use shared::store::{Index, PartitionQuery, Store, Transaction};
@@ -85,6 +86,30 @@ pub(crate) async fn load(
         .ok_or_else(|| ApiError::not_found("no such version"))
 }
 
+/// What a preview or a test send renders: version `number` as frozen, or
+/// the draft with its images resolved now.
+pub(crate) async fn content_to_render(
+    state: &MailState,
+    org_id: &str,
+    template_id: &str,
+    draft: Content,
+    number: Option<u32>,
+) -> ApiResult<Content> {
+    match number {
+        Some(number) => Ok(load(&state.store, org_id, template_id, number)
+            .await?
+            .content),
+        None => {
+            let mut draft = draft;
+            draft
+                .link_images(&state.store, state.public_media_url.as_deref(), org_id)
+                .await
+                .context("resolving the draft's images")?;
+            Ok(draft)
+        }
+    }
+}
+
 /// What blocks a submit: variables used but not declared, and anything
 /// that does not render with the schema's sample data (per field).
 fn check_submittable(content: &Content) -> ApiResult<()> {
@@ -156,7 +181,13 @@ pub async fn submit_template(
             template.latest_version
         )));
     }
-    check_submittable(&template.content)?;
+    // The version freezes the images' URLs with the rest of its content.
+    let mut content = template.content.clone();
+    content
+        .link_images(&state.store, state.public_media_url.as_deref(), &org_id)
+        .await
+        .context("resolving the draft's images")?;
+    check_submittable(&content)?;
     let policy = crate::policy::current(&state.store, &org_id).await?;
     let actor = caller.actor();
     let number = template.latest_version + 1;
@@ -177,8 +208,8 @@ pub async fn submit_template(
         org_id: org_id.clone(),
         template_id: template_id.clone(),
         number,
-        content_hash: render::content_hash(&template.content.source(), &template.content.variables),
-        content: template.content.clone(),
+        content_hash: render::content_hash(&content.source(), &content.variables),
+        content,
         status: VersionStatus::InReview,
         submitted_by: actor.to_string(),
         submitted_at: now.clone(),

@@ -156,6 +156,8 @@ fn line_view(line: &CartLine, product: Option<&ProductForSale>) -> CartLineView 
     let unit_price = pricing::unit_price(product.price.amount, &product.price_tiers, line.quantity);
     let stock_status = if !product.is_listed() {
         StockStatus::Unavailable
+    } else if product.made_to_order {
+        StockStatus::InStock
     } else if product.stock_available <= 0 {
         StockStatus::OutOfStock
     } else if product.stock_available < line.quantity {

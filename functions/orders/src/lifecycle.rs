@@ -253,7 +253,7 @@ fn unwind(
         ) {
             continue;
         }
-        for line in &fulfilment.lines {
+        for line in fulfilment.lines.iter().filter(|l| !l.made_to_order) {
             let item = if paid {
                 stock::adjust_item(store, &line.product_id, line.quantity)
             } else {
@@ -310,7 +310,7 @@ pub fn plan_pay(
     if let Some(reference) = reference {
         plan.order.payment.reference = Some(reference.to_owned());
     }
-    for line in &loaded.order.lines {
+    for line in loaded.order.lines.iter().filter(|l| !l.made_to_order) {
         plan.moves
             .push(stock::commit_item(store, &line.product_id, line.quantity)?);
     }

@@ -7,7 +7,7 @@
 //! again if sending fails so the retry can send it.
 
 use serde::{Deserialize, Serialize};
-use shared::mail::Message;
+use shared::mail::PlatformEmail;
 use shared::store::StoreError;
 
 use crate::{Change, StreamState};
@@ -58,16 +58,8 @@ async fn password_changed(state: &StreamState, change: &Change<'_>) -> anyhow::R
     if !changed || new.deleted_at.is_some() || new.email.is_empty() {
         return Ok(());
     }
-    let email = Message {
-        to: new.email,
-        subject: "Your password was changed".into(),
-        text: format!(
-            "Hello {},\n\nThe password of your account was just changed, and every session was signed out.\n\n\
-             If this was you, there is nothing to do. If it was not, reset your password now and contact support.\n",
-            new.name
-        ),
-    };
-    send_once(state, change.event_id(), "password_changed", email).await
+    let email = PlatformEmail::PasswordChanged { name: new.name };
+    send_once(state, change.event_id(), &new.email, email).await
 }
 
 async fn session_reuse(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
@@ -90,18 +82,13 @@ async fn session_reuse(state: &StreamState, change: &Change<'_>) -> anyhow::Resu
     let Some(user) = user.filter(|u| u.deleted_at.is_none() && !u.email.is_empty()) else {
         return Ok(());
     };
-    let device = new.user_agent.as_deref().unwrap_or("an unknown device");
-    let email = Message {
-        to: user.email,
-        subject: "We signed out one of your sessions".into(),
-        text: format!(
-            "Hello {},\n\nA sign-in token of your session on {device} was used twice, which happens when a token \
-             is copied. To be safe, we signed that session out; sign in again on that device.\n\n\
-             If this keeps happening, change your password.\n",
-            user.name
-        ),
+    let email = PlatformEmail::SessionSignedOut {
+        name: user.name,
+        device: new
+            .user_agent
+            .unwrap_or_else(|| "an unknown device".to_owned()),
     };
-    send_once(state, change.event_id(), "session_reuse", email).await
+    send_once(state, change.event_id(), &user.email, email).await
 }
 
 #[derive(Serialize)]
@@ -115,12 +102,14 @@ struct Marker {
     ttl: i64,
 }
 
+/// Sends `email` to `to` once per stream record and kind of email.
 pub(crate) async fn send_once(
     state: &StreamState,
     event_id: &str,
-    kind: &str,
-    email: Message,
+    to: &str,
+    email: PlatformEmail,
 ) -> anyhow::Result<()> {
+    let kind = email.id();
     let marker = Marker {
         pk: format!("NOTIFIED#{event_id}"),
         sk: kind.to_owned(),
@@ -139,7 +128,7 @@ pub(crate) async fn send_once(
         }
         Err(err) => return Err(err.into()),
     }
-    if let Err(err) = state.mailer.send(email).await {
+    if let Err(err) = state.mailer.send(to, &email).await {
         // Forget the marker so the retry sends it.
         state.store.delete(&marker.pk, &marker.sk).await?;
         return Err(err);

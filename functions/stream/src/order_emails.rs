@@ -15,7 +15,7 @@ use shared::contracts::order::{
     OrderStatus, OrderSummary, PaymentState, order_pk,
 };
 use shared::domain::Money;
-use shared::mail::Message;
+use shared::mail::{EmailLine, PlatformEmail};
 
 use crate::notifications::send_once;
 use crate::{Change, StreamState};
@@ -46,16 +46,13 @@ async fn person(state: &StreamState, user_id: Option<&str>) -> anyhow::Result<Op
     Ok(person.filter(|p| p.deleted_at.is_none() && !p.email.is_empty()))
 }
 
-fn lines_text(lines: &[LineSummary], currency: &str) -> String {
+fn email_lines(lines: &[LineSummary], currency: &str) -> Vec<EmailLine> {
     lines
         .iter()
-        .map(|l| {
-            format!(
-                "  {} × {}  {}\n",
-                l.quantity,
-                l.name,
-                amount(l.line_total, currency)
-            )
+        .map(|l| EmailLine {
+            quantity: l.quantity,
+            name: l.name.clone(),
+            total: amount(l.line_total, currency),
         })
         .collect()
 }
@@ -78,44 +75,29 @@ async fn order_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Resu
     if old.status == new.status {
         return Ok(());
     }
-    let (kind, subject, text) = match new.status {
-        OrderStatus::Paid => (
-            "order_paid",
-            format!("Order {} confirmed", new.id),
-            format!(
-                "Thank you, we have your payment.\n\n{}\nTotal (with shipping and tax): {}\n\n\
-                 We will write again when it ships.\n",
-                lines_text(&new.lines, &new.totals.currency),
-                amount(new.totals.total, &new.totals.currency)
-            ),
-        ),
-        OrderStatus::Cancelled => {
-            let money =
-                if new.payment.refund.is_some() || new.payment.state == PaymentState::Refunded {
-                    format!(
-                        "The {} you paid is being refunded to your payment method.",
-                        amount(new.totals.total, &new.totals.currency)
-                    )
-                } else {
-                    "Nothing was charged.".to_owned()
-                };
-            (
-                "order_cancelled",
-                format!("Order {} cancelled", new.id),
-                format!("Your order {} was cancelled. {money}\n", new.id),
-            )
-        }
-        _ => return Ok(()),
-    };
+    if !matches!(new.status, OrderStatus::Paid | OrderStatus::Cancelled) {
+        return Ok(());
+    }
     let Some(person) = person(state, new.buyer.user_id.as_deref()).await? else {
         return Ok(());
     };
-    let email = Message {
-        to: person.email,
-        subject,
-        text: format!("Hello {},\n\n{text}", person.name),
+    let currency = &new.totals.currency;
+    let email = if new.status == OrderStatus::Paid {
+        PlatformEmail::OrderConfirmed {
+            name: person.name,
+            order_id: new.id,
+            lines: email_lines(&new.lines, currency),
+            total: amount(new.totals.total, currency),
+        }
+    } else {
+        let refunded = new.payment.refund.is_some() || new.payment.state == PaymentState::Refunded;
+        PlatformEmail::OrderCancelled {
+            name: person.name,
+            order_id: new.id,
+            refunded: refunded.then(|| amount(new.totals.total, currency)),
+        }
     };
-    send_once(state, change.event_id(), kind, email).await
+    send_once(state, change.event_id(), &person.email, email).await
 }
 
 async fn fulfilment_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
@@ -135,20 +117,14 @@ async fn fulfilment_changed(state: &StreamState, change: &Change<'_>) -> anyhow:
     let Some(person) = person(state, order.buyer.user_id.as_deref()).await? else {
         return Ok(());
     };
-    let tracking = match (&new.carrier, &new.tracking_number) {
-        (Some(carrier), Some(number)) => format!("Carrier: {carrier}\nTracking number: {number}\n"),
-        _ => String::new(),
+    let email = PlatformEmail::OrderShipped {
+        name: person.name,
+        order_id: new.order_id,
+        lines: email_lines(&new.lines, &order.totals.currency),
+        carrier: new.carrier,
+        tracking_number: new.tracking_number,
     };
-    let email = Message {
-        to: person.email,
-        subject: format!("Your order {} has shipped", new.order_id),
-        text: format!(
-            "Hello {},\n\nA parcel of your order is on its way:\n\n{}\n{tracking}",
-            person.name,
-            lines_text(&new.lines, &order.totals.currency)
-        ),
-    };
-    send_once(state, change.event_id(), "order_shipped", email).await
+    send_once(state, change.event_id(), &person.email, email).await
 }
 
 #[cfg(test)]

@@ -34,8 +34,10 @@ use utoipa_axum::routes;
 
 use crate::providers::{ImageProvider, OpenAiImages, OpenAiModeration, Procedural};
 
-/// The bucket prefix anyone may read: designs' images, under stable URLs.
-pub const PUBLIC_PREFIX: &str = "public/studio/";
+/// Where designs' images go under the bucket's public prefix
+/// (`shared::asset_refs::PUBLIC_PREFIX`), which the public media CDN serves
+/// at `PUBLIC_MEDIA_URL`: stable URLs.
+pub const IMAGES_PATH: &str = "studio/designs";
 
 pub const DEFAULT_OPENAI_API_BASE: &str = "https://api.openai.com";
 
@@ -54,9 +56,6 @@ pub struct StudioSettings {
     pub openai_moderation_model: String,
     /// `OPENAI_API_KEY` or `OPENAI_API_KEY_SECRET_ID`.
     pub openai_api_key: Option<SecretSource>,
-    /// `STUDIO_PUBLIC_BASE_URL`: where the bucket's `public/` objects are
-    /// read from; default `https://<bucket>.s3.amazonaws.com`.
-    pub public_base_url: Option<String>,
 }
 
 impl StudioSettings {
@@ -100,8 +99,6 @@ impl StudioSettings {
             openai_moderation_model: get("OPENAI_MODERATION_MODEL")
                 .unwrap_or_else(|| "omni-moderation-latest".into()),
             openai_api_key,
-            public_base_url: get("STUDIO_PUBLIC_BASE_URL")
-                .map(|url| url.trim_end_matches('/').to_owned()),
         })
     }
 }
@@ -119,8 +116,9 @@ pub struct StudioState {
     pub tokens: Arc<TokenKeys>,
     pub s3: aws_sdk_s3::Client,
     pub bucket: String,
-    /// The public URL of the bucket's objects, without a trailing slash.
-    pub public_base_url: String,
+    /// The public URL of the bucket's `public/` prefix (`PUBLIC_MEDIA_URL`),
+    /// without a trailing slash.
+    pub public_media_url: String,
     pub queue: Option<GenerationQueue>,
     pub images: ImageProvider,
     pub moderation: Option<OpenAiModeration>,
@@ -154,10 +152,13 @@ impl StudioState {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
             s3: services.s3.clone(),
-            public_base_url: settings
-                .public_base_url
+            // Without a CDN the bucket's own URL (only readable if the
+            // bucket allows it): images are stored either way.
+            public_media_url: services
+                .config
+                .public_media_url
                 .clone()
-                .unwrap_or_else(|| format!("https://{bucket}.s3.amazonaws.com")),
+                .unwrap_or_else(|| format!("https://{bucket}.s3.amazonaws.com/public")),
             bucket,
             queue: services
                 .config

@@ -69,8 +69,18 @@ fn inputs_of(record: &DesignRecord) -> DesignInputs {
     }
 }
 
+/// An image's path under the public prefix (and under `PUBLIC_MEDIA_URL`).
+fn image_path(design_id: &str, name: &str) -> String {
+    format!("{}/{design_id}/{name}", crate::IMAGES_PATH)
+}
+
+/// An image's key in the bucket.
 fn image_key(design_id: &str, name: &str) -> String {
-    format!("{}designs/{design_id}/{name}", crate::PUBLIC_PREFIX)
+    format!(
+        "{}{}",
+        shared::asset_refs::PUBLIC_PREFIX,
+        image_path(design_id, name)
+    )
 }
 
 /// Draws one design and records the outcome. An error means "try again
@@ -159,13 +169,13 @@ pub async fn generate(state: &StudioState, design_id: &str) -> anyhow::Result<()
     let stored = DesignImage {
         url: format!(
             "{}/{}",
-            state.public_base_url,
-            image_key(design_id, "image.png")
+            state.public_media_url,
+            image_path(design_id, "image.png")
         ),
         thumbnail_url: format!(
             "{}/{}",
-            state.public_base_url,
-            image_key(design_id, "thumbnail.png")
+            state.public_media_url,
+            image_path(design_id, "thumbnail.png")
         ),
         width,
         height,

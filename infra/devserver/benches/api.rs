@@ -632,6 +632,7 @@ async fn main() -> anyhow::Result<()> {
         body: template["body"].as_str().unwrap_or_default(),
         format: shared::mail::render::BodyFormat::Mjml,
         text: None,
+        assets: shared::mail::render::NO_ASSETS,
     };
     let sample = mail_bench::data(7);
     let sample = sample.as_object().context("the bench data is an object")?;

@@ -115,20 +115,38 @@ pub async fn ensure_table(client: &aws_sdk_dynamodb::Client, name: &str) -> anyh
     Ok(())
 }
 
-/// Creates the private assets bucket unless it exists.
+/// Creates the assets bucket unless it exists, and lets anyone read its
+/// `public/` prefix: locally that stands in for the CDN in front of it in
+/// AWS (template.yaml), where the bucket stays private and only CloudFront
+/// reads that prefix.
 pub async fn ensure_bucket(client: &aws_sdk_s3::Client, name: &str) -> anyhow::Result<()> {
     match client.create_bucket().bucket(name).send().await {
-        Ok(_) => Ok(()),
+        Ok(_) => {}
         Err(err)
             if matches!(
                 err.code(),
                 Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
-            ) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(anyhow::Error::new(err).context(format!("creating bucket {name}"))),
+            ) => {}
+        Err(err) => return Err(anyhow::Error::new(err).context(format!("creating bucket {name}"))),
     }
+    let policy = serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "PublicMediaStandIn",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{name}/{}*", shared::asset_refs::PUBLIC_PREFIX),
+        }]
+    });
+    client
+        .put_bucket_policy()
+        .bucket(name)
+        .policy(policy.to_string())
+        .send()
+        .await
+        .map_err(|e| anyhow::Error::new(e).context(format!("opening {name}'s public/ prefix")))?;
+    Ok(())
 }
 
 /// Registers the sender identity with SES unless it is there.
@@ -163,37 +181,11 @@ pub async fn ensure_queue(client: &aws_sdk_sqs::Client, url: &str) -> anyhow::Re
     Ok(())
 }
 
-/// Anyone may read objects under `public/studio/` (designs' images), and
-/// nothing else, as template.yaml's `AssetsBucketPolicy` grants.
-pub async fn ensure_public_prefix(client: &aws_sdk_s3::Client, bucket: &str) -> anyhow::Result<()> {
-    let policy = serde_json::json!({
-        "Version": "2012-10-17",
-        "Statement": [{
-            "Sid": "PublicStudioImages",
-            "Effect": "Allow",
-            "Principal": "*",
-            "Action": "s3:GetObject",
-            "Resource": format!("arn:aws:s3:::{bucket}/{}*", studio::PUBLIC_PREFIX),
-        }],
-    });
-    client
-        .put_bucket_policy()
-        .bucket(bucket)
-        .policy(policy.to_string())
-        .send()
-        .await
-        .map_err(|e| {
-            anyhow::Error::new(e).context(format!("setting the policy of bucket {bucket}"))
-        })?;
-    Ok(())
-}
-
 /// Everything the functions expect to exist, from their configuration.
 pub async fn ensure_all(services: &shared::Services) -> anyhow::Result<()> {
     let config = &services.config;
     ensure_table(services.store.client(), &config.table_name).await?;
     ensure_bucket(&services.s3, &config.bucket_name).await?;
-    ensure_public_prefix(&services.s3, &config.bucket_name).await?;
     ensure_sender(&services.ses, &config.sender_email).await?;
     let sqs = aws_sdk_sqs::Client::new(&services.sdk);
     for url in [&config.mail_send_queue_url, &config.studio_queue_url]

@@ -1,5 +1,6 @@
-//! Orders as the stream's reactions read them: `ORDER#<id> / ORDER` (for
-//! order statistics and the buyer's emails) and `ORDER#<id> /
+//! Orders as other contexts read them: `ORDER#<id> / ORDER` (for order
+//! statistics and the buyer's emails, and [`OrderToManufacture`] for the
+//! lines a partner makes to order) and `ORDER#<id> /
 //! FULFILMENT#<sellerOrgId>` (for the "shipped" email). Owned by orders,
 //! whose records store these attributes under these names; the statuses are
 //! defined here once and used by orders itself. A round-trip test
@@ -100,6 +101,76 @@ pub struct PaymentSummary {
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct RefundSummary {
     pub amount: i64,
+}
+
+/// An order as a context that has made-to-order lines manufactured reads
+/// it (studio, on the stream's order changes): which lines to make, for
+/// whom, and whether the buyer has paid.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderToManufacture {
+    pub id: String,
+    pub status: OrderStatus,
+    pub payment: PaymentSummary,
+    pub shipping_address: ShippingAddress,
+    pub lines: Vec<LineToManufacture>,
+}
+
+impl OrderToManufacture {
+    /// Paid and not cancelled or refunded: its lines may be made.
+    pub fn is_paid(&self) -> bool {
+        self.payment.state == PaymentState::Succeeded
+            && matches!(
+                self.status,
+                OrderStatus::Paid
+                    | OrderStatus::Fulfilling
+                    | OrderStatus::Shipped
+                    | OrderStatus::Delivered
+            )
+    }
+
+    /// The lines a partner makes: made to order, with a line id.
+    pub fn lines_to_make(&self) -> impl Iterator<Item = &LineToManufacture> {
+        self.lines
+            .iter()
+            .filter(|line| line.made_to_order && !line.line_id.is_empty())
+    }
+}
+
+/// One line of an order, as manufacturing reads it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LineToManufacture {
+    /// A ULID (26 characters): the partner order's external id.
+    #[serde(default)]
+    pub line_id: String,
+    pub product_id: String,
+    pub seller_org_id: String,
+    pub sku: String,
+    pub name: String,
+    pub quantity: i64,
+    #[serde(default)]
+    pub made_to_order: bool,
+}
+
+/// The buyer's shipping address, as checkout validated it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShippingAddress {
+    pub name: String,
+    #[serde(default)]
+    pub company: Option<String>,
+    pub line1: String,
+    #[serde(default)]
+    pub line2: Option<String>,
+    pub postal_code: String,
+    pub city: String,
+    #[serde(default)]
+    pub region: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    #[serde(default)]
+    pub phone: Option<String>,
 }
 
 /// One seller's part of an order, as the "shipped" email reads it.

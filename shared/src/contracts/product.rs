@@ -1,6 +1,6 @@
 //! Catalog's product as other contexts read `PRODUCT#<id> / PRODUCT`:
 //! - as it is sold ([`ProductForSale`]: price, volume tiers, minimum order
-//!   quantity, stock, listed or not), by carts and checkout;
+//!   quantity, stock or made to order, listed or not), by carts and checkout;
 //! - as it is indexed ([`ProductForIndex`]: its words and category), by the
 //!   search index the stream keeps.
 //!
@@ -47,6 +47,9 @@ pub struct ProductForSale {
     pub minimum_order_quantity: i64,
     /// Moved only by `shared::stock` (conditional updates).
     pub stock_available: i64,
+    /// Made to order when sold: checkout reserves no stock for it.
+    #[serde(default)]
+    pub made_to_order: bool,
     #[serde(default)]
     pub archived_at: Option<String>,
 }
@@ -54,6 +57,12 @@ pub struct ProductForSale {
 impl ProductForSale {
     pub fn is_listed(&self) -> bool {
         is_listed(self.active, self.archived_at.as_deref())
+    }
+
+    /// Whether `quantity` units can be sold now: always for a listed
+    /// made-to-order product, else while the available stock covers them.
+    pub fn can_supply(&self, quantity: i64) -> bool {
+        self.made_to_order || self.stock_available >= quantity
     }
 }
 

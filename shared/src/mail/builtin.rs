@@ -1,105 +1,552 @@
 //! The platform's own emails (verification, password reset, invitations,
-//! order and security notices) go through the same pipeline as the
-//! organizations' templates: a built-in MJML template, `notice`, lays out
-//! the plain text each context writes as an HTML part (paragraphs and
-//! lines, every value escaped), and the text itself stays the text part.
+//! security notices, order emails, review requests) are built-in templates
+//! on the same pipeline as the organizations' templates: each has a typed
+//! variable schema, an MJML body inside one shared layout, and a text part
+//! of its own. A context says which email and with what data
+//! ([`PlatformEmail`]); rendering checks the data against the schema,
+//! escapes every value, and links the action (confirm, reset) as a button.
 
-use serde_json::json;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
 
 use super::render::{self, BodyFormat, Rendered, Source, Variable, VariableType};
 
-const NOTICE_SUBJECT: &str = "{{ subject }}";
-const NOTICE_TEXT: &str = "{{ text }}";
-/// One `mj-text` per paragraph; each line stands between new lines and ends
-/// with a line break, so the words of a line (a code, a link) stay apart
-/// from the markup around them.
-const NOTICE_BODY: &str = r##"<mjml>
+/// One line of an order, as an email shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailLine {
+    pub quantity: i64,
+    pub name: String,
+    /// The line's total, formatted with its currency (`12.34 EUR`).
+    pub total: String,
+}
+
+/// Every email the platform itself sends, with its data.
+#[derive(Debug, Clone)]
+pub enum PlatformEmail {
+    VerifyEmail {
+        name: String,
+        code: String,
+        /// The web app's confirmation page with the code, when
+        /// `PUBLIC_APP_URL` is set.
+        action_url: Option<String>,
+    },
+    ResetPassword {
+        name: String,
+        code: String,
+        action_url: Option<String>,
+    },
+    Invitation {
+        org_name: String,
+        role: String,
+        invited_email: String,
+        code: String,
+        expires_at: String,
+    },
+    PasswordChanged {
+        name: String,
+    },
+    SessionSignedOut {
+        name: String,
+        device: String,
+    },
+    OrderConfirmed {
+        name: String,
+        order_id: String,
+        lines: Vec<EmailLine>,
+        total: String,
+    },
+    OrderShipped {
+        name: String,
+        order_id: String,
+        lines: Vec<EmailLine>,
+        carrier: Option<String>,
+        tracking_number: Option<String>,
+    },
+    OrderCancelled {
+        name: String,
+        order_id: String,
+        /// The amount being refunded; none when nothing was charged.
+        refunded: Option<String>,
+    },
+    ReviewRequested {
+        template_name: String,
+        version: u32,
+        step: String,
+    },
+}
+
+impl PlatformEmail {
+    /// The built-in template's id; also the email's `template` message tag.
+    pub fn id(&self) -> &'static str {
+        match self {
+            PlatformEmail::VerifyEmail { .. } => "verify_email",
+            PlatformEmail::ResetPassword { .. } => "reset_password",
+            PlatformEmail::Invitation { .. } => "invitation",
+            PlatformEmail::PasswordChanged { .. } => "password_changed",
+            PlatformEmail::SessionSignedOut { .. } => "session_signed_out",
+            PlatformEmail::OrderConfirmed { .. } => "order_confirmed",
+            PlatformEmail::OrderShipped { .. } => "order_shipped",
+            PlatformEmail::OrderCancelled { .. } => "order_cancelled",
+            PlatformEmail::ReviewRequested { .. } => "review_requested",
+        }
+    }
+
+    fn data(&self) -> Value {
+        match self {
+            PlatformEmail::VerifyEmail {
+                name,
+                code,
+                action_url,
+            }
+            | PlatformEmail::ResetPassword {
+                name,
+                code,
+                action_url,
+            } => json!({ "name": name, "code": code, "actionUrl": action_url }),
+            PlatformEmail::Invitation {
+                org_name,
+                role,
+                invited_email,
+                code,
+                expires_at,
+            } => json!({
+                "orgName": org_name, "role": role, "invitedEmail": invited_email,
+                "code": code, "expiresAt": expires_at,
+            }),
+            PlatformEmail::PasswordChanged { name } => json!({ "name": name }),
+            PlatformEmail::SessionSignedOut { name, device } => {
+                json!({ "name": name, "device": device })
+            }
+            PlatformEmail::OrderConfirmed {
+                name,
+                order_id,
+                lines,
+                total,
+            } => json!({ "name": name, "orderId": order_id, "lines": lines, "total": total }),
+            PlatformEmail::OrderShipped {
+                name,
+                order_id,
+                lines,
+                carrier,
+                tracking_number,
+            } => json!({
+                "name": name, "orderId": order_id, "lines": lines,
+                "carrier": carrier, "trackingNumber": tracking_number,
+            }),
+            PlatformEmail::OrderCancelled {
+                name,
+                order_id,
+                refunded,
+            } => json!({ "name": name, "orderId": order_id, "refunded": refunded }),
+            PlatformEmail::ReviewRequested {
+                template_name,
+                version,
+                step,
+            } => json!({ "templateName": template_name, "version": version, "step": step }),
+        }
+    }
+}
+
+/// A built-in template: what an organization's template holds, fixed.
+pub struct BuiltIn {
+    pub id: &'static str,
+    pub subject: &'static str,
+    /// The MJML inside the layout's column.
+    pub content: &'static str,
+    pub text: &'static str,
+    pub variables: fn() -> Vec<Variable>,
+}
+
+impl BuiltIn {
+    /// The whole MJML body: the content inside the shared layout.
+    pub fn body(&self) -> String {
+        format!("{LAYOUT_HEAD}{}{LAYOUT_FOOT}", self.content)
+    }
+}
+
+const LAYOUT_HEAD: &str = r##"<mjml>
   <mj-head>
-    <mj-title>{{ subject }}</mj-title>
-    <mj-style inline="inline">.notice { color: #1f2937; font-size: 15px; line-height: 22px; }</mj-style>
+    <mj-attributes>
+      <mj-all font-family="Helvetica, Arial, sans-serif" />
+      <mj-text color="#1f2937" font-size="15px" line-height="22px" />
+      <mj-button background-color="#1d4ed8" color="#ffffff" font-size="15px" border-radius="6px" />
+    </mj-attributes>
+    <mj-style inline="inline">.muted { color: #6b7280; } .code { font-family: Menlo, Consolas, monospace; }</mj-style>
   </mj-head>
   <mj-body background-color="#f3f4f6">
-    <mj-section background-color="#ffffff">
+    <mj-section><mj-column><mj-text font-size="20px" font-weight="bold">Bodega</mj-text></mj-column></mj-section>
+    <mj-section background-color="#ffffff" border-radius="8px">
       <mj-column>
-        <mj-text css-class="notice" font-size="18px" font-weight="bold">Bodega</mj-text>
-        {% for paragraph in paragraphs %}<mj-text css-class="notice">{% for line in paragraph %}
-{{ line }}
-<br />{% endfor %}
-</mj-text>
-        {% endfor %}
+"##;
+
+const LAYOUT_FOOT: &str = r##"
       </mj-column>
     </mj-section>
+    <mj-section><mj-column><mj-text css-class="muted" font-size="12px">You receive this email because of your Bodega account or one of its organizations. It was sent automatically; replies are not read.</mj-text></mj-column></mj-section>
   </mj-body>
 </mjml>"##;
 
-fn notice_schema() -> Vec<Variable> {
-    let var = |name: &str, kind| Variable {
+fn var(name: &str, kind: VariableType, required: bool) -> Variable {
+    Variable {
         name: name.to_owned(),
         kind,
-        required: true,
+        required,
         default: None,
         description: None,
-    };
+    }
+}
+
+fn code_email_variables() -> Vec<Variable> {
     vec![
-        var("subject", VariableType::String),
-        var("text", VariableType::String),
-        var("paragraphs", VariableType::List),
+        var("name", VariableType::String, true),
+        var("code", VariableType::String, true),
+        var("actionUrl", VariableType::Url, false),
     ]
 }
 
-/// `text` as paragraphs (split at blank lines) of lines.
-fn paragraphs(text: &str) -> Vec<Vec<&str>> {
-    text.split("\n\n")
-        .map(|p| {
-            p.lines()
-                .map(str::trim_end)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-        })
-        .filter(|p| !p.is_empty())
-        .collect()
+fn invitation_variables() -> Vec<Variable> {
+    vec![
+        var("orgName", VariableType::String, true),
+        var("role", VariableType::String, true),
+        var("invitedEmail", VariableType::Email, true),
+        var("code", VariableType::String, true),
+        var("expiresAt", VariableType::Date, true),
+    ]
 }
 
-/// A platform email: `subject` and the plain `text`, rendered through the
-/// pipeline into HTML and text parts.
-pub fn notice(subject: &str, text: &str) -> anyhow::Result<Rendered> {
-    let data = json!({ "subject": subject, "text": text, "paragraphs": paragraphs(text) });
-    let data = data.as_object().expect("a JSON object");
-    let bound = render::bind(&notice_schema(), data)
-        .map_err(|fields| anyhow::anyhow!("the notice data does not fit: {fields:?}"))?;
-    let source = Source {
-        subject: NOTICE_SUBJECT,
-        body: NOTICE_BODY,
-        format: BodyFormat::Mjml,
-        text: Some(NOTICE_TEXT),
+fn name_only() -> Vec<Variable> {
+    vec![var("name", VariableType::String, true)]
+}
+
+fn session_variables() -> Vec<Variable> {
+    vec![
+        var("name", VariableType::String, true),
+        var("device", VariableType::String, true),
+    ]
+}
+
+fn order_confirmed_variables() -> Vec<Variable> {
+    vec![
+        var("name", VariableType::String, true),
+        var("orderId", VariableType::String, true),
+        var("lines", VariableType::List, true),
+        var("total", VariableType::String, true),
+    ]
+}
+
+fn order_shipped_variables() -> Vec<Variable> {
+    vec![
+        var("name", VariableType::String, true),
+        var("orderId", VariableType::String, true),
+        var("lines", VariableType::List, true),
+        var("carrier", VariableType::String, false),
+        var("trackingNumber", VariableType::String, false),
+    ]
+}
+
+fn order_cancelled_variables() -> Vec<Variable> {
+    vec![
+        var("name", VariableType::String, true),
+        var("orderId", VariableType::String, true),
+        var("refunded", VariableType::String, false),
+    ]
+}
+
+fn review_variables() -> Vec<Variable> {
+    vec![
+        var("templateName", VariableType::String, true),
+        var("version", VariableType::Number, true),
+        var("step", VariableType::String, true),
+    ]
+}
+
+/// Every built-in template, by id.
+pub const BUILT_INS: &[BuiltIn] = &[
+    BuiltIn {
+        id: "verify_email",
+        subject: "Confirm your email address",
+        content: r##"<mj-text>Hello {{ name }},</mj-text>
+        <mj-text>Please confirm that this is your email address.</mj-text>
+        {% if actionUrl is defined %}<mj-button href="{{ actionUrl }}">Confirm my email address</mj-button>{% endif %}
+        <mj-text>Or enter this code: {{ code }}</mj-text>
+        <mj-text css-class="muted">The code works once and expires in 24 hours. If you did not create an account, ignore this email.</mj-text>"##,
+        text: "Hello {{ name }},\n\nPlease confirm that this is your email address:\n\n{% if actionUrl is defined %}{{ actionUrl }}\n\nor enter this code: {{ code }}{% else %}Your code: {{ code }}{% endif %}\n\nThe code works once and expires in 24 hours. If you did not create an account, ignore this email.\n",
+        variables: code_email_variables,
+    },
+    BuiltIn {
+        id: "reset_password",
+        subject: "Reset your password",
+        content: r##"<mj-text>Hello {{ name }},</mj-text>
+        <mj-text>Someone asked to reset the password of your account. To choose a new one:</mj-text>
+        {% if actionUrl is defined %}<mj-button href="{{ actionUrl }}">Choose a new password</mj-button>{% endif %}
+        <mj-text>Or enter this code: {{ code }}</mj-text>
+        <mj-text css-class="muted">The code works once and expires in 30 minutes; using it signs you out everywhere. If it was not you, ignore this email: your password is unchanged.</mj-text>"##,
+        text: "Hello {{ name }},\n\nSomeone asked to reset the password of your account. To choose a new one:\n\n{% if actionUrl is defined %}{{ actionUrl }}\n\nor enter this code: {{ code }}{% else %}Your code: {{ code }}{% endif %}\n\nThe code works once and expires in 30 minutes; using it signs you out everywhere. If it was not you, ignore this email: your password is unchanged.\n",
+        variables: code_email_variables,
+    },
+    BuiltIn {
+        id: "invitation",
+        subject: "Your invitation to {{ orgName }}",
+        content: r##"<mj-text>You are invited to join <b>{{ orgName }}</b> on Bodega as {{ role }}.</mj-text>
+        <mj-text>Sign in (or register) as {{ invitedEmail }}, then accept the invitation with this code:</mj-text>
+        <mj-text css-class="code">
+{{ code }}
+</mj-text>
+        <mj-text css-class="muted">(POST /v1/invitations/accept with {"token": "&lt;code&gt;"}). The code works once and expires at {{ expiresAt }}.</mj-text>"##,
+        text: "You are invited to join {{ orgName }} on Bodega as {{ role }}.\n\nSign in (or register) as {{ invitedEmail }}, then accept the invitation with this code:\n\n{{ code }}\n\n(POST /v1/invitations/accept with {\"token\": \"<code>\"}). The code works once and expires at {{ expiresAt }}.\n",
+        variables: invitation_variables,
+    },
+    BuiltIn {
+        id: "password_changed",
+        subject: "Your password was changed",
+        content: r##"<mj-text>Hello {{ name }},</mj-text>
+        <mj-text>The password of your account was just changed, and every session was signed out.</mj-text>
+        <mj-text>If this was you, there is nothing to do. If it was not, reset your password now and contact support.</mj-text>"##,
+        text: "Hello {{ name }},\n\nThe password of your account was just changed, and every session was signed out.\n\nIf this was you, there is nothing to do. If it was not, reset your password now and contact support.\n",
+        variables: name_only,
+    },
+    BuiltIn {
+        id: "session_signed_out",
+        subject: "We signed out one of your sessions",
+        content: r##"<mj-text>Hello {{ name }},</mj-text>
+        <mj-text>A sign-in token of your session on {{ device }} was used twice, which happens when a token is copied. To be safe, we signed that session out; sign in again on that device.</mj-text>
+        <mj-text>If this keeps happening, change your password.</mj-text>"##,
+        text: "Hello {{ name }},\n\nA sign-in token of your session on {{ device }} was used twice, which happens when a token is copied. To be safe, we signed that session out; sign in again on that device.\n\nIf this keeps happening, change your password.\n",
+        variables: session_variables,
+    },
+    BuiltIn {
+        id: "order_confirmed",
+        subject: "Order {{ orderId }} confirmed",
+        content: r##"<mj-text>Hello {{ name }},</mj-text>
+        <mj-text>Thank you, we have your payment.</mj-text>
+        <mj-table cellpadding="4px">
+          {% for line in lines %}<tr><td>{{ line.quantity }} × {{ line.name }}</td><td align="right">{{ line.total }}</td></tr>
+          {% endfor %}</mj-table>
+        <mj-text>Total (with shipping and tax): <b>{{ total }}</b></mj-text>
+        <mj-text>We will write again when it ships.</mj-text>"##,
+        text: "Hello {{ name }},\n\nThank you, we have your payment.\n\n{% for line in lines %}  {{ line.quantity }} × {{ line.name }}  {{ line.total }}\n{% endfor %}\nTotal (with shipping and tax): {{ total }}\n\nWe will write again when it ships.\n",
+        variables: order_confirmed_variables,
+    },
+    BuiltIn {
+        id: "order_shipped",
+        subject: "Your order {{ orderId }} has shipped",
+        content: r##"<mj-text>Hello {{ name }},</mj-text>
+        <mj-text>A parcel of your order is on its way:</mj-text>
+        <mj-table cellpadding="4px">
+          {% for line in lines %}<tr><td>{{ line.quantity }} × {{ line.name }}</td><td align="right">{{ line.total }}</td></tr>
+          {% endfor %}</mj-table>
+        {% if carrier is defined and trackingNumber is defined %}<mj-text>Carrier: {{ carrier }}<br />Tracking number: <span class="code">{{ trackingNumber }}</span></mj-text>{% endif %}"##,
+        text: "Hello {{ name }},\n\nA parcel of your order is on its way:\n\n{% for line in lines %}  {{ line.quantity }} × {{ line.name }}  {{ line.total }}\n{% endfor %}\n{% if carrier is defined and trackingNumber is defined %}Carrier: {{ carrier }}\nTracking number: {{ trackingNumber }}\n{% endif %}",
+        variables: order_shipped_variables,
+    },
+    BuiltIn {
+        id: "order_cancelled",
+        subject: "Order {{ orderId }} cancelled",
+        content: r##"<mj-text>Hello {{ name }},</mj-text>
+        <mj-text>Your order {{ orderId }} was cancelled. {% if refunded is defined %}The {{ refunded }} you paid is being refunded to your payment method.{% else %}Nothing was charged.{% endif %}</mj-text>"##,
+        text: "Hello {{ name }},\n\nYour order {{ orderId }} was cancelled. {% if refunded is defined %}The {{ refunded }} you paid is being refunded to your payment method.{% else %}Nothing was charged.{% endif %}\n",
+        variables: order_cancelled_variables,
+    },
+    BuiltIn {
+        id: "review_requested",
+        subject: "Review requested: {{ templateName }} (version {{ version }})",
+        content: r##"<mj-text>Version {{ version }} of the email template "{{ templateName }}" awaits your review (step "{{ step }}").</mj-text>
+        <mj-text>Open your approvals inbox to approve or request changes.</mj-text>"##,
+        text: "Version {{ version }} of the email template \"{{ templateName }}\" awaits your review (step \"{{ step }}\").\nOpen your approvals inbox to approve or request changes.\n",
+        variables: review_variables,
+    },
+];
+
+/// The built-in template with `id`.
+pub fn built_in(id: &str) -> Option<&'static BuiltIn> {
+    BUILT_INS.iter().find(|b| b.id == id)
+}
+
+/// Renders `email` with its built-in template through the pipeline.
+pub fn render(email: &PlatformEmail) -> anyhow::Result<Rendered> {
+    let template = built_in(email.id())
+        .ok_or_else(|| anyhow::anyhow!("no built-in template {}", email.id()))?;
+    let Value::Object(data) = email.data() else {
+        anyhow::bail!("the data of {} is not an object", email.id());
     };
-    render::render(&source, &bound)
-        .map_err(|problems| anyhow::anyhow!("the built-in notice does not render: {problems:?}"))
+    render_with(template, &data)
+}
+
+/// Renders a built-in template with `data` (nulls count as left out; the
+/// templates test optional values with `is defined`).
+pub fn render_with(template: &BuiltIn, data: &Map<String, Value>) -> anyhow::Result<Rendered> {
+    let variables = (template.variables)();
+    let bound = render::bind(&variables, data).map_err(|fields| {
+        anyhow::anyhow!(
+            "the data of the built-in email {} does not fit: {fields:?}",
+            template.id
+        )
+    })?;
+    let body = template.body();
+    let source = Source {
+        subject: template.subject,
+        body: &body,
+        format: BodyFormat::Mjml,
+        text: Some(template.text),
+        assets: render::NO_ASSETS,
+    };
+    render::render(&source, &bound).map_err(|problems| {
+        anyhow::anyhow!(
+            "the built-in email {} does not render: {problems:?}",
+            template.id
+        )
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn lines() -> Vec<EmailLine> {
+        vec![
+            EmailLine {
+                quantity: 2,
+                name: "Tomatoes <b>".into(),
+                total: "6.00 EUR".into(),
+            },
+            EmailLine {
+                quantity: 1,
+                name: "Basil".into(),
+                total: "1.50 EUR".into(),
+            },
+        ]
+    }
+
+    fn every_email() -> Vec<PlatformEmail> {
+        vec![
+            PlatformEmail::VerifyEmail {
+                name: "Ada <script>".into(),
+                code: "c0ffee-1".into(),
+                action_url: Some("https://app.example.com/verify-email?token=c0ffee-1".into()),
+            },
+            PlatformEmail::ResetPassword {
+                name: "Ada".into(),
+                code: "c0ffee-2".into(),
+                action_url: None,
+            },
+            PlatformEmail::Invitation {
+                org_name: "Acme & Co".into(),
+                role: "member".into(),
+                invited_email: "grace@example.com".into(),
+                code: "ab".repeat(32),
+                expires_at: "2026-12-01T10:00:00Z".into(),
+            },
+            PlatformEmail::PasswordChanged { name: "Ada".into() },
+            PlatformEmail::SessionSignedOut {
+                name: "Ada".into(),
+                device: "Firefox".into(),
+            },
+            PlatformEmail::OrderConfirmed {
+                name: "Ada".into(),
+                order_id: "01ORDER".into(),
+                lines: lines(),
+                total: "7.50 EUR".into(),
+            },
+            PlatformEmail::OrderShipped {
+                name: "Ada".into(),
+                order_id: "01ORDER".into(),
+                lines: lines(),
+                carrier: Some("DHL".into()),
+                tracking_number: Some("JJD0099".into()),
+            },
+            PlatformEmail::OrderCancelled {
+                name: "Ada".into(),
+                order_id: "01ORDER".into(),
+                refunded: None,
+            },
+            PlatformEmail::ReviewRequested {
+                template_name: "Welcome".into(),
+                version: 3,
+                step: "Legal".into(),
+            },
+        ]
+    }
+
     #[test]
-    fn a_notice_has_an_escaped_html_part_and_the_text_as_it_was() {
-        let text = "Hello <Ada>,\n\nYour code: AB-12_x\nIt works once.\n\nc0ffee\n\nBye & thanks";
-        let email = notice("Confirm your email", text).unwrap();
-        assert_eq!(email.subject, "Confirm your email");
-        assert_eq!(email.text.trim_end(), text);
-        assert!(email.html.contains("Hello &lt;Ada&gt;,"), "{}", email.html);
+    fn every_built_in_renders_html_and_text_with_the_layout() {
+        let emails = every_email();
+        assert_eq!(emails.len(), BUILT_INS.len(), "one example per built-in");
+        for email in &emails {
+            let rendered = render(email).unwrap_or_else(|e| panic!("{}: {e:#}", email.id()));
+            assert!(!rendered.subject.contains("{{"), "{}", rendered.subject);
+            assert!(rendered.html.contains("<html"), "{}", email.id());
+            assert!(
+                rendered.html.contains("replies are not read"),
+                "{}",
+                email.id()
+            );
+            assert!(!rendered.text.contains("{%"), "{}", rendered.text);
+            assert!(!rendered.text.is_empty());
+        }
+    }
+
+    #[test]
+    fn values_are_escaped_and_actions_are_buttons() {
+        let email = render(&every_email()[0]).unwrap();
+        assert!(email.html.contains("Ada &lt;script&gt;"), "{}", email.html);
+        assert!(!email.html.contains("<script>"));
         assert!(
-            email.html.contains("Your code: AB-12_x\n"),
+            email
+                .html
+                .contains("href=\"https://app.example.com/verify-email?token=c0ffee-1\""),
             "{}",
             email.html
         );
-        assert!(email.html.contains("Bye &amp; thanks"), "{}", email.html);
-        // A code alone on its line is a word of its own in the HTML too.
         assert!(
-            email.html.split_whitespace().any(|w| w == "c0ffee"),
+            email.text.contains("or enter this code: c0ffee-1"),
             "{}",
-            email.html
+            email.text
         );
-        assert!(!email.html.contains("<Ada>"));
+        // Without the app's URL, the code alone.
+        let reset = render(&every_email()[1]).unwrap();
+        assert!(!reset.html.contains("<a "), "{}", reset.html);
+        assert!(reset.text.contains("Your code: c0ffee-2"), "{}", reset.text);
+    }
+
+    #[test]
+    fn order_emails_list_their_lines() {
+        let confirmed = render(&every_email()[5]).unwrap();
+        assert_eq!(confirmed.subject, "Order 01ORDER confirmed");
+        assert!(
+            confirmed.html.contains("2 × Tomatoes &lt;b&gt;"),
+            "{}",
+            confirmed.html
+        );
+        assert!(
+            confirmed.text.contains("  2 × Tomatoes <b>  6.00 EUR\n"),
+            "{}",
+            confirmed.text
+        );
+        let shipped = render(&every_email()[6]).unwrap();
+        assert!(
+            shipped.text.contains("Tracking number: JJD0099"),
+            "{}",
+            shipped.text
+        );
+        let cancelled = render(&every_email()[7]).unwrap();
+        assert!(
+            cancelled.html.contains("Nothing was charged."),
+            "{}",
+            cancelled.html
+        );
+    }
+
+    #[test]
+    fn data_that_does_not_fit_the_schema_is_refused() {
+        let email = PlatformEmail::Invitation {
+            org_name: "Acme".into(),
+            role: "member".into(),
+            invited_email: "not an email".into(),
+            code: "x".into(),
+            expires_at: "2026-12-01T10:00:00Z".into(),
+        };
+        let err = render(&email).unwrap_err().to_string();
+        assert!(err.contains("invitedEmail"), "{err}");
     }
 }

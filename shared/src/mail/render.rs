@@ -18,6 +18,13 @@
 //!
 //! Values of `html`-typed variables are sanitized (ammonia) and then
 //! inserted as they are; every other value is escaped.
+//!
+//! Images are the organization's template assets, written `asset:<id>` in
+//! the body or text part (`<mj-image src="asset:01J...">`). The caller
+//! resolves them to their published, never-expiring URLs
+//! ([`Source::assets`]); a reference it could not resolve is a problem at
+//! its line and column, and each one is replaced after the variables step,
+//! so only references written in the template itself are ever linked.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
@@ -83,6 +90,15 @@ pub struct Variable {
     pub description: Option<String>,
 }
 
+/// Template images: asset id → its public URL.
+pub type AssetLinks = BTreeMap<String, String>;
+
+/// For sources without images (the platform's built-in emails).
+pub const NO_ASSETS: &AssetLinks = &BTreeMap::new();
+
+const ASSET_SCHEME: &str = "asset:";
+const ASSET_ID_LEN: usize = 26;
+
 /// The parts of a template, as they are rendered.
 #[derive(Debug, Clone, Copy)]
 pub struct Source<'a> {
@@ -90,6 +106,62 @@ pub struct Source<'a> {
     pub body: &'a str,
     pub format: BodyFormat,
     pub text: Option<&'a str>,
+    /// The template images the parts refer to, resolved by the caller.
+    pub assets: &'a AssetLinks,
+}
+
+/// `asset:<id>` references in `text` with their byte offsets: the scheme
+/// followed by exactly 26 letters and digits (a ULID), not part of a longer
+/// word.
+fn asset_references(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    text.match_indices(ASSET_SCHEME).filter_map(move |(at, _)| {
+        let start = at + ASSET_SCHEME.len();
+        let id = text.get(start..start + ASSET_ID_LEN)?;
+        let boundary_before = text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_ascii_alphanumeric());
+        let boundary_after = text[start + ASSET_ID_LEN..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_ascii_alphanumeric());
+        (boundary_before
+            && boundary_after
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()))
+        .then_some((at, id))
+    })
+}
+
+/// The asset ids a template's body and text part refer to, for the caller
+/// to resolve.
+pub fn asset_refs(source: &Source<'_>) -> BTreeSet<String> {
+    std::iter::once(source.body)
+        .chain(source.text)
+        .flat_map(asset_references)
+        .map(|(_, id)| id.to_owned())
+        .collect()
+}
+
+/// A reference the caller could not resolve is a problem where it is written.
+fn check_asset_links(part: Part, text: &str, links: &AssetLinks) -> Result<(), Problem> {
+    match asset_references(text).find(|(_, id)| !links.contains_key(*id)) {
+        Some((at, id)) => Err(Problem::new(
+            part,
+            format!("asset:{id} is not a ready template image of this organization"),
+        )
+        .at(text, at)),
+        None => Ok(()),
+    }
+}
+
+/// Replaces each resolved reference with its URL.
+fn link_assets(mut text: String, links: &AssetLinks) -> String {
+    for (id, url) in links {
+        text = text.replace(&format!("{ASSET_SCHEME}{id}"), url);
+    }
+    text
 }
 
 /// Which part a problem is in; also the request field it comes from.
@@ -411,11 +483,17 @@ pub fn render(source: &Source<'_>, data: &Bound) -> Result<Rendered, Vec<Problem
     let html_env = environment(AutoEscape::Html);
     let subject = run(&plain, Part::Subject, source.subject, data).map(|s| one_line(&s));
     let body = refuse_escape_hatches(source.body)
+        .and_then(|()| check_asset_links(Part::Body, source.body, source.assets))
         .and_then(|()| run(&html_env, Part::Body, source.body, data))
+        .map(|markup| link_assets(markup, source.assets))
         .and_then(|markup| to_html(source.format, &markup));
     let text = source
         .text
-        .map(|text| run(&plain, Part::Text, text, data))
+        .map(|text| {
+            check_asset_links(Part::Text, text, source.assets)
+                .and_then(|()| run(&plain, Part::Text, text, data))
+                .map(|text| link_assets(text, source.assets))
+        })
         .transpose();
     let subject = subject.map_err(|p| problems.push(p)).ok();
     let html = body.map_err(|p| problems.push(p)).ok();
@@ -689,6 +767,7 @@ mod tests {
             body,
             format: BodyFormat::Html,
             text: None,
+            assets: NO_ASSETS,
         }
     }
 
@@ -791,6 +870,7 @@ mod tests {
             body: "<mjml><mj-body><mj-include path=\"/etc/passwd\" /></mj-body></mjml>",
             format: BodyFormat::Mjml,
             text: None,
+            assets: NO_ASSETS,
         };
         let err = render_with(&mjml, &[], json!({})).unwrap_err();
         assert!(err[0].message.contains("include"), "{err:?}");
@@ -812,6 +892,7 @@ mod tests {
                    </mj-column></mj-section></mj-body></mjml>",
             format: BodyFormat::Mjml,
             text: None,
+            assets: NO_ASSETS,
         };
         let schema = [
             var("name", VariableType::String, true),
@@ -853,6 +934,7 @@ mod tests {
             body: "{% for item in items %}{{ item }}{{ loop.index }}{% endfor %}{{ range(2)|length }}{{ total }}",
             format: BodyFormat::Html,
             text: None,
+            assets: NO_ASSETS,
         };
         let schema = [
             var("name", VariableType::String, true),
@@ -876,5 +958,89 @@ mod tests {
         assert_eq!(line_column("ab\ncdé\nf", 0), (1, 1));
         assert_eq!(line_column("ab\ncdé\nf", 3), (2, 1));
         assert_eq!(line_column("ab\ncdé\nf", 8), (3, 1));
+    }
+
+    const LOGO: &str = "01JDC0ASSET000000000000001";
+
+    fn with_image(body: &str, links: &AssetLinks) -> Result<Rendered, Vec<Problem>> {
+        let source = Source {
+            subject: "Hello",
+            body,
+            format: BodyFormat::Mjml,
+            text: Some("Logo: asset:01JDC0ASSET000000000000001 {{ name }}"),
+            assets: links,
+        };
+        render_with(
+            &source,
+            &[var("name", VariableType::String, true)],
+            json!({"name": "asset:01JDC0ASSET000000000000002"}),
+        )
+    }
+
+    #[test]
+    fn template_images_render_to_their_public_urls() {
+        let body = format!(
+            "<mjml><mj-body><mj-section><mj-column><mj-image src=\"asset:{LOGO}\" alt=\"Logo\" /></mj-column></mj-section></mj-body></mjml>"
+        );
+        let source = Source {
+            subject: "s",
+            body: &body,
+            format: BodyFormat::Mjml,
+            text: None,
+            assets: NO_ASSETS,
+        };
+        assert_eq!(asset_refs(&source), BTreeSet::from([LOGO.to_owned()]));
+        let links = AssetLinks::from([(
+            LOGO.to_owned(),
+            "https://media.example.com/template-assets/logo.png".to_owned(),
+        )]);
+        let email = with_image(&body, &links).expect("renders");
+        assert!(
+            email
+                .html
+                .contains("src=\"https://media.example.com/template-assets/logo.png\""),
+            "{}",
+            email.html
+        );
+        assert!(!email.html.contains("asset:"), "{}", email.html);
+        assert!(
+            email
+                .text
+                .starts_with("Logo: https://media.example.com/template-assets/logo.png"),
+            "{}",
+            email.text
+        );
+        // A reference that arrives in the data is not the template's own: it is never linked.
+        assert!(
+            email.text.ends_with("asset:01JDC0ASSET000000000000002"),
+            "{}",
+            email.text
+        );
+    }
+
+    #[test]
+    fn an_unresolved_image_is_a_problem_where_it_is_written() {
+        let body = format!("<p>x</p>\n<img src=\"asset:{LOGO}\">");
+        let problems = with_image(&body, NO_ASSETS).expect_err("unresolved");
+        let body_problem = problems
+            .iter()
+            .find(|p| p.part == Part::Body)
+            .expect("a body problem");
+        assert!(body_problem.message.contains(LOGO), "{body_problem:?}");
+        assert_eq!(
+            (body_problem.line, body_problem.column),
+            (Some(2), Some(11))
+        );
+        assert!(problems.iter().any(|p| p.part == Part::Text));
+    }
+
+    #[test]
+    fn only_whole_ulids_after_the_scheme_are_references() {
+        let text = format!(
+            "asset:{LOGO}x passet:{LOGO} asset:short asset:{} asset:{LOGO}.",
+            LOGO.to_lowercase()
+        );
+        let found: Vec<&str> = asset_references(&text).map(|(_, id)| id).collect();
+        assert_eq!(found, vec![LOGO]);
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use aws_lc_rs::hmac;
 use serde::Deserialize;
 
-use crate::crypto::hex;
+use crate::crypto::{from_hex, hex};
 
 /// How far the signed timestamp may be from our clock, either way.
 pub const TOLERANCE: Duration = Duration::from_secs(5 * 60);
@@ -132,16 +132,6 @@ fn signed_payload(timestamp: i64, payload: &[u8]) -> Vec<u8> {
     let mut signed = format!("{timestamp}.").into_bytes();
     signed.extend_from_slice(payload);
     signed
-}
-
-fn from_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

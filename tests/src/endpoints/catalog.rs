@@ -201,3 +201,45 @@ pub fn product_body(org: &str, sku: &str, category_id: &str, name: &str, price: 
         "stock": 10,
     })
 }
+
+/// A made-to-order product as another context publishes it through
+/// `shared::catalog` (no stock; images are references; a source).
+pub fn made_to_order_product(
+    org: &str,
+    sku: &str,
+    category_id: &str,
+    name: &str,
+    price: i64,
+) -> shared::catalog::NewProduct {
+    let fields = serde_json::from_value(json!({
+        "name": name,
+        "categoryId": category_id,
+        "price": { "amount": price, "currency": "EUR" },
+        "images": [format!("https://cdn.bodega.test/designs/{sku}/print.png")],
+        "tags": ["design"],
+    }))
+    .expect("valid product fields");
+    shared::catalog::NewProduct {
+        seller_org_id: org.to_owned(),
+        sku: sku.to_owned(),
+        supply: shared::catalog::Supply::MadeToOrder {
+            source: shared::catalog::ProductSource {
+                kind: "design".into(),
+                id: format!("design-{sku}"),
+            },
+        },
+        fields,
+    }
+}
+
+impl TestApp {
+    /// Publishes `new` through the catalog's creation command, as a context
+    /// other than catalog does.
+    pub async fn publish_product(
+        &self,
+        new: shared::catalog::NewProduct,
+    ) -> Result<shared::catalog::Product, shared::http::ApiError> {
+        let valid = shared::catalog::ValidProduct::try_from(new)?;
+        shared::catalog::create_product(&self.services.store, valid).await
+    }
+}

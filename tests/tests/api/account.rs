@@ -331,3 +331,127 @@ async fn erasure_leaves_every_org_but_not_as_the_last_owner() {
         1
     );
 }
+
+/// A request from the client IP `ip`, as the devserver sees a TCP peer.
+async fn post_from(
+    app: &bodega_tests::TestApp,
+    ip: &str,
+    path: &str,
+    body: serde_json::Value,
+) -> bodega_tests::TestResponse {
+    let peer: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+    let request = axum::http::Request::post(path)
+        .header("content-type", "application/json")
+        .extension(axum::extract::ConnectInfo(peer))
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    app.send(request).await
+}
+
+async fn login_from(
+    app: &bodega_tests::TestApp,
+    ip: &str,
+    email: &str,
+    password: &str,
+) -> bodega_tests::TestResponse {
+    post_from(
+        app,
+        ip,
+        "/v1/auth/login",
+        json!({ "email": email, "password": password }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn an_office_behind_one_ip_signs_in_freely_and_only_failures_count_per_ip() {
+    let app = spawn_app_with(|config| {
+        config.rate_limit_window = Duration::from_secs(60);
+        config.auth_limits.login_failures_per_ip = 3;
+    })
+    .await;
+    let office = "203.0.113.7";
+    let people: Vec<String> = (0..4).map(|i| unique_email(&format!("staff{i}"))).collect();
+    for email in &people {
+        app.register(email, PASSWORD, "Staff")
+            .await
+            .assert_ok(StatusCode::CREATED);
+    }
+    app.freeze_clock_at_next_window(Duration::from_secs(60));
+    // Far more successful sign-ins than the failure limit, one account
+    // several times: none counts.
+    for _ in 0..3 {
+        for email in &people {
+            login_from(&app, office, email, PASSWORD)
+                .await
+                .assert_ok(StatusCode::OK);
+        }
+    }
+    // Failures count, for known and unknown accounts alike.
+    for (email, password) in [
+        (people[0].as_str(), "not the password"),
+        ("nobody@example.com", "whatever it is"),
+        (people[1].as_str(), "not the password"),
+    ] {
+        login_from(&app, office, email, password)
+            .await
+            .assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
+    }
+    let limited = login_from(&app, office, &people[2], PASSWORD).await;
+    limited.assert_error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    let retry_after: u64 = limited.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    // Another address is not affected; the office is again after the window.
+    login_from(&app, "198.51.100.20", &people[2], PASSWORD)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.clock.advance(Duration::from_secs(retry_after));
+    login_from(&app, office, &people[2], PASSWORD)
+        .await
+        .assert_ok(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn bad_codes_from_one_ip_are_limited_but_good_ones_never_count() {
+    let app = spawn_app_with(|config| {
+        config.rate_limit_window = Duration::from_secs(60);
+        config.auth_limits.code_failures_per_ip = 2;
+    })
+    .await;
+    app.freeze_clock_at_next_window(Duration::from_secs(60));
+    let ip = "203.0.113.9";
+    for (path, body) in [
+        ("/v1/auth/verify-email", json!({ "token": "not-a-code" })),
+        (
+            "/v1/auth/password-reset",
+            json!({ "token": "not-a-code", "newPassword": "a long new password 1" }),
+        ),
+    ] {
+        post_from(&app, ip, path, body)
+            .await
+            .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    }
+    // The limit holds for any code now, a real one too; another IP passes.
+    let email = unique_email("coder");
+    app.register(&email, PASSWORD, "Coder")
+        .await
+        .assert_ok(StatusCode::CREATED);
+    let code = bodega_tests::only_email_to(&email, "Confirm your email")
+        .await
+        .code();
+    post_from(&app, ip, "/v1/auth/verify-email", json!({ "token": code }))
+        .await
+        .assert_error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");
+    post_from(
+        &app,
+        "198.51.100.21",
+        "/v1/auth/verify-email",
+        json!({ "token": code }),
+    )
+    .await
+    .assert_ok(StatusCode::OK);
+}

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use bodega_tests::{TestApp, http_request, spawn_app};
 use serde_json::{Value, json};
 
-fn png(width: u32, height: u32) -> Vec<u8> {
+pub(crate) fn png(width: u32, height: u32) -> Vec<u8> {
     let image = image::RgbImage::from_fn(width, height, |x, y| {
         image::Rgb([(x % 256) as u8, (y % 256) as u8, 120])
     });

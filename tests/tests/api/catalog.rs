@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use axum::http::StatusCode;
-use bodega_tests::{TestApp, product_body, sample_events, spawn_app, unique_email};
+use bodega_tests::{
+    TestApp, made_to_order_product, product_body, sample_events, spawn_app, unique_email,
+};
 use catalog::product::Product;
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -1457,4 +1459,126 @@ async fn a_stock_adjustment_retried_with_its_idempotency_key_moves_stock_once() 
     app.adjust_stock_once(&seller, &id, -1, &"x".repeat(300))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn another_context_publishes_a_made_to_order_product_under_the_catalogs_rules() {
+    let (app, _admin, seller, category, org) = shop().await;
+    let product = app
+        .publish_product(made_to_order_product(
+            &org,
+            "DESIGN-SUNDRESS",
+            &category,
+            "Poppy sundress",
+            5900,
+        ))
+        .await
+        .expect("the product is created");
+    assert!(product.made_to_order);
+
+    let got = app.get_product(&product.id).await;
+    let data = got.assert_ok(StatusCode::OK);
+    assert_eq!(data["madeToOrder"], true, "{data}");
+    assert_eq!(
+        data["source"],
+        json!({"kind": "design", "id": "design-DESIGN-SUNDRESS"})
+    );
+    assert_eq!(
+        data["images"],
+        json!(["https://cdn.bodega.test/designs/DESIGN-SUNDRESS/print.png"])
+    );
+    assert_eq!(data["stock"], json!({"available": 0, "reserved": 0}));
+    assert_eq!(data["sellerOrgId"], org.as_str());
+    assert_eq!(searched(&app, "poppy").await, vec!["Poppy sundress"]);
+
+    // The SKU is unique across both ways of creating a product.
+    let taken = app
+        .publish_product(made_to_order_product(
+            &org,
+            "DESIGN-SUNDRESS",
+            &category,
+            "Another",
+            100,
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(taken.status(), StatusCode::CONFLICT);
+    assert!(taken.fields().contains_key("sku"), "{:?}", taken.fields());
+    // A creator answered 409 finds who holds the SKU.
+    let holder = shared::catalog::product_by_sku(&app.services.store, "DESIGN-SUNDRESS")
+        .await
+        .unwrap()
+        .expect("the SKU's product");
+    assert_eq!(holder.id, product.id);
+    assert_eq!(holder.source, product.source);
+    assert!(
+        shared::catalog::product_by_sku(&app.services.store, "NOBODY-HAS-IT")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    app.create_product(
+        &seller,
+        &product_body(&org, "DESIGN-SUNDRESS", &category, "Stocked", 100),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "CONFLICT");
+
+    // Invalid fields are all named; a missing category is refused.
+    let mut bad = made_to_order_product(&org, "no spaces allowed", &category, "", -1);
+    bad.fields.images = Some(vec!["not a url".into()]);
+    let invalid = app.publish_product(bad).await.unwrap_err();
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["sku", "name", "price.amount", "images"] {
+        assert!(
+            invalid.fields().contains_key(field),
+            "{field} missing in {:?}",
+            invalid.fields()
+        );
+    }
+    let nowhere = app
+        .publish_product(made_to_order_product(
+            &org,
+            "DESIGN-NOWHERE",
+            "no-such-category",
+            "Nowhere",
+            100,
+        ))
+        .await
+        .unwrap_err();
+    assert!(
+        nowhere.fields().contains_key("categoryId"),
+        "{:?}",
+        nowhere.fields()
+    );
+    assert_eq!(
+        app.get_product(&product.id).await.body["data"]["name"],
+        "Poppy sundress"
+    );
+
+    // A made-to-order product counts no stock.
+    app.adjust_stock(&seller, &product.id, 5)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+
+    // Its seller edits it under the same image rule it was created with:
+    // long URLs stay valid, new ones need no upload, spaces do not pass.
+    let long_url = format!("https://cdn.bodega.test/{}.png", "p".repeat(300));
+    let mut long = made_to_order_product(&org, "DESIGN-LONG", &category, "Long", 100);
+    long.fields.images = Some(vec![long_url.clone()]);
+    let long = app.publish_product(long).await.expect("created");
+    let renamed = app
+        .update_product(&seller, &long.id, None, &json!({"name": "Longer"}))
+        .await;
+    assert_eq!(
+        renamed.assert_ok(StatusCode::OK)["images"],
+        json!([long_url])
+    );
+    let other_url = "https://cdn.bodega.test/designs/other.png";
+    app.update_product(&seller, &long.id, None, &json!({"images": [other_url]}))
+        .await
+        .assert_ok(StatusCode::OK);
+    app.update_product(&seller, &long.id, None, &json!({"images": ["a b.png"]}))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
 }

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 use bodega_tests::{
-    TestApp, checkout_body, eventually, product_body, spawn_app, stripe_confirm_card,
-    stripe_intent, unique_email,
+    TestApp, checkout_body, eventually, made_to_order_product, product_body, spawn_app,
+    stripe_confirm_card, stripe_intent, unique_email,
 };
 use futures::future::join_all;
 use serde_json::{Value, json};
@@ -1403,4 +1403,123 @@ async fn the_stream_read_models_read_the_stored_order_and_fulfilment() {
             .collect::<Vec<_>>(),
         lines(&full.lines)
     );
+}
+
+#[tokio::test]
+async fn a_made_to_order_product_sells_without_stock_and_moves_none() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let made = app
+        .publish_product(made_to_order_product(
+            &shop.seller_org,
+            "DESIGN-TEE",
+            &shop.category,
+            "Wave tee",
+            2500,
+        ))
+        .await
+        .expect("the product is created")
+        .id;
+    let stocked = shop.product("socks", 500, 1).await;
+
+    // No stock at all, yet the cart and checkout take any quantity.
+    let (buyer, _) = app.new_customer_token();
+    app.add_to_cart(&buyer, None, &made, 7)
+        .await
+        .assert_ok(StatusCode::OK);
+    let cart = app.cart(&buyer, None).await;
+    assert_eq!(
+        cart.assert_ok(StatusCode::OK)["lines"][0]["stockStatus"],
+        "in_stock"
+    );
+    app.clear_cart(&buyer, None).await.assert_ok(StatusCode::OK);
+    let order = paid(&shop, &buyer, &made, 7).await;
+    assert_eq!(order["lines"][0]["madeToOrder"], true, "{order}");
+    assert_eq!(order["lines"][0]["quantity"], 7);
+    assert_eq!(shop.stock(&made).await, (0, 0));
+
+    // The manufacturing read model reads the stored order field for field.
+    {
+        use orders::model::OrderRecord;
+        use shared::contracts::order::{ORDER_SK, OrderToManufacture, order_pk};
+        let pk = order_pk(&id(&order));
+        let store = &app.services.store;
+        let full: OrderRecord = store.get(&pk, ORDER_SK).await.unwrap().unwrap();
+        let read: OrderToManufacture = store.get(&pk, ORDER_SK).await.unwrap().unwrap();
+        assert!(read.is_paid());
+        assert_eq!(read.id, full.id);
+        assert_eq!(read.status, full.status);
+        let address = &full.shipping_address;
+        assert_eq!(read.shipping_address.name, address.name);
+        assert_eq!(read.shipping_address.line1, address.line1);
+        assert_eq!(read.shipping_address.line2, address.line2);
+        assert_eq!(read.shipping_address.postal_code, address.postal_code);
+        assert_eq!(read.shipping_address.city, address.city);
+        assert_eq!(read.shipping_address.region, address.region);
+        assert_eq!(read.shipping_address.company, address.company);
+        assert_eq!(read.shipping_address.phone, address.phone);
+        assert_eq!(read.shipping_address.country, address.country.to_string());
+        let to_make: Vec<_> = read.lines_to_make().collect();
+        assert_eq!(to_make.len(), 1);
+        let (line, stored) = (to_make[0], &full.lines[0]);
+        assert_eq!(line.line_id, stored.line_id);
+        assert_eq!(line.line_id.len(), 26, "a ULID fits Printful's external id");
+        assert_eq!(line.product_id, made);
+        assert_eq!(
+            (&line.seller_org_id, &line.sku, &line.name, line.quantity),
+            (
+                &stored.seller_org_id,
+                &stored.sku,
+                &stored.name,
+                stored.quantity
+            )
+        );
+    }
+
+    // Refunding it puts nothing back on sale: nothing was taken.
+    app.refund_order(&shop.admin, &id(&order))
+        .await
+        .assert_ok(StatusCode::OK);
+    assert_eq!(shop.stock(&made).await, (0, 0));
+
+    // Cancelling an unpaid order, and a mixed order, move only counted stock.
+    let (other, _) = app.new_customer_token();
+    app.add_to_cart(&other, None, &stocked, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    let mixed = app.buy(&other, &made, 2).await;
+    assert_eq!(mixed["lines"].as_array().unwrap().len(), 2, "{mixed}");
+    {
+        use shared::contracts::order::{ORDER_SK, OrderToManufacture, order_pk};
+        let unpaid: OrderToManufacture = app
+            .services
+            .store
+            .get(&order_pk(&id(&mixed)), ORDER_SK)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!unpaid.is_paid());
+        assert_eq!(
+            unpaid.lines_to_make().count(),
+            1,
+            "the stocked line is not made"
+        );
+    }
+    assert_eq!(shop.stock(&stocked).await, (0, 1));
+    app.cancel_order(&other, &id(&mixed))
+        .await
+        .assert_ok(StatusCode::OK);
+    assert_eq!(shop.stock(&stocked).await, (1, 0));
+    assert_eq!(shop.stock(&made).await, (0, 0));
+
+    // An archived made-to-order product is not for sale.
+    app.add_to_cart(&other, None, &made, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.archive_product(&shop.seller, &made)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.checkout(&other, None, Some("mto-archived"), &checkout_body("card"))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
 }

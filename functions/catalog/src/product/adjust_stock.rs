@@ -54,7 +54,7 @@ fn stock_delta() -> utoipa::openapi::schema::Schema {
         (status = 200, description = "The stock after the adjustment (Idempotent-Replayed: true on a replay)", body = Envelope<Stock>),
         (status = 403, description = "The caller may not manage this organization's products", body = ErrorEnvelope),
         (status = 404, description = "No such product, or not the caller's organization's", body = ErrorEnvelope),
-        (status = 409, description = "Not enough stock to remove that many, or the same Idempotency-Key is still in progress", body = ErrorEnvelope),
+        (status = 409, description = "Not enough stock to remove that many, the product is made to order (no stock), or the same Idempotency-Key is still in progress", body = ErrorEnvelope),
         (status = 422, description = "delta is 0 or out of range, or the Idempotency-Key was used for another request", body = ErrorEnvelope),
     ),
 )]
@@ -74,6 +74,12 @@ pub async fn adjust_stock(
     }
     let product = load_product(&state.store, &product_id).await?;
     require_product_seller(&state, &caller, &product.seller_org_id).await?;
+    if product.made_to_order {
+        return Err(ApiError::conflict_on(
+            "delta",
+            "this product is made to order when sold: it has no stock to count",
+        ));
+    }
     let claim = match idempotency_key {
         Some(key) => {
             let scope = format!("{}:stock", caller.actor());

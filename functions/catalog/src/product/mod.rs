@@ -16,16 +16,14 @@
 //!   referring to the SKU.
 
 //!
-//! Files: `item` (the stored product and SKU marker), `input` (what a
-//! seller sends), `validate` (the rules), `view` (what the API shows); the
-//! endpoints by URL: `create` (POST /v1/products), `bulk` (POST and PATCH
+//! The stored product, what a seller sends, the rules and the creation
+//! command live in `shared::catalog` (other contexts publish products
+//! through it too); here: `view` (what the API shows) and the endpoints by
+//! URL: `create` (POST /v1/products), `bulk` (POST and PATCH
 //! /v1/products/bulk), `get`, `update` and `archive` (GET, PATCH and DELETE
 //! /v1/products/{productId}), `adjust_stock` (POST
 //! /v1/products/{productId}/stock). The list is `crate::listing`.
 
-mod input;
-mod item;
-mod validate;
 mod view;
 
 pub(crate) mod adjust_stock;
@@ -41,17 +39,14 @@ use shared::http::{ApiError, ApiResponse, ApiResult};
 use shared::stock::product_key;
 use shared::store::Store;
 
-pub use input::{CertificationInput, ComplianceInput, PriceInput, ProductDetails, ProductInput};
-pub use item::{
-    Certification, CertificationKind, Compliance, EDITABLE_ATTRIBUTES, LISTING_ATTRIBUTES,
-    PRODUCT_TYPE, Product, SKU_MARKER_TYPE, SkuMarker, Unit, category_partition, seller_partition,
-    sku_key,
+pub use shared::catalog::{
+    Certification, CertificationInput, CertificationKind, Compliance, ComplianceInput,
+    EDITABLE_ATTRIBUTES, LISTING_ATTRIBUTES, MAX_INITIAL_STOCK, PRODUCT_TYPE, PriceInput,
+    PriceTier, Product, ProductDetails, ProductInput, ProductSource, SKU_MARKER_TYPE, SkuMarker,
+    Unit, category_partition, seller_partition, sku_key, validate_details,
+    validate_product_details,
 };
-pub use shared::contracts::product::PriceTier;
-pub(crate) use validate::validate_details;
 pub use view::{ProductView, Rating};
-
-const MAX_INITIAL_STOCK: i64 = 1_000_000_000;
 
 fn with_etag(product: Product) -> ApiResponse<ProductView> {
     let version = product.version;
@@ -118,6 +113,7 @@ mod tests {
         assert_eq!(sold.price_tiers, product.price_tiers);
         assert_eq!(sold.minimum_order_quantity, 5);
         assert_eq!(sold.stock_available, 120);
+        assert!(!sold.made_to_order);
         assert!(sold.is_listed() && product.is_listed());
         let indexed: shared::contracts::product::ProductForIndex =
             serde_dynamo::from_item(item.clone()).unwrap();
@@ -127,6 +123,12 @@ mod tests {
         assert_eq!(indexed.tags, product.tags);
         assert_eq!(indexed.category_id, product.category_id);
         assert!(indexed.is_listed());
+
+        product.made_to_order = true;
+        let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&product).unwrap();
+        let sold: shared::contracts::product::ProductForSale =
+            serde_dynamo::from_item(item).unwrap();
+        assert!(sold.made_to_order && sold.can_supply(1_000));
 
         product.archived_at = Some(now_rfc3339());
         let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&product).unwrap();

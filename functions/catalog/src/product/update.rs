@@ -13,13 +13,13 @@ use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnv
 use shared::store::{Store, Transaction, Update, attr, n, s, to_item};
 use utoipa::ToSchema;
 
-use super::create::{category_exists, failed_image, not_a_ready_image, push_image_checks};
 use super::{
     EDITABLE_ATTRIBUTES, LISTING_ATTRIBUTES, Product, ProductInput, ProductView, load_product,
-    validate_details, with_etag,
+    validate_product_details, with_etag,
 };
 use crate::CatalogState;
 use crate::access::require_product_seller;
+use shared::catalog::{category_exists, failed_image, not_a_ready_image, push_image_checks};
 
 /// The UpdateItem that writes `next`'s editable fields and listing keys, if
 /// the item is still at `expected` and not archived. Stock and rating
@@ -130,7 +130,11 @@ pub(super) async fn update_one(
             "cannot change; archive this product and create another",
         );
     }
-    let details = validate_details(request.fields.over(current.as_input()), &mut problems);
+    let details = validate_product_details(
+        request.fields.over(current.as_input()),
+        current.made_to_order,
+        &mut problems,
+    );
     let details = match details {
         Some(details) if problems.is_empty() => details,
         _ => {
@@ -161,11 +165,12 @@ pub(super) async fn update_one(
             .named("category");
     }
     // Only images this change adds are checked: one already on the product
-    // stays, even if its asset was deleted since.
+    // stays, even if its asset was deleted since. A made-to-order product's
+    // images are its publisher's references, not the seller's assets.
     let added: Vec<String> = next
         .images
         .iter()
-        .filter(|image| !current.images.contains(image))
+        .filter(|image| !current.made_to_order && !current.images.contains(image))
         .cloned()
         .collect();
     push_image_checks(&mut tx, &state.store, &added, &current.seller_org_id)?;

@@ -7,7 +7,7 @@ use shared::domain::Money;
 use shared::stock::Stock;
 use utoipa::ToSchema;
 
-use super::{Compliance, PriceTier, Product, Unit};
+use super::{Compliance, PriceTier, Product, ProductSource, Unit};
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -36,6 +36,13 @@ pub struct ProductView {
     pub archived: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archived_at: Option<String>,
+    /// Made to order by a partner when sold: no stock is counted (its
+    /// `stock` stays 0) and checkout needs none.
+    pub made_to_order: bool,
+    /// What the product was published from (e.g. a studio design), if
+    /// another context published it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<ProductSource>,
     pub stock: Stock,
     pub attributes: BTreeMap<String, String>,
     pub price_tiers: Vec<PriceTier>,
@@ -61,6 +68,8 @@ impl From<Product> for ProductView {
                 available: p.stock_available,
                 reserved: p.stock_reserved,
             },
+            made_to_order: p.made_to_order,
+            source: p.source,
             rating: Rating {
                 count: p.rating_count,
                 average,

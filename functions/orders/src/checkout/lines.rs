@@ -89,7 +89,7 @@ pub(super) fn price_cart(
             ));
             continue;
         }
-        if product.stock_available < line.quantity {
+        if !product.can_supply(line.quantity) {
             unavailable.push(problem(
                 Some(product),
                 &product.id,
@@ -103,6 +103,7 @@ pub(super) fn price_cart(
         let line_total = pricing::line_total(unit_price, line.quantity)
             .map_err(|err| ApiError::invalid_field("cart", err.to_string()))?;
         lines.push(OrderLine {
+            line_id: shared::domain::new_id(),
             product_id: product.id.clone(),
             seller_org_id: product.seller_org_id.clone(),
             sku: product.sku.clone(),
@@ -110,6 +111,7 @@ pub(super) fn price_cart(
             quantity: line.quantity,
             unit_price,
             line_total,
+            made_to_order: product.made_to_order,
         });
     }
     if !invalid.is_empty() {

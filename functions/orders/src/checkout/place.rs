@@ -71,8 +71,12 @@ pub(super) async fn place(
         .named("unpaid-orders");
     }
     for line in &draft.order.lines {
-        tx.push(stock::reserve_item(store, &line.product_id, line.quantity)?)
-            .named(format!("stock:{}", line.product_id));
+        let item = if line.made_to_order {
+            stock::require_made_to_order_item(store, &line.product_id)?
+        } else {
+            stock::reserve_item(store, &line.product_id, line.quantity)?
+        };
+        tx.push(item).named(format!("stock:{}", line.product_id));
     }
     for attempt in 0..MAX_ATTEMPTS {
         match store.transact(tx.clone()).await {

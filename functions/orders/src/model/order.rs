@@ -38,6 +38,10 @@ impl Buyer {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderLine {
+    /// The line's own id (a ULID), e.g. the external id of a partner order
+    /// that makes it. Absent on lines placed before lines had ids.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub line_id: String,
     pub product_id: String,
     pub seller_org_id: String,
     pub sku: String,
@@ -46,6 +50,10 @@ pub struct OrderLine {
     /// Minor units, from the product's price tier for this quantity.
     pub unit_price: i64,
     pub line_total: i64,
+    /// Made to order by a partner: no stock was reserved for it, and none
+    /// moves when the order is paid, cancelled or refunded.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub made_to_order: bool,
 }
 
 /// Amounts of an order, in minor units of `currency`.

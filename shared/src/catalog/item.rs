@@ -3,19 +3,20 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::{Money, Sku, now_rfc3339};
+use crate::stock::product_key;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::domain::{Money, Sku, now_rfc3339};
-use shared::stock::product_key;
 use utoipa::ToSchema;
 
 use super::{
     CertificationInput, ComplianceInput, PriceInput, PriceTier, ProductDetails, ProductInput,
 };
 
-pub use shared::contracts::product::PRODUCT_TYPE;
+pub use crate::contracts::product::PRODUCT_TYPE;
 pub const SKU_MARKER_TYPE: &str = "SKU_MARKER";
 
+/// The key of a SKU's uniqueness marker.
 pub fn sku_key(sku: &str) -> (String, &'static str) {
     (format!("SKU#{sku}"), "MARKER")
 }
@@ -81,6 +82,18 @@ pub struct Compliance {
     pub nutrition: BTreeMap<String, f64>,
 }
 
+/// Where a product published by another context comes from, e.g.
+/// `{"kind": "design", "id": "01J..."}` for a studio design.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductSource {
+    /// The kind of thing, e.g. `design`.
+    #[schema(example = "design")]
+    pub kind: String,
+    #[schema(example = "01JD8X3Q4Z5Y6W7V8T9S0R1P2N")]
+    pub id: String,
+}
+
 /// A product as stored: `PRODUCT#<id> / PRODUCT`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -126,6 +139,14 @@ pub struct Product {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin_country: Option<String>,
     pub compliance: Compliance,
+    /// Made to order by a partner when sold (see [`ProductSource`]): no
+    /// stock is counted or reserved, and checkout needs none. Set at
+    /// creation, never edited.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub made_to_order: bool,
+    /// What the product was made from, when another context published it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<ProductSource>,
     /// Moved only by `shared::stock` (conditional updates).
     pub stock_available: i64,
     pub stock_reserved: i64,
@@ -165,7 +186,7 @@ pub const LISTING_ATTRIBUTES: &[&str] = &[
 
 impl Product {
     pub fn is_listed(&self) -> bool {
-        shared::contracts::product::is_listed(self.active, self.archived_at.as_deref())
+        crate::contracts::product::is_listed(self.active, self.archived_at.as_deref())
     }
 
     /// Sets or clears the index keys so the product is in the lists exactly
@@ -247,6 +268,8 @@ impl Product {
             unit: Unit::Piece,
             origin_country: None,
             compliance: Compliance::default(),
+            made_to_order: false,
+            source: None,
             stock_available: stock,
             stock_reserved: 0,
             rating_count: 0,
@@ -317,6 +340,10 @@ pub struct SkuMarker {
 }
 
 impl SkuMarker {
+    pub fn product_id(&self) -> &str {
+        &self.product_id
+    }
+
     pub fn new(sku: &str, product_id: &str) -> Self {
         let (pk, sk) = sku_key(sku);
         Self {

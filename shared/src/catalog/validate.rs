@@ -1,9 +1,9 @@
 //! The rules every product obeys: one validator for create, update and
 //! bulk, recording every problem at once.
 
+use crate::domain::{CountryCode, Currency, Money};
+use crate::http::Problems;
 use serde_json::Value;
-use shared::domain::{CountryCode, Currency, Money};
-use shared::http::Problems;
 
 use super::{Certification, CertificationKind, Compliance, ProductDetails, ProductInput, Unit};
 
@@ -12,6 +12,7 @@ const MAX_DESCRIPTION_CHARS: usize = 5000;
 const MAX_TAGS: usize = 20;
 const MAX_TAG_CHARS: usize = 40;
 const MAX_IMAGES: usize = 20;
+const MAX_IMAGE_URL_CHARS: usize = 2048;
 const MAX_ATTRIBUTES: usize = 50;
 const MAX_PRICE_TIERS: usize = 10;
 const MAX_CERTIFICATIONS: usize = 20;
@@ -31,9 +32,29 @@ fn valid_date(raw: &str) -> bool {
     .is_ok()
 }
 
-/// Checks every field of `input`, recording each problem in `problems`.
-pub(crate) fn validate_details(
+/// Checks every field of a stocked product's `input`, recording each
+/// problem in `problems`.
+pub fn validate_details(input: ProductInput, problems: &mut Problems) -> Option<ProductDetails> {
+    validate_product_details(input, false, problems)
+}
+
+/// An image reference of a made-to-order product: an asset key (1 to 200
+/// characters) or an http(s) URL (at most 2048), without spaces or control
+/// characters.
+fn is_image_reference(image: &str) -> bool {
+    let url = image.starts_with("https://") || image.starts_with("http://");
+    let limit = if url { MAX_IMAGE_URL_CHARS } else { 200 };
+    !image.is_empty()
+        && image.len() <= limit
+        && !image.chars().any(|c| c.is_control() || c.is_whitespace())
+}
+
+/// Checks every field of `input`. A stocked product's images are asset ids
+/// (checked ready in its transaction); a made-to-order product's are the
+/// publishing context's references, asset keys or URLs.
+pub fn validate_product_details(
     input: ProductInput,
+    made_to_order: bool,
     problems: &mut Problems,
 ) -> Option<ProductDetails> {
     let name = problems.text(
@@ -79,7 +100,16 @@ pub(crate) fn validate_details(
     };
 
     let images = input.images.unwrap_or_default();
-    if images.len() > MAX_IMAGES
+    if made_to_order {
+        if images.len() > MAX_IMAGES || !images.iter().all(|i| is_image_reference(i)) {
+            problems.add(
+                "images",
+                format!(
+                    "at most {MAX_IMAGES} asset keys (1 to 200 characters) or http(s) URLs (at most {MAX_IMAGE_URL_CHARS}), without spaces"
+                ),
+            );
+        }
+    } else if images.len() > MAX_IMAGES
         || images
             .iter()
             .any(|i| i.trim().is_empty() || i.len() > 200 || i.chars().any(char::is_control))
@@ -120,7 +150,7 @@ pub(crate) fn validate_details(
                 "must be from 1 to 1000000000",
             );
         }
-        if !(0..=shared::domain::money::MAX_AMOUNT).contains(&tier.unit_price) {
+        if !(0..=crate::domain::money::MAX_AMOUNT).contains(&tier.unit_price) {
             problems.add(
                 format!("priceTiers[{i}].unitPrice"),
                 "must be whole minor units, 0 or more",

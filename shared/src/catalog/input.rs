@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
+use crate::domain::Money;
 use serde::Deserialize;
 use serde_json::Value;
-use shared::domain::Money;
 use utoipa::ToSchema;
 
 use super::{Compliance, PriceTier, Unit};
