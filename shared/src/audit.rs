@@ -86,6 +86,13 @@ pub enum AuditAction {
     SuppressionAdded,
     #[serde(rename = "suppression.removed")]
     SuppressionRemoved,
+    /// A design prompt was refused by the blocklist or the moderation
+    /// provider (the category, not the prompt).
+    #[serde(rename = "studio.prompt_blocked")]
+    StudioPromptBlocked,
+    /// Repeated blocked prompts suspended a user's generations for a while.
+    #[serde(rename = "studio.generation_suspended")]
+    StudioGenerationSuspended,
 }
 
 /// Who did it: `user:<id>`, `apikey:<prefix>`, or `anonymous` (e.g. a failed

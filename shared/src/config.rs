@@ -144,6 +144,9 @@ pub struct Config {
     /// Emails per second the send worker keeps to when SES's own quota
     /// (GetAccount) cannot be read (`MAIL_SEND_RATE`, default 10).
     pub mail_send_rate: f64,
+    /// The SQS queue of design generations (`STUDIO_QUEUE_URL`); unset:
+    /// new designs answer 503.
+    pub studio_queue_url: Option<String>,
     pub signing_keys: SigningKeysSource,
     pub stripe: StripeConfig,
     /// Path-style S3 addressing, for S3-compatible endpoints on an IP address.
@@ -275,6 +278,7 @@ impl Config {
                     .map(|url| url.trim_end_matches('/').to_owned()),
                 mail_send_queue_url: get("MAIL_SEND_QUEUE_URL"),
                 mail_send_rate,
+                studio_queue_url: get("STUDIO_QUEUE_URL"),
                 signing_keys,
                 stripe,
                 s3_force_path_style,

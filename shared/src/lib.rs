@@ -14,6 +14,7 @@
 //! - `print_partner` (feature `print-partner`): a print-on-demand partner, its Printful client and webhooks.
 //! - [`ratelimit`]: fixed-window request limits kept in the table.
 //! - [`catalog`]: catalog's products and the one command that creates one, for every context.
+//! - [`sqs`]: the SQS event queue workers receive and their partial batch failures.
 //! - [`stock`]: conditional moves of a product's stock (adjust, reserve, release, commit).
 //! - [`domain`]: values that cross contexts (email, money, SKU, ids, timestamps).
 
@@ -36,6 +37,7 @@ pub mod print_partner;
 pub mod projections;
 pub mod ratelimit;
 pub mod services;
+pub mod sqs;
 pub mod stock;
 pub mod store;
 pub mod telemetry;

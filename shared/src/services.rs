@@ -155,7 +155,11 @@ async fn load_payments(config: &Config, sdk: &SdkConfig) -> anyhow::Result<Payme
 }
 
 /// A secret's value: inline, or read from Secrets Manager.
-async fn read_secret(source: &SecretSource, sdk: &SdkConfig, what: &str) -> anyhow::Result<String> {
+pub async fn read_secret(
+    source: &SecretSource,
+    sdk: &SdkConfig,
+    what: &str,
+) -> anyhow::Result<String> {
     match source {
         SecretSource::Inline(value) => Ok(value.clone()),
         SecretSource::Secret(id) => aws_sdk_secretsmanager::Client::new(sdk)

@@ -138,6 +138,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
     let sdk = shared::services::load_sdk_config().await;
     let mut config = stack_config(&table);
+    // A generation queue of its own, so a test drains only its designs.
+    if let Some(url) = config.studio_queue_url.take() {
+        config.studio_queue_url = Some(format!("{url}-{table}"));
+    }
     adjust(&mut config);
     let services = Services::build(config, &sdk).await.expect("services build");
     devserver::resources::ensure_all(&services)

@@ -29,6 +29,7 @@ pub use diff::line_diff;
 pub use dynamo::PrivateDynamo;
 pub use endpoints::catalog::{made_to_order_product, product_body};
 pub use endpoints::orders::checkout_body;
+pub use endpoints::studio::design_body;
 pub use http::http_request;
 pub use mailbox::{SentEmail, emails_to, only_email_to, unique_email};
 pub use samples::sample_events;

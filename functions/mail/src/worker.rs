@@ -82,34 +82,7 @@ pub struct QueuedRecipient {
     pub data: Map<String, Value>,
 }
 
-/// The SQS event Lambda delivers (the fields the worker reads).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub struct SqsEvent {
-    #[serde(rename = "Records")]
-    pub records: Vec<SqsMessage>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SqsMessage {
-    pub message_id: String,
-    #[serde(default)]
-    pub receipt_handle: String,
-    pub body: String,
-}
-
-/// Partial batch failures: the messages SQS must deliver again.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BatchResponse {
-    pub batch_item_failures: Vec<ItemFailure>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ItemFailure {
-    pub item_identifier: String,
-}
+pub use shared::sqs::{BatchResponse, ItemFailure, SqsEvent, SqsMessage};
 
 /// Keeps SES calls to the account's rate, shared by every batch a worker
 /// process handles. The rate is read once (GetAccount's `MaxSendRate`;
@@ -452,33 +425,5 @@ async fn record(
             }
             Err(err).context("recording a recipient's outcome")
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_the_sqs_event_lambda_delivers() {
-        let event: SqsEvent = serde_json::from_value(serde_json::json!({
-            "Records": [{
-                "messageId": "m-1", "receiptHandle": "r", "body": "{}",
-                "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-                "md5OfBody": "x", "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q", "awsRegion": "us-east-1"
-            }]
-        }))
-        .unwrap();
-        assert_eq!(event.records[0].message_id, "m-1");
-        let response = BatchResponse {
-            batch_item_failures: vec![ItemFailure {
-                item_identifier: "m-1".into(),
-            }],
-        };
-        assert_eq!(
-            serde_json::to_value(response).unwrap(),
-            serde_json::json!({ "batchItemFailures": [{ "itemIdentifier": "m-1" }] })
-        );
     }
 }

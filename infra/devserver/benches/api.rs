@@ -10,6 +10,9 @@
 //! with 20 variables, and a bulk send's throughput through the queue and
 //! the worker.
 //!
+//! Then the studio figures (`support/studio.rs`): the offline generator's
+//! time for one print-size design, and gallery pages beside a bare Query.
+//!
 //! `--quick` (what `make test` runs, with the dev profile) seeds and measures
 //! a handful of each, so the benchmark cannot rot; its figures mean nothing.
 
@@ -41,6 +44,8 @@ use shared::store::Store;
 
 #[path = "support/mail.rs"]
 mod mail_bench;
+#[path = "support/studio.rs"]
+mod studio_bench;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -643,6 +648,7 @@ async fn main() -> anyhow::Result<()> {
         .await?,
     );
     bulk_send(&app, &services, &meter, &seller, &org, plan).await?;
+    studio_bench::run(&app, &services, &meter, plan, &mut figures).await?;
 
     let bare = figures[0].p50;
     println!("\nmedian latency as a multiple of the bare GetItem:");

@@ -12,6 +12,7 @@
 //!   10 messages a batch; handled messages are deleted, reported failures
 //!   come back after the queue's visibility timeout, like Lambda's SQS
 //!   event source with `ReportBatchItemFailures`.
+//! - The design generation queue → `studio::worker::handle_batch`, the same way.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -38,6 +39,7 @@ pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
         spawn_upload_notifications(services),
         spawn_expiry_sweep(services),
         spawn_send_queue(services),
+        spawn_generation_queue(services),
     ]
 }
 
@@ -66,46 +68,58 @@ pub fn spawn_send_queue(services: &shared::Services) -> Pump {
 /// deliver one again, as SQS can).
 pub async fn drain_send_queue(
     state: &mail::MailState,
-) -> anyhow::Result<Vec<mail::worker::SqsEvent>> {
+) -> anyhow::Result<Vec<shared::sqs::SqsEvent>> {
     let queue = state
         .queue
         .as_ref()
         .context("MAIL_SEND_QUEUE_URL is not set")?;
+    drain_queue(&queue.sqs, &queue.url, |event| {
+        mail::worker::handle_batch(state, event, None)
+    })
+    .await
+}
+
+/// What Lambda's SQS event source does, once over what is visible now:
+/// receives up to 10 messages at a time, hands them to `handle` as one
+/// event, and deletes the messages it did not report failed (those come
+/// back after the visibility timeout). Returns the batches handed over.
+pub async fn drain_queue<F, Fut>(
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+    mut handle: F,
+) -> anyhow::Result<Vec<shared::sqs::SqsEvent>>
+where
+    F: FnMut(shared::sqs::SqsEvent) -> Fut,
+    Fut: std::future::Future<Output = shared::sqs::BatchResponse>,
+{
     let mut handled = Vec::new();
     loop {
-        let received = queue
-            .sqs
+        let received = sqs
             .receive_message()
-            .queue_url(&queue.url)
+            .queue_url(url)
             .max_number_of_messages(10)
             .send()
             .await
-            .context("receiving from the send queue")?;
+            .with_context(|| format!("receiving from {url}"))?;
         let messages = received.messages.unwrap_or_default();
         if messages.is_empty() {
             return Ok(handled);
         }
-        let event = mail::worker::SqsEvent {
+        let event = shared::sqs::SqsEvent {
             records: messages
                 .into_iter()
-                .map(|m| mail::worker::SqsMessage {
+                .map(|m| shared::sqs::SqsMessage {
                     message_id: m.message_id.unwrap_or_default(),
                     receipt_handle: m.receipt_handle.unwrap_or_default(),
                     body: m.body.unwrap_or_default(),
                 })
                 .collect(),
         };
-        let response = mail::worker::handle_batch(state, event.clone(), None).await;
+        let response = handle(event.clone()).await;
         for record in &event.records {
-            let failed = response
-                .batch_item_failures
-                .iter()
-                .any(|f| f.item_identifier == record.message_id);
-            if !failed {
-                queue
-                    .sqs
-                    .delete_message()
-                    .queue_url(&queue.url)
+            if !response.failed(&record.message_id) {
+                sqs.delete_message()
+                    .queue_url(url)
                     .receipt_handle(&record.receipt_handle)
                     .send()
                     .await
@@ -114,6 +128,40 @@ pub async fn drain_send_queue(
         }
         handled.push(event);
     }
+}
+
+/// Feeds the design generation queue to the studio worker.
+pub fn spawn_generation_queue(services: &shared::Services) -> Pump {
+    let state = studio::StudioState::from_env(services);
+    let task = tokio::spawn(async move {
+        if state.queue.is_none() {
+            return;
+        }
+        loop {
+            if let Err(err) = drain_generation_queue(&state).await {
+                tracing::warn!(error = ?err, "the generation queue pump failed; retrying");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    });
+    Pump {
+        name: "studio-generation-queue",
+        task,
+    }
+}
+
+/// Hands every message visible on the generation queue to the studio
+/// worker and deletes those it handled; returns how many it handed over.
+pub async fn drain_generation_queue(state: &studio::StudioState) -> anyhow::Result<usize> {
+    let queue = state
+        .queue
+        .as_ref()
+        .context("STUDIO_QUEUE_URL is not set")?;
+    let batches = drain_queue(&queue.sqs, &queue.url, |event| {
+        studio::worker::handle_batch(state, event)
+    })
+    .await?;
+    Ok(batches.iter().map(|b| b.records.len()).sum())
 }
 
 /// How often the devserver sweeps unpaid orders (EventBridge's schedule in

@@ -163,9 +163,9 @@ pub async fn ensure_sender(client: &aws_sdk_sesv2::Client, sender: &str) -> anyh
     }
 }
 
-/// Creates the bulk-send queue the URL names (its last segment) unless it
+/// Creates the queue the URL names (bulk sends, design generation) (its last segment) unless it
 /// exists, with a visibility timeout above the worker's timeout, as
-/// template.yaml's `MailSendQueue`.
+/// template.yaml's `MailSendQueue` and `StudioGenerationQueue`.
 pub async fn ensure_queue(client: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<()> {
     let name = url.rsplit('/').next().unwrap_or_default();
     client
@@ -187,8 +187,12 @@ pub async fn ensure_all(services: &shared::Services) -> anyhow::Result<()> {
     ensure_table(services.store.client(), &config.table_name).await?;
     ensure_bucket(&services.s3, &config.bucket_name).await?;
     ensure_sender(&services.ses, &config.sender_email).await?;
-    if let Some(url) = &config.mail_send_queue_url {
-        ensure_queue(&aws_sdk_sqs::Client::new(&services.sdk), url).await?;
+    let sqs = aws_sdk_sqs::Client::new(&services.sdk);
+    for url in [&config.mail_send_queue_url, &config.studio_queue_url]
+        .into_iter()
+        .flatten()
+    {
+        ensure_queue(&sqs, url).await?;
     }
     Ok(())
 }

@@ -163,6 +163,24 @@ async fn mail_journey(j: &mut Journey, org: &str, ada: &str, grace: &str) {
 }
 
 /// The version samples name version `n` from now on.
+/// Ada designs a dress; it is drawn, shown, edited, liked by Grace and
+/// found in the gallery, then deleted.
+async fn studio_journey(j: &mut Journey, ada: &str, grace: &str) {
+    let design = j.run("studio/design-create.json", Some(ada), 202).await;
+    j.bind("01JDD0DES1GN00000000000000", text(&design["id"]));
+    assert_eq!(j.app.drain_generations().await, 1);
+    let shown = j.run("studio/design-get.json", Some(ada), 200).await;
+    assert_eq!(shown["status"], "ready", "{shown}");
+    j.run("studio/design-update.json", Some(ada), 200).await;
+    j.run("studio/my-designs.json", Some(ada), 200).await;
+    let liked = j.run("studio/design-like.json", Some(grace), 200).await;
+    assert_eq!(liked["likes"], 1);
+    let gallery = j.run("studio/gallery.json", None, 200).await;
+    assert_eq!(gallery[0]["id"], design["id"]);
+    j.run("studio/design-unlike.json", Some(grace), 200).await;
+    j.run("studio/design-delete.json", Some(ada), 204).await;
+}
+
 fn at_version(j: &mut Journey, n: u32) {
     j.bind("/versions/1/", format!("/versions/{n}/"));
     j.bind("\"n\":\"1\"", format!("\"n\":\"{n}\""));
@@ -241,6 +259,7 @@ async fn every_sample_event_reaches_its_handlers_work() {
     // Grace becomes an admin and an approver: she signs off Ada's templates.
     j.run("identity/member-update.json", Some(ada), 200).await;
     mail_journey(&mut j, &org, ada, &grace).await;
+    studio_journey(&mut j, ada, &grace).await;
     j.run("identity/member-remove.json", Some(ada), 204).await;
     let key = j.run("identity/api-key-create.json", Some(ada), 201).await;
     j.bind("3f9a0c1d2e4b", text(&key["prefix"]));
@@ -414,6 +433,35 @@ async fn the_send_queue_sample_reaches_the_mail_worker() {
         response.batch_item_failures[0].item_identifier,
         event.records[0].message_id
     );
+}
+
+#[tokio::test]
+async fn the_generation_queue_sample_reaches_the_studio_worker() {
+    let app = spawn_app().await;
+    let event: studio::worker::SqsEvent = serde_json::from_value(
+        bodega_tests::sample_events()["studio/worker-generation-batch.json"].clone(),
+    )
+    .expect("the sample is an SQS event");
+    let owner = app.signed_in_as(&unique_email("sampler")).await;
+    let created = app
+        .create_design(&owner, &bodega_tests::design_body("Sampled"))
+        .await;
+    let id = created.assert_ok(StatusCode::ACCEPTED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = event.records[0]
+        .body
+        .replace("01JDD0DES1GN00000000000000", &id);
+    let mut bound = event.clone();
+    bound.records[0].body = body;
+    let response = studio::worker::handle_batch(&app.studio_state(), bound).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let design = app.get_design(Some(&owner), &id).await;
+    assert_eq!(design.assert_ok(StatusCode::OK)["status"], "ready");
+    // The sample's own design does not exist: nothing to draw, nothing to retry.
+    let response = studio::worker::handle_batch(&app.studio_state(), event).await;
+    assert!(response.batch_item_failures.is_empty());
 }
 
 #[tokio::test]

@@ -23,4 +23,5 @@ mod seed;
 mod sessions;
 mod store;
 mod stream;
+mod studio;
 mod template;

@@ -1,0 +1,295 @@
+//! The studio context: people describe a garment, an image provider draws
+//! it in the background, and public designs are shown in a gallery where
+//! people like them.
+//!
+//! - [`designs`]: create (202, then the worker draws), read, list mine,
+//!   edit (If-Match), delete; a private design is a 404 to everyone else.
+//! - [`worker`]: the `studio-worker` Lambda, fed by the generation queue.
+//! - [`gallery`]: public ready designs, newest or popular; likes and views.
+//! - [`limits`] and [`blocklist`]: ten designs per rolling hour, the prompt
+//!   blocklist and the escalation to a temporary generation ban.
+//! - [`generator`], [`palette`], [`providers`]: the offline generator, the
+//!   palette score, and the provider traits with their OpenAI clients.
+
+pub mod blocklist;
+pub mod designs;
+pub mod gallery;
+pub mod generator;
+pub mod limits;
+pub mod model;
+pub mod palette;
+pub mod providers;
+pub mod worker;
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::extract::FromRef;
+use shared::auth::TokenKeys;
+use shared::config::SecretSource;
+use shared::store::Store;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::providers::{ImageProvider, OpenAiImages, OpenAiModeration, Procedural};
+
+/// Where designs' images go under the bucket's public prefix
+/// (`shared::asset_refs::PUBLIC_PREFIX`), which the public media CDN serves
+/// at `PUBLIC_MEDIA_URL`: stable URLs.
+pub const IMAGES_PATH: &str = "studio/designs";
+
+pub const DEFAULT_OPENAI_API_BASE: &str = "https://api.openai.com";
+
+/// The studio's own configuration, read once per cold start.
+#[derive(Debug, Clone)]
+pub struct StudioSettings {
+    /// `STUDIO_IMAGE_PROVIDER`: `procedural` (default) or `openai`.
+    pub image_provider: String,
+    /// `STUDIO_MODERATION`: `none` (default) or `openai`.
+    pub moderation: String,
+    /// `OPENAI_API_BASE`, without a trailing slash.
+    pub openai_api_base: String,
+    /// `OPENAI_IMAGE_MODEL` (default `gpt-image-1`).
+    pub openai_image_model: String,
+    /// `OPENAI_MODERATION_MODEL` (default `omni-moderation-latest`).
+    pub openai_moderation_model: String,
+    /// `OPENAI_API_KEY` or `OPENAI_API_KEY_SECRET_ID`.
+    pub openai_api_key: Option<SecretSource>,
+}
+
+impl StudioSettings {
+    pub fn from_env() -> anyhow::Result<Self> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let image_provider = get("STUDIO_IMAGE_PROVIDER").unwrap_or_else(|| "procedural".into());
+        anyhow::ensure!(
+            matches!(image_provider.as_str(), "procedural" | "openai"),
+            "STUDIO_IMAGE_PROVIDER must be procedural or openai, got {image_provider:?}"
+        );
+        let moderation = get("STUDIO_MODERATION").unwrap_or_else(|| "none".into());
+        anyhow::ensure!(
+            matches!(moderation.as_str(), "none" | "openai"),
+            "STUDIO_MODERATION must be none or openai, got {moderation:?}"
+        );
+        let openai_api_key = match (get("OPENAI_API_KEY"), get("OPENAI_API_KEY_SECRET_ID")) {
+            (Some(inline), _) => Some(SecretSource::Inline(inline)),
+            (None, Some(id)) => Some(SecretSource::Secret(id)),
+            (None, None) => None,
+        };
+        anyhow::ensure!(
+            openai_api_key.is_some() || (image_provider != "openai" && moderation != "openai"),
+            "the OpenAI providers need OPENAI_API_KEY or OPENAI_API_KEY_SECRET_ID"
+        );
+        Ok(Self {
+            image_provider,
+            moderation,
+            openai_api_base: get("OPENAI_API_BASE")
+                .unwrap_or_else(|| DEFAULT_OPENAI_API_BASE.into())
+                .trim_end_matches('/')
+                .to_owned(),
+            openai_image_model: get("OPENAI_IMAGE_MODEL").unwrap_or_else(|| "gpt-image-1".into()),
+            openai_moderation_model: get("OPENAI_MODERATION_MODEL")
+                .unwrap_or_else(|| "omni-moderation-latest".into()),
+            openai_api_key,
+        })
+    }
+}
+
+/// The generation queue.
+#[derive(Clone)]
+pub struct GenerationQueue {
+    pub sqs: aws_sdk_sqs::Client,
+    pub url: String,
+}
+
+#[derive(Clone)]
+pub struct StudioState {
+    pub store: Store,
+    pub tokens: Arc<TokenKeys>,
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: String,
+    /// The public URL of the bucket's `public/` prefix (`PUBLIC_MEDIA_URL`),
+    /// without a trailing slash.
+    pub public_media_url: String,
+    pub queue: Option<GenerationQueue>,
+    pub images: ImageProvider,
+    pub moderation: Option<OpenAiModeration>,
+}
+
+impl StudioState {
+    /// The state with secrets already resolved (`api_key`).
+    pub fn new(
+        services: &shared::Services,
+        settings: &StudioSettings,
+        api_key: Option<String>,
+    ) -> Self {
+        let key = api_key.unwrap_or_default();
+        let images = match settings.image_provider.as_str() {
+            "openai" => ImageProvider::OpenAi(OpenAiImages::new(
+                &settings.openai_api_base,
+                &settings.openai_image_model,
+                &key,
+            )),
+            _ => ImageProvider::Procedural(Procedural),
+        };
+        let moderation = (settings.moderation == "openai").then(|| {
+            OpenAiModeration::new(
+                &settings.openai_api_base,
+                &settings.openai_moderation_model,
+                &key,
+            )
+        });
+        let bucket = services.config.bucket_name.clone();
+        Self {
+            store: services.store.clone(),
+            tokens: services.tokens.clone(),
+            s3: services.s3.clone(),
+            // Without a CDN the bucket's own URL (only readable if the
+            // bucket allows it): images are stored either way.
+            public_media_url: services
+                .config
+                .public_media_url
+                .clone()
+                .unwrap_or_else(|| format!("https://{bucket}.s3.amazonaws.com/public")),
+            bucket,
+            queue: services
+                .config
+                .studio_queue_url
+                .clone()
+                .map(|url| GenerationQueue {
+                    sqs: aws_sdk_sqs::Client::new(&services.sdk),
+                    url,
+                }),
+            images,
+            moderation,
+        }
+    }
+
+    /// For the Lambdas: settings from the environment, the OpenAI key read
+    /// from Secrets Manager when it is kept there.
+    pub async fn init(services: &shared::Services) -> anyhow::Result<Self> {
+        let settings = StudioSettings::from_env()?;
+        let key = match &settings.openai_api_key {
+            Some(source) => Some(
+                shared::services::read_secret(source, &services.sdk, "the OpenAI API key")
+                    .await
+                    .context("reading the OpenAI API key")?,
+            ),
+            None => None,
+        };
+        Ok(Self::new(services, &settings, key))
+    }
+
+    /// For the devserver: settings from the environment, an inline key only.
+    pub fn from_env(services: &shared::Services) -> Self {
+        let settings =
+            StudioSettings::from_env().expect("the studio settings in the environment are valid");
+        let key = match &settings.openai_api_key {
+            Some(SecretSource::Inline(key)) => Some(key.clone()),
+            _ => None,
+        };
+        Self::new(services, &settings, key)
+    }
+}
+
+impl FromRef<StudioState> for Arc<TokenKeys> {
+    fn from_ref(state: &StudioState) -> Self {
+        state.tokens.clone()
+    }
+}
+
+impl FromRef<StudioState> for Store {
+    fn from_ref(state: &StudioState) -> Self {
+        state.store.clone()
+    }
+}
+
+fn api() -> OpenApiRouter<StudioState> {
+    OpenApiRouter::new()
+        // POST /v1/designs
+        .routes(routes!(designs::create_design))
+        // GET, PATCH, DELETE /v1/designs/{designId}
+        .routes(routes!(
+            designs::get_design,
+            designs::update_design,
+            designs::delete_design
+        ))
+        // GET /v1/me/designs
+        .routes(routes!(designs::list_my_designs))
+        // PUT, DELETE /v1/designs/{designId}/like
+        .routes(routes!(gallery::like_design, gallery::unlike_design))
+        // GET /v1/gallery
+        .routes(routes!(gallery::list_gallery))
+}
+
+/// The context's routes, without the shared layers (see `shared::http::service`).
+pub fn routes(state: StudioState) -> Router {
+    api().split_for_parts().0.with_state(state)
+}
+
+/// The OpenAPI description of `routes`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(pairs: &[(&str, &str)]) -> anyhow::Result<StudioSettings> {
+        let pairs: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        StudioSettings::from_lookup(move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    #[test]
+    fn defaults_to_the_offline_generator_without_moderation() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            (s.image_provider.as_str(), s.moderation.as_str()),
+            ("procedural", "none")
+        );
+        assert_eq!(s.openai_api_base, DEFAULT_OPENAI_API_BASE);
+        assert_eq!(s.openai_image_model, "gpt-image-1");
+        assert!(s.openai_api_key.is_none());
+    }
+
+    #[test]
+    fn the_openai_providers_need_a_key_and_known_names() {
+        assert!(settings(&[("STUDIO_IMAGE_PROVIDER", "openai")]).is_err());
+        assert!(settings(&[("STUDIO_MODERATION", "openai")]).is_err());
+        assert!(settings(&[("STUDIO_IMAGE_PROVIDER", "midjourney")]).is_err());
+        let s = settings(&[
+            ("STUDIO_IMAGE_PROVIDER", "openai"),
+            ("OPENAI_API_KEY_SECRET_ID", "arn:openai"),
+            ("OPENAI_API_BASE", "http://127.0.0.1:8430/"),
+        ])
+        .unwrap();
+        assert_eq!(s.openai_api_base, "http://127.0.0.1:8430");
+        assert_eq!(
+            s.openai_api_key,
+            Some(SecretSource::Secret("arn:openai".into()))
+        );
+    }
+
+    #[test]
+    fn the_key_is_never_printed() {
+        let s = settings(&[("OPENAI_API_KEY", "sk-PRIVATE")]).unwrap();
+        assert!(!format!("{s:?}").contains("PRIVATE"));
+    }
+}
