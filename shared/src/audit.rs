@@ -86,6 +86,24 @@ pub enum AuditAction {
     SuppressionAdded,
     #[serde(rename = "suppression.removed")]
     SuppressionRemoved,
+    #[serde(rename = "rfq.created")]
+    RfqCreated,
+    #[serde(rename = "rfq.updated")]
+    RfqUpdated,
+    /// Published after matching; the details count the invited suppliers.
+    #[serde(rename = "rfq.published")]
+    RfqPublished,
+    #[serde(rename = "rfq.closed")]
+    RfqClosed,
+    #[serde(rename = "rfq.expired")]
+    RfqExpired,
+    #[serde(rename = "rfq_invitation.declined")]
+    RfqInvitationDeclined,
+    /// A proposal revision, with its SHA-256 hash.
+    #[serde(rename = "proposal.submitted")]
+    ProposalSubmitted,
+    #[serde(rename = "proposal.withdrawn")]
+    ProposalWithdrawn,
 }
 
 /// Who did it: `user:<id>`, `apikey:<prefix>`, or `anonymous` (e.g. a failed

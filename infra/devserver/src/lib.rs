@@ -28,6 +28,7 @@ pub fn app(services: &shared::Services) -> Router {
         .merge(assets::routes(assets::AssetsState::new(services)))
         .merge(orders::routes(orders::OrdersState::new(services)))
         .merge(mail::routes(mail::MailState::new(services)))
+        .merge(sourcing::routes(sourcing::SourcingState::new(services)))
         .merge(platform::routes(platform::PlatformState::new(services)));
     shared::http::service(routes).layer(cors.layer_from_env())
 }

@@ -52,6 +52,7 @@ pub fn document() -> OpenApi {
         ("assets", assets::openapi()),
         ("orders", orders::openapi()),
         ("mail", mail::openapi()),
+        ("sourcing", sourcing::openapi()),
         ("platform", platform::openapi()),
     ] {
         merge_checked(&mut doc, context, part);
@@ -101,6 +102,10 @@ pub fn document() -> OpenApi {
         tag(
             "mail",
             "Email templates with typed variables, immutable versions, approvals, previews and sending",
+        ),
+        tag(
+            "sourcing",
+            "Requests for quotation, explained supplier matching, invitations and sealed proposals",
         ),
         tag("platform", "Health and the API description"),
     ]);

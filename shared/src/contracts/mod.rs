@@ -9,4 +9,5 @@
 
 pub mod category;
 pub mod order;
+pub mod org;
 pub mod product;

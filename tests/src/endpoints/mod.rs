@@ -6,3 +6,4 @@ pub mod catalog;
 pub mod identity;
 pub mod orders;
 pub mod orgs;
+pub mod sourcing;

@@ -19,6 +19,7 @@ mod resilience;
 mod route_map;
 mod seed;
 mod sessions;
+mod sourcing;
 mod store;
 mod stream;
 mod template;
