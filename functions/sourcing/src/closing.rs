@@ -198,12 +198,12 @@ pub struct RankedProposal {
     pub total: i64,
     /// Share of the asked quantities (all lines) this proposal offers, 0–100.
     pub coverage_percent: u32,
-    pub compliance: Compliance,
+    pub compliance: ProposalCompliance,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct Compliance {
+pub struct ProposalCompliance {
     pub passed: bool,
     /// Why not: a certificate lapsing before the delivery window ends, an
     /// allergen, or the offer expiring.
@@ -215,7 +215,7 @@ fn compliance_of(
     rfq: &RfqRecord,
     proposal: &ProposalRecord,
     products: &[ProductForSourcing],
-) -> Compliance {
+) -> ProposalCompliance {
     let mut reasons = Vec::new();
     let content = &rfq.content;
     let window_to = parse_date(&content.delivery.window_to).unwrap_or(shared::clock::now().date());
@@ -250,7 +250,7 @@ fn compliance_of(
             proposal.content.valid_until
         ));
     }
-    Compliance {
+    ProposalCompliance {
         passed: reasons.is_empty(),
         reasons,
     }

@@ -28,7 +28,7 @@ use crate::proposals::ProposalView;
 /// An invitation as its supplier sees it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct InvitationView {
+pub struct RfqInvitationView {
     pub rfq_id: String,
     pub buyer_org_id: String,
     pub title: String,
@@ -42,7 +42,7 @@ pub struct InvitationView {
     pub updated_at: String,
 }
 
-impl From<InvitationRecord> for InvitationView {
+impl From<InvitationRecord> for RfqInvitationView {
     fn from(r: InvitationRecord) -> Self {
         Self {
             rfq_id: r.rfq_id,
@@ -73,7 +73,7 @@ pub struct InvitedRfqView {
     pub closes_at: String,
     pub award_by: String,
     pub status: RfqStatus,
-    pub invitation: InvitationView,
+    pub invitation: RfqInvitationView,
     /// This supplier's own proposal, if it sent one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proposal: Option<ProposalView>,
@@ -202,7 +202,7 @@ pub struct InvitationFilter {
     security(("bearer" = []), ("apiKey" = [])),
     params(("orgId" = String, Path, description = "The supplier organization's id"), InvitationFilter),
     responses(
-        (status = 200, body = Envelope<Vec<InvitationView>>),
+        (status = 200, body = Envelope<Vec<RfqInvitationView>>),
         (status = 400, description = "A cursor that is not one of this list's", body = ErrorEnvelope),
         (status = 403, description = "Without rfq:read", body = ErrorEnvelope),
         (status = 404, description = "Not a member of the organization", body = ErrorEnvelope),
@@ -214,7 +214,7 @@ pub async fn list_invitations(
     caller: Caller,
     Path(org_id): Path<String>,
     ApiQuery(filter): ApiQuery<InvitationFilter>,
-) -> ApiResult<ApiResponse<Vec<InvitationView>>> {
+) -> ApiResult<ApiResponse<Vec<RfqInvitationView>>> {
     access::require(&state.store, &caller, &org_id, Permission::RfqRead).await?;
     let page_params = PageParams {
         limit: filter.limit,
@@ -232,7 +232,11 @@ pub async fn list_invitations(
         .store
         .query_page::<InvitationRecord>(&query, limit, page_params.cursor())
         .await?;
-    let views = page.items.into_iter().map(InvitationView::from).collect();
+    let views = page
+        .items
+        .into_iter()
+        .map(RfqInvitationView::from)
+        .collect();
     Ok(ApiResponse::ok(views).paginated(page.next_cursor, limit))
 }
 
@@ -257,7 +261,7 @@ pub struct DeclineRequest {
     ),
     request_body = DeclineRequest,
     responses(
-        (status = 200, description = "The declined invitation", body = Envelope<InvitationView>),
+        (status = 200, description = "The declined invitation", body = Envelope<RfqInvitationView>),
         (status = 403, description = "Without proposal:submit", body = ErrorEnvelope),
         (status = 404, description = "Not invited to this RFQ", body = ErrorEnvelope),
         (status = 409, description = "Already declined, a proposal stands, or the RFQ is closed", body = ErrorEnvelope),
@@ -270,7 +274,7 @@ pub async fn decline_invitation(
     caller: Caller,
     Path((org_id, rfq_id)): Path<(String, String)>,
     ApiJson(request): ApiJson<DeclineRequest>,
-) -> ApiResult<ApiResponse<InvitationView>> {
+) -> ApiResult<ApiResponse<RfqInvitationView>> {
     access::require(&state.store, &caller, &org_id, Permission::ProposalSubmit).await?;
     let mut problems = Problems::default();
     let reason = problems.plain_text("reason", Some(&request.reason), 500, true);

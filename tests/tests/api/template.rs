@@ -16,6 +16,7 @@ fn routers() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
         ("PlatformFunction", openapi_routes(&platform::openapi())),
         ("OrdersFunction", openapi_routes(&orders::openapi())),
         ("MailFunction", openapi_routes(&mail::openapi())),
+        ("SourcingFunction", openapi_routes(&sourcing::openapi())),
     ])
 }
 
