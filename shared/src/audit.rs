@@ -97,6 +97,9 @@ pub enum AuditAction {
     RfqClosed,
     #[serde(rename = "rfq.expired")]
     RfqExpired,
+    /// Proposals awarded (whole or split); the details name the orders.
+    #[serde(rename = "rfq.awarded")]
+    RfqAwarded,
     #[serde(rename = "rfq_invitation.declined")]
     RfqInvitationDeclined,
     /// A proposal revision, with its SHA-256 hash.

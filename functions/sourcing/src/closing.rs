@@ -290,8 +290,14 @@ pub async fn list_proposals(
             rfq.proposal_count
         )));
     }
+    Ok(ApiResponse::ok(ranked(&state.store, &rfq).await?))
+}
+
+/// The RFQ's standing proposals, compliant ones ranked best first (rank 1),
+/// each with its compliance result.
+pub(crate) async fn ranked(store: &Store, rfq: &RfqRecord) -> ApiResult<Vec<RankedProposal>> {
     let proposals: Vec<ProposalRecord> =
-        all_under::<ProposalRecord>(&state.store, rfq_pk(&rfq_id), PROPOSAL_SK_PREFIX)
+        all_under::<ProposalRecord>(store, rfq_pk(&rfq.id), PROPOSAL_SK_PREFIX)
             .await?
             .into_iter()
             .filter(|p| p.status != ProposalStatus::Withdrawn)
@@ -307,13 +313,13 @@ pub async fn list_proposals(
     let mut products = Vec::new();
     if !proposals.is_empty() {
         for category in categories {
-            products.extend(products_in_category(&state.store, category).await?);
+            products.extend(products_in_category(store, category).await?);
         }
     }
     let mut ranked: Vec<RankedProposal> = proposals
         .into_iter()
         .map(|p| {
-            let compliance = compliance_of(&rfq, &p, &products);
+            let compliance = compliance_of(rfq, &p, &products);
             let total = p
                 .content
                 .lines
@@ -346,5 +352,5 @@ pub async fn list_proposals(
             next_rank += 1;
         }
     }
-    Ok(ApiResponse::ok(ranked))
+    Ok(ranked)
 }

@@ -1,12 +1,14 @@
 //! The sourcing context: requests for quotation (RFQs) from buyer
 //! organizations, explained supplier matching at publishing, invitations,
-//! sealed proposals that unseal at closing, and the schedule that closes
+//! sealed proposals that unseal at closing, awards that create orders
+//! through `shared::contracts::sourced_order`, and the schedule that closes
 //! and expires RFQs.
 //!
 //! `routes(state)` is what the sourcing Lambda and the devserver serve;
 //! `openapi()` describes the same routes, so the two cannot drift apart.
 
 mod access;
+pub mod award;
 pub mod candidates;
 pub mod closing;
 pub mod matching;
@@ -88,6 +90,8 @@ fn api() -> OpenApiRouter<SourcingState> {
         .routes(routes!(closing::close_rfq))
         // GET /v1/orgs/{orgId}/rfqs/{rfqId}/proposals
         .routes(routes!(closing::list_proposals))
+        // POST /v1/orgs/{orgId}/rfqs/{rfqId}/award
+        .routes(routes!(award::award_rfq))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

@@ -165,11 +165,12 @@ pub struct Delivery {
     pub cold_chain: bool,
 }
 
-/// How the awarded orders are paid: by invoice, due `netDays` after delivery.
+/// How the awarded orders are paid: by invoice, due `netDays` after the order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentTerms {
-    #[schema(example = 30, minimum = 0, maximum = 120)]
+    /// 14, 30 or 60 (the invoice terms orders accepts).
+    #[schema(example = 30)]
     pub net_days: u32,
 }
 

@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Serialize};
 use shared::audit::{AuditAction, AuditEvent, AuditScope};
 use shared::auth::{Caller, Permission};
+use shared::contracts::sourced_order::NET_TERMS_DAYS;
 use shared::domain::{CountryCode, Currency, new_id, now_rfc3339, rfc3339_to_epoch};
 use shared::http::precondition::{etag, if_match};
 use shared::http::{
@@ -32,7 +33,6 @@ const MAX_SPEC_CHARS: usize = 1000;
 const MAX_QUANTITY: i64 = 1_000_000_000;
 const MAX_UNIT_PRICE: i64 = 9_999_999_999;
 const MAX_FREE_FROM: usize = 14;
-const MAX_NET_DAYS: u32 = 120;
 const MAX_MIN_SUPPLIERS: u32 = 50;
 pub const CERTIFICATE_SCHEMES: &[&str] = &[
     "haccp",
@@ -293,8 +293,11 @@ impl Draft {
             }
         }
         let delivery = check_delivery(&mut problems, self.delivery);
-        if self.payment_terms.net_days > MAX_NET_DAYS {
-            problems.add("paymentTerms.netDays", format!("0 to {MAX_NET_DAYS} days"));
+        if !NET_TERMS_DAYS.contains(&i64::from(self.payment_terms.net_days)) {
+            problems.add(
+                "paymentTerms.netDays",
+                "must be 14, 30 or 60 (invoice terms)",
+            );
         }
         let mut certificates: Vec<String> = Vec::new();
         for (i, raw) in self.certificates.iter().enumerate() {

@@ -11,3 +11,4 @@ pub mod category;
 pub mod order;
 pub mod org;
 pub mod product;
+pub mod sourced_order;

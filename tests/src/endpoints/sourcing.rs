@@ -93,4 +93,25 @@ impl TestApp {
         let path = format!("/v1/orgs/{org}/rfqs/{rfq}/proposal");
         self.call(Method::DELETE, &path, Some(token), None).await
     }
+
+    /// `POST .../award`, with an `Idempotency-Key` if given.
+    pub async fn award_rfq(
+        &self,
+        token: &str,
+        org: &str,
+        rfq: &str,
+        body: &Value,
+        key: Option<&str>,
+    ) -> TestResponse {
+        let path = format!("/v1/orgs/{org}/rfqs/{rfq}/award");
+        let headers: Vec<(&str, &str)> = key.map(|k| ("idempotency-key", k)).into_iter().collect();
+        self.request(
+            Method::POST,
+            &path,
+            Auth::Bearer(token),
+            Some(body),
+            &headers,
+        )
+        .await
+    }
 }

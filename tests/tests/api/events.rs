@@ -229,15 +229,20 @@ async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
         .run("sourcing/invitations-list.json", Some(ada), 200)
         .await;
     assert_eq!(invitations[0]["rfqId"], rfq["id"]);
-    j.run("sourcing/proposal-submit.json", Some(ada), 201).await;
+    let proposal = j.run("sourcing/proposal-submit.json", Some(ada), 201).await;
+    j.bind("01JDD0PROPOSAL000000000000", text(&proposal["id"]));
     j.run("sourcing/proposal-revise.json", Some(ada), 200).await;
     j.run("sourcing/proposal-withdraw.json", Some(ada), 200)
         .await;
-    j.run("sourcing/invitation-decline.json", Some(ada), 200)
+    j.run("sourcing/proposal-submit.json", Some(ada), 201).await;
+    // A proposal stands: withdraw it before declining.
+    j.run("sourcing/invitation-decline.json", Some(ada), 409)
         .await;
     j.run("sourcing/rfq-close.json", Some(&buyer), 200).await;
     j.run("sourcing/rfq-proposals.json", Some(&buyer), 200)
         .await;
+    let award = j.run("sourcing/rfq-award.json", Some(&buyer), 201).await;
+    assert_eq!(award["status"], "awarded", "{award}");
 }
 
 #[tokio::test]

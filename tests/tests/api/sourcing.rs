@@ -382,10 +382,12 @@ async fn a_buyer_sources_from_matched_suppliers_with_sealed_proposals() {
     let sealed = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
     let sealed_body = sealed.assert_ok(StatusCode::OK);
     assert_eq!(sealed_body["proposalCount"], 2);
-    let text = sealed_body.to_string();
+    let sealed_text = sealed_body.to_string();
     assert!(
-        !text.contains("unitPrice") && !text.contains("Alpha") && !text.contains("Delta"),
-        "{text}"
+        !sealed_text.contains("unitPrice")
+            && !sealed_text.contains("Alpha")
+            && !sealed_text.contains("Delta"),
+        "{sealed_text}"
     );
     app.rfq_proposals(&m.buyer, &m.buyer_org, &rfq)
         .await
@@ -427,6 +429,152 @@ async fn a_buyer_sources_from_matched_suppliers_with_sealed_proposals() {
             .expect("the revision is stored");
         assert_eq!(item["hash"].as_s().unwrap(), hash);
     }
+
+    // A split award: two orders at the proposals' prices, replayable.
+    let (a_id, d_id) = (text(&ranked[0]["id"]), text(&ranked[1]["id"]));
+    let split = json!({"awards": [
+        {"proposalId": a_id, "lines": [{"rfqLineId": "L1", "quantity": 300}]},
+        {"proposalId": d_id, "lines": [{"rfqLineId": "L1", "quantity": 200}]}
+    ]});
+    let no_reason = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &split, Some("award-1"))
+        .await;
+    no_reason.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(
+        no_reason.body["error"]["fields"].get("reason").is_some(),
+        "{}",
+        no_reason.body
+    );
+    let mut split = split;
+    split["reason"] = json!("Two suppliers secure the supply");
+    let awarded = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &split, Some("award-1"))
+        .await;
+    let awarded = awarded.assert_ok(StatusCode::CREATED).clone();
+    assert_eq!(awarded["status"], "awarded");
+    let orders = awarded["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 2);
+    for (order, (supplier, price, quantity, revision)) in orders
+        .iter()
+        .zip([(&a_org, 240, 300, 3), (&d_org, 255, 200, 2)])
+    {
+        assert_eq!(order["supplierOrgId"], supplier.as_str());
+        let id = text(&order["orderId"]);
+        let stored = app.order(&m.buyer, &id).await;
+        let stored = stored.assert_ok(StatusCode::OK);
+        assert_eq!(stored["lines"][0]["unitPrice"], price);
+        assert_eq!(stored["lines"][0]["quantity"], quantity);
+        assert_eq!(stored["totals"]["total"], price * quantity);
+        assert_eq!(stored["payment"]["method"], "invoice");
+        assert_eq!(stored["buyer"]["orgId"], m.buyer_org.as_str());
+        assert_eq!(stored["sourcedFrom"]["source"], "rfq");
+        assert_eq!(stored["sourcedFrom"]["revision"], revision);
+        let fulfilment = app.fulfilment(&d, &d_org, &id).await;
+        if *supplier == d_org {
+            fulfilment.assert_ok(StatusCode::OK);
+        } else {
+            fulfilment.assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+        }
+    }
+    let replay = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &split, Some("award-1"))
+        .await;
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    assert_eq!(replay.assert_ok(StatusCode::OK), &awarded);
+    let again = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &split, Some("award-2"))
+        .await;
+    again.assert_error(StatusCode::CONFLICT, "CONFLICT");
+    let listed = app
+        .orders(&m.buyer, &format!("orgId={}", m.buyer_org))
+        .await;
+    assert_eq!(
+        listed.assert_ok(StatusCode::OK).as_array().unwrap().len(),
+        2,
+        "nothing new"
+    );
+}
+
+fn text(value: &Value) -> String {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {value}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn concurrent_awards_cannot_over_award_and_expired_proposals_are_refused() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let (d, d_org) = m.supplier("Delta", Offer::default()).await;
+    let rfq = m.draft().await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    for (token, org, price) in [(&a, &a_org, 240), (&d, &d_org, 250)] {
+        app.propose(Method::POST, token, org, &rfq, &proposal(price, 500))
+            .await
+            .assert_ok(StatusCode::CREATED);
+    }
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let ranked = app.rfq_proposals(&m.buyer, &m.buyer_org, &rfq).await;
+    let ranked = ranked.assert_ok(StatusCode::OK).clone();
+    let (a_id, d_id) = (text(&ranked[0]["id"]), text(&ranked[1]["id"]));
+
+    // D's offer lapsed: it cannot be awarded.
+    app.set_stored_attribute(
+        &format!("RFQ#{rfq}"),
+        &format!("PROPOSAL#{d_org}"),
+        "validUntil",
+        aws_sdk_dynamodb::types::AttributeValue::S(date_in(-1)),
+    )
+    .await;
+    let lapsed = json!({"awards": [{"proposalId": d_id, "lines": [{"rfqLineId": "L1", "quantity": 100}]}], "reason": "cheaper later"});
+    let refused = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &lapsed, None)
+        .await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(
+        refused.body.to_string().contains("expired"),
+        "{}",
+        refused.body
+    );
+
+    // Two awards of 400 of the 500 asked, at once: one wins.
+    let body =
+        json!({"awards": [{"proposalId": a_id, "lines": [{"rfqLineId": "L1", "quantity": 400}]}]});
+    let (first, second) = tokio::join!(
+        app.award_rfq(&m.buyer, &m.buyer_org, &rfq, &body, Some("k-1")),
+        app.award_rfq(&m.buyer, &m.buyer_org, &rfq, &body, Some("k-2")),
+    );
+    let statuses = [first.status, second.status];
+    assert!(statuses.contains(&StatusCode::CREATED), "{statuses:?}");
+    assert!(
+        statuses.contains(&StatusCode::CONFLICT),
+        "{statuses:?} {} {}",
+        first.body,
+        second.body
+    );
+    let counter = app
+        .stored_item(&format!("RFQ#{rfq}"), "AWARDED#L1")
+        .await
+        .expect("the line's counter");
+    assert_eq!(counter["awarded"].as_n().unwrap(), "400");
+    let rfq_now = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(
+        rfq_now.assert_ok(StatusCode::OK)["status"],
+        "partially_awarded"
+    );
+    // The remaining 100 can still go.
+    let rest =
+        json!({"awards": [{"proposalId": a_id, "lines": [{"rfqLineId": "L1", "quantity": 100}]}]});
+    let done = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &rest, None)
+        .await;
+    assert_eq!(done.assert_ok(StatusCode::CREATED)["status"], "awarded");
 }
 
 #[tokio::test]

@@ -131,6 +131,7 @@ pub(super) fn draft(
         delivered_count: 0,
         history: vec![entry],
         expires_at,
+        sourced_from: None,
         created_at: now.clone(),
         updated_at: now,
         version: 1,
