@@ -12,6 +12,7 @@ pub mod award;
 pub mod candidates;
 pub mod closing;
 pub mod matching;
+pub mod messages;
 pub mod model;
 pub mod proposals;
 pub mod publish;
@@ -92,6 +93,11 @@ fn api() -> OpenApiRouter<SourcingState> {
         .routes(routes!(closing::list_proposals))
         // POST /v1/orgs/{orgId}/rfqs/{rfqId}/award
         .routes(routes!(award::award_rfq))
+        // GET, POST /v1/orgs/{orgId}/rfqs/{rfqId}/messages
+        .routes(routes!(
+            messages::list_rfq_messages,
+            messages::post_rfq_message
+        ))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

@@ -114,4 +114,21 @@ impl TestApp {
         )
         .await
     }
+
+    pub async fn rfq_messages(&self, token: &str, org: &str, rfq: &str) -> TestResponse {
+        let path = format!("/v1/orgs/{org}/rfqs/{rfq}/messages");
+        self.call(Method::GET, &path, Some(token), None).await
+    }
+
+    pub async fn post_rfq_message(
+        &self,
+        token: &str,
+        org: &str,
+        rfq: &str,
+        body: &Value,
+    ) -> TestResponse {
+        let path = format!("/v1/orgs/{org}/rfqs/{rfq}/messages");
+        self.call(Method::POST, &path, Some(token), Some(body))
+            .await
+    }
 }

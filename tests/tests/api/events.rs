@@ -232,6 +232,9 @@ async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
     let proposal = j.run("sourcing/proposal-submit.json", Some(ada), 201).await;
     j.bind("01JDD0PROPOSAL000000000000", text(&proposal["id"]));
     j.run("sourcing/proposal-revise.json", Some(ada), 200).await;
+    j.run("sourcing/message-post.json", Some(ada), 201).await;
+    let thread = j.run("sourcing/messages-list.json", Some(ada), 200).await;
+    assert_eq!(thread[0]["from"], "supplier", "{thread}");
     j.run("sourcing/proposal-withdraw.json", Some(ada), 200)
         .await;
     j.run("sourcing/proposal-submit.json", Some(ada), 201).await;

@@ -816,3 +816,114 @@ async fn too_few_strict_matches_relax_only_practical_rules() {
             .contains("no haccp certificate")
     );
 }
+
+#[tokio::test]
+async fn each_supplier_sees_only_its_own_thread_and_the_answers_to_all() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let (d, d_org) = m.supplier("Delta", Offer::default()).await;
+    let other_category = app
+        .category(
+            &m.admin,
+            &format!("bread-{}", ulid::Ulid::new().to_string().to_lowercase()),
+        )
+        .await;
+    let (e, e_org) = m
+        .supplier(
+            "Epsilon",
+            Offer {
+                category: Some(other_category),
+                ..Offer::default()
+            },
+        )
+        .await;
+    let rfq = m.draft().await;
+    app.post_rfq_message(
+        &m.buyer,
+        &m.buyer_org,
+        &rfq,
+        &json!({"text": "hello", "toAll": true}),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+
+    let asked = app
+        .post_rfq_message(
+            &a,
+            &a_org,
+            &rfq,
+            &json!({"text": "Is a 6 kg case acceptable?"}),
+        )
+        .await;
+    assert_eq!(asked.assert_ok(StatusCode::CREATED)["from"], "supplier");
+    app.post_rfq_message(
+        &m.buyer,
+        &m.buyer_org,
+        &rfq,
+        &json!({"text": "Yes", "supplierOrgId": a_org}),
+    )
+    .await
+    .assert_ok(StatusCode::CREATED);
+    app.post_rfq_message(
+        &m.buyer,
+        &m.buyer_org,
+        &rfq,
+        &json!({"text": "6 kg cases are fine for everyone", "toAll": true}),
+    )
+    .await
+    .assert_ok(StatusCode::CREATED);
+    let stranger = app
+        .post_rfq_message(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "hi", "supplierOrgId": e_org}),
+        )
+        .await;
+    stranger.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.post_rfq_message(&a, &a_org, &rfq, &json!({"text": "  "}))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+
+    let all = app.rfq_messages(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(all.assert_ok(StatusCode::OK).as_array().unwrap().len(), 3);
+    let alpha = app.rfq_messages(&a, &a_org, &rfq).await;
+    let alpha: Vec<String> = alpha
+        .assert_ok(StatusCode::OK)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| text(&m["text"]))
+        .collect();
+    assert_eq!(
+        alpha,
+        [
+            "Is a 6 kg case acceptable?",
+            "Yes",
+            "6 kg cases are fine for everyone"
+        ]
+    );
+    let delta = app.rfq_messages(&d, &d_org, &rfq).await;
+    let delta: Vec<String> = delta
+        .assert_ok(StatusCode::OK)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| text(&m["text"]))
+        .collect();
+    assert_eq!(
+        delta,
+        ["6 kg cases are fine for everyone"],
+        "never another supplier's thread"
+    );
+    app.rfq_messages(&e, &e_org, &rfq)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.post_rfq_message(&e, &e_org, &rfq, &json!({"text": "let me in"}))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
