@@ -131,4 +131,17 @@ impl TestApp {
         self.call(Method::POST, &path, Some(token), Some(body))
             .await
     }
+
+    /// `POST /v1/orgs/{org}/fulfilments/{order}/milestones` (orders).
+    pub async fn record_milestone(
+        &self,
+        token: &str,
+        org: &str,
+        order: &str,
+        body: &Value,
+    ) -> TestResponse {
+        let path = format!("/v1/orgs/{org}/fulfilments/{order}/milestones");
+        self.call(Method::POST, &path, Some(token), Some(body))
+            .await
+    }
 }

@@ -394,6 +394,11 @@ async fn every_sample_event_reaches_its_handlers_work() {
         .await;
     j.run("orders/admin-refund.json", Some(&admin), 409).await;
     j.run("orders/fulfilment-status.json", Some(ada), 409).await;
+    // A planned milestone is logged on an unpaid order; actual ones wait.
+    let logged = j
+        .run("orders/fulfilment-milestone.json", Some(ada), 201)
+        .await;
+    assert_eq!(logged["milestones"][0]["type"], "picked_up", "{logged}");
     j.run("orders/order-cancel.json", Some(joan), 200).await;
     // Signed with another endpoint's secret: refused before it is read.
     j.run("orders/payment-webhook.json", None, 400).await;

@@ -493,6 +493,60 @@ async fn a_buyer_sources_from_matched_suppliers_with_sealed_proposals() {
         2,
         "nothing new"
     );
+
+    // Milestones: D's order, paid by invoice, ships and arrives.
+    let d_order = text(&orders[1]["orderId"]);
+    let milestone = |kind: &str, status: &str| json!({"type": kind, "status": status, "at": time_in(0), "lot": "LOT-1"});
+    app.record_milestone(&d, &d_org, &d_order, &milestone("picked_up", "actual"))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.mark_invoice_paid(&m.admin, &d_order)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.record_milestone(
+        &m.buyer,
+        &m.buyer_org,
+        &d_order,
+        &milestone("delivered", "actual"),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.record_milestone(&a, &a_org, &d_order, &milestone("picked_up", "actual"))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.record_milestone(&e, &d_org, &d_order, &milestone("picked_up", "actual"))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let excursion = app
+        .record_milestone(
+            &d,
+            &d_org,
+            &d_order,
+            &milestone("temperature_excursion", "actual"),
+        )
+        .await;
+    excursion.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    let shipped = app
+        .record_milestone(&d, &d_org, &d_order, &milestone("picked_up", "actual"))
+        .await;
+    assert_eq!(shipped.assert_ok(StatusCode::CREATED)["status"], "shipped");
+    let delivered = app
+        .record_milestone(&d, &d_org, &d_order, &milestone("delivered", "actual"))
+        .await;
+    assert_eq!(
+        delivered.assert_ok(StatusCode::CREATED)["status"],
+        "delivered"
+    );
+    let seen = app.order(&m.buyer, &d_order).await;
+    let seen = seen.assert_ok(StatusCode::OK);
+    assert_eq!(seen["status"], "delivered");
+    let log: Vec<&str> = seen["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(log, ["picked_up", "delivered"]);
 }
 
 fn text(value: &Value) -> String {

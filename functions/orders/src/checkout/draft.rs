@@ -132,6 +132,7 @@ pub(super) fn draft(
         history: vec![entry],
         expires_at,
         sourced_from: None,
+        milestones: Vec::new(),
         created_at: now.clone(),
         updated_at: now,
         version: 1,

@@ -6,6 +6,7 @@ use shared::contracts::sourced_order::SourcedFrom;
 use utoipa::ToSchema;
 
 use super::{Address, OrderStatus, Payment};
+use crate::milestones::Milestone;
 
 /// Who buys: a person for themselves, or an organization (placed by one of
 /// its members or API keys).
@@ -137,6 +138,9 @@ pub struct OrderRecord {
     /// (`shared::contracts::sourced_order`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sourced_from: Option<SourcedFrom>,
+    /// The sellers' milestone log, oldest first (append-only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<Milestone>,
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
@@ -166,6 +170,8 @@ pub struct OrderView {
     /// order placed by an award.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sourced_from: Option<SourcedFrom>,
+    /// What the sellers recorded: produced, shipped, delivered, exceptions.
+    pub milestones: Vec<Milestone>,
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
@@ -188,6 +194,7 @@ impl OrderView {
             history: order.history,
             expires_at: order.expires_at.map(shared::domain::epoch_to_rfc3339),
             sourced_from: order.sourced_from,
+            milestones: order.milestones,
             created_at: order.created_at,
             updated_at: order.updated_at,
             version: order.version,
