@@ -3,7 +3,8 @@
 //! - a seller shipped its part → "Your order has shipped", with the carrier
 //!   and tracking number;
 //! - the order was cancelled → "Order cancelled", saying whether money
-//!   goes back.
+//!   goes back;
+//! - a seller recorded a temperature excursion → an alert.
 //!
 //! Orders placed by an API key (an integration) have no person to write
 //! to and get no email. Each email is sent once per stream record (see
@@ -11,8 +12,8 @@
 
 use serde::Deserialize;
 use shared::contracts::order::{
-    FULFILMENT_TYPE, FulfilmentStatus, FulfilmentSummary, LineSummary, ORDER_SK, ORDER_TYPE,
-    OrderStatus, OrderSummary, PaymentState, order_pk,
+    FULFILMENT_TYPE, FulfilmentStatus, FulfilmentSummary, LineSummary, MilestoneSummary, ORDER_SK,
+    ORDER_TYPE, OrderStatus, OrderSummary, PaymentState, order_pk,
 };
 use shared::domain::Money;
 use shared::mail::Message;
@@ -75,6 +76,9 @@ async fn order_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Resu
     ) else {
         return Ok(());
     };
+    if new.milestones.len() > old.milestones.len() {
+        excursion_alert(state, change, &new, &new.milestones[old.milestones.len()..]).await?;
+    }
     if old.status == new.status {
         return Ok(());
     }
@@ -116,6 +120,41 @@ async fn order_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Resu
         text: format!("Hello {},\n\n{text}", person.name),
     };
     send_once(state, change.event_id(), kind, email).await
+}
+
+/// A temperature excursion a seller recorded alerts the buyer.
+async fn excursion_alert(
+    state: &StreamState,
+    change: &Change<'_>,
+    order: &OrderSummary,
+    added: &[MilestoneSummary],
+) -> anyhow::Result<()> {
+    let Some(excursion) = added.iter().find(|m| m.kind == "temperature_excursion") else {
+        return Ok(());
+    };
+    let Some(person) = person(state, order.buyer.user_id.as_deref()).await? else {
+        return Ok(());
+    };
+    let temperature = excursion.temperature_c.map_or_else(
+        || "an unknown temperature".to_owned(),
+        |t| format!("{t} °C"),
+    );
+    let email = Message {
+        to: person.email,
+        subject: format!("Temperature excursion on order {}", order.id),
+        text: format!(
+            "Hello {},\n\nThe seller {} recorded a temperature excursion ({temperature}) at {} \
+             on your order {}. Check the goods on arrival.\n",
+            person.name, excursion.seller_org_id, excursion.at, order.id
+        ),
+    };
+    send_once(
+        state,
+        change.event_id(),
+        "order_temperature_excursion",
+        email,
+    )
+    .await
 }
 
 async fn fulfilment_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {

@@ -146,7 +146,12 @@ pub fn sourced_order_items(
         "GSI3PK": "ORDERS#ALL",
         "GSI3SK": id,
         "id": id,
-        "buyer": {"kind": "org", "orgId": order.buyer_org_id, "placedBy": order.placed_by},
+        "buyer": {
+            "kind": "org",
+            "userId": order.placed_by.strip_prefix("user:"),
+            "orgId": order.buyer_org_id,
+            "placedBy": order.placed_by,
+        },
         "status": "pending_payment",
         "lines": lines,
         "totals": {

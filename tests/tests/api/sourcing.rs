@@ -24,6 +24,7 @@ struct Market {
     admin: String,
     category: String,
     buyer: String,
+    buyer_email: String,
     buyer_org: String,
 }
 
@@ -60,13 +61,15 @@ impl Market {
                 &format!("produce-{}", ulid::Ulid::new().to_string().to_lowercase()),
             )
             .await;
-        let buyer = app.signed_in_as(&unique_email("buyer")).await;
+        let buyer_email = unique_email("buyer");
+        let buyer = app.signed_in_as(&buyer_email).await;
         let buyer_org = app.new_org(&buyer, "buyer").await;
         let market = Self {
             app,
             admin,
             category,
             buyer,
+            buyer_email,
             buyer_org,
         };
         market.verify(&market.buyer_org).await;
@@ -547,6 +550,23 @@ async fn a_buyer_sources_from_matched_suppliers_with_sealed_proposals() {
         .map(|m| m["type"].as_str().unwrap())
         .collect();
     assert_eq!(log, ["picked_up", "delivered"]);
+    // A temperature excursion alerts the buyer.
+    let mut excursion = milestone("temperature_excursion", "actual");
+    excursion["temperatureC"] = json!(9.5);
+    app.record_milestone(&d, &d_org, &d_order, &excursion)
+        .await
+        .assert_ok(StatusCode::CREATED);
+    app.drain_stream().await;
+    let alerts: Vec<String> = bodega_tests::emails_to(&m.buyer_email)
+        .await
+        .into_iter()
+        .map(|e| e.subject)
+        .filter(|s| s.starts_with("Temperature excursion"))
+        .collect();
+    assert_eq!(
+        alerts,
+        [format!("Temperature excursion on order {d_order}")]
+    );
 }
 
 fn text(value: &Value) -> String {
