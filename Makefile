@@ -60,7 +60,7 @@ lambda-build: ## install cargo-lambda + zig (once), then cargo lambda build --re
 	fi
 	PATH="$(VENV_BIN):$$PATH" cargo lambda build --release --$(LAMBDA_ARCH) $(addprefix -p ,$(FUNCTIONS))
 
-bench: ## benchmarks that print figures: catalog reads (p50/p99, DynamoDB calls and capacity) and a 12 MP thumbnail
+bench: ## benchmarks that print figures: catalog reads (p50/p99, DynamoDB calls and capacity), a 12 MP thumbnail and matching 1,000 suppliers
 	infra/bench.sh
 
 cfn-lint: ## lint template.yaml with cfn-lint (installs it if needed)

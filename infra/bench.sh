@@ -6,7 +6,8 @@
 #      beside a bare GetItem; then, in the same binary, the render time
 #      (p50/p99) of an MJML template with 20 variables and a bulk send's
 #      throughput through the queue (moto's SQS) and the mail worker;
-#   2. the upload ingest step on a 12-megapixel JPEG: time and memory.
+#   2. the upload ingest step on a 12-megapixel JPEG: time and memory;
+#   3. sourcing's matching of 1,000 candidate suppliers (pure, no storage).
 # Built with the `benchmark` cargo profile (release optimizations, no LTO).
 #
 # Usage: infra/bench.sh [--quick]
@@ -51,3 +52,6 @@ RUST_LOG=warn cargo bench --quiet --profile "$profile" -p devserver --bench api 
 
 printf '\n==> upload ingest (functions/assets/examples/thumbnail_bench.rs)\n'
 cargo run --quiet --profile "$profile" -p assets --example thumbnail_bench -- "${quick[@]}"
+
+printf '\n==> supplier matching (functions/sourcing/examples/matching_bench.rs)\n'
+cargo run --quiet --profile "$profile" -p sourcing --example matching_bench -- "${quick[@]}"

@@ -93,6 +93,27 @@ pub enum AuditAction {
     /// Repeated blocked prompts suspended a user's generations for a while.
     #[serde(rename = "studio.generation_suspended")]
     StudioGenerationSuspended,
+    #[serde(rename = "rfq.created")]
+    RfqCreated,
+    #[serde(rename = "rfq.updated")]
+    RfqUpdated,
+    /// Published after matching; the details count the invited suppliers.
+    #[serde(rename = "rfq.published")]
+    RfqPublished,
+    #[serde(rename = "rfq.closed")]
+    RfqClosed,
+    #[serde(rename = "rfq.expired")]
+    RfqExpired,
+    /// Proposals awarded (whole or split); the details name the orders.
+    #[serde(rename = "rfq.awarded")]
+    RfqAwarded,
+    #[serde(rename = "rfq_invitation.declined")]
+    RfqInvitationDeclined,
+    /// A proposal revision, with its SHA-256 hash.
+    #[serde(rename = "proposal.submitted")]
+    ProposalSubmitted,
+    #[serde(rename = "proposal.withdrawn")]
+    ProposalWithdrawn,
 }
 
 /// Who did it: `user:<id>`, `apikey:<prefix>`, or `anonymous` (e.g. a failed

@@ -15,6 +15,7 @@ use shared::audit::{AuditAction, AuditEvent, AuditScope};
 use shared::auth::membership::{self, MembershipRecord, NewMembership};
 use shared::auth::policy::user_permissions;
 use shared::auth::{Caller, CapabilityRole, OrgKind, OrgRole, Permission, Principal};
+use shared::contracts::org::SupplyProfile;
 use shared::domain::{CountryCode, new_id};
 use shared::http::{
     ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors,
@@ -70,6 +71,10 @@ pub struct OrgRecord {
     pub tax_id: Option<String>,
     pub country: CountryCode,
     pub verification: Verification,
+    /// What a supplier declares about its deliveries (matching reads it
+    /// through `shared::contracts::org`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supply: Option<SupplyProfile>,
     pub owner_count: i64,
     pub created_at: String,
     pub created_by: String,
@@ -93,6 +98,8 @@ pub struct OrgView {
     pub tax_id: Option<String>,
     pub country: CountryCode,
     pub verification: Verification,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub supply: Option<SupplyProfile>,
     pub created_at: String,
     pub updated_at: String,
     /// Also sent as the `ETag` header; send it back as `If-Match` to change the org.
@@ -109,6 +116,7 @@ impl From<OrgRecord> for OrgView {
             tax_id: org.tax_id,
             country: org.country,
             verification: org.verification,
+            supply: org.supply,
             created_at: org.created_at,
             updated_at: org.updated_at,
             version: org.version,
@@ -167,6 +175,47 @@ pub struct UpdateOrgRequest {
     tax_id: Option<String>,
     #[schema(value_type = Option<shared::domain::CountryCode>)]
     country: Option<String>,
+    /// Where the organization delivers and how long it takes, for matching
+    /// requests for quotation.
+    supply: Option<SupplyInput>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SupplyInput {
+    /// 1 to 250 countries it delivers to.
+    #[schema(value_type = Vec<shared::domain::CountryCode>)]
+    delivery_countries: Vec<String>,
+    /// 0 to 365 days.
+    #[schema(minimum = 0, maximum = 365)]
+    lead_time_days: i64,
+}
+
+const MAX_LEAD_TIME_DAYS: i64 = 365;
+
+fn check_supply(fields: &mut Problems, input: SupplyInput) -> Option<SupplyProfile> {
+    let mut countries = Vec::new();
+    if input.delivery_countries.is_empty() || input.delivery_countries.len() > 250 {
+        fields.add("supply.deliveryCountries", "1 to 250 country codes");
+    }
+    for (i, raw) in input.delivery_countries.iter().enumerate() {
+        match CountryCode::parse(raw) {
+            Ok(code) if !countries.contains(&code) => countries.push(code),
+            Ok(_) => {}
+            Err(e) => fields.add(format!("supply.deliveryCountries[{i}]"), e.to_string()),
+        }
+    }
+    if !(0..=MAX_LEAD_TIME_DAYS).contains(&input.lead_time_days) {
+        fields.add(
+            "supply.leadTimeDays",
+            format!("0 to {MAX_LEAD_TIME_DAYS} days"),
+        );
+    }
+    fields.is_empty().then_some(SupplyProfile {
+        delivery_countries: countries,
+        lead_time_days: input.lead_time_days as u32,
+        on_time_percent: None,
+    })
 }
 
 fn check_tax_id(fields: &mut Problems, raw: &str) -> Option<String> {
@@ -246,6 +295,7 @@ struct OrgChanges {
     legal_name: Option<String>,
     tax_id: Option<String>,
     country: Option<CountryCode>,
+    supply: Option<SupplyProfile>,
 }
 
 impl TryFrom<UpdateOrgRequest> for OrgChanges {
@@ -262,6 +312,7 @@ impl TryFrom<UpdateOrgRequest> for OrgChanges {
                 .and_then(|v| fields.plain_text("legalName", Some(&v), MAX_LEGAL_NAME_CHARS, true)),
             tax_id: request.tax_id.and_then(|v| check_tax_id(&mut fields, &v)),
             country: request.country.and_then(|v| check_country(&mut fields, &v)),
+            supply: request.supply.and_then(|v| check_supply(&mut fields, v)),
         };
         if !fields.is_empty() {
             return Err(ApiError::validation(
@@ -272,10 +323,11 @@ impl TryFrom<UpdateOrgRequest> for OrgChanges {
         let nothing = changes.name.is_none()
             && changes.legal_name.is_none()
             && changes.tax_id.is_none()
-            && changes.country.is_none();
+            && changes.country.is_none()
+            && changes.supply.is_none();
         if nothing {
             return Err(ApiError::validation(
-                "send at least one of name, legalName, taxId, country",
+                "send at least one of name, legalName, taxId, country, supply",
                 FieldErrors::new(),
             ));
         }
@@ -329,6 +381,7 @@ pub async fn create_org(
         tax_id: new.tax_id,
         country: new.country,
         verification: Verification::default(),
+        supply: None,
         owner_count: 1,
         created_at: now.clone(),
         created_by: user.id.clone(),
@@ -517,6 +570,9 @@ pub async fn update_org(
     if let Some(country) = changes.country {
         set.assign("country", s(country));
     }
+    if let Some(supply) = changes.supply {
+        set.assign("supply", to_value(&supply)?);
+    }
     let update = set.into_update(&pk, sk, expected);
     match state.store.update::<OrgRecord>(update).await {
         Ok(org) => {
@@ -640,4 +696,62 @@ pub async fn set_verification(
     }
     tracing::info!(org_id = %org_id, "organization verification set");
     Ok(with_etag(org, StatusCode::OK))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::contracts::org::OrgForSourcing;
+
+    /// Sourcing reads this crate's full item through
+    /// `shared::contracts::org`: renaming or retyping a field here fails
+    /// this test, not matching in production.
+    #[test]
+    fn the_org_for_sourcing_contract_reads_the_full_item() {
+        let (pk, sk) = org_key("org-1");
+        let mut org = OrgRecord {
+            pk,
+            sk: sk.to_owned(),
+            item_type: ORG_TYPE.to_owned(),
+            id: "org-1".into(),
+            kind: OrgKind::Seller,
+            name: "Ada Greens".into(),
+            legal_name: "Ada Greens GmbH".into(),
+            tax_id: None,
+            country: CountryCode::parse("DE").unwrap(),
+            verification: Verification {
+                business_verified: true,
+                ..Verification::default()
+            },
+            supply: None,
+            owner_count: 1,
+            created_at: "2026-11-26T10:00:00Z".into(),
+            created_by: "user-1".into(),
+            updated_at: "2026-11-26T10:00:00Z".into(),
+            version: 1,
+        };
+        let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&org).unwrap();
+        let read: OrgForSourcing = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(read.id, "org-1");
+        assert_eq!(read.kind, OrgKind::Seller);
+        assert_eq!(read.name, "Ada Greens");
+        assert!(read.is_verified() && read.sells());
+        assert_eq!(read.supply, None);
+
+        let supply = SupplyProfile {
+            delivery_countries: vec![CountryCode::parse("DE").unwrap()],
+            lead_time_days: 5,
+            on_time_percent: Some(97),
+        };
+        org.supply = Some(supply.clone());
+        org.verification.business_verified = false;
+        let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&org).unwrap();
+        let read: OrgForSourcing = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(read.supply, Some(supply));
+        assert!(!read.is_verified());
+        assert_eq!(
+            shared::contracts::org::org_profile_key("org-1"),
+            (org.pk.clone(), "PROFILE")
+        );
+    }
 }

@@ -13,6 +13,7 @@ pub mod checkout;
 pub mod expiry;
 mod fulfilments;
 pub mod lifecycle;
+pub mod milestones;
 pub mod model;
 mod orders;
 pub mod pricing;
@@ -89,6 +90,8 @@ fn api() -> OpenApiRouter<OrdersState> {
         .routes(routes!(fulfilments::get_fulfilment))
         // POST /v1/orgs/{orgId}/fulfilments/{orderId}/status
         .routes(routes!(fulfilments::advance_fulfilment))
+        // POST /v1/orgs/{orgId}/fulfilments/{orderId}/milestones
+        .routes(routes!(milestones::record_milestone))
         // GET /v1/admin/orders
         .routes(routes!(admin::list_all_orders))
         // POST /v1/admin/orders/{orderId}/invoice-payment

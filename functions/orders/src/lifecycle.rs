@@ -237,6 +237,14 @@ fn conflict_from(status: OrderStatus, action: &str) -> ApiError {
 /// What cancelling or refunding does to stock and fulfilments: every
 /// fulfilment not yet shipped is cancelled, and its units go back on sale
 /// (released from the reservation before payment, restocked after).
+/// Whether the order's lines hold catalog stock: a checkout reserves it;
+/// an order placed from an awarded proposal (`sourcedFrom`) reserves none
+/// (its goods are made or sourced for it), so its payment commits and its
+/// cancellation releases nothing.
+fn holds_stock(order: &OrderRecord) -> bool {
+    order.sourced_from.is_none()
+}
+
 fn unwind(
     store: &Store,
     loaded: &Loaded,
@@ -244,6 +252,7 @@ fn unwind(
     plan: &mut Plan,
 ) -> Result<(), ApiError> {
     let paid = loaded.order.status != OrderStatus::PendingPayment;
+    let holds_stock = holds_stock(&loaded.order);
     for fulfilment in &loaded.fulfilments {
         if !matches!(
             fulfilment.status,
@@ -253,7 +262,11 @@ fn unwind(
         ) {
             continue;
         }
-        for line in fulfilment.lines.iter().filter(|l| !l.made_to_order) {
+        for line in fulfilment
+            .lines
+            .iter()
+            .filter(|l| holds_stock && !l.made_to_order)
+        {
             let item = if paid {
                 stock::adjust_item(store, &line.product_id, line.quantity)
             } else {
@@ -310,7 +323,13 @@ pub fn plan_pay(
     if let Some(reference) = reference {
         plan.order.payment.reference = Some(reference.to_owned());
     }
-    for line in loaded.order.lines.iter().filter(|l| !l.made_to_order) {
+    let order_holds_stock = holds_stock(&loaded.order);
+    for line in loaded
+        .order
+        .lines
+        .iter()
+        .filter(|l| order_holds_stock && !l.made_to_order)
+    {
         plan.moves
             .push(stock::commit_item(store, &line.product_id, line.quantity)?);
     }

@@ -3,7 +3,8 @@
 //! - a seller shipped its part → "Your order has shipped", with the carrier
 //!   and tracking number;
 //! - the order was cancelled → "Order cancelled", saying whether money
-//!   goes back.
+//!   goes back;
+//! - a seller recorded a temperature excursion → an alert.
 //!
 //! Orders placed by an API key (an integration) have no person to write
 //! to and get no email. Each email is sent once per stream record (see
@@ -11,8 +12,8 @@
 
 use serde::Deserialize;
 use shared::contracts::order::{
-    FULFILMENT_TYPE, FulfilmentStatus, FulfilmentSummary, LineSummary, ORDER_SK, ORDER_TYPE,
-    OrderStatus, OrderSummary, PaymentState, order_pk,
+    FULFILMENT_TYPE, FulfilmentStatus, FulfilmentSummary, LineSummary, MilestoneSummary, ORDER_SK,
+    ORDER_TYPE, OrderStatus, OrderSummary, PaymentState, order_pk,
 };
 use shared::domain::Money;
 use shared::mail::{EmailLine, PlatformEmail};
@@ -72,6 +73,9 @@ async fn order_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Resu
     ) else {
         return Ok(());
     };
+    if new.milestones.len() > old.milestones.len() {
+        excursion_alert(state, change, &new, &new.milestones[old.milestones.len()..]).await?;
+    }
     if old.status == new.status {
         return Ok(());
     }
@@ -96,6 +100,33 @@ async fn order_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Resu
             order_id: new.id,
             refunded: refunded.then(|| amount(new.totals.total, currency)),
         }
+    };
+    send_once(state, change.event_id(), &person.email, email).await
+}
+
+/// A temperature excursion a seller recorded alerts the buyer.
+async fn excursion_alert(
+    state: &StreamState,
+    change: &Change<'_>,
+    order: &OrderSummary,
+    added: &[MilestoneSummary],
+) -> anyhow::Result<()> {
+    let Some(excursion) = added.iter().find(|m| m.kind == "temperature_excursion") else {
+        return Ok(());
+    };
+    let Some(person) = person(state, order.buyer.user_id.as_deref()).await? else {
+        return Ok(());
+    };
+    let temperature = excursion.temperature_c.map_or_else(
+        || "an unknown temperature".to_owned(),
+        |t| format!("{t} °C"),
+    );
+    let email = PlatformEmail::TemperatureExcursion {
+        name: person.name,
+        order_id: order.id.clone(),
+        seller_org_id: excursion.seller_org_id.clone(),
+        temperature,
+        at: excursion.at.clone(),
     };
     send_once(state, change.event_id(), &person.email, email).await
 }

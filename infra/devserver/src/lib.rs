@@ -29,6 +29,7 @@ pub fn app(services: &shared::Services) -> Router {
         .merge(orders::routes(orders::OrdersState::new(services)))
         .merge(mail::routes(mail::MailState::new(services)))
         .merge(studio::routes(studio::StudioState::from_env(services)))
+        .merge(sourcing::routes(sourcing::SourcingState::new(services)))
         .merge(platform::routes(platform::PlatformState::new(services)));
     shared::http::service(routes).layer(cors.layer_from_env())
 }

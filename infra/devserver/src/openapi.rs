@@ -53,6 +53,7 @@ pub fn document() -> OpenApi {
         ("orders", orders::openapi()),
         ("mail", mail::openapi()),
         ("studio", studio::openapi()),
+        ("sourcing", sourcing::openapi()),
         ("platform", platform::openapi()),
     ] {
         merge_checked(&mut doc, context, part);
@@ -106,6 +107,10 @@ pub fn document() -> OpenApi {
         tag(
             "studio",
             "AI-generated apparel designs drawn in the background, a public gallery, likes and views",
+        ),
+        tag(
+            "sourcing",
+            "Requests for quotation, explained supplier matching, invitations and sealed proposals",
         ),
         tag("platform", "Health and the API description"),
     ]);

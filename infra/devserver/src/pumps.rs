@@ -8,6 +8,8 @@
 //! - New objects under `uploads/` in the assets bucket → the assets ingest
 //!   handler, as S3 "ObjectCreated" events with URL-encoded keys.
 //! - A one-minute timer → the orders expiry sweep, like its EventBridge schedule.
+//! - A one-minute timer → the sourcing sweep (closes due RFQs, expires
+//!   those past their award deadline), like its EventBridge schedule.
 //! - The bulk-send queue (moto's SQS) → `mail::worker::handle_batch`, up to
 //!   10 messages a batch; handled messages are deleted, reported failures
 //!   come back after the queue's visibility timeout, like Lambda's SQS
@@ -38,6 +40,7 @@ pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
         spawn_table_stream(services),
         spawn_upload_notifications(services),
         spawn_expiry_sweep(services),
+        spawn_sourcing_schedule(services),
         spawn_send_queue(services),
         spawn_generation_queue(services),
     ]
@@ -182,6 +185,24 @@ pub fn spawn_expiry_sweep(services: &shared::Services) -> Pump {
     });
     Pump {
         name: "orders-expiry",
+        task,
+    }
+}
+
+/// Runs the sourcing sweep on a timer, as the scheduled Lambda would.
+pub fn spawn_sourcing_schedule(services: &shared::Services) -> Pump {
+    let store = services.store.clone();
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(SWEEP_INTERVAL).await;
+            let now = shared::domain::now_epoch();
+            if let Err(err) = sourcing::closing::sweep(&store, now).await {
+                tracing::warn!(error = ?err, "the sourcing sweep failed; trying again next time");
+            }
+        }
+    });
+    Pump {
+        name: "sourcing-schedule",
         task,
     }
 }

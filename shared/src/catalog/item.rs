@@ -21,9 +21,7 @@ pub fn sku_key(sku: &str) -> (String, &'static str) {
     (format!("SKU#{sku}"), "MARKER")
 }
 
-pub fn category_partition(category_id: &str) -> String {
-    format!("PRODUCTS#CATEGORY#{category_id}")
-}
+pub use crate::contracts::product::category_partition;
 
 pub fn seller_partition(org_id: &str) -> String {
     format!("PRODUCTS#SELLER#{org_id}")

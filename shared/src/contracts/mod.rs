@@ -9,4 +9,6 @@
 
 pub mod category;
 pub mod order;
+pub mod org;
 pub mod product;
+pub mod sourced_order;

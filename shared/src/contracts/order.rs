@@ -62,8 +62,23 @@ pub struct OrderSummary {
     pub lines: Vec<LineSummary>,
     pub totals: TotalsSummary,
     pub payment: PaymentSummary,
+    /// The sellers' milestone log (orders' `milestones`), oldest first.
+    #[serde(default)]
+    pub milestones: Vec<MilestoneSummary>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// One milestone, as the buyer's alert reads it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MilestoneSummary {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub seller_org_id: String,
+    pub at: String,
+    #[serde(default)]
+    pub temperature_c: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]

@@ -2,7 +2,11 @@
 //! - as it is sold ([`ProductForSale`]: price, volume tiers, minimum order
 //!   quantity, stock or made to order, listed or not), by carts and checkout;
 //! - as it is indexed ([`ProductForIndex`]: its words and category), by the
-//!   search index the stream keeps.
+//!   search index the stream keeps;
+//! - as sourcing matches it ([`ProductForSourcing`]: category, price,
+//!   minimum order, stock, rating and compliance data), read from catalog's
+//!   products-by-category index (`GSI1PK = PRODUCTS#CATEGORY#<id>`, whose
+//!   partition name [`category_partition`] gives).
 //!
 //! Owned by catalog, whose `Product` stores these attributes under these
 //! names; catalog's round-trip tests read its full item as these models.
@@ -81,6 +85,66 @@ pub struct ProductForIndex {
 }
 
 impl ProductForIndex {
+    pub fn is_listed(&self) -> bool {
+        is_listed(self.active, self.archived_at.as_deref())
+    }
+}
+
+/// The GSI1 partition of a category's listed products (catalog keeps it).
+pub fn category_partition(category_id: &str) -> String {
+    format!("PRODUCTS#CATEGORY#{category_id}")
+}
+
+/// A certificate as sourcing checks it: its scheme (`haccp`, `brcgs`,
+/// `organic`, ...) and the ISO date it lapses on.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertificateForSourcing {
+    pub kind: String,
+    pub expires_on: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComplianceForSourcing {
+    #[serde(default)]
+    pub certifications: Vec<CertificateForSourcing>,
+    /// Lower-cased allergen names as declared; empty means not declared
+    /// (catalog's convention for "none" is the one entry `none`).
+    #[serde(default)]
+    pub allergens: Vec<String>,
+}
+
+/// The product as sourcing matches it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductForSourcing {
+    pub id: String,
+    pub seller_org_id: String,
+    pub name: String,
+    pub category_id: String,
+    pub price: Money,
+    pub minimum_order_quantity: i64,
+    pub stock_available: i64,
+    #[serde(default)]
+    pub origin_country: Option<String>,
+    #[serde(default)]
+    pub compliance: ComplianceForSourcing,
+    #[serde(default)]
+    pub rating_count: i64,
+    #[serde(default)]
+    pub rating_sum: i64,
+    pub active: bool,
+    #[serde(default)]
+    pub archived_at: Option<String>,
+}
+
+impl ProductForSourcing {
+    /// The index partition this product is listed under.
+    pub fn category_partition_of(&self) -> String {
+        category_partition(&self.category_id)
+    }
+
     pub fn is_listed(&self) -> bool {
         is_listed(self.active, self.archived_at.as_deref())
     }

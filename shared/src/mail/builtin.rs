@@ -74,6 +74,28 @@ pub enum PlatformEmail {
         version: u32,
         step: String,
     },
+    RfqInvitation {
+        buyer_name: String,
+        rfq_title: String,
+        city: String,
+        window_from: String,
+        window_to: String,
+        closes_at: String,
+        /// Where the supplier reads the RFQ (`GET /v1/orgs/{orgId}/rfqs/{rfqId}`).
+        rfq_path: String,
+    },
+    /// A supplier's proposal was awarded (with the order) or not selected.
+    RfqOutcome {
+        rfq_title: String,
+        order_id: Option<String>,
+    },
+    TemperatureExcursion {
+        name: String,
+        order_id: String,
+        seller_org_id: String,
+        temperature: String,
+        at: String,
+    },
 }
 
 impl PlatformEmail {
@@ -89,6 +111,9 @@ impl PlatformEmail {
             PlatformEmail::OrderShipped { .. } => "order_shipped",
             PlatformEmail::OrderCancelled { .. } => "order_cancelled",
             PlatformEmail::ReviewRequested { .. } => "review_requested",
+            PlatformEmail::RfqInvitation { .. } => "rfq_invitation",
+            PlatformEmail::RfqOutcome { .. } => "rfq_outcome",
+            PlatformEmail::TemperatureExcursion { .. } => "temperature_excursion",
         }
     }
 
@@ -144,6 +169,35 @@ impl PlatformEmail {
                 version,
                 step,
             } => json!({ "templateName": template_name, "version": version, "step": step }),
+            PlatformEmail::RfqInvitation {
+                buyer_name,
+                rfq_title,
+                city,
+                window_from,
+                window_to,
+                closes_at,
+                rfq_path,
+            } => json!({
+                "buyerName": buyer_name, "rfqTitle": rfq_title, "city": city,
+                "windowFrom": window_from, "windowTo": window_to,
+                "closesAt": closes_at, "rfqPath": rfq_path,
+            }),
+            PlatformEmail::RfqOutcome {
+                rfq_title,
+                order_id,
+            } => {
+                json!({ "rfqTitle": rfq_title, "orderId": order_id })
+            }
+            PlatformEmail::TemperatureExcursion {
+                name,
+                order_id,
+                seller_org_id,
+                temperature,
+                at,
+            } => json!({
+                "name": name, "orderId": order_id, "sellerOrgId": seller_org_id,
+                "temperature": temperature, "at": at,
+            }),
         }
     }
 }
@@ -253,6 +307,35 @@ fn order_cancelled_variables() -> Vec<Variable> {
     ]
 }
 
+fn rfq_invitation_variables() -> Vec<Variable> {
+    vec![
+        var("buyerName", VariableType::String, true),
+        var("rfqTitle", VariableType::String, true),
+        var("city", VariableType::String, true),
+        var("windowFrom", VariableType::Date, true),
+        var("windowTo", VariableType::Date, true),
+        var("closesAt", VariableType::Date, true),
+        var("rfqPath", VariableType::String, true),
+    ]
+}
+
+fn rfq_outcome_variables() -> Vec<Variable> {
+    vec![
+        var("rfqTitle", VariableType::String, true),
+        var("orderId", VariableType::String, false),
+    ]
+}
+
+fn excursion_variables() -> Vec<Variable> {
+    vec![
+        var("name", VariableType::String, true),
+        var("orderId", VariableType::String, true),
+        var("sellerOrgId", VariableType::String, true),
+        var("temperature", VariableType::String, true),
+        var("at", VariableType::Date, true),
+    ]
+}
+
 fn review_variables() -> Vec<Variable> {
     vec![
         var("templateName", VariableType::String, true),
@@ -355,6 +438,29 @@ pub const BUILT_INS: &[BuiltIn] = &[
         <mj-text>Open your approvals inbox to approve or request changes.</mj-text>"##,
         text: "Version {{ version }} of the email template \"{{ templateName }}\" awaits your review (step \"{{ step }}\").\nOpen your approvals inbox to approve or request changes.\n",
         variables: review_variables,
+    },
+    BuiltIn {
+        id: "rfq_invitation",
+        subject: "Request for quotation: {{ rfqTitle }}",
+        content: r##"<mj-text>{{ buyerName }} invites you to quote for <b>{{ rfqTitle }}</b> (delivery to {{ city }}, {{ windowFrom }} to {{ windowTo }}).</mj-text>
+        <mj-text>Proposals close at {{ closesAt }}. Open it with GET {{ rfqPath }}.</mj-text>"##,
+        text: "{{ buyerName }} invites you to quote for \"{{ rfqTitle }}\" (delivery to {{ city }}, {{ windowFrom }} to {{ windowTo }}).\nProposals close at {{ closesAt }}. Open it with GET {{ rfqPath }}.\n",
+        variables: rfq_invitation_variables,
+    },
+    BuiltIn {
+        id: "rfq_outcome",
+        subject: "{% if orderId is defined %}Awarded{% else %}Not selected{% endif %}: {{ rfqTitle }}",
+        content: r##"<mj-text>{% if orderId is defined %}Your proposal for "{{ rfqTitle }}" was awarded: order {{ orderId }} at your proposed prices.{% else %}Thank you for your proposal for "{{ rfqTitle }}". It was not selected.{% endif %}</mj-text>"##,
+        text: "{% if orderId is defined %}Your proposal for \"{{ rfqTitle }}\" was awarded: order {{ orderId }} at your proposed prices.{% else %}Thank you for your proposal for \"{{ rfqTitle }}\". It was not selected.{% endif %}\n",
+        variables: rfq_outcome_variables,
+    },
+    BuiltIn {
+        id: "temperature_excursion",
+        subject: "Temperature excursion on order {{ orderId }}",
+        content: r##"<mj-text>Hello {{ name }},</mj-text>
+        <mj-text>The seller {{ sellerOrgId }} recorded a temperature excursion ({{ temperature }}) at {{ at }} on your order {{ orderId }}. Check the goods on arrival.</mj-text>"##,
+        text: "Hello {{ name }},\n\nThe seller {{ sellerOrgId }} recorded a temperature excursion ({{ temperature }}) at {{ at }} on your order {{ orderId }}. Check the goods on arrival.\n",
+        variables: excursion_variables,
     },
 ];
 
@@ -464,6 +570,26 @@ mod tests {
                 template_name: "Welcome".into(),
                 version: 3,
                 step: "Legal".into(),
+            },
+            PlatformEmail::RfqInvitation {
+                buyer_name: "Fresh & Co".into(),
+                rfq_title: "Tomatoes".into(),
+                city: "Lyon".into(),
+                window_from: "2026-12-10".into(),
+                window_to: "2026-12-20".into(),
+                closes_at: "2026-12-01T12:00:00Z".into(),
+                rfq_path: "/v1/orgs/o/rfqs/r".into(),
+            },
+            PlatformEmail::RfqOutcome {
+                rfq_title: "Tomatoes".into(),
+                order_id: Some("01ORDER".into()),
+            },
+            PlatformEmail::TemperatureExcursion {
+                name: "Ada".into(),
+                order_id: "01ORDER".into(),
+                seller_org_id: "org-9".into(),
+                temperature: "9.5 °C".into(),
+                at: "2026-12-12T08:00:00Z".into(),
             },
         ]
     }

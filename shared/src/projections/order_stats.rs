@@ -170,6 +170,7 @@ mod tests {
                 state: payment,
                 refund: None,
             },
+            milestones: Vec::new(),
         }
     }
 

@@ -6,4 +6,5 @@ pub mod catalog;
 pub mod identity;
 pub mod orders;
 pub mod orgs;
+pub mod sourcing;
 pub mod studio;

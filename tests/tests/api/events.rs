@@ -200,6 +200,72 @@ async fn edit_and_submit(j: &mut Journey, path: &str, token: &str, subject: &str
     j.run("mail/template-submit.json", Some(token), 201).await
 }
 
+/// A verified buyer asks Ada's org (a seller listing in the category) for a
+/// quotation. The samples' dates are bound to times relative to now.
+async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
+    let day = 24 * 3600;
+    let at = |secs: i64| shared::domain::epoch_to_rfc3339(shared::domain::now_epoch() + secs);
+    let date = |days: i64| {
+        (time::OffsetDateTime::now_utc() + time::Duration::days(days))
+            .date()
+            .to_string()
+    };
+    j.bind("2027-02-20T12:00:00Z", at(2 * day));
+    j.bind("2027-03-05T12:00:00Z", at(10 * day));
+    j.bind("2027-03-10", date(19));
+    j.bind("2027-03-12", date(21));
+    j.bind("2027-04-30", date(60));
+    j.app
+        .update_org(
+            ada,
+            org,
+            &json!({"supply": {"deliveryCountries": ["DE"], "leadTimeDays": 5}}),
+            None,
+        )
+        .await
+        .assert_ok(StatusCode::OK);
+    let buyer = j.app.signed_in_as(&unique_email("hopper")).await;
+    let buyer_org = j.app.new_org(&buyer, "buyer").await;
+    j.app
+        .set_verification(
+            admin,
+            &buyer_org,
+            &json!({"businessVerified": true, "taxIdVerified": true}),
+        )
+        .await
+        .assert_ok(StatusCode::OK);
+    j.bind("01JDD0BUYER000000000000000", buyer_org.as_str());
+    let rfq = j.run("sourcing/rfq-create.json", Some(&buyer), 201).await;
+    j.bind("01JDD0RFQ00000000000000000", text(&rfq["id"]));
+    j.run("sourcing/rfqs-list.json", Some(&buyer), 200).await;
+    j.run("sourcing/rfq-update.json", Some(&buyer), 200).await;
+    let published = j.run("sourcing/rfq-publish.json", Some(&buyer), 200).await;
+    assert_eq!(published["matching"]["qualified"], 1, "{published}");
+    j.run("sourcing/rfq-matches.json", Some(&buyer), 200).await;
+    j.run("sourcing/rfq-get.json", Some(&buyer), 200).await;
+    let invitations = j
+        .run("sourcing/invitations-list.json", Some(ada), 200)
+        .await;
+    assert_eq!(invitations[0]["rfqId"], rfq["id"]);
+    let proposal = j.run("sourcing/proposal-submit.json", Some(ada), 201).await;
+    j.bind("01JDD0PROPOSAL000000000000", text(&proposal["id"]));
+    j.run("sourcing/proposal-revise.json", Some(ada), 200).await;
+    j.run("sourcing/message-post.json", Some(ada), 201).await;
+    let thread = j.run("sourcing/messages-list.json", Some(ada), 200).await;
+    assert_eq!(thread[0]["from"], "supplier", "{thread}");
+    j.run("sourcing/proposal-withdraw.json", Some(ada), 200)
+        .await;
+    j.run("sourcing/proposal-submit.json", Some(ada), 201).await;
+    // A proposal stands: withdraw it before declining.
+    j.run("sourcing/invitation-decline.json", Some(ada), 409)
+        .await;
+    j.run("sourcing/rfq-close.json", Some(&buyer), 200).await;
+    j.run("sourcing/rfq-proposals.json", Some(&buyer), 200)
+        .await;
+    let award = j.run("sourcing/rfq-award.json", Some(&buyer), 201).await;
+    assert_eq!(award["status"], "awarded", "{award}");
+}
+
 #[tokio::test]
 async fn every_sample_event_reaches_its_handlers_work() {
     let app = spawn_app().await;
@@ -314,6 +380,7 @@ async fn every_sample_event_reaches_its_handlers_work() {
         .replace('"', "\\\"");
     j.bind("\\\"v1\\\"", etag);
     j.run("catalog/update-product.json", Some(ada), 200).await;
+    sourcing_journey(&mut j, &org, ada, &admin).await;
 
     // Files of the org.
     let upload = j.run("assets/create-upload.json", Some(ada), 201).await;
@@ -346,6 +413,11 @@ async fn every_sample_event_reaches_its_handlers_work() {
         .await;
     j.run("orders/admin-refund.json", Some(&admin), 409).await;
     j.run("orders/fulfilment-status.json", Some(ada), 409).await;
+    // A planned milestone is logged on an unpaid order; actual ones wait.
+    let logged = j
+        .run("orders/fulfilment-milestone.json", Some(ada), 201)
+        .await;
+    assert_eq!(logged["milestones"][0]["type"], "picked_up", "{logged}");
     j.run("orders/order-cancel.json", Some(joan), 200).await;
     // Signed with another endpoint's secret: refused before it is read.
     j.run("orders/payment-webhook.json", None, 400).await;

@@ -21,6 +21,7 @@ mod resilience;
 mod route_map;
 mod seed;
 mod sessions;
+mod sourcing;
 mod store;
 mod stream;
 mod studio;

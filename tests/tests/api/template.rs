@@ -17,6 +17,7 @@ fn routers() -> BTreeMap<&'static str, BTreeSet<(String, String)>> {
         ("OrdersFunction", openapi_routes(&orders::openapi())),
         ("MailFunction", openapi_routes(&mail::openapi())),
         ("StudioFunction", openapi_routes(&studio::openapi())),
+        ("SourcingFunction", openapi_routes(&sourcing::openapi())),
     ])
 }
 

@@ -123,6 +123,27 @@ mod tests {
         assert_eq!(indexed.tags, product.tags);
         assert_eq!(indexed.category_id, product.category_id);
         assert!(indexed.is_listed());
+        let matched: shared::contracts::product::ProductForSourcing =
+            serde_dynamo::from_item(item.clone()).unwrap();
+        assert_eq!(matched.id, product.id);
+        assert_eq!(matched.seller_org_id, "org-1");
+        assert_eq!(matched.category_id, product.category_id);
+        assert_eq!(matched.price, product.price);
+        assert_eq!(matched.minimum_order_quantity, 5);
+        assert_eq!(matched.stock_available, 120);
+        assert_eq!(matched.origin_country.as_deref(), Some("PT"));
+        assert_eq!(matched.compliance.allergens, vec!["none".to_owned()]);
+        assert_eq!(matched.compliance.certifications.len(), 1);
+        assert_eq!(matched.compliance.certifications[0].kind, "haccp");
+        assert_eq!(
+            matched.compliance.certifications[0].expires_on,
+            "2027-03-31"
+        );
+        assert_eq!(
+            matched.category_partition_of(),
+            product.gsi1pk.clone().unwrap()
+        );
+        assert!(matched.is_listed());
 
         product.made_to_order = true;
         let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&product).unwrap();

@@ -131,6 +131,8 @@ pub(super) fn draft(
         delivered_count: 0,
         history: vec![entry],
         expires_at,
+        sourced_from: None,
+        milestones: Vec::new(),
         created_at: now.clone(),
         updated_at: now,
         version: 1,

@@ -2,6 +2,7 @@
 //! method and net terms, every bad field named with its path.
 
 use serde::{Deserialize, Serialize};
+use shared::contracts::sourced_order::NET_TERMS_DAYS;
 use shared::http::{ApiError, ApiResult, Problems};
 use utoipa::ToSchema;
 
@@ -10,7 +11,6 @@ use shared::domain::address::parse_address as address;
 
 use crate::model::{Address, PaymentMethod};
 
-const NET_TERMS_DAYS: &[i64] = &[14, 30, 60];
 const MAX_NOTE_CHARS: usize = 1000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

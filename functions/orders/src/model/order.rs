@@ -2,9 +2,11 @@
 //! totals, history) and the order as the API shows it.
 
 use serde::{Deserialize, Serialize};
+use shared::contracts::sourced_order::SourcedFrom;
 use utoipa::ToSchema;
 
 use super::{Address, OrderStatus, Payment};
+use crate::milestones::Milestone;
 
 /// Who buys: a person for themselves, or an organization (placed by one of
 /// its members or API keys).
@@ -140,6 +142,13 @@ pub struct OrderRecord {
     /// Epoch seconds after which an unpaid card order is cancelled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<i64>,
+    /// Set on orders placed from an awarded proposal
+    /// (`shared::contracts::sourced_order`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sourced_from: Option<SourcedFrom>,
+    /// The sellers' milestone log, oldest first (append-only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<Milestone>,
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
@@ -165,6 +174,12 @@ pub struct OrderView {
     /// When an unpaid card order will be cancelled (RFC 3339).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<String>,
+    /// The RFQ, proposal revision and its hash the prices come from, for an
+    /// order placed by an award.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sourced_from: Option<SourcedFrom>,
+    /// What the sellers recorded: produced, shipped, delivered, exceptions.
+    pub milestones: Vec<Milestone>,
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
@@ -186,6 +201,8 @@ impl OrderView {
             seller_org_ids: order.seller_org_ids,
             history: order.history,
             expires_at: order.expires_at.map(shared::domain::epoch_to_rfc3339),
+            sourced_from: order.sourced_from,
+            milestones: order.milestones,
             created_at: order.created_at,
             updated_at: order.updated_at,
             version: order.version,
@@ -197,5 +214,70 @@ impl OrderView {
         let mut view = Self::for_buyer(order);
         view.payment.client_secret = None;
         view
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::contracts::sourced_order::{SourcedLine, SourcedOrder, sourced_order_items};
+    use shared::domain::CountryCode;
+
+    use super::*;
+    use crate::model::{
+        FulfilmentRecord, FulfilmentStatus, OrderStatus, PaymentMethod, PaymentState,
+        buyer_partition, fulfilment_sk, order_pk, seller_partition, status_partition,
+    };
+
+    /// Sourcing creates orders through `shared::contracts::sourced_order`:
+    /// this crate must read those items as its own, keyed as its own.
+    #[test]
+    fn a_sourced_order_reads_as_an_order_and_its_fulfilment() {
+        let request = SourcedOrder {
+            order_id: "o1".into(),
+            buyer_org_id: "b1".into(),
+            placed_by: "user:u1".into(),
+            seller_org_id: "s1".into(),
+            currency: "EUR".into(),
+            lines: vec![SourcedLine {
+                rfq_line_id: "L1".into(),
+                name: "Roma tomatoes".into(),
+                quantity: 300,
+                unit_price: 240,
+            }],
+            ship_to_name: "Hopper Canteen".into(),
+            ship_to_city: "Berlin".into(),
+            ship_to_country: CountryCode::parse("DE").unwrap(),
+            net_terms_days: 30,
+            from: SourcedFrom {
+                source: "rfq".into(),
+                rfq_id: "r1".into(),
+                proposal_id: "p1".into(),
+                revision: 2,
+                proposal_hash: "ab".repeat(32),
+            },
+        };
+        let today = time::OffsetDateTime::now_utc().date();
+        let (order, fulfilment) =
+            sourced_order_items(&request, "2026-11-26T10:00:00Z", today).unwrap();
+        let order: OrderRecord = serde_json::from_value(order).unwrap();
+        let fulfilment: FulfilmentRecord = serde_json::from_value(fulfilment).unwrap();
+        assert_eq!(order.pk, order_pk("o1"));
+        assert_eq!(order.gsi1pk, buyer_partition(&order.buyer.key()));
+        assert_eq!(order.gsi2pk, status_partition(OrderStatus::PendingPayment));
+        assert_eq!(order.gsi3pk, crate::model::ALL_ORDERS_PARTITION);
+        assert_eq!(order.status, OrderStatus::PendingPayment);
+        assert_eq!(order.payment.method, PaymentMethod::Invoice);
+        assert_eq!(order.payment.state, PaymentState::Pending);
+        assert_eq!(order.payment.net_terms_days, Some(30));
+        assert_eq!(order.lines[0].unit_price, 240);
+        assert_eq!(order.lines[0].line_total, 72_000);
+        assert_eq!(order.totals.total, 72_000);
+        assert_eq!(order.sourced_from, Some(request.from.clone()));
+        assert_eq!(order.seller_org_ids, vec!["s1".to_owned()]);
+        assert!(order.expires_at.is_none() && order.gsi4pk.is_none());
+        assert_eq!(fulfilment.sk, fulfilment_sk("s1"));
+        assert_eq!(fulfilment.gsi1pk, seller_partition("s1"));
+        assert_eq!(fulfilment.status, FulfilmentStatus::PendingPayment);
+        assert_eq!(fulfilment.lines, order.lines);
     }
 }

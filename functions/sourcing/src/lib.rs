@@ -1,0 +1,111 @@
+//! The sourcing context: requests for quotation (RFQs) from buyer
+//! organizations, explained supplier matching at publishing, invitations,
+//! sealed proposals that unseal at closing, awards that create orders
+//! through `shared::contracts::sourced_order`, and the schedule that closes
+//! and expires RFQs.
+//!
+//! `routes(state)` is what the sourcing Lambda and the devserver serve;
+//! `openapi()` describes the same routes, so the two cannot drift apart.
+
+mod access;
+pub mod award;
+pub mod candidates;
+pub mod closing;
+pub mod matching;
+pub mod messages;
+pub mod model;
+pub mod proposals;
+pub mod publish;
+pub mod rfqs;
+pub mod supplier;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::FromRef;
+use shared::auth::TokenKeys;
+use shared::mail::Mailer;
+use shared::ratelimit::RateLimiter;
+use shared::store::Store;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+#[derive(Clone)]
+pub struct SourcingState {
+    pub store: Store,
+    pub tokens: Arc<TokenKeys>,
+    pub rate_limiter: RateLimiter,
+    pub mailer: Mailer,
+}
+
+impl SourcingState {
+    pub fn new(services: &shared::Services) -> Self {
+        Self {
+            store: services.store.clone(),
+            tokens: services.tokens.clone(),
+            rate_limiter: services.rate_limiter.clone(),
+            mailer: services.mailer.clone(),
+        }
+    }
+}
+
+impl FromRef<SourcingState> for Arc<TokenKeys> {
+    fn from_ref(state: &SourcingState) -> Self {
+        state.tokens.clone()
+    }
+}
+
+impl FromRef<SourcingState> for Store {
+    fn from_ref(state: &SourcingState) -> Self {
+        state.store.clone()
+    }
+}
+
+impl FromRef<SourcingState> for RateLimiter {
+    fn from_ref(state: &SourcingState) -> Self {
+        state.rate_limiter.clone()
+    }
+}
+
+fn api() -> OpenApiRouter<SourcingState> {
+    OpenApiRouter::new()
+        // GET, POST /v1/orgs/{orgId}/rfqs
+        .routes(routes!(rfqs::list_rfqs, rfqs::create_rfq))
+        // GET, PATCH /v1/orgs/{orgId}/rfqs/{rfqId}
+        .routes(routes!(rfqs::get_rfq, rfqs::update_rfq))
+        // POST /v1/orgs/{orgId}/rfqs/{rfqId}/publish
+        .routes(routes!(publish::publish_rfq))
+        // GET /v1/orgs/{orgId}/rfqs/{rfqId}/matches
+        .routes(routes!(publish::list_matches))
+        // GET /v1/orgs/{orgId}/rfq-invitations
+        .routes(routes!(supplier::list_invitations))
+        // POST /v1/orgs/{orgId}/rfq-invitations/{rfqId}/decline
+        .routes(routes!(supplier::decline_invitation))
+        // POST, PUT, DELETE /v1/orgs/{orgId}/rfqs/{rfqId}/proposal
+        .routes(routes!(
+            proposals::submit_proposal,
+            proposals::revise_proposal,
+            proposals::withdraw_proposal
+        ))
+        // POST /v1/orgs/{orgId}/rfqs/{rfqId}/close
+        .routes(routes!(closing::close_rfq))
+        // GET /v1/orgs/{orgId}/rfqs/{rfqId}/proposals
+        .routes(routes!(closing::list_proposals))
+        // POST /v1/orgs/{orgId}/rfqs/{rfqId}/award
+        .routes(routes!(award::award_rfq))
+        // GET, POST /v1/orgs/{orgId}/rfqs/{rfqId}/messages
+        .routes(routes!(
+            messages::list_rfq_messages,
+            messages::post_rfq_message
+        ))
+}
+
+/// The context's routes, without the shared layers (see `shared::http::service`).
+pub fn routes(state: SourcingState) -> Router {
+    api().split_for_parts().0.with_state(state)
+}
+
+/// The OpenAPI description of `routes`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api().split_for_parts().1
+}

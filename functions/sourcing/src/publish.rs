@@ -1,0 +1,304 @@
+//! Publishing an RFQ: matching every candidate supplier (pure rules in
+//! `matching`, candidates from the category index in `candidates`),
+//! storing each candidate's explained result, inviting those that qualify
+//! (an invitation item each, and an email to their owners and sellers),
+//! then flipping the RFQ to `published`. And the buyer's view of the
+//! matches.
+
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use serde::Serialize;
+use shared::audit::{AuditAction, AuditEvent, AuditScope};
+use shared::auth::membership::{MEMBER_SK_PREFIX, MembershipRecord};
+use shared::auth::{Caller, CapabilityRole, OrgRole, Permission};
+use shared::http::precondition::if_match;
+use shared::http::{ApiError, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use shared::mail::PlatformEmail;
+use shared::store::{TransactWriteItem, Transaction};
+use utoipa::ToSchema;
+
+use crate::SourcingState;
+use crate::matching::{self, Criteria, MatchResult};
+use crate::model::{
+    INVITATION_TYPE, InvitationRecord, InvitationStatus, MATCH_SK_PREFIX, MATCH_TYPE, MatchRecord,
+    MatchingSummary, OPEN_RFQS_PARTITION, RfqRecord, RfqStatus, all_under, invitation_key,
+    match_key, org_pk, rfq_pk,
+};
+use crate::rfqs::{RfqView, load, with_etag};
+use crate::{access, candidates};
+
+/// Writes per transaction when storing matches and invitations.
+const WRITES_PER_BATCH: usize = 25;
+
+/// Runs matching, invites the qualifying suppliers and publishes the RFQ.
+/// Only a verified buyer organization may publish. Needs `rfq:create`.
+#[utoipa::path(
+    post,
+    path = "/v1/orgs/{orgId}/rfqs/{rfqId}/publish",
+    tag = "sourcing",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(
+        ("orgId" = String, Path, description = "The buyer organization's id"),
+        ("rfqId" = String, Path, description = "The RFQ's id"),
+        ("If-Match" = Option<String>, Header, description = "The ETag of the draft being published", pattern = r#"^(\*|"[0-9]{1,19}")$"#),
+    ),
+    responses(
+        (status = 200, description = "Published; `matching` says how many candidates qualified and which rules relaxed", body = Envelope<RfqView>),
+        (status = 403, description = "Without rfq:create, or the organization is not verified", body = ErrorEnvelope),
+        (status = 404, description = "No such RFQ of this org", body = ErrorEnvelope),
+        (status = 409, description = "Not a draft (already published), or changed meanwhile", body = ErrorEnvelope),
+        (status = 412, description = "The draft changed since that ETag", body = ErrorEnvelope),
+        (status = 422, description = "The closing time has passed: edit the draft first", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all, fields(org_id = %org_id, rfq_id = %rfq_id))]
+pub async fn publish_rfq(
+    State(state): State<SourcingState>,
+    caller: Caller,
+    Path((org_id, rfq_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<ApiResponse<RfqView>> {
+    access::require(&state.store, &caller, &org_id, Permission::RfqCreate).await?;
+    let expected = if_match(&headers)?;
+    let current = load(&state.store, &org_id, &rfq_id).await?;
+    if expected.is_some_and(|v| v != current.version) {
+        return Err(ApiError::precondition_failed(
+            "the request for quotation changed since that ETag; fetch it again",
+        ));
+    }
+    if current.status != RfqStatus::Draft {
+        return Err(ApiError::conflict(format!(
+            "the request for quotation is {}, not a draft",
+            current.status
+        )));
+    }
+    if current.closes_at_epoch <= shared::domain::now_epoch() {
+        return Err(ApiError::invalid_field(
+            "closesAt",
+            "has passed: set a later closing time before publishing",
+        ));
+    }
+    let buyer =
+        access::require_verified(&state.store, &org_id, "publish requests for quotation").await?;
+
+    let content = &current.content;
+    let mut categories: Vec<String> = content
+        .lines
+        .iter()
+        .map(|l| l.category_id.clone())
+        .collect();
+    categories.sort();
+    categories.dedup();
+    let candidates = candidates::load(&state.store, &categories, &org_id).await?;
+    let criteria = Criteria {
+        currency: &content.currency,
+        lines: &content.lines,
+        delivery: &content.delivery,
+        certificates: &content.requirements.certificates,
+        weights: content.weights,
+        min_suppliers: content.min_suppliers,
+        today: shared::clock::now().date(),
+    };
+    let started = std::time::Instant::now();
+    let outcome = matching::match_candidates(&criteria, &candidates);
+    tracing::info!(
+        candidates = candidates.len(),
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "suppliers matched"
+    );
+    let now = shared::domain::now_rfc3339();
+
+    let mut writes: Vec<TransactWriteItem> = Vec::new();
+    let mut invited: Vec<&MatchResult> = Vec::new();
+    for result in &outcome.results {
+        let (pk, sk) = match_key(&rfq_id, &result.supplier_org_id);
+        writes.push(state.store.transact_put(
+            &MatchRecord {
+                pk,
+                sk,
+                item_type: MATCH_TYPE.to_owned(),
+                rfq_id: rfq_id.clone(),
+                result: result.clone(),
+            },
+            None,
+        )?);
+        if result.qualified {
+            invited.push(result);
+            let (pk, sk) = invitation_key(&result.supplier_org_id, &rfq_id);
+            writes.push(state.store.transact_put(
+                &InvitationRecord {
+                    pk,
+                    sk,
+                    item_type: INVITATION_TYPE.to_owned(),
+                    rfq_id: rfq_id.clone(),
+                    buyer_org_id: org_id.clone(),
+                    supplier_org_id: result.supplier_org_id.clone(),
+                    title: content.title.clone(),
+                    closes_at: content.closes_at.clone(),
+                    status: InvitationStatus::Invited,
+                    decline_reason: None,
+                    score: result.score.as_ref().map_or(0, |s| s.total),
+                    invited_at: now.clone(),
+                    updated_at: now.clone(),
+                    version: 1,
+                },
+                None,
+            )?);
+        }
+    }
+    // Matches and invitations first (puts: a retry rewrites the same
+    // items); an invitation shows nothing until the RFQ is published.
+    let mut pending = writes.into_iter().peekable();
+    while pending.peek().is_some() {
+        let mut tx = Transaction::new();
+        tx.extend(pending.by_ref().take(WRITES_PER_BATCH));
+        state
+            .store
+            .transact(tx)
+            .await
+            .map_err(|e| ApiError::from(e).context("storing matches and invitations"))?;
+    }
+
+    let mut next = current.clone();
+    next.status = RfqStatus::Published;
+    next.matching = Some(MatchingSummary {
+        candidates: outcome.results.len() as u32,
+        qualified: invited.len() as u32,
+        relaxed_rules: outcome.relaxed_rules.clone(),
+        ran_at: now.clone(),
+    });
+    next.published_at = Some(now.clone());
+    next.gsi1pk = Some(OPEN_RFQS_PARTITION.to_owned());
+    next.gsi1sk = Some(format!("{:012}#{}", next.closes_at_epoch, next.id));
+    next.updated_at = now;
+    next.version = current.version + 1;
+    let event = AuditEvent::new(
+        &AuditScope::Org(org_id.clone()),
+        &caller.actor(),
+        AuditAction::RfqPublished,
+    )
+    .target(format!("rfq:{rfq_id}"))
+    .details(serde_json::json!({
+        "candidates": outcome.results.len(),
+        "invited": invited.len(),
+        "relaxedRules": outcome.relaxed_rules,
+    }));
+    let mut tx = Transaction::new();
+    tx.push(
+        state
+            .store
+            .transact_put_if_version(&next, current.version)?,
+    )
+    .named("rfq");
+    tx.push(event.transact_item(&state.store)?);
+    match state.store.transact(tx).await {
+        Ok(()) => {}
+        Err(err) if err.condition_failed("rfq") => {
+            return Err(ApiError::conflict(
+                "the request for quotation changed meanwhile; fetch it again",
+            ));
+        }
+        Err(err) => return Err(ApiError::from(err).context("publishing the request for quotation")),
+    }
+    for result in &invited {
+        notify_invited(&state, &buyer.name, &next, &result.supplier_org_id).await;
+    }
+    Ok(with_etag(next))
+}
+
+/// People of a supplier org who hear of invitations: owners and sellers.
+pub(crate) async fn supplier_recipients(state: &SourcingState, org_id: &str) -> Vec<String> {
+    match all_under::<MembershipRecord>(&state.store, org_pk(org_id), MEMBER_SK_PREFIX).await {
+        Ok(members) => members
+            .into_iter()
+            .filter(|m| {
+                m.org_role == OrgRole::Owner || m.capabilities.contains(&CapabilityRole::Seller)
+            })
+            .map(|m| m.email)
+            .collect(),
+        Err(err) => {
+            tracing::error!(error = ?err, org_id, "could not read a supplier's members");
+            Vec::new()
+        }
+    }
+}
+
+/// Emails the supplier's people; a failed email is logged, never undone.
+async fn notify_invited(state: &SourcingState, buyer_name: &str, rfq: &RfqRecord, supplier: &str) {
+    let message = PlatformEmail::RfqInvitation {
+        buyer_name: buyer_name.to_owned(),
+        rfq_title: rfq.content.title.clone(),
+        city: rfq.content.delivery.city.clone(),
+        window_from: rfq.content.delivery.window_from.to_string(),
+        window_to: rfq.content.delivery.window_to.to_string(),
+        closes_at: rfq.content.closes_at.to_string(),
+        rfq_path: format!("/v1/orgs/{supplier}/rfqs/{}", rfq.id),
+    };
+    for to in supplier_recipients(state, supplier).await {
+        if let Err(err) = state.mailer.send(&to, &message).await {
+            tracing::error!(error = ?err, supplier, "could not email an RFQ invitation");
+        }
+    }
+}
+
+/// Every candidate with its rules and score.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchesView {
+    pub rfq_id: String,
+    pub min_suppliers: u32,
+    pub qualified: u32,
+    /// Practical rules relaxed because fewer than `minSuppliers` qualified
+    /// under all of them; legal and compliance rules never relax.
+    pub relaxed_rules: Vec<String>,
+    /// Best first: qualified by score, then the others.
+    pub candidates: Vec<MatchResult>,
+}
+
+/// Every candidate supplier of a published RFQ with pass/fail and the
+/// reason for each hard rule, and for those that qualify a 0–100 score
+/// with each factor's raw value, weight and contribution. Needs `rfq:read`.
+#[utoipa::path(
+    get,
+    path = "/v1/orgs/{orgId}/rfqs/{rfqId}/matches",
+    tag = "sourcing",
+    security(("bearer" = []), ("apiKey" = [])),
+    params(
+        ("orgId" = String, Path, description = "The buyer organization's id"),
+        ("rfqId" = String, Path, description = "The RFQ's id"),
+    ),
+    responses(
+        (status = 200, body = Envelope<MatchesView>),
+        (status = 403, description = "Without rfq:read", body = ErrorEnvelope),
+        (status = 404, description = "No such RFQ of this org", body = ErrorEnvelope),
+        (status = 409, description = "A draft: matching runs at publishing", body = ErrorEnvelope),
+    ),
+)]
+#[tracing::instrument(skip_all, fields(org_id = %org_id, rfq_id = %rfq_id))]
+pub async fn list_matches(
+    State(state): State<SourcingState>,
+    caller: Caller,
+    Path((org_id, rfq_id)): Path<(String, String)>,
+) -> ApiResult<ApiResponse<MatchesView>> {
+    access::require(&state.store, &caller, &org_id, Permission::RfqRead).await?;
+    let rfq = load(&state.store, &org_id, &rfq_id).await?;
+    let Some(summary) = rfq.matching else {
+        return Err(ApiError::conflict(
+            "a draft has no matches yet: matching runs when it is published",
+        ));
+    };
+    let mut candidates: Vec<MatchResult> =
+        all_under::<MatchRecord>(&state.store, rfq_pk(&rfq_id), MATCH_SK_PREFIX)
+            .await?
+            .into_iter()
+            .map(|m| m.result)
+            .collect();
+    matching::rank(&mut candidates);
+    Ok(ApiResponse::ok(MatchesView {
+        rfq_id,
+        min_suppliers: rfq.content.min_suppliers,
+        qualified: summary.qualified,
+        relaxed_rules: summary.relaxed_rules,
+        candidates,
+    }))
+}

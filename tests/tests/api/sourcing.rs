@@ -1,0 +1,1003 @@
+//! Sourcing against the local stack: a buyer's RFQ, explained matching,
+//! invitations, sealed proposals with revisions, closing and the schedule.
+
+use axum::http::{Method, StatusCode};
+use bodega_tests::{TestApp, spawn_app, unique_email};
+use serde_json::{Value, json};
+use shared::domain::{epoch_to_rfc3339, now_epoch};
+
+const DAY: i64 = 24 * 3600;
+
+fn date_in(days: i64) -> String {
+    (time::OffsetDateTime::now_utc() + time::Duration::days(days))
+        .date()
+        .to_string()
+}
+
+fn time_in(seconds: i64) -> String {
+    epoch_to_rfc3339(now_epoch() + seconds)
+}
+
+/// The platform, a category and a verified buyer.
+struct Market {
+    app: TestApp,
+    admin: String,
+    category: String,
+    buyer: String,
+    buyer_email: String,
+    buyer_org: String,
+}
+
+/// A supplier's product as matching will see it.
+struct Offer {
+    haccp_expires_in_days: Option<i64>,
+    allergens: &'static [&'static str],
+    price: i64,
+    lead_time_days: u32,
+    category: Option<String>,
+}
+
+impl Default for Offer {
+    fn default() -> Self {
+        Self {
+            haccp_expires_in_days: Some(200),
+            allergens: &["none"],
+            price: 240,
+            lead_time_days: 5,
+            category: None,
+        }
+    }
+}
+
+impl Market {
+    async fn open() -> Self {
+        let app = spawn_app().await;
+        let admin_email = unique_email("admin");
+        app.signed_in_as(&admin_email).await;
+        let admin = app.promote_to_platform_admin(&admin_email).await;
+        let category = app
+            .category(
+                &admin,
+                &format!("produce-{}", ulid::Ulid::new().to_string().to_lowercase()),
+            )
+            .await;
+        let buyer_email = unique_email("buyer");
+        let buyer = app.signed_in_as(&buyer_email).await;
+        let buyer_org = app.new_org(&buyer, "buyer").await;
+        let market = Self {
+            app,
+            admin,
+            category,
+            buyer,
+            buyer_email,
+            buyer_org,
+        };
+        market.verify(&market.buyer_org).await;
+        market
+    }
+
+    async fn verify(&self, org: &str) {
+        self.app
+            .set_verification(
+                &self.admin,
+                org,
+                &json!({"businessVerified": true, "taxIdVerified": true}),
+            )
+            .await
+            .assert_ok(StatusCode::OK);
+    }
+
+    /// A seller org (verified), delivering to DE, listing one product.
+    async fn supplier(&self, name: &str, offer: Offer) -> (String, String) {
+        let token = self.app.signed_in_as(&unique_email(name)).await;
+        let org = self
+            .app
+            .create_org(
+                &token,
+                &json!({"kind": "seller", "name": name, "legalName": format!("{name} GmbH"), "country": "DE"}),
+            )
+            .await
+            .assert_ok(StatusCode::CREATED)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.verify(&org).await;
+        self.app
+            .update_org(
+                &token,
+                &org,
+                &json!({"supply": {"deliveryCountries": ["DE", "AT"], "leadTimeDays": offer.lead_time_days}}),
+                None,
+            )
+            .await
+            .assert_ok(StatusCode::OK);
+        let certifications: Vec<Value> = offer
+            .haccp_expires_in_days
+            .map(|days| json!({"kind": "haccp", "issuer": "SGS", "number": "H-1", "expiresOn": date_in(days)}))
+            .into_iter()
+            .collect();
+        let category = offer
+            .category
+            .clone()
+            .unwrap_or_else(|| self.category.clone());
+        let mut body = bodega_tests::product_body(
+            &org,
+            &format!("{name}-{}", ulid::Ulid::new()).to_uppercase(),
+            &category,
+            &format!("Tomatoes of {name}"),
+            offer.price,
+        );
+        body["unit"] = json!("kg");
+        body["compliance"] =
+            json!({"certifications": certifications, "allergens": offer.allergens});
+        self.app.new_product(&token, &body).await;
+        (token, org)
+    }
+
+    fn rfq_body(&self) -> Value {
+        json!({
+            "title": "Tomatoes for the winter menu",
+            "currency": "EUR",
+            "lines": [{
+                "categoryId": self.category,
+                "spec": "Roma tomatoes, class I",
+                "quantity": 500,
+                "unit": "kg",
+                "targetUnitPrice": 250,
+                "maxUnitPrice": 320,
+                "minOrderQuantity": 100,
+                "freeFrom": ["peanuts"]
+            }],
+            "delivery": {"country": "DE", "city": "Berlin", "windowFrom": date_in(19), "windowTo": date_in(21), "coldChain": true},
+            "paymentTerms": {"netDays": 30},
+            "requirements": {"certificates": ["haccp"]},
+            "closesAt": time_in(2 * DAY),
+            "awardBy": time_in(10 * DAY),
+            "minSuppliers": 1
+        })
+    }
+
+    async fn draft(&self) -> String {
+        self.app
+            .create_rfq(&self.buyer, &self.buyer_org, &self.rfq_body())
+            .await
+            .assert_ok(StatusCode::CREATED)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+fn proposal(unit_price: i64, quantity: i64) -> Value {
+    json!({
+        "lines": [{"rfqLineId": "L1", "unitPrice": unit_price, "quantity": quantity}],
+        "leadTimeDays": 5,
+        "validUntil": date_in(60),
+        "terms": "Delivered to the door"
+    })
+}
+
+fn candidate<'a>(matches: &'a Value, org: &str) -> &'a Value {
+    matches["candidates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["supplierOrgId"] == org)
+        .unwrap_or_else(|| panic!("{org} is not a candidate: {matches}"))
+}
+
+fn rule<'a>(candidate: &'a Value, name: &str) -> &'a Value {
+    candidate["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == name)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_buyer_sources_from_matched_suppliers_with_sealed_proposals() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let (_b, b_org) = m
+        .supplier(
+            "Beta",
+            Offer {
+                haccp_expires_in_days: Some(7),
+                ..Offer::default()
+            },
+        )
+        .await;
+    let (_c, c_org) = m
+        .supplier(
+            "Gamma",
+            Offer {
+                allergens: &["may contain peanuts"],
+                ..Offer::default()
+            },
+        )
+        .await;
+    let (d, d_org) = m
+        .supplier(
+            "Delta",
+            Offer {
+                allergens: &["milk"],
+                price: 260,
+                lead_time_days: 10,
+                ..Offer::default()
+            },
+        )
+        .await;
+    let other_category = app
+        .category(
+            &m.admin,
+            &format!("bread-{}", ulid::Ulid::new().to_string().to_lowercase()),
+        )
+        .await;
+    let (e, e_org) = m
+        .supplier(
+            "Epsilon",
+            Offer {
+                category: Some(other_category),
+                ..Offer::default()
+            },
+        )
+        .await;
+
+    let rfq = m.draft().await;
+    let published = app.publish_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    let published = published.assert_ok(StatusCode::OK);
+    assert_eq!(published["status"], "published");
+    assert_eq!(published["matching"]["qualified"], 2, "{published}");
+    assert_eq!(published["matching"]["relaxedRules"], json!([]));
+
+    // Every candidate is explained; A passes with its score's factors.
+    let matches = app.rfq_matches(&m.buyer, &m.buyer_org, &rfq).await;
+    let matches = matches.assert_ok(StatusCode::OK);
+    assert_eq!(
+        matches["candidates"].as_array().unwrap().len(),
+        4,
+        "{matches}"
+    );
+    let alpha = candidate(matches, &a_org);
+    assert_eq!(alpha["qualified"], true, "{alpha}");
+    assert!(
+        alpha["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["passed"] == true)
+    );
+    let score = &alpha["score"];
+    let total = score["total"].as_u64().unwrap();
+    assert!(total > 0 && total <= 100, "{score}");
+    let price = score["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["factor"] == "price")
+        .unwrap();
+    assert_eq!(price["raw"], 0.96, "{price}");
+    assert_eq!(price["weight"], 40);
+    let sum: f64 = score["factors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["contribution"].as_f64().unwrap())
+        .sum();
+    assert!((sum - total as f64).abs() <= 0.5, "{score}");
+    // B's HACCP lapses before the window ends; C may contain peanuts.
+    let beta = candidate(matches, &b_org);
+    assert_eq!(beta["qualified"], false);
+    let certificates = rule(beta, "certificates");
+    assert_eq!(certificates["passed"], false);
+    assert!(
+        certificates["reason"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("haccp expires on {}", date_in(7))),
+        "{certificates}"
+    );
+    assert!(beta.get("score").is_none());
+    let gamma = candidate(matches, &c_org);
+    assert_eq!(gamma["qualified"], false);
+    let allergens = rule(gamma, "allergens");
+    assert_eq!(allergens["passed"], false);
+    assert!(
+        allergens["reason"].as_str().unwrap().contains("peanuts"),
+        "{allergens}"
+    );
+    assert_eq!(candidate(matches, &d_org)["qualified"], true);
+
+    // Invited suppliers see it; E, never invited, gets 404 everywhere.
+    let invitations = app.rfq_invitations(&a, &a_org).await;
+    let invitations = invitations.assert_ok(StatusCode::OK);
+    assert_eq!(invitations[0]["rfqId"], rfq.as_str());
+    assert_eq!(invitations[0]["status"], "invited");
+    let seen = app.get_rfq(&a, &a_org, &rfq).await;
+    let seen = seen.assert_ok(StatusCode::OK);
+    assert_eq!(seen["invitation"]["status"], "viewed");
+    assert!(
+        seen.get("weights").is_none() && seen.get("matching").is_none(),
+        "{seen}"
+    );
+    let none = app.rfq_invitations(&e, &e_org).await;
+    assert_eq!(none.assert_ok(StatusCode::OK), &json!([]));
+    app.get_rfq(&e, &e_org, &rfq)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.propose(Method::POST, &e, &e_org, &rfq, &proposal(200, 500))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    // Nor may E read the buyer's RFQ under the buyer's org.
+    app.get_rfq(&e, &m.buyer_org, &rfq)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    // A revises three times; D proposes, withdraws and proposes again.
+    let mut hashes = Vec::new();
+    for (method, price) in [(Method::POST, 250), (Method::PUT, 245), (Method::PUT, 240)] {
+        let expected = if method == Method::POST {
+            StatusCode::CREATED
+        } else {
+            StatusCode::OK
+        };
+        let sent = app
+            .propose(method, &a, &a_org, &rfq, &proposal(price, 500))
+            .await;
+        let sent = sent.assert_ok(expected);
+        assert_eq!(sent["revision"], hashes.len() + 1);
+        let hash = sent["hash"].as_str().unwrap().to_owned();
+        assert_eq!(hash.len(), 64);
+        assert!(!hashes.contains(&hash));
+        hashes.push(hash);
+    }
+    app.propose(Method::POST, &d, &d_org, &rfq, &proposal(255, 400))
+        .await
+        .assert_ok(StatusCode::CREATED);
+    let withdrawn = app.withdraw_proposal(&d, &d_org, &rfq).await;
+    assert_eq!(withdrawn.assert_ok(StatusCode::OK)["status"], "withdrawn");
+    app.withdraw_proposal(&d, &d_org, &rfq)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.propose(Method::PUT, &d, &d_org, &rfq, &proposal(255, 400))
+        .await
+        .assert_ok(StatusCode::OK);
+    // A proposal breaking the RFQ's lines is refused field by field.
+    let bad = json!({"lines": [{"rfqLineId": "L9", "unitPrice": 1, "quantity": 1}, {"rfqLineId": "L1", "unitPrice": 999, "quantity": 50}], "leadTimeDays": 5, "validUntil": "yesterday"});
+    let refused = app.propose(Method::PUT, &d, &d_org, &rfq, &bad).await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    for field in [
+        "lines[0].rfqLineId",
+        "lines[1].unitPrice",
+        "lines[1].quantity",
+        "validUntil",
+    ] {
+        assert!(
+            refused.body["error"]["fields"].get(field).is_some(),
+            "{field}: {}",
+            refused.body
+        );
+    }
+
+    // Sealed: the buyer sees a count, never prices or names.
+    let sealed = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    let sealed_body = sealed.assert_ok(StatusCode::OK);
+    assert_eq!(sealed_body["proposalCount"], 2);
+    let sealed_text = sealed_body.to_string();
+    assert!(
+        !sealed_text.contains("unitPrice")
+            && !sealed_text.contains("Alpha")
+            && !sealed_text.contains("Delta"),
+        "{sealed_text}"
+    );
+    app.rfq_proposals(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+
+    // Closing unseals; nothing more is accepted or withdrawn.
+    let closed = app.close_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(closed.assert_ok(StatusCode::OK)["status"], "closed");
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.propose(Method::PUT, &a, &a_org, &rfq, &proposal(230, 500))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.withdraw_proposal(&a, &a_org, &rfq)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    let ranked = app.rfq_proposals(&m.buyer, &m.buyer_org, &rfq).await;
+    let ranked = ranked.assert_ok(StatusCode::OK).as_array().unwrap().clone();
+    assert_eq!(ranked.len(), 2);
+    assert_eq!(ranked[0]["supplierOrgId"], a_org.as_str());
+    assert_eq!(ranked[0]["rank"], 1);
+    assert_eq!(ranked[0]["revision"], 3, "only the last revision counts");
+    assert_eq!(ranked[0]["lines"][0]["unitPrice"], 240);
+    assert_eq!(ranked[0]["total"], 240 * 500);
+    assert_eq!(ranked[0]["hash"], hashes[2].as_str());
+    assert_eq!(ranked[0]["compliance"]["passed"], true);
+    assert_eq!(ranked[1]["supplierOrgId"], d_org.as_str());
+    assert_eq!(ranked[1]["rank"], 2);
+
+    // Every revision is kept with its hash.
+    for (n, hash) in hashes.iter().enumerate() {
+        let item = app
+            .stored_item(
+                &format!("RFQ#{rfq}"),
+                &format!("REVISION#{a_org}#{:05}", n + 1),
+            )
+            .await
+            .expect("the revision is stored");
+        assert_eq!(item["hash"].as_s().unwrap(), hash);
+    }
+
+    // A split award: two orders at the proposals' prices, replayable.
+    let (a_id, d_id) = (text(&ranked[0]["id"]), text(&ranked[1]["id"]));
+    let split = json!({"awards": [
+        {"proposalId": a_id, "lines": [{"rfqLineId": "L1", "quantity": 300}]},
+        {"proposalId": d_id, "lines": [{"rfqLineId": "L1", "quantity": 200}]}
+    ]});
+    let no_reason = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &split, Some("award-1"))
+        .await;
+    no_reason.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(
+        no_reason.body["error"]["fields"].get("reason").is_some(),
+        "{}",
+        no_reason.body
+    );
+    let mut split = split;
+    split["reason"] = json!("Two suppliers secure the supply");
+    let awarded = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &split, Some("award-1"))
+        .await;
+    let awarded = awarded.assert_ok(StatusCode::CREATED).clone();
+    assert_eq!(awarded["status"], "awarded");
+    let orders = awarded["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 2);
+    for (order, (supplier, price, quantity, revision)) in orders
+        .iter()
+        .zip([(&a_org, 240, 300, 3), (&d_org, 255, 200, 2)])
+    {
+        assert_eq!(order["supplierOrgId"], supplier.as_str());
+        let id = text(&order["orderId"]);
+        let stored = app.order(&m.buyer, &id).await;
+        let stored = stored.assert_ok(StatusCode::OK);
+        assert_eq!(stored["lines"][0]["unitPrice"], price);
+        assert_eq!(stored["lines"][0]["quantity"], quantity);
+        assert_eq!(stored["totals"]["total"], price * quantity);
+        assert_eq!(stored["payment"]["method"], "invoice");
+        assert_eq!(stored["buyer"]["orgId"], m.buyer_org.as_str());
+        assert_eq!(stored["sourcedFrom"]["source"], "rfq");
+        assert_eq!(stored["sourcedFrom"]["revision"], revision);
+        let fulfilment = app.fulfilment(&d, &d_org, &id).await;
+        if *supplier == d_org {
+            fulfilment.assert_ok(StatusCode::OK);
+        } else {
+            fulfilment.assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+        }
+    }
+    let replay = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &split, Some("award-1"))
+        .await;
+    assert_eq!(replay.headers["idempotent-replayed"], "true");
+    assert_eq!(replay.assert_ok(StatusCode::OK), &awarded);
+    let again = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &split, Some("award-2"))
+        .await;
+    again.assert_error(StatusCode::CONFLICT, "CONFLICT");
+    let listed = app
+        .orders(&m.buyer, &format!("orgId={}", m.buyer_org))
+        .await;
+    assert_eq!(
+        listed.assert_ok(StatusCode::OK).as_array().unwrap().len(),
+        2,
+        "nothing new"
+    );
+
+    // Milestones: D's order, paid by invoice, ships and arrives.
+    let d_order = text(&orders[1]["orderId"]);
+    let milestone = |kind: &str, status: &str| json!({"type": kind, "status": status, "at": time_in(0), "lot": "LOT-1"});
+    app.record_milestone(&d, &d_org, &d_order, &milestone("picked_up", "actual"))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.mark_invoice_paid(&m.admin, &d_order)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.record_milestone(
+        &m.buyer,
+        &m.buyer_org,
+        &d_order,
+        &milestone("delivered", "actual"),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.record_milestone(&a, &a_org, &d_order, &milestone("picked_up", "actual"))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.record_milestone(&e, &d_org, &d_order, &milestone("picked_up", "actual"))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let excursion = app
+        .record_milestone(
+            &d,
+            &d_org,
+            &d_order,
+            &milestone("temperature_excursion", "actual"),
+        )
+        .await;
+    excursion.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    let shipped = app
+        .record_milestone(&d, &d_org, &d_order, &milestone("picked_up", "actual"))
+        .await;
+    assert_eq!(shipped.assert_ok(StatusCode::CREATED)["status"], "shipped");
+    let delivered = app
+        .record_milestone(&d, &d_org, &d_order, &milestone("delivered", "actual"))
+        .await;
+    assert_eq!(
+        delivered.assert_ok(StatusCode::CREATED)["status"],
+        "delivered"
+    );
+    let seen = app.order(&m.buyer, &d_order).await;
+    let seen = seen.assert_ok(StatusCode::OK);
+    assert_eq!(seen["status"], "delivered");
+    let log: Vec<&str> = seen["milestones"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(log, ["picked_up", "delivered"]);
+    // A temperature excursion alerts the buyer.
+    let mut excursion = milestone("temperature_excursion", "actual");
+    excursion["temperatureC"] = json!(9.5);
+    app.record_milestone(&d, &d_org, &d_order, &excursion)
+        .await
+        .assert_ok(StatusCode::CREATED);
+    app.drain_stream().await;
+    let alerts: Vec<String> = bodega_tests::emails_to(&m.buyer_email)
+        .await
+        .into_iter()
+        .map(|e| e.subject)
+        .filter(|s| s.starts_with("Temperature excursion"))
+        .collect();
+    assert_eq!(
+        alerts,
+        [format!("Temperature excursion on order {d_order}")]
+    );
+}
+
+fn text(value: &Value) -> String {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("not a string: {value}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn concurrent_awards_cannot_over_award_and_expired_proposals_are_refused() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let (d, d_org) = m.supplier("Delta", Offer::default()).await;
+    let rfq = m.draft().await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    for (token, org, price) in [(&a, &a_org, 240), (&d, &d_org, 250)] {
+        app.propose(Method::POST, token, org, &rfq, &proposal(price, 500))
+            .await
+            .assert_ok(StatusCode::CREATED);
+    }
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let ranked = app.rfq_proposals(&m.buyer, &m.buyer_org, &rfq).await;
+    let ranked = ranked.assert_ok(StatusCode::OK).clone();
+    let (a_id, d_id) = (text(&ranked[0]["id"]), text(&ranked[1]["id"]));
+
+    // D's offer lapsed: it cannot be awarded.
+    app.set_stored_attribute(
+        &format!("RFQ#{rfq}"),
+        &format!("PROPOSAL#{d_org}"),
+        "validUntil",
+        aws_sdk_dynamodb::types::AttributeValue::S(date_in(-1)),
+    )
+    .await;
+    let lapsed = json!({"awards": [{"proposalId": d_id, "lines": [{"rfqLineId": "L1", "quantity": 100}]}], "reason": "cheaper later"});
+    let refused = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &lapsed, None)
+        .await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(
+        refused.body.to_string().contains("expired"),
+        "{}",
+        refused.body
+    );
+
+    // Two awards of 400 of the 500 asked, at once: one wins.
+    let body =
+        json!({"awards": [{"proposalId": a_id, "lines": [{"rfqLineId": "L1", "quantity": 400}]}]});
+    let (first, second) = tokio::join!(
+        app.award_rfq(&m.buyer, &m.buyer_org, &rfq, &body, Some("k-1")),
+        app.award_rfq(&m.buyer, &m.buyer_org, &rfq, &body, Some("k-2")),
+    );
+    let statuses = [first.status, second.status];
+    assert!(statuses.contains(&StatusCode::CREATED), "{statuses:?}");
+    assert!(
+        statuses.contains(&StatusCode::CONFLICT),
+        "{statuses:?} {} {}",
+        first.body,
+        second.body
+    );
+    let counter = app
+        .stored_item(&format!("RFQ#{rfq}"), "AWARDED#L1")
+        .await
+        .expect("the line's counter");
+    assert_eq!(counter["awarded"].as_n().unwrap(), "400");
+    let rfq_now = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(
+        rfq_now.assert_ok(StatusCode::OK)["status"],
+        "partially_awarded"
+    );
+    // The remaining 100 can still go.
+    let rest =
+        json!({"awards": [{"proposalId": a_id, "lines": [{"rfqLineId": "L1", "quantity": 100}]}]});
+    let done = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &rest, None)
+        .await;
+    assert_eq!(done.assert_ok(StatusCode::CREATED)["status"], "awarded");
+}
+
+#[tokio::test]
+async fn rfq_permissions_follow_org_kind_role_and_tenancy() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let rfq = m.draft().await;
+    // A viewer reads but may not write.
+    let (viewer, _) = app
+        .joins_org(
+            &m.buyer,
+            &m.buyer_org,
+            &unique_email("viewer"),
+            "member",
+            &["viewer"],
+        )
+        .await;
+    app.get_rfq(&viewer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.create_rfq(&viewer, &m.buyer_org, &m.rfq_body())
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.publish_rfq(&viewer, &m.buyer_org, &rfq)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    // A seller org never holds rfq:create; a buyer org never proposal:submit.
+    let (seller, seller_org) = m.supplier("Sigma", Offer::default()).await;
+    app.create_rfq(&seller, &seller_org, &m.rfq_body())
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.propose(Method::POST, &m.buyer, &m.buyer_org, &rfq, &proposal(1, 1))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    // Another org's RFQ does not exist for you.
+    for response in [
+        app.get_rfq(&seller, &m.buyer_org, &rfq).await,
+        app.rfq_matches(&seller, &m.buyer_org, &rfq).await,
+        app.update_rfq(&seller, &m.buyer_org, &rfq, &json!({"title": "x"}), None)
+            .await,
+    ] {
+        response.assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    }
+    let other_buyer = app.signed_in_as(&unique_email("other")).await;
+    let other_org = app.new_org(&other_buyer, "buyer").await;
+    app.get_rfq(&other_buyer, &other_org, &rfq)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let listed = app.list_rfqs(&other_buyer, &other_org, "").await;
+    assert_eq!(listed.assert_ok(StatusCode::OK), &json!([]));
+    let listed = app.list_rfqs(&m.buyer, &m.buyer_org, "status=draft").await;
+    assert_eq!(listed.assert_ok(StatusCode::OK)[0]["id"], rfq.as_str());
+    // Only verified buyers publish.
+    let other_rfq = app
+        .create_rfq(&other_buyer, &other_org, &m.rfq_body())
+        .await
+        .assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.publish_rfq(&other_buyer, &other_org, &other_rfq)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn a_draft_is_checked_field_by_field_and_edited_with_if_match() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let mut body = m.rfq_body();
+    body["lines"][0]["quantity"] = json!(0);
+    body["lines"][0]["unit"] = json!("ton");
+    body["lines"][0]["targetUnitPrice"] = json!(400);
+    body["delivery"]["country"] = json!("XX");
+    body["delivery"]["windowTo"] = json!("2020-01-01");
+    body["requirements"]["certificates"] = json!(["haccp", "iso9001"]);
+    body["closesAt"] = json!("tomorrow");
+    let refused = app.create_rfq(&m.buyer, &m.buyer_org, &body).await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    for field in [
+        "lines[0].quantity",
+        "lines[0].unit",
+        "lines[0].targetUnitPrice",
+        "delivery.country",
+        "delivery.windowTo",
+        "requirements.certificates[1]",
+        "closesAt",
+    ] {
+        assert!(
+            refused.body["error"]["fields"].get(field).is_some(),
+            "{field}: {}",
+            refused.body
+        );
+    }
+    let rfq = m.draft().await;
+    let stale = app
+        .update_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"title": "Roma tomatoes"}),
+            Some("\"9\""),
+        )
+        .await;
+    stale.assert_error(StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED");
+    let edited = app
+        .update_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"title": "Roma tomatoes"}),
+            Some("\"1\""),
+        )
+        .await;
+    assert_eq!(edited.headers["etag"], "\"2\"");
+    let edited = edited.assert_ok(StatusCode::OK);
+    assert_eq!(edited["title"], "Roma tomatoes");
+    assert_eq!(edited["lines"][0]["id"], "L1");
+    let invalid = app
+        .update_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"awardBy": time_in(DAY)}),
+            None,
+        )
+        .await;
+    invalid.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(invalid.body["error"]["fields"].get("awardBy").is_some());
+
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.update_rfq(
+        &m.buyer,
+        &m.buyer_org,
+        &rfq,
+        &json!({"title": "Later"}),
+        None,
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+}
+
+#[tokio::test]
+async fn the_schedule_closes_due_rfqs_and_expires_unawarded_ones() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let rfq = m.draft().await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.propose(Method::POST, &a, &a_org, &rfq, &proposal(240, 500))
+        .await
+        .assert_ok(StatusCode::CREATED);
+    let store = &app.services.store;
+    let report = sourcing::closing::sweep(store, now_epoch()).await.unwrap();
+    assert_eq!(report.closed, 0, "not due yet");
+    let report = sourcing::closing::sweep(store, now_epoch() + 3 * DAY)
+        .await
+        .unwrap();
+    assert_eq!((report.closed, report.expired), (1, 0));
+    let closed = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(closed.assert_ok(StatusCode::OK)["status"], "closed");
+    let ranked = app.rfq_proposals(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(
+        ranked.assert_ok(StatusCode::OK).as_array().unwrap().len(),
+        1
+    );
+    let report = sourcing::closing::sweep(store, now_epoch() + 3 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.closed, report.expired),
+        (0, 0),
+        "each RFQ moves once"
+    );
+    let report = sourcing::closing::sweep(store, now_epoch() + 11 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(report.expired, 1);
+    let expired = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(expired.assert_ok(StatusCode::OK)["status"], "expired");
+}
+
+#[tokio::test]
+async fn too_few_strict_matches_relax_only_practical_rules() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (_slow, slow_org) = m
+        .supplier(
+            "Slow",
+            Offer {
+                lead_time_days: 60,
+                ..Offer::default()
+            },
+        )
+        .await;
+    let (_lapsing, lapsing_org) = m
+        .supplier(
+            "Lapsing",
+            Offer {
+                lead_time_days: 60,
+                haccp_expires_in_days: None,
+                ..Offer::default()
+            },
+        )
+        .await;
+    let mut body = m.rfq_body();
+    body["minSuppliers"] = json!(3);
+    let rfq = app
+        .create_rfq(&m.buyer, &m.buyer_org, &body)
+        .await
+        .assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let published = app.publish_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    let published = published.assert_ok(StatusCode::OK);
+    assert_eq!(published["matching"]["relaxedRules"], json!(["leadTime"]));
+    assert_eq!(published["matching"]["qualified"], 1);
+    let matches = app.rfq_matches(&m.buyer, &m.buyer_org, &rfq).await;
+    let matches = matches.assert_ok(StatusCode::OK);
+    assert_eq!(matches["relaxedRules"], json!(["leadTime"]));
+    let slow = candidate(matches, &slow_org);
+    assert_eq!(slow["qualified"], true);
+    assert_eq!(slow["relaxedRules"], json!(["leadTime"]));
+    assert_eq!(rule(slow, "leadTime")["passed"], false);
+    let lapsing = candidate(matches, &lapsing_org);
+    assert_eq!(lapsing["qualified"], false, "certificates never relax");
+    assert!(
+        rule(lapsing, "certificates")["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no haccp certificate")
+    );
+}
+
+#[tokio::test]
+async fn each_supplier_sees_only_its_own_thread_and_the_answers_to_all() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let (d, d_org) = m.supplier("Delta", Offer::default()).await;
+    let other_category = app
+        .category(
+            &m.admin,
+            &format!("bread-{}", ulid::Ulid::new().to_string().to_lowercase()),
+        )
+        .await;
+    let (e, e_org) = m
+        .supplier(
+            "Epsilon",
+            Offer {
+                category: Some(other_category),
+                ..Offer::default()
+            },
+        )
+        .await;
+    let rfq = m.draft().await;
+    app.post_rfq_message(
+        &m.buyer,
+        &m.buyer_org,
+        &rfq,
+        &json!({"text": "hello", "toAll": true}),
+    )
+    .await
+    .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+
+    let asked = app
+        .post_rfq_message(
+            &a,
+            &a_org,
+            &rfq,
+            &json!({"text": "Is a 6 kg case acceptable?"}),
+        )
+        .await;
+    assert_eq!(asked.assert_ok(StatusCode::CREATED)["from"], "supplier");
+    app.post_rfq_message(
+        &m.buyer,
+        &m.buyer_org,
+        &rfq,
+        &json!({"text": "Yes", "supplierOrgId": a_org}),
+    )
+    .await
+    .assert_ok(StatusCode::CREATED);
+    app.post_rfq_message(
+        &m.buyer,
+        &m.buyer_org,
+        &rfq,
+        &json!({"text": "6 kg cases are fine for everyone", "toAll": true}),
+    )
+    .await
+    .assert_ok(StatusCode::CREATED);
+    let stranger = app
+        .post_rfq_message(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "hi", "supplierOrgId": e_org}),
+        )
+        .await;
+    stranger.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    app.post_rfq_message(&a, &a_org, &rfq, &json!({"text": "  "}))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+
+    let all = app.rfq_messages(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(all.assert_ok(StatusCode::OK).as_array().unwrap().len(), 3);
+    let alpha = app.rfq_messages(&a, &a_org, &rfq).await;
+    let alpha: Vec<String> = alpha
+        .assert_ok(StatusCode::OK)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| text(&m["text"]))
+        .collect();
+    assert_eq!(
+        alpha,
+        [
+            "Is a 6 kg case acceptable?",
+            "Yes",
+            "6 kg cases are fine for everyone"
+        ]
+    );
+    let delta = app.rfq_messages(&d, &d_org, &rfq).await;
+    let delta: Vec<String> = delta
+        .assert_ok(StatusCode::OK)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| text(&m["text"]))
+        .collect();
+    assert_eq!(
+        delta,
+        ["6 kg cases are fine for everyone"],
+        "never another supplier's thread"
+    );
+    app.rfq_messages(&e, &e_org, &rfq)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.post_rfq_message(&e, &e_org, &rfq, &json!({"text": "let me in"}))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
