@@ -101,9 +101,15 @@ fn api() -> OpenApiRouter<IdentityState> {
         // GET, PATCH, DELETE /v1/me
         .routes(routes!(profile::me, profile::update_me, profile::delete_me))
         // GET, POST /v1/me/addresses
-        .routes(routes!(addresses::list_my_addresses, addresses::add_my_address))
+        .routes(routes!(
+            addresses::list_my_addresses,
+            addresses::add_my_address
+        ))
         // PATCH, DELETE /v1/me/addresses/{addressId}
-        .routes(routes!(addresses::update_my_address, addresses::remove_my_address))
+        .routes(routes!(
+            addresses::update_my_address,
+            addresses::remove_my_address
+        ))
         // GET /v1/me/sessions
         .routes(routes!(session::routes::list_sessions))
         // DELETE /v1/me/sessions/{sessionId}
@@ -131,9 +137,15 @@ fn api() -> OpenApiRouter<IdentityState> {
         // DELETE /v1/orgs/{orgId}/api-keys/{prefix}
         .routes(routes!(api_keys::revoke_api_key))
         // GET, POST /v1/orgs/{orgId}/addresses
-        .routes(routes!(addresses::list_org_addresses, addresses::add_org_address))
+        .routes(routes!(
+            addresses::list_org_addresses,
+            addresses::add_org_address
+        ))
         // PATCH, DELETE /v1/orgs/{orgId}/addresses/{addressId}
-        .routes(routes!(addresses::update_org_address, addresses::remove_org_address))
+        .routes(routes!(
+            addresses::update_org_address,
+            addresses::remove_org_address
+        ))
         // GET /v1/orgs/{orgId}/audit
         .routes(routes!(audit_trail::list_org_audit))
 }

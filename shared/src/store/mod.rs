@@ -300,6 +300,9 @@ pub struct QueryRefinement {
     pub filter: Option<String>,
     pub names: Vec<(String, String)>,
     pub values: Vec<(String, AttributeValue)>,
+    /// A strongly consistent read (table only): for a write that decides
+    /// from the partition as it is now.
+    pub consistent_read: bool,
 }
 
 #[derive(Clone)]
@@ -675,7 +678,8 @@ impl Store {
         }
         request = request
             .key_condition_expression(key_condition)
-            .set_filter_expression(refinement.filter.clone());
+            .set_filter_expression(refinement.filter.clone())
+            .consistent_read(refinement.consistent_read);
         for (name, attribute) in &refinement.names {
             request = request.expression_attribute_names(name, attribute);
         }
