@@ -3,7 +3,9 @@
 //! validation, tenant isolation, permissions, audit and account erasure.
 
 use axum::http::StatusCode;
-use bodega_tests::{MY_ADDRESSES, TestApp, address_body, org_addresses, spawn_app, unique_email};
+use bodega_tests::{
+    MY_ADDRESSES, TestApp, address_body, org_addresses, product_body, spawn_app, unique_email,
+};
 use serde_json::{Value, json};
 
 fn id(entry: &Value) -> String {
@@ -419,5 +421,173 @@ async fn an_org_book_is_read_by_buyers_changed_by_managers_and_audited() {
             ("address.added".to_owned(), target(&back)),
             ("address.added".to_owned(), target(&dock)),
         ]
+    );
+}
+
+/// A seller's product with stock, in a fresh shop; returns its id.
+async fn product_for_sale(app: &TestApp) -> String {
+    let admin_email = unique_email("admin");
+    app.signed_in_as(&admin_email).await;
+    let admin = app.promote_to_platform_admin(&admin_email).await;
+    let seller = app.signed_in_as(&unique_email("seller")).await;
+    let seller_org = app.new_org(&seller, "seller").await;
+    let category = app.category(&admin, "vegetables").await;
+    let mut body = product_body(&seller_org, "TOM-1", &category, "Tomatoes", 250);
+    body["stock"] = json!(100);
+    app.new_product(&seller, &body).await
+}
+
+/// Checks out the cart of `token` (for `org`, if any) by card with `body`'s
+/// addresses.
+async fn checkout_with(
+    app: &TestApp,
+    token: &str,
+    org: Option<&str>,
+    product: &str,
+    addresses: Value,
+) -> bodega_tests::TestResponse {
+    app.add_to_cart(token, org, product, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    let mut body = json!({ "paymentMethod": "card" });
+    body.as_object_mut()
+        .unwrap()
+        .extend(addresses.as_object().unwrap().clone());
+    let key = ulid::Ulid::new().to_string();
+    app.checkout(token, org, Some(&key), &body).await
+}
+
+#[tokio::test]
+async fn checkout_copies_a_saved_address_into_the_order() {
+    let app = spawn_app().await;
+    let product = product_for_sale(&app).await;
+    let token = app.signed_in_as(&unique_email("ada")).await;
+    let home = app.new_address(&token, MY_ADDRESSES, "Ada at home").await;
+    let office = app.new_address(&token, MY_ADDRESSES, "Ada at work").await;
+
+    let placed = checkout_with(
+        &app,
+        &token,
+        None,
+        &product,
+        json!({ "shippingAddressId": id(&home), "billingAddressId": id(&office) }),
+    )
+    .await;
+    let order = placed.assert_ok(StatusCode::CREATED).clone();
+    assert_eq!(order["shippingAddress"], home["address"], "{order}");
+    assert_eq!(order["billingAddress"], office["address"], "{order}");
+
+    // The book changes; the order keeps the address it was placed with.
+    let mut moved = address_body("Ada elsewhere");
+    moved["city"] = json!("Hamburg");
+    app.update_address(
+        &token,
+        MY_ADDRESSES,
+        &id(&home),
+        &json!({ "address": moved }),
+        None,
+    )
+    .await
+    .assert_ok(StatusCode::OK);
+    let removed = app
+        .remove_address(&token, MY_ADDRESSES, &id(&office), None)
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.body);
+    let order_id = order["id"].as_str().unwrap();
+    let kept = app.order(&token, order_id).await;
+    let kept = kept.assert_ok(StatusCode::OK);
+    assert_eq!(kept["shippingAddress"]["name"], "Ada at home");
+    assert_eq!(kept["shippingAddress"]["city"], "Berlin");
+    assert_eq!(kept["billingAddress"]["name"], "Ada at work");
+
+    // The billing address defaults to the saved shipping address.
+    let placed = checkout_with(
+        &app,
+        &token,
+        None,
+        &product,
+        json!({ "shippingAddressId": id(&home) }),
+    )
+    .await;
+    let order = placed.assert_ok(StatusCode::CREATED);
+    assert_eq!(order["billingAddress"]["city"], "Hamburg", "{order}");
+}
+
+#[tokio::test]
+async fn checkout_refuses_addresses_of_other_books_and_both_forms_at_once() {
+    let app = spawn_app().await;
+    let product = product_for_sale(&app).await;
+    let ada = app.signed_in_as(&unique_email("ada")).await;
+    let eve = app.signed_in_as(&unique_email("eve")).await;
+    let adas = app.new_address(&ada, MY_ADDRESSES, "Ada").await;
+    let eves = app.new_address(&eve, MY_ADDRESSES, "Eve").await;
+
+    // Another person's saved address is not found, nor is a made-up one.
+    for addresses in [
+        json!({ "shippingAddressId": id(&adas) }),
+        json!({ "shippingAddressId": id(&eves), "billingAddressId": id(&adas) }),
+        json!({ "shippingAddressId": "01JDC0NOSUCHADDRESS0000000" }),
+    ] {
+        checkout_with(&app, &eve, None, &product, addresses)
+            .await
+            .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    }
+    // An address and its id together are a 422 naming the id.
+    let both = checkout_with(
+        &app,
+        &eve,
+        None,
+        &product,
+        json!({ "shippingAddressId": id(&eves), "shippingAddress": address_body("Eve") }),
+    )
+    .await;
+    both.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(
+        both.body["error"]["fields"]["shippingAddressId"].is_array(),
+        "{}",
+        both.body
+    );
+
+    // Buying for an organization names the organization's book, not one's own.
+    let org = app.new_org(&ada, "buyer").await;
+    let dock = app
+        .new_address(&ada, &org_addresses(&org), "Loading dock")
+        .await;
+    checkout_with(
+        &app,
+        &ada,
+        Some(&org),
+        &product,
+        json!({ "shippingAddressId": id(&adas) }),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    checkout_with(
+        &app,
+        &ada,
+        None,
+        &product,
+        json!({ "shippingAddressId": id(&dock) }),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let placed = checkout_with(
+        &app,
+        &ada,
+        Some(&org),
+        &product,
+        json!({ "shippingAddressId": id(&dock) }),
+    )
+    .await;
+    let order = placed.assert_ok(StatusCode::CREATED);
+    assert_eq!(order["shippingAddress"]["name"], "Loading dock", "{order}");
+    // Nobody else's order was placed meanwhile: Eve's cart is still full.
+    let cart = app.cart(&eve, None).await;
+    assert_eq!(
+        cart.assert_ok(StatusCode::OK)["lines"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
     );
 }
