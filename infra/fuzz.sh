@@ -109,6 +109,11 @@ ASSET_ID="$(api POST /v1/uploads "$USER_TOKEN" "{\"purpose\":\"product_image\",\
 DESIGN_ID="$(api POST /v1/designs "$USER_TOKEN" '{"title":"Fuzz dress","prompt":"blue waves on a light summer dress","category":"dress","style":"casual","colors":["#1144aa","#ffffff"],"isPublic":true}' | field "['id']")"
 KEY_PREFIX="$(api POST "/v1/orgs/$ORG_ID/api-keys" "$USER_TOKEN" '{"name":"fuzz","permissions":["product:read"]}' | field "['prefix']")"
 api POST "/v1/products/$PRODUCT_ID/reviews" "$USER_TOKEN" '{"rating":5,"title":"Firm and sweet"}' >/dev/null
+# A saved address in Ada's book and one in her org's, for the address
+# book's {addressId} and checkout's shippingAddressId / billingAddressId.
+SAVED_ADDRESS='{"label":"Home","address":{"name":"Ada Lovelace","line1":"Hauptstrasse 5","postalCode":"10115","city":"Berlin","country":"DE"}}'
+ADDRESS_ID="$(api POST /v1/me/addresses "$USER_TOKEN" "$SAVED_ADDRESS" | field "['id']")"
+ORG_ADDRESS_ID="$(api POST "/v1/orgs/$ORG_ID/addresses" "$USER_TOKEN" "$SAVED_ADDRESS" | field "['id']")"
 # invite ORG TOKEN EMAIL → the code the invitation email carries (read from
 # moto's record of sent emails, as a person reads their inbox).
 invite() {
@@ -160,6 +165,7 @@ sessions = { values = ["$SESSION_ID"] }
 assets = { values = ["$ASSET_ID"] }
 prefixes = { values = ["$KEY_PREFIX"] }
 designs = { values = ["$DESIGN_ID"] }
+addresses = { values = ["$ADDRESS_ID", "$ORG_ADDRESS_ID"] }
 
 [parameters]
 "path.orgId" = { dictionary = "orgs", probability = 0.7 }
@@ -180,6 +186,9 @@ designs = { values = ["$DESIGN_ID"] }
 "body.token" = { dictionary = "invitations", probability = 0.5 }
 "path.file" = { dictionary = "docfiles", probability = 0.7 }
 "path.designId" = { dictionary = "designs", probability = 0.7 }
+"path.addressId" = { dictionary = "addresses", probability = 0.7 }
+"body.shippingAddressId" = { dictionary = "addresses", probability = 0.5 }
+"body.billingAddressId" = { dictionary = "addresses", probability = 0.5 }
 
 # Credentials are the tokens above, never generated ones.
 [generation]
@@ -234,10 +243,13 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # award's proposals, lines and quantities against the stored proposals; a
 # buyer's message names an invited supplier's thread or goes to all.
 # Milestones: an excursion needs its temperature.
+# Address books: an address's required fields and formats (postal code,
+# phone, country code) are checkout's validation, not in the schema; a
+# default is moved, never unset alone.
 # And integers written with a fraction of zero (2.0), which JSON Schema
 # counts as integers and the API refuses (422).
 [[operations]]
-include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression|create_design|update_design|create_rfq|update_rfq|publish_rfq|submit_proposal|revise_proposal|decline_invitation|award_rfq|post_rfq_message|record_milestone)$"
+include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression|create_design|update_design|create_rfq|update_rfq|publish_rfq|submit_proposal|revise_proposal|decline_invitation|award_rfq|post_rfq_message|record_milestone|add_my_address|update_my_address|add_org_address|update_org_address)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, "5xx"]
 
 # Bulk calls answer 200 with a result per product: a refused product is a

@@ -40,6 +40,12 @@ pub enum AuditAction {
     MemberLeft,
     #[serde(rename = "apikey.created")]
     ApiKeyCreated,
+    #[serde(rename = "address.added")]
+    AddressAdded,
+    #[serde(rename = "address.changed")]
+    AddressChanged,
+    #[serde(rename = "address.removed")]
+    AddressRemoved,
     #[serde(rename = "apikey.revoked")]
     ApiKeyRevoked,
     #[serde(rename = "login.failed")]

@@ -4,6 +4,7 @@
 //! `routes(state)` is what the identity Lambda and the devserver serve;
 //! `openapi()` describes the same routes, so the two cannot drift apart.
 
+pub mod addresses;
 mod api_keys;
 mod audit_trail;
 mod emails;
@@ -99,6 +100,16 @@ fn api() -> OpenApiRouter<IdentityState> {
         .routes(routes!(password_reset::reset_password))
         // GET, PATCH, DELETE /v1/me
         .routes(routes!(profile::me, profile::update_me, profile::delete_me))
+        // GET, POST /v1/me/addresses
+        .routes(routes!(
+            addresses::list_my_addresses,
+            addresses::add_my_address
+        ))
+        // PATCH, DELETE /v1/me/addresses/{addressId}
+        .routes(routes!(
+            addresses::update_my_address,
+            addresses::remove_my_address
+        ))
         // GET /v1/me/sessions
         .routes(routes!(session::routes::list_sessions))
         // DELETE /v1/me/sessions/{sessionId}
@@ -125,6 +136,16 @@ fn api() -> OpenApiRouter<IdentityState> {
         .routes(routes!(api_keys::create_api_key, api_keys::list_api_keys))
         // DELETE /v1/orgs/{orgId}/api-keys/{prefix}
         .routes(routes!(api_keys::revoke_api_key))
+        // GET, POST /v1/orgs/{orgId}/addresses
+        .routes(routes!(
+            addresses::list_org_addresses,
+            addresses::add_org_address
+        ))
+        // PATCH, DELETE /v1/orgs/{orgId}/addresses/{addressId}
+        .routes(routes!(
+            addresses::update_org_address,
+            addresses::remove_org_address
+        ))
         // GET /v1/orgs/{orgId}/audit
         .routes(routes!(audit_trail::list_org_audit))
 }

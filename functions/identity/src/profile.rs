@@ -5,7 +5,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
-use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
+use shared::http::{
+    ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems, StepContext,
+};
 use shared::store::{StoreError, Transaction, Update, n, s};
 use utoipa::ToSchema;
 
@@ -327,6 +329,9 @@ pub async fn delete_me(
         &[(":user", s(&user.id))],
     )?)
     .named("email");
+    crate::addresses::erase_user_book(&state.store, &mut tx, &user.id)
+        .await
+        .context("erasing the address book")?;
     match state.store.transact(tx).await {
         Ok(()) => {}
         Err(err) if err.condition_failed("user") || err.condition_failed("email") => {

@@ -7,6 +7,7 @@
 //! the full stored item (unknown attributes are ignored) and is never
 //! written back.
 
+pub mod address;
 pub mod category;
 pub mod order;
 pub mod org;

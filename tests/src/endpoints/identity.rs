@@ -120,6 +120,50 @@ impl TestApp {
             .await
     }
 
+    /// The entries of an address book: `book` is [`MY_ADDRESSES`] or
+    /// [`org_addresses`]`(org)`.
+    pub async fn addresses(&self, token: &str, book: &str) -> TestResponse {
+        self.call(Method::GET, book, Some(token), None).await
+    }
+
+    pub async fn add_address(&self, token: &str, book: &str, body: &Value) -> TestResponse {
+        self.call(Method::POST, book, Some(token), Some(body)).await
+    }
+
+    /// Adds `address_body(name)` to `book`; returns the new entry.
+    pub async fn new_address(&self, token: &str, book: &str, name: &str) -> Value {
+        let body = json!({ "address": address_body(name) });
+        self.add_address(token, book, &body)
+            .await
+            .assert_ok(StatusCode::CREATED)
+            .clone()
+    }
+
+    pub async fn update_address(
+        &self,
+        token: &str,
+        book: &str,
+        id: &str,
+        body: &Value,
+        if_match: Option<&str>,
+    ) -> TestResponse {
+        let path = format!("{book}/{id}");
+        self.call_if_match(Method::PATCH, &path, Some(token), if_match, Some(body))
+            .await
+    }
+
+    pub async fn remove_address(
+        &self,
+        token: &str,
+        book: &str,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> TestResponse {
+        let path = format!("{book}/{id}");
+        self.call_if_match(Method::DELETE, &path, Some(token), if_match, None)
+            .await
+    }
+
     /// Registers `email` and signs in; returns the access token.
     pub async fn signed_in_as(&self, email: &str) -> String {
         self.register(email, PASSWORD, "Test User")
@@ -154,4 +198,23 @@ impl TestApp {
             .await;
         self.signed_in_as_existing(email).await
     }
+}
+
+/// The signed-in person's address book.
+pub const MY_ADDRESSES: &str = "/v1/me/addresses";
+
+/// An organization's address book.
+pub fn org_addresses(org: &str) -> String {
+    format!("/v1/orgs/{org}/addresses")
+}
+
+/// A valid address in Berlin for `name`.
+pub fn address_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "line1": "Hauptstraße 5",
+        "postalCode": "10115",
+        "city": "Berlin",
+        "country": "DE",
+    })
 }

@@ -181,6 +181,20 @@ async fn studio_journey(j: &mut Journey, ada: &str, grace: &str) {
     j.run("studio/design-delete.json", Some(ada), 204).await;
 }
 
+/// An address book's samples (`<prefix>-add.json`, `<prefix>es-list.json`,
+/// ...): add binds the sample address id, the update's If-Match is the
+/// added entry's ETag, the removal's the updated one's.
+async fn address_book_journey(j: &mut Journey, token: &str, prefix: &str) {
+    let saved = j.run(&format!("{prefix}-add.json"), Some(token), 201).await;
+    j.bind("01JDC1ADDRESS0000000000000", text(&saved["id"]));
+    j.run(&format!("{prefix}es-list.json"), Some(token), 200)
+        .await;
+    j.run(&format!("{prefix}-update.json"), Some(token), 200)
+        .await;
+    j.run(&format!("{prefix}-remove.json"), Some(token), 204)
+        .await;
+}
+
 fn at_version(j: &mut Journey, n: u32) {
     j.bind("/versions/1/", format!("/versions/{n}/"));
     j.bind("\"n\":\"1\"", format!("\"n\":\"{n}\""));
@@ -298,6 +312,7 @@ async fn every_sample_event_reaches_its_handlers_work() {
     j.bind(EMAIL_CODE, code);
     j.run("identity/verify-email.json", None, 200).await;
     j.run("identity/my-audit.json", Some(ada), 200).await;
+    address_book_journey(&mut j, ada, "identity/address").await;
 
     // Her company, its members and keys.
     let org = text(&j.run("identity/org-create.json", Some(ada), 201).await["id"]);
@@ -331,6 +346,7 @@ async fn every_sample_event_reaches_its_handlers_work() {
     j.bind("3f9a0c1d2e4b", text(&key["prefix"]));
     j.run("identity/api-keys-list.json", Some(ada), 200).await;
     j.run("identity/api-key-revoke.json", Some(ada), 204).await;
+    address_book_journey(&mut j, ada, "identity/org-address").await;
     j.run("identity/org-audit.json", Some(ada), 200).await;
 
     // The catalog: a category, products, stock, search and reviews.

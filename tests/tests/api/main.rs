@@ -1,6 +1,7 @@
 //! One integration binary, a module per area; run with `make test`.
 
 mod account;
+mod addresses;
 mod api_keys;
 mod assets;
 mod catalog;

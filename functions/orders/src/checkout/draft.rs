@@ -6,6 +6,7 @@ use shared::http::{ApiError, ApiResult};
 
 use super::PAYMENT_WINDOW_SECS;
 use super::request::Checkout;
+use super::saved_address::ShipTo;
 use crate::model::{
     ALL_ORDERS_PARTITION, Buyer, EXPIRING_PARTITION, FULFILMENT_TYPE, FulfilmentRecord,
     FulfilmentStatus, HistoryEntry, ORDER_SK, ORDER_TYPE, OrderLine, OrderRecord, OrderStatus,
@@ -22,6 +23,7 @@ pub(super) struct Draft {
 pub(super) fn draft(
     buyer: &Buyer,
     checkout: &Checkout,
+    ship_to: &ShipTo,
     currency: Currency,
     lines: Vec<OrderLine>,
 ) -> ApiResult<Draft> {
@@ -34,7 +36,7 @@ pub(super) fn draft(
             line_total: l.line_total,
         })
         .collect();
-    let quote = pricing::quote(currency, checkout.shipping.country.as_str(), &priced)
+    let quote = pricing::quote(currency, ship_to.shipping.country.as_str(), &priced)
         .map_err(|err| ApiError::invalid_field("cart", err.to_string()))?;
     let id = new_id();
     let now = now_rfc3339();
@@ -71,7 +73,7 @@ pub(super) fn draft(
             currency: currency.as_str().to_owned(),
             subtotal: *subtotal,
             shipping: *shipping,
-            shipping_address: checkout.shipping.clone(),
+            shipping_address: ship_to.shipping.clone(),
             carrier: None,
             tracking_number: None,
             history: vec![entry.clone()],
@@ -104,8 +106,8 @@ pub(super) fn draft(
             total: quote.total,
         },
         lines,
-        shipping_address: checkout.shipping.clone(),
-        billing_address: checkout.billing.clone(),
+        shipping_address: ship_to.shipping.clone(),
+        billing_address: ship_to.billing.clone(),
         note: checkout.note.clone(),
         payment: Payment {
             method: checkout.method,

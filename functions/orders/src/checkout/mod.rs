@@ -14,6 +14,7 @@ mod lines;
 mod payment;
 mod place;
 mod request;
+mod saved_address;
 
 use std::collections::BTreeMap;
 
@@ -69,10 +70,10 @@ const FIXED_ITEMS: usize = 4;
         (status = 200, description = "A replay: the order this Idempotency-Key placed", body = Envelope<OrderView>),
         (status = 400, description = "No Idempotency-Key, or the body is not JSON", body = ErrorEnvelope),
         (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
-        (status = 404, description = "No such organization (or not the caller's)", body = ErrorEnvelope),
+        (status = 404, description = "No such organization (or not the caller's), or shippingAddressId / billingAddressId names no address of the buyer's address book", body = ErrorEnvelope),
         (status = 409, description = "Products short of stock or no longer for sale (details.lines names them), the total differs from expectedTotal (details.totals), the cart changed meanwhile, or too many unpaid card orders; nothing was written", body = ErrorEnvelope),
         (status = 402, description = "The payment provider refused the payment; the order was cancelled and its stock released", body = ErrorEnvelope),
-        (status = 422, description = "Invalid addresses or payment method, an empty cart, a cart too large for one checkout, invoice without a verified organization, or the Idempotency-Key was used for another request", body = ErrorEnvelope),
+        (status = 422, description = "Invalid addresses (or both an address and its id) or payment method, an empty cart, a cart too large for one checkout, invoice without a verified organization, or the Idempotency-Key was used for another request", body = ErrorEnvelope),
         (status = 503, description = "A dependency is unavailable; retry with the same Idempotency-Key", body = ErrorEnvelope),
     ),
 )]
@@ -155,7 +156,10 @@ async fn place_fresh(
             .into_iter()
             .collect();
     let (currency, lines) = price_cart(&cart, &products)?;
-    let draft = draft(buyer, checkout, currency, lines)?;
+    let ship_to = saved_address::resolve(store, buyer, checkout)
+        .await
+        .context("reading the saved addresses")?;
+    let draft = draft(buyer, checkout, &ship_to, currency, lines)?;
     if let Some(expected) = checkout.expected_total
         && expected != draft.order.totals.total
     {
