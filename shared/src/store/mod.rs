@@ -152,6 +152,26 @@ impl CancellationReason {
     }
 }
 
+/// Tries of one transaction that another transaction's hold on an item
+/// cancelled (`TransactionConflict` without a failed condition).
+const TRANSACTION_CONFLICT_ATTEMPTS: u32 = 4;
+
+/// True when every reason that is not `None` is a `TransactionConflict`.
+fn only_conflicts(reasons: &[CancellationReason]) -> bool {
+    let mut conflicts = reasons.iter().filter(|r| r.code != "None").peekable();
+    conflicts.peek().is_some() && conflicts.all(|r| r.code == "TransactionConflict")
+}
+
+/// A few milliseconds of jitter, so retried transactions spread out.
+fn rand_jitter_ms() -> u64 {
+    u64::from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos())
+            % 20,
+    )
+}
+
 const RETRYABLE_SERVICE_CODES: &[&str] = &[
     "ProvisionedThroughputExceededException",
     "ThrottlingException",
@@ -300,6 +320,9 @@ pub struct QueryRefinement {
     pub filter: Option<String>,
     pub names: Vec<(String, String)>,
     pub values: Vec<(String, AttributeValue)>,
+    /// A strongly consistent read (table only): for a write that decides
+    /// from the partition as it is now.
+    pub consistent_read: bool,
 }
 
 #[derive(Clone)]
@@ -582,32 +605,48 @@ impl Store {
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn transact(&self, tx: impl Into<Transaction>) -> Result<(), StoreError> {
         let (items, names) = tx.into().into_parts();
-        let err = match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => return Ok(()),
-            Err(err) => err,
-        };
-        if let SdkError::ServiceError(service) = &err
-            && let TransactWriteItemsError::TransactionCanceledException(cancelled) = service.err()
-        {
-            let reasons = cancelled
-                .cancellation_reasons()
-                .iter()
-                .enumerate()
-                .map(|(index, reason)| CancellationReason {
-                    index,
-                    name: names.get(index).cloned().flatten(),
-                    code: reason.code().unwrap_or("None").to_owned(),
-                })
-                .collect();
-            return Err(StoreError::TransactionCanceled(reasons));
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let err = match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(()),
+                Err(err) => err,
+            };
+            if let SdkError::ServiceError(service) = &err
+                && let TransactWriteItemsError::TransactionCanceledException(cancelled) =
+                    service.err()
+            {
+                let reasons: Vec<CancellationReason> = cancelled
+                    .cancellation_reasons()
+                    .iter()
+                    .enumerate()
+                    .map(|(index, reason)| CancellationReason {
+                        index,
+                        name: names.get(index).cloned().flatten(),
+                        code: reason.code().unwrap_or("None").to_owned(),
+                    })
+                    .collect();
+                // Another transaction held one of the items at that moment:
+                // nothing was written and no condition failed, so the same
+                // writes are tried again shortly, a few times.
+                if attempt < TRANSACTION_CONFLICT_ATTEMPTS && only_conflicts(&reasons) {
+                    tracing::debug!(attempt, "transaction conflict; trying again");
+                    tokio::time::sleep(std::time::Duration::from_millis(
+                        20 * attempt as u64 + rand_jitter_ms(),
+                    ))
+                    .await;
+                    continue;
+                }
+                return Err(StoreError::TransactionCanceled(reasons));
+            }
+            return Err(classify(err));
         }
-        Err(classify(err))
     }
 
     /// One page of a partition, newest or oldest first. `cursor` must come
@@ -675,7 +714,8 @@ impl Store {
         }
         request = request
             .key_condition_expression(key_condition)
-            .set_filter_expression(refinement.filter.clone());
+            .set_filter_expression(refinement.filter.clone())
+            .consistent_read(refinement.consistent_read);
         for (name, attribute) in &refinement.names {
             request = request.expression_attribute_names(name, attribute);
         }
@@ -759,6 +799,21 @@ mod tests {
             name: name.map(str::to_owned),
             code: code.into(),
         }
+    }
+
+    #[test]
+    fn only_a_cancellation_of_conflicts_alone_is_tried_again() {
+        let conflict = [
+            reason(0, None, "None"),
+            reason(1, Some("stock"), "TransactionConflict"),
+        ];
+        assert!(only_conflicts(&conflict));
+        let with_condition = [
+            reason(0, Some("cart"), "ConditionalCheckFailed"),
+            reason(1, Some("stock"), "TransactionConflict"),
+        ];
+        assert!(!only_conflicts(&with_condition));
+        assert!(!only_conflicts(&[reason(0, None, "None")]));
     }
 
     #[test]
