@@ -562,6 +562,15 @@ pub struct RfqFilter {
     cursor: Option<String>,
 }
 
+/// `?limit=&cursor=` as the list documents them: a limit outside 1 to 100
+/// is a 400, not quietly clamped.
+pub(crate) fn page_params(limit: Option<u32>, cursor: Option<String>) -> ApiResult<PageParams> {
+    if limit.is_some_and(|l| !(1..=PageParams::MAX_LIMIT).contains(&l)) {
+        return Err(ApiError::bad_request("limit must be from 1 to 100"));
+    }
+    Ok(PageParams { limit, cursor })
+}
+
 /// The buyer's RFQs, newest first. Needs `rfq:read`.
 ///
 /// One Query of the org's partition (`RFQ#` prefix); the status filter is a
@@ -587,10 +596,7 @@ pub async fn list_rfqs(
     ApiQuery(filter): ApiQuery<RfqFilter>,
 ) -> ApiResult<ApiResponse<Vec<RfqView>>> {
     access::require(&state.store, &caller, &org_id, Permission::RfqRead).await?;
-    let page_params = PageParams {
-        limit: filter.limit,
-        cursor: filter.cursor.clone(),
-    };
+    let page_params = page_params(filter.limit, filter.cursor.clone())?;
     let limit = page_params.limit();
     let mut refinement = QueryRefinement::default();
     let mut conditions = vec!["#type = :type".to_owned()];

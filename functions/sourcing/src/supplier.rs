@@ -10,8 +10,7 @@ use shared::audit::{AuditAction, AuditEvent, AuditScope};
 use shared::auth::{Caller, Permission};
 use shared::domain::now_rfc3339;
 use shared::http::{
-    ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
-    Problems,
+    ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems,
 };
 use shared::store::{Index, PartitionQuery, Store, StoreError, Transaction, Update, n, s};
 use utoipa::{IntoParams, ToSchema};
@@ -216,10 +215,7 @@ pub async fn list_invitations(
     ApiQuery(filter): ApiQuery<InvitationFilter>,
 ) -> ApiResult<ApiResponse<Vec<RfqInvitationView>>> {
     access::require(&state.store, &caller, &org_id, Permission::RfqRead).await?;
-    let page_params = PageParams {
-        limit: filter.limit,
-        cursor: filter.cursor,
-    };
+    let page_params = crate::rfqs::page_params(filter.limit, filter.cursor)?;
     let limit = page_params.limit();
     // Invitation keys end in the RFQ's id, a ULID: newest RFQ first.
     let query = PartitionQuery {

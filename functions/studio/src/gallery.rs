@@ -122,12 +122,11 @@ pub async fn list_gallery(
     ApiQuery(params): ApiQuery<GalleryParams>,
 ) -> ApiResult<ApiResponse<Vec<DesignView>>> {
     let sort = match params.sort.as_deref() {
-        None | Some("") => GallerySort::Newest,
+        None => GallerySort::Newest,
         Some(raw) => GallerySort::parse(raw)
             .ok_or_else(|| ApiError::bad_request("sort must be newest or popular"))?,
     };
-    let categories: Vec<DesignCategory> = match params.category.as_deref().filter(|c| !c.is_empty())
-    {
+    let categories: Vec<DesignCategory> = match params.category.as_deref() {
         None => DesignCategory::ALL.to_vec(),
         Some(raw) => vec![DesignCategory::parse(raw).ok_or_else(|| {
             ApiError::bad_request("category must be dress, shirt, pants or accessories")
@@ -136,7 +135,7 @@ pub async fn list_gallery(
     let limit = params.limit.unwrap_or(20).clamp(1, 100);
     let mut refinement = QueryRefinement::default();
     let mut filters = Vec::new();
-    if let Some(raw) = params.style.as_deref().filter(|c| !c.is_empty()) {
+    if let Some(raw) = params.style.as_deref() {
         let style = DesignStyle::parse(raw).ok_or_else(|| {
             ApiError::bad_request("style must be casual, formal, sporty or vintage")
         })?;

@@ -728,6 +728,12 @@ async fn a_draft_is_checked_field_by_field_and_edited_with_if_match() {
     body["closesAt"] = json!("tomorrow");
     let refused = app.create_rfq(&m.buyer, &m.buyer_org, &body).await;
     refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    // A page size outside 1 to 100 is refused, not clamped.
+    for query in ["limit=0", "limit=101"] {
+        app.list_rfqs(&m.buyer, &m.buyer_org, query)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    }
     for field in [
         "lines[0].quantity",
         "lines[0].unit",

@@ -364,6 +364,25 @@ async fn private_designs_are_never_in_the_gallery_and_404_to_others() {
 }
 
 #[tokio::test]
+async fn the_gallery_refuses_filters_it_does_not_know() {
+    let app = spawn_app().await;
+    for query in [
+        "?style=",
+        "?category=",
+        "?category=hats",
+        "?sort=",
+        "?sort=best",
+    ] {
+        app.gallery(query)
+            .await
+            .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    }
+    app.gallery("?style=casual&category=dress")
+        .await
+        .assert_ok(StatusCode::OK);
+}
+
+#[tokio::test]
 async fn the_gallery_orders_newest_and_popular_across_categories() {
     let app = spawn_app().await;
     let owner = app.signed_in_as(&unique_email("prolific")).await;
