@@ -16,6 +16,7 @@ mod mail_images;
 mod openapi;
 mod orders;
 mod orgs;
+mod owasp;
 mod payments_provider;
 mod print_partner;
 mod resilience;
