@@ -14,7 +14,7 @@ LAMBDA_ARCH ?= arm64
 # Every crate under functions/ is a Lambda function (the devserver and tests are not).
 FUNCTIONS := $(notdir $(wildcard functions/*))
 
-.PHONY: help dev test stop status lint fmt build lambda-build bench deploy cfn-lint openapi fuzz
+.PHONY: help dev test stop status lint fmt build lambda-build sam-build lambda-check bench deploy cfn-lint openapi fuzz
 
 help: ## list the targets
 	@echo "Bodega make targets:"
@@ -49,16 +49,20 @@ fmt: ## format the workspace
 build: ## cargo build --workspace
 	cargo build --workspace
 
-lambda-build: ## install cargo-lambda + zig (once), then cargo lambda build --release (LAMBDA_ARCH=arm64|x86-64)
-	infra/stack.sh install-lambda-tools
-	@if [ "$(LAMBDA_ARCH)" = arm64 ] && command -v rustup >/dev/null 2>&1 && \
-	  ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then \
-	  echo "The Rust target aarch64-unknown-linux-gnu is not installed: run" >&2; \
-	  echo "  rustup target add aarch64-unknown-linux-gnu" >&2; \
-	  echo "or build for x86-64 Lambdas: make lambda-build LAMBDA_ARCH=x86-64" >&2; \
-	  exit 1; \
-	fi
-	PATH="$(VENV_BIN):$$PATH" cargo lambda build --release --$(LAMBDA_ARCH) $(addprefix -p ,$(FUNCTIONS))
+lambda-build: ## cargo lambda build --release of every function (LAMBDA_ARCH=arm64|x86-64); installs what it needs
+	infra/lambda.sh build --arch $(LAMBDA_ARCH)
+
+sam-build: ## sam validate --lint && sam build (arm64), with the SAM CLI installed into .local/sam
+	infra/lambda.sh sam-build
+
+# Called by `sam build` for each function (template.yaml: BuildMethod makefile,
+# ARTIFACTS_DIR set by SAM): the first call builds the workspace, the others
+# find it built and copy their bootstrap.
+build-%Function:
+	infra/lambda.sh sam-artifact $*Function "$(ARTIFACTS_DIR)"
+
+lambda-check: ## start every built bootstrap (arm64 under qemu-user) against a stand-in Runtime API with one sample event each
+	infra/lambda.sh check
 
 bench: ## benchmarks that print figures: catalog reads (p50/p99, DynamoDB calls and capacity), a 12 MP thumbnail and matching 1,000 suppliers
 	infra/bench.sh
@@ -67,9 +71,8 @@ cfn-lint: ## lint template.yaml with cfn-lint (installs it if needed)
 	infra/stack.sh install
 	$(VENV_BIN)/cfn-lint template.yaml
 
-# `sam` is the AWS SAM CLI; it is not installed by this repo (deploying needs
-# real AWS credentials, which are never kept here). samconfig.toml holds the
-# deploy settings.
-deploy: ## sam build && sam deploy (needs the AWS SAM CLI and AWS credentials)
-	sam build
-	sam deploy
+# Deploying needs real AWS credentials, which are never kept here.
+# samconfig.toml holds the deploy settings.
+deploy: ## sam build && sam deploy (needs AWS credentials)
+	infra/lambda.sh sam-build
+	.local/sam/bin/sam deploy

@@ -421,10 +421,9 @@ cmd_install_lambda_tools() {
     echo "$want" >"$stamp"
     say "Lambda build tools: installed in $(($(now) - t0)) s"
   fi
-  local cl zig zig_bin
+  local cl zig
   cl="$("$VENV/bin/cargo-lambda" lambda --version 2>&1)" || die "cargo-lambda does not run: $cl"
   zig="$("$VENV/bin/python" -m ziglang version 2>&1)" || die "zig (python -m ziglang) does not run: $zig"
-  zig_bin="$("$VENV/bin/python" -c 'import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), "zig"))')"
   # cargo-lambda looks for zig on PATH or as `python3 -m ziglang`.
   # (run outside the workspace: `system` reads cargo metadata of its cwd)
   local system_info
@@ -434,20 +433,10 @@ cmd_install_lambda_tools() {
   fi
   say "ok  $cl"
   say "ok  zig $zig (found by cargo-lambda with $(rel "$VENV")/bin on PATH)"
-  if command -v rustup >/dev/null 2>&1 \
-    && ! grep -qx 'aarch64-unknown-linux-gnu' <<<"$(rustup target list --installed 2>/dev/null || true)"; then
-    say ""
-    say "note: the Rust target aarch64-unknown-linux-gnu is not installed, so --arm64"
-    say "      builds need 'rustup target add aarch64-unknown-linux-gnu' first"
-    say "      (rustup downloads it from the Rust project's servers); x86-64 builds"
-    say "      (--x86-64) use the installed host target."
-  fi
   say ""
-  say "Build the functions for Lambda (make lambda-build does this):"
-  say "  PATH=\"\$PWD/$(rel "$VENV")/bin:\$PATH\" cargo lambda build --release --arm64"
-  say "or without changing PATH (then cargo-lambda needs zig's path):"
-  say "  CARGO_ZIGBUILD_ZIG_PATH=$zig_bin \\"
-  say "    $(rel "$VENV")/bin/cargo-lambda lambda build --release --arm64"
+  say "Build the functions for Lambda with: make lambda-build (infra/lambda.sh build),"
+  say "which picks rustup's aarch64 target when it is installed and Debian's Rust"
+  say "with its aarch64 standard library otherwise (infra/lambda.sh toolchain tells)."
 }
 
 # --------------------------------------------------------------------------
