@@ -8,17 +8,21 @@
 //! - [`gallery`]: public ready designs, newest or popular; likes and views.
 //! - [`limits`] and [`blocklist`]: ten designs per rolling hour, the prompt
 //!   blocklist and the escalation to a temporary generation ban.
+//! - [`publish`] and [`garments`]: a ready design sold as a made-to-order
+//!   garment, created by catalog's own command; print readiness at 150 DPI.
 //! - [`generator`], [`palette`], [`providers`]: the offline generator, the
 //!   palette score, and the provider traits with their OpenAI clients.
 
 pub mod blocklist;
 pub mod designs;
 pub mod gallery;
+pub mod garments;
 pub mod generator;
 pub mod limits;
 pub mod model;
 pub mod palette;
 pub mod providers;
+pub mod publish;
 pub mod worker;
 
 use std::sync::Arc;
@@ -228,6 +232,8 @@ fn api() -> OpenApiRouter<StudioState> {
         .routes(routes!(gallery::like_design, gallery::unlike_design))
         // GET /v1/gallery
         .routes(routes!(gallery::list_gallery))
+        // POST /v1/designs/{designId}/publish
+        .routes(routes!(publish::publish_design))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

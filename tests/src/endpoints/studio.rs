@@ -18,6 +18,16 @@ pub fn design_body(title: &str) -> Value {
     })
 }
 
+/// A publish request for a t-shirt at 29.00 EUR.
+pub fn publish_body(org: &str, category_id: &str) -> Value {
+    json!({
+        "sellerOrgId": org,
+        "garment": "tshirt",
+        "price": {"amount": 2900, "currency": "EUR"},
+        "categoryId": category_id,
+    })
+}
+
 /// Studio: one method per endpoint, plus the worker run on demand.
 impl TestApp {
     pub async fn create_design(&self, token: &str, body: &Value) -> TestResponse {
@@ -121,6 +131,28 @@ impl TestApp {
         devserver::pumps::drain_generation_queue(&self.studio_state())
             .await
             .expect("the generation queue drains")
+    }
+
+    /// `POST /v1/designs/{id}/publish`, with an `Idempotency-Key` if given.
+    pub async fn publish_design(
+        &self,
+        token: &str,
+        id: &str,
+        body: &Value,
+        idempotency_key: Option<&str>,
+    ) -> TestResponse {
+        let headers: Vec<(&str, &str)> = idempotency_key
+            .map(|key| ("idempotency-key", key))
+            .into_iter()
+            .collect();
+        self.request(
+            Method::POST,
+            &format!("/v1/designs/{id}/publish"),
+            Auth::Bearer(token),
+            Some(body),
+            &headers,
+        )
+        .await
     }
 
     /// Creates a design and lets the worker draw it; returns it as shown.

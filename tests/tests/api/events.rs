@@ -396,6 +396,14 @@ async fn every_sample_event_reaches_its_handlers_work() {
         .replace('"', "\\\"");
     j.bind("\\\"v1\\\"", etag);
     j.run("catalog/update-product.json", Some(ada), 200).await;
+    // A design of Ada's, sold by her org as a t-shirt made to order.
+    let sold = j
+        .app
+        .ready_design(ada, &bodega_tests::design_body("Sold"))
+        .await;
+    j.bind("01JDD0DES1GN00000000000000", text(&sold["id"]));
+    let published = j.run("studio/design-publish.json", Some(ada), 201).await;
+    assert_eq!(published["madeToOrder"], true, "{published}");
     sourcing_journey(&mut j, &org, ada, &admin).await;
 
     // Files of the org.

@@ -26,4 +26,5 @@ mod sourcing;
 mod store;
 mod stream;
 mod studio;
+mod studio_publish;
 mod template;
