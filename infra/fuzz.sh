@@ -216,7 +216,7 @@ headers = { Authorization = "Bearer $ADMIN_TOKEN" }
 
 # A cursor is opaque: only one the list handed out is read (else 400).
 [[operations]]
-include-operation-id-regex = "^(list_all_orders|list_my_audit|list_my_orgs|list_api_keys|list_fulfilments|list_members|list_org_audit|list_reviews|list_orders|list_templates|list_versions|list_messages|list_suppressions|get_send|approvals_inbox|list_my_designs|list_gallery|list_rfqs|list_invitations)$"
+include-operation-id-regex = "^(list_all_orders|list_my_audit|list_my_orgs|list_api_keys|list_fulfilments|list_members|list_org_audit|list_reviews|list_orders|list_templates|list_versions|list_messages|list_suppressions|get_send|approvals_inbox|list_my_designs|list_gallery|list_manufacturing_orders|list_rfqs|list_invitations)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 429, "5xx"]
 
 # Rules across fields or over stored state, answered 422 (400 for a cursor):

@@ -116,9 +116,12 @@ pub fn design_sku(design_id: &str, garment: Garment) -> String {
     format!("DSN-{design_id}-{garment}").to_ascii_uppercase()
 }
 
-pub async fn publication(store: &Store, product_id: &str) -> ApiResult<Option<PublicationRecord>> {
+pub async fn publication(
+    store: &Store,
+    product_id: &str,
+) -> Result<Option<PublicationRecord>, StoreError> {
     let (pk, sk) = publication_key(product_id);
-    Ok(store.get::<PublicationRecord>(&pk, sk).await?)
+    store.get::<PublicationRecord>(&pk, sk).await
 }
 
 /// The design as its publisher may use it: 404 unless the caller owns it

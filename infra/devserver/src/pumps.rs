@@ -15,6 +15,8 @@
 //!   come back after the queue's visibility timeout, like Lambda's SQS
 //!   event source with `ReportBatchItemFailures`.
 //! - The design generation queue → `studio::worker::handle_batch`, the same way.
+//! - The manufacturing queue (paid orders the stream puts there) →
+//!   `studio::manufacturing::worker::handle_batch`, the same way.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -43,6 +45,7 @@ pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
         spawn_sourcing_schedule(services),
         spawn_send_queue(services),
         spawn_generation_queue(services),
+        spawn_manufacturing_queue(services),
     ]
 }
 
@@ -162,6 +165,40 @@ pub async fn drain_generation_queue(state: &studio::StudioState) -> anyhow::Resu
         .context("STUDIO_QUEUE_URL is not set")?;
     let batches = drain_queue(&queue.sqs, &queue.url, |event| {
         studio::worker::handle_batch(state, event)
+    })
+    .await?;
+    Ok(batches.iter().map(|b| b.records.len()).sum())
+}
+
+/// Feeds the manufacturing queue to the studio's manufacturing worker.
+pub fn spawn_manufacturing_queue(services: &shared::Services) -> Pump {
+    let state = studio::StudioState::from_env(services);
+    let url = services.config.manufacturing_queue_url.clone();
+    let sqs = aws_sdk_sqs::Client::new(&services.sdk);
+    let task = tokio::spawn(async move {
+        let Some(url) = url else { return };
+        loop {
+            if let Err(err) = drain_manufacturing_queue(&state, &sqs, &url).await {
+                tracing::warn!(error = ?err, "the manufacturing queue pump failed; retrying");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    });
+    Pump {
+        name: "studio-manufacturing-queue",
+        task,
+    }
+}
+
+/// Hands every message visible on the manufacturing queue to the worker
+/// and deletes those it handled; returns how many it handed over.
+pub async fn drain_manufacturing_queue(
+    state: &studio::StudioState,
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> anyhow::Result<usize> {
+    let batches = drain_queue(sqs, url, |event| {
+        studio::manufacturing::worker::handle_batch(state, event)
     })
     .await?;
     Ok(batches.iter().map(|b| b.records.len()).sum())

@@ -129,6 +129,8 @@ pub struct OrderToManufacture {
     pub payment: PaymentSummary,
     pub shipping_address: ShippingAddress,
     pub lines: Vec<LineToManufacture>,
+    /// The order's currency (and total): what a line's price is in.
+    pub totals: TotalsSummary,
 }
 
 impl OrderToManufacture {
@@ -164,6 +166,9 @@ pub struct LineToManufacture {
     pub sku: String,
     pub name: String,
     pub quantity: i64,
+    /// What the buyer pays for the line, in minor units of the order's
+    /// currency: the most its manufacturing may cost.
+    pub line_total: i64,
     #[serde(default)]
     pub made_to_order: bool,
 }

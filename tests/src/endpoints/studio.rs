@@ -155,6 +155,43 @@ impl TestApp {
         .await
     }
 
+    /// Runs the stream (which queues paid orders with made-to-order lines),
+    /// then the manufacturing worker on what this app queued; returns how
+    /// many messages it handled.
+    pub async fn drain_manufacturing(&self) -> usize {
+        self.drain_stream().await;
+        let url = self
+            .services
+            .config
+            .manufacturing_queue_url
+            .clone()
+            .expect("the stack sets STUDIO_MANUFACTURING_QUEUE_URL");
+        let sqs = aws_sdk_sqs::Client::new(&self.services.sdk);
+        devserver::pumps::drain_manufacturing_queue(&self.studio_state(), &sqs, &url)
+            .await
+            .expect("the manufacturing queue drains")
+    }
+
+    pub async fn manufacturing_orders(&self, token: &str, org: &str, query: &str) -> TestResponse {
+        self.call(
+            Method::GET,
+            &format!("/v1/orgs/{org}/manufacturing-orders{query}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
+    pub async fn manufacturing_order(&self, token: &str, org: &str, id: &str) -> TestResponse {
+        self.call(
+            Method::GET,
+            &format!("/v1/orgs/{org}/manufacturing-orders/{id}"),
+            Some(token),
+            None,
+        )
+        .await
+    }
+
     /// Creates a design and lets the worker draw it; returns it as shown.
     pub async fn ready_design(&self, token: &str, body: &Value) -> Value {
         let created = self.create_design(token, body).await;

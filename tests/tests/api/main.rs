@@ -13,6 +13,7 @@ mod identity;
 mod mail;
 mod mail_delivery;
 mod mail_images;
+mod manufacturing;
 mod openapi;
 mod orders;
 mod orgs;
