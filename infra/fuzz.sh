@@ -259,10 +259,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 include-operation-id-regex = "^(bulk_create_products|bulk_update_products)$"
 checks.negative_data_rejection.expected-statuses = ["2xx", 400, 401, 403, 404, 413, 415, 422, 429, "5xx"]
 
-# Stripe-signed: a body without Stripe's signature is refused (400); so is an
-# unsubscribe token the API did not sign.
+# Stripe- or Printful-signed: a body without the provider's signature is
+# refused (400); so is an unsubscribe token the API did not sign.
 [[operations]]
-include-operation-id-regex = "^(payment_webhook|unsubscribe)$"
+include-operation-id-regex = "^(payment_webhook|partner_webhook|unsubscribe)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, "5xx"]
 EOF
 

@@ -151,6 +151,10 @@ pub struct Config {
     /// (`STUDIO_MANUFACTURING_QUEUE_URL`): the stream puts an order there
     /// when it is paid with made-to-order lines; unset, nothing is queued.
     pub manufacturing_queue_url: Option<String>,
+    /// Orders' shipments queue (`ORDERS_SHIPMENT_QUEUE_URL`): other
+    /// contexts ask orders to mark a fulfilment shipped there
+    /// (`contracts::order::ShipmentNotice`).
+    pub shipment_queue_url: Option<String>,
     pub signing_keys: SigningKeysSource,
     pub stripe: StripeConfig,
     /// Path-style S3 addressing, for S3-compatible endpoints on an IP address.
@@ -284,6 +288,7 @@ impl Config {
                 mail_send_rate,
                 studio_queue_url: get("STUDIO_QUEUE_URL"),
                 manufacturing_queue_url: get("STUDIO_MANUFACTURING_QUEUE_URL"),
+                shipment_queue_url: get("ORDERS_SHIPMENT_QUEUE_URL"),
                 signing_keys,
                 stripe,
                 s3_force_path_style,

@@ -150,6 +150,14 @@ pub struct GenerationQueue {
     pub url: String,
 }
 
+/// Orders' shipments queue, where a partner's shipment asks orders to mark
+/// the seller's fulfilment shipped (`shared::contracts::order::ShipmentNotice`).
+#[derive(Clone)]
+pub struct ShipmentQueue {
+    pub sqs: aws_sdk_sqs::Client,
+    pub url: String,
+}
+
 #[derive(Clone)]
 pub struct StudioState {
     pub store: Store,
@@ -168,6 +176,7 @@ pub struct StudioState {
     pub partner: Option<PrintfulClient>,
     /// The Printful webhook's `secret_key`; none: webhooks are refused.
     pub printful_webhook_secret: Option<String>,
+    pub shipments: Option<ShipmentQueue>,
 }
 
 impl StudioState {
@@ -228,6 +237,14 @@ impl StudioState {
             moderation,
             partner,
             printful_webhook_secret: secrets.printful_webhook_secret,
+            shipments: services
+                .config
+                .shipment_queue_url
+                .clone()
+                .map(|url| ShipmentQueue {
+                    sqs: aws_sdk_sqs::Client::new(&services.sdk),
+                    url,
+                }),
         }
     }
 
@@ -316,6 +333,8 @@ fn api() -> OpenApiRouter<StudioState> {
         .routes(routes!(manufacturing::list_manufacturing_orders))
         // GET /v1/orgs/{orgId}/manufacturing-orders/{manufacturingOrderId}
         .routes(routes!(manufacturing::get_manufacturing_order))
+        // POST /v1/manufacturing/webhooks/{provider}
+        .routes(routes!(manufacturing::webhooks::partner_webhook))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

@@ -17,6 +17,8 @@
 //! - The design generation queue → `studio::worker::handle_batch`, the same way.
 //! - The manufacturing queue (paid orders the stream puts there) →
 //!   `studio::manufacturing::worker::handle_batch`, the same way.
+//! - Orders' shipments queue (shipments a partner made for a seller) →
+//!   `orders::shipments::handle_batch`, the same way.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -46,6 +48,7 @@ pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
         spawn_send_queue(services),
         spawn_generation_queue(services),
         spawn_manufacturing_queue(services),
+        spawn_shipment_queue(services),
     ]
 }
 
@@ -199,6 +202,40 @@ pub async fn drain_manufacturing_queue(
 ) -> anyhow::Result<usize> {
     let batches = drain_queue(sqs, url, |event| {
         studio::manufacturing::worker::handle_batch(state, event)
+    })
+    .await?;
+    Ok(batches.iter().map(|b| b.records.len()).sum())
+}
+
+/// Feeds orders' shipments queue to the orders shipments worker.
+pub fn spawn_shipment_queue(services: &shared::Services) -> Pump {
+    let store = services.store.clone();
+    let url = services.config.shipment_queue_url.clone();
+    let sqs = aws_sdk_sqs::Client::new(&services.sdk);
+    let task = tokio::spawn(async move {
+        let Some(url) = url else { return };
+        loop {
+            if let Err(err) = drain_shipment_queue(&store, &sqs, &url).await {
+                tracing::warn!(error = ?err, "the shipments queue pump failed; retrying");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    });
+    Pump {
+        name: "orders-shipment-queue",
+        task,
+    }
+}
+
+/// Hands every message visible on orders' shipments queue to its worker
+/// and deletes those it handled; returns how many it handed over.
+pub async fn drain_shipment_queue(
+    store: &shared::store::Store,
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> anyhow::Result<usize> {
+    let batches = drain_queue(sqs, url, |event| {
+        orders::shipments::handle_batch(store, event)
     })
     .await?;
     Ok(batches.iter().map(|b| b.records.len()).sum())

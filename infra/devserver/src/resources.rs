@@ -192,6 +192,7 @@ pub async fn ensure_all(services: &shared::Services) -> anyhow::Result<()> {
         &config.mail_send_queue_url,
         &config.studio_queue_url,
         &config.manufacturing_queue_url,
+        &config.shipment_queue_url,
     ]
     .into_iter()
     .flatten()

@@ -172,6 +172,38 @@ impl TestApp {
             .expect("the manufacturing queue drains")
     }
 
+    /// Runs orders' shipments worker on what this app queued, then the
+    /// stream (which emails the buyer); returns how many notices it handled.
+    pub async fn drain_shipments(&self) -> usize {
+        let url = self
+            .services
+            .config
+            .shipment_queue_url
+            .clone()
+            .expect("the stack sets ORDERS_SHIPMENT_QUEUE_URL");
+        let sqs = aws_sdk_sqs::Client::new(&self.services.sdk);
+        let handled = devserver::pumps::drain_shipment_queue(&self.services.store, &sqs, &url)
+            .await
+            .expect("the shipments queue drains");
+        self.drain_stream().await;
+        handled
+    }
+
+    /// `POST /v1/manufacturing/webhooks/printful` with a raw body and signature.
+    pub async fn partner_webhook(&self, payload: &str, signature: Option<&str>) -> TestResponse {
+        let mut request = axum::http::Request::post("/v1/manufacturing/webhooks/printful")
+            .header("content-type", "application/json");
+        if let Some(signature) = signature {
+            request = request.header("x-pf-webhook-signature", signature);
+        }
+        self.send(
+            request
+                .body(axum::body::Body::from(payload.to_owned()))
+                .expect("a valid request"),
+        )
+        .await
+    }
+
     pub async fn manufacturing_orders(&self, token: &str, org: &str, query: &str) -> TestResponse {
         self.call(
             Method::GET,

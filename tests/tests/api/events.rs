@@ -412,6 +412,8 @@ async fn every_sample_event_reaches_its_handlers_work() {
     assert_eq!(made, json!([]));
     j.run("studio/manufacturing-order-get.json", Some(ada), 404)
         .await;
+    // Signed with another webhook's secret: refused before it is read.
+    j.run("studio/partner-webhook.json", None, 400).await;
     sourcing_journey(&mut j, &org, ada, &admin).await;
 
     // Files of the org.

@@ -189,3 +189,201 @@ async fn the_manufacturing_queue_sample_reaches_the_worker() {
     let response = studio::manufacturing::worker::handle_batch(&app.studio_state(), event).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
 }
+
+fn webhook_secret() -> String {
+    std::env::var("PRINTFUL_WEBHOOK_SECRET").expect("the stack sets PRINTFUL_WEBHOOK_SECRET")
+}
+
+/// A Printful event about the line's order, as Printful would sign it.
+fn event(kind: &str, occurred_at: Value, line_id: &str, partner_id: &str, data: Value) -> String {
+    let mut data = data;
+    data["order"] = json!({"id": partner_id.parse::<u64>().unwrap(), "external_id": line_id});
+    json!({"type": kind, "occurred_at": occurred_at, "retries": 0, "store_id": 1, "data": data})
+        .to_string()
+}
+
+fn signed(payload: &str) -> String {
+    shared::print_partner::webhook::sign(payload.as_bytes(), &webhook_secret())
+}
+
+async fn status_of(s: &Studio, line_id: &str) -> Value {
+    s.app
+        .manufacturing_order(&s.seller, &s.org, line_id)
+        .await
+        .assert_ok(StatusCode::OK)
+        .clone()
+}
+
+/// A design sold, paid and confirmed at the partner; returns the buyer's
+/// token and email, the order and its line's id.
+async fn confirmed(s: &Studio) -> (String, String, Value, String) {
+    let email = unique_email("buyer");
+    let buyer = s.app.signed_in_as(&email).await;
+    let order = bought_and_paid(&s.app, &buyer, &s.product, 1).await;
+    let line_id = order["lines"][0]["lineId"].as_str().unwrap().to_owned();
+    s.app.drain_manufacturing().await;
+    assert_eq!(status_of(s, &line_id).await["status"], "confirmed");
+    (buyer, email, order, line_id)
+}
+
+#[tokio::test]
+async fn forged_replayed_old_and_backward_webhooks_change_nothing() {
+    let s = design_shop(2900).await;
+    let app = &s.app;
+    let (_, _, _, line_id) = confirmed(&s).await;
+    let partner_id = status_of(&s, &line_id).await["partnerOrderId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let delivered = event(
+        "shipment_delivered",
+        json!(shared::domain::now_rfc3339()),
+        &line_id,
+        &partner_id,
+        json!({"shipment": {"id": 77, "carrier": "DHL", "tracking_number": "PF77",
+                            "tracking_url": "https://track.example/PF77", "shipment_status": "delivered"}}),
+    );
+
+    // Forged (another secret), unsigned, or altered: refused, nothing moves.
+    let forged = shared::print_partner::webhook::sign(delivered.as_bytes(), "00ff00ff");
+    app.partner_webhook(&delivered, Some(&forged))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    app.partner_webhook(&delivered, None)
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    let altered = delivered.replace("PF77", "PF78");
+    app.partner_webhook(&altered, Some(&signed(&delivered)))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    // Signed, but captured long ago: refused too.
+    let old = event(
+        "shipment_delivered",
+        json!(shared::domain::now_epoch() - 600),
+        &line_id,
+        &partner_id,
+        json!({"shipment": {"id": 77, "tracking_number": "PF77"}}),
+    );
+    app.partner_webhook(&old, Some(&signed(&old)))
+        .await
+        .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    // An unknown partner.
+    app.send(
+        axum::http::Request::post("/v1/manufacturing/webhooks/printify")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(delivered.clone()))
+            .unwrap(),
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let unchanged = status_of(&s, &line_id).await;
+    assert_eq!(unchanged["status"], "confirmed");
+    assert_eq!(unchanged["shipments"], json!([]));
+
+    // The genuine event applies once; its replay is a duplicate.
+    let applied = app
+        .partner_webhook(&delivered, Some(&signed(&delivered)))
+        .await;
+    assert_eq!(applied.assert_ok(StatusCode::OK)["outcome"], "applied");
+    let after = status_of(&s, &line_id).await;
+    assert_eq!(after["status"], "delivered");
+    assert_eq!(after["shipments"][0]["trackingNumber"], "PF77");
+    let replayed = app
+        .partner_webhook(&delivered, Some(&signed(&delivered)))
+        .await;
+    assert_eq!(replayed.assert_ok(StatusCode::OK)["outcome"], "duplicate");
+
+    // A late report of an earlier status does not move it back.
+    let late = event(
+        "order_updated",
+        json!(shared::domain::now_rfc3339()),
+        &line_id,
+        &partner_id,
+        json!({}),
+    )
+    .replace(r#""external_id""#, r#""status":"inprocess","external_id""#);
+    let answer = app.partner_webhook(&late, Some(&signed(&late))).await;
+    assert_eq!(answer.assert_ok(StatusCode::OK)["outcome"], "unchanged");
+    let last = status_of(&s, &line_id).await;
+    assert_eq!(last["status"], "delivered");
+    assert_eq!(last["updatedAt"], after["updatedAt"]);
+    // Not one of ours.
+    let stranger = event(
+        "order_updated",
+        json!(shared::domain::now_rfc3339()),
+        "01JDD0NOTOURS0000000000000",
+        "1",
+        json!({}),
+    );
+    let answer = app
+        .partner_webhook(&stranger, Some(&signed(&stranger)))
+        .await;
+    assert_eq!(answer.assert_ok(StatusCode::OK)["outcome"], "ignored");
+}
+
+#[tokio::test]
+async fn a_design_sold_is_made_shipped_and_the_buyer_told() {
+    let s = design_shop(2900).await;
+    let app = &s.app;
+    let (buyer, email, order, line_id) = confirmed(&s).await;
+    let order_id = order["id"].as_str().unwrap().to_owned();
+    let made = status_of(&s, &line_id).await;
+    let partner_id = made["partnerOrderId"].as_str().unwrap().to_owned();
+
+    // The stand-in ships it and posts its signed shipment_sent webhook here.
+    let url = format!("{}/v1/manufacturing/webhooks/printful", app.serve().await);
+    let shipped = reqwest::Client::new()
+        .post(format!(
+            "{}/_standin/orders/{partner_id}/ship",
+            std::env::var("PRINTFUL_API_BASE").unwrap()
+        ))
+        .json(&json!({"url": url}))
+        .send()
+        .await
+        .expect("the stand-in answers")
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_eq!(shipped["delivered"], 200, "{shipped}");
+    let tracking = shipped["event"]["data"]["shipment"]["tracking_number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let after = status_of(&s, &line_id).await;
+    assert_eq!(after["status"], "shipped");
+    assert_eq!(after["shipments"][0]["trackingNumber"], tracking.as_str());
+    assert_eq!(after["shipments"][0]["carrier"], "DHL");
+
+    // Orders marks the seller's fulfilment shipped; the buyer is emailed.
+    assert_eq!(app.drain_shipments().await, 1);
+    let fulfilment = app.fulfilment(&s.seller, &s.org, &order_id).await;
+    let fulfilment = fulfilment.assert_ok(StatusCode::OK);
+    assert_eq!(fulfilment["status"], "shipped", "{fulfilment}");
+    assert_eq!(fulfilment["trackingNumber"], tracking.as_str());
+    assert_eq!(fulfilment["carrier"], "DHL");
+    let current = app.order(&buyer, &order_id).await;
+    assert_eq!(current.assert_ok(StatusCode::OK)["status"], "shipped");
+    let mails = bodega_tests::emails_to(&email).await;
+    let shipped_mails: Vec<_> = mails
+        .iter()
+        .filter(|m| m.body.contains(&tracking))
+        .collect();
+    assert_eq!(
+        shipped_mails.len(),
+        1,
+        "{:?}",
+        mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn the_shipments_queue_sample_reaches_the_orders_worker() {
+    let app = spawn_app().await;
+    let event: shared::sqs::SqsEvent = serde_json::from_value(
+        bodega_tests::sample_events()["orders/shipments-batch.json"].clone(),
+    )
+    .expect("an SQS event");
+    // The sample's order does not exist here: nothing to ship, nothing to retry.
+    let response = orders::shipments::handle_batch(&app.services.store, event).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+}

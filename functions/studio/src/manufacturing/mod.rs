@@ -11,6 +11,7 @@
 //! [`worker`] creates and drives them; the routes here show them to the
 //! seller organization (`order:read`); another org's is a 404.
 
+pub mod webhooks;
 pub mod worker;
 
 use axum::extract::{Path, State};
