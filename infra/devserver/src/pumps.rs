@@ -19,6 +19,8 @@
 //!   `studio::manufacturing::worker::handle_batch`, the same way.
 //! - Orders' shipments queue (shipments a partner made for a seller) →
 //!   `orders::shipments::handle_batch`, the same way.
+//! - A one-minute timer → the studio's manufacturing reconciliation (its
+//!   EventBridge schedule runs every 15 minutes).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -49,6 +51,7 @@ pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
         spawn_generation_queue(services),
         spawn_manufacturing_queue(services),
         spawn_shipment_queue(services),
+        spawn_manufacturing_reconcile(services),
     ]
 }
 
@@ -205,6 +208,28 @@ pub async fn drain_manufacturing_queue(
     })
     .await?;
     Ok(batches.iter().map(|b| b.records.len()).sum())
+}
+
+/// Runs the manufacturing reconciliation on a timer, as the scheduled
+/// Lambda would.
+pub fn spawn_manufacturing_reconcile(services: &shared::Services) -> Pump {
+    let state = studio::StudioState::from_env(services);
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(SWEEP_INTERVAL).await;
+            let now = shared::domain::now_epoch();
+            let stale_after = studio::manufacturing::reconcile::DEFAULT_STALE_AFTER_SECS;
+            if let Err(err) =
+                studio::manufacturing::reconcile::sweep(&state, now, stale_after).await
+            {
+                tracing::warn!(error = ?err, "the manufacturing reconciliation failed; trying again next time");
+            }
+        }
+    });
+    Pump {
+        name: "studio-reconcile",
+        task,
+    }
 }
 
 /// Feeds orders' shipments queue to the orders shipments worker.

@@ -387,3 +387,78 @@ async fn the_shipments_queue_sample_reaches_the_orders_worker() {
     let response = orders::shipments::handle_batch(&app.services.store, event).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
 }
+
+#[tokio::test]
+async fn a_lost_webhook_is_caught_by_the_reconciliation_schedule() {
+    let s = design_shop(2900).await;
+    let app = &s.app;
+    let (_, _, order, line_id) = confirmed(&s).await;
+    let partner_id = status_of(&s, &line_id).await["partnerOrderId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Shipped at the partner; its webhook goes nowhere of ours.
+    let shipped = reqwest::Client::new()
+        .post(format!(
+            "{}/_standin/orders/{partner_id}/ship",
+            std::env::var("PRINTFUL_API_BASE").unwrap()
+        ))
+        .json(&json!({"url": "http://127.0.0.1:9/lost"}))
+        .send()
+        .await
+        .expect("the stand-in answers")
+        .json::<Value>()
+        .await
+        .unwrap();
+    assert_ne!(shipped["delivered"], 200, "{shipped}");
+    let tracking = shipped["event"]["data"]["shipment"]["tracking_number"].clone();
+    assert_eq!(status_of(&s, &line_id).await["status"], "confirmed");
+
+    // A run that reads only orders idle for an hour leaves it alone.
+    let state = app.studio_state();
+    let now = shared::domain::now_epoch();
+    let reconcile = studio::manufacturing::reconcile::sweep;
+    let early = reconcile(&state, now, 3600).await.unwrap();
+    assert_eq!(early.checked, 0, "{early:?}");
+    // An hour later it reads the partner and applies what was missed.
+    let report = reconcile(&state, now + 3601, 3600).await.unwrap();
+    assert_eq!(
+        (report.checked, report.updated, report.failed),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    let caught = status_of(&s, &line_id).await;
+    assert_eq!(caught["status"], "shipped");
+    assert_eq!(caught["shipments"][0]["trackingNumber"], tracking);
+    assert_eq!(app.drain_shipments().await, 1);
+    let fulfilment = app
+        .fulfilment(&s.seller, &s.org, order["id"].as_str().unwrap())
+        .await;
+    let fulfilment = fulfilment.assert_ok(StatusCode::OK);
+    assert_eq!(fulfilment["status"], "shipped");
+    assert_eq!(fulfilment["trackingNumber"], tracking);
+
+    // Nothing new at the partner: the next run applies nothing, sends nothing.
+    let again = reconcile(&state, now + 7300, 3600).await.unwrap();
+    assert_eq!((again.checked, again.updated), (1, 0), "{again:?}");
+    assert_eq!(app.drain_shipments().await, 0);
+}
+
+#[tokio::test]
+async fn the_reconcile_schedule_sample_runs_the_sweep() {
+    let app = spawn_app().await;
+    let event = bodega_tests::sample_events()
+        .remove("studio/reconcile-schedule.json")
+        .expect("events/studio/reconcile-schedule.json");
+    // The studio-reconcile binary ignores what EventBridge sends.
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    let report = studio::manufacturing::reconcile::sweep(
+        &app.studio_state(),
+        shared::domain::now_epoch(),
+        studio::manufacturing::reconcile::DEFAULT_STALE_AFTER_SECS,
+    )
+    .await
+    .expect("the sweep runs on a fresh table");
+    assert_eq!(report.checked, 0, "{report:?}");
+}

@@ -8,9 +8,11 @@
 //!   while not final, in GSI4 `STUDIO#MFG#OPEN#<shard> / <updated epoch>#<id>`
 //!   for the reconciliation schedule.
 //!
-//! [`worker`] creates and drives them; the routes here show them to the
-//! seller organization (`order:read`); another org's is a 404.
+//! [`worker`] creates and drives them, [`webhooks`] applies the partner's
+//! events, [`reconcile`] catches what webhooks missed; the routes here show
+//! them to the seller organization (`order:read`); another org's is a 404.
 
+pub mod reconcile;
 pub mod webhooks;
 pub mod worker;
 
