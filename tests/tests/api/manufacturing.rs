@@ -280,14 +280,39 @@ async fn forged_replayed_old_and_backward_webhooks_change_nothing() {
     assert_eq!(unchanged["status"], "confirmed");
     assert_eq!(unchanged["shipments"], json!([]));
 
-    // The genuine event applies once; its replay is a duplicate.
+    // A genuine v1-style `package_shipped` (unix `created`) ships it.
+    let package_shipped = json!({
+        "type": "package_shipped", "created": shared::domain::now_epoch(), "retries": 0,
+        "store": 1, "data": {
+            "shipment": {"id": 77, "carrier": "DHL", "tracking_number": "PF77"},
+            "order": {"id": partner_id.parse::<u64>().unwrap(), "external_id": line_id, "status": "fulfilled"}
+        }
+    })
+    .to_string();
+    let applied = app
+        .partner_webhook(&package_shipped, Some(&signed(&package_shipped)))
+        .await;
+    assert_eq!(applied.assert_ok(StatusCode::OK)["outcome"], "applied");
+    let shipped = status_of(&s, &line_id).await;
+    assert_eq!(shipped["status"], "shipped");
+    assert_eq!(shipped["shipments"][0]["trackingNumber"], "PF77");
+
+    // The genuine delivery applies once, its tracking merged into the
+    // parcel's; its replay is a duplicate.
     let applied = app
         .partner_webhook(&delivered, Some(&signed(&delivered)))
         .await;
     assert_eq!(applied.assert_ok(StatusCode::OK)["outcome"], "applied");
     let after = status_of(&s, &line_id).await;
     assert_eq!(after["status"], "delivered");
+    assert_eq!(after["shipments"].as_array().unwrap().len(), 1, "{after}");
     assert_eq!(after["shipments"][0]["trackingNumber"], "PF77");
+    assert_eq!(after["shipments"][0]["carrier"], "DHL");
+    assert_eq!(
+        after["shipments"][0]["trackingUrl"],
+        "https://track.example/PF77"
+    );
+    assert_eq!(after["shipments"][0]["status"], "delivered");
     let replayed = app
         .partner_webhook(&delivered, Some(&signed(&delivered)))
         .await;
@@ -321,6 +346,9 @@ async fn forged_replayed_old_and_backward_webhooks_change_nothing() {
     assert_eq!(answer.assert_ok(StatusCode::OK)["outcome"], "ignored");
 }
 
+/// The journey: a design published, bought and paid at localstripe, drafted
+/// and confirmed at the partner, shipped there (its signed webhook posted
+/// here over HTTP), the fulfilment shipped with tracking, the buyer emailed.
 #[tokio::test]
 async fn a_design_sold_is_made_shipped_and_the_buyer_told() {
     let s = design_shop(2900).await;
