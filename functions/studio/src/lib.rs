@@ -395,6 +395,29 @@ mod tests {
     }
 
     #[test]
+    fn printful_is_configured_inline_or_by_secret() {
+        let s = settings(&[
+            ("PRINTFUL_TOKEN", "pf-PRIVATE"),
+            ("PRINTFUL_WEBHOOK_SECRET_ID", "arn:hook"),
+            ("PRINTFUL_API_BASE", "http://127.0.0.1:9/"),
+        ])
+        .unwrap();
+        assert_eq!(s.printful_api_base, "http://127.0.0.1:9");
+        assert_eq!(
+            s.printful_token,
+            Some(SecretSource::Inline("pf-PRIVATE".into()))
+        );
+        assert_eq!(
+            s.printful_webhook_secret,
+            Some(SecretSource::Secret("arn:hook".into()))
+        );
+        assert!(!format!("{s:?}").contains("PRIVATE"));
+        let none = settings(&[]).unwrap();
+        assert_eq!(none.printful_api_base, DEFAULT_PRINTFUL_API_BASE);
+        assert!(none.printful_token.is_none() && none.printful_webhook_secret.is_none());
+    }
+
+    #[test]
     fn the_key_is_never_printed() {
         let s = settings(&[("OPENAI_API_KEY", "sk-PRIVATE")]).unwrap();
         assert!(!format!("{s:?}").contains("PRIVATE"));
