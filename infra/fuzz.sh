@@ -216,7 +216,7 @@ headers = { Authorization = "Bearer $ADMIN_TOKEN" }
 
 # A cursor is opaque: only one the list handed out is read (else 400).
 [[operations]]
-include-operation-id-regex = "^(list_all_orders|list_my_audit|list_my_orgs|list_api_keys|list_fulfilments|list_members|list_org_audit|list_reviews|list_orders|list_templates|list_versions|list_messages|list_suppressions|get_send|approvals_inbox|list_my_designs|list_gallery|list_rfqs|list_invitations)$"
+include-operation-id-regex = "^(list_all_orders|list_my_audit|list_my_orgs|list_api_keys|list_fulfilments|list_members|list_org_audit|list_reviews|list_orders|list_templates|list_versions|list_messages|list_suppressions|get_send|approvals_inbox|list_my_designs|list_gallery|list_manufacturing_orders|list_rfqs|list_invitations)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 429, "5xx"]
 
 # Rules across fields or over stored state, answered 422 (400 for a cursor):
@@ -235,7 +235,8 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # `n` counts its approvers.
 # Studio: a prompt, title, description or tag the blocklist refuses (422
 # naming the category), colours repeated, tags that are not words; a title
-# of spaces only.
+# of spaces only; publishing a design that failed, whose image is too small
+# for the garment's print area, or into a category that does not exist.
 # Sourcing: an RFQ's times (closesAt in the future, before the delivery
 # window ends, awardBy after it), target not above maximum price, known
 # certificate schemes; a proposal's lines and quantities checked against the
@@ -249,7 +250,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # And integers written with a fraction of zero (2.0), which JSON Schema
 # counts as integers and the API refuses (422).
 [[operations]]
-include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression|create_design|update_design|create_rfq|update_rfq|publish_rfq|submit_proposal|revise_proposal|decline_invitation|award_rfq|post_rfq_message|record_milestone|add_my_address|update_my_address|add_org_address|update_org_address)$"
+include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression|create_design|update_design|publish_design|create_rfq|update_rfq|publish_rfq|submit_proposal|revise_proposal|decline_invitation|award_rfq|post_rfq_message|record_milestone|add_my_address|update_my_address|add_org_address|update_org_address)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, "5xx"]
 
 # Bulk calls answer 200 with a result per product: a refused product is a
@@ -258,10 +259,10 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 include-operation-id-regex = "^(bulk_create_products|bulk_update_products)$"
 checks.negative_data_rejection.expected-statuses = ["2xx", 400, 401, 403, 404, 413, 415, 422, 429, "5xx"]
 
-# Stripe-signed: a body without Stripe's signature is refused (400); so is an
-# unsubscribe token the API did not sign.
+# Stripe- or Printful-signed: a body without the provider's signature is
+# refused (400); so is an unsubscribe token the API did not sign.
 [[operations]]
-include-operation-id-regex = "^(payment_webhook|unsubscribe)$"
+include-operation-id-regex = "^(payment_webhook|partner_webhook|unsubscribe)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, "5xx"]
 EOF
 

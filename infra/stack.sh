@@ -714,6 +714,8 @@ values = [
     # moto's default account; the devserver creates the queue (--setup).
     ("MAIL_SEND_QUEUE_URL", moto + "/123456789012/bodega-local-mail-sends"),
     ("STUDIO_QUEUE_URL", moto + "/123456789012/bodega-local-studio-generations"),
+    ("STUDIO_MANUFACTURING_QUEUE_URL", moto + "/123456789012/bodega-local-studio-manufacturing"),
+    ("ORDERS_SHIPMENT_QUEUE_URL", moto + "/123456789012/bodega-local-orders-shipments"),
     ("TOKEN_ISSUER", "bodega-local"),
     ("JWT_SIGNING_KEYS", signing_keys),
     ("STRIPE_API_BASE", "http://127.0.0.1:" + e["STRIPE_PORT"]),
@@ -722,6 +724,10 @@ values = [
     ("BODEGA_PRINTFUL_URL", "http://127.0.0.1:" + e["PRINTFUL_PORT"]),
     ("BODEGA_PRINTFUL_TOKEN", e["PRINTFUL_TOKEN"]),
     ("BODEGA_PRINTFUL_WEBHOOK_SECRET", e["PRINTFUL_WEBHOOK_SECRET"]),
+    # The studio's manufacturing talks to the Printful stand-in.
+    ("PRINTFUL_API_BASE", "http://127.0.0.1:" + e["PRINTFUL_PORT"]),
+    ("PRINTFUL_TOKEN", e["PRINTFUL_TOKEN"]),
+    ("PRINTFUL_WEBHOOK_SECRET", e["PRINTFUL_WEBHOOK_SECRET"]),
     # The studio draws offline by default; its OpenAI clients are tested
     # against the stand-in (STUDIO_IMAGE_PROVIDER=openai to use it in make dev).
     ("OPENAI_API_BASE", "http://127.0.0.1:" + e["OPENAI_PORT"]),

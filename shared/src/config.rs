@@ -147,6 +147,14 @@ pub struct Config {
     /// The SQS queue of design generations (`STUDIO_QUEUE_URL`); unset:
     /// new designs answer 503.
     pub studio_queue_url: Option<String>,
+    /// The SQS queue of paid order lines to manufacture
+    /// (`STUDIO_MANUFACTURING_QUEUE_URL`): the stream puts an order there
+    /// when it is paid with made-to-order lines; unset, nothing is queued.
+    pub manufacturing_queue_url: Option<String>,
+    /// Orders' shipments queue (`ORDERS_SHIPMENT_QUEUE_URL`): other
+    /// contexts ask orders to mark a fulfilment shipped there
+    /// (`contracts::order::ShipmentNotice`).
+    pub shipment_queue_url: Option<String>,
     pub signing_keys: SigningKeysSource,
     pub stripe: StripeConfig,
     /// Path-style S3 addressing, for S3-compatible endpoints on an IP address.
@@ -279,6 +287,8 @@ impl Config {
                 mail_send_queue_url: get("MAIL_SEND_QUEUE_URL"),
                 mail_send_rate,
                 studio_queue_url: get("STUDIO_QUEUE_URL"),
+                manufacturing_queue_url: get("STUDIO_MANUFACTURING_QUEUE_URL"),
+                shipment_queue_url: get("ORDERS_SHIPMENT_QUEUE_URL"),
                 signing_keys,
                 stripe,
                 s3_force_path_style,

@@ -30,7 +30,7 @@ pub use dynamo::PrivateDynamo;
 pub use endpoints::catalog::{made_to_order_product, product_body};
 pub use endpoints::identity::{MY_ADDRESSES, address_body, org_addresses};
 pub use endpoints::orders::checkout_body;
-pub use endpoints::studio::design_body;
+pub use endpoints::studio::{design_body, publish_body};
 pub use http::http_request;
 pub use mailbox::{SentEmail, emails_to, only_email_to, unique_email};
 pub use samples::sample_events;

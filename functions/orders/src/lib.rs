@@ -17,6 +17,7 @@ pub mod milestones;
 pub mod model;
 mod orders;
 pub mod pricing;
+pub mod shipments;
 pub mod stats;
 mod webhook;
 

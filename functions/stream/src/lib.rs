@@ -1,7 +1,7 @@
 //! The DynamoDB stream is the event bus: every state change is an item
 //! write, and this function reacts to them: security notification emails,
-//! order emails to buyers, the search index of products, and the order
-//! statistics. Lambda (and the devserver's pump) hands it batches in stream
+//! order emails to buyers, the search index of products, the order
+//! statistics, and paid made-to-order lines queued for manufacturing. Lambda (and the devserver's pump) hands it batches in stream
 //! order.
 //!
 //! It is a dispatcher: it links no context's crate. What it reads of other
@@ -14,6 +14,7 @@
 //! order. Every reaction is idempotent, because a retried batch repeats the
 //! records before the failure too.
 
+pub mod manufacturing;
 mod notifications;
 mod order_emails;
 
@@ -31,6 +32,8 @@ use shared::store::Store;
 pub struct StreamState {
     pub store: Store,
     pub mailer: Mailer,
+    /// Where paid orders with made-to-order lines go (studio's manufacturing).
+    pub manufacturing: Option<manufacturing::ManufacturingQueue>,
 }
 
 impl StreamState {
@@ -38,6 +41,12 @@ impl StreamState {
         Self {
             store: services.store.clone(),
             mailer: services.mailer.clone(),
+            manufacturing: services.config.manufacturing_queue_url.clone().map(|url| {
+                manufacturing::ManufacturingQueue {
+                    sqs: aws_sdk_sqs::Client::new(&services.sdk),
+                    url,
+                }
+            }),
         }
     }
 }
@@ -94,6 +103,7 @@ async fn process(state: &StreamState, record: &EventRecord) -> anyhow::Result<()
     let change = Change { record, item_type };
     notifications::react(state, &change).await?;
     order_emails::react(state, &change).await?;
+    manufacturing::react(state, &change).await?;
     match change.item_type.as_str() {
         PRODUCT_TYPE => {
             search_index::apply_product_change(&state.store, change.old()?, change.new_image()?)

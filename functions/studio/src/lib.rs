@@ -8,17 +8,25 @@
 //! - [`gallery`]: public ready designs, newest or popular; likes and views.
 //! - [`limits`] and [`blocklist`]: ten designs per rolling hour, the prompt
 //!   blocklist and the escalation to a temporary generation ban.
+//! - [`publish`] and [`garments`]: a ready design sold as a made-to-order
+//!   garment, created by catalog's own command; print readiness at 150 DPI.
+//! - [`manufacturing`]: paid order lines of design products made by the
+//!   print partner (the `studio-manufacturing` worker, fed by the queue the
+//!   stream puts paid orders on), the seller's view of them.
 //! - [`generator`], [`palette`], [`providers`]: the offline generator, the
 //!   palette score, and the provider traits with their OpenAI clients.
 
 pub mod blocklist;
 pub mod designs;
 pub mod gallery;
+pub mod garments;
 pub mod generator;
 pub mod limits;
+pub mod manufacturing;
 pub mod model;
 pub mod palette;
 pub mod providers;
+pub mod publish;
 pub mod worker;
 
 use std::sync::Arc;
@@ -28,9 +36,12 @@ use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::TokenKeys;
 use shared::config::SecretSource;
+use shared::ratelimit::RateLimiter;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
+
+use shared::print_partner::{DEFAULT_PRINTFUL_API_BASE, PrintfulClient};
 
 use crate::providers::{ImageProvider, OpenAiImages, OpenAiModeration, Procedural};
 
@@ -56,6 +67,16 @@ pub struct StudioSettings {
     pub openai_moderation_model: String,
     /// `OPENAI_API_KEY` or `OPENAI_API_KEY_SECRET_ID`.
     pub openai_api_key: Option<SecretSource>,
+    /// `PRINTFUL_API_BASE` (default Printful's), without a trailing slash.
+    pub printful_api_base: String,
+    /// `PRINTFUL_TOKEN` or `PRINTFUL_TOKEN_SECRET_ID`; without it nothing
+    /// is manufactured.
+    pub printful_token: Option<SecretSource>,
+    /// `PRINTFUL_WEBHOOK_SECRET` or `PRINTFUL_WEBHOOK_SECRET_ID`: the
+    /// webhook's `secret_key`; without it every webhook is refused.
+    pub printful_webhook_secret: Option<SecretSource>,
+    /// `PRINTFUL_STORE_ID`, for account-level tokens.
+    pub printful_store_id: Option<String>,
 }
 
 impl StudioSettings {
@@ -79,11 +100,12 @@ impl StudioSettings {
             matches!(moderation.as_str(), "none" | "openai"),
             "STUDIO_MODERATION must be none or openai, got {moderation:?}"
         );
-        let openai_api_key = match (get("OPENAI_API_KEY"), get("OPENAI_API_KEY_SECRET_ID")) {
+        let secret = |inline: &str, secret_id: &str| match (get(inline), get(secret_id)) {
             (Some(inline), _) => Some(SecretSource::Inline(inline)),
             (None, Some(id)) => Some(SecretSource::Secret(id)),
             (None, None) => None,
         };
+        let openai_api_key = secret("OPENAI_API_KEY", "OPENAI_API_KEY_SECRET_ID");
         anyhow::ensure!(
             openai_api_key.is_some() || (image_provider != "openai" && moderation != "openai"),
             "the OpenAI providers need OPENAI_API_KEY or OPENAI_API_KEY_SECRET_ID"
@@ -99,8 +121,26 @@ impl StudioSettings {
             openai_moderation_model: get("OPENAI_MODERATION_MODEL")
                 .unwrap_or_else(|| "omni-moderation-latest".into()),
             openai_api_key,
+            printful_api_base: get("PRINTFUL_API_BASE")
+                .unwrap_or_else(|| DEFAULT_PRINTFUL_API_BASE.into())
+                .trim_end_matches('/')
+                .to_owned(),
+            printful_token: secret("PRINTFUL_TOKEN", "PRINTFUL_TOKEN_SECRET_ID"),
+            printful_webhook_secret: secret(
+                "PRINTFUL_WEBHOOK_SECRET",
+                "PRINTFUL_WEBHOOK_SECRET_ID",
+            ),
+            printful_store_id: get("PRINTFUL_STORE_ID"),
         })
     }
+}
+
+/// Secrets, read once per cold start.
+#[derive(Default, Clone)]
+pub struct StudioSecrets {
+    pub openai_api_key: Option<String>,
+    pub printful_token: Option<String>,
+    pub printful_webhook_secret: Option<String>,
 }
 
 /// The generation queue.
@@ -110,10 +150,20 @@ pub struct GenerationQueue {
     pub url: String,
 }
 
+/// Orders' shipments queue, where a partner's shipment asks orders to mark
+/// the seller's fulfilment shipped (`shared::contracts::order::ShipmentNotice`).
+#[derive(Clone)]
+pub struct ShipmentQueue {
+    pub sqs: aws_sdk_sqs::Client,
+    pub url: String,
+}
+
 #[derive(Clone)]
 pub struct StudioState {
     pub store: Store,
     pub tokens: Arc<TokenKeys>,
+    /// API keys' failed-attempt limits (org API keys read manufacturing orders).
+    pub rate_limiter: RateLimiter,
     pub s3: aws_sdk_s3::Client,
     pub bucket: String,
     /// The public URL of the bucket's `public/` prefix (`PUBLIC_MEDIA_URL`),
@@ -122,16 +172,30 @@ pub struct StudioState {
     pub queue: Option<GenerationQueue>,
     pub images: ImageProvider,
     pub moderation: Option<OpenAiModeration>,
+    /// The print partner; none without a Printful token.
+    pub partner: Option<PrintfulClient>,
+    /// The Printful webhook's `secret_key`; none: webhooks are refused.
+    pub printful_webhook_secret: Option<String>,
+    pub shipments: Option<ShipmentQueue>,
 }
 
 impl StudioState {
-    /// The state with secrets already resolved (`api_key`).
+    /// The state with secrets already resolved.
     pub fn new(
         services: &shared::Services,
         settings: &StudioSettings,
-        api_key: Option<String>,
+        secrets: StudioSecrets,
     ) -> Self {
-        let key = api_key.unwrap_or_default();
+        let key = secrets.openai_api_key.unwrap_or_default();
+        let partner = secrets.printful_token.and_then(|token| {
+            PrintfulClient::new(
+                &settings.printful_api_base,
+                &token,
+                settings.printful_store_id.as_deref(),
+            )
+            .inspect_err(|err| tracing::error!(error = ?err, "the Printful client cannot be built"))
+            .ok()
+        });
         let images = match settings.image_provider.as_str() {
             "openai" => ImageProvider::OpenAi(OpenAiImages::new(
                 &settings.openai_api_base,
@@ -151,6 +215,7 @@ impl StudioState {
         Self {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
+            rate_limiter: services.rate_limiter.clone(),
             s3: services.s3.clone(),
             // Without a CDN the bucket's own URL (only readable if the
             // bucket allows it): images are stored either way.
@@ -170,6 +235,16 @@ impl StudioState {
                 }),
             images,
             moderation,
+            partner,
+            printful_webhook_secret: secrets.printful_webhook_secret,
+            shipments: services
+                .config
+                .shipment_queue_url
+                .clone()
+                .map(|url| ShipmentQueue {
+                    sqs: aws_sdk_sqs::Client::new(&services.sdk),
+                    url,
+                }),
         }
     }
 
@@ -177,32 +252,56 @@ impl StudioState {
     /// from Secrets Manager when it is kept there.
     pub async fn init(services: &shared::Services) -> anyhow::Result<Self> {
         let settings = StudioSettings::from_env()?;
-        let key = match &settings.openai_api_key {
-            Some(source) => Some(
-                shared::services::read_secret(source, &services.sdk, "the OpenAI API key")
-                    .await
-                    .context("reading the OpenAI API key")?,
-            ),
-            None => None,
+        let read = |source: &Option<SecretSource>, what: &'static str| {
+            let source = source.clone();
+            async move {
+                match source {
+                    Some(source) => shared::services::read_secret(&source, &services.sdk, what)
+                        .await
+                        .with_context(|| format!("reading {what}"))
+                        .map(Some),
+                    None => Ok(None),
+                }
+            }
         };
-        Ok(Self::new(services, &settings, key))
+        let secrets = StudioSecrets {
+            openai_api_key: read(&settings.openai_api_key, "the OpenAI API key").await?,
+            printful_token: read(&settings.printful_token, "the Printful token").await?,
+            printful_webhook_secret: read(
+                &settings.printful_webhook_secret,
+                "the Printful webhook secret",
+            )
+            .await?,
+        };
+        Ok(Self::new(services, &settings, secrets))
     }
 
     /// For the devserver: settings from the environment, an inline key only.
     pub fn from_env(services: &shared::Services) -> Self {
         let settings =
             StudioSettings::from_env().expect("the studio settings in the environment are valid");
-        let key = match &settings.openai_api_key {
-            Some(SecretSource::Inline(key)) => Some(key.clone()),
+        let inline = |source: &Option<SecretSource>| match source {
+            Some(SecretSource::Inline(value)) => Some(value.clone()),
             _ => None,
         };
-        Self::new(services, &settings, key)
+        let secrets = StudioSecrets {
+            openai_api_key: inline(&settings.openai_api_key),
+            printful_token: inline(&settings.printful_token),
+            printful_webhook_secret: inline(&settings.printful_webhook_secret),
+        };
+        Self::new(services, &settings, secrets)
     }
 }
 
 impl FromRef<StudioState> for Arc<TokenKeys> {
     fn from_ref(state: &StudioState) -> Self {
         state.tokens.clone()
+    }
+}
+
+impl FromRef<StudioState> for RateLimiter {
+    fn from_ref(state: &StudioState) -> Self {
+        state.rate_limiter.clone()
     }
 }
 
@@ -228,6 +327,14 @@ fn api() -> OpenApiRouter<StudioState> {
         .routes(routes!(gallery::like_design, gallery::unlike_design))
         // GET /v1/gallery
         .routes(routes!(gallery::list_gallery))
+        // POST /v1/designs/{designId}/publish
+        .routes(routes!(publish::publish_design))
+        // GET /v1/orgs/{orgId}/manufacturing-orders
+        .routes(routes!(manufacturing::list_manufacturing_orders))
+        // GET /v1/orgs/{orgId}/manufacturing-orders/{manufacturingOrderId}
+        .routes(routes!(manufacturing::get_manufacturing_order))
+        // POST /v1/manufacturing/webhooks/{provider}
+        .routes(routes!(manufacturing::webhooks::partner_webhook))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).
@@ -285,6 +392,29 @@ mod tests {
             s.openai_api_key,
             Some(SecretSource::Secret("arn:openai".into()))
         );
+    }
+
+    #[test]
+    fn printful_is_configured_inline_or_by_secret() {
+        let s = settings(&[
+            ("PRINTFUL_TOKEN", "pf-PRIVATE"),
+            ("PRINTFUL_WEBHOOK_SECRET_ID", "arn:hook"),
+            ("PRINTFUL_API_BASE", "http://127.0.0.1:9/"),
+        ])
+        .unwrap();
+        assert_eq!(s.printful_api_base, "http://127.0.0.1:9");
+        assert_eq!(
+            s.printful_token,
+            Some(SecretSource::Inline("pf-PRIVATE".into()))
+        );
+        assert_eq!(
+            s.printful_webhook_secret,
+            Some(SecretSource::Secret("arn:hook".into()))
+        );
+        assert!(!format!("{s:?}").contains("PRIVATE"));
+        let none = settings(&[]).unwrap();
+        assert_eq!(none.printful_api_base, DEFAULT_PRINTFUL_API_BASE);
+        assert!(none.printful_token.is_none() && none.printful_webhook_secret.is_none());
     }
 
     #[test]

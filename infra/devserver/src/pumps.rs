@@ -15,6 +15,12 @@
 //!   come back after the queue's visibility timeout, like Lambda's SQS
 //!   event source with `ReportBatchItemFailures`.
 //! - The design generation queue → `studio::worker::handle_batch`, the same way.
+//! - The manufacturing queue (paid orders the stream puts there) →
+//!   `studio::manufacturing::worker::handle_batch`, the same way.
+//! - Orders' shipments queue (shipments a partner made for a seller) →
+//!   `orders::shipments::handle_batch`, the same way.
+//! - A one-minute timer → the studio's manufacturing reconciliation (its
+//!   EventBridge schedule runs every 15 minutes).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -43,6 +49,9 @@ pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
         spawn_sourcing_schedule(services),
         spawn_send_queue(services),
         spawn_generation_queue(services),
+        spawn_manufacturing_queue(services),
+        spawn_shipment_queue(services),
+        spawn_manufacturing_reconcile(services),
     ]
 }
 
@@ -162,6 +171,96 @@ pub async fn drain_generation_queue(state: &studio::StudioState) -> anyhow::Resu
         .context("STUDIO_QUEUE_URL is not set")?;
     let batches = drain_queue(&queue.sqs, &queue.url, |event| {
         studio::worker::handle_batch(state, event)
+    })
+    .await?;
+    Ok(batches.iter().map(|b| b.records.len()).sum())
+}
+
+/// Feeds the manufacturing queue to the studio's manufacturing worker.
+pub fn spawn_manufacturing_queue(services: &shared::Services) -> Pump {
+    let state = studio::StudioState::from_env(services);
+    let url = services.config.manufacturing_queue_url.clone();
+    let sqs = aws_sdk_sqs::Client::new(&services.sdk);
+    let task = tokio::spawn(async move {
+        let Some(url) = url else { return };
+        loop {
+            if let Err(err) = drain_manufacturing_queue(&state, &sqs, &url).await {
+                tracing::warn!(error = ?err, "the manufacturing queue pump failed; retrying");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    });
+    Pump {
+        name: "studio-manufacturing-queue",
+        task,
+    }
+}
+
+/// Hands every message visible on the manufacturing queue to the worker
+/// and deletes those it handled; returns how many it handed over.
+pub async fn drain_manufacturing_queue(
+    state: &studio::StudioState,
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> anyhow::Result<usize> {
+    let batches = drain_queue(sqs, url, |event| {
+        studio::manufacturing::worker::handle_batch(state, event)
+    })
+    .await?;
+    Ok(batches.iter().map(|b| b.records.len()).sum())
+}
+
+/// Runs the manufacturing reconciliation on a timer, as the scheduled
+/// Lambda would.
+pub fn spawn_manufacturing_reconcile(services: &shared::Services) -> Pump {
+    let state = studio::StudioState::from_env(services);
+    let task = tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(SWEEP_INTERVAL).await;
+            let now = shared::domain::now_epoch();
+            let stale_after = studio::manufacturing::reconcile::DEFAULT_STALE_AFTER_SECS;
+            if let Err(err) =
+                studio::manufacturing::reconcile::sweep(&state, now, stale_after).await
+            {
+                tracing::warn!(error = ?err, "the manufacturing reconciliation failed; trying again next time");
+            }
+        }
+    });
+    Pump {
+        name: "studio-reconcile",
+        task,
+    }
+}
+
+/// Feeds orders' shipments queue to the orders shipments worker.
+pub fn spawn_shipment_queue(services: &shared::Services) -> Pump {
+    let store = services.store.clone();
+    let url = services.config.shipment_queue_url.clone();
+    let sqs = aws_sdk_sqs::Client::new(&services.sdk);
+    let task = tokio::spawn(async move {
+        let Some(url) = url else { return };
+        loop {
+            if let Err(err) = drain_shipment_queue(&store, &sqs, &url).await {
+                tracing::warn!(error = ?err, "the shipments queue pump failed; retrying");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    });
+    Pump {
+        name: "orders-shipment-queue",
+        task,
+    }
+}
+
+/// Hands every message visible on orders' shipments queue to its worker
+/// and deletes those it handled; returns how many it handed over.
+pub async fn drain_shipment_queue(
+    store: &shared::store::Store,
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> anyhow::Result<usize> {
+    let batches = drain_queue(sqs, url, |event| {
+        orders::shipments::handle_batch(store, event)
     })
     .await?;
     Ok(batches.iter().map(|b| b.records.len()).sum())

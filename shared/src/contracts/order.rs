@@ -6,7 +6,7 @@
 //! defined here once and used by orders itself. A round-trip test
 //! (`tests/tests/api/stream.rs`) reads orders' stored items as these models.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 pub const ORDER_TYPE: &str = "ORDER";
 pub const FULFILMENT_TYPE: &str = "FULFILMENT";
@@ -129,6 +129,8 @@ pub struct OrderToManufacture {
     pub payment: PaymentSummary,
     pub shipping_address: ShippingAddress,
     pub lines: Vec<LineToManufacture>,
+    /// The order's currency (and total): what a line's price is in.
+    pub totals: TotalsSummary,
 }
 
 impl OrderToManufacture {
@@ -164,6 +166,9 @@ pub struct LineToManufacture {
     pub sku: String,
     pub name: String,
     pub quantity: i64,
+    /// What the buyer pays for the line, in minor units of the order's
+    /// currency: the most its manufacturing may cost.
+    pub line_total: i64,
     #[serde(default)]
     pub made_to_order: bool,
 }
@@ -199,4 +204,23 @@ pub struct FulfilmentSummary {
     pub carrier: Option<String>,
     #[serde(default)]
     pub tracking_number: Option<String>,
+}
+
+/// A seller's part of an order shipped on the seller's behalf by another
+/// context (a print partner's parcel, reported to studio): what that context
+/// asks orders to do. It travels as the body of a message on orders'
+/// shipments queue (`ORDERS_SHIPMENT_QUEUE_URL`); orders' `orders-shipments`
+/// worker applies it under orders' own rules, as if the seller had posted
+/// `shipped` with this carrier and tracking number (a `paid` or
+/// `fulfilling` fulfilment becomes `shipped`, the order follows, the buyer
+/// gets the "shipped" email). Applying it twice changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ShipmentNotice {
+    pub order_id: String,
+    pub seller_org_id: String,
+    pub carrier: String,
+    pub tracking_number: String,
+    /// Who shipped it, for the fulfilment's history (e.g. `printful:<lineId>`).
+    pub by: String,
 }

@@ -396,6 +396,24 @@ async fn every_sample_event_reaches_its_handlers_work() {
         .replace('"', "\\\"");
     j.bind("\\\"v1\\\"", etag);
     j.run("catalog/update-product.json", Some(ada), 200).await;
+    // A design of Ada's, sold by her org as a t-shirt made to order.
+    let sold = j
+        .app
+        .ready_design(ada, &bodega_tests::design_body("Sold"))
+        .await;
+    j.bind("01JDD0DES1GN00000000000000", text(&sold["id"]));
+    let published = j.run("studio/design-publish.json", Some(ada), 201).await;
+    assert_eq!(published["madeToOrder"], true, "{published}");
+    // Nothing of it is sold yet: no manufacturing order (the journey of
+    // one is tests/tests/api/manufacturing.rs).
+    let made = j
+        .run("studio/manufacturing-orders-list.json", Some(ada), 200)
+        .await;
+    assert_eq!(made, json!([]));
+    j.run("studio/manufacturing-order-get.json", Some(ada), 404)
+        .await;
+    // Signed with another webhook's secret: refused before it is read.
+    j.run("studio/partner-webhook.json", None, 400).await;
     sourcing_journey(&mut j, &org, ada, &admin).await;
 
     // Files of the org.

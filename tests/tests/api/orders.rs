@@ -1459,6 +1459,8 @@ async fn a_made_to_order_product_sells_without_stock_and_moves_none() {
         assert_eq!(read.shipping_address.company, address.company);
         assert_eq!(read.shipping_address.phone, address.phone);
         assert_eq!(read.shipping_address.country, address.country.to_string());
+        assert_eq!(read.totals.currency, full.totals.currency);
+        assert_eq!(read.totals.total, full.totals.total);
         let to_make: Vec<_> = read.lines_to_make().collect();
         assert_eq!(to_make.len(), 1);
         let (line, stored) = (to_make[0], &full.lines[0]);
@@ -1474,6 +1476,7 @@ async fn a_made_to_order_product_sells_without_stock_and_moves_none() {
                 stored.quantity
             )
         );
+        assert_eq!(line.line_total, stored.line_total);
     }
 
     // Refunding it puts nothing back on sale: nothing was taken.

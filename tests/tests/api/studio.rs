@@ -672,7 +672,11 @@ fn openai_state(app: &TestApp, moderation: bool) -> studio::StudioState {
         _ => std::env::var(name).ok(),
     })
     .expect("the stack's environment names the OpenAI stand-in");
-    studio::StudioState::new(&app.services, &settings, Some(stand_in_key()))
+    let secrets = studio::StudioSecrets {
+        openai_api_key: Some(stand_in_key()),
+        ..Default::default()
+    };
+    studio::StudioState::new(&app.services, &settings, secrets)
 }
 
 fn stand_in_base() -> String {

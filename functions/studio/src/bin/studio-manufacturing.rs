@@ -1,0 +1,26 @@
+//! The manufacturing worker Lambda: SQS batches of paid orders whose
+//! made-to-order lines the print partner makes, with partial batch
+//! failures for what must come again.
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use shared::sqs::{BatchResponse, SqsEvent};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init();
+    let services = shared::Services::init().await.inspect_err(|err| {
+        tracing::error!(error = ?err, "studio manufacturing worker failed to start");
+    })?;
+    let state = studio::StudioState::init(&services)
+        .await
+        .inspect_err(|err| tracing::error!(error = ?err, "studio settings are not valid"))?;
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let state = state.clone();
+        async move {
+            Ok::<BatchResponse, lambda_runtime::Error>(
+                studio::manufacturing::worker::handle_batch(&state, event.payload).await,
+            )
+        }
+    }))
+    .await
+}
