@@ -38,6 +38,7 @@ SAMPLES = {
     "catalog": "catalog/list-categories.json",
     "orders": "orders/cart-get.json",
     "orders-expiry": "orders/expiry-schedule.json",
+    "orders-shipments": "orders/shipments-batch.json",
     "assets": "assets/get-asset.json",
     "assets-ingest": "assets/s3-object-created.json",
     "mail": "mail/templates-list.json",
@@ -46,6 +47,8 @@ SAMPLES = {
     "stream": "stream/product-created.json",
     "studio": "studio/gallery.json",
     "studio-worker": "studio/worker-generation-batch.json",
+    "studio-manufacturing": "studio/manufacturing-batch.json",
+    "studio-reconcile": "studio/reconcile-schedule.json",
     "sourcing": "sourcing/rfqs-list.json",
     # A scheduled event carries nothing of its own: the sourcing schedule
     # takes the same EventBridge shape as the orders one.
