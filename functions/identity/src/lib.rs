@@ -13,6 +13,7 @@ mod jwks;
 pub mod limits;
 mod login;
 pub mod members;
+mod moderators;
 mod one_time;
 pub mod org;
 pub mod password;
@@ -148,6 +149,11 @@ fn api() -> OpenApiRouter<IdentityState> {
         ))
         // GET /v1/orgs/{orgId}/audit
         .routes(routes!(audit_trail::list_org_audit))
+        // PUT, DELETE /v1/moderators/{userId}
+        .routes(routes!(
+            moderators::grant_moderator,
+            moderators::revoke_moderator
+        ))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

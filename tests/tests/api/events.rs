@@ -337,6 +337,11 @@ async fn every_sample_event_reaches_its_handlers_work() {
     j.bind("01JD8Y0A1B2C3D4E5F6G7H8J9K", text(&joined["userId"]));
     j.bind("01JDA0USER0000000000000000", text(&joined["userId"]));
     j.run("identity/members-list.json", Some(ada), 200).await;
+    // A platform admin makes Grace a moderator, then takes it back.
+    j.run("identity/moderator-grant.json", Some(&admin), 200)
+        .await;
+    j.run("identity/moderator-revoke.json", Some(&admin), 200)
+        .await;
     // Grace becomes an admin and an approver: she signs off Ada's templates.
     j.run("identity/member-update.json", Some(ada), 200).await;
     mail_journey(&mut j, &org, ada, &grace).await;
@@ -386,7 +391,12 @@ async fn every_sample_event_reaches_its_handlers_work() {
     j.run("catalog/update-my-review.json", Some(&grace), 200)
         .await;
     j.run("catalog/list-reviews.json", None, 200).await;
+    j.run("catalog/report-review.json", Some(ada), 201).await;
+    j.run("catalog/moderation-reports.json", Some(&admin), 200)
+        .await;
     j.run("catalog/hide-review.json", Some(&admin), 200).await;
+    j.run("catalog/restore-review.json", Some(&admin), 200)
+        .await;
     j.run("catalog/delete-my-review.json", Some(&grace), 200)
         .await;
     let current = j.app.get_product(&text(&product["id"])).await;

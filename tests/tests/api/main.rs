@@ -13,6 +13,7 @@ mod identity;
 mod mail;
 mod mail_delivery;
 mod mail_images;
+mod moderation;
 mod openapi;
 mod orders;
 mod orgs;
