@@ -211,7 +211,7 @@ expected-statuses = ["2xx", "3xx", 401, 403, 404, 409, 412, 429, "5xx"]
 expected-statuses = [400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 422, 428, 429, "5xx"]
 
 [[operations]]
-include-operation-id-regex = "^(list_all_orders|mark_invoice_paid|refund_order|order_stats|create_category|update_category|set_verification|hide_review|restore_review|list_reports|grant_moderator|revoke_moderator|query_stats)$"
+include-operation-id-regex = "^(list_all_orders|mark_invoice_paid|refund_order|order_stats|create_category|update_category|set_verification|hide_review|restore_review|list_reports|grant_moderator|revoke_moderator|hide_design|clear_design|query_stats)$"
 headers = { Authorization = "Bearer $ADMIN_TOKEN" }
 
 # A cursor is opaque: only one the list handed out is read (else 400).
@@ -247,11 +247,11 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # phone, country code) are checkout's validation, not in the schema; a
 # default is moved, never unset alone.
 # Moderation: a reason of markup only is blank once HTML is stripped; a
-# person cannot report their own review.
+# person cannot report their own review or design.
 # And integers written with a fraction of zero (2.0), which JSON Schema
 # counts as integers and the API refuses (422).
 [[operations]]
-include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression|create_design|update_design|create_rfq|update_rfq|publish_rfq|submit_proposal|revise_proposal|decline_invitation|award_rfq|post_rfq_message|record_milestone|add_my_address|update_my_address|add_org_address|update_org_address|hide_review|report_review)$"
+include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression|create_design|update_design|create_rfq|update_rfq|publish_rfq|submit_proposal|revise_proposal|decline_invitation|award_rfq|post_rfq_message|record_milestone|add_my_address|update_my_address|add_org_address|update_org_address|hide_review|report_review|hide_design|report_design)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, "5xx"]
 
 # Bulk calls answer 200 with a result per product: a refused product is a

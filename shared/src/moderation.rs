@@ -280,8 +280,8 @@ pub async fn require_moderator(store: &Store, principal: &Principal) -> ApiResul
 
 /// For writes: a ConditionCheck (named [`MODERATOR_CONDITION`]) that the
 /// caller's account holds the moderator or admin role when the transaction
-/// commits; map its failure with [`moderator_failed`].
-pub fn moderator_check(store: &Store, principal: &Principal) -> ApiResult<TransactWriteItem> {
+/// commits.
+fn moderator_check(store: &Store, principal: &Principal) -> ApiResult<TransactWriteItem> {
     claims_to_moderate(principal)?;
     let (pk, sk) = user_account_key(&principal.user_id);
     Ok(store.transact_check(
@@ -294,12 +294,6 @@ pub fn moderator_check(store: &Store, principal: &Principal) -> ApiResult<Transa
             (":admin", s(PlatformRole::Admin.as_str())),
         ],
     )?)
-}
-
-/// The 403 when the moderator check of a transaction failed.
-pub fn moderator_failed(err: &StoreError) -> Option<ApiError> {
-    err.condition_failed(MODERATOR_CONDITION)
-        .then(not_a_moderator)
 }
 
 fn queue_sort_key(count: i64, content: &Content) -> String {
@@ -438,7 +432,7 @@ pub async fn report(
 /// The write that takes `content` out of the queue with a moderator's
 /// decision, when it was ever reported (none otherwise), for the
 /// transaction of the decision.
-pub async fn settle(
+async fn settle(
     store: &Store,
     content: &Content,
     status: ModerationStatus,
@@ -465,7 +459,7 @@ pub async fn settle(
 /// The audit event of a moderator's decision, in the author's own trail
 /// (`GET /v1/me/audit`): hiding names the reason; the stream emails the
 /// author from it.
-pub fn decision_event(
+fn decision_event(
     content: &Content,
     moderator: &Principal,
     action: AuditAction,
@@ -488,6 +482,56 @@ pub fn decision_event(
     )
     .target(content.audit_target())
     .details(details)
+}
+
+/// Records a moderator's decision on `content` in one transaction: the
+/// moderator's standing, the owner's `writes` (named, e.g. the review and
+/// the product's rating), the queue entry (when it was reported) and the
+/// event in the author's trail (when anything changed). `failed` maps the
+/// owner's named conditions to their answers; a failed moderator check is
+/// 403, a queue entry that changed meanwhile 409.
+pub async fn decide(
+    store: &Store,
+    moderator: &Principal,
+    content: &Content,
+    writes: Vec<(&'static str, TransactWriteItem)>,
+    action: AuditAction,
+    reason: Option<&str>,
+    failed: impl Fn(&StoreError) -> Option<ApiError>,
+) -> ApiResult<()> {
+    let status = if action == AuditAction::ContentHidden {
+        ModerationStatus::Hidden
+    } else {
+        ModerationStatus::Restored
+    };
+    let mut tx = Transaction::new();
+    tx.push(moderator_check(store, moderator)?)
+        .named(MODERATOR_CONDITION);
+    let changes = !writes.is_empty();
+    for (name, write) in writes {
+        tx.push(write).named(name);
+    }
+    let settled = settle(store, content, status).await?;
+    let decided = settled.is_some();
+    if let Some(queue) = settled {
+        tx.push(queue).named("queue");
+    }
+    if changes || decided {
+        let event = decision_event(content, moderator, action, reason);
+        tx.push(event.transact_item(store)?);
+    }
+    match store.transact(tx).await {
+        Ok(()) => Ok(()),
+        Err(err) => Err(if err.condition_failed(MODERATOR_CONDITION) {
+            not_a_moderator()
+        } else if let Some(answer) = failed(&err) {
+            answer
+        } else if err.condition_failed("queue") {
+            ApiError::conflict("the reports changed meanwhile; retry")
+        } else {
+            err.into()
+        }),
+    }
 }
 
 /// One page of the open queue, most reported first.

@@ -2,7 +2,7 @@
 //! moderators (and platform admins) hide it, with a reason, or restore it;
 //! the report queue lists what people reported, most reported first.
 //!
-//! A decision is one transaction: the review, the product's rating (a
+//! A decision is one transaction (`shared::moderation::decide`): the review, the product's rating (a
 //! hidden review is out of it, a restored one back in), the moderator's
 //! standing (a ConditionCheck on their account: a revoked moderator is 403
 //! at once), the event in the author's audit trail (the stream emails the
@@ -16,10 +16,9 @@ use shared::http::{
     ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
 };
 use shared::moderation::{
-    self, Content, ContentReportView, MODERATOR_CONDITION, ModerationReportView, ModerationStatus,
-    ReasonRequest, Reported,
+    self, Content, ContentReportView, ModerationReportView, ReasonRequest, Reported,
 };
-use shared::store::{TransactWriteItem, Transaction, Update, n, s};
+use shared::store::{TransactWriteItem, Update, n, s};
 
 use crate::CatalogState;
 use crate::review::{
@@ -35,41 +34,28 @@ async fn decide(
     action: AuditAction,
     reason: Option<&str>,
 ) -> ApiResult<()> {
-    let store = &state.store;
     let content = Content::review(&review.product_id, &review.author_id);
-    let status = if action == AuditAction::ContentHidden {
-        ModerationStatus::Hidden
-    } else {
-        ModerationStatus::Restored
-    };
-    let mut tx = Transaction::new();
-    tx.push(moderation::moderator_check(store, moderator)?)
-        .named(MODERATOR_CONDITION);
-    let changes = write.is_some();
-    if let Some((review_write, rating)) = write {
-        tx.push(review_write).named("review");
-        tx.push(rating).named("product");
-    }
-    let settled = moderation::settle(store, &content, status).await?;
-    let decided = settled.is_some();
-    if let Some(queue) = settled {
-        tx.push(queue).named("queue");
-    }
-    if changes || decided {
-        let event = moderation::decision_event(&content, moderator, action, reason);
-        tx.push(event.transact_item(store)?);
-    }
-    match store.transact(tx).await {
-        Ok(()) => Ok(()),
-        Err(err) => Err(match moderation::moderator_failed(&err) {
-            Some(forbidden) => forbidden,
-            None if err.condition_failed("product") => ApiError::not_found("no such product"),
-            None if err.condition_failed("review") || err.condition_failed("queue") => {
-                ApiError::conflict("the review changed meanwhile; retry")
+    let writes = write
+        .map(|(review, rating)| vec![("review", review), ("product", rating)])
+        .unwrap_or_default();
+    moderation::decide(
+        &state.store,
+        moderator,
+        &content,
+        writes,
+        action,
+        reason,
+        |err| {
+            if err.condition_failed("product") {
+                Some(ApiError::not_found("no such product"))
+            } else if err.condition_failed("review") {
+                Some(ApiError::conflict("the review changed meanwhile; retry"))
+            } else {
+                None
             }
-            None => err.into(),
-        }),
-    }
+        },
+    )
+    .await
 }
 
 /// Hides a review (moderators and platform admins), giving a reason: it

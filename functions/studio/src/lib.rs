@@ -17,6 +17,7 @@ pub mod gallery;
 pub mod generator;
 pub mod limits;
 pub mod model;
+pub mod moderation;
 pub mod palette;
 pub mod providers;
 pub mod worker;
@@ -228,6 +229,12 @@ fn api() -> OpenApiRouter<StudioState> {
         .routes(routes!(gallery::like_design, gallery::unlike_design))
         // GET /v1/gallery
         .routes(routes!(gallery::list_gallery))
+        // POST /v1/designs/{designId}/reports
+        .routes(routes!(moderation::report_design))
+        // POST /v1/designs/{designId}/hide
+        .routes(routes!(moderation::hide_design))
+        // POST /v1/designs/{designId}/clear
+        .routes(routes!(moderation::clear_design))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

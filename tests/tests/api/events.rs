@@ -181,6 +181,19 @@ async fn studio_journey(j: &mut Journey, ada: &str, grace: &str) {
     j.run("studio/design-delete.json", Some(ada), 204).await;
 }
 
+/// A design of Ada's that Grace reports and a platform admin holds for
+/// review, then clears.
+async fn design_moderation_journey(j: &mut Journey, ada: &str, grace: &str, admin: &str) {
+    let design = j.run("studio/design-create.json", Some(ada), 202).await;
+    j.bind("01JDD0DES1GN00000000000000", text(&design["id"]));
+    assert_eq!(j.app.drain_generations().await, 1);
+    j.run("studio/design-report.json", Some(grace), 201).await;
+    let held = j.run("studio/design-hide.json", Some(admin), 200).await;
+    assert_eq!(held["heldForReview"], true, "{held}");
+    j.run("studio/design-clear.json", Some(admin), 200).await;
+    j.run("studio/design-delete.json", Some(ada), 204).await;
+}
+
 /// An address book's samples (`<prefix>-add.json`, `<prefix>es-list.json`,
 /// ...): add binds the sample address id, the update's If-Match is the
 /// added entry's ETag, the removal's the updated one's.
@@ -346,6 +359,7 @@ async fn every_sample_event_reaches_its_handlers_work() {
     j.run("identity/member-update.json", Some(ada), 200).await;
     mail_journey(&mut j, &org, ada, &grace).await;
     studio_journey(&mut j, ada, &grace).await;
+    design_moderation_journey(&mut j, ada, &grace, &admin).await;
     j.run("identity/member-remove.json", Some(ada), 204).await;
     let key = j.run("identity/api-key-create.json", Some(ada), 201).await;
     j.bind("3f9a0c1d2e4b", text(&key["prefix"]));

@@ -348,3 +348,125 @@ async fn the_queue_puts_the_most_reported_first() {
         vec![(authors[2].clone(), 2), (authors[0].clone(), 1)]
     );
 }
+
+/// `POST /v1/designs/{id}/{action}` with `body`.
+async fn design_action(
+    app: &TestApp,
+    token: &str,
+    id: &str,
+    action: &str,
+    body: Option<&Value>,
+) -> bodega_tests::TestResponse {
+    let path = format!("/v1/designs/{id}/{action}");
+    app.call(axum::http::Method::POST, &path, Some(token), body)
+        .await
+}
+
+fn gallery_ids(gallery: &Value) -> Vec<String> {
+    gallery
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_moderator_holds_a_reported_design_for_review_and_clears_it() {
+    let app = spawn_app().await;
+    let admin_email = unique_email("admin");
+    app.signed_in_as(&admin_email).await;
+    let admin = app.promote_to_platform_admin(&admin_email).await;
+    let owner_email = unique_email("designer");
+    let owner = app.signed_in_as(&owner_email).await;
+    let design = app
+        .ready_design(&owner, &bodega_tests::design_body("Poppies"))
+        .await;
+    let id = design["id"].as_str().unwrap().to_owned();
+    let mut private = bodega_tests::design_body("Secret");
+    private["isPublic"] = json!(false);
+    let private = app.ready_design(&owner, &private).await;
+    let private_id = private["id"].as_str().unwrap();
+
+    // Reports: once per person, never of one's own or of a private design.
+    let reason = json!({"reason": "Copies a <i>brand's</i> logo"});
+    let reporter = app.signed_in_as(&unique_email("reporter")).await;
+    let first = design_action(&app, &reporter, &id, "reports", Some(&reason)).await;
+    assert_eq!(
+        first.assert_ok(StatusCode::CREATED)["reason"],
+        "Copies a brand's logo"
+    );
+    let again = design_action(&app, &reporter, &id, "reports", Some(&reason)).await;
+    assert_eq!(again.assert_ok(StatusCode::OK)["reportCount"], 1);
+    design_action(&app, &owner, &id, "reports", Some(&reason))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    design_action(&app, &reporter, private_id, "reports", Some(&reason))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    design_action(&app, &reporter, &id, "reports", Some(&json!({})))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+
+    // A moderator sees it in the queue and holds it for review.
+    let moderator_email = unique_email("moderator");
+    let token = app.signed_in_as(&moderator_email).await;
+    let moderator_id = app.user_id(&token).await;
+    app.grant_moderator(&admin, &moderator_id)
+        .await
+        .assert_ok(StatusCode::OK);
+    let moderator = app.signed_in_as_existing(&moderator_email).await;
+    let queue = app.moderation_queue(&moderator, "").await;
+    let entry = queue.assert_ok(StatusCode::OK)[0].clone();
+    assert_eq!(entry["kind"], "design");
+    assert_eq!(entry["designId"], id.as_str());
+    assert_eq!(entry["reportCount"], 1);
+    let hold = json!({"reason": "Trademark"});
+    design_action(&app, &reporter, &id, "hide", Some(&hold))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    design_action(&app, &moderator, private_id, "hide", Some(&hold))
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let held = design_action(&app, &moderator, &id, "hide", Some(&hold)).await;
+    assert_eq!(held.assert_ok(StatusCode::OK)["heldForReview"], true);
+    assert!(!gallery_ids(app.gallery("").await.assert_ok(StatusCode::OK)).contains(&id));
+    app.get_design(Some(&reporter), &id)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let own = app.get_design(Some(&owner), &id).await;
+    assert_eq!(own.assert_ok(StatusCode::OK)["heldForReview"], true);
+    let queue = app.moderation_queue(&moderator, "").await;
+    assert!(
+        queue
+            .assert_ok(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // The owner's trail has the reason, and the owner is emailed.
+    let trail = app.my_audit(&owner, None).await;
+    let event = trail.assert_ok(StatusCode::OK)[0].clone();
+    assert_eq!(event["action"], "content.hidden");
+    assert_eq!(event["details"]["designId"], id.as_str());
+    assert_eq!(event["details"]["reason"], "Trademark");
+    app.drain_stream().await;
+    let email = only_email_to(&owner_email, "A moderator hid your design").await;
+    assert!(email.body.contains("Trademark"), "{email:?}");
+
+    // Cleared: back in the gallery for everyone.
+    let cleared = design_action(&app, &moderator, &id, "clear", None).await;
+    assert_eq!(cleared.assert_ok(StatusCode::OK)["heldForReview"], false);
+    assert!(gallery_ids(app.gallery("").await.assert_ok(StatusCode::OK)).contains(&id));
+    app.get_design(Some(&reporter), &id)
+        .await
+        .assert_ok(StatusCode::OK);
+
+    // Revoked: no more holding.
+    app.revoke_moderator(&admin, &moderator_id)
+        .await
+        .assert_ok(StatusCode::OK);
+    design_action(&app, &moderator, &id, "hide", Some(&hold))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+}
