@@ -19,6 +19,7 @@ pub mod org;
 pub mod password;
 mod password_reset;
 mod profile;
+pub mod public_profile;
 mod register;
 pub mod session;
 pub mod user;
@@ -111,6 +112,13 @@ fn api() -> OpenApiRouter<IdentityState> {
             addresses::update_my_address,
             addresses::remove_my_address
         ))
+        // GET, PATCH /v1/me/profile
+        .routes(routes!(
+            public_profile::my_profile,
+            public_profile::update_my_profile
+        ))
+        // GET /v1/profiles/{handle}
+        .routes(routes!(public_profile::get_profile))
         // GET /v1/me/sessions
         .routes(routes!(session::routes::list_sessions))
         // DELETE /v1/me/sessions/{sessionId}

@@ -326,6 +326,14 @@ async fn every_sample_event_reaches_its_handlers_work() {
     j.run("identity/verify-email.json", None, 200).await;
     j.run("identity/my-audit.json", Some(ada), 200).await;
     address_book_journey(&mut j, ada, "identity/address").await;
+    // Her public creator profile.
+    j.run("identity/my-profile.json", Some(ada), 200).await;
+    let profile = j
+        .run("identity/my-profile-update.json", Some(ada), 200)
+        .await;
+    assert_eq!(profile["handle"], "ada-prints", "{profile}");
+    let public = j.run("identity/profile-get.json", None, 200).await;
+    assert_eq!(public["displayName"], "Ada's Prints", "{public}");
 
     // Her company, its members and keys.
     let org = text(&j.run("identity/org-create.json", Some(ada), 201).await["id"]);

@@ -19,6 +19,7 @@ mod orders;
 mod orgs;
 mod payments_provider;
 mod print_partner;
+mod profiles;
 mod resilience;
 mod route_map;
 mod seed;
