@@ -244,6 +244,13 @@ pub struct ReasonRequest {
 impl ReasonRequest {
     /// The reason, HTML removed and trimmed; 422 if blank or too long.
     pub fn parse(self) -> ApiResult<String> {
+        // The limit holds for what was sent, before tags and spaces go.
+        if self.reason.chars().count() > MAX_REASON_CHARS {
+            return Err(ApiError::invalid_field(
+                "reason",
+                format!("must be at most {MAX_REASON_CHARS} characters"),
+            ));
+        }
         let mut problems = Problems::default();
         let reason = problems.text(
             "reason",
