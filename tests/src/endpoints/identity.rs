@@ -189,18 +189,20 @@ impl TestApp {
             .to_owned()
     }
 
-    /// Makes a user a platform admin directly in the table (no API grants
-    /// it), and signs them in again so the token carries the role.
+    /// `PUT /v1/moderators/{userId}` as `admin`.
     pub async fn grant_moderator(&self, admin: &str, user_id: &str) -> TestResponse {
         let path = format!("/v1/moderators/{user_id}");
         self.call(Method::PUT, &path, Some(admin), None).await
     }
 
+    /// `DELETE /v1/moderators/{userId}` as `admin`.
     pub async fn revoke_moderator(&self, admin: &str, user_id: &str) -> TestResponse {
         let path = format!("/v1/moderators/{user_id}");
         self.call(Method::DELETE, &path, Some(admin), None).await
     }
 
+    /// Makes a user a platform admin directly in the table (no API grants
+    /// it), and signs them in again so the token carries the role.
     pub async fn promote_to_platform_admin(&self, email: &str) -> String {
         let token = self.signed_in_as_existing(email).await;
         let (pk, sk) = identity::user::user_key(&self.user_id(&token).await);
