@@ -281,6 +281,8 @@ pub struct TemplateFilter {
     /// Only templates with this tag.
     tag: Option<String>,
     /// Items per page, 1 to 100 (default 20).
+    #[serde(default, deserialize_with = "shared::http::page_limit")]
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<u32>,
     /// `pagination.nextCursor` of the previous page.
     cursor: Option<String>,

@@ -52,6 +52,8 @@ pub struct GalleryParams {
     /// One tag.
     pub tag: Option<String>,
     /// Items per page, 1 to 100 (default 20).
+    #[serde(default, deserialize_with = "shared::http::page_limit")]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `pagination.nextCursor` of the previous page.
     pub cursor: Option<String>,

@@ -76,6 +76,8 @@ where
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// Items per page, 1 to 100 (default 20).
+    #[serde(default, deserialize_with = "page_limit")]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
     /// `pagination.nextCursor` of the previous page.
     pub cursor: Option<String>,
@@ -93,6 +95,28 @@ impl PageParams {
 
     pub fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref().filter(|c| !c.is_empty())
+    }
+}
+
+/// Reads `?limit=` of a list: a whole number from 1 to
+/// [`PageParams::MAX_LIMIT`], or absent. Anything else is refused (400
+/// through [`ApiQuery`]) rather than clamped, so a client asking for 1,000
+/// items learns that a page holds at most 100. For every list's own
+/// parameters: `#[serde(default, deserialize_with = "shared::http::page_limit")]`.
+pub fn page_limit<'de, D>(deserializer: D) -> Result<Option<u32>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::Deserialize;
+    let Some(raw) = Option::<String>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    match raw.trim().parse::<u32>() {
+        Ok(n) if (1..=PageParams::MAX_LIMIT).contains(&n) => Ok(Some(n)),
+        _ => Err(serde::de::Error::custom(format!(
+            "limit must be a whole number from 1 to {} (got {raw:?})",
+            PageParams::MAX_LIMIT
+        ))),
     }
 }
 

@@ -201,6 +201,22 @@ impl TestApp {
         self.call(Method::DELETE, &path, Some(admin), None).await
     }
 
+    /// The same customer's access token, signed with the real key but
+    /// issued two hours ago: expired.
+    pub fn expired_token_like(&self, token: &str) -> String {
+        let claims = self.services.tokens.verify_access_token(token).unwrap();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let two_hours_ago = now - 7200;
+        self.services
+            .tokens
+            .issue_access_token_at(&claims.sub, "customer", None, two_hours_ago)
+            .unwrap()
+            .token
+    }
+
     /// Makes a user a platform admin directly in the table (no API grants
     /// it), and signs them in again so the token carries the role.
     pub async fn promote_to_platform_admin(&self, email: &str) -> String {

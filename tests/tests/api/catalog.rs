@@ -888,8 +888,23 @@ async fn reviews_keep_the_product_rating_exact_and_list_newest_first() {
     app.list_reviews("other-product", &format!("cursor={cursor}"))
         .await
         .assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
-    let clamped = app.list_reviews(&id, "limit=500").await;
-    assert_eq!(clamped.body["pagination"]["limit"], 100);
+    // A page holds at most 100: asking for more is refused, not clamped.
+    let too_many = app.list_reviews(&id, "limit=500").await;
+    too_many.assert_error(StatusCode::BAD_REQUEST, "VALIDATION_FAILED");
+    assert!(
+        too_many.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("from 1 to 100"),
+        "{}",
+        too_many.body
+    );
+    let most = app.list_reviews(&id, "limit=100").await;
+    assert_eq!(
+        most.assert_ok(StatusCode::OK).as_array().unwrap().len(),
+        seen.len()
+    );
+    assert_eq!(most.body["pagination"]["limit"], 100);
 }
 
 #[tokio::test]

@@ -231,15 +231,7 @@ async fn me_refuses_forged_expired_and_unsigned_tokens() {
 async fn me_refuses_an_expired_token() {
     let app = spawn_app().await;
     let token = app.signed_in_as("ada@example.com").await;
-    let claims = app.services.tokens.verify_access_token(&token).unwrap();
-    // The same user, signed with the real key, but issued two hours ago.
-    let two_hours_ago = time::OffsetDateTime::now_utc().unix_timestamp() as u64 - 7200;
-    let expired = app
-        .services
-        .tokens
-        .issue_access_token_at(&claims.sub, "customer", None, two_hours_ago)
-        .unwrap()
-        .token;
+    let expired = app.expired_token_like(&token);
     let response = app.me(&expired).await;
     response.assert_error(StatusCode::UNAUTHORIZED, "UNAUTHENTICATED");
     assert!(

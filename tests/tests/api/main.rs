@@ -17,6 +17,7 @@ mod moderation;
 mod openapi;
 mod orders;
 mod orgs;
+mod owasp;
 mod payments_provider;
 mod print_partner;
 mod profiles;
