@@ -114,6 +114,8 @@ api POST "/v1/products/$PRODUCT_ID/reviews" "$USER_TOKEN" '{"rating":5,"title":"
 SAVED_ADDRESS='{"label":"Home","address":{"name":"Ada Lovelace","line1":"Hauptstrasse 5","postalCode":"10115","city":"Berlin","country":"DE"}}'
 ADDRESS_ID="$(api POST /v1/me/addresses "$USER_TOKEN" "$SAVED_ADDRESS" | field "['id']")"
 ORG_ADDRESS_ID="$(api POST "/v1/orgs/$ORG_ID/addresses" "$USER_TOKEN" "$SAVED_ADDRESS" | field "['id']")"
+# A public profile of Ada's, for GET /v1/profiles/{handle}.
+api PATCH /v1/me/profile "$USER_TOKEN" '{"handle":"ada-fuzz","displayName":"Ada","isPublic":true}' >/dev/null
 # invite ORG TOKEN EMAIL → the code the invitation email carries (read from
 # moto's record of sent emails, as a person reads their inbox).
 invite() {
@@ -166,6 +168,7 @@ assets = { values = ["$ASSET_ID"] }
 prefixes = { values = ["$KEY_PREFIX"] }
 designs = { values = ["$DESIGN_ID"] }
 addresses = { values = ["$ADDRESS_ID", "$ORG_ADDRESS_ID"] }
+handles = { values = ["ada-fuzz"] }
 
 [parameters]
 "path.orgId" = { dictionary = "orgs", probability = 0.7 }
@@ -187,6 +190,7 @@ addresses = { values = ["$ADDRESS_ID", "$ORG_ADDRESS_ID"] }
 "path.file" = { dictionary = "docfiles", probability = 0.7 }
 "path.designId" = { dictionary = "designs", probability = 0.7 }
 "path.addressId" = { dictionary = "addresses", probability = 0.7 }
+"path.handle" = { dictionary = "handles", probability = 0.5 }
 "body.shippingAddressId" = { dictionary = "addresses", probability = 0.5 }
 "body.billingAddressId" = { dictionary = "addresses", probability = 0.5 }
 
@@ -211,12 +215,12 @@ expected-statuses = ["2xx", "3xx", 401, 403, 404, 409, 412, 429, "5xx"]
 expected-statuses = [400, 401, 403, 404, 405, 406, 409, 412, 413, 415, 422, 428, 429, "5xx"]
 
 [[operations]]
-include-operation-id-regex = "^(list_all_orders|mark_invoice_paid|refund_order|order_stats|create_category|update_category|set_verification|hide_review|query_stats)$"
+include-operation-id-regex = "^(list_all_orders|mark_invoice_paid|refund_order|order_stats|create_category|update_category|set_verification|hide_review|restore_review|list_reports|grant_moderator|revoke_moderator|hide_design|clear_design|query_stats)$"
 headers = { Authorization = "Bearer $ADMIN_TOKEN" }
 
 # A cursor is opaque: only one the list handed out is read (else 400).
 [[operations]]
-include-operation-id-regex = "^(list_all_orders|list_my_audit|list_my_orgs|list_api_keys|list_fulfilments|list_members|list_org_audit|list_reviews|list_orders|list_templates|list_versions|list_messages|list_suppressions|get_send|approvals_inbox|list_my_designs|list_gallery|list_manufacturing_orders|list_rfqs|list_invitations)$"
+include-operation-id-regex = "^(list_all_orders|list_my_audit|list_my_orgs|list_api_keys|list_fulfilments|list_members|list_org_audit|list_reviews|list_orders|list_templates|list_versions|list_messages|list_suppressions|get_send|approvals_inbox|list_my_designs|list_gallery|list_manufacturing_orders|list_rfqs|list_invitations|list_reports)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 429, "5xx"]
 
 # Rules across fields or over stored state, answered 422 (400 for a cursor):
@@ -247,10 +251,15 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # Address books: an address's required fields and formats (postal code,
 # phone, country code) are checkout's validation, not in the schema; a
 # default is moved, never unset alone.
+# Moderation: a reason of markup only is blank once HTML is stripped; a
+# person cannot report their own review or design.
+# Profiles: a handle that is reserved, URLs without a host name, an avatar
+# that is not the caller's ready image, a public profile without a handle,
+# text that is blank once HTML is stripped.
 # And integers written with a fraction of zero (2.0), which JSON Schema
 # counts as integers and the API refuses (422).
 [[operations]]
-include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression|create_design|update_design|publish_design|create_rfq|update_rfq|publish_rfq|submit_proposal|revise_proposal|decline_invitation|award_rfq|post_rfq_message|record_milestone|add_my_address|update_my_address|add_org_address|update_org_address)$"
+include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression|create_design|update_design|publish_design|create_rfq|update_rfq|publish_rfq|submit_proposal|revise_proposal|decline_invitation|award_rfq|post_rfq_message|record_milestone|add_my_address|update_my_address|add_org_address|update_org_address|hide_review|report_review|hide_design|report_design|update_my_profile)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, "5xx"]
 
 # Bulk calls answer 200 with a result per product: a refused product is a

@@ -120,6 +120,18 @@ pub enum AuditAction {
     ProposalSubmitted,
     #[serde(rename = "proposal.withdrawn")]
     ProposalWithdrawn,
+    /// A platform admin made a person a moderator (details: the role).
+    #[serde(rename = "platform_role.granted")]
+    PlatformRoleGranted,
+    #[serde(rename = "platform_role.revoked")]
+    PlatformRoleRevoked,
+    /// A moderator hid the person's review or design; the details carry
+    /// the reason, and the person is emailed.
+    #[serde(rename = "content.hidden")]
+    ContentHidden,
+    /// A moderator restored it, or kept it despite reports.
+    #[serde(rename = "content.restored")]
+    ContentRestored,
 }
 
 /// Who did it: `user:<id>`, `apikey:<prefix>`, or `anonymous` (e.g. a failed

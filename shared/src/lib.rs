@@ -8,6 +8,7 @@
 //! - [`audit`]: the audit trail of security events.
 //! - [`mail`]: email through SES v2.
 //! - [`metrics`]: business metrics as CloudWatch embedded-metric-format log lines.
+//! - [`moderation`]: moderators, reports of public content and the moderation queue.
 //! - [`contracts`]: what one context publishes for others to read (narrow read models).
 //! - [`projections`]: items the stream keeps from other items (search index, order statistics).
 //! - [`payments`]: card payments through Stripe, invoices, and Stripe webhook signatures.
@@ -31,6 +32,7 @@ pub mod http;
 pub mod idempotency;
 pub mod mail;
 pub mod metrics;
+pub mod moderation;
 pub mod payments;
 #[cfg(feature = "print-partner")]
 pub mod print_partner;

@@ -1,5 +1,5 @@
 //! The catalog context: categories, products, stock, B2B pricing and
-//! compliance data, reviews, search.
+//! compliance data, reviews and their moderation, search.
 //!
 //! `routes(state)` is what the catalog Lambda and the devserver serve;
 //! `openapi()` describes the same routes, so the two cannot drift apart.
@@ -9,6 +9,7 @@ pub mod category;
 pub mod listing;
 pub mod product;
 pub mod review;
+pub mod review_moderation;
 pub mod search;
 pub mod search_stats;
 pub mod slug;
@@ -90,7 +91,13 @@ fn api() -> OpenApiRouter<CatalogState> {
         // PATCH, DELETE /v1/products/{productId}/reviews/mine
         .routes(routes!(review::update_review, review::delete_review))
         // POST /v1/products/{productId}/reviews/{authorId}/hide
-        .routes(routes!(review::hide_review))
+        .routes(routes!(review_moderation::hide_review))
+        // POST /v1/products/{productId}/reviews/{authorId}/restore
+        .routes(routes!(review_moderation::restore_review))
+        // POST /v1/products/{productId}/reviews/{authorId}/reports
+        .routes(routes!(review_moderation::report_review))
+        // GET /v1/moderation/reports
+        .routes(routes!(review_moderation::list_reports))
         // GET /v1/search
         .routes(routes!(search::search))
         // GET /v1/search/suggest

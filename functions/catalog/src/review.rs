@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
-use shared::domain::{new_id, now_rfc3339};
+use shared::domain::{new_id, now_rfc3339, strip_html};
 use shared::http::Problems;
 use shared::http::{
     ApiError, ApiJson, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
@@ -25,17 +25,16 @@ use shared::store::{Index, PartitionQuery, Store, TransactWriteItem, Transaction
 use utoipa::ToSchema;
 
 use crate::CatalogState;
-use crate::access::require_admin;
 
 pub const REVIEW_TYPE: &str = "REVIEW";
 const MAX_TITLE_CHARS: usize = 120;
 const MAX_BODY_CHARS: usize = 5000;
 
-fn review_key(product_id: &str, user_id: &str) -> (String, String) {
+pub(crate) fn review_key(product_id: &str, user_id: &str) -> (String, String) {
     (product_key(product_id).0, format!("REVIEW#{user_id}"))
 }
 
-fn reviews_partition(product_id: &str) -> String {
+pub(crate) fn reviews_partition(product_id: &str) -> String {
     format!("REVIEWS#{product_id}")
 }
 
@@ -43,9 +42,9 @@ fn reviews_partition(product_id: &str) -> String {
 #[serde(rename_all = "camelCase")]
 pub struct ReviewRecord {
     #[serde(rename = "PK")]
-    pk: String,
+    pub(crate) pk: String,
     #[serde(rename = "SK")]
-    sk: String,
+    pub(crate) sk: String,
     #[serde(rename = "type")]
     item_type: String,
     #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
@@ -74,7 +73,7 @@ pub struct ReviewView {
     pub rating: i64,
     pub title: String,
     pub body: String,
-    /// True once an admin hid it: it is out of the list and the rating.
+    /// True once a moderator hid it: it is out of the list and the rating.
     pub hidden: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -94,29 +93,6 @@ impl From<ReviewRecord> for ReviewView {
             updated_at: r.updated_at,
         }
     }
-}
-
-/// Text without HTML: tags and comments are dropped, so a review can never
-/// carry markup into a page that forgets to escape it.
-pub fn strip_html(raw: &str) -> String {
-    let mut out = String::with_capacity(raw.len());
-    let mut chars = raw.chars().peekable();
-    while let Some(c) = chars.next() {
-        let starts_tag = c == '<'
-            && chars
-                .peek()
-                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
-        if starts_tag {
-            for inner in chars.by_ref() {
-                if inner == '>' {
-                    break;
-                }
-            }
-        } else if c != '<' && c != '>' {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -172,7 +148,7 @@ fn rating_change(
     rating_update(store, product_id, count, sum, for_sale)
 }
 
-fn rating_update(
+pub(crate) fn rating_update(
     store: &Store,
     product_id: &str,
     count: i64,
@@ -187,7 +163,11 @@ fn rating_update(
     Ok(store.transact_update(update)?)
 }
 
-async fn load_review(store: &Store, product_id: &str, user_id: &str) -> ApiResult<ReviewRecord> {
+pub(crate) async fn load_review(
+    store: &Store,
+    product_id: &str,
+    user_id: &str,
+) -> ApiResult<ReviewRecord> {
     let (pk, sk) = review_key(product_id, user_id);
     store
         .get::<ReviewRecord>(&pk, &sk)
@@ -197,7 +177,7 @@ async fn load_review(store: &Store, product_id: &str, user_id: &str) -> ApiResul
 
 /// The review write and the product's rating change (none when the review
 /// is already out of the rating), together; maps what failed.
-async fn write_with_rating(
+pub(crate) async fn write_with_rating(
     store: &Store,
     review: TransactWriteItem,
     rating: Option<TransactWriteItem>,
@@ -389,65 +369,12 @@ pub async fn delete_review(
 }
 
 /// Takes one rating out of a product, archived or not.
-fn product_rating_removal(
+pub(crate) fn product_rating_removal(
     store: &Store,
     product_id: &str,
     rating: i64,
 ) -> ApiResult<TransactWriteItem> {
     rating_update(store, product_id, -1, -rating, "attribute_exists(PK)")
-}
-
-/// Hides a review (admins only): out of the list and the product's rating.
-#[utoipa::path(
-    post,
-    path = "/v1/products/{productId}/reviews/{authorId}/hide",
-    tag = "catalog",
-    security(("bearer" = [])),
-    params(
-        ("productId" = String, Path, description = "The product's id"),
-        ("authorId" = String, Path, description = "The id of the review's author"),
-    ),
-    responses(
-        (status = 200, description = "The hidden review", body = Envelope<ReviewView>),
-        (status = 403, description = "The caller is not a platform admin", body = ErrorEnvelope),
-        (status = 404, description = "No such review", body = ErrorEnvelope),
-        (status = 409, description = "The review changed meanwhile; retry", body = ErrorEnvelope),
-    ),
-)]
-#[tracing::instrument(skip_all)]
-pub async fn hide_review(
-    State(state): State<CatalogState>,
-    principal: Principal,
-    Path((product_id, author_id)): Path<(String, String)>,
-) -> ApiResult<ApiResponse<ReviewView>> {
-    require_admin(&principal)?;
-    let current = load_review(&state.store, &product_id, &author_id).await?;
-    if current.hidden_at.is_none() {
-        let hide = Update::new(
-            &current.pk,
-            &current.sk,
-            "SET hiddenAt = :now REMOVE GSI1PK, GSI1SK",
-        )
-        .condition("rating = :old AND attribute_not_exists(hiddenAt)")
-        .value(":now", s(now_rfc3339()))
-        .value(":old", n(current.rating));
-        write_with_rating(
-            &state.store,
-            state.store.transact_update(hide)?,
-            Some(product_rating_removal(
-                &state.store,
-                &product_id,
-                current.rating,
-            )?),
-        )
-        .await?;
-        tracing::info!(product_id, author_id, "review hidden");
-    }
-    Ok(ApiResponse::ok(
-        load_review(&state.store, &product_id, &author_id)
-            .await?
-            .into(),
-    ))
 }
 
 /// A product's visible reviews, newest first.
@@ -480,21 +407,4 @@ pub async fn list_reviews(
         .await?;
     let reviews = page.items.into_iter().map(ReviewView::from).collect();
     Ok(ApiResponse::ok(reviews).paginated(page.next_cursor, limit))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn strips_tags_and_stray_brackets_but_keeps_text() {
-        assert_eq!(strip_html("<b>Great</b> tomatoes"), "Great tomatoes");
-        assert_eq!(
-            strip_html("<script>alert(1)</script>ok<!-- x -->"),
-            "alert(1)ok"
-        );
-        assert_eq!(strip_html("3 < 5 and 7 > 2"), "3  5 and 7  2");
-        assert_eq!(strip_html("<img src=x onerror=alert(1)>"), "");
-        assert_eq!(strip_html("plain"), "plain");
-    }
 }

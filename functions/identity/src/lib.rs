@@ -13,11 +13,13 @@ mod jwks;
 pub mod limits;
 mod login;
 pub mod members;
+mod moderators;
 mod one_time;
 pub mod org;
 pub mod password;
 mod password_reset;
 mod profile;
+pub mod public_profile;
 mod register;
 pub mod session;
 pub mod user;
@@ -110,6 +112,13 @@ fn api() -> OpenApiRouter<IdentityState> {
             addresses::update_my_address,
             addresses::remove_my_address
         ))
+        // GET, PATCH /v1/me/profile
+        .routes(routes!(
+            public_profile::my_profile,
+            public_profile::update_my_profile
+        ))
+        // GET /v1/profiles/{handle}
+        .routes(routes!(public_profile::get_profile))
         // GET /v1/me/sessions
         .routes(routes!(session::routes::list_sessions))
         // DELETE /v1/me/sessions/{sessionId}
@@ -148,6 +157,11 @@ fn api() -> OpenApiRouter<IdentityState> {
         ))
         // GET /v1/orgs/{orgId}/audit
         .routes(routes!(audit_trail::list_org_audit))
+        // PUT, DELETE /v1/moderators/{userId}
+        .routes(routes!(
+            moderators::grant_moderator,
+            moderators::revoke_moderator
+        ))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

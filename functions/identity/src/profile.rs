@@ -75,7 +75,7 @@ pub struct UpdateProfile {
 }
 
 /// Tells a missing field (`None`) from an explicit `null` (`Some(None)`).
-fn double_option<'de, D: serde::Deserializer<'de>>(
+pub(crate) fn double_option<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Option<String>>, D::Error> {
     Option::<String>::deserialize(d).map(Some)
@@ -332,6 +332,9 @@ pub async fn delete_me(
     crate::addresses::erase_user_book(&state.store, &mut tx, &user.id)
         .await
         .context("erasing the address book")?;
+    crate::public_profile::erase_profile(&state.store, &mut tx, &user.id)
+        .await
+        .context("erasing the public profile")?;
     match state.store.transact(tx).await {
         Ok(()) => {}
         Err(err) if err.condition_failed("user") || err.condition_failed("email") => {

@@ -169,3 +169,40 @@ impl From<UserRecord> for UserView {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::contracts::user::{UserStanding, user_account_key};
+
+    /// Moderation reads this crate's full item through
+    /// `shared::contracts::user`: renaming or retyping the role here fails
+    /// this test, not a moderator's next action.
+    #[test]
+    fn the_user_standing_contract_reads_the_full_item() {
+        let mut user = UserRecord::new(
+            "u-1".into(),
+            "ada@example.com".into(),
+            "Ada".into(),
+            "h".into(),
+        );
+        let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&user).unwrap();
+        let read: UserStanding = serde_dynamo::from_item(item).unwrap();
+        assert_eq!(read.id, "u-1");
+        assert_eq!(read.role, PlatformRole::Customer);
+        assert!(!read.moderates());
+
+        user.role = PlatformRole::Moderator;
+        let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&user).unwrap();
+        assert!(item.contains_key(shared::contracts::user::ROLE_ATTRIBUTE));
+        let read: UserStanding = serde_dynamo::from_item(item).unwrap();
+        assert!(read.moderates());
+
+        user.deleted_at = Some("2026-11-26T10:00:00Z".into());
+        let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&user).unwrap();
+        let read: UserStanding = serde_dynamo::from_item(item).unwrap();
+        assert!(!read.moderates());
+        let (pk, sk) = user_key("u-1");
+        assert_eq!(user_account_key("u-1"), (pk, sk));
+    }
+}

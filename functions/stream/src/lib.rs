@@ -67,6 +67,10 @@ impl Change<'_> {
         self.record.event_name == "MODIFY"
     }
 
+    pub fn is_insert(&self) -> bool {
+        self.record.event_name == "INSERT"
+    }
+
     pub fn old<T: DeserializeOwned>(&self) -> anyhow::Result<Option<T>> {
         image(&self.record.change.old_image)
     }

@@ -1,6 +1,8 @@
 //! Security notification emails, sent from item changes:
 //! - a user's password hash changed (reset or change) → "your password was changed";
-//! - a session was revoked for refresh-token reuse → "we signed a session out".
+//! - a session was revoked for refresh-token reuse → "we signed a session out";
+//! - a moderator hid a person's review or design (the `content.hidden` event
+//!   in their audit trail) → "a moderator hid ...", with the reason.
 //!
 //! Each email is sent at most once per stream record: a marker keyed by the
 //! record's event id is written (conditionally) before sending, and removed
@@ -38,7 +40,20 @@ struct SessionImage {
     user_agent: Option<String>,
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AuditImage {
+    #[serde(rename = "PK")]
+    pk: String,
+    action: String,
+    #[serde(default)]
+    details: Option<serde_json::Value>,
+}
+
 pub async fn react(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
+    if change.is_insert() && change.item_type == shared::audit::AUDIT_TYPE {
+        return content_hidden(state, change).await;
+    }
     if !change.is_modify() {
         return Ok(());
     }
@@ -87,6 +102,36 @@ async fn session_reuse(state: &StreamState, change: &Change<'_>) -> anyhow::Resu
         device: new
             .user_agent
             .unwrap_or_else(|| "an unknown device".to_owned()),
+    };
+    send_once(state, change.event_id(), &user.email, email).await
+}
+
+async fn content_hidden(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
+    let Some(event) = change.new_image::<AuditImage>()? else {
+        return Ok(());
+    };
+    let Some(author_id) = event.pk.strip_prefix("AUDIT#USER#") else {
+        return Ok(());
+    };
+    if event.action != "content.hidden" {
+        return Ok(());
+    }
+    let details = event.details.unwrap_or_default();
+    let what = match details["kind"].as_str() {
+        Some("design") => "your design",
+        _ => "your review",
+    };
+    let user: Option<UserImage> = state
+        .store
+        .get(&format!("USER#{author_id}"), "PROFILE")
+        .await?;
+    let Some(user) = user.filter(|u| u.deleted_at.is_none() && !u.email.is_empty()) else {
+        return Ok(());
+    };
+    let email = PlatformEmail::ContentHidden {
+        name: user.name,
+        what: what.to_owned(),
+        reason: details["reason"].as_str().unwrap_or("not given").to_owned(),
     };
     send_once(state, change.event_id(), &user.email, email).await
 }

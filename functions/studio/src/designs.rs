@@ -263,6 +263,7 @@ pub async fn create_design(
         created_at: now.clone(),
         updated_at: now,
         version: 1,
+        held_at: None,
     };
     // Another request may take the slot we found first: look again.
     let mut attempt = 0;

@@ -24,6 +24,7 @@ pub mod generator;
 pub mod limits;
 pub mod manufacturing;
 pub mod model;
+pub mod moderation;
 pub mod palette;
 pub mod providers;
 pub mod publish;
@@ -335,6 +336,12 @@ fn api() -> OpenApiRouter<StudioState> {
         .routes(routes!(manufacturing::get_manufacturing_order))
         // POST /v1/manufacturing/webhooks/{provider}
         .routes(routes!(manufacturing::webhooks::partner_webhook))
+        // POST /v1/designs/{designId}/reports
+        .routes(routes!(moderation::report_design))
+        // POST /v1/designs/{designId}/hide
+        .routes(routes!(moderation::hide_design))
+        // POST /v1/designs/{designId}/clear
+        .routes(routes!(moderation::clear_design))
 }
 
 /// The context's routes, without the shared layers (see `shared::http::service`).

@@ -143,12 +143,16 @@ pub struct DesignRecord {
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
+    /// Set while a moderator holds the design for review (see
+    /// `crate::moderation`): out of the gallery, a 404 to all but its owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub held_at: Option<String>,
 }
 
 impl DesignRecord {
     /// Whether the gallery shows it.
     pub fn listed(&self) -> bool {
-        self.is_public && self.status == DesignStatus::Ready
+        self.is_public && self.status == DesignStatus::Ready && self.held_at.is_none()
     }
 }
 
@@ -187,6 +191,8 @@ pub struct DesignView {
     pub created_at: String,
     pub updated_at: String,
     pub version: u64,
+    /// True while a moderator holds it for review: only its owner sees it.
+    pub held_for_review: bool,
 }
 
 impl From<DesignRecord> for DesignView {
@@ -213,6 +219,7 @@ impl From<DesignRecord> for DesignView {
             created_at: r.created_at,
             updated_at: r.updated_at,
             version: r.version,
+            held_for_review: r.held_at.is_some(),
         }
     }
 }

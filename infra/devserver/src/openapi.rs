@@ -112,6 +112,10 @@ pub fn document() -> OpenApi {
             "sourcing",
             "Requests for quotation, explained supplier matching, invitations and sealed proposals",
         ),
+        tag(
+            "moderation",
+            "Reports of reviews and designs, the report queue, and moderators hiding or restoring content",
+        ),
         tag("platform", "Health and the API description"),
     ]);
     doc

@@ -26,12 +26,15 @@ pub use tokens::{AccessClaims, IssuedToken, KeySetError, TokenError, TokenKeys};
 
 use crate::http::ApiError;
 
-/// A person's role on the platform (org roles are separate).
+/// A person's role on the platform (org roles are separate). Moderators
+/// hide and restore reported content and nothing else; admins grant and
+/// revoke the role (see docs/permissions.md, "Moderation").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PlatformRole {
     Customer,
     Admin,
+    Moderator,
 }
 
 impl PlatformRole {
@@ -39,6 +42,7 @@ impl PlatformRole {
         match self {
             PlatformRole::Customer => "customer",
             PlatformRole::Admin => "admin",
+            PlatformRole::Moderator => "moderator",
         }
     }
 
@@ -46,6 +50,7 @@ impl PlatformRole {
         match raw {
             "customer" => Some(PlatformRole::Customer),
             "admin" => Some(PlatformRole::Admin),
+            "moderator" => Some(PlatformRole::Moderator),
             _ => None,
         }
     }

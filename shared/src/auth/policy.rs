@@ -271,6 +271,9 @@ pub const PLATFORM_GRANTS: &[(PlatformRole, PermissionSet)] = &[
         PlatformRole::Admin,
         PermissionSet::of(&[OrgRead, OrgVerify, MemberRead, AuditRead]),
     ),
+    // Moderation is about public content, not organizations: no standing
+    // in any org (see `crate::moderation`).
+    (PlatformRole::Moderator, PermissionSet::EMPTY),
 ];
 
 fn grant<K: PartialEq + Copy>(table: &[(K, PermissionSet)], key: K) -> PermissionSet {
@@ -445,6 +448,7 @@ mod tests {
     #[test]
     fn platform_roles_grant_only_oversight() {
         assert!(platform_permissions(PlatformRole::Customer).is_empty());
+        assert!(platform_permissions(PlatformRole::Moderator).is_empty());
         let admin = user_permissions(PlatformRole::Admin, None);
         assert!(admin.contains(OrgVerify) && admin.contains(OrgRead));
         assert!(!admin.contains(OrgManage) && !admin.contains(MemberManage));

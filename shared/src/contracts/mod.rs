@@ -13,3 +13,4 @@ pub mod order;
 pub mod org;
 pub mod product;
 pub mod sourced_order;
+pub mod user;

@@ -62,3 +62,44 @@ pub fn plain_text(raw: &str, max_chars: usize) -> Result<String, String> {
         Ok(text.to_owned())
     }
 }
+
+/// Text without HTML: tags and comments are dropped, so user text (a
+/// review, a public profile) can never carry markup into a page that
+/// forgets to escape it.
+pub fn strip_html(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().peekable();
+    while let Some(c) = chars.next() {
+        let starts_tag = c == '<'
+            && chars
+                .peek()
+                .is_some_and(|n| n.is_ascii_alphabetic() || matches!(n, '/' | '!' | '?'));
+        if starts_tag {
+            for inner in chars.by_ref() {
+                if inner == '>' {
+                    break;
+                }
+            }
+        } else if c != '<' && c != '>' {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_tags_and_stray_brackets_but_keeps_text() {
+        assert_eq!(strip_html("<b>Great</b> tomatoes"), "Great tomatoes");
+        assert_eq!(
+            strip_html("<script>alert(1)</script>ok<!-- x -->"),
+            "alert(1)ok"
+        );
+        assert_eq!(strip_html("3 < 5 and 7 > 2"), "3  5 and 7  2");
+        assert_eq!(strip_html("<img src=x onerror=alert(1)>"), "");
+        assert_eq!(strip_html("plain"), "plain");
+    }
+}

@@ -96,6 +96,13 @@ pub enum PlatformEmail {
         temperature: String,
         at: String,
     },
+    /// A moderator hid the person's review or design.
+    ContentHidden {
+        name: String,
+        /// What was hidden, as a phrase: `your review of Tomatoes`.
+        what: String,
+        reason: String,
+    },
 }
 
 impl PlatformEmail {
@@ -114,6 +121,7 @@ impl PlatformEmail {
             PlatformEmail::RfqInvitation { .. } => "rfq_invitation",
             PlatformEmail::RfqOutcome { .. } => "rfq_outcome",
             PlatformEmail::TemperatureExcursion { .. } => "temperature_excursion",
+            PlatformEmail::ContentHidden { .. } => "content_hidden",
         }
     }
 
@@ -198,6 +206,9 @@ impl PlatformEmail {
                 "name": name, "orderId": order_id, "sellerOrgId": seller_org_id,
                 "temperature": temperature, "at": at,
             }),
+            PlatformEmail::ContentHidden { name, what, reason } => {
+                json!({ "name": name, "what": what, "reason": reason })
+            }
         }
     }
 }
@@ -336,6 +347,14 @@ fn excursion_variables() -> Vec<Variable> {
     ]
 }
 
+fn content_hidden_variables() -> Vec<Variable> {
+    vec![
+        var("name", VariableType::String, true),
+        var("what", VariableType::String, true),
+        var("reason", VariableType::String, true),
+    ]
+}
+
 fn review_variables() -> Vec<Variable> {
     vec![
         var("templateName", VariableType::String, true),
@@ -461,6 +480,16 @@ pub const BUILT_INS: &[BuiltIn] = &[
         <mj-text>The seller {{ sellerOrgId }} recorded a temperature excursion ({{ temperature }}) at {{ at }} on your order {{ orderId }}. Check the goods on arrival.</mj-text>"##,
         text: "Hello {{ name }},\n\nThe seller {{ sellerOrgId }} recorded a temperature excursion ({{ temperature }}) at {{ at }} on your order {{ orderId }}. Check the goods on arrival.\n",
         variables: excursion_variables,
+    },
+    BuiltIn {
+        id: "content_hidden",
+        subject: "A moderator hid {{ what }}",
+        content: r##"<mj-text>Hello {{ name }},</mj-text>
+        <mj-text>A moderator hid {{ what }}. It is no longer shown to others.</mj-text>
+        <mj-text>The reason given: {{ reason }}</mj-text>
+        <mj-text css-class="muted">Your account's activity (GET /v1/me/audit) records this. If you think it is a mistake, reply through the help centre.</mj-text>"##,
+        text: "Hello {{ name }},\n\nA moderator hid {{ what }}. It is no longer shown to others.\n\nThe reason given: {{ reason }}\n\nYour account's activity (GET /v1/me/audit) records this. If you think it is a mistake, reply through the help centre.\n",
+        variables: content_hidden_variables,
     },
 ];
 
@@ -590,6 +619,11 @@ mod tests {
                 seller_org_id: "org-9".into(),
                 temperature: "9.5 °C".into(),
                 at: "2026-12-12T08:00:00Z".into(),
+            },
+            PlatformEmail::ContentHidden {
+                name: "Ada".into(),
+                what: "your review of Tomatoes".into(),
+                reason: "Spam <b>links</b>".into(),
             },
         ]
     }

@@ -270,6 +270,17 @@ impl Update {
     }
 }
 
+/// ExpressionAttributeValues from placeholder/value pairs; none if empty
+/// (DynamoDB refuses an empty map).
+fn expression_values(values: &[(&str, AttributeValue)]) -> Option<Item> {
+    (!values.is_empty()).then(|| {
+        values
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    })
+}
+
 fn key(pk: &str, sk: &str) -> Item {
     Item::from([
         (attr::PK.to_owned(), AttributeValue::S(pk.to_owned())),
@@ -425,6 +436,24 @@ impl Store {
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
+    /// A Put for a transaction with a condition that names values
+    /// (`userId = :me`).
+    pub fn transact_put_with<T: Serialize>(
+        &self,
+        value: &T,
+        condition: &str,
+        values: &[(&str, AttributeValue)],
+    ) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&*self.table)
+            .set_item(Some(to_item(value)?))
+            .condition_expression(condition)
+            .set_expression_attribute_values(expression_values(values))
+            .build()
+            .map_err(|e| StoreError::Other(e.into()))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// A Put for a transaction that replaces the item only while its
     /// `version` is still `expected` (optimistic locking).
     pub fn transact_put_if_version<T: Serialize>(
@@ -505,15 +534,11 @@ impl Store {
         condition: Option<&str>,
         values: &[(&str, AttributeValue)],
     ) -> Result<TransactWriteItem, StoreError> {
-        let values: Item = values
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect();
         let op = Delete::builder()
             .table_name(&*self.table)
             .set_key(Some(key(pk, sk)))
             .set_condition_expression(condition.map(str::to_owned))
-            .set_expression_attribute_values((!values.is_empty()).then_some(values))
+            .set_expression_attribute_values(expression_values(values))
             .build()
             .map_err(|e| StoreError::Other(e.into()))?;
         Ok(TransactWriteItem::builder().delete(op).build())

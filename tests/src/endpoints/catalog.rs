@@ -186,7 +186,38 @@ impl TestApp {
         author_id: &str,
     ) -> TestResponse {
         let path = format!("/v1/products/{product_id}/reviews/{author_id}/hide");
+        let body = json!({ "reason": "Breaks the review rules" });
+        self.call(Method::POST, &path, Some(token), Some(&body))
+            .await
+    }
+
+    pub async fn restore_review(
+        &self,
+        token: &str,
+        product_id: &str,
+        author_id: &str,
+    ) -> TestResponse {
+        let path = format!("/v1/products/{product_id}/reviews/{author_id}/restore");
         self.call(Method::POST, &path, Some(token), None).await
+    }
+
+    pub async fn report_review(
+        &self,
+        token: &str,
+        product_id: &str,
+        author_id: &str,
+        reason: &str,
+    ) -> TestResponse {
+        let path = format!("/v1/products/{product_id}/reviews/{author_id}/reports");
+        let body = json!({ "reason": reason });
+        self.call(Method::POST, &path, Some(token), Some(&body))
+            .await
+    }
+
+    /// `GET /v1/moderation/reports` with `query` (`?limit=2`).
+    pub async fn moderation_queue(&self, token: &str, query: &str) -> TestResponse {
+        let path = format!("/v1/moderation/reports{query}");
+        self.call(Method::GET, &path, Some(token), None).await
     }
 }
 

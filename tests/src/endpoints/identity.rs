@@ -189,6 +189,18 @@ impl TestApp {
             .to_owned()
     }
 
+    /// `PUT /v1/moderators/{userId}` as `admin`.
+    pub async fn grant_moderator(&self, admin: &str, user_id: &str) -> TestResponse {
+        let path = format!("/v1/moderators/{user_id}");
+        self.call(Method::PUT, &path, Some(admin), None).await
+    }
+
+    /// `DELETE /v1/moderators/{userId}` as `admin`.
+    pub async fn revoke_moderator(&self, admin: &str, user_id: &str) -> TestResponse {
+        let path = format!("/v1/moderators/{user_id}");
+        self.call(Method::DELETE, &path, Some(admin), None).await
+    }
+
     /// The same customer's access token, signed with the real key but
     /// issued two hours ago: expired.
     pub fn expired_token_like(&self, token: &str) -> String {

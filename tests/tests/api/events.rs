@@ -181,6 +181,19 @@ async fn studio_journey(j: &mut Journey, ada: &str, grace: &str) {
     j.run("studio/design-delete.json", Some(ada), 204).await;
 }
 
+/// A design of Ada's that Grace reports and a platform admin holds for
+/// review, then clears.
+async fn design_moderation_journey(j: &mut Journey, ada: &str, grace: &str, admin: &str) {
+    let design = j.run("studio/design-create.json", Some(ada), 202).await;
+    j.bind("01JDD0DES1GN00000000000000", text(&design["id"]));
+    assert_eq!(j.app.drain_generations().await, 1);
+    j.run("studio/design-report.json", Some(grace), 201).await;
+    let held = j.run("studio/design-hide.json", Some(admin), 200).await;
+    assert_eq!(held["heldForReview"], true, "{held}");
+    j.run("studio/design-clear.json", Some(admin), 200).await;
+    j.run("studio/design-delete.json", Some(ada), 204).await;
+}
+
 /// An address book's samples (`<prefix>-add.json`, `<prefix>es-list.json`,
 /// ...): add binds the sample address id, the update's If-Match is the
 /// added entry's ETag, the removal's the updated one's.
@@ -313,6 +326,14 @@ async fn every_sample_event_reaches_its_handlers_work() {
     j.run("identity/verify-email.json", None, 200).await;
     j.run("identity/my-audit.json", Some(ada), 200).await;
     address_book_journey(&mut j, ada, "identity/address").await;
+    // Her public creator profile.
+    j.run("identity/my-profile.json", Some(ada), 200).await;
+    let profile = j
+        .run("identity/my-profile-update.json", Some(ada), 200)
+        .await;
+    assert_eq!(profile["handle"], "ada-prints", "{profile}");
+    let public = j.run("identity/profile-get.json", None, 200).await;
+    assert_eq!(public["displayName"], "Ada's Prints", "{public}");
 
     // Her company, its members and keys.
     let org = text(&j.run("identity/org-create.json", Some(ada), 201).await["id"]);
@@ -337,10 +358,16 @@ async fn every_sample_event_reaches_its_handlers_work() {
     j.bind("01JD8Y0A1B2C3D4E5F6G7H8J9K", text(&joined["userId"]));
     j.bind("01JDA0USER0000000000000000", text(&joined["userId"]));
     j.run("identity/members-list.json", Some(ada), 200).await;
+    // A platform admin makes Grace a moderator, then takes it back.
+    j.run("identity/moderator-grant.json", Some(&admin), 200)
+        .await;
+    j.run("identity/moderator-revoke.json", Some(&admin), 200)
+        .await;
     // Grace becomes an admin and an approver: she signs off Ada's templates.
     j.run("identity/member-update.json", Some(ada), 200).await;
     mail_journey(&mut j, &org, ada, &grace).await;
     studio_journey(&mut j, ada, &grace).await;
+    design_moderation_journey(&mut j, ada, &grace, &admin).await;
     j.run("identity/member-remove.json", Some(ada), 204).await;
     let key = j.run("identity/api-key-create.json", Some(ada), 201).await;
     j.bind("3f9a0c1d2e4b", text(&key["prefix"]));
@@ -386,7 +413,12 @@ async fn every_sample_event_reaches_its_handlers_work() {
     j.run("catalog/update-my-review.json", Some(&grace), 200)
         .await;
     j.run("catalog/list-reviews.json", None, 200).await;
+    j.run("catalog/report-review.json", Some(ada), 201).await;
+    j.run("catalog/moderation-reports.json", Some(&admin), 200)
+        .await;
     j.run("catalog/hide-review.json", Some(&admin), 200).await;
+    j.run("catalog/restore-review.json", Some(&admin), 200)
+        .await;
     j.run("catalog/delete-my-review.json", Some(&grace), 200)
         .await;
     let current = j.app.get_product(&text(&product["id"])).await;

@@ -182,7 +182,36 @@ const ADMIN_ONLY: &[(&str, &str)] = &[
     ("PUT", "/v1/orgs/{orgId}/verification"),
     ("GET", "/v1/search/queries"),
     ("POST", "/v1/products/{productId}/reviews/{authorId}/hide"),
+    (
+        "POST",
+        "/v1/products/{productId}/reviews/{authorId}/restore",
+    ),
+    ("GET", "/v1/moderation/reports"),
+    ("POST", "/v1/designs/{designId}/hide"),
+    ("POST", "/v1/designs/{designId}/clear"),
+    ("PUT", "/v1/moderators/{userId}"),
+    ("DELETE", "/v1/moderators/{userId}"),
 ];
+
+/// Of those, what platform moderators may do as well: everything else in
+/// the list is a 403 to them (orders, payments, categories, verification,
+/// granting roles).
+const MODERATION: &[(&str, &str)] = &[
+    ("POST", "/v1/products/{productId}/reviews/{authorId}/hide"),
+    (
+        "POST",
+        "/v1/products/{productId}/reviews/{authorId}/restore",
+    ),
+    ("GET", "/v1/moderation/reports"),
+    ("POST", "/v1/designs/{designId}/hide"),
+    ("POST", "/v1/designs/{designId}/clear"),
+];
+
+fn is_moderation(op: &Operation) -> bool {
+    MODERATION
+        .iter()
+        .any(|(m, p)| op.method.as_str() == *m && op.path == *p)
+}
 
 fn is_admin_only(op: &Operation) -> bool {
     op.path.starts_with("/v1/admin/")
@@ -248,6 +277,17 @@ async fn api2_every_operation_that_needs_a_credential_refuses_missing_expired_an
 async fn api5_platform_admin_operations_refuse_customers_and_organization_owners() {
     let app = spawn_app().await;
     let (customer, owner, org) = callers(&app).await;
+    // A platform moderator: moderation, and nothing else of the admins'.
+    let admin_email = bodega_tests::unique_email("owasp-admin");
+    app.signed_in_as(&admin_email).await;
+    let admin = app.promote_to_platform_admin(&admin_email).await;
+    let moderator_email = bodega_tests::unique_email("owasp-moderator");
+    let token = app.signed_in_as(&moderator_email).await;
+    let moderator_id = app.user_id(&token).await;
+    app.grant_moderator(&admin, &moderator_id)
+        .await
+        .assert_ok(StatusCode::OK);
+    let moderator = app.signed_in_as_existing(&moderator_email).await;
     let ops = operations();
     let text =
         std::fs::read_to_string(bodega_tests::repo_root().join("docs/openapi.json")).unwrap();
@@ -276,10 +316,14 @@ async fn api5_platform_admin_operations_refuse_customers_and_organization_owners
         } else {
             StatusCode::FORBIDDEN
         };
-        for (who, token, expected) in [
+        let mut refused = vec![
             ("a customer", &customer, outsider),
             ("the org's owner", &owner, StatusCode::FORBIDDEN),
-        ] {
+        ];
+        if !is_moderation(op) {
+            refused.push(("a moderator", &moderator, outsider));
+        }
+        for (who, token, expected) in refused {
             let path = concrete(&op.path, Some(&org));
             let response = send(&app, op, &path, Auth::Bearer(token)).await;
             if response.status != expected {

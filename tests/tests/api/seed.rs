@@ -94,6 +94,22 @@ async fn the_seed_builds_a_browsable_demo_store_once() {
     assert_eq!(created(Kind::Images), Some((data.products.len(), 0)));
     assert_eq!(created(Kind::Reviews), Some((data.reviews.len(), 0)));
     assert_eq!(created(Kind::Orders), Some((data.orders.len(), 0)));
+    // The demo moderator was made one by the admin, and moderates.
+    let moderator = data
+        .users
+        .iter()
+        .find(|u| u.role == shared::auth::PlatformRole::Moderator)
+        .expect("a demo moderator");
+    let session = app
+        .login(moderator.email.as_str(), &moderator.password)
+        .await;
+    let token = session.assert_ok(StatusCode::OK)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.moderation_queue(&token, "")
+        .await
+        .assert_ok(StatusCode::OK);
 
     // The category tree: the roots, each with its children.
     let tree = app

@@ -61,6 +61,7 @@ async fn seed_gallery(services: &shared::Services, count: usize) -> anyhow::Resu
             created_at: shared::domain::epoch_to_rfc3339(created),
             updated_at: shared::domain::epoch_to_rfc3339(created),
             version: 2,
+            held_at: None,
         };
         services.store.put(&record, None).await?;
     }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use anyhow::Context as _;
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 use shared::auth::PlatformRole;
@@ -21,7 +21,8 @@ pub struct SeedUser {
     pub password: String,
     pub name: String,
     /// `admin` is granted directly in the table: no API lets a user make
-    /// themselves an admin.
+    /// themselves an admin; `moderator` is granted by the admin through
+    /// the API.
     pub role: PlatformRole,
 }
 
@@ -79,7 +80,35 @@ pub(super) async fn seed_users(
         summary.count(Kind::Users, created);
         accounts.insert(email, token);
     }
-    Ok(Accounts(accounts))
+    let mut accounts = Accounts(accounts);
+    make_moderators(api, users, &mut accounts).await?;
+    Ok(accounts)
+}
+
+/// The admin makes the moderators through the API (audited as any grant),
+/// then they sign in again so their tokens carry the role.
+async fn make_moderators(
+    api: &Api,
+    users: &[SeedUser],
+    accounts: &mut Accounts,
+) -> anyhow::Result<()> {
+    for user in users.iter().filter(|u| u.role == PlatformRole::Moderator) {
+        let token = accounts.token(&user.email)?.to_owned();
+        let me = api.get("/v1/me", Some(&token)).await?.data()?;
+        if me["role"] == "moderator" {
+            continue;
+        }
+        let admin = accounts.admin(users)?.to_owned();
+        let path = format!("/v1/moderators/{}", text(&me, "id")?);
+        api.call(Method::PUT, &path, Some(&admin), None, &[])
+            .await?
+            .data()
+            .with_context(|| format!("making {} a moderator", user.email))?;
+        let signed_in = sign_in(api, user).await?;
+        let token = text(&signed_in, "accessToken")?.to_owned();
+        accounts.0.insert(user.email.clone(), token);
+    }
+    Ok(())
 }
 
 /// Registers the user; false if the email is registered already.
