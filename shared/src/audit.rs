@@ -110,6 +110,9 @@ pub enum AuditAction {
     RfqClosed,
     #[serde(rename = "rfq.expired")]
     RfqExpired,
+    /// A published RFQ amended; the details list the changed fields.
+    #[serde(rename = "rfq.amended")]
+    RfqAmended,
     /// Proposals awarded (whole or split); the details name the orders.
     #[serde(rename = "rfq.awarded")]
     RfqAwarded,
@@ -120,6 +123,9 @@ pub enum AuditAction {
     ProposalSubmitted,
     #[serde(rename = "proposal.withdrawn")]
     ProposalWithdrawn,
+    /// The buyer shortlisted unsealed proposals.
+    #[serde(rename = "proposal.shortlisted")]
+    ProposalShortlisted,
 }
 
 /// Who did it: `user:<id>`, `apikey:<prefix>`, or `anonymous` (e.g. a failed

@@ -33,7 +33,7 @@ use crate::rfqs::{RfqView, load, with_etag};
 pub const CLOSED_RFQS_PARTITION: &str = "RFQS#CLOSED";
 const MAX_PER_SWEEP: usize = 500;
 
-fn queue_sk(epoch: i64, id: &str) -> String {
+pub(crate) fn queue_sk(epoch: i64, id: &str) -> String {
     format!("{epoch:012}#{id}")
 }
 

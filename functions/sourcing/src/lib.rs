@@ -8,6 +8,7 @@
 //! `openapi()` describes the same routes, so the two cannot drift apart.
 
 mod access;
+pub mod amendments;
 pub mod award;
 pub mod candidates;
 pub mod closing;
@@ -93,6 +94,11 @@ fn api() -> OpenApiRouter<SourcingState> {
         .routes(routes!(closing::list_proposals))
         // POST /v1/orgs/{orgId}/rfqs/{rfqId}/award
         .routes(routes!(award::award_rfq))
+        // GET, POST /v1/orgs/{orgId}/rfqs/{rfqId}/amendments
+        .routes(routes!(
+            amendments::list_amendments,
+            amendments::create_amendment
+        ))
         // GET, POST /v1/orgs/{orgId}/rfqs/{rfqId}/messages
         .routes(routes!(
             messages::list_rfq_messages,

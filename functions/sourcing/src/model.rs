@@ -212,6 +212,9 @@ pub struct RfqRecord {
     /// Proposals standing: moved by ADD in each proposal's transaction.
     #[serde(default)]
     pub proposal_count: i64,
+    /// Amendments published since publishing (`RFQ#<id> / AMENDMENT#<n>`).
+    #[serde(default)]
+    pub amendment_count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -24,7 +24,7 @@ use crate::model::{
     MatchingSummary, OPEN_RFQS_PARTITION, RfqRecord, RfqStatus, all_under, invitation_key,
     match_key, org_pk, rfq_pk,
 };
-use crate::rfqs::{RfqView, load, with_etag};
+use crate::rfqs::{RfqView, check_if_match, load, with_etag};
 use crate::{access, candidates};
 
 /// Writes per transaction when storing matches and invitations.
@@ -61,11 +61,7 @@ pub async fn publish_rfq(
     access::require(&state.store, &caller, &org_id, Permission::RfqCreate).await?;
     let expected = if_match(&headers)?;
     let current = load(&state.store, &org_id, &rfq_id).await?;
-    if expected.is_some_and(|v| v != current.version) {
-        return Err(ApiError::precondition_failed(
-            "the request for quotation changed since that ETag; fetch it again",
-        ));
-    }
+    check_if_match(expected, current.version)?;
     if current.status != RfqStatus::Draft {
         return Err(ApiError::conflict(format!(
             "the request for quotation is {}, not a draft",
@@ -208,12 +204,24 @@ pub async fn publish_rfq(
 
 /// People of a supplier org who hear of invitations: owners and sellers.
 pub(crate) async fn supplier_recipients(state: &SourcingState, org_id: &str) -> Vec<String> {
+    org_recipients(state, org_id, CapabilityRole::Seller).await
+}
+
+/// People of a buyer org who hear of its RFQs: owners and buyers.
+pub(crate) async fn buyer_recipients(state: &SourcingState, org_id: &str) -> Vec<String> {
+    org_recipients(state, org_id, CapabilityRole::Buyer).await
+}
+
+/// The owners of an org and its members holding `capability`.
+async fn org_recipients(
+    state: &SourcingState,
+    org_id: &str,
+    capability: CapabilityRole,
+) -> Vec<String> {
     match all_under::<MembershipRecord>(&state.store, org_pk(org_id), MEMBER_SK_PREFIX).await {
         Ok(members) => members
             .into_iter()
-            .filter(|m| {
-                m.org_role == OrgRole::Owner || m.capabilities.contains(&CapabilityRole::Seller)
-            })
+            .filter(|m| m.org_role == OrgRole::Owner || m.capabilities.contains(&capability))
             .map(|m| m.email)
             .collect(),
         Err(err) => {

@@ -61,6 +61,8 @@ pub struct RfqView {
     pub matching: Option<MatchingSummary>,
     /// Proposals standing (submitted, not withdrawn).
     pub proposal_count: i64,
+    /// Amendments published (`GET .../amendments`).
+    pub amendment_count: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +82,7 @@ impl From<RfqRecord> for RfqView {
             status: record.status,
             matching: record.matching,
             proposal_count: record.proposal_count,
+            amendment_count: record.amendment_count,
             published_at: record.published_at,
             closed_at: record.closed_at,
             created_at: record.created_at,
@@ -519,6 +522,7 @@ pub async fn create_rfq(
         closes_at_epoch,
         award_by_epoch,
         proposal_count: 0,
+        amendment_count: 0,
         published_at: None,
         closed_at: None,
         created_by: actor.to_string(),
@@ -704,9 +708,7 @@ pub async fn update_rfq(
     access::require(&state.store, &caller, &org_id, Permission::RfqCreate).await?;
     let expected = if_match(&headers)?;
     let current = load(&state.store, &org_id, &rfq_id).await?;
-    if expected.is_some_and(|v| v != current.version) {
-        return Err(stale());
-    }
+    check_if_match(expected, current.version)?;
     if current.status != RfqStatus::Draft {
         return Err(ApiError::conflict(
             "only a draft can be edited; this request for quotation is published",
@@ -746,6 +748,14 @@ pub async fn update_rfq(
         Err(err) => return Err(err.into()),
     }
     Ok(with_etag(next))
+}
+
+/// 412 when the client's `If-Match` names another version than `current`.
+pub(crate) fn check_if_match(expected: Option<u64>, current: u64) -> ApiResult<()> {
+    match expected {
+        Some(v) if v != current => Err(stale()),
+        _ => Ok(()),
+    }
 }
 
 fn stale() -> ApiError {

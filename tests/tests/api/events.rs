@@ -226,6 +226,7 @@ async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
     };
     j.bind("2027-02-20T12:00:00Z", at(2 * day));
     j.bind("2027-03-05T12:00:00Z", at(10 * day));
+    j.bind("2027-02-23T12:00:00Z", at(5 * day));
     j.bind("2027-03-10", date(19));
     j.bind("2027-03-12", date(21));
     j.bind("2027-04-30", date(60));
@@ -267,6 +268,12 @@ async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
     j.run("sourcing/message-post.json", Some(ada), 201).await;
     let thread = j.run("sourcing/messages-list.json", Some(ada), 200).await;
     assert_eq!(thread[0]["from"], "supplier", "{thread}");
+    let amendment = j
+        .run("sourcing/amendment-create.json", Some(&buyer), 201)
+        .await;
+    assert_eq!(amendment["number"], 1, "{amendment}");
+    let amendments = j.run("sourcing/amendments-list.json", Some(ada), 200).await;
+    assert_eq!(amendments[0]["changes"][0]["field"], "closesAt");
     j.run("sourcing/proposal-withdraw.json", Some(ada), 200)
         .await;
     j.run("sourcing/proposal-submit.json", Some(ada), 201).await;

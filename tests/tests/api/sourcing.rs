@@ -1007,3 +1007,281 @@ async fn each_supplier_sees_only_its_own_thread_and_the_answers_to_all() {
         .await
         .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
 }
+
+/// The email address `token` signed in with.
+async fn email_of(app: &TestApp, token: &str) -> String {
+    text(&app.me(token).await.assert_ok(StatusCode::OK)["email"])
+}
+
+fn subjects(emails: &[bodega_tests::SentEmail], prefix: &str) -> Vec<String> {
+    emails
+        .iter()
+        .map(|e| e.subject.clone())
+        .filter(|s| s.starts_with(prefix))
+        .collect()
+}
+
+fn fields(response: &bodega_tests::TestResponse) -> Vec<String> {
+    let mut names: Vec<String> = response.body["error"]["fields"]
+        .as_object()
+        .map(|f| f.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_published_rfq_changes_only_through_amendments_its_invitees_see() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let a_email = email_of(app, &a).await;
+    let rfq = m.draft().await;
+    let amendment = json!({"text": "One more week."});
+    app.amend_rfq(&m.buyer, &m.buyer_org, &rfq, &amendment)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+
+    // Every problem at once; what an amendment cannot change is refused.
+    let bad = app
+        .amend_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": " ", "closesAt": time_in(DAY), "awardBy": time_in(DAY), "delivery": {"windowTo": "soon"}}),
+        )
+        .await;
+    bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(
+        fields(&bad),
+        ["awardBy", "closesAt", "delivery.windowTo", "text"]
+    );
+    assert!(
+        text(&bad.body["error"]["fields"]["closesAt"][0]).contains("can only move later"),
+        "{}",
+        bad.body
+    );
+    let lines = app
+        .amend_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "More tomatoes", "lines": []}),
+        )
+        .await;
+    assert!(lines.status.is_client_error(), "{}", lines.body);
+    assert_eq!(lines.error_code(), "VALIDATION_FAILED");
+    let path = format!("/v1/orgs/{}/rfqs/{rfq}/amendments", m.buyer_org);
+    app.call_if_match(
+        Method::POST,
+        &path,
+        Some(&m.buyer),
+        Some("\"1\""),
+        Some(&amendment),
+    )
+    .await
+    .assert_error(StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED");
+
+    // Extending the closing time and the award deadline.
+    let new_close = time_in(9 * DAY);
+    let amended = app
+        .amend_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "One more week; 6 kg cases are fine.", "closesAt": new_close, "awardBy": time_in(12 * DAY)}),
+        )
+        .await;
+    let amended = amended.assert_ok(StatusCode::CREATED).clone();
+    assert_eq!(amended["number"], 1);
+    let changed: Vec<&str> = amended["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, ["closesAt", "awardBy"]);
+    let seen = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    let seen = seen.assert_ok(StatusCode::OK);
+    assert_eq!(seen["closesAt"], new_close.as_str());
+    assert_eq!(seen["amendmentCount"], 1);
+    let store = &app.services.store;
+    let report = sourcing::closing::sweep(store, now_epoch() + 3 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.closed, 0,
+        "the schedule follows the new closing time"
+    );
+
+    // The invitee sees the amended RFQ, the amendment and its invitation moved.
+    let supplier_view = app.get_rfq(&a, &a_org, &rfq).await;
+    let supplier_view = supplier_view.assert_ok(StatusCode::OK);
+    assert_eq!(supplier_view["closesAt"], new_close.as_str());
+    assert_eq!(
+        supplier_view["amendments"][0]["text"],
+        "One more week; 6 kg cases are fine."
+    );
+    let invitations = app.rfq_invitations(&a, &a_org).await;
+    assert_eq!(
+        invitations.assert_ok(StatusCode::OK)[0]["closesAt"],
+        new_close.as_str()
+    );
+
+    // A message to all invitees is an amendment too.
+    let answer = app
+        .post_rfq_message(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "Pallets must be EUR pallets.", "toAll": true}),
+        )
+        .await;
+    let answer = answer.assert_ok(StatusCode::CREATED).clone();
+    assert_eq!(answer["amendmentNumber"], 2);
+    let listed = app.rfq_amendments(&a, &a_org, &rfq).await;
+    let listed = listed.assert_ok(StatusCode::OK).as_array().unwrap().clone();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1]["messageId"], answer["id"]);
+    assert_eq!(listed[1]["changes"], json!([]));
+    let thread = app.rfq_messages(&a, &a_org, &rfq).await;
+    assert_eq!(
+        thread.assert_ok(StatusCode::OK)[0]["text"],
+        "Pallets must be EUR pallets."
+    );
+    let emails = bodega_tests::emails_to(&a_email).await;
+    assert_eq!(
+        subjects(&emails, "Amendment"),
+        [
+            "Amendment 1: Tomatoes for the winter menu",
+            "Amendment 2: Tomatoes for the winter menu"
+        ]
+    );
+    assert!(
+        emails
+            .iter()
+            .any(|e| e.body.contains("closesAt: ") && e.body.contains(&new_close)),
+        "the email lists the changes"
+    );
+
+    // Who may: a viewer reads only; other orgs and strangers see nothing.
+    let (viewer, _) = app
+        .joins_org(
+            &m.buyer,
+            &m.buyer_org,
+            &unique_email("viewer"),
+            "member",
+            &["viewer"],
+        )
+        .await;
+    app.rfq_amendments(&viewer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.amend_rfq(&viewer, &m.buyer_org, &rfq, &amendment)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.amend_rfq(&a, &a_org, &rfq, &amendment)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    let (stranger, stranger_org) = m
+        .supplier(
+            "Stranger",
+            Offer {
+                category: Some(
+                    app.category(
+                        &m.admin,
+                        &format!("fish-{}", ulid::Ulid::new().to_string().to_lowercase()),
+                    )
+                    .await,
+                ),
+                ..Offer::default()
+            },
+        )
+        .await;
+    app.rfq_amendments(&stranger, &stranger_org, &rfq)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let other_buyer = app.signed_in_as(&unique_email("other")).await;
+    let other_org = app.new_org(&other_buyer, "buyer").await;
+    app.amend_rfq(&other_buyer, &other_org, &rfq, &amendment)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.amend_rfq(&other_buyer, &m.buyer_org, &rfq, &amendment)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    let audit = app.org_audit(&m.buyer, &m.buyer_org, "?limit=100").await;
+    let amended_entries = audit
+        .assert_ok(StatusCode::OK)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "rfq.amended")
+        .count();
+    assert_eq!(amended_entries, 2);
+
+    // Closed, it no longer changes.
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.amend_rfq(&m.buyer, &m.buyer_org, &rfq, &amendment)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+}
+
+#[tokio::test]
+async fn an_amended_closing_time_leaves_invitees_a_day_at_least() {
+    let m = Market::open().await;
+    let app = &m.app;
+    m.supplier("Alpha", Offer::default()).await;
+    let mut body = m.rfq_body();
+    body["closesAt"] = json!(time_in(3600));
+    let rfq = app
+        .create_rfq(&m.buyer, &m.buyer_org, &body)
+        .await
+        .assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let short = app
+        .amend_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "Two more hours", "closesAt": time_in(3 * 3600)}),
+        )
+        .await;
+    short.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(text(&short.body["error"]["fields"]["closesAt"][0]).contains("24 hours"));
+    let window = app
+        .amend_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "Deliver a week later", "delivery": {"windowFrom": date_in(26), "windowTo": date_in(28)}}),
+        )
+        .await;
+    let window = window.assert_ok(StatusCode::CREATED);
+    assert_eq!(window["changes"].as_array().unwrap().len(), 2);
+    let seen = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(
+        seen.assert_ok(StatusCode::OK)["delivery"]["windowTo"],
+        date_in(28)
+    );
+    let early = app
+        .amend_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "Deliver tomorrow", "delivery": {"windowFrom": date_in(0), "windowTo": date_in(0)}}),
+        )
+        .await;
+    early.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(fields(&early), ["delivery.windowTo"]);
+}
