@@ -30,7 +30,9 @@ use crate::SourcingState;
 use crate::access;
 use crate::closing::{RankedProposal, ranked};
 use crate::matching::parse_date;
-use crate::model::{RfqRecord, RfqStatus, all_under, rfq_key, rfq_pk};
+use crate::model::{
+    ProposalStatus, RfqRecord, RfqStatus, all_under, proposal_key, rfq_key, rfq_pk,
+};
 use crate::publish::supplier_recipients;
 use crate::rfqs::load;
 
@@ -355,6 +357,37 @@ pub async fn award_rfq(
                 .transact_put(item, Some("attribute_not_exists(PK)"))?,
         );
     }
+    for (proposal, lines) in &checked.awards {
+        let view = &proposal.proposal;
+        let before = view.awarded_quantity;
+        let after = before + lines.iter().map(|(_, q)| q).sum::<i64>();
+        let offered: i64 = view.content.lines.iter().map(|l| l.quantity).sum();
+        let status = if after >= offered {
+            ProposalStatus::Awarded
+        } else {
+            ProposalStatus::PartiallyAwarded
+        };
+        let (pk, sk) = proposal_key(&rfq_id, &view.supplier_org_id);
+        let update = Update::new(
+            &pk,
+            &sk,
+            "SET #status = :status, #awarded = :after, #updatedAt = :now, #version = #version + :one",
+        )
+        .condition("#revision = :revision AND (attribute_not_exists(#awarded) OR #awarded = :before)")
+        .name("#status", "status")
+        .name("#awarded", "awardedQuantity")
+        .name("#revision", "revision")
+        .name("#updatedAt", "updatedAt")
+        .name("#version", "version")
+        .value(":status", s(status.as_str()))
+        .value(":after", n(after))
+        .value(":before", n(before))
+        .value(":revision", n(i64::from(view.revision)))
+        .value(":now", s(now.clone()))
+        .value(":one", n(1));
+        tx.push(state.store.transact_update(update)?)
+            .named(format!("proposal:{}", view.id));
+    }
     let pk = rfq_pk(&rfq_id);
     for (line_id, quantity) in &now_awarded {
         let requested = rfq
@@ -448,6 +481,15 @@ pub async fn award_rfq(
                 return Err(ApiError::conflict_on(
                     "awards",
                     format!("{line}: that would award more than requested (another award took it)"),
+                ));
+            }
+            if checked
+                .awards
+                .iter()
+                .any(|(p, _)| err.condition_failed(&format!("proposal:{}", p.proposal.id)))
+            {
+                return Err(ApiError::conflict(
+                    "a proposal was awarded meanwhile by another award; fetch the proposals again",
                 ));
             }
             if err.condition_failed("rfq") {

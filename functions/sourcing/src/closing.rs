@@ -15,7 +15,9 @@ use shared::auth::{Caller, Permission};
 use shared::contracts::product::ProductForSourcing;
 use shared::domain::now_rfc3339;
 use shared::http::{ApiError, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
-use shared::store::{Index, PartitionQuery, QueryRefinement, Store, Transaction};
+use shared::store::{
+    Index, PartitionQuery, QueryRefinement, Store, StoreError, Transaction, Update, n, s,
+};
 use utoipa::ToSchema;
 
 use crate::SourcingState;
@@ -24,7 +26,7 @@ use crate::candidates::products_in_category;
 use crate::matching::{allergen_gap, certificate_gap, parse_date};
 use crate::model::{
     OPEN_RFQS_PARTITION, PROPOSAL_SK_PREFIX, ProposalRecord, ProposalStatus, RfqRecord, RfqStatus,
-    all_under, rfq_pk,
+    all_under, proposal_key, rfq_pk,
 };
 use crate::proposals::ProposalView;
 use crate::rfqs::{RfqView, load, with_etag};
@@ -62,10 +64,58 @@ async fn close(store: &Store, rfq: RfqRecord, actor: &Actor) -> ApiResult<Option
         .named("rfq");
     tx.push(event.transact_item(store)?);
     match store.transact(tx).await {
-        Ok(()) => Ok(Some(next)),
-        Err(err) if err.condition_failed("rfq") => Ok(None),
-        Err(err) => Err(ApiError::from(err).context("closing the request for quotation")),
+        Ok(()) => {}
+        Err(err) if err.condition_failed("rfq") => return Ok(None),
+        Err(err) => {
+            return Err(ApiError::from(err).context("closing the request for quotation"));
+        }
     }
+    if let Err(err) = unseal(store, &next).await {
+        // Shown as unsealed all the same (`ProposalRecord::shown_status`);
+        // the ranking checks compliance again on every read.
+        tracing::error!(error = ?err, rfq_id = %next.id, "could not unseal the proposals");
+    }
+    Ok(Some(next))
+}
+
+/// At closing each standing proposal is stored `unsealed`, or
+/// `disqualified` with the reasons of its compliance check; only a
+/// `submitted` one moves, so a second run changes nothing.
+async fn unseal(store: &Store, rfq: &RfqRecord) -> ApiResult<()> {
+    for ranked in ranked(store, rfq).await? {
+        let proposal = &ranked.proposal;
+        let (status, reasons) = match proposal.status {
+            ProposalStatus::Disqualified => {
+                (ProposalStatus::Disqualified, ranked.compliance.reasons)
+            }
+            ProposalStatus::Unsealed => (ProposalStatus::Unsealed, Vec::new()),
+            _ => continue,
+        };
+        let (pk, sk) = proposal_key(&rfq.id, &proposal.supplier_org_id);
+        let update = Update::new(
+            &pk,
+            &sk,
+            "SET #status = :status, #reasons = :reasons, #updatedAt = :now, #version = #version + :one",
+        )
+        .condition("#status = :submitted")
+        .name("#status", "status")
+        .name("#reasons", "disqualifiedReasons")
+        .name("#updatedAt", "updatedAt")
+        .name("#version", "version")
+        .value(":status", s(status.as_str()))
+        .value(
+            ":reasons",
+            shared::store::to_value(&reasons).map_err(ApiError::from)?,
+        )
+        .value(":now", s(now_rfc3339()))
+        .value(":one", n(1))
+        .value(":submitted", s(ProposalStatus::Submitted.as_str()));
+        match store.apply_update(update).await {
+            Ok(()) | Err(StoreError::ConditionFailed) => {}
+            Err(err) => return Err(ApiError::from(err).context("unsealing a proposal")),
+        }
+    }
+    Ok(())
 }
 
 /// Closes a published RFQ now, before its closing time: proposals unseal.
@@ -319,7 +369,14 @@ pub(crate) async fn ranked(store: &Store, rfq: &RfqRecord) -> ApiResult<Vec<Rank
     let mut ranked: Vec<RankedProposal> = proposals
         .into_iter()
         .map(|p| {
-            let compliance = compliance_of(rfq, &p, &products);
+            let mut compliance = compliance_of(rfq, &p, &products);
+            if p.status == ProposalStatus::Disqualified && compliance.passed {
+                // Disqualified when it unsealed: that stands.
+                compliance = ProposalCompliance {
+                    passed: false,
+                    reasons: p.disqualified_reasons.clone(),
+                };
+            }
             let total = p
                 .content
                 .lines
@@ -328,9 +385,19 @@ pub(crate) async fn ranked(store: &Store, rfq: &RfqRecord) -> ApiResult<Vec<Rank
                 .sum();
             let asked: i64 = rfq.content.lines.iter().map(|l| l.quantity).sum();
             let offered: i64 = p.content.lines.iter().map(|l| l.quantity).sum();
+            let mut proposal = ProposalView::seen(p, rfq.status);
+            if !compliance.passed
+                && matches!(
+                    proposal.status,
+                    ProposalStatus::Unsealed | ProposalStatus::Shortlisted
+                )
+            {
+                proposal.status = ProposalStatus::Disqualified;
+                proposal.disqualified_reasons = compliance.reasons.clone();
+            }
             RankedProposal {
                 rank: None,
-                proposal: p.into(),
+                proposal,
                 total,
                 coverage_percent: (offered * 100 / asked.max(1)).clamp(0, 100) as u32,
                 compliance,

@@ -18,6 +18,7 @@ pub mod model;
 pub mod proposals;
 pub mod publish;
 pub mod rfqs;
+pub mod shortlist;
 pub mod supplier;
 
 use std::sync::Arc;
@@ -92,6 +93,8 @@ fn api() -> OpenApiRouter<SourcingState> {
         .routes(routes!(closing::close_rfq))
         // GET /v1/orgs/{orgId}/rfqs/{rfqId}/proposals
         .routes(routes!(closing::list_proposals))
+        // POST /v1/orgs/{orgId}/rfqs/{rfqId}/shortlist
+        .routes(routes!(shortlist::shortlist_proposals))
         // POST /v1/orgs/{orgId}/rfqs/{rfqId}/award
         .routes(routes!(award::award_rfq))
         // GET, POST /v1/orgs/{orgId}/rfqs/{rfqId}/amendments

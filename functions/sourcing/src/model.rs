@@ -102,13 +102,18 @@ shared::string_enum! {
 
 shared::string_enum! {
     /// A proposal: `submitted` (revisions) → `withdrawn`, or at closing
-    /// `unsealed` → `shortlisted` | `disqualified`.
+    /// `unsealed` → `shortlisted` | `disqualified`, then `awarded` |
+    /// `partially_awarded` | `not_awarded` | `expired` (docs/sourcing.md).
     ProposalStatus {
         Submitted = "submitted",
         Withdrawn = "withdrawn",
         Unsealed = "unsealed",
         Shortlisted = "shortlisted",
         Disqualified = "disqualified",
+        Awarded = "awarded",
+        PartiallyAwarded = "partially_awarded",
+        NotAwarded = "not_awarded",
+        Expired = "expired",
     }
 }
 
@@ -357,9 +362,52 @@ pub struct ProposalRecord {
     pub revision: u32,
     /// SHA-256 (hex) of the revision's canonical JSON.
     pub hash: String,
+    /// Why it was disqualified when it unsealed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disqualified_reasons: Vec<String>,
+    /// Units awarded over all its lines (ADD in each award's transaction).
+    #[serde(default)]
+    pub awarded_quantity: i64,
     pub submitted_at: String,
     pub updated_at: String,
     pub version: u64,
+}
+
+impl ProposalRecord {
+    /// Units offered over all its lines.
+    pub fn offered_quantity(&self) -> i64 {
+        self.content.lines.iter().map(|l| l.quantity).sum()
+    }
+
+    /// The status as shown. Stored: `submitted`, `withdrawn`, `unsealed`,
+    /// `disqualified` (at closing), `shortlisted`, `awarded`,
+    /// `partially_awarded`. Derived from the RFQ: `submitted` reads as
+    /// `unsealed` once it closed; an RFQ awarded out leaves the others
+    /// `not_awarded`; an expired RFQ, or an offer past its `validUntil`,
+    /// leaves them `expired`.
+    pub fn shown_status(&self, rfq: RfqStatus, today: time::Date) -> ProposalStatus {
+        use ProposalStatus as P;
+        if matches!(
+            self.status,
+            P::Withdrawn | P::Disqualified | P::Awarded | P::PartiallyAwarded
+        ) {
+            return self.status;
+        }
+        match rfq {
+            RfqStatus::Draft | RfqStatus::Published => P::Submitted,
+            RfqStatus::Expired => P::Expired,
+            RfqStatus::Awarded | RfqStatus::Completed | RfqStatus::Cancelled => P::NotAwarded,
+            RfqStatus::Closed | RfqStatus::PartiallyAwarded => {
+                let lapsed = crate::matching::parse_date(&self.content.valid_until)
+                    .is_some_and(|until| until < today);
+                match self.status {
+                    _ if lapsed => P::Expired,
+                    P::Submitted => P::Unsealed,
+                    other => other,
+                }
+            }
+        }
+    }
 }
 
 /// One revision as submitted, never changed: `RFQ#<id> / REVISION#<orgId>#<n>`.

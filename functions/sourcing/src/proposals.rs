@@ -42,12 +42,31 @@ pub struct ProposalView {
     pub supplier_name: String,
     #[serde(flatten)]
     pub content: ProposalContent,
+    /// `submitted` until closing; then `unsealed`, `shortlisted` or
+    /// `disqualified`; finally `awarded`, `partially_awarded`,
+    /// `not_awarded` or `expired` (or `withdrawn` before closing).
     pub status: ProposalStatus,
     /// 1 for the first submit, then one more per revision.
     pub revision: u32,
     /// SHA-256 (hex) of this revision as submitted: tamper evidence.
     pub hash: String,
+    /// Why it was disqualified (certificates lapsing, allergens, expiry).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disqualified_reasons: Vec<String>,
+    /// Units awarded over all its lines.
+    pub awarded_quantity: i64,
     pub submitted_at: String,
+}
+
+impl ProposalView {
+    /// The proposal as shown while its RFQ is in `rfq` (see
+    /// `ProposalRecord::shown_status`).
+    pub fn seen(record: ProposalRecord, rfq: RfqStatus) -> Self {
+        let status = record.shown_status(rfq, shared::clock::now().date());
+        let mut view = Self::from(record);
+        view.status = status;
+        view
+    }
 }
 
 impl From<ProposalRecord> for ProposalView {
@@ -61,6 +80,8 @@ impl From<ProposalRecord> for ProposalView {
             status: r.status,
             revision: r.revision,
             hash: r.hash,
+            disqualified_reasons: r.disqualified_reasons,
+            awarded_quantity: r.awarded_quantity,
             submitted_at: r.submitted_at,
         }
     }
@@ -285,6 +306,8 @@ async fn save(
         status: ProposalStatus::Submitted,
         revision,
         hash: hash.clone(),
+        disqualified_reasons: Vec::new(),
+        awarded_quantity: 0,
         submitted_at: now.clone(),
         updated_at: now.clone(),
         version: current.as_ref().map_or(1, |c| c.version + 1),

@@ -167,7 +167,7 @@ pub(crate) async fn invited_view(
         .store
         .get::<ProposalRecord>(&pk, &sk)
         .await?
-        .map(ProposalView::from);
+        .map(|p| ProposalView::seen(p, rfq.status));
     let amendments = crate::amendments::list(&state.store, rfq_id).await?;
     let content = rfq.content;
     Ok(InvitedRfqView {

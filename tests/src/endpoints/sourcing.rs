@@ -144,6 +144,12 @@ impl TestApp {
         self.call(Method::GET, &path, Some(token), None).await
     }
 
+    pub async fn shortlist(&self, token: &str, org: &str, rfq: &str, body: &Value) -> TestResponse {
+        let path = format!("/v1/orgs/{org}/rfqs/{rfq}/shortlist");
+        self.call(Method::POST, &path, Some(token), Some(body))
+            .await
+    }
+
     /// `POST /v1/orgs/{org}/fulfilments/{order}/milestones` (orders).
     pub async fn record_milestone(
         &self,

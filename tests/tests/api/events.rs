@@ -283,6 +283,10 @@ async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
     j.run("sourcing/rfq-close.json", Some(&buyer), 200).await;
     j.run("sourcing/rfq-proposals.json", Some(&buyer), 200)
         .await;
+    let shortlisted = j
+        .run("sourcing/proposals-shortlist.json", Some(&buyer), 200)
+        .await;
+    assert_eq!(shortlisted[0]["status"], "shortlisted", "{shortlisted}");
     let award = j.run("sourcing/rfq-award.json", Some(&buyer), 201).await;
     assert_eq!(award["status"], "awarded", "{award}");
 }

@@ -828,6 +828,11 @@ async fn the_schedule_closes_due_rfqs_and_expires_unawarded_ones() {
         ranked.assert_ok(StatusCode::OK).as_array().unwrap().len(),
         1
     );
+    let own = app.get_rfq(&a, &a_org, &rfq).await;
+    assert_eq!(
+        own.assert_ok(StatusCode::OK)["proposal"]["status"],
+        "unsealed"
+    );
     let report = sourcing::closing::sweep(store, now_epoch() + 3 * DAY)
         .await
         .unwrap();
@@ -842,6 +847,12 @@ async fn the_schedule_closes_due_rfqs_and_expires_unawarded_ones() {
     assert_eq!(report.expired, 1);
     let expired = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
     assert_eq!(expired.assert_ok(StatusCode::OK)["status"], "expired");
+    let own = app.get_rfq(&a, &a_org, &rfq).await;
+    assert_eq!(
+        own.assert_ok(StatusCode::OK)["proposal"]["status"],
+        "expired",
+        "an unawarded proposal expires with its RFQ"
+    );
 }
 
 #[tokio::test]
@@ -1284,4 +1295,166 @@ async fn an_amended_closing_time_leaves_invitees_a_day_at_least() {
         .await;
     early.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
     assert_eq!(fields(&early), ["delivery.windowTo"]);
+}
+
+/// `org`'s proposal in a ranked list.
+fn proposal_of<'a>(ranked: &'a Value, org: &str) -> &'a Value {
+    ranked
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["supplierOrgId"] == org)
+        .unwrap_or_else(|| panic!("no proposal of {org}: {ranked}"))
+}
+
+fn status_of(ranked: &Value, org: &str) -> String {
+    text(&proposal_of(ranked, org)["status"])
+}
+
+fn id_of(ranked: &Value, org: &str) -> String {
+    text(&proposal_of(ranked, org)["id"])
+}
+
+#[tokio::test]
+async fn proposals_unseal_then_are_shortlisted_disqualified_and_awarded_or_not() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let (b, b_org) = m.supplier("Beta", Offer::default()).await;
+    let (c, c_org) = m.supplier("Gamma", Offer::default()).await;
+    let rfq = m.draft().await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    for (token, org, price) in [(&a, &a_org, 240), (&b, &b_org, 250), (&c, &c_org, 230)] {
+        app.propose(Method::POST, token, org, &rfq, &proposal(price, 500))
+            .await
+            .assert_ok(StatusCode::CREATED);
+    }
+    let own = app.get_rfq(&a, &a_org, &rfq).await;
+    assert_eq!(
+        own.assert_ok(StatusCode::OK)["proposal"]["status"],
+        "submitted"
+    );
+    app.shortlist(&m.buyer, &m.buyer_org, &rfq, &json!({"proposalIds": ["x"]}))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+
+    // Gamma's HACCP now lapses before the delivery window ends.
+    let listed = app.list_products(&format!("sellerOrgId={c_org}")).await;
+    let product = text(&listed.assert_ok(StatusCode::OK)[0]["id"]);
+    app.update_product(
+        &c,
+        &product,
+        None,
+        &json!({"compliance": {"certifications": [{"kind": "haccp", "issuer": "SGS", "number": "H-1", "expiresOn": date_in(10)}], "allergens": ["none"]}}),
+    )
+    .await
+    .assert_ok(StatusCode::OK);
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let ranked = app.rfq_proposals(&m.buyer, &m.buyer_org, &rfq).await;
+    let ranked = ranked.assert_ok(StatusCode::OK).clone();
+    assert_eq!(status_of(&ranked, &a_org), "unsealed");
+    assert_eq!(status_of(&ranked, &b_org), "unsealed");
+    assert_eq!(status_of(&ranked, &c_org), "disqualified");
+    let stored = app
+        .stored_item(&format!("RFQ#{rfq}"), &format!("PROPOSAL#{c_org}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["status"].as_s().unwrap(),
+        "disqualified",
+        "stored at closing"
+    );
+    let own = app.get_rfq(&c, &c_org, &rfq).await;
+    let own = own.assert_ok(StatusCode::OK);
+    assert_eq!(own["proposal"]["status"], "disqualified");
+    assert!(
+        text(&own["proposal"]["disqualifiedReasons"][0]).contains("haccp"),
+        "{own}"
+    );
+    let (a_id, b_id, c_id) = (
+        id_of(&ranked, &a_org),
+        id_of(&ranked, &b_org),
+        id_of(&ranked, &c_org),
+    );
+
+    // The shortlist: every problem at once, then the buyer's choice.
+    let bad = app
+        .shortlist(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"proposalIds": [c_id, "nope", a_id, a_id]}),
+        )
+        .await;
+    bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(
+        fields(&bad),
+        ["proposalIds[0]", "proposalIds[1]", "proposalIds[3]"]
+    );
+    app.shortlist(&m.buyer, &m.buyer_org, &rfq, &json!({"proposalIds": []}))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    let choice = json!({"proposalIds": [a_id, b_id]});
+    app.shortlist(&a, &a_org, &rfq, &choice)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    let other_buyer = app.signed_in_as(&unique_email("other")).await;
+    let other_org = app.new_org(&other_buyer, "buyer").await;
+    app.shortlist(&other_buyer, &other_org, &rfq, &choice)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let shortlisted = app.shortlist(&m.buyer, &m.buyer_org, &rfq, &choice).await;
+    let shortlisted = shortlisted.assert_ok(StatusCode::OK).clone();
+    assert_eq!(status_of(&shortlisted, &a_org), "shortlisted");
+    assert_eq!(status_of(&shortlisted, &b_org), "shortlisted");
+    let own = app.get_rfq(&b, &b_org, &rfq).await;
+    assert_eq!(
+        own.assert_ok(StatusCode::OK)["proposal"]["status"],
+        "shortlisted"
+    );
+
+    // Awards: part of A, then part of B ends the RFQ.
+    let part =
+        json!({"awards": [{"proposalId": a_id, "lines": [{"rfqLineId": "L1", "quantity": 300}]}]});
+    app.award_rfq(&m.buyer, &m.buyer_org, &rfq, &part, None)
+        .await
+        .assert_ok(StatusCode::CREATED);
+    let own = app.get_rfq(&a, &a_org, &rfq).await;
+    let own = own.assert_ok(StatusCode::OK);
+    assert_eq!(own["proposal"]["status"], "partially_awarded");
+    assert_eq!(own["proposal"]["awardedQuantity"], 300);
+    let own = app.get_rfq(&b, &b_org, &rfq).await;
+    assert_eq!(
+        own.assert_ok(StatusCode::OK)["proposal"]["status"],
+        "shortlisted",
+        "still in the running"
+    );
+    let rest =
+        json!({"awards": [{"proposalId": a_id, "lines": [{"rfqLineId": "L1", "quantity": 200}]}]});
+    app.award_rfq(&m.buyer, &m.buyer_org, &rfq, &rest, None)
+        .await
+        .assert_ok(StatusCode::CREATED);
+    let ranked = app.rfq_proposals(&m.buyer, &m.buyer_org, &rfq).await;
+    let ranked = ranked.assert_ok(StatusCode::OK).clone();
+    assert_eq!(status_of(&ranked, &a_org), "awarded");
+    assert_eq!(status_of(&ranked, &b_org), "not_awarded");
+    assert_eq!(status_of(&ranked, &c_org), "disqualified");
+    app.shortlist(&m.buyer, &m.buyer_org, &rfq, &choice)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+
+    let audit = app.org_audit(&m.buyer, &m.buyer_org, "?limit=100").await;
+    assert!(
+        audit
+            .assert_ok(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "proposal.shortlisted"),
+        "shortlisting is audited"
+    );
 }
