@@ -28,7 +28,7 @@ use utoipa::ToSchema;
 
 use crate::SourcingState;
 use crate::access;
-use crate::closing::{RankedProposal, ranked};
+use crate::closing::{RankedProposal, not_selected, ranked};
 use crate::matching::parse_date;
 use crate::model::{
     ProposalStatus, RfqRecord, RfqStatus, all_under, proposal_key, rfq_key, rfq_pk,
@@ -504,31 +504,33 @@ pub async fn award_rfq(
         Err(err) => return Err(ApiError::from(err).context("writing the award and its orders")),
     }
     tracing::info!(orders = orders.len(), "rfq awarded");
-    notify_suppliers(&state, &rfq, &ranked, &orders).await;
+    notify_suppliers(&state, &rfq, &orders, status).await;
     Ok(ApiResponse::created(result))
 }
 
-/// Tells each awarded supplier of its order and every other proposer that
-/// it was not selected (this time). Failures are logged.
+/// Tells each supplier awarded now of its order; once the RFQ is awarded
+/// out, every other proposer that won nothing hears it was not selected.
+/// Failures are logged.
 async fn notify_suppliers(
     state: &SourcingState,
     rfq: &RfqRecord,
-    ranked: &[RankedProposal],
     orders: &[AwardedOrder],
+    status: RfqStatus,
 ) {
-    for proposal in ranked {
-        let supplier = &proposal.proposal.supplier_org_id;
+    for order in orders {
+        let supplier = &order.supplier_org_id;
         let message = PlatformEmail::RfqOutcome {
             rfq_title: rfq.content.title.clone(),
-            order_id: orders
-                .iter()
-                .find(|o| &o.supplier_org_id == supplier)
-                .map(|o| o.order_id.clone()),
+            order_id: Some(order.order_id.clone()),
         };
         for to in supplier_recipients(state, supplier).await {
             if let Err(err) = state.mailer.send(&to, &message).await {
                 tracing::error!(error = ?err, supplier, "could not email an award notice");
             }
         }
+    }
+    if status == RfqStatus::Awarded {
+        let awarded: Vec<String> = orders.iter().map(|o| o.supplier_org_id.clone()).collect();
+        not_selected(state, rfq, &awarded).await;
     }
 }

@@ -15,6 +15,7 @@ use shared::auth::{Caller, Permission};
 use shared::contracts::product::ProductForSourcing;
 use shared::domain::now_rfc3339;
 use shared::http::{ApiError, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use shared::mail::PlatformEmail;
 use shared::store::{
     Index, PartitionQuery, QueryRefinement, Store, StoreError, Transaction, Update, n, s,
 };
@@ -25,10 +26,11 @@ use crate::access;
 use crate::candidates::products_in_category;
 use crate::matching::{allergen_gap, certificate_gap, parse_date};
 use crate::model::{
-    OPEN_RFQS_PARTITION, PROPOSAL_SK_PREFIX, ProposalRecord, ProposalStatus, RfqRecord, RfqStatus,
-    all_under, proposal_key, rfq_pk,
+    InvitationStatus, OPEN_RFQS_PARTITION, PROPOSAL_SK_PREFIX, ProposalRecord, ProposalStatus,
+    RfqRecord, RfqStatus, all_under, proposal_key, rfq_pk,
 };
 use crate::proposals::ProposalView;
+use crate::publish::supplier_recipients;
 use crate::rfqs::{RfqView, load, with_etag};
 
 /// GSI1 partition of closed RFQs by award deadline: the expiry queue.
@@ -159,6 +161,8 @@ pub async fn close_rfq(
 pub struct SweepReport {
     pub closed: usize,
     pub expired: usize,
+    /// RFQs whose invitees without a proposal were reminded of the close.
+    pub reminded: usize,
     pub failed: usize,
 }
 
@@ -188,10 +192,14 @@ async fn due(store: &Store, partition: &str, now: i64) -> anyhow::Result<Vec<Rfq
 }
 
 /// Closes every published RFQ whose closing time is before `now` (epoch
-/// seconds) and expires every closed one whose award deadline is. Each
-/// move is a versioned write, so sweeps racing each other or a buyer's
-/// close move an RFQ once.
-pub async fn sweep(store: &Store, now: i64) -> anyhow::Result<SweepReport> {
+/// seconds), expires every closed one whose award deadline is (its
+/// proposers hear they were not selected), and reminds the invitees
+/// without a proposal of RFQs closing within 48 hours. Each move is a
+/// versioned write, so sweeps racing each other or a buyer's close move an
+/// RFQ once; each reminder is claimed by a marker item first, so it goes
+/// out once.
+pub async fn sweep(state: &SourcingState, now: i64) -> anyhow::Result<SweepReport> {
+    let store = &state.store;
     let mut report = SweepReport::default();
     let system = Actor::Anonymous;
     for rfq in due(store, OPEN_RFQS_PARTITION, now).await? {
@@ -225,7 +233,10 @@ pub async fn sweep(store: &Store, now: i64) -> anyhow::Result<SweepReport> {
             .named("rfq");
         tx.push(event.transact_item(store)?);
         match store.transact(tx).await {
-            Ok(()) => report.expired += 1,
+            Ok(()) => {
+                report.expired += 1;
+                not_selected(state, &next, &[]).await;
+            }
             Err(err) if err.condition_failed("rfq") => {}
             Err(err) => {
                 tracing::error!(error = ?err, "could not expire a request for quotation");
@@ -233,7 +244,124 @@ pub async fn sweep(store: &Store, now: i64) -> anyhow::Result<SweepReport> {
             }
         }
     }
+    match remind_closing_soon(state, now).await {
+        Ok(reminded) => report.reminded = reminded,
+        Err(err) => {
+            tracing::error!(error = ?err, "could not send the closing-soon reminders");
+            report.failed += 1;
+        }
+    }
     Ok(report)
+}
+
+/// How long before closing the invitees without a proposal are reminded.
+pub const CLOSING_SOON_HOURS: i64 = 48;
+const CLOSING_SOON_MARKER: &str = "REMINDER#closing_soon";
+
+/// Reminds, once per RFQ, the invitees that have neither proposed nor
+/// declined of every published RFQ closing within 48 hours of `now`. The
+/// marker `RFQ#<id> / REMINDER#closing_soon` (Put `attribute_not_exists`)
+/// claims the reminder before any email goes out: a crash may lose a
+/// reminder, never send it twice.
+async fn remind_closing_soon(state: &SourcingState, now: i64) -> anyhow::Result<usize> {
+    let store = &state.store;
+    let due: Vec<RfqRecord> = due(store, OPEN_RFQS_PARTITION, now + CLOSING_SOON_HOURS * 3600)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == RfqStatus::Published && r.closes_at_epoch > now)
+        .collect();
+    let mut sent = Vec::new();
+    for chunk in due.chunks(100) {
+        let keys: Vec<(String, String)> = chunk
+            .iter()
+            .map(|r| (rfq_pk(&r.id), CLOSING_SOON_MARKER.to_owned()))
+            .collect();
+        let found: Vec<serde_json::Value> = store.batch_get(&keys).await?;
+        sent.extend(
+            found
+                .into_iter()
+                .filter_map(|m| m["PK"].as_str().map(str::to_owned)),
+        );
+    }
+    let mut reminded = 0;
+    for rfq in due.iter().filter(|r| !sent.contains(&rfq_pk(&r.id))) {
+        let marker = serde_json::json!({
+            "PK": rfq_pk(&rfq.id),
+            "SK": CLOSING_SOON_MARKER,
+            "type": "RFQ_REMINDER",
+            "closesAt": rfq.content.closes_at,
+            "sentAt": now_rfc3339(),
+        });
+        match store.put(&marker, Some("attribute_not_exists(PK)")).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed) => continue,
+            Err(err) => return Err(err.into()),
+        }
+        reminded += 1;
+        let invitations = match crate::amendments::invitations(store, &rfq.id).await {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::error!(error = ?err, rfq_id = %rfq.id, "could not read the invitations to remind");
+                continue;
+            }
+        };
+        for invitation in invitations {
+            if !matches!(
+                invitation.status,
+                InvitationStatus::Invited | InvitationStatus::Viewed
+            ) {
+                continue;
+            }
+            let supplier = &invitation.supplier_org_id;
+            let message = PlatformEmail::RfqClosingSoon {
+                rfq_title: rfq.content.title.clone(),
+                closes_at: rfq.content.closes_at.clone(),
+                rfq_path: format!("/v1/orgs/{supplier}/rfqs/{}", rfq.id),
+            };
+            for to in supplier_recipients(state, supplier).await {
+                if let Err(err) = state.mailer.send(&to, &message).await {
+                    tracing::error!(error = ?err, supplier, "could not email a closing-soon reminder");
+                }
+            }
+        }
+    }
+    Ok(reminded)
+}
+
+/// Tells every standing proposer of `rfq` except `awarded` (supplier org
+/// ids) that it was not selected. Failures are logged.
+pub(crate) async fn not_selected(state: &SourcingState, rfq: &RfqRecord, awarded: &[String]) {
+    let proposals = match all_under::<ProposalRecord>(
+        &state.store,
+        rfq_pk(&rfq.id),
+        PROPOSAL_SK_PREFIX,
+    )
+    .await
+    {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::error!(error = ?err, "could not read the proposals to tell their outcome");
+            return;
+        }
+    };
+    let message = PlatformEmail::RfqOutcome {
+        rfq_title: rfq.content.title.clone(),
+        order_id: None,
+    };
+    for proposal in proposals {
+        let supplier = &proposal.supplier_org_id;
+        if proposal.status == ProposalStatus::Withdrawn
+            || proposal.awarded_quantity > 0
+            || awarded.contains(supplier)
+        {
+            continue;
+        }
+        for to in supplier_recipients(state, supplier).await {
+            if let Err(err) = state.mailer.send(&to, &message).await {
+                tracing::error!(error = ?err, supplier, "could not email a non-award notice");
+            }
+        }
+    }
 }
 
 /// A proposal with its compliance result and rank.

@@ -9,7 +9,8 @@
 //!   handler, as S3 "ObjectCreated" events with URL-encoded keys.
 //! - A one-minute timer → the orders expiry sweep, like its EventBridge schedule.
 //! - A one-minute timer → the sourcing sweep (closes due RFQs, expires
-//!   those past their award deadline), like its EventBridge schedule.
+//!   those past their award deadline, reminds invitees of RFQs closing
+//!   within 48 hours), like its EventBridge schedule.
 //! - The bulk-send queue (moto's SQS) → `mail::worker::handle_batch`, up to
 //!   10 messages a batch; handled messages are deleted, reported failures
 //!   come back after the queue's visibility timeout, like Lambda's SQS
@@ -191,12 +192,12 @@ pub fn spawn_expiry_sweep(services: &shared::Services) -> Pump {
 
 /// Runs the sourcing sweep on a timer, as the scheduled Lambda would.
 pub fn spawn_sourcing_schedule(services: &shared::Services) -> Pump {
-    let store = services.store.clone();
+    let state = sourcing::SourcingState::new(services);
     let task = tokio::spawn(async move {
         loop {
             tokio::time::sleep(SWEEP_INTERVAL).await;
             let now = shared::domain::now_epoch();
-            if let Err(err) = sourcing::closing::sweep(&store, now).await {
+            if let Err(err) = sourcing::closing::sweep(&state, now).await {
                 tracing::warn!(error = ?err, "the sourcing sweep failed; trying again next time");
             }
         }

@@ -158,8 +158,12 @@ impl Market {
     }
 
     async fn draft(&self) -> String {
+        self.draft_of(&self.rfq_body()).await
+    }
+
+    async fn draft_of(&self, body: &Value) -> String {
         self.app
-            .create_rfq(&self.buyer, &self.buyer_org, &self.rfq_body())
+            .create_rfq(&self.buyer, &self.buyer_org, body)
             .await
             .assert_ok(StatusCode::CREATED)["id"]
             .as_str()
@@ -814,10 +818,12 @@ async fn the_schedule_closes_due_rfqs_and_expires_unawarded_ones() {
     app.propose(Method::POST, &a, &a_org, &rfq, &proposal(240, 500))
         .await
         .assert_ok(StatusCode::CREATED);
-    let store = &app.services.store;
-    let report = sourcing::closing::sweep(store, now_epoch()).await.unwrap();
+    let schedule = sourcing::SourcingState::new(&app.services);
+    let report = sourcing::closing::sweep(&schedule, now_epoch())
+        .await
+        .unwrap();
     assert_eq!(report.closed, 0, "not due yet");
-    let report = sourcing::closing::sweep(store, now_epoch() + 3 * DAY)
+    let report = sourcing::closing::sweep(&schedule, now_epoch() + 3 * DAY)
         .await
         .unwrap();
     assert_eq!((report.closed, report.expired), (1, 0));
@@ -833,7 +839,7 @@ async fn the_schedule_closes_due_rfqs_and_expires_unawarded_ones() {
         own.assert_ok(StatusCode::OK)["proposal"]["status"],
         "unsealed"
     );
-    let report = sourcing::closing::sweep(store, now_epoch() + 3 * DAY)
+    let report = sourcing::closing::sweep(&schedule, now_epoch() + 3 * DAY)
         .await
         .unwrap();
     assert_eq!(
@@ -841,7 +847,7 @@ async fn the_schedule_closes_due_rfqs_and_expires_unawarded_ones() {
         (0, 0),
         "each RFQ moves once"
     );
-    let report = sourcing::closing::sweep(store, now_epoch() + 11 * DAY)
+    let report = sourcing::closing::sweep(&schedule, now_epoch() + 11 * DAY)
         .await
         .unwrap();
     assert_eq!(report.expired, 1);
@@ -852,6 +858,12 @@ async fn the_schedule_closes_due_rfqs_and_expires_unawarded_ones() {
         own.assert_ok(StatusCode::OK)["proposal"]["status"],
         "expired",
         "an unawarded proposal expires with its RFQ"
+    );
+    let heard = bodega_tests::emails_to(&email_of(app, &a).await).await;
+    assert_eq!(
+        subjects(&heard, "Not selected"),
+        ["Not selected: Tomatoes for the winter menu"],
+        "its proposer hears it, once"
     );
 }
 
@@ -880,13 +892,7 @@ async fn too_few_strict_matches_relax_only_practical_rules() {
         .await;
     let mut body = m.rfq_body();
     body["minSuppliers"] = json!(3);
-    let rfq = app
-        .create_rfq(&m.buyer, &m.buyer_org, &body)
-        .await
-        .assert_ok(StatusCode::CREATED)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rfq = m.draft_of(&body).await;
     let published = app.publish_rfq(&m.buyer, &m.buyer_org, &rfq).await;
     let published = published.assert_ok(StatusCode::OK);
     assert_eq!(published["matching"]["relaxedRules"], json!(["leadTime"]));
@@ -951,6 +957,17 @@ async fn each_supplier_sees_only_its_own_thread_and_the_answers_to_all() {
         )
         .await;
     assert_eq!(asked.assert_ok(StatusCode::CREATED)["from"], "supplier");
+    let buyer_heard = bodega_tests::emails_to(&m.buyer_email).await;
+    assert_eq!(
+        subjects(&buyer_heard, "New message"),
+        ["New message on Tomatoes for the winter menu"],
+        "the buyer hears of a supplier's question"
+    );
+    assert!(
+        buyer_heard
+            .iter()
+            .any(|e| e.body.contains("Is a 6 kg case acceptable?"))
+    );
     app.post_rfq_message(
         &m.buyer,
         &m.buyer_org,
@@ -982,6 +999,22 @@ async fn each_supplier_sees_only_its_own_thread_and_the_answers_to_all() {
 
     let all = app.rfq_messages(&m.buyer, &m.buyer_org, &rfq).await;
     assert_eq!(all.assert_ok(StatusCode::OK).as_array().unwrap().len(), 3);
+    let a_heard = bodega_tests::emails_to(&email_of(app, &a).await).await;
+    assert_eq!(
+        subjects(&a_heard, "New message"),
+        ["New message on Tomatoes for the winter menu"]
+    );
+    assert_eq!(
+        subjects(&a_heard, "Amendment"),
+        ["Amendment 1: Tomatoes for the winter menu"]
+    );
+    let d_heard = bodega_tests::emails_to(&email_of(app, &d).await).await;
+    assert_eq!(subjects(&d_heard, "New message"), Vec::<String>::new());
+    assert_eq!(
+        subjects(&d_heard, "Amendment"),
+        ["Amendment 1: Tomatoes for the winter menu"],
+        "an answer to all reaches every invitee"
+    );
     let alpha = app.rfq_messages(&a, &a_org, &rfq).await;
     let alpha: Vec<String> = alpha
         .assert_ok(StatusCode::OK)
@@ -1119,8 +1152,8 @@ async fn a_published_rfq_changes_only_through_amendments_its_invitees_see() {
     let seen = seen.assert_ok(StatusCode::OK);
     assert_eq!(seen["closesAt"], new_close.as_str());
     assert_eq!(seen["amendmentCount"], 1);
-    let store = &app.services.store;
-    let report = sourcing::closing::sweep(store, now_epoch() + 3 * DAY)
+    let schedule = sourcing::SourcingState::new(&app.services);
+    let report = sourcing::closing::sweep(&schedule, now_epoch() + 3 * DAY)
         .await
         .unwrap();
     assert_eq!(
@@ -1250,13 +1283,7 @@ async fn an_amended_closing_time_leaves_invitees_a_day_at_least() {
     m.supplier("Alpha", Offer::default()).await;
     let mut body = m.rfq_body();
     body["closesAt"] = json!(time_in(3600));
-    let rfq = app
-        .create_rfq(&m.buyer, &m.buyer_org, &body)
-        .await
-        .assert_ok(StatusCode::CREATED)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rfq = m.draft_of(&body).await;
     app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
         .await
         .assert_ok(StatusCode::OK);
@@ -1433,6 +1460,12 @@ async fn proposals_unseal_then_are_shortlisted_disqualified_and_awarded_or_not()
         "shortlisted",
         "still in the running"
     );
+    let b_email = email_of(app, &b).await;
+    assert_eq!(
+        subjects(&bodega_tests::emails_to(&b_email).await, "Not selected"),
+        Vec::<String>::new(),
+        "not told before the RFQ is awarded out"
+    );
     let rest =
         json!({"awards": [{"proposalId": a_id, "lines": [{"rfqLineId": "L1", "quantity": 200}]}]});
     app.award_rfq(&m.buyer, &m.buyer_org, &rfq, &rest, None)
@@ -1446,6 +1479,21 @@ async fn proposals_unseal_then_are_shortlisted_disqualified_and_awarded_or_not()
     app.shortlist(&m.buyer, &m.buyer_org, &rfq, &choice)
         .await
         .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    let outcome = "Tomatoes for the winter menu";
+    let a_heard = bodega_tests::emails_to(&email_of(app, &a).await).await;
+    assert_eq!(
+        subjects(&a_heard, "Awarded"),
+        [format!("Awarded: {outcome}"), format!("Awarded: {outcome}")],
+        "one per award, with its order"
+    );
+    assert_eq!(subjects(&a_heard, "Not selected"), Vec::<String>::new());
+    for token in [&b, &c] {
+        let heard = bodega_tests::emails_to(&email_of(app, token).await).await;
+        assert_eq!(
+            subjects(&heard, "Not selected"),
+            [format!("Not selected: {outcome}")]
+        );
+    }
 
     let audit = app.org_audit(&m.buyer, &m.buyer_org, "?limit=100").await;
     assert!(
@@ -1457,4 +1505,48 @@ async fn proposals_unseal_then_are_shortlisted_disqualified_and_awarded_or_not()
             .any(|e| e["action"] == "proposal.shortlisted"),
         "shortlisting is audited"
     );
+}
+
+#[tokio::test]
+async fn invitees_without_a_proposal_are_reminded_once_two_days_before_closing() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let (d, _) = m.supplier("Delta", Offer::default()).await;
+    let (e, e_org) = m.supplier("Echo", Offer::default()).await;
+    let mut body = m.rfq_body();
+    body["closesAt"] = json!(time_in(5 * DAY));
+    let rfq = m.draft_of(&body).await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.propose(Method::POST, &a, &a_org, &rfq, &proposal(240, 500))
+        .await
+        .assert_ok(StatusCode::CREATED);
+    app.decline_rfq_invitation(&e, &e_org, &rfq, &json!({"reason": "No capacity"}))
+        .await
+        .assert_ok(StatusCode::OK);
+    let schedule = sourcing::SourcingState::new(&app.services);
+    let report = sourcing::closing::sweep(&schedule, now_epoch())
+        .await
+        .unwrap();
+    assert_eq!(report.reminded, 0, "five days before closing");
+    let later = now_epoch() + 3 * DAY + 3600;
+    let report = sourcing::closing::sweep(&schedule, later).await.unwrap();
+    assert_eq!((report.reminded, report.closed), (1, 0));
+    let report = sourcing::closing::sweep(&schedule, later + 600)
+        .await
+        .unwrap();
+    assert_eq!(report.reminded, 0, "once");
+    for (token, expected) in [
+        (
+            &d,
+            vec!["Closing soon: Tomatoes for the winter menu".to_owned()],
+        ),
+        (&a, Vec::new()),
+        (&e, Vec::new()),
+    ] {
+        let heard = bodega_tests::emails_to(&email_of(app, token).await).await;
+        assert_eq!(subjects(&heard, "Closing soon"), expected);
+    }
 }
