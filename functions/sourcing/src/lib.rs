@@ -9,6 +9,7 @@
 
 mod access;
 pub mod amendments;
+pub mod attachments;
 pub mod award;
 pub mod candidates;
 pub mod closing;
@@ -38,6 +39,9 @@ pub struct SourcingState {
     pub tokens: Arc<TokenKeys>,
     pub rate_limiter: RateLimiter,
     pub mailer: Mailer,
+    /// Presigns downloads of proposal attachments (the assets bucket).
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: String,
 }
 
 impl SourcingState {
@@ -47,6 +51,8 @@ impl SourcingState {
             tokens: services.tokens.clone(),
             rate_limiter: services.rate_limiter.clone(),
             mailer: services.mailer.clone(),
+            s3: services.s3.clone(),
+            bucket: services.config.bucket_name.clone(),
         }
     }
 }
@@ -93,6 +99,8 @@ fn api() -> OpenApiRouter<SourcingState> {
         .routes(routes!(closing::close_rfq))
         // GET /v1/orgs/{orgId}/rfqs/{rfqId}/proposals
         .routes(routes!(closing::list_proposals))
+        // GET /v1/orgs/{orgId}/rfqs/{rfqId}/proposals/{proposalId}/attachments/{assetId}
+        .routes(routes!(attachments::get_proposal_attachment))
         // POST /v1/orgs/{orgId}/rfqs/{rfqId}/shortlist
         .routes(routes!(shortlist::shortlist_proposals))
         // POST /v1/orgs/{orgId}/rfqs/{rfqId}/award

@@ -339,6 +339,11 @@ pub struct ProposalContent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "Prices include delivery to the door.")]
     pub terms: Option<String>,
+    /// Ids of the supplier's checked uploads (product photos, compliance
+    /// documents) attached to this revision; the buyer sees them after
+    /// closing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
 }
 
 /// A supplier's proposal (its latest revision): `RFQ#<id> / PROPOSAL#<orgId>`.

@@ -150,6 +150,19 @@ impl TestApp {
             .await
     }
 
+    /// An attachment of an unsealed proposal, for the buyer.
+    pub async fn proposal_attachment(
+        &self,
+        token: &str,
+        org: &str,
+        rfq: &str,
+        proposal: &str,
+        asset: &str,
+    ) -> TestResponse {
+        let path = format!("/v1/orgs/{org}/rfqs/{rfq}/proposals/{proposal}/attachments/{asset}");
+        self.call(Method::GET, &path, Some(token), None).await
+    }
+
     /// `POST /v1/orgs/{org}/fulfilments/{order}/milestones` (orders).
     pub async fn record_milestone(
         &self,

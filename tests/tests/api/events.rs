@@ -262,6 +262,8 @@ async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
         .run("sourcing/invitations-list.json", Some(ada), 200)
         .await;
     assert_eq!(invitations[0]["rfqId"], rfq["id"]);
+    let attachment = crate::sourcing::photo(&j.app, ada, org, true).await;
+    j.bind("01JDD0ATTACHMENT0000000000", attachment);
     let proposal = j.run("sourcing/proposal-submit.json", Some(ada), 201).await;
     j.bind("01JDD0PROPOSAL000000000000", text(&proposal["id"]));
     j.run("sourcing/proposal-revise.json", Some(ada), 200).await;
@@ -283,6 +285,10 @@ async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
     j.run("sourcing/rfq-close.json", Some(&buyer), 200).await;
     j.run("sourcing/rfq-proposals.json", Some(&buyer), 200)
         .await;
+    let file = j
+        .run("sourcing/proposal-attachment.json", Some(&buyer), 200)
+        .await;
+    assert!(file["downloadUrl"].is_string(), "{file}");
     let shortlisted = j
         .run("sourcing/proposals-shortlist.json", Some(&buyer), 200)
         .await;

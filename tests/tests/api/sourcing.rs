@@ -1550,3 +1550,89 @@ async fn invitees_without_a_proposal_are_reminded_once_two_days_before_closing()
         assert_eq!(subjects(&heard, "Closing soon"), expected);
     }
 }
+
+/// A product photo of `org` uploaded and checked (`ready`) unless `send`
+/// is false (then only granted: `pending`); returns its asset id.
+pub(crate) async fn photo(app: &TestApp, token: &str, org: &str, send: bool) -> String {
+    let bytes = crate::assets::png(16, 16);
+    let grant = app
+        .request_upload(
+            token,
+            &json!({"purpose": "product_image", "contentType": "image/png", "size": bytes.len(), "orgId": org, "fileName": "crate.png"}),
+        )
+        .await;
+    let grant = grant.assert_ok(StatusCode::CREATED).clone();
+    let id = text(&grant["assetId"]);
+    if send {
+        assert_eq!(app.upload_with(&grant, &bytes).await, 200);
+        app.ingest(&id).await;
+    }
+    id
+}
+
+#[tokio::test]
+async fn suppliers_attach_their_own_checked_files_which_the_buyer_reads_after_closing() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let (d, d_org) = m.supplier("Delta", Offer::default()).await;
+    let rfq = m.draft().await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let own = photo(app, &a, &a_org, true).await;
+    let pending = photo(app, &a, &a_org, false).await;
+    let theirs = photo(app, &d, &d_org, true).await;
+
+    let mut body = proposal(240, 500);
+    body["attachments"] = json!([theirs, pending, own, own, "nope"]);
+    let refused = app.propose(Method::POST, &a, &a_org, &rfq, &body).await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(
+        fields(&refused),
+        [
+            "attachments[0]",
+            "attachments[1]",
+            "attachments[3]",
+            "attachments[4]"
+        ]
+    );
+    body["attachments"] = json!([own]);
+    let sent = app.propose(Method::POST, &a, &a_org, &rfq, &body).await;
+    let sent = sent.assert_ok(StatusCode::CREATED).clone();
+    assert_eq!(sent["attachments"], json!([own]));
+    let proposal_id = text(&sent["id"]);
+    app.proposal_attachment(&m.buyer, &m.buyer_org, &rfq, &proposal_id, &own)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let ranked = app.rfq_proposals(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(
+        ranked.assert_ok(StatusCode::OK)[0]["attachments"],
+        json!([own])
+    );
+    let file = app
+        .proposal_attachment(&m.buyer, &m.buyer_org, &rfq, &proposal_id, &own)
+        .await;
+    let file = file.assert_ok(StatusCode::OK);
+    assert_eq!(file["fileName"], "crate.png");
+    let (status, bytes) =
+        bodega_tests::http_request("GET", file["downloadUrl"].as_str().unwrap(), &[], &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, crate::assets::png(16, 16), "the supplier's file");
+    for response in [
+        app.proposal_attachment(&m.buyer, &m.buyer_org, &rfq, &proposal_id, &theirs)
+            .await,
+        app.proposal_attachment(&m.buyer, &m.buyer_org, &rfq, "nope", &own)
+            .await,
+        app.proposal_attachment(&a, &m.buyer_org, &rfq, &proposal_id, &own)
+            .await,
+        app.proposal_attachment(&a, &a_org, &rfq, &proposal_id, &own)
+            .await,
+    ] {
+        response.assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    }
+}
