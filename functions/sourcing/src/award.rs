@@ -16,14 +16,16 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use shared::audit::{AuditAction, AuditEvent, AuditScope};
 use shared::auth::{Caller, Permission};
+use shared::contracts::address::{ADDRESS_SK_PREFIX, AddressBook, SavedAddress};
 use shared::contracts::sourced_order::{
     SourcedFrom, SourcedLine, SourcedOrder, sourced_order_items,
 };
+use shared::domain::address::Address;
 use shared::domain::{new_id, now_epoch, now_rfc3339};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
 use shared::idempotency::{self, IdempotencyKey};
 use shared::mail::PlatformEmail;
-use shared::store::{StoreError, Transaction, Update, n, s};
+use shared::store::{Store, StoreError, Transaction, Update, n, s};
 use utoipa::ToSchema;
 
 use crate::SourcingState;
@@ -196,6 +198,43 @@ fn check<'a>(
     })
 }
 
+/// Where the awarded orders ship: the RFQ's saved address, else the buyer
+/// organization's default shipping address in the delivery country, else
+/// its newest address there. None at all is a 422: a placeholder address
+/// would reach the supplier.
+async fn delivery_address(store: &Store, org_id: &str, rfq: &RfqRecord) -> ApiResult<Address> {
+    let delivery = &rfq.content.delivery;
+    let book = AddressBook::Org(org_id.to_owned());
+    if let Some((pk, sk)) = delivery
+        .address_id
+        .as_deref()
+        .and_then(|id| book.entry_key(id))
+        && let Some(saved) = store.get::<SavedAddress>(&pk, &sk).await?
+    {
+        return Ok(saved.address);
+    }
+    let mut in_country: Vec<SavedAddress> =
+        all_under::<SavedAddress>(store, book.pk(), ADDRESS_SK_PREFIX)
+            .await?
+            .into_iter()
+            .filter(|a| a.address.country == delivery.country)
+            .collect();
+    in_country.sort_by(|a, b| {
+        b.default_shipping
+            .cmp(&a.default_shipping)
+            .then(b.id.cmp(&a.id))
+    });
+    in_country.into_iter().next().map(|a| a.address).ok_or_else(|| {
+        ApiError::invalid_field(
+            "awards",
+            format!(
+                "the organization has no saved address in {}: add one to its address book (or name one in delivery.addressId) before awarding",
+                delivery.country
+            ),
+        )
+    })
+}
+
 /// Awards proposals of a closed RFQ, whole or split by line and quantity;
 /// creates one order per supplier at the proposal's prices. With
 /// `Idempotency-Key` a retry returns the first award and creates nothing.
@@ -249,7 +288,7 @@ pub async fn award_rfq(
     }
     let ranked = ranked(&state.store, &rfq).await?;
     let checked = check(&request, &rfq, &ranked)?;
-    let buyer = access::org(&state.store, &org_id).await?;
+    let ship_to = delivery_address(&state.store, &org_id, &rfq).await?;
 
     let awarded_before: BTreeMap<String, i64> =
         all_under::<AwardedCounter>(&state.store, rfq_pk(&rfq_id), AWARDED_SK_PREFIX)
@@ -300,9 +339,7 @@ pub async fn award_rfq(
             seller_org_id: proposal.proposal.supplier_org_id.clone(),
             currency: content.currency.clone(),
             lines: sourced_lines,
-            ship_to_name: buyer.name.clone(),
-            ship_to_city: content.delivery.city.clone(),
-            ship_to_country: content.delivery.country.clone(),
+            ship_to: ship_to.clone(),
             net_terms_days: i64::from(content.payment_terms.net_days),
             from: SourcedFrom {
                 source: "rfq".into(),
@@ -310,6 +347,7 @@ pub async fn award_rfq(
                 proposal_id: proposal.proposal.id.clone(),
                 revision: proposal.proposal.revision,
                 proposal_hash: proposal.proposal.hash.clone(),
+                cold_chain: content.delivery.cold_chain,
             },
         };
         let (order_item, fulfilment_item) = sourced_order_items(&order, &now, today)

@@ -168,6 +168,11 @@ pub struct Delivery {
     pub window_to: String,
     #[serde(default)]
     pub cold_chain: bool,
+    /// A saved address of the buyer organization, in `country`, that the
+    /// awarded orders ship to; without it, the organization's default
+    /// shipping address in `country` (at award time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_id: Option<String>,
 }
 
 /// How the awarded orders are paid: by invoice, due `netDays` after the order.

@@ -250,6 +250,13 @@ async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
         .await
         .assert_ok(StatusCode::OK);
     j.bind("01JDD0BUYER000000000000000", buyer_org.as_str());
+    j.app
+        .new_address(
+            &buyer,
+            &bodega_tests::org_addresses(&buyer_org),
+            "Hopper Canteen",
+        )
+        .await;
     let rfq = j.run("sourcing/rfq-create.json", Some(&buyer), 201).await;
     j.bind("01JDD0RFQ00000000000000000", text(&rfq["id"]));
     j.run("sourcing/rfqs-list.json", Some(&buyer), 200).await;

@@ -73,6 +73,15 @@ impl Market {
             buyer_org,
         };
         market.verify(&market.buyer_org).await;
+        // Awarded orders ship to a saved address of the buyer.
+        market
+            .app
+            .new_address(
+                &market.buyer,
+                &bodega_tests::org_addresses(&market.buyer_org),
+                "Hopper Canteen",
+            )
+            .await;
         market
     }
 
@@ -1635,4 +1644,94 @@ async fn suppliers_attach_their_own_checked_files_which_the_buyer_reads_after_cl
     ] {
         response.assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
     }
+}
+
+#[tokio::test]
+async fn awarded_orders_ship_to_a_saved_address_and_only_cold_chain_ones_alert() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let dock = app
+        .new_address(
+            &m.buyer,
+            &bodega_tests::org_addresses(&m.buyer_org),
+            "Loading dock",
+        )
+        .await;
+    let mut body = m.rfq_body();
+    body["delivery"]["coldChain"] = json!(false);
+    for wrong in ["01JDC1NOPE0000000000000000", "a#b"] {
+        body["delivery"]["addressId"] = json!(wrong);
+        let refused = app.create_rfq(&m.buyer, &m.buyer_org, &body).await;
+        refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+        assert_eq!(fields(&refused), ["delivery.addressId"]);
+    }
+    body["delivery"]["addressId"] = dock["id"].clone();
+    let rfq = m.draft_of(&body).await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let sent = app
+        .propose(Method::POST, &a, &a_org, &rfq, &proposal(240, 500))
+        .await;
+    let proposal_id = text(&sent.assert_ok(StatusCode::CREATED)["id"]);
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let whole = json!({"awards": [{"proposalId": proposal_id, "lines": [{"rfqLineId": "L1", "quantity": 500}]}]});
+    let awarded = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &whole, None)
+        .await;
+    let order_id = text(&awarded.assert_ok(StatusCode::CREATED)["orders"][0]["orderId"]);
+    let order = app.order(&m.buyer, &order_id).await;
+    let order = order.assert_ok(StatusCode::OK);
+    assert_eq!(order["shippingAddress"]["name"], "Loading dock");
+    assert_eq!(order["shippingAddress"]["line1"], "Hauptstraße 5");
+    assert_eq!(order["shippingAddress"]["postalCode"], "10115");
+    assert_eq!(order["sourcedFrom"]["coldChain"], false);
+
+    // Not a cold-chain order: an excursion is logged, nobody is alerted.
+    app.mark_invoice_paid(&m.admin, &order_id)
+        .await
+        .assert_ok(StatusCode::OK);
+    let excursion = json!({"type": "temperature_excursion", "status": "actual", "at": time_in(0), "temperatureC": 12.0});
+    app.record_milestone(&a, &a_org, &order_id, &excursion)
+        .await
+        .assert_ok(StatusCode::CREATED);
+    app.drain_stream().await;
+    let heard = bodega_tests::emails_to(&m.buyer_email).await;
+    assert_eq!(
+        subjects(&heard, "Temperature excursion"),
+        Vec::<String>::new()
+    );
+
+    // A buyer with no saved address in the delivery country cannot award.
+    let other = app.signed_in_as(&unique_email("nomad")).await;
+    let other_org = app.new_org(&other, "buyer").await;
+    m.verify(&other_org).await;
+    let rfq = app
+        .create_rfq(&other, &other_org, &m.rfq_body())
+        .await
+        .assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.publish_rfq(&other, &other_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let sent = app
+        .propose(Method::POST, &a, &a_org, &rfq, &proposal(240, 500))
+        .await;
+    let proposal_id = text(&sent.assert_ok(StatusCode::CREATED)["id"]);
+    app.close_rfq(&other, &other_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let whole = json!({"awards": [{"proposalId": proposal_id, "lines": [{"rfqLineId": "L1", "quantity": 500}]}]});
+    let refused = app.award_rfq(&other, &other_org, &rfq, &whole, None).await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(
+        text(&refused.body["error"]["fields"]["awards"][0]).contains("no saved address"),
+        "{}",
+        refused.body
+    );
 }
