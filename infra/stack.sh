@@ -725,6 +725,7 @@ values = [
     # moto's default account; the devserver creates the queue (--setup).
     ("MAIL_SEND_QUEUE_URL", moto + "/123456789012/bodega-local-mail-sends"),
     ("STUDIO_QUEUE_URL", moto + "/123456789012/bodega-local-studio-generations"),
+    ("SOURCING_MATCHING_QUEUE_URL", moto + "/123456789012/bodega-local-sourcing-matching"),
     ("TOKEN_ISSUER", "bodega-local"),
     ("JWT_SIGNING_KEYS", signing_keys),
     ("STRIPE_API_BASE", "http://127.0.0.1:" + e["STRIPE_PORT"]),

@@ -106,6 +106,9 @@ pub enum AuditAction {
     /// Published after matching; the details count the invited suppliers.
     #[serde(rename = "rfq.published")]
     RfqPublished,
+    /// Publishing handed a large matching to the background worker.
+    #[serde(rename = "rfq.matching_queued")]
+    RfqMatchingQueued,
     #[serde(rename = "rfq.closed")]
     RfqClosed,
     #[serde(rename = "rfq.expired")]

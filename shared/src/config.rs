@@ -147,6 +147,14 @@ pub struct Config {
     /// The SQS queue of design generations (`STUDIO_QUEUE_URL`); unset:
     /// new designs answer 503.
     pub studio_queue_url: Option<String>,
+    /// The SQS queue of RFQs whose matching runs in the background
+    /// (`SOURCING_MATCHING_QUEUE_URL`); unset: matching always runs in the
+    /// publish request.
+    pub sourcing_matching_queue_url: Option<String>,
+    /// Above this many candidate suppliers, publishing leaves the RFQ
+    /// `matching` and the queue's worker finishes
+    /// (`SOURCING_BACKGROUND_MATCHING_ABOVE`, default 500).
+    pub sourcing_background_matching_above: usize,
     pub signing_keys: SigningKeysSource,
     pub stripe: StripeConfig,
     /// Path-style S3 addressing, for S3-compatible endpoints on an IP address.
@@ -279,6 +287,10 @@ impl Config {
                 mail_send_queue_url: get("MAIL_SEND_QUEUE_URL"),
                 mail_send_rate,
                 studio_queue_url: get("STUDIO_QUEUE_URL"),
+                sourcing_matching_queue_url: get("SOURCING_MATCHING_QUEUE_URL"),
+                sourcing_background_matching_above: get("SOURCING_BACKGROUND_MATCHING_ABOVE")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(500),
                 signing_keys,
                 stripe,
                 s3_force_path_style,

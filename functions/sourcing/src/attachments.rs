@@ -64,7 +64,10 @@ pub async fn get_proposal_attachment(
 ) -> ApiResult<ApiResponse<ProposalAttachmentView>> {
     access::require(&state.store, &caller, &org_id, Permission::RfqRead).await?;
     let rfq = load(&state.store, &org_id, &rfq_id).await?;
-    if matches!(rfq.status, RfqStatus::Draft | RfqStatus::Published) {
+    if matches!(
+        rfq.status,
+        RfqStatus::Draft | RfqStatus::Matching | RfqStatus::Published
+    ) {
         return Err(ApiError::conflict(
             "proposals are sealed until the request for quotation closes",
         ));

@@ -462,7 +462,10 @@ pub async fn list_proposals(
 ) -> ApiResult<ApiResponse<Vec<RankedProposal>>> {
     access::require(&state.store, &caller, &org_id, Permission::RfqRead).await?;
     let rfq = load(&state.store, &org_id, &rfq_id).await?;
-    if matches!(rfq.status, RfqStatus::Draft | RfqStatus::Published) {
+    if matches!(
+        rfq.status,
+        RfqStatus::Draft | RfqStatus::Matching | RfqStatus::Published
+    ) {
         return Err(ApiError::conflict(format!(
             "proposals are sealed until the request for quotation closes ({} received)",
             rfq.proposal_count

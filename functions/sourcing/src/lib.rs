@@ -21,6 +21,7 @@ pub mod publish;
 pub mod rfqs;
 pub mod shortlist;
 pub mod supplier;
+pub mod worker;
 
 use std::sync::Arc;
 
@@ -42,6 +43,17 @@ pub struct SourcingState {
     /// Presigns downloads of proposal attachments (the assets bucket).
     pub s3: aws_sdk_s3::Client,
     pub bucket: String,
+    /// Where large matchings go (`SOURCING_MATCHING_QUEUE_URL`).
+    pub matching_queue: Option<MatchingQueue>,
+    /// Above this many candidate suppliers matching runs in the background.
+    pub background_matching_above: usize,
+}
+
+/// The queue of RFQs whose matching the worker finishes.
+#[derive(Clone)]
+pub struct MatchingQueue {
+    pub sqs: aws_sdk_sqs::Client,
+    pub url: String,
 }
 
 impl SourcingState {
@@ -53,6 +65,15 @@ impl SourcingState {
             mailer: services.mailer.clone(),
             s3: services.s3.clone(),
             bucket: services.config.bucket_name.clone(),
+            matching_queue: services
+                .config
+                .sourcing_matching_queue_url
+                .clone()
+                .map(|url| MatchingQueue {
+                    sqs: aws_sdk_sqs::Client::new(&services.sdk),
+                    url,
+                }),
+            background_matching_above: services.config.sourcing_background_matching_above,
         }
     }
 }

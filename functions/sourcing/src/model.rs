@@ -65,11 +65,12 @@ pub fn revision_key(rfq_id: &str, supplier_org_id: &str, revision: u32) -> (Stri
 }
 
 shared::string_enum! {
-    /// Where an RFQ is: `draft` → `published` → `closed` → `awarded` /
+    /// Where an RFQ is: `draft` → (`matching`, in the background) → `published` → `closed` → `awarded` /
     /// `partially_awarded` → `completed`; `cancelled` before completion;
     /// `expired` when the award deadline passes without an award.
     RfqStatus {
         Draft = "draft",
+        Matching = "matching",
         Published = "published",
         Closed = "closed",
         PartiallyAwarded = "partially_awarded",
@@ -404,7 +405,7 @@ impl ProposalRecord {
             return self.status;
         }
         match rfq {
-            RfqStatus::Draft | RfqStatus::Published => P::Submitted,
+            RfqStatus::Draft | RfqStatus::Matching | RfqStatus::Published => P::Submitted,
             RfqStatus::Expired => P::Expired,
             RfqStatus::Awarded | RfqStatus::Completed | RfqStatus::Cancelled => P::NotAwarded,
             RfqStatus::Closed | RfqStatus::PartiallyAwarded => {

@@ -16,6 +16,7 @@
 //!   come back after the queue's visibility timeout, like Lambda's SQS
 //!   event source with `ReportBatchItemFailures`.
 //! - The design generation queue → `studio::worker::handle_batch`, the same way.
+//! - The RFQ matching queue → `sourcing::worker::handle_batch`, the same way.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -44,6 +45,7 @@ pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
         spawn_sourcing_schedule(services),
         spawn_send_queue(services),
         spawn_generation_queue(services),
+        spawn_matching_queue(services),
     ]
 }
 
@@ -132,6 +134,40 @@ where
         }
         handled.push(event);
     }
+}
+
+/// Feeds the RFQ matching queue to the sourcing worker.
+pub fn spawn_matching_queue(services: &shared::Services) -> Pump {
+    let state = sourcing::SourcingState::new(services);
+    let task = tokio::spawn(async move {
+        if state.matching_queue.is_none() {
+            return;
+        }
+        loop {
+            if let Err(err) = drain_matching_queue(&state).await {
+                tracing::warn!(error = ?err, "the matching queue pump failed; retrying");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    });
+    Pump {
+        name: "sourcing-matching-queue",
+        task,
+    }
+}
+
+/// Hands every message visible on the matching queue to the sourcing
+/// worker and deletes those it handled; returns how many it handed over.
+pub async fn drain_matching_queue(state: &sourcing::SourcingState) -> anyhow::Result<usize> {
+    let queue = state
+        .matching_queue
+        .as_ref()
+        .context("SOURCING_MATCHING_QUEUE_URL is not set")?;
+    let batches = drain_queue(&queue.sqs, &queue.url, |event| {
+        sourcing::worker::handle_batch(state, event)
+    })
+    .await?;
+    Ok(batches.iter().map(|b| b.records.len()).sum())
 }
 
 /// Feeds the design generation queue to the studio worker.

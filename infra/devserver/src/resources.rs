@@ -188,9 +188,13 @@ pub async fn ensure_all(services: &shared::Services) -> anyhow::Result<()> {
     ensure_bucket(&services.s3, &config.bucket_name).await?;
     ensure_sender(&services.ses, &config.sender_email).await?;
     let sqs = aws_sdk_sqs::Client::new(&services.sdk);
-    for url in [&config.mail_send_queue_url, &config.studio_queue_url]
-        .into_iter()
-        .flatten()
+    for url in [
+        &config.mail_send_queue_url,
+        &config.studio_queue_url,
+        &config.sourcing_matching_queue_url,
+    ]
+    .into_iter()
+    .flatten()
     {
         ensure_queue(&sqs, url).await?;
     }

@@ -2,7 +2,7 @@
 //! invitations, sealed proposals with revisions, closing and the schedule.
 
 use axum::http::{Method, StatusCode};
-use bodega_tests::{TestApp, spawn_app, unique_email};
+use bodega_tests::{TestApp, unique_email};
 use serde_json::{Value, json};
 use shared::domain::{epoch_to_rfc3339, now_epoch};
 
@@ -51,7 +51,11 @@ impl Default for Offer {
 
 impl Market {
     async fn open() -> Self {
-        let app = spawn_app().await;
+        Self::open_with(|_| {}).await
+    }
+
+    async fn open_with(adjust: impl FnOnce(&mut shared::config::Config)) -> Self {
+        let app = bodega_tests::spawn_app_with(adjust).await;
         let admin_email = unique_email("admin");
         app.signed_in_as(&admin_email).await;
         let admin = app.promote_to_platform_admin(&admin_email).await;
@@ -1734,4 +1738,81 @@ async fn awarded_orders_ship_to_a_saved_address_and_only_cold_chain_ones_alert()
         "{}",
         refused.body
     );
+}
+
+#[tokio::test]
+async fn a_large_candidate_set_is_matched_in_the_background() {
+    // Above one candidate, matching runs in the worker.
+    let m = Market::open_with(|c| c.sourcing_background_matching_above = 1).await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    m.supplier("Delta", Offer::default()).await;
+    let rfq = m.draft().await;
+    let published = app.publish_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(
+        published.assert_ok(StatusCode::ACCEPTED)["status"],
+        "matching"
+    );
+    // Until the worker ran: nobody is invited, nothing is accepted.
+    assert_eq!(
+        app.rfq_invitations(&a, &a_org)
+            .await
+            .assert_ok(StatusCode::OK),
+        &json!([])
+    );
+    app.get_rfq(&a, &a_org, &rfq)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+
+    let worker = sourcing::SourcingState::new(&app.services);
+    let handled = devserver::pumps::drain_matching_queue(&worker)
+        .await
+        .unwrap();
+    assert_eq!(handled, 1);
+    let seen = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    let seen = seen.assert_ok(StatusCode::OK).clone();
+    assert_eq!(seen["status"], "published");
+    assert_eq!(seen["matching"]["candidates"], 2);
+    assert_eq!(seen["matching"]["qualified"], 2);
+    let invitations = app.rfq_invitations(&a, &a_org).await;
+    assert_eq!(
+        invitations.assert_ok(StatusCode::OK)[0]["rfqId"],
+        rfq.as_str()
+    );
+    let a_heard = bodega_tests::emails_to(&email_of(app, &a).await).await;
+    assert_eq!(
+        subjects(&a_heard, "Request for quotation"),
+        ["Request for quotation: Tomatoes for the winter menu"]
+    );
+
+    // The same message again publishes nothing twice.
+    // (the sample worker event, bound to this RFQ).
+    let mut again: sourcing::worker::SqsEvent = serde_json::from_value(
+        bodega_tests::sample_events()["sourcing/worker-matching-batch.json"].clone(),
+    )
+    .expect("the sample is an SQS event");
+    again.records[0].body = again.records[0]
+        .body
+        .replace("01JDD0BUYER000000000000000", &m.buyer_org)
+        .replace("01JDD0RFQ00000000000000000", &rfq);
+    let response = sourcing::worker::handle_batch(&worker, again).await;
+    assert!(response.batch_item_failures.is_empty());
+    let after = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(after.assert_ok(StatusCode::OK)["version"], seen["version"]);
+    let audit = app.org_audit(&m.buyer, &m.buyer_org, "?limit=100").await;
+    let actions: Vec<&str> = audit
+        .assert_ok(StatusCode::OK)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("rfq.matching") || *a == "rfq.published")
+        .collect();
+    assert_eq!(actions.len(), 2, "{actions:?}");
 }
