@@ -50,6 +50,7 @@ SAMPLES = {
     "studio-manufacturing": "studio/manufacturing-batch.json",
     "studio-reconcile": "studio/reconcile-schedule.json",
     "sourcing": "sourcing/rfqs-list.json",
+    "sourcing-matching": "sourcing/worker-matching-batch.json",
     # A scheduled event carries nothing of its own: the sourcing schedule
     # takes the same EventBridge shape as the orders one.
     "sourcing-schedule": "orders/expiry-schedule.json",

@@ -716,6 +716,7 @@ values = [
     ("STUDIO_QUEUE_URL", moto + "/123456789012/bodega-local-studio-generations"),
     ("STUDIO_MANUFACTURING_QUEUE_URL", moto + "/123456789012/bodega-local-studio-manufacturing"),
     ("ORDERS_SHIPMENT_QUEUE_URL", moto + "/123456789012/bodega-local-orders-shipments"),
+    ("SOURCING_MATCHING_QUEUE_URL", moto + "/123456789012/bodega-local-sourcing-matching"),
     ("TOKEN_ISSUER", "bodega-local"),
     ("JWT_SIGNING_KEYS", signing_keys),
     ("STRIPE_API_BASE", "http://127.0.0.1:" + e["STRIPE_PORT"]),

@@ -53,6 +53,11 @@ pub struct AssetRef {
     pub owner: AssetOwnerRef,
     #[serde(default)]
     pub public_key: Option<String>,
+    #[serde(default)]
+    pub file_name: Option<String>,
+    /// The original's key in the bucket (`uploads/...`).
+    #[serde(default)]
+    pub object_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -61,7 +66,19 @@ pub struct AssetOwnerRef {
     pub id: String,
 }
 
+/// The purposes of an organization's files it may attach to a proposal
+/// (sourcing): product photos and compliance documents.
+pub const ATTACHABLE_PURPOSES: [&str; 2] = ["product_image", "compliance_document"];
+
 impl AssetRef {
+    /// A checked file of the organization `org_id` that may be attached.
+    pub fn is_attachable_file_of(&self, org_id: &str) -> bool {
+        ATTACHABLE_PURPOSES.contains(&self.purpose.as_str())
+            && self.status == "ready"
+            && self.owner.kind == "org"
+            && self.owner.id == org_id
+    }
+
     /// A checked template image of the organization `org_id`, published.
     fn is_published_template_image_of(&self, org_id: &str) -> bool {
         self.purpose == "template_asset"
@@ -114,23 +131,52 @@ pub fn require_ready_product_image(
     asset_id: &str,
     org_id: &str,
 ) -> Result<TransactWriteItem, StoreError> {
+    require_ready_org_asset(store, asset_id, org_id, &["product_image"])
+}
+
+/// A transaction item that holds only while `asset_id` is a `ready`
+/// attachable file (see [`ATTACHABLE_PURPOSES`]) of the organization `org_id`.
+pub fn require_attachable_file(
+    store: &Store,
+    asset_id: &str,
+    org_id: &str,
+) -> Result<TransactWriteItem, StoreError> {
+    require_ready_org_asset(store, asset_id, org_id, &ATTACHABLE_PURPOSES)
+}
+
+/// Holds while `asset_id` is `ready`, owned by the organization `org_id`,
+/// with one of `purposes`.
+fn require_ready_org_asset(
+    store: &Store,
+    asset_id: &str,
+    org_id: &str,
+    purposes: &[&str],
+) -> Result<TransactWriteItem, StoreError> {
     let (pk, sk) = asset_key(asset_id);
+    let placeholders: Vec<String> = (0..purposes.len()).map(|i| format!(":p{i}")).collect();
+    let condition = format!(
+        "#status = :ready AND purpose IN ({}) AND #owner.#kind = :org AND #owner.#id = :owner",
+        placeholders.join(", ")
+    );
+    let mut values = vec![
+        (":ready", s("ready")),
+        (":org", s("org")),
+        (":owner", s(org_id)),
+    ];
+    for (placeholder, purpose) in placeholders.iter().zip(purposes) {
+        values.push((placeholder.as_str(), s(*purpose)));
+    }
     store.transact_check(
         &pk,
         sk,
-        "#status = :ready AND purpose = :purpose AND #owner.#kind = :org AND #owner.#id = :owner",
+        &condition,
         &[
             ("#status", "status"),
             ("#owner", "owner"),
             ("#kind", "kind"),
             ("#id", "id"),
         ],
-        &[
-            (":ready", s("ready")),
-            (":purpose", s("product_image")),
-            (":org", s("org")),
-            (":owner", s(org_id)),
-        ],
+        &values,
     )
 }
 

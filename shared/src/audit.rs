@@ -106,10 +106,16 @@ pub enum AuditAction {
     /// Published after matching; the details count the invited suppliers.
     #[serde(rename = "rfq.published")]
     RfqPublished,
+    /// Publishing handed a large matching to the background worker.
+    #[serde(rename = "rfq.matching_queued")]
+    RfqMatchingQueued,
     #[serde(rename = "rfq.closed")]
     RfqClosed,
     #[serde(rename = "rfq.expired")]
     RfqExpired,
+    /// A published RFQ amended; the details list the changed fields.
+    #[serde(rename = "rfq.amended")]
+    RfqAmended,
     /// Proposals awarded (whole or split); the details name the orders.
     #[serde(rename = "rfq.awarded")]
     RfqAwarded,
@@ -132,6 +138,9 @@ pub enum AuditAction {
     /// A moderator restored it, or kept it despite reports.
     #[serde(rename = "content.restored")]
     ContentRestored,
+    /// The buyer shortlisted unsealed proposals.
+    #[serde(rename = "proposal.shortlisted")]
+    ProposalShortlisted,
 }
 
 /// Who did it: `user:<id>`, `apikey:<prefix>`, or `anonymous` (e.g. a failed

@@ -155,6 +155,14 @@ pub struct Config {
     /// contexts ask orders to mark a fulfilment shipped there
     /// (`contracts::order::ShipmentNotice`).
     pub shipment_queue_url: Option<String>,
+    /// The SQS queue of RFQs whose matching runs in the background
+    /// (`SOURCING_MATCHING_QUEUE_URL`); unset: matching always runs in the
+    /// publish request.
+    pub sourcing_matching_queue_url: Option<String>,
+    /// Above this many candidate suppliers, publishing leaves the RFQ
+    /// `matching` and the queue's worker finishes
+    /// (`SOURCING_BACKGROUND_MATCHING_ABOVE`, default 500).
+    pub sourcing_background_matching_above: usize,
     pub signing_keys: SigningKeysSource,
     pub stripe: StripeConfig,
     /// Path-style S3 addressing, for S3-compatible endpoints on an IP address.
@@ -289,6 +297,10 @@ impl Config {
                 studio_queue_url: get("STUDIO_QUEUE_URL"),
                 manufacturing_queue_url: get("STUDIO_MANUFACTURING_QUEUE_URL"),
                 shipment_queue_url: get("ORDERS_SHIPMENT_QUEUE_URL"),
+                sourcing_matching_queue_url: get("SOURCING_MATCHING_QUEUE_URL"),
+                sourcing_background_matching_above: get("SOURCING_BACKGROUND_MATCHING_ABOVE")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(500),
                 signing_keys,
                 stripe,
                 s3_force_path_style,

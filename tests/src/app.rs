@@ -148,6 +148,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     if let Some(url) = config.shipment_queue_url.take() {
         config.shipment_queue_url = Some(format!("{url}-{table}"));
     }
+    if let Some(url) = config.sourcing_matching_queue_url.take() {
+        config.sourcing_matching_queue_url = Some(format!("{url}-{table}"));
+    }
     adjust(&mut config);
     let services = Services::build(config, &sdk).await.expect("services build");
     devserver::resources::ensure_all(&services)

@@ -242,6 +242,8 @@ mod tests {
             ("org", "org-1")
         );
         assert_eq!(read.public_key, record.public_key);
+        assert_eq!(read.file_name.as_deref(), Some(record.file_name.as_str()));
+        assert_eq!(read.object_key.as_deref(), Some(record.object_key.as_str()));
     }
 
     #[test]

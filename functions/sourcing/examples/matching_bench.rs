@@ -99,6 +99,7 @@ fn main() {
         window_from: "2026-12-14".into(),
         window_to: "2026-12-18".into(),
         cold_chain: false,
+        address_id: None,
     };
     let certificates = vec!["haccp".to_owned()];
     let criteria = Criteria {

@@ -16,21 +16,25 @@ use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use shared::audit::{AuditAction, AuditEvent, AuditScope};
 use shared::auth::{Caller, Permission};
+use shared::contracts::address::{ADDRESS_SK_PREFIX, AddressBook, SavedAddress};
 use shared::contracts::sourced_order::{
     SourcedFrom, SourcedLine, SourcedOrder, sourced_order_items,
 };
+use shared::domain::address::Address;
 use shared::domain::{new_id, now_epoch, now_rfc3339};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
 use shared::idempotency::{self, IdempotencyKey};
 use shared::mail::PlatformEmail;
-use shared::store::{StoreError, Transaction, Update, n, s};
+use shared::store::{Store, StoreError, Transaction, Update, n, s};
 use utoipa::ToSchema;
 
 use crate::SourcingState;
 use crate::access;
-use crate::closing::{RankedProposal, ranked};
+use crate::closing::{RankedProposal, not_selected, ranked};
 use crate::matching::parse_date;
-use crate::model::{RfqRecord, RfqStatus, all_under, rfq_key, rfq_pk};
+use crate::model::{
+    ProposalStatus, RfqRecord, RfqStatus, all_under, proposal_key, rfq_key, rfq_pk,
+};
 use crate::publish::supplier_recipients;
 use crate::rfqs::load;
 
@@ -194,6 +198,43 @@ fn check<'a>(
     })
 }
 
+/// Where the awarded orders ship: the RFQ's saved address, else the buyer
+/// organization's default shipping address in the delivery country, else
+/// its newest address there. None at all is a 422: a placeholder address
+/// would reach the supplier.
+async fn delivery_address(store: &Store, org_id: &str, rfq: &RfqRecord) -> ApiResult<Address> {
+    let delivery = &rfq.content.delivery;
+    let book = AddressBook::Org(org_id.to_owned());
+    if let Some((pk, sk)) = delivery
+        .address_id
+        .as_deref()
+        .and_then(|id| book.entry_key(id))
+        && let Some(saved) = store.get::<SavedAddress>(&pk, &sk).await?
+    {
+        return Ok(saved.address);
+    }
+    let mut in_country: Vec<SavedAddress> =
+        all_under::<SavedAddress>(store, book.pk(), ADDRESS_SK_PREFIX)
+            .await?
+            .into_iter()
+            .filter(|a| a.address.country == delivery.country)
+            .collect();
+    in_country.sort_by(|a, b| {
+        b.default_shipping
+            .cmp(&a.default_shipping)
+            .then(b.id.cmp(&a.id))
+    });
+    in_country.into_iter().next().map(|a| a.address).ok_or_else(|| {
+        ApiError::invalid_field(
+            "awards",
+            format!(
+                "the organization has no saved address in {}: add one to its address book (or name one in delivery.addressId) before awarding",
+                delivery.country
+            ),
+        )
+    })
+}
+
 /// Awards proposals of a closed RFQ, whole or split by line and quantity;
 /// creates one order per supplier at the proposal's prices. With
 /// `Idempotency-Key` a retry returns the first award and creates nothing.
@@ -247,7 +288,7 @@ pub async fn award_rfq(
     }
     let ranked = ranked(&state.store, &rfq).await?;
     let checked = check(&request, &rfq, &ranked)?;
-    let buyer = access::org(&state.store, &org_id).await?;
+    let ship_to = delivery_address(&state.store, &org_id, &rfq).await?;
 
     let awarded_before: BTreeMap<String, i64> =
         all_under::<AwardedCounter>(&state.store, rfq_pk(&rfq_id), AWARDED_SK_PREFIX)
@@ -298,9 +339,7 @@ pub async fn award_rfq(
             seller_org_id: proposal.proposal.supplier_org_id.clone(),
             currency: content.currency.clone(),
             lines: sourced_lines,
-            ship_to_name: buyer.name.clone(),
-            ship_to_city: content.delivery.city.clone(),
-            ship_to_country: content.delivery.country.clone(),
+            ship_to: ship_to.clone(),
             net_terms_days: i64::from(content.payment_terms.net_days),
             from: SourcedFrom {
                 source: "rfq".into(),
@@ -308,6 +347,7 @@ pub async fn award_rfq(
                 proposal_id: proposal.proposal.id.clone(),
                 revision: proposal.proposal.revision,
                 proposal_hash: proposal.proposal.hash.clone(),
+                cold_chain: content.delivery.cold_chain,
             },
         };
         let (order_item, fulfilment_item) = sourced_order_items(&order, &now, today)
@@ -354,6 +394,37 @@ pub async fn award_rfq(
                 .store
                 .transact_put(item, Some("attribute_not_exists(PK)"))?,
         );
+    }
+    for (proposal, lines) in &checked.awards {
+        let view = &proposal.proposal;
+        let before = view.awarded_quantity;
+        let after = before + lines.iter().map(|(_, q)| q).sum::<i64>();
+        let offered: i64 = view.content.lines.iter().map(|l| l.quantity).sum();
+        let status = if after >= offered {
+            ProposalStatus::Awarded
+        } else {
+            ProposalStatus::PartiallyAwarded
+        };
+        let (pk, sk) = proposal_key(&rfq_id, &view.supplier_org_id);
+        let update = Update::new(
+            &pk,
+            &sk,
+            "SET #status = :status, #awarded = :after, #updatedAt = :now, #version = #version + :one",
+        )
+        .condition("#revision = :revision AND (attribute_not_exists(#awarded) OR #awarded = :before)")
+        .name("#status", "status")
+        .name("#awarded", "awardedQuantity")
+        .name("#revision", "revision")
+        .name("#updatedAt", "updatedAt")
+        .name("#version", "version")
+        .value(":status", s(status.as_str()))
+        .value(":after", n(after))
+        .value(":before", n(before))
+        .value(":revision", n(i64::from(view.revision)))
+        .value(":now", s(now.clone()))
+        .value(":one", n(1));
+        tx.push(state.store.transact_update(update)?)
+            .named(format!("proposal:{}", view.id));
     }
     let pk = rfq_pk(&rfq_id);
     for (line_id, quantity) in &now_awarded {
@@ -450,6 +521,15 @@ pub async fn award_rfq(
                     format!("{line}: that would award more than requested (another award took it)"),
                 ));
             }
+            if checked
+                .awards
+                .iter()
+                .any(|(p, _)| err.condition_failed(&format!("proposal:{}", p.proposal.id)))
+            {
+                return Err(ApiError::conflict(
+                    "a proposal was awarded meanwhile by another award; fetch the proposals again",
+                ));
+            }
             if err.condition_failed("rfq") {
                 return Err(ApiError::conflict(
                     "the request for quotation changed meanwhile (awarded out, or past its deadline)",
@@ -462,31 +542,33 @@ pub async fn award_rfq(
         Err(err) => return Err(ApiError::from(err).context("writing the award and its orders")),
     }
     tracing::info!(orders = orders.len(), "rfq awarded");
-    notify_suppliers(&state, &rfq, &ranked, &orders).await;
+    notify_suppliers(&state, &rfq, &orders, status).await;
     Ok(ApiResponse::created(result))
 }
 
-/// Tells each awarded supplier of its order and every other proposer that
-/// it was not selected (this time). Failures are logged.
+/// Tells each supplier awarded now of its order; once the RFQ is awarded
+/// out, every other proposer that won nothing hears it was not selected.
+/// Failures are logged.
 async fn notify_suppliers(
     state: &SourcingState,
     rfq: &RfqRecord,
-    ranked: &[RankedProposal],
     orders: &[AwardedOrder],
+    status: RfqStatus,
 ) {
-    for proposal in ranked {
-        let supplier = &proposal.proposal.supplier_org_id;
+    for order in orders {
+        let supplier = &order.supplier_org_id;
         let message = PlatformEmail::RfqOutcome {
             rfq_title: rfq.content.title.clone(),
-            order_id: orders
-                .iter()
-                .find(|o| &o.supplier_org_id == supplier)
-                .map(|o| o.order_id.clone()),
+            order_id: Some(order.order_id.clone()),
         };
         for to in supplier_recipients(state, supplier).await {
             if let Err(err) = state.mailer.send(&to, &message).await {
                 tracing::error!(error = ?err, supplier, "could not email an award notice");
             }
         }
+    }
+    if status == RfqStatus::Awarded {
+        let awarded: Vec<String> = orders.iter().map(|o| o.supplier_org_id.clone()).collect();
+        not_selected(state, rfq, &awarded).await;
     }
 }

@@ -15,7 +15,10 @@ use shared::auth::{Caller, Permission};
 use shared::contracts::product::ProductForSourcing;
 use shared::domain::now_rfc3339;
 use shared::http::{ApiError, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
-use shared::store::{Index, PartitionQuery, QueryRefinement, Store, Transaction};
+use shared::mail::PlatformEmail;
+use shared::store::{
+    Index, PartitionQuery, QueryRefinement, Store, StoreError, Transaction, Update, n, s,
+};
 use utoipa::ToSchema;
 
 use crate::SourcingState;
@@ -23,17 +26,18 @@ use crate::access;
 use crate::candidates::products_in_category;
 use crate::matching::{allergen_gap, certificate_gap, parse_date};
 use crate::model::{
-    OPEN_RFQS_PARTITION, PROPOSAL_SK_PREFIX, ProposalRecord, ProposalStatus, RfqRecord, RfqStatus,
-    all_under, rfq_pk,
+    InvitationStatus, OPEN_RFQS_PARTITION, PROPOSAL_SK_PREFIX, ProposalRecord, ProposalStatus,
+    RfqRecord, RfqStatus, all_under, proposal_key, rfq_pk,
 };
 use crate::proposals::ProposalView;
+use crate::publish::supplier_recipients;
 use crate::rfqs::{RfqView, load, with_etag};
 
 /// GSI1 partition of closed RFQs by award deadline: the expiry queue.
 pub const CLOSED_RFQS_PARTITION: &str = "RFQS#CLOSED";
 const MAX_PER_SWEEP: usize = 500;
 
-fn queue_sk(epoch: i64, id: &str) -> String {
+pub(crate) fn queue_sk(epoch: i64, id: &str) -> String {
     format!("{epoch:012}#{id}")
 }
 
@@ -62,10 +66,58 @@ async fn close(store: &Store, rfq: RfqRecord, actor: &Actor) -> ApiResult<Option
         .named("rfq");
     tx.push(event.transact_item(store)?);
     match store.transact(tx).await {
-        Ok(()) => Ok(Some(next)),
-        Err(err) if err.condition_failed("rfq") => Ok(None),
-        Err(err) => Err(ApiError::from(err).context("closing the request for quotation")),
+        Ok(()) => {}
+        Err(err) if err.condition_failed("rfq") => return Ok(None),
+        Err(err) => {
+            return Err(ApiError::from(err).context("closing the request for quotation"));
+        }
     }
+    if let Err(err) = unseal(store, &next).await {
+        // Shown as unsealed all the same (`ProposalRecord::shown_status`);
+        // the ranking checks compliance again on every read.
+        tracing::error!(error = ?err, rfq_id = %next.id, "could not unseal the proposals");
+    }
+    Ok(Some(next))
+}
+
+/// At closing each standing proposal is stored `unsealed`, or
+/// `disqualified` with the reasons of its compliance check; only a
+/// `submitted` one moves, so a second run changes nothing.
+async fn unseal(store: &Store, rfq: &RfqRecord) -> ApiResult<()> {
+    for ranked in ranked(store, rfq).await? {
+        let proposal = &ranked.proposal;
+        let (status, reasons) = match proposal.status {
+            ProposalStatus::Disqualified => {
+                (ProposalStatus::Disqualified, ranked.compliance.reasons)
+            }
+            ProposalStatus::Unsealed => (ProposalStatus::Unsealed, Vec::new()),
+            _ => continue,
+        };
+        let (pk, sk) = proposal_key(&rfq.id, &proposal.supplier_org_id);
+        let update = Update::new(
+            &pk,
+            &sk,
+            "SET #status = :status, #reasons = :reasons, #updatedAt = :now, #version = #version + :one",
+        )
+        .condition("#status = :submitted")
+        .name("#status", "status")
+        .name("#reasons", "disqualifiedReasons")
+        .name("#updatedAt", "updatedAt")
+        .name("#version", "version")
+        .value(":status", s(status.as_str()))
+        .value(
+            ":reasons",
+            shared::store::to_value(&reasons).map_err(ApiError::from)?,
+        )
+        .value(":now", s(now_rfc3339()))
+        .value(":one", n(1))
+        .value(":submitted", s(ProposalStatus::Submitted.as_str()));
+        match store.apply_update(update).await {
+            Ok(()) | Err(StoreError::ConditionFailed) => {}
+            Err(err) => return Err(ApiError::from(err).context("unsealing a proposal")),
+        }
+    }
+    Ok(())
 }
 
 /// Closes a published RFQ now, before its closing time: proposals unseal.
@@ -109,6 +161,8 @@ pub async fn close_rfq(
 pub struct SweepReport {
     pub closed: usize,
     pub expired: usize,
+    /// RFQs whose invitees without a proposal were reminded of the close.
+    pub reminded: usize,
     pub failed: usize,
 }
 
@@ -138,10 +192,14 @@ async fn due(store: &Store, partition: &str, now: i64) -> anyhow::Result<Vec<Rfq
 }
 
 /// Closes every published RFQ whose closing time is before `now` (epoch
-/// seconds) and expires every closed one whose award deadline is. Each
-/// move is a versioned write, so sweeps racing each other or a buyer's
-/// close move an RFQ once.
-pub async fn sweep(store: &Store, now: i64) -> anyhow::Result<SweepReport> {
+/// seconds), expires every closed one whose award deadline is (its
+/// proposers hear they were not selected), and reminds the invitees
+/// without a proposal of RFQs closing within 48 hours. Each move is a
+/// versioned write, so sweeps racing each other or a buyer's close move an
+/// RFQ once; each reminder is claimed by a marker item first, so it goes
+/// out once.
+pub async fn sweep(state: &SourcingState, now: i64) -> anyhow::Result<SweepReport> {
+    let store = &state.store;
     let mut report = SweepReport::default();
     let system = Actor::Anonymous;
     for rfq in due(store, OPEN_RFQS_PARTITION, now).await? {
@@ -175,7 +233,10 @@ pub async fn sweep(store: &Store, now: i64) -> anyhow::Result<SweepReport> {
             .named("rfq");
         tx.push(event.transact_item(store)?);
         match store.transact(tx).await {
-            Ok(()) => report.expired += 1,
+            Ok(()) => {
+                report.expired += 1;
+                not_selected(state, &next, &[]).await;
+            }
             Err(err) if err.condition_failed("rfq") => {}
             Err(err) => {
                 tracing::error!(error = ?err, "could not expire a request for quotation");
@@ -183,7 +244,124 @@ pub async fn sweep(store: &Store, now: i64) -> anyhow::Result<SweepReport> {
             }
         }
     }
+    match remind_closing_soon(state, now).await {
+        Ok(reminded) => report.reminded = reminded,
+        Err(err) => {
+            tracing::error!(error = ?err, "could not send the closing-soon reminders");
+            report.failed += 1;
+        }
+    }
     Ok(report)
+}
+
+/// How long before closing the invitees without a proposal are reminded.
+pub const CLOSING_SOON_HOURS: i64 = 48;
+const CLOSING_SOON_MARKER: &str = "REMINDER#closing_soon";
+
+/// Reminds, once per RFQ, the invitees that have neither proposed nor
+/// declined of every published RFQ closing within 48 hours of `now`. The
+/// marker `RFQ#<id> / REMINDER#closing_soon` (Put `attribute_not_exists`)
+/// claims the reminder before any email goes out: a crash may lose a
+/// reminder, never send it twice.
+async fn remind_closing_soon(state: &SourcingState, now: i64) -> anyhow::Result<usize> {
+    let store = &state.store;
+    let due: Vec<RfqRecord> = due(store, OPEN_RFQS_PARTITION, now + CLOSING_SOON_HOURS * 3600)
+        .await?
+        .into_iter()
+        .filter(|r| r.status == RfqStatus::Published && r.closes_at_epoch > now)
+        .collect();
+    let mut sent = Vec::new();
+    for chunk in due.chunks(100) {
+        let keys: Vec<(String, String)> = chunk
+            .iter()
+            .map(|r| (rfq_pk(&r.id), CLOSING_SOON_MARKER.to_owned()))
+            .collect();
+        let found: Vec<serde_json::Value> = store.batch_get(&keys).await?;
+        sent.extend(
+            found
+                .into_iter()
+                .filter_map(|m| m["PK"].as_str().map(str::to_owned)),
+        );
+    }
+    let mut reminded = 0;
+    for rfq in due.iter().filter(|r| !sent.contains(&rfq_pk(&r.id))) {
+        let marker = serde_json::json!({
+            "PK": rfq_pk(&rfq.id),
+            "SK": CLOSING_SOON_MARKER,
+            "type": "RFQ_REMINDER",
+            "closesAt": rfq.content.closes_at,
+            "sentAt": now_rfc3339(),
+        });
+        match store.put(&marker, Some("attribute_not_exists(PK)")).await {
+            Ok(()) => {}
+            Err(StoreError::ConditionFailed) => continue,
+            Err(err) => return Err(err.into()),
+        }
+        reminded += 1;
+        let invitations = match crate::amendments::invitations(store, &rfq.id).await {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::error!(error = ?err, rfq_id = %rfq.id, "could not read the invitations to remind");
+                continue;
+            }
+        };
+        for invitation in invitations {
+            if !matches!(
+                invitation.status,
+                InvitationStatus::Invited | InvitationStatus::Viewed
+            ) {
+                continue;
+            }
+            let supplier = &invitation.supplier_org_id;
+            let message = PlatformEmail::RfqClosingSoon {
+                rfq_title: rfq.content.title.clone(),
+                closes_at: rfq.content.closes_at.clone(),
+                rfq_path: format!("/v1/orgs/{supplier}/rfqs/{}", rfq.id),
+            };
+            for to in supplier_recipients(state, supplier).await {
+                if let Err(err) = state.mailer.send(&to, &message).await {
+                    tracing::error!(error = ?err, supplier, "could not email a closing-soon reminder");
+                }
+            }
+        }
+    }
+    Ok(reminded)
+}
+
+/// Tells every standing proposer of `rfq` except `awarded` (supplier org
+/// ids) that it was not selected. Failures are logged.
+pub(crate) async fn not_selected(state: &SourcingState, rfq: &RfqRecord, awarded: &[String]) {
+    let proposals = match all_under::<ProposalRecord>(
+        &state.store,
+        rfq_pk(&rfq.id),
+        PROPOSAL_SK_PREFIX,
+    )
+    .await
+    {
+        Ok(found) => found,
+        Err(err) => {
+            tracing::error!(error = ?err, "could not read the proposals to tell their outcome");
+            return;
+        }
+    };
+    let message = PlatformEmail::RfqOutcome {
+        rfq_title: rfq.content.title.clone(),
+        order_id: None,
+    };
+    for proposal in proposals {
+        let supplier = &proposal.supplier_org_id;
+        if proposal.status == ProposalStatus::Withdrawn
+            || proposal.awarded_quantity > 0
+            || awarded.contains(supplier)
+        {
+            continue;
+        }
+        for to in supplier_recipients(state, supplier).await {
+            if let Err(err) = state.mailer.send(&to, &message).await {
+                tracing::error!(error = ?err, supplier, "could not email a non-award notice");
+            }
+        }
+    }
 }
 
 /// A proposal with its compliance result and rank.
@@ -284,7 +462,10 @@ pub async fn list_proposals(
 ) -> ApiResult<ApiResponse<Vec<RankedProposal>>> {
     access::require(&state.store, &caller, &org_id, Permission::RfqRead).await?;
     let rfq = load(&state.store, &org_id, &rfq_id).await?;
-    if matches!(rfq.status, RfqStatus::Draft | RfqStatus::Published) {
+    if matches!(
+        rfq.status,
+        RfqStatus::Draft | RfqStatus::Matching | RfqStatus::Published
+    ) {
         return Err(ApiError::conflict(format!(
             "proposals are sealed until the request for quotation closes ({} received)",
             rfq.proposal_count
@@ -319,7 +500,14 @@ pub(crate) async fn ranked(store: &Store, rfq: &RfqRecord) -> ApiResult<Vec<Rank
     let mut ranked: Vec<RankedProposal> = proposals
         .into_iter()
         .map(|p| {
-            let compliance = compliance_of(rfq, &p, &products);
+            let mut compliance = compliance_of(rfq, &p, &products);
+            if p.status == ProposalStatus::Disqualified && compliance.passed {
+                // Disqualified when it unsealed: that stands.
+                compliance = ProposalCompliance {
+                    passed: false,
+                    reasons: p.disqualified_reasons.clone(),
+                };
+            }
             let total = p
                 .content
                 .lines
@@ -328,9 +516,19 @@ pub(crate) async fn ranked(store: &Store, rfq: &RfqRecord) -> ApiResult<Vec<Rank
                 .sum();
             let asked: i64 = rfq.content.lines.iter().map(|l| l.quantity).sum();
             let offered: i64 = p.content.lines.iter().map(|l| l.quantity).sum();
+            let mut proposal = ProposalView::seen(p, rfq.status);
+            if !compliance.passed
+                && matches!(
+                    proposal.status,
+                    ProposalStatus::Unsealed | ProposalStatus::Shortlisted
+                )
+            {
+                proposal.status = ProposalStatus::Disqualified;
+                proposal.disqualified_reasons = compliance.reasons.clone();
+            }
             RankedProposal {
                 rank: None,
-                proposal: p.into(),
+                proposal,
                 total,
                 coverage_percent: (offered * 100 / asked.max(1)).clamp(0, 100) as u32,
                 compliance,

@@ -8,6 +8,8 @@
 //! `openapi()` describes the same routes, so the two cannot drift apart.
 
 mod access;
+pub mod amendments;
+pub mod attachments;
 pub mod award;
 pub mod candidates;
 pub mod closing;
@@ -17,7 +19,9 @@ pub mod model;
 pub mod proposals;
 pub mod publish;
 pub mod rfqs;
+pub mod shortlist;
 pub mod supplier;
+pub mod worker;
 
 use std::sync::Arc;
 
@@ -36,6 +40,20 @@ pub struct SourcingState {
     pub tokens: Arc<TokenKeys>,
     pub rate_limiter: RateLimiter,
     pub mailer: Mailer,
+    /// Presigns downloads of proposal attachments (the assets bucket).
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: String,
+    /// Where large matchings go (`SOURCING_MATCHING_QUEUE_URL`).
+    pub matching_queue: Option<MatchingQueue>,
+    /// Above this many candidate suppliers matching runs in the background.
+    pub background_matching_above: usize,
+}
+
+/// The queue of RFQs whose matching the worker finishes.
+#[derive(Clone)]
+pub struct MatchingQueue {
+    pub sqs: aws_sdk_sqs::Client,
+    pub url: String,
 }
 
 impl SourcingState {
@@ -45,6 +63,17 @@ impl SourcingState {
             tokens: services.tokens.clone(),
             rate_limiter: services.rate_limiter.clone(),
             mailer: services.mailer.clone(),
+            s3: services.s3.clone(),
+            bucket: services.config.bucket_name.clone(),
+            matching_queue: services
+                .config
+                .sourcing_matching_queue_url
+                .clone()
+                .map(|url| MatchingQueue {
+                    sqs: aws_sdk_sqs::Client::new(&services.sdk),
+                    url,
+                }),
+            background_matching_above: services.config.sourcing_background_matching_above,
         }
     }
 }
@@ -91,8 +120,17 @@ fn api() -> OpenApiRouter<SourcingState> {
         .routes(routes!(closing::close_rfq))
         // GET /v1/orgs/{orgId}/rfqs/{rfqId}/proposals
         .routes(routes!(closing::list_proposals))
+        // GET /v1/orgs/{orgId}/rfqs/{rfqId}/proposals/{proposalId}/attachments/{assetId}
+        .routes(routes!(attachments::get_proposal_attachment))
+        // POST /v1/orgs/{orgId}/rfqs/{rfqId}/shortlist
+        .routes(routes!(shortlist::shortlist_proposals))
         // POST /v1/orgs/{orgId}/rfqs/{rfqId}/award
         .routes(routes!(award::award_rfq))
+        // GET, POST /v1/orgs/{orgId}/rfqs/{rfqId}/amendments
+        .routes(routes!(
+            amendments::list_amendments,
+            amendments::create_amendment
+        ))
         // GET, POST /v1/orgs/{orgId}/rfqs/{rfqId}/messages
         .routes(routes!(
             messages::list_rfq_messages,

@@ -614,6 +614,7 @@ mod tests {
             window_from: "2026-12-14".into(),
             window_to: "2026-12-18".into(),
             cold_chain: false,
+            address_id: None,
         }
     }
 

@@ -5,16 +5,25 @@
 //!
 //! Items: `RFQ#<rfqId> / MESSAGE#<supplierOrgId>#<messageId>` for a
 //! thread, `RFQ#<rfqId> / MESSAGE#ALL#<messageId>` for an answer to all.
+//!
+//! An answer to all is published as an amendment (text only) in the same
+//! transaction, so invitees see it among the amendments and are emailed
+//! as for any amendment; a message in one thread emails the other side
+//! (the supplier's owners and sellers, or the buyer's owners and buyers).
 
 use axum::extract::{Path, State};
 use serde::{Deserialize, Serialize};
 use shared::auth::{Caller, Permission};
 use shared::domain::{new_id, now_rfc3339};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
+use shared::mail::PlatformEmail;
 use utoipa::ToSchema;
 
 use crate::SourcingState;
+use crate::access;
+use crate::amendments;
 use crate::model::{RfqRecord, RfqStatus, all_under, invitation_key, rfq_key, rfq_pk};
+use crate::publish::{buyer_recipients, supplier_recipients};
 use crate::supplier::invitation_and_rfq;
 
 const MESSAGE_TYPE: &str = "RFQ_MESSAGE";
@@ -40,6 +49,9 @@ pub struct RfqMessage {
     pub text: String,
     pub sent_by: String,
     pub sent_at: String,
+    /// The amendment that published an answer to all invitees.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amendment_number: Option<u32>,
 }
 
 /// A message as stored.
@@ -69,12 +81,12 @@ pub struct MessageRequest {
 }
 
 /// Who is writing or reading: the RFQ's buyer, or an invited supplier.
-enum Party {
-    Buyer,
-    Supplier,
+pub(crate) enum Party {
+    Buyer(Box<RfqRecord>),
+    Supplier(Box<RfqRecord>),
 }
 
-async fn party(
+pub(crate) async fn party(
     state: &SourcingState,
     caller: &Caller,
     org_id: &str,
@@ -91,11 +103,11 @@ async fn party(
                 "a draft has no invitees to talk to: publish it first",
             ));
         }
-        return Ok(Party::Buyer);
+        return Ok(Party::Buyer(Box::new(rfq)));
     }
-    invitation_and_rfq(&state.store, org_id, rfq_id).await?;
+    let (_, rfq) = invitation_and_rfq(&state.store, org_id, rfq_id).await?;
     org_access.require(supplier_needs)?;
-    Ok(Party::Supplier)
+    Ok(Party::Supplier(Box::new(rfq)))
 }
 
 /// The thread(s) this org sees, oldest first. The buyer needs `rfq:read`
@@ -134,8 +146,8 @@ pub async fn list_rfq_messages(
     .await?;
     let pk = rfq_pk(&rfq_id);
     let records: Vec<MessageRecord> = match party {
-        Party::Buyer => all_under(&state.store, pk, "MESSAGE#").await?,
-        Party::Supplier => {
+        Party::Buyer(_) => all_under(&state.store, pk, "MESSAGE#").await?,
+        Party::Supplier(_) => {
             let mut own: Vec<MessageRecord> =
                 all_under(&state.store, pk.clone(), &message_prefix(&org_id)).await?;
             own.extend(
@@ -188,14 +200,14 @@ pub async fn post_rfq_message(
     .await?;
     let mut problems = Problems::default();
     let text = problems.text("text", &request.text, 1, MAX_TEXT_CHARS);
-    let (from, thread) = match party {
-        Party::Supplier => {
+    let (from, thread) = match &party {
+        Party::Supplier(_) => {
             if request.supplier_org_id.is_some() || request.to_all {
                 problems.add("supplierOrgId", "a supplier writes to its own thread only");
             }
             ("supplier", Some(org_id.clone()))
         }
-        Party::Buyer => match (&request.supplier_org_id, request.to_all) {
+        Party::Buyer(_) => match (&request.supplier_org_id, request.to_all) {
             (None, true) => ("buyer", None),
             (Some(supplier), false) => {
                 let (pk, sk) = invitation_key(supplier, &rfq_id);
@@ -214,25 +226,92 @@ pub async fn post_rfq_message(
     let id = new_id();
     let thread_key = thread.clone().unwrap_or_else(|| TO_ALL.to_owned());
     let sk = format!("{}{id}", message_prefix(&thread_key));
-    let message = RfqMessage {
-        id,
+    let mut message = RfqMessage {
+        id: id.clone(),
         rfq_id: rfq_id.clone(),
-        supplier_org_id: thread,
+        supplier_org_id: thread.clone(),
         from: from.to_owned(),
-        text,
+        text: text.clone(),
         sent_by: caller.actor().to_string(),
         sent_at: now_rfc3339(),
+        amendment_number: None,
     };
-    let record = MessageRecord {
-        pk: rfq_pk(&rfq_id),
-        sk,
-        item_type: MESSAGE_TYPE.to_owned(),
-        message: message.clone(),
-    };
-    state
-        .store
-        .put(&record, Some("attribute_not_exists(PK)"))
-        .await
-        .map_err(|e| ApiError::from(e).context("saving the message"))?;
+    match (&party, &thread) {
+        (Party::Buyer(rfq), None) => {
+            let prepared = amendments::prepare(
+                &state.store,
+                &caller,
+                rfq,
+                (**rfq).clone(),
+                text,
+                Vec::new(),
+                Some(id),
+            )?;
+            message.amendment_number = Some(prepared.amendment.number);
+            let record = MessageRecord {
+                pk: rfq_pk(&rfq_id),
+                sk,
+                item_type: MESSAGE_TYPE.to_owned(),
+                message: message.clone(),
+            };
+            let write = state
+                .store
+                .transact_put(&record, Some("attribute_not_exists(PK)"))?;
+            prepared.commit(&state, vec![write]).await?;
+        }
+        (_, _) => {
+            let record = MessageRecord {
+                pk: rfq_pk(&rfq_id),
+                sk,
+                item_type: MESSAGE_TYPE.to_owned(),
+                message: message.clone(),
+            };
+            state
+                .store
+                .put(&record, Some("attribute_not_exists(PK)"))
+                .await
+                .map_err(|e| ApiError::from(e).context("saving the message"))?;
+            notify_other_side(&state, &party, &org_id, &message).await;
+        }
+    }
     Ok(ApiResponse::created(message))
+}
+
+/// Emails the other side of a thread: the buyer's owners and buyers for a
+/// supplier's message, the supplier's owners and sellers for the buyer's.
+/// Failures are logged; the message stands.
+async fn notify_other_side(
+    state: &SourcingState,
+    party: &Party,
+    org_id: &str,
+    message: &RfqMessage,
+) {
+    let (rfq, to_org, reader_org) = match party {
+        Party::Supplier(rfq) => (rfq, rfq.buyer_org_id.clone(), rfq.buyer_org_id.clone()),
+        Party::Buyer(rfq) => {
+            let Some(supplier) = message.supplier_org_id.clone() else {
+                return;
+            };
+            (rfq, supplier.clone(), supplier)
+        }
+    };
+    let from_name = match access::org(&state.store, org_id).await {
+        Ok(org) => org.name,
+        Err(_) => "The other side".to_owned(),
+    };
+    let email = PlatformEmail::RfqMessage {
+        rfq_title: rfq.content.title.clone(),
+        from_name,
+        text: message.text.clone(),
+        messages_path: format!("/v1/orgs/{reader_org}/rfqs/{}/messages", rfq.id),
+    };
+    let recipients = match party {
+        Party::Supplier(_) => buyer_recipients(state, &to_org).await,
+        Party::Buyer(_) => supplier_recipients(state, &to_org).await,
+    };
+    for to in recipients {
+        if let Err(err) = state.mailer.send(&to, &email).await {
+            tracing::error!(error = ?err, "could not email a clarification message");
+        }
+    }
 }

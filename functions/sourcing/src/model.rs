@@ -65,11 +65,12 @@ pub fn revision_key(rfq_id: &str, supplier_org_id: &str, revision: u32) -> (Stri
 }
 
 shared::string_enum! {
-    /// Where an RFQ is: `draft` → `published` → `closed` → `awarded` /
+    /// Where an RFQ is: `draft` → (`matching`, in the background) → `published` → `closed` → `awarded` /
     /// `partially_awarded` → `completed`; `cancelled` before completion;
     /// `expired` when the award deadline passes without an award.
     RfqStatus {
         Draft = "draft",
+        Matching = "matching",
         Published = "published",
         Closed = "closed",
         PartiallyAwarded = "partially_awarded",
@@ -102,13 +103,18 @@ shared::string_enum! {
 
 shared::string_enum! {
     /// A proposal: `submitted` (revisions) → `withdrawn`, or at closing
-    /// `unsealed` → `shortlisted` | `disqualified`.
+    /// `unsealed` → `shortlisted` | `disqualified`, then `awarded` |
+    /// `partially_awarded` | `not_awarded` | `expired` (docs/sourcing.md).
     ProposalStatus {
         Submitted = "submitted",
         Withdrawn = "withdrawn",
         Unsealed = "unsealed",
         Shortlisted = "shortlisted",
         Disqualified = "disqualified",
+        Awarded = "awarded",
+        PartiallyAwarded = "partially_awarded",
+        NotAwarded = "not_awarded",
+        Expired = "expired",
     }
 }
 
@@ -163,6 +169,11 @@ pub struct Delivery {
     pub window_to: String,
     #[serde(default)]
     pub cold_chain: bool,
+    /// A saved address of the buyer organization, in `country`, that the
+    /// awarded orders ship to; without it, the organization's default
+    /// shipping address in `country` (at award time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_id: Option<String>,
 }
 
 /// How the awarded orders are paid: by invoice, due `netDays` after the order.
@@ -212,6 +223,9 @@ pub struct RfqRecord {
     /// Proposals standing: moved by ADD in each proposal's transaction.
     #[serde(default)]
     pub proposal_count: i64,
+    /// Amendments published since publishing (`RFQ#<id> / AMENDMENT#<n>`).
+    #[serde(default)]
+    pub amendment_count: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -331,6 +345,11 @@ pub struct ProposalContent {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(example = "Prices include delivery to the door.")]
     pub terms: Option<String>,
+    /// Ids of the supplier's checked uploads (product photos, compliance
+    /// documents) attached to this revision; the buyer sees them after
+    /// closing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<String>,
 }
 
 /// A supplier's proposal (its latest revision): `RFQ#<id> / PROPOSAL#<orgId>`.
@@ -354,9 +373,52 @@ pub struct ProposalRecord {
     pub revision: u32,
     /// SHA-256 (hex) of the revision's canonical JSON.
     pub hash: String,
+    /// Why it was disqualified when it unsealed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disqualified_reasons: Vec<String>,
+    /// Units awarded over all its lines (ADD in each award's transaction).
+    #[serde(default)]
+    pub awarded_quantity: i64,
     pub submitted_at: String,
     pub updated_at: String,
     pub version: u64,
+}
+
+impl ProposalRecord {
+    /// Units offered over all its lines.
+    pub fn offered_quantity(&self) -> i64 {
+        self.content.lines.iter().map(|l| l.quantity).sum()
+    }
+
+    /// The status as shown. Stored: `submitted`, `withdrawn`, `unsealed`,
+    /// `disqualified` (at closing), `shortlisted`, `awarded`,
+    /// `partially_awarded`. Derived from the RFQ: `submitted` reads as
+    /// `unsealed` once it closed; an RFQ awarded out leaves the others
+    /// `not_awarded`; an expired RFQ, or an offer past its `validUntil`,
+    /// leaves them `expired`.
+    pub fn shown_status(&self, rfq: RfqStatus, today: time::Date) -> ProposalStatus {
+        use ProposalStatus as P;
+        if matches!(
+            self.status,
+            P::Withdrawn | P::Disqualified | P::Awarded | P::PartiallyAwarded
+        ) {
+            return self.status;
+        }
+        match rfq {
+            RfqStatus::Draft | RfqStatus::Matching | RfqStatus::Published => P::Submitted,
+            RfqStatus::Expired => P::Expired,
+            RfqStatus::Awarded | RfqStatus::Completed | RfqStatus::Cancelled => P::NotAwarded,
+            RfqStatus::Closed | RfqStatus::PartiallyAwarded => {
+                let lapsed = crate::matching::parse_date(&self.content.valid_until)
+                    .is_some_and(|until| until < today);
+                match self.status {
+                    _ if lapsed => P::Expired,
+                    P::Submitted => P::Unsealed,
+                    other => other,
+                }
+            }
+        }
+    }
 }
 
 /// One revision as submitted, never changed: `RFQ#<id> / REVISION#<orgId>#<n>`.

@@ -12,11 +12,12 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
+use shared::asset_refs::{AssetRef, asset_key, require_attachable_file};
 use shared::audit::{AuditAction, AuditEvent, AuditScope};
 use shared::auth::{Caller, Permission};
 use shared::domain::{new_id, now_epoch, now_rfc3339};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
-use shared::store::{Transaction, Update, n, s};
+use shared::store::{Store, Transaction, Update, n, s};
 use utoipa::ToSchema;
 
 use crate::SourcingState;
@@ -42,12 +43,31 @@ pub struct ProposalView {
     pub supplier_name: String,
     #[serde(flatten)]
     pub content: ProposalContent,
+    /// `submitted` until closing; then `unsealed`, `shortlisted` or
+    /// `disqualified`; finally `awarded`, `partially_awarded`,
+    /// `not_awarded` or `expired` (or `withdrawn` before closing).
     pub status: ProposalStatus,
     /// 1 for the first submit, then one more per revision.
     pub revision: u32,
     /// SHA-256 (hex) of this revision as submitted: tamper evidence.
     pub hash: String,
+    /// Why it was disqualified (certificates lapsing, allergens, expiry).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub disqualified_reasons: Vec<String>,
+    /// Units awarded over all its lines.
+    pub awarded_quantity: i64,
     pub submitted_at: String,
+}
+
+impl ProposalView {
+    /// The proposal as shown while its RFQ is in `rfq` (see
+    /// `ProposalRecord::shown_status`).
+    pub fn seen(record: ProposalRecord, rfq: RfqStatus) -> Self {
+        let status = record.shown_status(rfq, shared::clock::now().date());
+        let mut view = Self::from(record);
+        view.status = status;
+        view
+    }
 }
 
 impl From<ProposalRecord> for ProposalView {
@@ -61,6 +81,8 @@ impl From<ProposalRecord> for ProposalView {
             status: r.status,
             revision: r.revision,
             hash: r.hash,
+            disqualified_reasons: r.disqualified_reasons,
+            awarded_quantity: r.awarded_quantity,
             submitted_at: r.submitted_at,
         }
     }
@@ -87,10 +109,42 @@ pub struct ProposalRequest {
     valid_until: String,
     #[schema(example = "Prices include delivery to the door.")]
     terms: Option<String>,
+    /// Up to 10 ids of this organization's checked uploads (purpose
+    /// `product_image` or `compliance_document`).
+    #[serde(default)]
+    attachments: Vec<String>,
 }
 
-/// Checks a proposal against the RFQ's lines: every field at once.
-fn check(request: ProposalRequest, rfq: &RfqRecord) -> ApiResult<ProposalContent> {
+const MAX_ATTACHMENTS: usize = 10;
+
+/// The assets the request names (at most `MAX_ATTACHMENTS` are read).
+async fn named_assets(store: &Store, request: &ProposalRequest) -> ApiResult<Vec<AssetRef>> {
+    // BatchGetItem refuses a key twice.
+    let mut keys: Vec<(String, String)> = request
+        .attachments
+        .iter()
+        .take(MAX_ATTACHMENTS)
+        .map(|id| {
+            let (pk, sk) = asset_key(id.trim());
+            (pk, sk.to_owned())
+        })
+        .collect();
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(store.batch_get::<AssetRef>(&keys).await?)
+}
+
+/// Checks a proposal against the RFQ's lines and the supplier's uploads:
+/// every field at once.
+fn check(
+    request: ProposalRequest,
+    rfq: &RfqRecord,
+    supplier_org_id: &str,
+    assets: &[AssetRef],
+) -> ApiResult<ProposalContent> {
     let mut problems = Problems::default();
     if request.lines.is_empty() {
         problems.add("lines", "offer at least one line");
@@ -143,11 +197,33 @@ fn check(request: ProposalRequest, rfq: &RfqRecord) -> ApiResult<ProposalContent
         Some(_) => {}
     }
     let terms = problems.plain_text("terms", request.terms.as_deref(), MAX_TERMS_CHARS, false);
+    if request.attachments.len() > MAX_ATTACHMENTS {
+        problems.add("attachments", format!("at most {MAX_ATTACHMENTS} files"));
+    }
+    let mut attachments: Vec<String> = Vec::new();
+    for (i, raw) in request.attachments.iter().take(MAX_ATTACHMENTS).enumerate() {
+        let id = raw.trim();
+        let field = format!("attachments[{i}]");
+        if attachments.iter().any(|a| a == id) {
+            problems.add(field, "attached twice");
+        } else if assets
+            .iter()
+            .any(|a| a.id == id && a.is_attachable_file_of(supplier_org_id))
+        {
+            attachments.push(id.to_owned());
+        } else {
+            problems.add(
+                field,
+                "not a checked product image or compliance document of this organization",
+            );
+        }
+    }
     problems.finish("the proposal has invalid fields", || ProposalContent {
         lines,
         lead_time_days: request.lead_time_days as u32,
         valid_until: request.valid_until.trim().to_owned(),
         terms,
+        attachments,
     })
 }
 
@@ -262,7 +338,8 @@ async fn save(
     if !accepting(&rfq) {
         return Err(closed());
     }
-    let content = check(request, &rfq)?;
+    let assets = named_assets(&state.store, &request).await?;
+    let content = check(request, &rfq, org_id, &assets)?;
     let (pk, sk) = proposal_key(rfq_id, org_id);
     let current = state.store.get::<ProposalRecord>(&pk, &sk).await?;
     let revision = current.as_ref().map_or(1, |c| c.revision + 1);
@@ -285,6 +362,8 @@ async fn save(
         status: ProposalStatus::Submitted,
         revision,
         hash: hash.clone(),
+        disqualified_reasons: Vec::new(),
+        awarded_quantity: 0,
         submitted_at: now.clone(),
         updated_at: now.clone(),
         version: current.as_ref().map_or(1, |c| c.version + 1),
@@ -343,10 +422,19 @@ async fn save(
         None,
     ))?)
     .named("invitation");
+    for asset_id in &record.content.attachments {
+        tx.push(require_attachable_file(&state.store, asset_id, org_id)?)
+            .named("attachments");
+    }
     tx.push(event.transact_item(&state.store)?);
     match state.store.transact(tx).await {
         Ok(()) => {}
         Err(err) if err.condition_failed("rfq") => return Err(closed()),
+        Err(err) if err.condition_failed("attachments") => {
+            return Err(ApiError::conflict(
+                "an attached file changed meanwhile (deleted or refused); send the proposal again",
+            ));
+        }
         Err(err) if err.condition_failed("proposal") => {
             return Err(ApiError::conflict(
                 "the proposal changed meanwhile; send it again",

@@ -7,7 +7,9 @@
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
-use serde::Serialize;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use shared::audit::Actor;
 use shared::audit::{AuditAction, AuditEvent, AuditScope};
 use shared::auth::membership::{MEMBER_SK_PREFIX, MembershipRecord};
 use shared::auth::{Caller, CapabilityRole, OrgRole, Permission};
@@ -24,14 +26,16 @@ use crate::model::{
     MatchingSummary, OPEN_RFQS_PARTITION, RfqRecord, RfqStatus, all_under, invitation_key,
     match_key, org_pk, rfq_pk,
 };
-use crate::rfqs::{RfqView, load, with_etag};
+use crate::rfqs::{RfqView, check_if_match, load, with_etag};
 use crate::{access, candidates};
 
 /// Writes per transaction when storing matches and invitations.
 const WRITES_PER_BATCH: usize = 25;
 
-/// Runs matching, invites the qualifying suppliers and publishes the RFQ.
-/// Only a verified buyer organization may publish. Needs `rfq:create`.
+/// Runs matching, invites the qualifying suppliers and publishes the RFQ;
+/// above `SOURCING_BACKGROUND_MATCHING_ABOVE` candidate suppliers the RFQ
+/// shows `matching` (202) and the matching worker finishes. Only a
+/// verified buyer organization may publish. Needs `rfq:create`.
 #[utoipa::path(
     post,
     path = "/v1/orgs/{orgId}/rfqs/{rfqId}/publish",
@@ -44,6 +48,7 @@ const WRITES_PER_BATCH: usize = 25;
     ),
     responses(
         (status = 200, description = "Published; `matching` says how many candidates qualified and which rules relaxed", body = Envelope<RfqView>),
+        (status = 202, description = "Many candidates: the RFQ is `matching` and a worker finishes matching, invitations and publishing", body = Envelope<RfqView>),
         (status = 403, description = "Without rfq:create, or the organization is not verified", body = ErrorEnvelope),
         (status = 404, description = "No such RFQ of this org", body = ErrorEnvelope),
         (status = 409, description = "Not a draft (already published), or changed meanwhile", body = ErrorEnvelope),
@@ -61,11 +66,7 @@ pub async fn publish_rfq(
     access::require(&state.store, &caller, &org_id, Permission::RfqCreate).await?;
     let expected = if_match(&headers)?;
     let current = load(&state.store, &org_id, &rfq_id).await?;
-    if expected.is_some_and(|v| v != current.version) {
-        return Err(ApiError::precondition_failed(
-            "the request for quotation changed since that ETag; fetch it again",
-        ));
-    }
+    check_if_match(expected, current.version)?;
     if current.status != RfqStatus::Draft {
         return Err(ApiError::conflict(format!(
             "the request for quotation is {}, not a draft",
@@ -80,16 +81,121 @@ pub async fn publish_rfq(
     }
     let buyer =
         access::require_verified(&state.store, &org_id, "publish requests for quotation").await?;
+    let candidates = load_candidates(&state, &current).await?;
+    if let Some(queue) = &state.matching_queue
+        && candidates.len() > state.background_matching_above
+    {
+        let matching =
+            queue_matching(&state, queue, &current, &caller.actor(), candidates.len()).await?;
+        return Ok(with_etag(matching).with_status(StatusCode::ACCEPTED));
+    }
+    let next =
+        finish_publishing(&state, &current, &candidates, &caller.actor(), &buyer.name).await?;
+    Ok(with_etag(next))
+}
 
-    let content = &current.content;
-    let mut categories: Vec<String> = content
+/// The candidate suppliers of the RFQ's categories (not the buyer itself).
+pub(crate) async fn load_candidates(
+    state: &SourcingState,
+    rfq: &RfqRecord,
+) -> ApiResult<Vec<crate::matching::Candidate>> {
+    let mut categories: Vec<String> = rfq
+        .content
         .lines
         .iter()
         .map(|l| l.category_id.clone())
         .collect();
     categories.sort();
     categories.dedup();
-    let candidates = candidates::load(&state.store, &categories, &org_id).await?;
+    candidates::load(&state.store, &categories, &rfq.buyer_org_id).await
+}
+
+/// What the matching worker is asked to finish.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchingMessage {
+    pub buyer_org_id: String,
+    pub rfq_id: String,
+    /// Who published (`user:<id>` or `apikey:<prefix>`), for the audit entry.
+    pub published_by: String,
+}
+
+/// Moves the draft to `matching` (versioned, audited) and queues its
+/// matching. If the message cannot be sent the draft is restored and the
+/// caller gets 503.
+async fn queue_matching(
+    state: &SourcingState,
+    queue: &crate::MatchingQueue,
+    current: &RfqRecord,
+    actor: &Actor,
+    candidates: usize,
+) -> ApiResult<RfqRecord> {
+    let mut next = current.clone();
+    next.status = RfqStatus::Matching;
+    next.updated_at = shared::domain::now_rfc3339();
+    next.version = current.version + 1;
+    let event = AuditEvent::new(
+        &AuditScope::Org(current.buyer_org_id.clone()),
+        actor,
+        AuditAction::RfqMatchingQueued,
+    )
+    .target(format!("rfq:{}", current.id))
+    .details(serde_json::json!({ "candidates": candidates }));
+    move_rfq(
+        state,
+        &next,
+        current.version,
+        event,
+        "queueing the matching",
+    )
+    .await?;
+    let message = MatchingMessage {
+        buyer_org_id: current.buyer_org_id.clone(),
+        rfq_id: current.id.clone(),
+        published_by: actor.to_string(),
+    };
+    let body = serde_json::to_string(&message).map_err(ApiError::internal)?;
+    if let Err(err) = queue
+        .sqs
+        .send_message()
+        .queue_url(&queue.url)
+        .message_body(body)
+        .send()
+        .await
+    {
+        tracing::error!(error = ?err, "could not queue a matching; the draft is restored");
+        let mut restored = current.clone();
+        restored.version = next.version + 1;
+        restored.updated_at = shared::domain::now_rfc3339();
+        if let Err(err) = state
+            .store
+            .put(&restored, Some(&format!("version = {}", next.version)))
+            .await
+        {
+            tracing::error!(error = ?err, "could not restore the draft");
+        }
+        return Err(ApiError::unavailable(anyhow::anyhow!(
+            "the matching queue refused the message"
+        )));
+    }
+    tracing::info!(candidates, "matching queued");
+    Ok(next)
+}
+
+/// Matches every candidate, stores the explained results, invites those
+/// that qualify and publishes the RFQ (from `draft`, or from `matching` in
+/// the worker); then emails the invited. Matches and invitations are puts,
+/// so a retry rewrites the same items; the RFQ's move is versioned.
+pub(crate) async fn finish_publishing(
+    state: &SourcingState,
+    current: &RfqRecord,
+    candidates: &[crate::matching::Candidate],
+    actor: &Actor,
+    buyer_name: &str,
+) -> ApiResult<RfqRecord> {
+    let org_id = current.buyer_org_id.clone();
+    let rfq_id = current.id.clone();
+    let content = &current.content;
     let criteria = Criteria {
         currency: &content.currency,
         lines: &content.lines,
@@ -100,7 +206,7 @@ pub async fn publish_rfq(
         today: shared::clock::now().date(),
     };
     let started = std::time::Instant::now();
-    let outcome = matching::match_candidates(&criteria, &candidates);
+    let outcome = matching::match_candidates(&criteria, candidates);
     tracing::info!(
         candidates = candidates.len(),
         elapsed_us = started.elapsed().as_micros() as u64,
@@ -174,7 +280,7 @@ pub async fn publish_rfq(
     next.version = current.version + 1;
     let event = AuditEvent::new(
         &AuditScope::Org(org_id.clone()),
-        &caller.actor(),
+        actor,
         AuditAction::RfqPublished,
     )
     .target(format!("rfq:{rfq_id}"))
@@ -183,37 +289,62 @@ pub async fn publish_rfq(
         "invited": invited.len(),
         "relaxedRules": outcome.relaxed_rules,
     }));
-    let mut tx = Transaction::new();
-    tx.push(
-        state
-            .store
-            .transact_put_if_version(&next, current.version)?,
+    move_rfq(
+        state,
+        &next,
+        current.version,
+        event,
+        "publishing the request for quotation",
     )
-    .named("rfq");
+    .await?;
+    for result in &invited {
+        notify_invited(state, buyer_name, &next, &result.supplier_org_id).await;
+    }
+    Ok(next)
+}
+
+/// Writes the RFQ's next state (only from `from_version`) with its audit
+/// entry; a concurrent change is a 409.
+async fn move_rfq(
+    state: &SourcingState,
+    next: &RfqRecord,
+    from_version: u64,
+    event: AuditEvent,
+    context: &'static str,
+) -> ApiResult<()> {
+    let mut tx = Transaction::new();
+    tx.push(state.store.transact_put_if_version(next, from_version)?)
+        .named("rfq");
     tx.push(event.transact_item(&state.store)?);
     match state.store.transact(tx).await {
-        Ok(()) => {}
-        Err(err) if err.condition_failed("rfq") => {
-            return Err(ApiError::conflict(
-                "the request for quotation changed meanwhile; fetch it again",
-            ));
-        }
-        Err(err) => return Err(ApiError::from(err).context("publishing the request for quotation")),
+        Ok(()) => Ok(()),
+        Err(err) if err.condition_failed("rfq") => Err(ApiError::conflict(
+            "the request for quotation changed meanwhile; fetch it again",
+        )),
+        Err(err) => Err(ApiError::from(err).context(context)),
     }
-    for result in &invited {
-        notify_invited(&state, &buyer.name, &next, &result.supplier_org_id).await;
-    }
-    Ok(with_etag(next))
 }
 
 /// People of a supplier org who hear of invitations: owners and sellers.
 pub(crate) async fn supplier_recipients(state: &SourcingState, org_id: &str) -> Vec<String> {
+    org_recipients(state, org_id, CapabilityRole::Seller).await
+}
+
+/// People of a buyer org who hear of its RFQs: owners and buyers.
+pub(crate) async fn buyer_recipients(state: &SourcingState, org_id: &str) -> Vec<String> {
+    org_recipients(state, org_id, CapabilityRole::Buyer).await
+}
+
+/// The owners of an org and its members holding `capability`.
+async fn org_recipients(
+    state: &SourcingState,
+    org_id: &str,
+    capability: CapabilityRole,
+) -> Vec<String> {
     match all_under::<MembershipRecord>(&state.store, org_pk(org_id), MEMBER_SK_PREFIX).await {
         Ok(members) => members
             .into_iter()
-            .filter(|m| {
-                m.org_role == OrgRole::Owner || m.capabilities.contains(&CapabilityRole::Seller)
-            })
+            .filter(|m| m.org_role == OrgRole::Owner || m.capabilities.contains(&capability))
             .map(|m| m.email)
             .collect(),
         Err(err) => {

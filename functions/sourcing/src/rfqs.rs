@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, header};
 use serde::{Deserialize, Serialize};
 use shared::audit::{AuditAction, AuditEvent, AuditScope};
 use shared::auth::{Caller, Permission};
+use shared::contracts::address::{AddressBook, SavedAddress};
 use shared::contracts::sourced_order::NET_TERMS_DAYS;
 use shared::domain::{CountryCode, Currency, new_id, now_rfc3339, rfc3339_to_epoch};
 use shared::http::precondition::{etag, if_match};
@@ -61,6 +62,8 @@ pub struct RfqView {
     pub matching: Option<MatchingSummary>,
     /// Proposals standing (submitted, not withdrawn).
     pub proposal_count: i64,
+    /// Amendments published (`GET .../amendments`).
+    pub amendment_count: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub published_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -80,6 +83,7 @@ impl From<RfqRecord> for RfqView {
             status: record.status,
             matching: record.matching,
             proposal_count: record.proposal_count,
+            amendment_count: record.amendment_count,
             published_at: record.published_at,
             closed_at: record.closed_at,
             created_at: record.created_at,
@@ -126,6 +130,10 @@ pub struct DeliveryInput {
     window_to: String,
     #[serde(default)]
     cold_chain: bool,
+    /// A saved address of the buyer organization (its address book) in
+    /// `country`: where the awarded orders ship.
+    #[schema(example = "01JDC1ADDRESS0000000000000")]
+    address_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -233,6 +241,7 @@ impl Draft {
                 window_from: content.delivery.window_from.clone(),
                 window_to: content.delivery.window_to.clone(),
                 cold_chain: content.delivery.cold_chain,
+                address_id: content.delivery.address_id.clone(),
             },
             payment_terms: content.payment_terms.clone(),
             certificates: content.requirements.certificates.clone(),
@@ -459,7 +468,38 @@ fn check_delivery(problems: &mut Problems, input: DeliveryInput) -> Option<Deliv
         window_from: from?.to_string(),
         window_to: to?.to_string(),
         cold_chain: input.cold_chain,
+        address_id: input
+            .address_id
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty()),
     })
+}
+
+/// The delivery's saved address, if it names one: it must be in the buyer
+/// organization's address book and in the delivery country (else 422).
+pub(crate) async fn check_delivery_address(
+    store: &Store,
+    buyer_org_id: &str,
+    delivery: &Delivery,
+) -> ApiResult<()> {
+    let Some(address_id) = &delivery.address_id else {
+        return Ok(());
+    };
+    let saved = match AddressBook::Org(buyer_org_id.to_owned()).entry_key(address_id) {
+        Some((pk, sk)) => store.get::<SavedAddress>(&pk, &sk).await?,
+        None => None,
+    };
+    match saved {
+        None => Err(ApiError::invalid_field(
+            "delivery.addressId",
+            "not a saved address of this organization",
+        )),
+        Some(saved) if saved.address.country != delivery.country => Err(ApiError::invalid_field(
+            "delivery.addressId",
+            "the address is not in delivery.country",
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// The buyer's RFQ `rfq_id`, or 404.
@@ -500,6 +540,7 @@ pub async fn create_rfq(
 ) -> ApiResult<ApiResponse<RfqView>> {
     access::require(&state.store, &caller, &org_id, Permission::RfqCreate).await?;
     let content = Draft::from(request).check()?;
+    check_delivery_address(&state.store, &org_id, &content.delivery).await?;
     let id = new_id();
     let (pk, sk) = rfq_key(&org_id, &id);
     let actor = caller.actor();
@@ -519,6 +560,7 @@ pub async fn create_rfq(
         closes_at_epoch,
         award_by_epoch,
         proposal_count: 0,
+        amendment_count: 0,
         published_at: None,
         closed_at: None,
         created_by: actor.to_string(),
@@ -704,9 +746,7 @@ pub async fn update_rfq(
     access::require(&state.store, &caller, &org_id, Permission::RfqCreate).await?;
     let expected = if_match(&headers)?;
     let current = load(&state.store, &org_id, &rfq_id).await?;
-    if expected.is_some_and(|v| v != current.version) {
-        return Err(stale());
-    }
+    check_if_match(expected, current.version)?;
     if current.status != RfqStatus::Draft {
         return Err(ApiError::conflict(
             "only a draft can be edited; this request for quotation is published",
@@ -716,6 +756,7 @@ pub async fn update_rfq(
     draft.apply(request);
     let mut next = current.clone();
     next.content = draft.check()?;
+    check_delivery_address(&state.store, &org_id, &next.content.delivery).await?;
     (next.closes_at_epoch, next.award_by_epoch) = next.content.epochs();
     next.version = current.version + 1;
     next.updated_at = now_rfc3339();
@@ -746,6 +787,14 @@ pub async fn update_rfq(
         Err(err) => return Err(err.into()),
     }
     Ok(with_etag(next))
+}
+
+/// 412 when the client's `If-Match` names another version than `current`.
+pub(crate) fn check_if_match(expected: Option<u64>, current: u64) -> ApiResult<()> {
+    match expected {
+        Some(v) if v != current => Err(stale()),
+        _ => Ok(()),
+    }
 }
 
 fn stale() -> ApiError {

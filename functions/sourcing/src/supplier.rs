@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::SourcingState;
 use crate::access;
+use crate::amendments::RfqAmendment;
 use crate::model::{
     Delivery, INVITATION_SK_PREFIX, InvitationRecord, InvitationStatus, PaymentTerms,
     ProposalRecord, Requirements, RfqLine, RfqRecord, RfqStatus, invitation_key, org_pk,
@@ -76,6 +77,9 @@ pub struct InvitedRfqView {
     /// This supplier's own proposal, if it sent one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proposal: Option<ProposalView>,
+    /// Every amendment since publishing, oldest first; the fields above
+    /// are already amended.
+    pub amendments: Vec<RfqAmendment>,
 }
 
 /// The invitation of `supplier_org_id` to `rfq_id` and the RFQ, or 404
@@ -163,7 +167,8 @@ pub(crate) async fn invited_view(
         .store
         .get::<ProposalRecord>(&pk, &sk)
         .await?
-        .map(ProposalView::from);
+        .map(|p| ProposalView::seen(p, rfq.status));
+    let amendments = crate::amendments::list(&state.store, rfq_id).await?;
     let content = rfq.content;
     Ok(InvitedRfqView {
         id: rfq.id,
@@ -179,6 +184,7 @@ pub(crate) async fn invited_view(
         status: rfq.status,
         invitation: invitation.into(),
         proposal,
+        amendments,
     })
 }
 

@@ -104,13 +104,18 @@ async fn order_changed(state: &StreamState, change: &Change<'_>) -> anyhow::Resu
     send_once(state, change.event_id(), &person.email, email).await
 }
 
-/// A temperature excursion a seller recorded alerts the buyer.
+/// A temperature excursion a seller recorded alerts the buyer of a
+/// cold-chain order (one from an RFQ that asked for cold-chain delivery);
+/// on any other order the milestone is only logged on the order.
 async fn excursion_alert(
     state: &StreamState,
     change: &Change<'_>,
     order: &OrderSummary,
     added: &[MilestoneSummary],
 ) -> anyhow::Result<()> {
+    if !order.sourced_from.as_ref().is_some_and(|f| f.cold_chain) {
+        return Ok(());
+    }
     let Some(excursion) = added.iter().find(|m| m.kind == "temperature_excursion") else {
         return Ok(());
     };

@@ -9,7 +9,8 @@
 //!   handler, as S3 "ObjectCreated" events with URL-encoded keys.
 //! - A one-minute timer → the orders expiry sweep, like its EventBridge schedule.
 //! - A one-minute timer → the sourcing sweep (closes due RFQs, expires
-//!   those past their award deadline), like its EventBridge schedule.
+//!   those past their award deadline, reminds invitees of RFQs closing
+//!   within 48 hours), like its EventBridge schedule.
 //! - The bulk-send queue (moto's SQS) → `mail::worker::handle_batch`, up to
 //!   10 messages a batch; handled messages are deleted, reported failures
 //!   come back after the queue's visibility timeout, like Lambda's SQS
@@ -21,6 +22,7 @@
 //!   `orders::shipments::handle_batch`, the same way.
 //! - A one-minute timer → the studio's manufacturing reconciliation (its
 //!   EventBridge schedule runs every 15 minutes).
+//! - The RFQ matching queue → `sourcing::worker::handle_batch`, the same way.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -52,6 +54,7 @@ pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
         spawn_manufacturing_queue(services),
         spawn_shipment_queue(services),
         spawn_manufacturing_reconcile(services),
+        spawn_matching_queue(services),
     ]
 }
 
@@ -140,6 +143,40 @@ where
         }
         handled.push(event);
     }
+}
+
+/// Feeds the RFQ matching queue to the sourcing worker.
+pub fn spawn_matching_queue(services: &shared::Services) -> Pump {
+    let state = sourcing::SourcingState::new(services);
+    let task = tokio::spawn(async move {
+        if state.matching_queue.is_none() {
+            return;
+        }
+        loop {
+            if let Err(err) = drain_matching_queue(&state).await {
+                tracing::warn!(error = ?err, "the matching queue pump failed; retrying");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    });
+    Pump {
+        name: "sourcing-matching-queue",
+        task,
+    }
+}
+
+/// Hands every message visible on the matching queue to the sourcing
+/// worker and deletes those it handled; returns how many it handed over.
+pub async fn drain_matching_queue(state: &sourcing::SourcingState) -> anyhow::Result<usize> {
+    let queue = state
+        .matching_queue
+        .as_ref()
+        .context("SOURCING_MATCHING_QUEUE_URL is not set")?;
+    let batches = drain_queue(&queue.sqs, &queue.url, |event| {
+        sourcing::worker::handle_batch(state, event)
+    })
+    .await?;
+    Ok(batches.iter().map(|b| b.records.len()).sum())
 }
 
 /// Feeds the design generation queue to the studio worker.
@@ -290,12 +327,12 @@ pub fn spawn_expiry_sweep(services: &shared::Services) -> Pump {
 
 /// Runs the sourcing sweep on a timer, as the scheduled Lambda would.
 pub fn spawn_sourcing_schedule(services: &shared::Services) -> Pump {
-    let store = services.store.clone();
+    let state = sourcing::SourcingState::new(services);
     let task = tokio::spawn(async move {
         loop {
             tokio::time::sleep(SWEEP_INTERVAL).await;
             let now = shared::domain::now_epoch();
-            if let Err(err) = sourcing::closing::sweep(&store, now).await {
+            if let Err(err) = sourcing::closing::sweep(&state, now).await {
                 tracing::warn!(error = ?err, "the sourcing sweep failed; trying again next time");
             }
         }

@@ -193,6 +193,7 @@ pub async fn ensure_all(services: &shared::Services) -> anyhow::Result<()> {
         &config.studio_queue_url,
         &config.manufacturing_queue_url,
         &config.shipment_queue_url,
+        &config.sourcing_matching_queue_url,
     ]
     .into_iter()
     .flatten()

@@ -44,6 +44,9 @@ fn is_address_id(id: &str) -> bool {
 pub struct SavedAddress {
     pub id: String,
     pub address: Address,
+    /// The book's default shipping address.
+    #[serde(rename = "defaultShipping", default)]
+    pub default_shipping: bool,
 }
 
 #[cfg(test)]

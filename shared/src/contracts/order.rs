@@ -65,6 +65,10 @@ pub struct OrderSummary {
     /// The sellers' milestone log (orders' `milestones`), oldest first.
     #[serde(default)]
     pub milestones: Vec<MilestoneSummary>,
+    /// Orders placed from an awarded proposal: where from, and whether the
+    /// RFQ asked for cold-chain delivery.
+    #[serde(default)]
+    pub sourced_from: Option<super::sourced_order::SourcedFrom>,
     pub created_at: String,
     pub updated_at: String,
 }

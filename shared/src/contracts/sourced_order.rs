@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 use utoipa::ToSchema;
 
 use super::order::{FULFILMENT_TYPE, ORDER_SK, ORDER_TYPE, order_pk};
-use crate::domain::{CountryCode, Money};
+use crate::domain::Money;
+use crate::domain::address::Address;
 
 /// Invoice terms orders accepts, in days.
 pub const NET_TERMS_DAYS: &[i64] = &[14, 30, 60];
@@ -36,6 +37,10 @@ pub struct SourcedFrom {
     pub revision: u32,
     /// SHA-256 of the proposal revision the prices come from.
     pub proposal_hash: String,
+    /// The RFQ asked for cold-chain delivery: a temperature excursion on
+    /// the order alerts the buyer.
+    #[serde(default)]
+    pub cold_chain: bool,
 }
 
 /// One awarded line at the proposal's price.
@@ -58,10 +63,8 @@ pub struct SourcedOrder {
     pub seller_org_id: String,
     pub currency: String,
     pub lines: Vec<SourcedLine>,
-    /// The buyer's name and the RFQ's delivery city and country.
-    pub ship_to_name: String,
-    pub ship_to_city: String,
-    pub ship_to_country: CountryCode,
+    /// Where the goods go: a saved address of the buyer organization.
+    pub ship_to: Address,
     pub net_terms_days: i64,
     pub from: SourcedFrom,
 }
@@ -121,13 +124,7 @@ pub fn sourced_order_items(
     let id = &order.order_id;
     let pk = order_pk(id);
     let buyer_key = format!("ORG#{}", order.buyer_org_id);
-    let address = json!({
-        "name": order.ship_to_name,
-        "line1": format!("Delivery as agreed in request for quotation {}", order.from.rfq_id),
-        "postalCode": "-",
-        "city": order.ship_to_city,
-        "country": order.ship_to_country,
-    });
+    let address = serde_json::to_value(&order.ship_to).map_err(|_| SourcedOrderError::Total)?;
     let history = json!([{
         "status": "pending_payment",
         "at": now,
@@ -206,6 +203,7 @@ pub fn sourced_order_items(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::CountryCode;
 
     fn order() -> SourcedOrder {
         SourcedOrder {
@@ -220,9 +218,17 @@ mod tests {
                 quantity: 300,
                 unit_price: 240,
             }],
-            ship_to_name: "Hopper Canteen".into(),
-            ship_to_city: "Berlin".into(),
-            ship_to_country: CountryCode::parse("DE").unwrap(),
+            ship_to: crate::domain::address::Address {
+                name: "Hopper Canteen".into(),
+                company: None,
+                line1: "Hauptstraße 5".into(),
+                line2: None,
+                postal_code: "10115".into(),
+                city: "Berlin".into(),
+                region: None,
+                country: CountryCode::parse("DE").unwrap(),
+                phone: None,
+            },
             net_terms_days: 30,
             from: SourcedFrom {
                 source: "rfq".into(),
@@ -230,6 +236,7 @@ mod tests {
                 proposal_id: "p1".into(),
                 revision: 3,
                 proposal_hash: "ab".repeat(32),
+                cold_chain: true,
             },
         }
     }

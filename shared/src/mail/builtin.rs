@@ -103,6 +103,30 @@ pub enum PlatformEmail {
         what: String,
         reason: String,
     },
+    /// A published RFQ was amended; sent to its invited suppliers.
+    RfqAmended {
+        buyer_name: String,
+        rfq_title: String,
+        number: u32,
+        text: String,
+        /// The changed fields, one line each (`closesAt: a → b`); may be empty.
+        changes: Vec<String>,
+        closes_at: String,
+        rfq_path: String,
+    },
+    /// 48 hours before an RFQ closes, to invitees without a proposal.
+    RfqClosingSoon {
+        rfq_title: String,
+        closes_at: String,
+        rfq_path: String,
+    },
+    /// A new clarification message, to the other side of the thread.
+    RfqMessage {
+        rfq_title: String,
+        from_name: String,
+        text: String,
+        messages_path: String,
+    },
 }
 
 impl PlatformEmail {
@@ -122,6 +146,9 @@ impl PlatformEmail {
             PlatformEmail::RfqOutcome { .. } => "rfq_outcome",
             PlatformEmail::TemperatureExcursion { .. } => "temperature_excursion",
             PlatformEmail::ContentHidden { .. } => "content_hidden",
+            PlatformEmail::RfqAmended { .. } => "rfq_amended",
+            PlatformEmail::RfqClosingSoon { .. } => "rfq_closing_soon",
+            PlatformEmail::RfqMessage { .. } => "rfq_message",
         }
     }
 
@@ -209,6 +236,32 @@ impl PlatformEmail {
             PlatformEmail::ContentHidden { name, what, reason } => {
                 json!({ "name": name, "what": what, "reason": reason })
             }
+            PlatformEmail::RfqAmended {
+                buyer_name,
+                rfq_title,
+                number,
+                text,
+                changes,
+                closes_at,
+                rfq_path,
+            } => json!({
+                "buyerName": buyer_name, "rfqTitle": rfq_title, "number": number,
+                "text": text, "changes": changes, "closesAt": closes_at, "rfqPath": rfq_path,
+            }),
+            PlatformEmail::RfqClosingSoon {
+                rfq_title,
+                closes_at,
+                rfq_path,
+            } => json!({ "rfqTitle": rfq_title, "closesAt": closes_at, "rfqPath": rfq_path }),
+            PlatformEmail::RfqMessage {
+                rfq_title,
+                from_name,
+                text,
+                messages_path,
+            } => json!({
+                "rfqTitle": rfq_title, "fromName": from_name, "text": text,
+                "messagesPath": messages_path,
+            }),
         }
     }
 }
@@ -355,6 +408,35 @@ fn content_hidden_variables() -> Vec<Variable> {
     ]
 }
 
+fn rfq_amended_variables() -> Vec<Variable> {
+    vec![
+        var("buyerName", VariableType::String, true),
+        var("rfqTitle", VariableType::String, true),
+        var("number", VariableType::Number, true),
+        var("text", VariableType::String, true),
+        var("changes", VariableType::List, true),
+        var("closesAt", VariableType::Date, true),
+        var("rfqPath", VariableType::String, true),
+    ]
+}
+
+fn rfq_closing_soon_variables() -> Vec<Variable> {
+    vec![
+        var("rfqTitle", VariableType::String, true),
+        var("closesAt", VariableType::Date, true),
+        var("rfqPath", VariableType::String, true),
+    ]
+}
+
+fn rfq_message_variables() -> Vec<Variable> {
+    vec![
+        var("rfqTitle", VariableType::String, true),
+        var("fromName", VariableType::String, true),
+        var("text", VariableType::String, true),
+        var("messagesPath", VariableType::String, true),
+    ]
+}
+
 fn review_variables() -> Vec<Variable> {
     vec![
         var("templateName", VariableType::String, true),
@@ -491,6 +573,33 @@ pub const BUILT_INS: &[BuiltIn] = &[
         text: "Hello {{ name }},\n\nA moderator hid {{ what }}. It is no longer shown to others.\n\nThe reason given: {{ reason }}\n\nYour account's activity (GET /v1/me/audit) records this. If you think it is a mistake, reply through the help centre.\n",
         variables: content_hidden_variables,
     },
+    BuiltIn {
+        id: "rfq_amended",
+        subject: "Amendment {{ number }}: {{ rfqTitle }}",
+        content: r##"<mj-text>{{ buyerName }} amended the request for quotation <b>{{ rfqTitle }}</b> (amendment {{ number }}):</mj-text>
+        <mj-text>{{ text }}</mj-text>
+        {% if changes %}<mj-text>{% for change in changes %}{{ change }}<br />{% endfor %}</mj-text>{% endif %}
+        <mj-text>Proposals close at {{ closesAt }}. Open it with GET {{ rfqPath }}.</mj-text>"##,
+        text: "{{ buyerName }} amended the request for quotation \"{{ rfqTitle }}\" (amendment {{ number }}):\n\n{{ text }}\n\n{% for change in changes %}{{ change }}\n{% endfor %}\nProposals close at {{ closesAt }}. Open it with GET {{ rfqPath }}.\n",
+        variables: rfq_amended_variables,
+    },
+    BuiltIn {
+        id: "rfq_closing_soon",
+        subject: "Closing soon: {{ rfqTitle }}",
+        content: r##"<mj-text>The request for quotation <b>{{ rfqTitle }}</b> closes at {{ closesAt }} and has no proposal from you yet.</mj-text>
+        <mj-text>Open it with GET {{ rfqPath }}, then propose or decline.</mj-text>"##,
+        text: "The request for quotation \"{{ rfqTitle }}\" closes at {{ closesAt }} and has no proposal from you yet.\nOpen it with GET {{ rfqPath }}, then propose or decline.\n",
+        variables: rfq_closing_soon_variables,
+    },
+    BuiltIn {
+        id: "rfq_message",
+        subject: "New message on {{ rfqTitle }}",
+        content: r##"<mj-text>{{ fromName }} wrote about the request for quotation <b>{{ rfqTitle }}</b>:</mj-text>
+        <mj-text>{{ text }}</mj-text>
+        <mj-text>Answer with POST {{ messagesPath }}.</mj-text>"##,
+        text: "{{ fromName }} wrote about the request for quotation \"{{ rfqTitle }}\":\n\n{{ text }}\n\nAnswer with POST {{ messagesPath }}.\n",
+        variables: rfq_message_variables,
+    },
 ];
 
 /// The built-in template with `id`.
@@ -624,6 +733,26 @@ mod tests {
                 name: "Ada".into(),
                 what: "your review of Tomatoes".into(),
                 reason: "Spam <b>links</b>".into(),
+            },
+            PlatformEmail::RfqAmended {
+                buyer_name: "Fresh & Co".into(),
+                rfq_title: "Tomatoes".into(),
+                number: 2,
+                text: "Closing extended by a week".into(),
+                changes: vec!["closesAt: 2026-12-01T12:00:00Z → 2026-12-08T12:00:00Z".into()],
+                closes_at: "2026-12-08T12:00:00Z".into(),
+                rfq_path: "/v1/orgs/o/rfqs/r".into(),
+            },
+            PlatformEmail::RfqClosingSoon {
+                rfq_title: "Tomatoes".into(),
+                closes_at: "2026-12-01T12:00:00Z".into(),
+                rfq_path: "/v1/orgs/o/rfqs/r".into(),
+            },
+            PlatformEmail::RfqMessage {
+                rfq_title: "Tomatoes".into(),
+                from_name: "Fresh & Co".into(),
+                text: "Is a 6 kg case acceptable?".into(),
+                messages_path: "/v1/orgs/o/rfqs/r/messages".into(),
             },
         ]
     }

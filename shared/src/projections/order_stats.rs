@@ -171,6 +171,7 @@ mod tests {
                 refund: None,
             },
             milestones: Vec::new(),
+            sourced_from: None,
         }
     }
 

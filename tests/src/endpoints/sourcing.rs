@@ -132,6 +132,37 @@ impl TestApp {
             .await
     }
 
+    pub async fn amend_rfq(&self, token: &str, org: &str, rfq: &str, body: &Value) -> TestResponse {
+        let path = format!("/v1/orgs/{org}/rfqs/{rfq}/amendments");
+        self.call(Method::POST, &path, Some(token), Some(body))
+            .await
+    }
+
+    /// The amendments as `org` sees them: the buyer, or an invited supplier.
+    pub async fn rfq_amendments(&self, token: &str, org: &str, rfq: &str) -> TestResponse {
+        let path = format!("/v1/orgs/{org}/rfqs/{rfq}/amendments");
+        self.call(Method::GET, &path, Some(token), None).await
+    }
+
+    pub async fn shortlist(&self, token: &str, org: &str, rfq: &str, body: &Value) -> TestResponse {
+        let path = format!("/v1/orgs/{org}/rfqs/{rfq}/shortlist");
+        self.call(Method::POST, &path, Some(token), Some(body))
+            .await
+    }
+
+    /// An attachment of an unsealed proposal, for the buyer.
+    pub async fn proposal_attachment(
+        &self,
+        token: &str,
+        org: &str,
+        rfq: &str,
+        proposal: &str,
+        asset: &str,
+    ) -> TestResponse {
+        let path = format!("/v1/orgs/{org}/rfqs/{rfq}/proposals/{proposal}/attachments/{asset}");
+        self.call(Method::GET, &path, Some(token), None).await
+    }
+
     /// `POST /v1/orgs/{org}/fulfilments/{order}/milestones` (orders).
     pub async fn record_milestone(
         &self,

@@ -239,6 +239,7 @@ async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
     };
     j.bind("2027-02-20T12:00:00Z", at(2 * day));
     j.bind("2027-03-05T12:00:00Z", at(10 * day));
+    j.bind("2027-02-23T12:00:00Z", at(5 * day));
     j.bind("2027-03-10", date(19));
     j.bind("2027-03-12", date(21));
     j.bind("2027-04-30", date(60));
@@ -262,6 +263,13 @@ async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
         .await
         .assert_ok(StatusCode::OK);
     j.bind("01JDD0BUYER000000000000000", buyer_org.as_str());
+    j.app
+        .new_address(
+            &buyer,
+            &bodega_tests::org_addresses(&buyer_org),
+            "Hopper Canteen",
+        )
+        .await;
     let rfq = j.run("sourcing/rfq-create.json", Some(&buyer), 201).await;
     j.bind("01JDD0RFQ00000000000000000", text(&rfq["id"]));
     j.run("sourcing/rfqs-list.json", Some(&buyer), 200).await;
@@ -274,12 +282,20 @@ async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
         .run("sourcing/invitations-list.json", Some(ada), 200)
         .await;
     assert_eq!(invitations[0]["rfqId"], rfq["id"]);
+    let attachment = crate::sourcing::photo(&j.app, ada, org, true).await;
+    j.bind("01JDD0ATTACHMENT0000000000", attachment);
     let proposal = j.run("sourcing/proposal-submit.json", Some(ada), 201).await;
     j.bind("01JDD0PROPOSAL000000000000", text(&proposal["id"]));
     j.run("sourcing/proposal-revise.json", Some(ada), 200).await;
     j.run("sourcing/message-post.json", Some(ada), 201).await;
     let thread = j.run("sourcing/messages-list.json", Some(ada), 200).await;
     assert_eq!(thread[0]["from"], "supplier", "{thread}");
+    let amendment = j
+        .run("sourcing/amendment-create.json", Some(&buyer), 201)
+        .await;
+    assert_eq!(amendment["number"], 1, "{amendment}");
+    let amendments = j.run("sourcing/amendments-list.json", Some(ada), 200).await;
+    assert_eq!(amendments[0]["changes"][0]["field"], "closesAt");
     j.run("sourcing/proposal-withdraw.json", Some(ada), 200)
         .await;
     j.run("sourcing/proposal-submit.json", Some(ada), 201).await;
@@ -289,6 +305,14 @@ async fn sourcing_journey(j: &mut Journey, org: &str, ada: &str, admin: &str) {
     j.run("sourcing/rfq-close.json", Some(&buyer), 200).await;
     j.run("sourcing/rfq-proposals.json", Some(&buyer), 200)
         .await;
+    let file = j
+        .run("sourcing/proposal-attachment.json", Some(&buyer), 200)
+        .await;
+    assert!(file["downloadUrl"].is_string(), "{file}");
+    let shortlisted = j
+        .run("sourcing/proposals-shortlist.json", Some(&buyer), 200)
+        .await;
+    assert_eq!(shortlisted[0]["status"], "shortlisted", "{shortlisted}");
     let award = j.run("sourcing/rfq-award.json", Some(&buyer), 201).await;
     assert_eq!(award["status"], "awarded", "{award}");
 }

@@ -2,7 +2,7 @@
 //! invitations, sealed proposals with revisions, closing and the schedule.
 
 use axum::http::{Method, StatusCode};
-use bodega_tests::{TestApp, spawn_app, unique_email};
+use bodega_tests::{TestApp, unique_email};
 use serde_json::{Value, json};
 use shared::domain::{epoch_to_rfc3339, now_epoch};
 
@@ -51,7 +51,11 @@ impl Default for Offer {
 
 impl Market {
     async fn open() -> Self {
-        let app = spawn_app().await;
+        Self::open_with(|_| {}).await
+    }
+
+    async fn open_with(adjust: impl FnOnce(&mut shared::config::Config)) -> Self {
+        let app = bodega_tests::spawn_app_with(adjust).await;
         let admin_email = unique_email("admin");
         app.signed_in_as(&admin_email).await;
         let admin = app.promote_to_platform_admin(&admin_email).await;
@@ -73,6 +77,15 @@ impl Market {
             buyer_org,
         };
         market.verify(&market.buyer_org).await;
+        // Awarded orders ship to a saved address of the buyer.
+        market
+            .app
+            .new_address(
+                &market.buyer,
+                &bodega_tests::org_addresses(&market.buyer_org),
+                "Hopper Canteen",
+            )
+            .await;
         market
     }
 
@@ -158,8 +171,12 @@ impl Market {
     }
 
     async fn draft(&self) -> String {
+        self.draft_of(&self.rfq_body()).await
+    }
+
+    async fn draft_of(&self, body: &Value) -> String {
         self.app
-            .create_rfq(&self.buyer, &self.buyer_org, &self.rfq_body())
+            .create_rfq(&self.buyer, &self.buyer_org, body)
             .await
             .assert_ok(StatusCode::CREATED)["id"]
             .as_str()
@@ -814,10 +831,12 @@ async fn the_schedule_closes_due_rfqs_and_expires_unawarded_ones() {
     app.propose(Method::POST, &a, &a_org, &rfq, &proposal(240, 500))
         .await
         .assert_ok(StatusCode::CREATED);
-    let store = &app.services.store;
-    let report = sourcing::closing::sweep(store, now_epoch()).await.unwrap();
+    let schedule = sourcing::SourcingState::new(&app.services);
+    let report = sourcing::closing::sweep(&schedule, now_epoch())
+        .await
+        .unwrap();
     assert_eq!(report.closed, 0, "not due yet");
-    let report = sourcing::closing::sweep(store, now_epoch() + 3 * DAY)
+    let report = sourcing::closing::sweep(&schedule, now_epoch() + 3 * DAY)
         .await
         .unwrap();
     assert_eq!((report.closed, report.expired), (1, 0));
@@ -828,7 +847,12 @@ async fn the_schedule_closes_due_rfqs_and_expires_unawarded_ones() {
         ranked.assert_ok(StatusCode::OK).as_array().unwrap().len(),
         1
     );
-    let report = sourcing::closing::sweep(store, now_epoch() + 3 * DAY)
+    let own = app.get_rfq(&a, &a_org, &rfq).await;
+    assert_eq!(
+        own.assert_ok(StatusCode::OK)["proposal"]["status"],
+        "unsealed"
+    );
+    let report = sourcing::closing::sweep(&schedule, now_epoch() + 3 * DAY)
         .await
         .unwrap();
     assert_eq!(
@@ -836,12 +860,24 @@ async fn the_schedule_closes_due_rfqs_and_expires_unawarded_ones() {
         (0, 0),
         "each RFQ moves once"
     );
-    let report = sourcing::closing::sweep(store, now_epoch() + 11 * DAY)
+    let report = sourcing::closing::sweep(&schedule, now_epoch() + 11 * DAY)
         .await
         .unwrap();
     assert_eq!(report.expired, 1);
     let expired = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
     assert_eq!(expired.assert_ok(StatusCode::OK)["status"], "expired");
+    let own = app.get_rfq(&a, &a_org, &rfq).await;
+    assert_eq!(
+        own.assert_ok(StatusCode::OK)["proposal"]["status"],
+        "expired",
+        "an unawarded proposal expires with its RFQ"
+    );
+    let heard = bodega_tests::emails_to(&email_of(app, &a).await).await;
+    assert_eq!(
+        subjects(&heard, "Not selected"),
+        ["Not selected: Tomatoes for the winter menu"],
+        "its proposer hears it, once"
+    );
 }
 
 #[tokio::test]
@@ -869,13 +905,7 @@ async fn too_few_strict_matches_relax_only_practical_rules() {
         .await;
     let mut body = m.rfq_body();
     body["minSuppliers"] = json!(3);
-    let rfq = app
-        .create_rfq(&m.buyer, &m.buyer_org, &body)
-        .await
-        .assert_ok(StatusCode::CREATED)["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let rfq = m.draft_of(&body).await;
     let published = app.publish_rfq(&m.buyer, &m.buyer_org, &rfq).await;
     let published = published.assert_ok(StatusCode::OK);
     assert_eq!(published["matching"]["relaxedRules"], json!(["leadTime"]));
@@ -940,6 +970,17 @@ async fn each_supplier_sees_only_its_own_thread_and_the_answers_to_all() {
         )
         .await;
     assert_eq!(asked.assert_ok(StatusCode::CREATED)["from"], "supplier");
+    let buyer_heard = bodega_tests::emails_to(&m.buyer_email).await;
+    assert_eq!(
+        subjects(&buyer_heard, "New message"),
+        ["New message on Tomatoes for the winter menu"],
+        "the buyer hears of a supplier's question"
+    );
+    assert!(
+        buyer_heard
+            .iter()
+            .any(|e| e.body.contains("Is a 6 kg case acceptable?"))
+    );
     app.post_rfq_message(
         &m.buyer,
         &m.buyer_org,
@@ -971,6 +1012,22 @@ async fn each_supplier_sees_only_its_own_thread_and_the_answers_to_all() {
 
     let all = app.rfq_messages(&m.buyer, &m.buyer_org, &rfq).await;
     assert_eq!(all.assert_ok(StatusCode::OK).as_array().unwrap().len(), 3);
+    let a_heard = bodega_tests::emails_to(&email_of(app, &a).await).await;
+    assert_eq!(
+        subjects(&a_heard, "New message"),
+        ["New message on Tomatoes for the winter menu"]
+    );
+    assert_eq!(
+        subjects(&a_heard, "Amendment"),
+        ["Amendment 1: Tomatoes for the winter menu"]
+    );
+    let d_heard = bodega_tests::emails_to(&email_of(app, &d).await).await;
+    assert_eq!(subjects(&d_heard, "New message"), Vec::<String>::new());
+    assert_eq!(
+        subjects(&d_heard, "Amendment"),
+        ["Amendment 1: Tomatoes for the winter menu"],
+        "an answer to all reaches every invitee"
+    );
     let alpha = app.rfq_messages(&a, &a_org, &rfq).await;
     let alpha: Vec<String> = alpha
         .assert_ok(StatusCode::OK)
@@ -1006,4 +1063,756 @@ async fn each_supplier_sees_only_its_own_thread_and_the_answers_to_all() {
     app.post_rfq_message(&e, &e_org, &rfq, &json!({"text": "let me in"}))
         .await
         .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+}
+
+/// The email address `token` signed in with.
+async fn email_of(app: &TestApp, token: &str) -> String {
+    text(&app.me(token).await.assert_ok(StatusCode::OK)["email"])
+}
+
+fn subjects(emails: &[bodega_tests::SentEmail], prefix: &str) -> Vec<String> {
+    emails
+        .iter()
+        .map(|e| e.subject.clone())
+        .filter(|s| s.starts_with(prefix))
+        .collect()
+}
+
+fn fields(response: &bodega_tests::TestResponse) -> Vec<String> {
+    let mut names: Vec<String> = response.body["error"]["fields"]
+        .as_object()
+        .map(|f| f.keys().cloned().collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn a_published_rfq_changes_only_through_amendments_its_invitees_see() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let a_email = email_of(app, &a).await;
+    let rfq = m.draft().await;
+    let amendment = json!({"text": "One more week."});
+    app.amend_rfq(&m.buyer, &m.buyer_org, &rfq, &amendment)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+
+    // Every problem at once; what an amendment cannot change is refused.
+    let bad = app
+        .amend_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": " ", "closesAt": time_in(DAY), "awardBy": time_in(DAY), "delivery": {"windowTo": "soon"}}),
+        )
+        .await;
+    bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(
+        fields(&bad),
+        ["awardBy", "closesAt", "delivery.windowTo", "text"]
+    );
+    assert!(
+        text(&bad.body["error"]["fields"]["closesAt"][0]).contains("can only move later"),
+        "{}",
+        bad.body
+    );
+    let lines = app
+        .amend_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "More tomatoes", "lines": []}),
+        )
+        .await;
+    assert!(lines.status.is_client_error(), "{}", lines.body);
+    assert_eq!(lines.error_code(), "VALIDATION_FAILED");
+    let path = format!("/v1/orgs/{}/rfqs/{rfq}/amendments", m.buyer_org);
+    app.call_if_match(
+        Method::POST,
+        &path,
+        Some(&m.buyer),
+        Some("\"1\""),
+        Some(&amendment),
+    )
+    .await
+    .assert_error(StatusCode::PRECONDITION_FAILED, "PRECONDITION_FAILED");
+
+    // Extending the closing time and the award deadline.
+    let new_close = time_in(9 * DAY);
+    let amended = app
+        .amend_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "One more week; 6 kg cases are fine.", "closesAt": new_close, "awardBy": time_in(12 * DAY)}),
+        )
+        .await;
+    let amended = amended.assert_ok(StatusCode::CREATED).clone();
+    assert_eq!(amended["number"], 1);
+    let changed: Vec<&str> = amended["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(changed, ["closesAt", "awardBy"]);
+    let seen = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    let seen = seen.assert_ok(StatusCode::OK);
+    assert_eq!(seen["closesAt"], new_close.as_str());
+    assert_eq!(seen["amendmentCount"], 1);
+    let schedule = sourcing::SourcingState::new(&app.services);
+    let report = sourcing::closing::sweep(&schedule, now_epoch() + 3 * DAY)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.closed, 0,
+        "the schedule follows the new closing time"
+    );
+
+    // The invitee sees the amended RFQ, the amendment and its invitation moved.
+    let supplier_view = app.get_rfq(&a, &a_org, &rfq).await;
+    let supplier_view = supplier_view.assert_ok(StatusCode::OK);
+    assert_eq!(supplier_view["closesAt"], new_close.as_str());
+    assert_eq!(
+        supplier_view["amendments"][0]["text"],
+        "One more week; 6 kg cases are fine."
+    );
+    let invitations = app.rfq_invitations(&a, &a_org).await;
+    assert_eq!(
+        invitations.assert_ok(StatusCode::OK)[0]["closesAt"],
+        new_close.as_str()
+    );
+
+    // A message to all invitees is an amendment too.
+    let answer = app
+        .post_rfq_message(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "Pallets must be EUR pallets.", "toAll": true}),
+        )
+        .await;
+    let answer = answer.assert_ok(StatusCode::CREATED).clone();
+    assert_eq!(answer["amendmentNumber"], 2);
+    let listed = app.rfq_amendments(&a, &a_org, &rfq).await;
+    let listed = listed.assert_ok(StatusCode::OK).as_array().unwrap().clone();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1]["messageId"], answer["id"]);
+    assert_eq!(listed[1]["changes"], json!([]));
+    let thread = app.rfq_messages(&a, &a_org, &rfq).await;
+    assert_eq!(
+        thread.assert_ok(StatusCode::OK)[0]["text"],
+        "Pallets must be EUR pallets."
+    );
+    let emails = bodega_tests::emails_to(&a_email).await;
+    assert_eq!(
+        subjects(&emails, "Amendment"),
+        [
+            "Amendment 1: Tomatoes for the winter menu",
+            "Amendment 2: Tomatoes for the winter menu"
+        ]
+    );
+    assert!(
+        emails
+            .iter()
+            .any(|e| e.body.contains("closesAt: ") && e.body.contains(&new_close)),
+        "the email lists the changes"
+    );
+
+    // Who may: a viewer reads only; other orgs and strangers see nothing.
+    let (viewer, _) = app
+        .joins_org(
+            &m.buyer,
+            &m.buyer_org,
+            &unique_email("viewer"),
+            "member",
+            &["viewer"],
+        )
+        .await;
+    app.rfq_amendments(&viewer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.amend_rfq(&viewer, &m.buyer_org, &rfq, &amendment)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.amend_rfq(&a, &a_org, &rfq, &amendment)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    let (stranger, stranger_org) = m
+        .supplier(
+            "Stranger",
+            Offer {
+                category: Some(
+                    app.category(
+                        &m.admin,
+                        &format!("fish-{}", ulid::Ulid::new().to_string().to_lowercase()),
+                    )
+                    .await,
+                ),
+                ..Offer::default()
+            },
+        )
+        .await;
+    app.rfq_amendments(&stranger, &stranger_org, &rfq)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let other_buyer = app.signed_in_as(&unique_email("other")).await;
+    let other_org = app.new_org(&other_buyer, "buyer").await;
+    app.amend_rfq(&other_buyer, &other_org, &rfq, &amendment)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.amend_rfq(&other_buyer, &m.buyer_org, &rfq, &amendment)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    let audit = app.org_audit(&m.buyer, &m.buyer_org, "?limit=100").await;
+    let amended_entries = audit
+        .assert_ok(StatusCode::OK)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "rfq.amended")
+        .count();
+    assert_eq!(amended_entries, 2);
+
+    // Closed, it no longer changes.
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.amend_rfq(&m.buyer, &m.buyer_org, &rfq, &amendment)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+}
+
+#[tokio::test]
+async fn an_amended_closing_time_leaves_invitees_a_day_at_least() {
+    let m = Market::open().await;
+    let app = &m.app;
+    m.supplier("Alpha", Offer::default()).await;
+    let mut body = m.rfq_body();
+    body["closesAt"] = json!(time_in(3600));
+    let rfq = m.draft_of(&body).await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let short = app
+        .amend_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "Two more hours", "closesAt": time_in(3 * 3600)}),
+        )
+        .await;
+    short.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(text(&short.body["error"]["fields"]["closesAt"][0]).contains("24 hours"));
+    let window = app
+        .amend_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "Deliver a week later", "delivery": {"windowFrom": date_in(26), "windowTo": date_in(28)}}),
+        )
+        .await;
+    let window = window.assert_ok(StatusCode::CREATED);
+    assert_eq!(window["changes"].as_array().unwrap().len(), 2);
+    let seen = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(
+        seen.assert_ok(StatusCode::OK)["delivery"]["windowTo"],
+        date_in(28)
+    );
+    let early = app
+        .amend_rfq(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"text": "Deliver tomorrow", "delivery": {"windowFrom": date_in(0), "windowTo": date_in(0)}}),
+        )
+        .await;
+    early.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(fields(&early), ["delivery.windowTo"]);
+}
+
+/// `org`'s proposal in a ranked list.
+fn proposal_of<'a>(ranked: &'a Value, org: &str) -> &'a Value {
+    ranked
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["supplierOrgId"] == org)
+        .unwrap_or_else(|| panic!("no proposal of {org}: {ranked}"))
+}
+
+fn status_of(ranked: &Value, org: &str) -> String {
+    text(&proposal_of(ranked, org)["status"])
+}
+
+fn id_of(ranked: &Value, org: &str) -> String {
+    text(&proposal_of(ranked, org)["id"])
+}
+
+#[tokio::test]
+async fn proposals_unseal_then_are_shortlisted_disqualified_and_awarded_or_not() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let (b, b_org) = m.supplier("Beta", Offer::default()).await;
+    let (c, c_org) = m.supplier("Gamma", Offer::default()).await;
+    let rfq = m.draft().await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    for (token, org, price) in [(&a, &a_org, 240), (&b, &b_org, 250), (&c, &c_org, 230)] {
+        app.propose(Method::POST, token, org, &rfq, &proposal(price, 500))
+            .await
+            .assert_ok(StatusCode::CREATED);
+    }
+    let own = app.get_rfq(&a, &a_org, &rfq).await;
+    assert_eq!(
+        own.assert_ok(StatusCode::OK)["proposal"]["status"],
+        "submitted"
+    );
+    app.shortlist(&m.buyer, &m.buyer_org, &rfq, &json!({"proposalIds": ["x"]}))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+
+    // Gamma's HACCP now lapses before the delivery window ends.
+    let listed = app.list_products(&format!("sellerOrgId={c_org}")).await;
+    let product = text(&listed.assert_ok(StatusCode::OK)[0]["id"]);
+    app.update_product(
+        &c,
+        &product,
+        None,
+        &json!({"compliance": {"certifications": [{"kind": "haccp", "issuer": "SGS", "number": "H-1", "expiresOn": date_in(10)}], "allergens": ["none"]}}),
+    )
+    .await
+    .assert_ok(StatusCode::OK);
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let ranked = app.rfq_proposals(&m.buyer, &m.buyer_org, &rfq).await;
+    let ranked = ranked.assert_ok(StatusCode::OK).clone();
+    assert_eq!(status_of(&ranked, &a_org), "unsealed");
+    assert_eq!(status_of(&ranked, &b_org), "unsealed");
+    assert_eq!(status_of(&ranked, &c_org), "disqualified");
+    let stored = app
+        .stored_item(&format!("RFQ#{rfq}"), &format!("PROPOSAL#{c_org}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stored["status"].as_s().unwrap(),
+        "disqualified",
+        "stored at closing"
+    );
+    let own = app.get_rfq(&c, &c_org, &rfq).await;
+    let own = own.assert_ok(StatusCode::OK);
+    assert_eq!(own["proposal"]["status"], "disqualified");
+    assert!(
+        text(&own["proposal"]["disqualifiedReasons"][0]).contains("haccp"),
+        "{own}"
+    );
+    let (a_id, b_id, c_id) = (
+        id_of(&ranked, &a_org),
+        id_of(&ranked, &b_org),
+        id_of(&ranked, &c_org),
+    );
+
+    // The shortlist: every problem at once, then the buyer's choice.
+    let bad = app
+        .shortlist(
+            &m.buyer,
+            &m.buyer_org,
+            &rfq,
+            &json!({"proposalIds": [c_id, "nope", a_id, a_id]}),
+        )
+        .await;
+    bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(
+        fields(&bad),
+        ["proposalIds[0]", "proposalIds[1]", "proposalIds[3]"]
+    );
+    app.shortlist(&m.buyer, &m.buyer_org, &rfq, &json!({"proposalIds": []}))
+        .await
+        .assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    let choice = json!({"proposalIds": [a_id, b_id]});
+    app.shortlist(&a, &a_org, &rfq, &choice)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    let other_buyer = app.signed_in_as(&unique_email("other")).await;
+    let other_org = app.new_org(&other_buyer, "buyer").await;
+    app.shortlist(&other_buyer, &other_org, &rfq, &choice)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let shortlisted = app.shortlist(&m.buyer, &m.buyer_org, &rfq, &choice).await;
+    let shortlisted = shortlisted.assert_ok(StatusCode::OK).clone();
+    assert_eq!(status_of(&shortlisted, &a_org), "shortlisted");
+    assert_eq!(status_of(&shortlisted, &b_org), "shortlisted");
+    let own = app.get_rfq(&b, &b_org, &rfq).await;
+    assert_eq!(
+        own.assert_ok(StatusCode::OK)["proposal"]["status"],
+        "shortlisted"
+    );
+
+    // Awards: part of A, then part of B ends the RFQ.
+    let part =
+        json!({"awards": [{"proposalId": a_id, "lines": [{"rfqLineId": "L1", "quantity": 300}]}]});
+    app.award_rfq(&m.buyer, &m.buyer_org, &rfq, &part, None)
+        .await
+        .assert_ok(StatusCode::CREATED);
+    let own = app.get_rfq(&a, &a_org, &rfq).await;
+    let own = own.assert_ok(StatusCode::OK);
+    assert_eq!(own["proposal"]["status"], "partially_awarded");
+    assert_eq!(own["proposal"]["awardedQuantity"], 300);
+    let own = app.get_rfq(&b, &b_org, &rfq).await;
+    assert_eq!(
+        own.assert_ok(StatusCode::OK)["proposal"]["status"],
+        "shortlisted",
+        "still in the running"
+    );
+    let b_email = email_of(app, &b).await;
+    assert_eq!(
+        subjects(&bodega_tests::emails_to(&b_email).await, "Not selected"),
+        Vec::<String>::new(),
+        "not told before the RFQ is awarded out"
+    );
+    let rest =
+        json!({"awards": [{"proposalId": a_id, "lines": [{"rfqLineId": "L1", "quantity": 200}]}]});
+    app.award_rfq(&m.buyer, &m.buyer_org, &rfq, &rest, None)
+        .await
+        .assert_ok(StatusCode::CREATED);
+    let ranked = app.rfq_proposals(&m.buyer, &m.buyer_org, &rfq).await;
+    let ranked = ranked.assert_ok(StatusCode::OK).clone();
+    assert_eq!(status_of(&ranked, &a_org), "awarded");
+    assert_eq!(status_of(&ranked, &b_org), "not_awarded");
+    assert_eq!(status_of(&ranked, &c_org), "disqualified");
+    app.shortlist(&m.buyer, &m.buyer_org, &rfq, &choice)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    let outcome = "Tomatoes for the winter menu";
+    let a_heard = bodega_tests::emails_to(&email_of(app, &a).await).await;
+    assert_eq!(
+        subjects(&a_heard, "Awarded"),
+        [format!("Awarded: {outcome}"), format!("Awarded: {outcome}")],
+        "one per award, with its order"
+    );
+    assert_eq!(subjects(&a_heard, "Not selected"), Vec::<String>::new());
+    for token in [&b, &c] {
+        let heard = bodega_tests::emails_to(&email_of(app, token).await).await;
+        assert_eq!(
+            subjects(&heard, "Not selected"),
+            [format!("Not selected: {outcome}")]
+        );
+    }
+
+    let audit = app.org_audit(&m.buyer, &m.buyer_org, "?limit=100").await;
+    assert!(
+        audit
+            .assert_ok(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "proposal.shortlisted"),
+        "shortlisting is audited"
+    );
+}
+
+#[tokio::test]
+async fn invitees_without_a_proposal_are_reminded_once_two_days_before_closing() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let (d, _) = m.supplier("Delta", Offer::default()).await;
+    let (e, e_org) = m.supplier("Echo", Offer::default()).await;
+    let mut body = m.rfq_body();
+    body["closesAt"] = json!(time_in(5 * DAY));
+    let rfq = m.draft_of(&body).await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.propose(Method::POST, &a, &a_org, &rfq, &proposal(240, 500))
+        .await
+        .assert_ok(StatusCode::CREATED);
+    app.decline_rfq_invitation(&e, &e_org, &rfq, &json!({"reason": "No capacity"}))
+        .await
+        .assert_ok(StatusCode::OK);
+    let schedule = sourcing::SourcingState::new(&app.services);
+    let report = sourcing::closing::sweep(&schedule, now_epoch())
+        .await
+        .unwrap();
+    assert_eq!(report.reminded, 0, "five days before closing");
+    let later = now_epoch() + 3 * DAY + 3600;
+    let report = sourcing::closing::sweep(&schedule, later).await.unwrap();
+    assert_eq!((report.reminded, report.closed), (1, 0));
+    let report = sourcing::closing::sweep(&schedule, later + 600)
+        .await
+        .unwrap();
+    assert_eq!(report.reminded, 0, "once");
+    for (token, expected) in [
+        (
+            &d,
+            vec!["Closing soon: Tomatoes for the winter menu".to_owned()],
+        ),
+        (&a, Vec::new()),
+        (&e, Vec::new()),
+    ] {
+        let heard = bodega_tests::emails_to(&email_of(app, token).await).await;
+        assert_eq!(subjects(&heard, "Closing soon"), expected);
+    }
+}
+
+/// A product photo of `org` uploaded and checked (`ready`) unless `send`
+/// is false (then only granted: `pending`); returns its asset id.
+pub(crate) async fn photo(app: &TestApp, token: &str, org: &str, send: bool) -> String {
+    let bytes = crate::assets::png(16, 16);
+    let grant = app
+        .request_upload(
+            token,
+            &json!({"purpose": "product_image", "contentType": "image/png", "size": bytes.len(), "orgId": org, "fileName": "crate.png"}),
+        )
+        .await;
+    let grant = grant.assert_ok(StatusCode::CREATED).clone();
+    let id = text(&grant["assetId"]);
+    if send {
+        assert_eq!(app.upload_with(&grant, &bytes).await, 200);
+        app.ingest(&id).await;
+    }
+    id
+}
+
+#[tokio::test]
+async fn suppliers_attach_their_own_checked_files_which_the_buyer_reads_after_closing() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let (d, d_org) = m.supplier("Delta", Offer::default()).await;
+    let rfq = m.draft().await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let own = photo(app, &a, &a_org, true).await;
+    let pending = photo(app, &a, &a_org, false).await;
+    let theirs = photo(app, &d, &d_org, true).await;
+
+    let mut body = proposal(240, 500);
+    body["attachments"] = json!([theirs, pending, own, own, "nope"]);
+    let refused = app.propose(Method::POST, &a, &a_org, &rfq, &body).await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(
+        fields(&refused),
+        [
+            "attachments[0]",
+            "attachments[1]",
+            "attachments[3]",
+            "attachments[4]"
+        ]
+    );
+    body["attachments"] = json!([own]);
+    let sent = app.propose(Method::POST, &a, &a_org, &rfq, &body).await;
+    let sent = sent.assert_ok(StatusCode::CREATED).clone();
+    assert_eq!(sent["attachments"], json!([own]));
+    let proposal_id = text(&sent["id"]);
+    app.proposal_attachment(&m.buyer, &m.buyer_org, &rfq, &proposal_id, &own)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let ranked = app.rfq_proposals(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(
+        ranked.assert_ok(StatusCode::OK)[0]["attachments"],
+        json!([own])
+    );
+    let file = app
+        .proposal_attachment(&m.buyer, &m.buyer_org, &rfq, &proposal_id, &own)
+        .await;
+    let file = file.assert_ok(StatusCode::OK);
+    assert_eq!(file["fileName"], "crate.png");
+    let (status, bytes) =
+        bodega_tests::http_request("GET", file["downloadUrl"].as_str().unwrap(), &[], &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(bytes, crate::assets::png(16, 16), "the supplier's file");
+    for response in [
+        app.proposal_attachment(&m.buyer, &m.buyer_org, &rfq, &proposal_id, &theirs)
+            .await,
+        app.proposal_attachment(&m.buyer, &m.buyer_org, &rfq, "nope", &own)
+            .await,
+        app.proposal_attachment(&a, &m.buyer_org, &rfq, &proposal_id, &own)
+            .await,
+        app.proposal_attachment(&a, &a_org, &rfq, &proposal_id, &own)
+            .await,
+    ] {
+        response.assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    }
+}
+
+#[tokio::test]
+async fn awarded_orders_ship_to_a_saved_address_and_only_cold_chain_ones_alert() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let dock = app
+        .new_address(
+            &m.buyer,
+            &bodega_tests::org_addresses(&m.buyer_org),
+            "Loading dock",
+        )
+        .await;
+    let mut body = m.rfq_body();
+    body["delivery"]["coldChain"] = json!(false);
+    for wrong in ["01JDC1NOPE0000000000000000", "a#b"] {
+        body["delivery"]["addressId"] = json!(wrong);
+        let refused = app.create_rfq(&m.buyer, &m.buyer_org, &body).await;
+        refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+        assert_eq!(fields(&refused), ["delivery.addressId"]);
+    }
+    body["delivery"]["addressId"] = dock["id"].clone();
+    let rfq = m.draft_of(&body).await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let sent = app
+        .propose(Method::POST, &a, &a_org, &rfq, &proposal(240, 500))
+        .await;
+    let proposal_id = text(&sent.assert_ok(StatusCode::CREATED)["id"]);
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let whole = json!({"awards": [{"proposalId": proposal_id, "lines": [{"rfqLineId": "L1", "quantity": 500}]}]});
+    let awarded = app
+        .award_rfq(&m.buyer, &m.buyer_org, &rfq, &whole, None)
+        .await;
+    let order_id = text(&awarded.assert_ok(StatusCode::CREATED)["orders"][0]["orderId"]);
+    let order = app.order(&m.buyer, &order_id).await;
+    let order = order.assert_ok(StatusCode::OK);
+    assert_eq!(order["shippingAddress"]["name"], "Loading dock");
+    assert_eq!(order["shippingAddress"]["line1"], "Hauptstraße 5");
+    assert_eq!(order["shippingAddress"]["postalCode"], "10115");
+    assert_eq!(order["sourcedFrom"]["coldChain"], false);
+
+    // Not a cold-chain order: an excursion is logged, nobody is alerted.
+    app.mark_invoice_paid(&m.admin, &order_id)
+        .await
+        .assert_ok(StatusCode::OK);
+    let excursion = json!({"type": "temperature_excursion", "status": "actual", "at": time_in(0), "temperatureC": 12.0});
+    app.record_milestone(&a, &a_org, &order_id, &excursion)
+        .await
+        .assert_ok(StatusCode::CREATED);
+    app.drain_stream().await;
+    let heard = bodega_tests::emails_to(&m.buyer_email).await;
+    assert_eq!(
+        subjects(&heard, "Temperature excursion"),
+        Vec::<String>::new()
+    );
+
+    // A buyer with no saved address in the delivery country cannot award.
+    let other = app.signed_in_as(&unique_email("nomad")).await;
+    let other_org = app.new_org(&other, "buyer").await;
+    m.verify(&other_org).await;
+    let rfq = app
+        .create_rfq(&other, &other_org, &m.rfq_body())
+        .await
+        .assert_ok(StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.publish_rfq(&other, &other_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let sent = app
+        .propose(Method::POST, &a, &a_org, &rfq, &proposal(240, 500))
+        .await;
+    let proposal_id = text(&sent.assert_ok(StatusCode::CREATED)["id"]);
+    app.close_rfq(&other, &other_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    let whole = json!({"awards": [{"proposalId": proposal_id, "lines": [{"rfqLineId": "L1", "quantity": 500}]}]});
+    let refused = app.award_rfq(&other, &other_org, &rfq, &whole, None).await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(
+        text(&refused.body["error"]["fields"]["awards"][0]).contains("no saved address"),
+        "{}",
+        refused.body
+    );
+}
+
+#[tokio::test]
+async fn a_large_candidate_set_is_matched_in_the_background() {
+    // Above one candidate, matching runs in the worker.
+    let m = Market::open_with(|c| c.sourcing_background_matching_above = 1).await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    m.supplier("Delta", Offer::default()).await;
+    let rfq = m.draft().await;
+    let published = app.publish_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(
+        published.assert_ok(StatusCode::ACCEPTED)["status"],
+        "matching"
+    );
+    // Until the worker ran: nobody is invited, nothing is accepted.
+    assert_eq!(
+        app.rfq_invitations(&a, &a_org)
+            .await
+            .assert_ok(StatusCode::OK),
+        &json!([])
+    );
+    app.get_rfq(&a, &a_org, &rfq)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    app.close_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+
+    let worker = sourcing::SourcingState::new(&app.services);
+    let handled = devserver::pumps::drain_matching_queue(&worker)
+        .await
+        .unwrap();
+    assert_eq!(handled, 1);
+    let seen = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    let seen = seen.assert_ok(StatusCode::OK).clone();
+    assert_eq!(seen["status"], "published");
+    assert_eq!(seen["matching"]["candidates"], 2);
+    assert_eq!(seen["matching"]["qualified"], 2);
+    let invitations = app.rfq_invitations(&a, &a_org).await;
+    assert_eq!(
+        invitations.assert_ok(StatusCode::OK)[0]["rfqId"],
+        rfq.as_str()
+    );
+    let a_heard = bodega_tests::emails_to(&email_of(app, &a).await).await;
+    assert_eq!(
+        subjects(&a_heard, "Request for quotation"),
+        ["Request for quotation: Tomatoes for the winter menu"]
+    );
+
+    // The same message again publishes nothing twice.
+    // (the sample worker event, bound to this RFQ).
+    let mut again: sourcing::worker::SqsEvent = serde_json::from_value(
+        bodega_tests::sample_events()["sourcing/worker-matching-batch.json"].clone(),
+    )
+    .expect("the sample is an SQS event");
+    again.records[0].body = again.records[0]
+        .body
+        .replace("01JDD0BUYER000000000000000", &m.buyer_org)
+        .replace("01JDD0RFQ00000000000000000", &rfq);
+    let response = sourcing::worker::handle_batch(&worker, again).await;
+    assert!(response.batch_item_failures.is_empty());
+    let after = app.get_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(after.assert_ok(StatusCode::OK)["version"], seen["version"]);
+    let audit = app.org_audit(&m.buyer, &m.buyer_org, "?limit=100").await;
+    let actions: Vec<&str> = audit
+        .assert_ok(StatusCode::OK)
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .filter(|a| a.starts_with("rfq.matching") || *a == "rfq.published")
+        .collect();
+    assert_eq!(actions.len(), 2, "{actions:?}");
 }

@@ -244,9 +244,17 @@ mod tests {
                 quantity: 300,
                 unit_price: 240,
             }],
-            ship_to_name: "Hopper Canteen".into(),
-            ship_to_city: "Berlin".into(),
-            ship_to_country: CountryCode::parse("DE").unwrap(),
+            ship_to: shared::domain::address::Address {
+                name: "Hopper Canteen".into(),
+                company: None,
+                line1: "Hauptstraße 5".into(),
+                line2: None,
+                postal_code: "10115".into(),
+                city: "Berlin".into(),
+                region: None,
+                country: CountryCode::parse("DE").unwrap(),
+                phone: None,
+            },
             net_terms_days: 30,
             from: SourcedFrom {
                 source: "rfq".into(),
@@ -254,6 +262,7 @@ mod tests {
                 proposal_id: "p1".into(),
                 revision: 2,
                 proposal_hash: "ab".repeat(32),
+                cold_chain: false,
             },
         };
         let today = time::OffsetDateTime::now_utc().date();
