@@ -282,10 +282,18 @@ ensure_qemu() {
 }
 
 cmd_check() {
-  local run_dir="$LOCAL/lambda-check/stack" devserver_pid="" status=0 names=()
+  # Globals: the EXIT trap reads them after this function has returned.
+  CHECK_RUN_DIR="$LOCAL/lambda-check/stack"
+  CHECK_DEVSERVER_PID=""
+  local run_dir="$CHECK_RUN_DIR" status=0 names=()
   [ $# -eq 0 ] || names=("$@")
-  local arm=0 b
-  for b in $(template_binaries); do
+  local arm=0 b check_list=()
+  if [ "${#names[@]}" -gt 0 ]; then
+    check_list=("${names[@]}")
+  else
+    mapfile -t check_list < <(template_binaries)
+  fi
+  for b in "${check_list[@]}"; do
     [ -f "$ROOT/target/lambda/$b/bootstrap" ] || die "target/lambda/$b/bootstrap is missing: run make lambda-build first"
     file -b "$ROOT/target/lambda/$b/bootstrap" | grep -q aarch64 && arm=1
   done
@@ -294,8 +302,8 @@ cmd_check() {
   "$ROOT/infra/stack.sh" start --ephemeral --run-dir "$run_dir" >/dev/null
   # shellcheck disable=SC2317
   cleanup() {
-    [ -z "$devserver_pid" ] || kill "$devserver_pid" 2>/dev/null || true
-    "$ROOT/infra/stack.sh" stop --run-dir "$run_dir" >/dev/null 2>&1 || true
+    [ -z "$CHECK_DEVSERVER_PID" ] || kill "$CHECK_DEVSERVER_PID" 2>/dev/null || true
+    "$ROOT/infra/stack.sh" stop --run-dir "$CHECK_RUN_DIR" >/dev/null 2>&1 || true
   }
   trap cleanup EXIT
   # shellcheck disable=SC1091
@@ -307,15 +315,18 @@ cmd_check() {
     source "$run_dir/stack.env"
     exec "$ROOT/target/debug/devserver" --setup --port "$port"
   ) >"$LOCAL/lambda-check/devserver.log" 2>&1 &
-  devserver_pid=$!
+  CHECK_DEVSERVER_PID=$!
   local i
   for i in $(seq 1 120); do
     curl -fsS "http://127.0.0.1:$port/v1/health" >/dev/null 2>&1 && break
-    kill -0 "$devserver_pid" 2>/dev/null || die "the devserver stopped during setup (.local/lambda-check/devserver.log)"
+    kill -0 "$CHECK_DEVSERVER_PID" 2>/dev/null || die "the devserver stopped during setup (.local/lambda-check/devserver.log)"
     sleep 0.5
   done
+  # libc6:arm64 puts the aarch64 loader at /lib/ld-linux-aarch64.so.1, where
+  # the binaries look for it. (qemu's -L /usr/aarch64-linux-gnu, the cross
+  # compiler's sysroot, left the bootstraps hanging at start here.)
   local sysroot=()
-  if [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]; then
+  if [ ! -e /lib/ld-linux-aarch64.so.1 ] && [ -e /usr/aarch64-linux-gnu/lib/ld-linux-aarch64.so.1 ]; then
     sysroot=(--sysroot /usr/aarch64-linux-gnu)
   fi
   python3 "$ROOT/infra/lambda-check.py" --stack-env "$run_dir/stack.env" "${sysroot[@]}" "${names[@]}" || status=$?

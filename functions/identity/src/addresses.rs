@@ -742,6 +742,14 @@ mod tests {
             serde_dynamo::from_item(item.clone()).unwrap();
         assert_eq!(saved.id, record.id);
         assert_eq!(saved.address, address);
+        // Sourcing's awards ship to the book's default shipping address.
+        assert!(saved.default_shipping);
+        let mut not_default = record.clone();
+        not_default.default_shipping = false;
+        let item2 = serde_dynamo::to_item::<_, serde_dynamo::Item>(&not_default).unwrap();
+        let saved2: shared::contracts::address::SavedAddress =
+            serde_dynamo::from_item(item2).unwrap();
+        assert!(!saved2.default_shipping);
         assert_eq!(
             (pk.as_str(), sk.as_str()),
             ("ORG#org-1", "ADDRESS#01JDC0ADDRESS")

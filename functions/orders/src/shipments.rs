@@ -65,7 +65,12 @@ pub async fn handle_batch(store: &Store, event: SqsEvent) -> BatchResponse {
         let notice = match serde_json::from_str::<ShipmentNotice>(&message.body) {
             Ok(notice) => notice,
             Err(err) => {
-                tracing::error!(message_id = %message.message_id, error = %err, "not a shipment notice; dropped");
+                // Reported, not dropped: after the queue's retries it lands
+                // in the dead-letter queue, where it can be read and replayed.
+                tracing::error!(message_id = %message.message_id, error = %err, "not a shipment notice; left for the dead-letter queue");
+                response.batch_item_failures.push(ItemFailure {
+                    item_identifier: message.message_id,
+                });
                 continue;
             }
         };

@@ -190,6 +190,38 @@ async fn the_manufacturing_queue_sample_reaches_the_worker() {
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
 }
 
+/// A message that can never be read is reported on both queues (so it
+/// lands in the dead-letter queue after the retries), while the good
+/// message beside it is handled.
+#[tokio::test]
+async fn unreadable_queue_messages_are_left_for_the_dead_letter_queue() {
+    let app = spawn_app().await;
+    let batch = |good: &str| -> shared::sqs::SqsEvent {
+        let mut event = bodega_tests::sample_events()[good].clone();
+        let mut poison = event["Records"][0].clone();
+        poison["messageId"] = json!("poison-1");
+        poison["body"] = json!("{not json");
+        event["Records"].as_array_mut().unwrap().push(poison);
+        serde_json::from_value(event).expect("an SQS event")
+    };
+    let failed = |r: shared::sqs::BatchResponse| -> Vec<String> {
+        r.batch_item_failures
+            .into_iter()
+            .map(|f| f.item_identifier)
+            .collect()
+    };
+    let made = studio::manufacturing::worker::handle_batch(
+        &app.studio_state(),
+        batch("studio/manufacturing-batch.json"),
+    )
+    .await;
+    assert_eq!(failed(made), vec!["poison-1".to_owned()]);
+    let shipped =
+        orders::shipments::handle_batch(&app.services.store, batch("orders/shipments-batch.json"))
+            .await;
+    assert_eq!(failed(shipped), vec!["poison-1".to_owned()]);
+}
+
 fn webhook_secret() -> String {
     std::env::var("PRINTFUL_WEBHOOK_SECRET").expect("the stack sets PRINTFUL_WEBHOOK_SECRET")
 }

@@ -46,7 +46,12 @@ pub async fn handle_batch(state: &StudioState, event: SqsEvent) -> BatchResponse
         let order_id = match serde_json::from_str::<Message>(&message.body) {
             Ok(m) => m.order_id,
             Err(err) => {
-                tracing::error!(message_id = %message.message_id, error = %err, "not a manufacturing message; dropped");
+                // Reported, not dropped: after the queue's retries it lands
+                // in the dead-letter queue, where it can be read and replayed.
+                tracing::error!(message_id = %message.message_id, error = %err, "not a manufacturing message; left for the dead-letter queue");
+                response.batch_item_failures.push(ItemFailure {
+                    item_identifier: message.message_id,
+                });
                 continue;
             }
         };
