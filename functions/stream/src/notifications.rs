@@ -115,9 +115,17 @@ fn mfa_summary(action: &str, details: &serde_json::Value) -> Option<String> {
         "mfa.enabled" => "Two-factor sign-in was turned on for your account: signing in now takes your authenticator's code (or one of your recovery codes).".to_owned(),
         "mfa.disabled" => "Two-factor sign-in was turned off for your account: signing in now takes your password only.".to_owned(),
         "mfa.recovery_codes_regenerated" => "New recovery codes were made for your account; the old ones no longer work.".to_owned(),
-        "mfa.recovery_code_used" => match details["recoveryCodesLeft"].as_u64() {
-            Some(left) => format!("One of your recovery codes was used; {left} are left. Make new ones once you have your authenticator again."),
-            None => "One of your recovery codes was used.".to_owned(),
+        "mfa.recovery_code_used" => match (
+            details["purpose"].as_str(),
+            details["recoveryCodesLeft"].as_u64(),
+        ) {
+            (Some("turn_off"), _) => {
+                "One of your recovery codes was used to turn two-factor sign-in off.".to_owned()
+            }
+            (_, Some(left)) => format!(
+                "One of your recovery codes was used to sign in; {left} are left. Make new ones once you have your authenticator again."
+            ),
+            _ => "One of your recovery codes was used.".to_owned(),
         },
         _ => return None,
     })

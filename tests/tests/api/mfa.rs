@@ -161,6 +161,38 @@ async fn enrolment_turns_on_a_second_step_whose_codes_work_once() {
 }
 
 #[tokio::test]
+async fn a_set_up_not_confirmed_within_15_minutes_lapses() {
+    let app = spawn_app().await;
+    let token = app.signed_in_as(&unique_email("mfa-late")).await;
+    let started = app.start_totp(&token, PASSWORD).await;
+    let authenticator = Authenticator::from_base32(
+        started.assert_ok(StatusCode::CREATED)["secret"]
+            .as_str()
+            .unwrap(),
+    );
+    app.clock.advance(Duration::from_secs(15 * 60 + 1));
+    app.confirm_totp(&token, &app.code_now(&authenticator))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    let status = data(&app.mfa_status(&token).await);
+    assert_eq!(
+        (status["enabled"].clone(), status["pending"].clone()),
+        (json!(false), json!(false))
+    );
+}
+
+#[tokio::test]
+async fn without_a_key_set_two_factor_sign_in_is_unavailable() {
+    let app = bodega_tests::spawn_app_with(|config| config.mfa_keys = None).await;
+    let token = app.signed_in_as(&unique_email("mfa-nokeys")).await;
+    let refused = app.start_totp(&token, PASSWORD).await;
+    refused.assert_error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE");
+    assert!(refused.headers.contains_key("retry-after"));
+    // Sign-in without it is unaffected.
+    data(&app.mfa_status(&token).await);
+}
+
+#[tokio::test]
 async fn the_secret_is_sealed_for_its_user_and_recovery_codes_are_hashes() {
     let app = spawn_app().await;
     let account = app.enrolled(&unique_email("mfa-sealed")).await;
@@ -488,6 +520,18 @@ async fn turning_it_off_takes_the_password_and_a_second_factor() {
         )
         .await;
     assert_eq!(data(&off)["enabled"], false);
+    app.drain_stream().await;
+    let bodies: Vec<String> = emails_to(&again.email)
+        .await
+        .into_iter()
+        .map(|m| m.body)
+        .collect();
+    assert!(
+        bodies
+            .iter()
+            .any(|b| b.contains("recovery codes was used to turn two-factor sign-in off")),
+        "{bodies:?}"
+    );
 }
 
 #[tokio::test]

@@ -536,7 +536,7 @@ pub async fn remove_mfa(
     )
     .named("user");
     if matches!(spent, Spent::RecoveryCode { .. }) {
-        let details = serde_json::json!({ "recoveryCodesLeft": 0, "purpose": "turn_off" });
+        let details = serde_json::json!({ "purpose": "turn_off" });
         tx.push(
             audit(&user.id, AuditAction::MfaRecoveryCodeUsed, Some(details))
                 .transact_item(&state.store)?,
