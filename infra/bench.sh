@@ -6,6 +6,8 @@
 #      beside a bare GetItem; then, in the same binary, the render time
 #      (p50/p99) of an MJML template with 20 variables and a bulk send's
 #      throughput through the queue (moto's SQS) and the mail worker;
+#      then the catalog function's router driven warm with 100,000 mixed
+#      requests: resident memory, open files and sockets, start to end;
 #   2. the upload ingest step on a 12-megapixel JPEG: time and memory;
 #   3. sourcing's matching of 1,000 candidate suppliers (pure, no storage).
 # Built with the `benchmark` cargo profile (release optimizations, no LTO).

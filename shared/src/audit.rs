@@ -112,6 +112,12 @@ pub enum AuditAction {
     /// Repeated blocked prompts suspended a user's generations for a while.
     #[serde(rename = "studio.generation_suspended")]
     StudioGenerationSuspended,
+    /// A design's owner let an organization publish it.
+    #[serde(rename = "studio.design_granted")]
+    StudioDesignGranted,
+    /// A design's owner took an organization's grant back.
+    #[serde(rename = "studio.design_grant_revoked")]
+    StudioDesignGrantRevoked,
     #[serde(rename = "rfq.created")]
     RfqCreated,
     #[serde(rename = "rfq.updated")]

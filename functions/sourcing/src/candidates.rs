@@ -16,24 +16,33 @@ use crate::matching::Candidate;
 /// Pages of 1,000 products read per category at most: 10,000 products.
 const MAX_PAGES_PER_CATEGORY: usize = 10;
 
-/// Listed products of `category_id` (GSI1), oldest first.
-pub async fn products_in_category(
+/// One page of listed products of `category_id` (GSI1), oldest first.
+async fn category_page(
     store: &Store,
     category_id: &str,
-) -> ApiResult<Vec<ProductForSourcing>> {
+    cursor: Option<&str>,
+) -> ApiResult<shared::store::Page<ProductForSourcing>> {
     let query = PartitionQuery {
         index: Index::Gsi1,
         partition: category_partition(category_id),
         sort_prefix: None,
         ascending: true,
     };
+    store
+        .query_page::<ProductForSourcing>(&query, 1000, cursor)
+        .await
+        .map_err(|e| ApiError::from(e).context("reading a category's products"))
+}
+
+/// Listed products of `category_id` (GSI1), oldest first.
+pub async fn products_in_category(
+    store: &Store,
+    category_id: &str,
+) -> ApiResult<Vec<ProductForSourcing>> {
     let mut products = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..MAX_PAGES_PER_CATEGORY {
-        let page = store
-            .query_page::<ProductForSourcing>(&query, 1000, cursor.as_deref())
-            .await
-            .map_err(|e| ApiError::from(e).context("reading a category's products"))?;
+        let page = category_page(store, category_id, cursor.as_deref()).await?;
         products.extend(page.items);
         cursor = page.next_cursor;
         if cursor.is_none() {
@@ -43,21 +52,46 @@ pub async fn products_in_category(
     Ok(products)
 }
 
+/// What [`load`] found.
+pub enum Candidates {
+    /// Every candidate, with its organization and products.
+    Loaded(Vec<Candidate>),
+    /// More sellers than the limit asked for: reading stopped there, before
+    /// any organization was read (matching goes to the background).
+    MoreThan(usize),
+}
+
 /// Every seller listing in `categories` (but `buyer_org_id`), with those
-/// products.
+/// products. With `stop_above`, reading stops as soon as more sellers than
+/// that are seen: the request that publishes only needs to know the
+/// matching is large, and the background worker reads everything.
 pub async fn load(
     store: &Store,
     categories: &[String],
     buyer_org_id: &str,
-) -> ApiResult<Vec<Candidate>> {
+    stop_above: Option<usize>,
+) -> ApiResult<Candidates> {
     let mut by_seller: BTreeMap<String, Vec<ProductForSourcing>> = BTreeMap::new();
     for category in categories {
-        for product in products_in_category(store, category).await? {
-            if product.seller_org_id != buyer_org_id {
-                by_seller
-                    .entry(product.seller_org_id.clone())
-                    .or_default()
-                    .push(product);
+        let mut cursor: Option<String> = None;
+        for _ in 0..MAX_PAGES_PER_CATEGORY {
+            let page = category_page(store, category, cursor.as_deref()).await?;
+            for product in page.items {
+                if product.seller_org_id != buyer_org_id {
+                    by_seller
+                        .entry(product.seller_org_id.clone())
+                        .or_default()
+                        .push(product);
+                }
+            }
+            if let Some(limit) = stop_above
+                && by_seller.len() > limit
+            {
+                return Ok(Candidates::MoreThan(limit));
+            }
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
             }
         }
     }
@@ -78,11 +112,12 @@ pub async fn load(
                 .map_err(|e| ApiError::from(e).context("reading the candidates' organizations"))?,
         );
     }
-    Ok(orgs
-        .into_iter()
-        .filter_map(|org| {
-            let products = by_seller.remove(&org.id)?;
-            Some(Candidate { org, products })
-        })
-        .collect())
+    Ok(Candidates::Loaded(
+        orgs.into_iter()
+            .filter_map(|org| {
+                let products = by_seller.remove(&org.id)?;
+                Some(Candidate { org, products })
+            })
+            .collect(),
+    ))
 }

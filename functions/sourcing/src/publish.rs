@@ -20,6 +20,8 @@ use shared::store::{TransactWriteItem, Transaction};
 use utoipa::ToSchema;
 
 use crate::SourcingState;
+use crate::access;
+use crate::candidates::{self, Candidates};
 use crate::matching::{self, Criteria, MatchResult};
 use crate::model::{
     INVITATION_TYPE, InvitationRecord, InvitationStatus, MATCH_SK_PREFIX, MATCH_TYPE, MatchRecord,
@@ -27,7 +29,6 @@ use crate::model::{
     match_key, org_pk, rfq_pk,
 };
 use crate::rfqs::{RfqView, check_if_match, load, with_etag};
-use crate::{access, candidates};
 
 /// Writes per transaction when storing matches and invitations.
 const WRITES_PER_BATCH: usize = 25;
@@ -81,24 +82,35 @@ pub async fn publish_rfq(
     }
     let buyer =
         access::require_verified(&state.store, &org_id, "publish requests for quotation").await?;
-    let candidates = load_candidates(&state, &current).await?;
-    if let Some(queue) = &state.matching_queue
-        && candidates.len() > state.background_matching_above
-    {
-        let matching =
-            queue_matching(&state, queue, &current, &caller.actor(), candidates.len()).await?;
-        return Ok(with_etag(matching).with_status(StatusCode::ACCEPTED));
-    }
+    // With a worker to hand over to, reading stops as soon as the matching
+    // is known to be large.
+    let stop_above = state
+        .matching_queue
+        .as_ref()
+        .map(|_| state.background_matching_above);
+    let candidates = match load_candidates(&state, &current, stop_above).await? {
+        Candidates::Loaded(candidates) => candidates,
+        Candidates::MoreThan(limit) => {
+            let queue = state
+                .matching_queue
+                .as_ref()
+                .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no matching queue")))?;
+            let matching = queue_matching(&state, queue, &current, &caller.actor(), limit).await?;
+            return Ok(with_etag(matching).with_status(StatusCode::ACCEPTED));
+        }
+    };
     let next =
         finish_publishing(&state, &current, &candidates, &caller.actor(), &buyer.name).await?;
     Ok(with_etag(next))
 }
 
-/// The candidate suppliers of the RFQ's categories (not the buyer itself).
+/// The candidate suppliers of the RFQ's categories (not the buyer itself);
+/// with `stop_above`, only whether there are more than that many.
 pub(crate) async fn load_candidates(
     state: &SourcingState,
     rfq: &RfqRecord,
-) -> ApiResult<Vec<crate::matching::Candidate>> {
+    stop_above: Option<usize>,
+) -> ApiResult<Candidates> {
     let mut categories: Vec<String> = rfq
         .content
         .lines
@@ -107,7 +119,7 @@ pub(crate) async fn load_candidates(
         .collect();
     categories.sort();
     categories.dedup();
-    candidates::load(&state.store, &categories, &rfq.buyer_org_id).await
+    candidates::load(&state.store, &categories, &rfq.buyer_org_id, stop_above).await
 }
 
 /// What the matching worker is asked to finish.
@@ -128,7 +140,7 @@ async fn queue_matching(
     queue: &crate::MatchingQueue,
     current: &RfqRecord,
     actor: &Actor,
-    candidates: usize,
+    more_than: usize,
 ) -> ApiResult<RfqRecord> {
     let mut next = current.clone();
     next.status = RfqStatus::Matching;
@@ -140,7 +152,7 @@ async fn queue_matching(
         AuditAction::RfqMatchingQueued,
     )
     .target(format!("rfq:{}", current.id))
-    .details(serde_json::json!({ "candidates": candidates }));
+    .details(serde_json::json!({ "candidatesMoreThan": more_than }));
     move_rfq(
         state,
         &next,
@@ -178,7 +190,7 @@ async fn queue_matching(
             "the matching queue refused the message"
         )));
     }
-    tracing::info!(candidates, "matching queued");
+    tracing::info!(candidates_more_than = more_than, "matching queued");
     Ok(next)
 }
 

@@ -599,18 +599,10 @@ pub struct RfqFilter {
     status: Option<RfqStatus>,
     /// Items per page, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "shared::http::page_limit")]
     limit: Option<u32>,
     /// `pagination.nextCursor` of the previous page.
     cursor: Option<String>,
-}
-
-/// `?limit=&cursor=` as the list documents them: a limit outside 1 to 100
-/// is a 400, not quietly clamped.
-pub(crate) fn page_params(limit: Option<u32>, cursor: Option<String>) -> ApiResult<PageParams> {
-    if limit.is_some_and(|l| !(1..=PageParams::MAX_LIMIT).contains(&l)) {
-        return Err(ApiError::bad_request("limit must be from 1 to 100"));
-    }
-    Ok(PageParams { limit, cursor })
 }
 
 /// The buyer's RFQs, newest first. Needs `rfq:read`.
@@ -638,7 +630,10 @@ pub async fn list_rfqs(
     ApiQuery(filter): ApiQuery<RfqFilter>,
 ) -> ApiResult<ApiResponse<Vec<RfqView>>> {
     access::require(&state.store, &caller, &org_id, Permission::RfqRead).await?;
-    let page_params = page_params(filter.limit, filter.cursor.clone())?;
+    let page_params = PageParams {
+        limit: filter.limit,
+        cursor: filter.cursor.clone(),
+    };
     let limit = page_params.limit();
     let mut refinement = QueryRefinement::default();
     let mut conditions = vec!["#type = :type".to_owned()];

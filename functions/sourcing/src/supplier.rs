@@ -193,6 +193,7 @@ pub(crate) async fn invited_view(
 pub struct InvitationFilter {
     /// Items per page, 1 to 100 (default 20).
     #[param(minimum = 1, maximum = 100)]
+    #[serde(default, deserialize_with = "shared::http::page_limit")]
     limit: Option<u32>,
     /// `pagination.nextCursor` of the previous page.
     cursor: Option<String>,
@@ -221,7 +222,10 @@ pub async fn list_invitations(
     ApiQuery(filter): ApiQuery<InvitationFilter>,
 ) -> ApiResult<ApiResponse<Vec<RfqInvitationView>>> {
     access::require(&state.store, &caller, &org_id, Permission::RfqRead).await?;
-    let page_params = crate::rfqs::page_params(filter.limit, filter.cursor)?;
+    let page_params = shared::http::PageParams {
+        limit: filter.limit,
+        cursor: filter.cursor,
+    };
     let limit = page_params.limit();
     // Invitation keys end in the RFQ's id, a ULID: newest RFQ first.
     let query = PartitionQuery {

@@ -11,6 +11,7 @@ use shared::audit::Actor;
 
 use crate::SourcingState;
 use crate::access;
+use crate::candidates::Candidates;
 use crate::model::RfqStatus;
 use crate::publish::{MatchingMessage, finish_publishing, load_candidates};
 use crate::rfqs::load;
@@ -56,9 +57,13 @@ async fn finish(state: &SourcingState, message: &MatchingMessage) -> anyhow::Res
     let buyer = access::org(&state.store, &rfq.buyer_org_id)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
-    let candidates = load_candidates(state, &rfq)
+    let candidates = match load_candidates(state, &rfq, None)
         .await
-        .map_err(|e| anyhow::anyhow!("{e:?}").context("loading the candidates"))?;
+        .map_err(|e| anyhow::anyhow!("{e:?}").context("loading the candidates"))?
+    {
+        Candidates::Loaded(candidates) => candidates,
+        Candidates::MoreThan(_) => anyhow::bail!("candidates were counted, not loaded"),
+    };
     finish_publishing(state, &rfq, &candidates, &actor, &buyer.name)
         .await
         .map_err(|e| anyhow::anyhow!("{e:?}").context("finishing the matching"))?;

@@ -10,6 +10,7 @@
 //!   blocklist and the escalation to a temporary generation ban.
 //! - [`publish`] and [`garments`]: a ready design sold as a made-to-order
 //!   garment, created by catalog's own command; print readiness at 150 DPI.
+//! - [`grants`]: a design's owner lets a seller organization publish it.
 //! - [`manufacturing`]: paid order lines of design products made by the
 //!   print partner (the `studio-manufacturing` worker, fed by the queue the
 //!   stream puts paid orders on), the seller's view of them.
@@ -21,6 +22,7 @@ pub mod designs;
 pub mod gallery;
 pub mod garments;
 pub mod generator;
+pub mod grants;
 pub mod limits;
 pub mod manufacturing;
 pub mod model;
@@ -330,6 +332,10 @@ fn api() -> OpenApiRouter<StudioState> {
         .routes(routes!(gallery::list_gallery))
         // POST /v1/designs/{designId}/publish
         .routes(routes!(publish::publish_design))
+        // GET /v1/designs/{designId}/grants
+        .routes(routes!(grants::list_grants))
+        // PUT, DELETE /v1/designs/{designId}/grants/{orgId}
+        .routes(routes!(grants::grant_design, grants::revoke_grant))
         // GET /v1/orgs/{orgId}/manufacturing-orders
         .routes(routes!(manufacturing::list_manufacturing_orders))
         // GET /v1/orgs/{orgId}/manufacturing-orders/{manufacturingOrderId}

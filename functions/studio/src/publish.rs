@@ -124,30 +124,41 @@ pub async fn publication(
     store.get::<PublicationRecord>(&pk, sk).await
 }
 
-/// The design as its publisher may use it: 404 unless the caller owns it
-/// (a private design of someone else does not exist for the caller).
+/// The design as a publisher for `seller_org_id` may use it: the caller
+/// owns it, or the owner granted that organization the right to publish it
+/// (`crate::grants`). Someone else's design is a 404 unless the caller may
+/// see it (a gallery design: 403).
 async fn publishable(
     store: &Store,
     principal: &Principal,
     design_id: &str,
+    seller_org_id: &str,
 ) -> ApiResult<DesignRecord> {
     let design = designs::find(store, design_id)
         .await?
         .ok_or_else(|| ApiError::not_found("no such design"))?;
-    if design.owner_id == principal.user_id {
+    if design.owner_id == principal.user_id
+        || crate::grants::granted(store, design_id, seller_org_id).await?
+    {
         return Ok(design);
     }
     if design.listed() {
         return Err(ApiError::forbidden(
-            "only the design's owner may publish it",
+            "only the design's owner, or an organization the owner granted it to, may publish it",
         ));
     }
     Err(ApiError::not_found("no such design"))
 }
 
-/// Refuses a design that is not ready, or whose image is too small for the
+/// Refuses a design held for review, not ready, or whose image is too small for the
 /// garment's print area.
 fn check_printable(design: &DesignRecord, garment: Garment) -> ApiResult<()> {
+    if design.held_at.is_some() {
+        return Err(ApiError::invalid_field(
+            "designId",
+            "the design is held for review by moderators; it can be published once cleared",
+        ));
+    }
     match design.status {
         DesignStatus::Ready => {}
         DesignStatus::Generating => {
@@ -303,10 +314,10 @@ async fn create_or_find(
         (status = 201, description = "The product was created, made to order", body = Envelope<PublishedDesign>),
         (status = 200, description = "The design is this garment of this seller already: the existing product", body = Envelope<PublishedDesign>),
         (status = 401, description = "Not signed in", body = ErrorEnvelope),
-        (status = 403, description = "No product:write permission in the organization, or not the design's owner", body = ErrorEnvelope),
+        (status = 403, description = "No product:write permission in the organization, or a gallery design neither the caller's nor granted to the organization", body = ErrorEnvelope),
         (status = 404, description = "No such design (or a private design of someone else), or no such organization", body = ErrorEnvelope),
         (status = 409, description = "The design is still being drawn, the SKU is another product's, or a request with this Idempotency-Key is in progress", body = ErrorEnvelope),
-        (status = 422, description = "A field is not valid, the design failed or was blocked, or its image is too small for the garment's print area at 150 DPI (on `garment`)", body = ErrorEnvelope),
+        (status = 422, description = "A field is not valid, the design failed, was blocked or is held for review, or its image is too small for the garment's print area at 150 DPI (on `garment`)", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all, fields(design_id = %design_id))]
@@ -335,7 +346,7 @@ pub async fn publish_design(
             Permission::ProductWrite,
         )
         .await?;
-    let design = publishable(&state.store, &principal, &design_id).await?;
+    let design = publishable(&state.store, &principal, &design_id, &request.seller_org_id).await?;
     check_printable(&design, garment)?;
     let claim = match &idempotency_key {
         Some(key) => {

@@ -495,6 +495,14 @@ async fn every_sample_event_reaches_its_handlers_work() {
     j.bind("01JDD0DES1GN00000000000000", text(&sold["id"]));
     let published = j.run("studio/design-publish.json", Some(ada), 201).await;
     assert_eq!(published["madeToOrder"], true, "{published}");
+    // Ada lets her org publish the design (as she could anyway), lists the
+    // grant, and takes it back.
+    let granted = j.run("studio/design-grant.json", Some(ada), 201).await;
+    assert_eq!(granted["designId"], sold["id"], "{granted}");
+    let grants = j.run("studio/design-grants.json", Some(ada), 200).await;
+    assert_eq!(grants[0]["orgId"], granted["orgId"], "{grants}");
+    j.run("studio/design-grant-revoke.json", Some(ada), 204)
+        .await;
     // Nothing of it is sold yet: no manufacturing order (the journey of
     // one is tests/tests/api/manufacturing.rs).
     let made = j

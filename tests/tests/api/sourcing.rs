@@ -1815,4 +1815,12 @@ async fn a_large_candidate_set_is_matched_in_the_background() {
         .filter(|a| a.starts_with("rfq.matching") || *a == "rfq.published")
         .collect();
     assert_eq!(actions.len(), 2, "{actions:?}");
+    // The request only learnt that there were more than the limit.
+    let queued = audit.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "rfq.matching_queued")
+        .unwrap();
+    assert_eq!(queued["details"]["candidatesMoreThan"], 1, "{queued}");
 }

@@ -1,7 +1,7 @@
 //! Publishing a design: a made-to-order catalog product created under
 //! catalog's rules, found by search; what may not be published and by whom.
 
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode};
 use bodega_tests::{TestApp, design_body, publish_body, spawn_app, unique_email};
 use serde_json::{Value, json};
 use shared::store::Value as Attr;
@@ -196,4 +196,131 @@ async fn an_image_too_small_for_the_print_area_is_refused() {
     app.drain_stream().await;
     let listed = app.list_products(&format!("sellerOrgId={}", s.org)).await;
     assert_eq!(listed.assert_ok(StatusCode::OK), &json!([]));
+}
+
+#[tokio::test]
+async fn an_owner_grants_an_organization_the_right_to_publish_a_private_design_and_takes_it_back() {
+    let app = spawn_app().await;
+    // A designer with a private design, and a seller org she is not in.
+    let designer = app.signed_in_as(&unique_email("designer")).await;
+    let mut private = design_body("Licensed");
+    private["isPublic"] = json!(false);
+    let design_id = id_of(&app.ready_design(&designer, &private).await, "id");
+    let s = seller(&app).await;
+    let body = publish_body(&s.org, &s.category);
+    let grants = format!("/v1/designs/{design_id}/grants");
+    let grant = format!("{grants}/{}", s.org);
+
+    // Without a grant the seller cannot see it; nor grant it to itself.
+    app.publish_design(&s.token, &design_id, &body, None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.call(Method::PUT, &grant, Some(&s.token), None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.call(Method::GET, &grants, Some(&s.token), None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    // An organization that does not exist cannot be granted.
+    app.call(
+        Method::PUT,
+        &format!("{grants}/01JDZZNOSUCHORG00000000000"),
+        Some(&designer),
+        None,
+    )
+    .await
+    .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    // Granted (once, however often sent), listed, audited on both sides.
+    let first = app.call(Method::PUT, &grant, Some(&designer), None).await;
+    assert_eq!(
+        first.assert_ok(StatusCode::CREATED)["orgId"],
+        s.org.as_str()
+    );
+    let again = app.call(Method::PUT, &grant, Some(&designer), None).await;
+    assert_eq!(
+        again.assert_ok(StatusCode::OK)["grantedAt"],
+        first.body["data"]["grantedAt"]
+    );
+    let listed = app.call(Method::GET, &grants, Some(&designer), None).await;
+    let listed = listed.assert_ok(StatusCode::OK).as_array().unwrap().clone();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["orgId"], s.org.as_str());
+    let trail = app.org_audit(&s.token, &s.org, "").await;
+    let trail = trail.assert_ok(StatusCode::OK).to_string();
+    assert!(trail.contains("studio.design_granted"), "{trail}");
+
+    // Now a member with product:write publishes it; one without cannot.
+    let viewer_email = unique_email("viewer");
+    let (viewer, _) = app
+        .joins_org(&s.token, &s.org, &viewer_email, "member", &["viewer"])
+        .await;
+    app.publish_design(&viewer, &design_id, &body, None)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    let published = app.publish_design(&s.token, &design_id, &body, None).await;
+    let product_id = id_of(published.assert_ok(StatusCode::CREATED), "productId");
+    // The grant is for that org only: publishing for another org of the
+    // same member is refused.
+    let other_org = app.new_org(&s.token, "seller").await;
+    let elsewhere = publish_body(&other_org, &s.category);
+    app.publish_design(&s.token, &design_id, &elsewhere, None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+
+    // Taken back: no new publication, the product stays; taking it back
+    // twice is harmless.
+    let revoked = app
+        .call(Method::DELETE, &grant, Some(&designer), None)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    let revoked = app
+        .call(Method::DELETE, &grant, Some(&designer), None)
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT, "{}", revoked.body);
+    let mut hoodie = body.clone();
+    hoodie["garment"] = json!("long-sleeve");
+    app.publish_design(&s.token, &design_id, &hoodie, None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    app.get_product(&product_id).await.assert_ok(StatusCode::OK);
+    let listed = app.call(Method::GET, &grants, Some(&designer), None).await;
+    assert_eq!(listed.assert_ok(StatusCode::OK), &json!([]));
+    let trail = app.org_audit(&s.token, &s.org, "").await;
+    let trail = trail.assert_ok(StatusCode::OK).to_string();
+    assert!(trail.contains("studio.design_grant_revoked"), "{trail}");
+}
+
+#[tokio::test]
+async fn a_design_held_for_review_is_not_published() {
+    let app = spawn_app().await;
+    let s = seller(&app).await;
+    let design_id = id_of(
+        &app.ready_design(&s.token, &design_body("Held")).await,
+        "id",
+    );
+    app.set_stored_attribute(
+        &format!("DESIGN#{design_id}"),
+        "DESIGN",
+        "heldAt",
+        Attr::S("2026-11-27T00:00:00Z".into()),
+    )
+    .await;
+    let refused = app
+        .publish_design(
+            &s.token,
+            &design_id,
+            &publish_body(&s.org, &s.category),
+            None,
+        )
+        .await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert!(
+        refused.body["error"]["fields"]["designId"][0]
+            .as_str()
+            .unwrap()
+            .contains("held for review"),
+        "{}",
+        refused.body
+    );
 }
