@@ -161,6 +161,23 @@ async fn enrolment_turns_on_a_second_step_whose_codes_work_once() {
 }
 
 #[tokio::test]
+async fn a_password_reset_does_not_skip_the_second_factor() {
+    let app = spawn_app().await;
+    let account = app.enrolled(&unique_email("mfa-reset")).await;
+    app.request_password_reset(&account.email)
+        .await
+        .assert_ok(StatusCode::ACCEPTED);
+    let code = bodega_tests::only_email_to(&account.email, "Reset your password")
+        .await
+        .code();
+    let new_password = "a brand new passphrase for this";
+    data(&app.reset_password(&code, new_password).await);
+    let answer = data(&app.login(&account.email, new_password).await);
+    assert_eq!(answer["mfaRequired"], true, "{answer}");
+    assert!(answer.get("accessToken").is_none(), "{answer}");
+}
+
+#[tokio::test]
 async fn a_set_up_not_confirmed_within_15_minutes_lapses() {
     let app = spawn_app().await;
     let token = app.signed_in_as(&unique_email("mfa-late")).await;
@@ -572,9 +589,30 @@ async fn an_org_that_requires_mfa_refuses_its_owners_and_admins_without_it() {
             .await
             .assert_error(StatusCode::FORBIDDEN, "MFA_REQUIRED");
     }
+    // In every context: the mail templates of the org too.
+    let templates = format!("/v1/orgs/{org}/templates");
+    app.call(axum::http::Method::GET, &templates, Some(&admin), None)
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "MFA_REQUIRED");
     // Members of other roles, and the owner signed in with it, are not held.
     data(&app.get_org(&member, &org).await);
     data(&app.members(&owner_mfa, &org).await);
+    data(
+        &app.call(axum::http::Method::GET, &templates, Some(&owner_mfa), None)
+            .await,
+    );
+    // Nor are the organization's API keys (no person signs in with them).
+    let (key, _) = app.new_api_key(&owner_mfa, &org, &["org:read"]).await;
+    let by_key = app
+        .request(
+            axum::http::Method::GET,
+            &format!("/v1/orgs/{org}"),
+            bodega_tests::Auth::ApiKeyHeader(&key),
+            None,
+            &[],
+        )
+        .await;
+    data(&by_key);
     // The admin's other organization does not require it.
     let own = app.new_org(&admin, "buyer").await;
     data(&app.get_org(&admin, &own).await);
