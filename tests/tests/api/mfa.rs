@@ -661,3 +661,53 @@ async fn an_org_that_requires_mfa_refuses_its_owners_and_admins_without_it() {
     assert_eq!(data(&lifted)["requireMfa"], false);
     data(&app.get_org(&owner.token, &org).await);
 }
+
+/// The same API over the same table, with another MFA key set.
+fn with_mfa_keys(app: &TestApp, json: &str) -> TestApp {
+    let mut services = app.services.clone();
+    let mut config = (*services.config).clone();
+    config.mfa_keys = Some(shared::config::SecretSource::Inline(json.to_owned()));
+    services.config = std::sync::Arc::new(config);
+    TestApp::new(services)
+}
+
+#[tokio::test]
+async fn a_rotated_key_set_reseals_each_secret_at_its_next_sign_in() {
+    let app = spawn_app().await;
+    let account = app.enrolled(&unique_email("mfa-rotate")).await;
+    let user_id = app.user_id(&account.token).await;
+    let Some(shared::config::SecretSource::Inline(old)) = app.services.config.mfa_keys.clone()
+    else {
+        panic!("the stack sets MFA_ENCRYPTION_KEYS");
+    };
+    let old: Value = serde_json::from_str(&old).unwrap();
+    let new: Value =
+        serde_json::from_str(&identity::mfa::cipher::generate_key_set_json("rotated")).unwrap();
+    let rotated = json!({ "activeKid": "rotated", "keys": [new["keys"][0], old["keys"][0]] });
+    let stored_kid = |app: &TestApp| {
+        let app_table = app.services.store.clone();
+        let user_id = user_id.clone();
+        async move {
+            let item = app_table
+                .get_raw(&format!("USER#{user_id}"), "MFA")
+                .await
+                .unwrap()
+                .unwrap();
+            match item.get("secretKeyId") {
+                Some(AttributeValue::S(kid)) => kid.clone(),
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    assert_eq!(stored_kid(&app).await, old["activeKid"].as_str().unwrap());
+
+    // Both keys: the old secret opens, and is sealed anew with the new key.
+    let both = with_mfa_keys(&app, &rotated.to_string());
+    both.clock.advance(Duration::from_secs(30));
+    both.signed_in_with_mfa(&account).await;
+    assert_eq!(stored_kid(&both).await, "rotated");
+    // The old key retired: sign-in still works.
+    let only_new = with_mfa_keys(&app, &new.to_string());
+    only_new.clock.advance(Duration::from_secs(60));
+    only_new.signed_in_with_mfa(&account).await;
+}
