@@ -251,6 +251,8 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # amendment's times only move later (closing at least 24 h from now) and its
 # window fits the closing time.
 # Milestones: an excursion needs its temperature.
+# Two-factor sign-in: a code must be the authenticator's current one (only
+# the app knows it), and exactly one of code and recoveryCode is sent.
 # Address books: an address's required fields and formats (postal code,
 # phone, country code) are checkout's validation, not in the schema; a
 # default is moved, never unset alone.
@@ -262,7 +264,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # And integers written with a fraction of zero (2.0), which JSON Schema
 # counts as integers and the API refuses (422).
 [[operations]]
-include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression|create_design|update_design|publish_design|create_rfq|update_rfq|publish_rfq|submit_proposal|revise_proposal|decline_invitation|award_rfq|post_rfq_message|record_milestone|add_my_address|update_my_address|add_org_address|update_org_address|hide_review|report_review|hide_design|report_design|update_my_profile|shortlist_proposals|create_amendment)$"
+include-operation-id-regex = "^(list_products|search|order_stats|verify_email|reset_password|accept_invitation|register|create_api_key|update_org|update_member|create_invitation|advance_fulfilment|checkout|create_upload|create_category|update_category|create_product|bulk_create_products|update_product|bulk_update_products|add_item|set_quantity|create_review|update_review|adjust_stock|create_template|update_template|preview_template|submit_template|send_template|test_send_template|create_send|reject_version|approve_version|put_policy|remove_suppression|create_design|update_design|publish_design|create_rfq|update_rfq|publish_rfq|submit_proposal|revise_proposal|decline_invitation|award_rfq|post_rfq_message|record_milestone|add_my_address|update_my_address|add_org_address|update_org_address|hide_review|report_review|hide_design|report_design|update_my_profile|shortlist_proposals|create_amendment|confirm_totp_enrolment|regenerate_recovery_codes|remove_mfa|complete_sign_in)$"
 checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 409, 412, 413, 415, 422, 429, "5xx"]
 
 # Bulk calls answer 200 with a result per product: a refused product is a

@@ -688,6 +688,17 @@ signing_keys = json.dumps(
     {"activeKid": kid, "keys": [{"kid": kid, "privateKeyPem": pem}]},
     separators=(",", ":"),
 )
+# The key set that seals TOTP secrets (AES-256-GCM), made once per run dir
+# like the signing key; in AWS it is a Secrets Manager secret.
+mfa_path = os.path.join(run_dir, "mfa-keys.json")
+if not os.path.exists(mfa_path):
+    import base64, secrets
+    with open(mfa_path, "w") as f:
+        json.dump({"activeKid": kid, "keys": [
+            {"kid": kid, "key": base64.b64encode(secrets.token_bytes(32)).decode()}]}, f,
+            separators=(",", ":"))
+with open(mfa_path) as f:
+    mfa_keys = f.read().strip()
 values = [
     ("AWS_REGION", "us-east-1"),
     ("AWS_DEFAULT_REGION", "us-east-1"),
@@ -719,6 +730,7 @@ values = [
     ("SOURCING_MATCHING_QUEUE_URL", moto + "/123456789012/bodega-local-sourcing-matching"),
     ("TOKEN_ISSUER", "bodega-local"),
     ("JWT_SIGNING_KEYS", signing_keys),
+    ("MFA_ENCRYPTION_KEYS", mfa_keys),
     ("STRIPE_API_BASE", "http://127.0.0.1:" + e["STRIPE_PORT"]),
     ("STRIPE_SECRET_KEY", "sk_test_bodegalocal"),
     ("STRIPE_WEBHOOK_SECRET", "whsec_bodegalocal"),

@@ -58,6 +58,19 @@ pub enum AuditAction {
     SignedOutEverywhere,
     #[serde(rename = "session.revoked")]
     SessionRevoked,
+    /// Two-factor sign-in (TOTP) was turned on; the person is emailed.
+    #[serde(rename = "mfa.enabled")]
+    MfaEnabled,
+    /// Two-factor sign-in was turned off; the person is emailed.
+    #[serde(rename = "mfa.disabled")]
+    MfaDisabled,
+    /// A recovery code was used to sign in or to turn two-factor sign-in
+    /// off (details: how many are left); the person is emailed.
+    #[serde(rename = "mfa.recovery_code_used")]
+    MfaRecoveryCodeUsed,
+    /// New recovery codes replaced the old ones; the person is emailed.
+    #[serde(rename = "mfa.recovery_codes_regenerated")]
+    MfaRecoveryCodesRegenerated,
     #[serde(rename = "template.created")]
     TemplateCreated,
     #[serde(rename = "template.updated")]

@@ -63,6 +63,10 @@ pub struct AuthLimits {
     /// Reset requests and verification resends per email address
     /// (`AUTH_LIMIT_EMAILS_PER_ADDRESS`, 5): how many codes one mailbox gets.
     pub emails_per_address: u64,
+    /// Wrong authenticator or recovery codes per account
+    /// (`AUTH_LIMIT_MFA_FAILURES_PER_USER`, 5): at most 5 guesses of a
+    /// 6-digit code per window, however many sign-in challenges they use.
+    pub mfa_failures_per_user: u64,
 }
 
 impl Default for AuthLimits {
@@ -75,6 +79,7 @@ impl Default for AuthLimits {
             registrations_per_email: 5,
             reset_requests_per_ip: 200,
             emails_per_address: 5,
+            mfa_failures_per_user: 5,
         }
     }
 }
@@ -97,6 +102,7 @@ impl AuthLimits {
             ),
             ("RESET_REQUESTS_PER_IP", &mut limits.reset_requests_per_ip),
             ("EMAILS_PER_ADDRESS", &mut limits.emails_per_address),
+            ("MFA_FAILURES_PER_USER", &mut limits.mfa_failures_per_user),
         ] {
             let variable = format!("AUTH_LIMIT_{name}");
             if let Some(raw) = get(&variable) {
@@ -164,6 +170,11 @@ pub struct Config {
     /// (`SOURCING_BACKGROUND_MATCHING_ABOVE`, default 500).
     pub sourcing_background_matching_above: usize,
     pub signing_keys: SigningKeysSource,
+    /// The key set that encrypts TOTP secrets at rest
+    /// (`MFA_ENCRYPTION_KEYS`, or the Secrets Manager secret
+    /// `MFA_ENCRYPTION_KEYS_SECRET_ID`); read by identity only. Unset:
+    /// two-factor sign-in answers 503.
+    pub mfa_keys: Option<SecretSource>,
     pub stripe: StripeConfig,
     /// Path-style S3 addressing, for S3-compatible endpoints on an IP address.
     pub s3_force_path_style: bool,
@@ -212,6 +223,14 @@ impl Config {
         };
 
         let stripe = stripe_config(&get, &mut problems);
+        let mfa_keys = match (
+            get("MFA_ENCRYPTION_KEYS"),
+            get("MFA_ENCRYPTION_KEYS_SECRET_ID"),
+        ) {
+            (Some(inline), _) => Some(SecretSource::Inline(inline)),
+            (None, Some(secret)) => Some(SecretSource::Secret(secret)),
+            (None, None) => None,
+        };
 
         let mut seconds =
             |name: &str, default: u64, range: std::ops::RangeInclusive<u64>| match get(name) {
@@ -302,6 +321,7 @@ impl Config {
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(500),
                 signing_keys,
+                mfa_keys,
                 stripe,
                 s3_force_path_style,
                 version: get("BODEGA_VERSION")
@@ -485,6 +505,26 @@ mod tests {
         pairs.push(("STRIPE_WEBHOOK_SECRET", "whsec_PRIVATE"));
         let config = Config::from_lookup(lookup(&pairs)).unwrap();
         assert!(!format!("{config:?}").contains("PRIVATE"));
+    }
+
+    #[test]
+    fn mfa_keys_are_optional_inline_or_in_secrets_manager() {
+        let config = Config::from_lookup(lookup(COMPLETE)).unwrap();
+        assert_eq!(config.mfa_keys, None);
+        assert_eq!(config.auth_limits.mfa_failures_per_user, 5);
+        let mut pairs = COMPLETE.to_vec();
+        pairs.push(("MFA_ENCRYPTION_KEYS_SECRET_ID", "arn:mfa"));
+        pairs.push(("AUTH_LIMIT_MFA_FAILURES_PER_USER", "3"));
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert_eq!(
+            config.mfa_keys,
+            Some(SecretSource::Secret("arn:mfa".into()))
+        );
+        assert_eq!(config.auth_limits.mfa_failures_per_user, 3);
+        pairs.push(("MFA_ENCRYPTION_KEYS", "PRIVATE-MFA-KEYS"));
+        let config = Config::from_lookup(lookup(&pairs)).unwrap();
+        assert!(matches!(config.mfa_keys, Some(SecretSource::Inline(_))));
+        assert!(!format!("{config:?}").contains("PRIVATE-MFA-KEYS"));
     }
 
     #[test]

@@ -596,6 +596,7 @@ mod tests {
             user_id: "u".into(),
             role,
             session_id: None,
+            mfa: false,
         };
         assert!(claims_to_moderate(&principal(PlatformRole::Moderator)).is_ok());
         assert!(claims_to_moderate(&principal(PlatformRole::Admin)).is_ok());

@@ -29,6 +29,7 @@ pub use diff::line_diff;
 pub use dynamo::PrivateDynamo;
 pub use endpoints::catalog::{made_to_order_product, product_body};
 pub use endpoints::identity::{MY_ADDRESSES, address_body, org_addresses};
+pub use endpoints::mfa::{Authenticator, Enrolled, totp};
 pub use endpoints::orders::checkout_body;
 pub use endpoints::studio::{design_body, publish_body};
 pub use http::http_request;

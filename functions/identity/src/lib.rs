@@ -13,6 +13,7 @@ mod jwks;
 pub mod limits;
 mod login;
 pub mod members;
+pub mod mfa;
 mod moderators;
 mod one_time;
 pub mod org;
@@ -28,9 +29,11 @@ mod verification;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::TokenKeys;
+use shared::config::SecretSource;
 use shared::mail::Mailer;
 use shared::ratelimit::RateLimiter;
 use shared::store::Store;
@@ -46,10 +49,53 @@ pub struct IdentityState {
     pub limits: limits::Limits,
     pub session_ttl: Duration,
     pub public_app_url: Option<String>,
+    /// The keys that seal TOTP secrets; none: two-factor sign-in answers 503.
+    pub mfa_keys: Option<Arc<mfa::cipher::MfaKeys>>,
 }
 
 impl IdentityState {
+    /// The state with the MFA key set given as configuration holds it
+    /// inline (`MFA_ENCRYPTION_KEYS`: the devserver, tests); a key set kept
+    /// in Secrets Manager needs [`IdentityState::init`].
     pub fn new(services: &shared::Services) -> Self {
+        let mfa_keys = match &services.config.mfa_keys {
+            Some(SecretSource::Inline(json)) => Some(json.as_str()),
+            Some(SecretSource::Secret(_)) => {
+                tracing::warn!(
+                    "the MFA key set is in Secrets Manager: IdentityState::init reads it"
+                );
+                None
+            }
+            None => None,
+        }
+        .map(|json| {
+            mfa::cipher::MfaKeys::from_json(json)
+                .map(Arc::new)
+                .expect("MFA_ENCRYPTION_KEYS is a valid key set")
+        });
+        Self::with_mfa_keys(services, mfa_keys)
+    }
+
+    /// For the Lambda: the MFA key set read from Secrets Manager when it is
+    /// kept there; a key set that does not parse stops the start.
+    pub async fn init(services: &shared::Services) -> anyhow::Result<Self> {
+        let mfa_keys = match &services.config.mfa_keys {
+            Some(source) => {
+                let json =
+                    shared::services::read_secret(source, &services.sdk, "the MFA key set").await?;
+                Some(Arc::new(
+                    mfa::cipher::MfaKeys::from_json(&json).context("loading the MFA key set")?,
+                ))
+            }
+            None => None,
+        };
+        Ok(Self::with_mfa_keys(services, mfa_keys))
+    }
+
+    fn with_mfa_keys(
+        services: &shared::Services,
+        mfa_keys: Option<Arc<mfa::cipher::MfaKeys>>,
+    ) -> Self {
         Self {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
@@ -58,6 +104,7 @@ impl IdentityState {
             limits: limits::Limits::from(services.config.auth_limits),
             session_ttl: services.config.session_ttl,
             public_app_url: services.config.public_app_url.clone(),
+            mfa_keys,
         }
     }
 }
@@ -86,6 +133,8 @@ fn api() -> OpenApiRouter<IdentityState> {
         .routes(routes!(register::register))
         // POST /v1/auth/login
         .routes(routes!(login::login))
+        // POST /v1/auth/login/mfa
+        .routes(routes!(mfa::sign_in::complete_sign_in))
         // POST /v1/auth/refresh
         .routes(routes!(session::routes::refresh))
         // POST /v1/auth/logout
@@ -125,6 +174,14 @@ fn api() -> OpenApiRouter<IdentityState> {
         .routes(routes!(session::routes::revoke_session))
         // GET /v1/me/audit
         .routes(routes!(audit_trail::list_my_audit))
+        // GET, DELETE /v1/me/mfa
+        .routes(routes!(mfa::routes::mfa_status, mfa::routes::remove_mfa))
+        // POST /v1/me/mfa/totp
+        .routes(routes!(mfa::routes::start_totp_enrolment))
+        // POST /v1/me/mfa/totp/confirm
+        .routes(routes!(mfa::routes::confirm_totp_enrolment))
+        // POST /v1/me/mfa/recovery-codes
+        .routes(routes!(mfa::routes::regenerate_recovery_codes))
         // GET /.well-known/jwks.json
         .routes(routes!(jwks::jwks))
         // POST, GET /v1/orgs

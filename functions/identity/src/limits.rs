@@ -6,7 +6,8 @@
 //! requests that create something or send mail (registrations, reset
 //! requests), every request at a height an office behind one NAT never
 //! reaches; a successful sign-in never counts. Per-email limits guard one
-//! account against guessing and one mailbox against floods of codes.
+//! account against guessing and one mailbox against floods of codes; the
+//! per-account limit of wrong second-factor codes guards a stolen password.
 
 use shared::config::AuthLimits;
 use shared::ratelimit::Limit;
@@ -29,6 +30,10 @@ pub struct Limits {
     pub resets_per_email: Limit,
     /// Verification code resends per email address.
     pub verify_resends_per_email: Limit,
+    /// Wrong authenticator or recovery codes per account (checked before,
+    /// counted after a failure), across sign-in challenges and the
+    /// enrolment endpoints.
+    pub mfa_failures_per_user: Limit,
 }
 
 impl From<AuthLimits> for Limits {
@@ -46,6 +51,7 @@ impl From<AuthLimits> for Limits {
             reset_requests_per_ip: limit("reset-ip", config.reset_requests_per_ip),
             resets_per_email: limit("reset-email", config.emails_per_address),
             verify_resends_per_email: limit("verify-email", config.emails_per_address),
+            mfa_failures_per_user: limit("mfa-failures-user", config.mfa_failures_per_user),
         }
     }
 }

@@ -1,7 +1,9 @@
-//! `POST /v1/auth/login`: exchange email and password for an access token.
+//! `POST /v1/auth/login`: exchange email and password for an access token,
+//! or, for an account with two-factor sign-in, for a challenge that
+//! `POST /v1/auth/login/mfa` completes with a code (crate::mfa::sign_in).
 
 use axum::extract::State;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use shared::audit::{self, Actor, AuditAction};
 use shared::domain::Email;
 use shared::http::{
@@ -9,6 +11,7 @@ use shared::http::{
 };
 use utoipa::ToSchema;
 
+use crate::mfa::sign_in::MfaChallenge;
 use crate::session::{self, SignedIn};
 use crate::user::{EmailMarker, UserRecord, email_key, user_key};
 use crate::{IdentityState, password};
@@ -20,6 +23,15 @@ pub struct LoginRequest {
     email: String,
     #[schema(example = "correct horse battery staple", format = Password)]
     password: String,
+}
+
+/// What a right password answers: tokens, or, when the account has
+/// two-factor sign-in, a challenge for the second step (no token yet).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum SignInResult {
+    Tokens(Box<SignedIn>),
+    MfaChallenge(MfaChallenge),
 }
 
 /// One message for every way sign-in can fail, so it tells nothing about
@@ -35,7 +47,7 @@ fn wrong_credentials() -> ApiError {
     tag = "identity",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in: an access token and a refresh token", body = Envelope<SignedIn>),
+        (status = 200, description = "Signed in: an access token and a refresh token; or, when the account has two-factor sign-in, `mfaRequired` and a challenge for POST /v1/auth/login/mfa (no token yet)", body = Envelope<SignInResult>),
         (status = 401, description = "The email or password is wrong", body = ErrorEnvelope),
         (status = 422, description = "A field is missing", body = ErrorEnvelope),
         (status = 429, description = "Too many attempts for this email or client; see Retry-After", body = ErrorEnvelope),
@@ -46,7 +58,7 @@ pub async fn login(
     State(state): State<IdentityState>,
     client: ClientInfo,
     ApiJson(request): ApiJson<LoginRequest>,
-) -> ApiResult<ApiResponse<SignedIn>> {
+) -> ApiResult<ApiResponse<SignInResult>> {
     let limits = state.limits;
     let ip = client.ip_or_unknown();
     state
@@ -107,9 +119,14 @@ pub async fn login(
             return Err(wrong_credentials());
         }
     };
+    if user.mfa_enabled {
+        let challenge = crate::mfa::sign_in::issue(&state, &user).await?;
+        tracing::info!(user_id = %user.id, "password right; second factor asked for");
+        return Ok(ApiResponse::ok(SignInResult::MfaChallenge(challenge)));
+    }
     let signed_in = session::start(&state, user, &client).await?;
     tracing::info!(user_id = %signed_in.user.id, "signed in");
-    Ok(ApiResponse::ok(signed_in))
+    Ok(ApiResponse::ok(SignInResult::Tokens(Box::new(signed_in))))
 }
 
 async fn find_user(state: &IdentityState, email: &Email) -> ApiResult<Option<UserRecord>> {

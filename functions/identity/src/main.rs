@@ -7,6 +7,9 @@ async fn main() -> Result<(), lambda_http::Error> {
     let services = shared::Services::init().await.inspect_err(|err| {
         tracing::error!(error = ?err, "identity function failed to start");
     })?;
-    let app = shared::http::service(identity::routes(identity::IdentityState::new(&services)));
+    let state = identity::IdentityState::init(&services)
+        .await
+        .inspect_err(|err| tracing::error!(error = ?err, "the MFA key set cannot be read"))?;
+    let app = shared::http::service(identity::routes(state));
     lambda_http::run(app).await
 }

@@ -75,6 +75,11 @@ pub struct OrgRecord {
     /// through `shared::contracts::org`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub supply: Option<SupplyProfile>,
+    /// Owners and admins must sign in with a second factor to act in the
+    /// organization (`shared::contracts::org::OrgSignInPolicy`, checked
+    /// by `shared::auth::caller` on every org route).
+    #[serde(default)]
+    pub require_mfa: bool,
     pub owner_count: i64,
     pub created_at: String,
     pub created_by: String,
@@ -100,6 +105,9 @@ pub struct OrgView {
     pub verification: Verification,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub supply: Option<SupplyProfile>,
+    /// Owners and admins must have signed in with a second factor: without
+    /// it, every route of the organization answers them 403 `MFA_REQUIRED`.
+    pub require_mfa: bool,
     pub created_at: String,
     pub updated_at: String,
     /// Also sent as the `ETag` header; send it back as `If-Match` to change the org.
@@ -117,6 +125,7 @@ impl From<OrgRecord> for OrgView {
             country: org.country,
             verification: org.verification,
             supply: org.supply,
+            require_mfa: org.require_mfa,
             created_at: org.created_at,
             updated_at: org.updated_at,
             version: org.version,
@@ -178,6 +187,9 @@ pub struct UpdateOrgRequest {
     /// Where the organization delivers and how long it takes, for matching
     /// requests for quotation.
     supply: Option<SupplyInput>,
+    /// Require owners and admins to sign in with a second factor. Owners
+    /// only; turning it on takes a sign-in with a second factor yourself.
+    require_mfa: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -296,6 +308,7 @@ struct OrgChanges {
     tax_id: Option<String>,
     country: Option<CountryCode>,
     supply: Option<SupplyProfile>,
+    require_mfa: Option<bool>,
 }
 
 impl TryFrom<UpdateOrgRequest> for OrgChanges {
@@ -313,6 +326,7 @@ impl TryFrom<UpdateOrgRequest> for OrgChanges {
             tax_id: request.tax_id.and_then(|v| check_tax_id(&mut fields, &v)),
             country: request.country.and_then(|v| check_country(&mut fields, &v)),
             supply: request.supply.and_then(|v| check_supply(&mut fields, v)),
+            require_mfa: request.require_mfa,
         };
         if !fields.is_empty() {
             return Err(ApiError::validation(
@@ -324,10 +338,11 @@ impl TryFrom<UpdateOrgRequest> for OrgChanges {
             && changes.legal_name.is_none()
             && changes.tax_id.is_none()
             && changes.country.is_none()
-            && changes.supply.is_none();
+            && changes.supply.is_none()
+            && changes.require_mfa.is_none();
         if nothing {
             return Err(ApiError::validation(
-                "send at least one of name, legalName, taxId, country, supply",
+                "send at least one of name, legalName, taxId, country, supply, requireMfa",
                 FieldErrors::new(),
             ));
         }
@@ -382,6 +397,7 @@ pub async fn create_org(
         country: new.country,
         verification: Verification::default(),
         supply: None,
+        require_mfa: false,
         owner_count: 1,
         created_at: now.clone(),
         created_by: user.id.clone(),
@@ -522,7 +538,9 @@ pub async fn get_org(
 }
 
 /// Changes business details. Needs `org:manage`; with `If-Match`, only if
-/// the organization is still at that version (else 412).
+/// the organization is still at that version (else 412). `requireMfa` is
+/// an owner's to set, and turning it on takes a sign-in with a second
+/// factor (so the owner cannot lock themselves out); the change is audited.
 #[utoipa::path(
     patch,
     path = "/v1/orgs/{orgId}",
@@ -535,7 +553,7 @@ pub async fn get_org(
     request_body = UpdateOrgRequest,
     responses(
         (status = 200, description = "The changed organization, with its new ETag", body = Envelope<OrgView>),
-        (status = 403, description = "A member without org:manage", body = ErrorEnvelope),
+        (status = 403, description = "A member without org:manage; requireMfa by anyone but an owner, or turned on by one who did not sign in with a second factor (MFA_REQUIRED)", body = ErrorEnvelope),
         (status = 404, description = "No such organization, or the caller is not a member", body = ErrorEnvelope),
         (status = 412, description = "If-Match is not the current ETag", body = ErrorEnvelope),
         (status = 422, description = "A field is invalid; see error.fields", body = ErrorEnvelope),
@@ -549,11 +567,23 @@ pub async fn update_org(
     headers: HeaderMap,
     ApiJson(request): ApiJson<UpdateOrgRequest>,
 ) -> ApiResult<ApiResponse<OrgView>> {
-    caller
+    let access = caller
         .require(&state.store, &org_id, Permission::OrgManage)
         .await?;
     let expected = if_match(&headers)?;
     let changes = OrgChanges::try_from(request)?;
+    if let Some(require) = changes.require_mfa {
+        if !access.is_owner() {
+            return Err(ApiError::forbidden(
+                "only an owner of the organization may set requireMfa",
+            ));
+        }
+        if require && !caller.user().is_some_and(|p| p.mfa) {
+            return Err(ApiError::mfa_required(
+                "sign in with a second factor before requiring one of the organization's owners and admins",
+            ));
+        }
+    }
 
     let (pk, sk) = org_key(&org_id);
     let mut set = SetClause::default();
@@ -573,8 +603,15 @@ pub async fn update_org(
     if let Some(supply) = changes.supply {
         set.assign("supply", to_value(&supply)?);
     }
+    if let Some(require) = changes.require_mfa {
+        set.assign("requireMfa", AttributeValue::Bool(require));
+    }
     let update = set.into_update(&pk, sk, expected);
-    match state.store.update::<OrgRecord>(update).await {
+    let updated = match changes.require_mfa {
+        None => state.store.update::<OrgRecord>(update).await,
+        Some(require) => change_sign_in_policy(&state, &caller, &org_id, update, require).await,
+    };
+    match updated {
         Ok(org) => {
             tracing::info!(org_id = %org.id, version = org.version, "organization changed");
             Ok(with_etag(org, StatusCode::OK))
@@ -587,6 +624,37 @@ pub async fn update_org(
         Err(StoreError::ConditionFailed) => Err(shared::auth::caller::org_not_found()),
         Err(err) => Err(err.into()),
     }
+}
+
+/// Applies `update`, which changes `requireMfa`, with its audit event in
+/// the same transaction; returns the organization as it is now.
+async fn change_sign_in_policy(
+    state: &IdentityState,
+    caller: &Caller,
+    org_id: &str,
+    update: Update,
+    require: bool,
+) -> Result<OrgRecord, StoreError> {
+    let event = AuditEvent::new(
+        &AuditScope::Org(org_id.to_owned()),
+        &caller.actor(),
+        AuditAction::OrgUpdated,
+    )
+    .target(format!("org:{org_id}"))
+    .details(serde_json::json!({ "requireMfa": require }));
+    let mut tx = shared::store::Transaction::new();
+    tx.push(state.store.transact_update(update)?).named("org");
+    tx.push(event.transact_item(&state.store)?);
+    match state.store.transact(tx).await {
+        Err(err) if err.condition_failed("org") => return Err(StoreError::ConditionFailed),
+        other => other?,
+    }
+    let (pk, sk) = org_key(org_id);
+    state
+        .store
+        .get::<OrgRecord>(&pk, sk)
+        .await?
+        .ok_or(StoreError::ConditionFailed)
 }
 
 /// `SET a = :a, b = :b, version = version + 1` with a placeholder for every
@@ -724,6 +792,7 @@ mod tests {
                 ..Verification::default()
             },
             supply: None,
+            require_mfa: false,
             owner_count: 1,
             created_at: "2026-11-26T10:00:00Z".into(),
             created_by: "user-1".into(),
@@ -753,5 +822,16 @@ mod tests {
             shared::contracts::org::org_profile_key("org-1"),
             (org.pk.clone(), "PROFILE")
         );
+
+        // Every permission check reads the sign-in policy from the same item.
+        use shared::contracts::org::{OrgSignInPolicy, REQUIRE_MFA_ATTRIBUTE};
+        let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&org).unwrap();
+        let policy: OrgSignInPolicy = serde_dynamo::from_item(item).unwrap();
+        assert!(!policy.require_mfa);
+        org.require_mfa = true;
+        let item = serde_dynamo::to_item::<_, serde_dynamo::Item>(&org).unwrap();
+        assert!(item.contains_key(REQUIRE_MFA_ATTRIBUTE));
+        let policy: OrgSignInPolicy = serde_dynamo::from_item(item).unwrap();
+        assert!(policy.require_mfa);
     }
 }

@@ -309,7 +309,8 @@ pub async fn delete_me(
         pk,
         sk,
         "SET email = :empty, #name = :deleted, passwordHash = :empty, emailVerified = :false, \
-         deletedAt = :now, updatedAt = :now ADD tokenEpoch :one, version :one REMOVE phone, preferences",
+         mfaEnabled = :false, deletedAt = :now, updatedAt = :now \
+         ADD tokenEpoch :one, version :one REMOVE phone, preferences",
     )
     .condition("version = :version")
     .name("#name", "name")
@@ -335,6 +336,9 @@ pub async fn delete_me(
     crate::public_profile::erase_profile(&state.store, &mut tx, &user.id)
         .await
         .context("erasing the public profile")?;
+    // The TOTP secret and recovery codes go with the account.
+    let (mfa_pk, mfa_sk) = crate::mfa::mfa_key(&user.id);
+    tx.push(state.store.transact_delete(&mfa_pk, mfa_sk, None, &[])?);
     match state.store.transact(tx).await {
         Ok(()) => {}
         Err(err) if err.condition_failed("user") || err.condition_failed("email") => {

@@ -48,6 +48,10 @@ pub struct UserRecord {
     /// session started under an older epoch is dead.
     #[serde(default)]
     pub token_epoch: u64,
+    /// Sign-in takes a second factor (`USER#<id> / MFA`, see crate::mfa);
+    /// set in the transactions that turn it on and off.
+    #[serde(default)]
+    pub mfa_enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted_at: Option<String>,
     pub created_at: String,
@@ -72,6 +76,7 @@ impl UserRecord {
             phone: None,
             preferences: Preferences::default(),
             token_epoch: 0,
+            mfa_enabled: false,
             deleted_at: None,
             created_at: now.clone(),
             updated_at: now,
@@ -150,6 +155,8 @@ pub struct UserView {
     #[schema(example = "+351912345678")]
     pub phone: Option<String>,
     pub preferences: Preferences,
+    /// Sign-in takes a code from an authenticator app (`GET /v1/me/mfa`).
+    pub mfa_enabled: bool,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -164,6 +171,7 @@ impl From<UserRecord> for UserView {
             email_verified: user.email_verified,
             phone: user.phone,
             preferences: user.preferences,
+            mfa_enabled: user.mfa_enabled,
             created_at: user.created_at,
             updated_at: user.updated_at,
         }

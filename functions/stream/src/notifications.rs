@@ -2,7 +2,10 @@
 //! - a user's password hash changed (reset or change) → "your password was changed";
 //! - a session was revoked for refresh-token reuse → "we signed a session out";
 //! - a moderator hid a person's review or design (the `content.hidden` event
-//!   in their audit trail) → "a moderator hid ...", with the reason.
+//!   in their audit trail) → "a moderator hid ...", with the reason;
+//! - a person's two-factor sign-in changed (the `mfa.*` events in their
+//!   audit trail, written in the transaction of the change) → "your
+//!   two-factor sign-in changed", saying what.
 //!
 //! Each email is sent at most once per stream record: a marker keyed by the
 //! record's event id is written (conditionally) before sending, and removed
@@ -52,7 +55,7 @@ struct AuditImage {
 
 pub async fn react(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
     if change.is_insert() && change.item_type == shared::audit::AUDIT_TYPE {
-        return content_hidden(state, change).await;
+        return audit_notice(state, change).await;
     }
     if !change.is_modify() {
         return Ok(());
@@ -106,32 +109,63 @@ async fn session_reuse(state: &StreamState, change: &Change<'_>) -> anyhow::Resu
     send_once(state, change.event_id(), &user.email, email).await
 }
 
-async fn content_hidden(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
+/// What a person's two-factor sign-in event tells them, as a sentence.
+fn mfa_summary(action: &str, details: &serde_json::Value) -> Option<String> {
+    Some(match action {
+        "mfa.enabled" => "Two-factor sign-in was turned on for your account: signing in now takes your authenticator's code (or one of your recovery codes).".to_owned(),
+        "mfa.disabled" => "Two-factor sign-in was turned off for your account: signing in now takes your password only.".to_owned(),
+        "mfa.recovery_codes_regenerated" => "New recovery codes were made for your account; the old ones no longer work.".to_owned(),
+        "mfa.recovery_code_used" => match (
+            details["purpose"].as_str(),
+            details["recoveryCodesLeft"].as_u64(),
+        ) {
+            (Some("turn_off"), _) => {
+                "One of your recovery codes was used to turn two-factor sign-in off.".to_owned()
+            }
+            (_, Some(left)) => format!(
+                "One of your recovery codes was used to sign in; {left} are left. Make new ones once you have your authenticator again."
+            ),
+            _ => "One of your recovery codes was used.".to_owned(),
+        },
+        _ => return None,
+    })
+}
+
+/// Emails the person whose trail an event was written to, for the events
+/// that warrant it.
+async fn audit_notice(state: &StreamState, change: &Change<'_>) -> anyhow::Result<()> {
     let Some(event) = change.new_image::<AuditImage>()? else {
         return Ok(());
     };
-    let Some(author_id) = event.pk.strip_prefix("AUDIT#USER#") else {
+    let Some(user_id) = event.pk.strip_prefix("AUDIT#USER#") else {
         return Ok(());
     };
-    if event.action != "content.hidden" {
+    let details = event.details.unwrap_or_default();
+    let mfa_summary = mfa_summary(&event.action, &details);
+    if event.action != "content.hidden" && mfa_summary.is_none() {
         return Ok(());
     }
-    let details = event.details.unwrap_or_default();
-    let what = match details["kind"].as_str() {
-        Some("design") => "your design",
-        _ => "your review",
-    };
     let user: Option<UserImage> = state
         .store
-        .get(&format!("USER#{author_id}"), "PROFILE")
+        .get(&format!("USER#{user_id}"), "PROFILE")
         .await?;
     let Some(user) = user.filter(|u| u.deleted_at.is_none() && !u.email.is_empty()) else {
         return Ok(());
     };
-    let email = PlatformEmail::ContentHidden {
-        name: user.name,
-        what: what.to_owned(),
-        reason: details["reason"].as_str().unwrap_or("not given").to_owned(),
+    let email = match mfa_summary {
+        Some(summary) => PlatformEmail::MfaChanged {
+            name: user.name,
+            summary,
+        },
+        None => PlatformEmail::ContentHidden {
+            name: user.name,
+            what: match details["kind"].as_str() {
+                Some("design") => "your design",
+                _ => "your review",
+            }
+            .to_owned(),
+            reason: details["reason"].as_str().unwrap_or("not given").to_owned(),
+        },
     };
     send_once(state, change.event_id(), &user.email, email).await
 }

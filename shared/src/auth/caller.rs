@@ -6,7 +6,10 @@
 //! the path:
 //! - a caller with no standing in the org (not a member, another org's key)
 //!   gets 404, exactly as if the org did not exist;
-//! - a caller who can see the org but lacks the permission gets 403.
+//! - a caller who can see the org but lacks the permission gets 403;
+//! - an owner or admin of an org that requires a second factor, whose
+//!   access token's sign-in took none, gets 403 `MFA_REQUIRED` on every
+//!   route of that org, whatever the permission ([`user_access`]).
 
 use std::sync::Arc;
 
@@ -16,7 +19,7 @@ use axum::http::request::Parts;
 
 use super::api_key::{self, ApiKeyRecord};
 use super::membership::{self, MembershipRecord};
-use super::policy::{Permission, PermissionSet, platform_permissions};
+use super::policy::{OrgRole, Permission, PermissionSet, platform_permissions};
 use super::{Principal, TokenKeys, bearer_credential};
 use crate::audit::Actor;
 use crate::http::ApiError;
@@ -128,6 +131,10 @@ impl Caller {
 
 /// A user's standing in an organization: their membership's permissions and
 /// their platform role's. No permission at all means no standing: 404.
+///
+/// An owner or admin whose sign-in took no second factor is refused (403
+/// `MFA_REQUIRED`) when the organization requires one: the org's policy is
+/// read only then, so every other caller still costs one GetItem.
 pub async fn user_access(
     store: &Store,
     principal: &Principal,
@@ -142,12 +149,31 @@ pub async fn user_access(
     if permissions.is_empty() {
         return Err(org_not_found());
     }
+    let manages = membership
+        .as_ref()
+        .is_some_and(|m| matches!(m.org_role, OrgRole::Owner | OrgRole::Admin));
+    if manages && !principal.mfa && requires_mfa(store, org_id).await? {
+        return Err(ApiError::mfa_required(
+            "this organization requires its owners and admins to sign in with a second factor: \
+             set up two-factor sign-in (POST /v1/me/mfa/totp) if you have not, then sign in again \
+             with your authenticator's code",
+        ));
+    }
     tracing::Span::current().record("org_id", org_id);
     Ok(OrgAccess {
         org_id: org_id.to_owned(),
         permissions,
         membership,
     })
+}
+
+/// Whether `org_id` requires a second factor of its owners and admins.
+async fn requires_mfa(store: &Store, org_id: &str) -> Result<bool, ApiError> {
+    let (pk, sk) = crate::contracts::org::org_profile_key(org_id);
+    let policy = store
+        .get::<crate::contracts::org::OrgSignInPolicy>(&pk, sk)
+        .await?;
+    Ok(policy.unwrap_or_default().require_mfa)
 }
 
 impl<S> FromRequestParts<S> for Caller

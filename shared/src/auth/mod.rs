@@ -63,6 +63,8 @@ pub struct Principal {
     pub role: PlatformRole,
     /// The sign-in session the access token belongs to.
     pub session_id: Option<String>,
+    /// The sign-in took a second factor (`amr` holds `mfa`).
+    pub mfa: bool,
 }
 
 impl<S> FromRequestParts<S> for Principal
@@ -90,6 +92,7 @@ impl Principal {
             .ok_or_else(|| ApiError::unauthenticated(TokenError::Invalid.to_string()))?;
         tracing::Span::current().record("user_id", claims.sub.as_str());
         Ok(Principal {
+            mfa: claims.has_mfa(),
             user_id: claims.sub,
             role,
             session_id: claims.sid,

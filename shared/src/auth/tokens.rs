@@ -77,7 +77,26 @@ pub struct AccessClaims {
     /// The sign-in session (refresh-token family) the token was issued for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// How the user proved who they are (RFC 8176 values): `pwd`, and
+    /// `otp` + `mfa` after an authenticator code, or `mfa` after a
+    /// recovery code. Refreshing keeps the sign-in's methods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
+
+impl AccessClaims {
+    /// Whether the sign-in took a second factor.
+    pub fn has_mfa(&self) -> bool {
+        self.amr.iter().any(|m| m == AMR_MFA)
+    }
+}
+
+/// The `amr` value of a password.
+pub const AMR_PASSWORD: &str = "pwd";
+/// The `amr` value of a one-time password (an authenticator's code).
+pub const AMR_OTP: &str = "otp";
+/// The `amr` value of a sign-in that took more than one factor.
+pub const AMR_MFA: &str = "mfa";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct IssuedToken {
@@ -171,22 +190,46 @@ impl TokenKeys {
         &self.issuer
     }
 
+    /// A token for a password sign-in (`amr: ["pwd"]`).
     pub fn issue_access_token(
         &self,
         user_id: &str,
         role: &str,
         session_id: Option<&str>,
     ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
-        self.issue_access_token_at(user_id, role, session_id, now)
+        self.issue_access_token_with(user_id, role, session_id, &[AMR_PASSWORD])
     }
 
-    /// Issues a token as if it were `now` (seconds since the epoch).
+    /// A token naming how the user signed in (`amr`).
+    pub fn issue_access_token_with(
+        &self,
+        user_id: &str,
+        role: &str,
+        session_id: Option<&str>,
+        amr: &[&str],
+    ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+        self.sign(user_id, role, session_id, amr, now)
+    }
+
+    /// Issues a password sign-in's token as if it were `now` (seconds since
+    /// the epoch).
     pub fn issue_access_token_at(
         &self,
         user_id: &str,
         role: &str,
         session_id: Option<&str>,
+        now: u64,
+    ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
+        self.sign(user_id, role, session_id, &[AMR_PASSWORD], now)
+    }
+
+    fn sign(
+        &self,
+        user_id: &str,
+        role: &str,
+        session_id: Option<&str>,
+        amr: &[&str],
         now: u64,
     ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
         let claims = AccessClaims {
@@ -198,6 +241,7 @@ impl TokenKeys {
             jti: ulid::Ulid::new().to_string(),
             typ: ACCESS_TOKEN_TYPE.to_owned(),
             sid: session_id.map(str::to_owned),
+            amr: amr.iter().map(|m| (*m).to_owned()).collect(),
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some(self.active_kid.clone());
@@ -337,6 +381,14 @@ mod tests {
         assert_eq!(claims.role, "customer");
         assert_eq!(claims.exp - claims.iat, 900);
         assert_eq!(issued.expires_in, 900);
+        assert_eq!(claims.amr, ["pwd"]);
+        assert!(!claims.has_mfa());
+        let second = keys
+            .issue_access_token_with("user-1", "customer", Some("s1"), &["pwd", "otp", "mfa"])
+            .unwrap();
+        let claims = keys.verify_access_token(&second.token).unwrap();
+        assert_eq!(claims.amr, ["pwd", "otp", "mfa"]);
+        assert!(claims.has_mfa());
     }
 
     #[test]
@@ -434,6 +486,7 @@ mod tests {
             jti: "j".into(),
             typ: "access".into(),
             sid: None,
+            amr: Vec::new(),
         };
         for secret in [x.as_bytes().to_vec(), URL_SAFE_NO_PAD.decode(&x).unwrap()] {
             let forged =
@@ -467,6 +520,7 @@ mod tests {
             jti: "j".into(),
             typ: "access".into(),
             sid: None,
+            amr: Vec::new(),
         };
         let mut header = Header::new(ALGORITHM);
         header.kid = Some("k1".into());

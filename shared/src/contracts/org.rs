@@ -33,6 +33,20 @@ pub struct SupplyProfile {
     pub on_time_percent: Option<u32>,
 }
 
+/// An organization's sign-in policy as every permission check reads it
+/// (`shared::auth::caller`): whether its owners and admins must have
+/// signed in with a second factor. Set by an owner with
+/// `PATCH /v1/orgs/{orgId}` (`requireMfa`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrgSignInPolicy {
+    #[serde(default)]
+    pub require_mfa: bool,
+}
+
+/// The attribute [`OrgSignInPolicy`] reads.
+pub const REQUIRE_MFA_ATTRIBUTE: &str = "requireMfa";
+
 /// The verification flags as sourcing reads them.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -20,6 +20,9 @@ pub enum ErrorCode {
     ValidationFailed,
     Unauthenticated,
     Forbidden,
+    /// 403: the organization requires its owners and admins to sign in with
+    /// a second factor, and this access token's sign-in took none.
+    MfaRequired,
     NotFound,
     MethodNotAllowed,
     Conflict,
@@ -112,6 +115,11 @@ impl ApiError {
 
     pub fn forbidden(message: impl Into<String>) -> Self {
         Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, message)
+    }
+
+    /// 403 `MFA_REQUIRED`: sign in again with a second factor.
+    pub fn mfa_required(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::MfaRequired, message)
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {

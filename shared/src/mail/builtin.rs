@@ -120,6 +120,13 @@ pub enum PlatformEmail {
         closes_at: String,
         rfq_path: String,
     },
+    /// The person's two-factor sign-in changed: turned on or off, a
+    /// recovery code used, new recovery codes made.
+    MfaChanged {
+        name: String,
+        /// What happened, as a sentence: `Two-factor sign-in was turned on for your account.`
+        summary: String,
+    },
     /// A new clarification message, to the other side of the thread.
     RfqMessage {
         rfq_title: String,
@@ -149,6 +156,7 @@ impl PlatformEmail {
             PlatformEmail::RfqAmended { .. } => "rfq_amended",
             PlatformEmail::RfqClosingSoon { .. } => "rfq_closing_soon",
             PlatformEmail::RfqMessage { .. } => "rfq_message",
+            PlatformEmail::MfaChanged { .. } => "mfa_changed",
         }
     }
 
@@ -262,6 +270,9 @@ impl PlatformEmail {
                 "rfqTitle": rfq_title, "fromName": from_name, "text": text,
                 "messagesPath": messages_path,
             }),
+            PlatformEmail::MfaChanged { name, summary } => {
+                json!({ "name": name, "summary": summary })
+            }
         }
     }
 }
@@ -437,6 +448,13 @@ fn rfq_message_variables() -> Vec<Variable> {
     ]
 }
 
+fn mfa_changed_variables() -> Vec<Variable> {
+    vec![
+        var("name", VariableType::String, true),
+        var("summary", VariableType::String, true),
+    ]
+}
+
 fn review_variables() -> Vec<Variable> {
     vec![
         var("templateName", VariableType::String, true),
@@ -600,6 +618,16 @@ pub const BUILT_INS: &[BuiltIn] = &[
         text: "{{ fromName }} wrote about the request for quotation \"{{ rfqTitle }}\":\n\n{{ text }}\n\nAnswer with POST {{ messagesPath }}.\n",
         variables: rfq_message_variables,
     },
+    BuiltIn {
+        id: "mfa_changed",
+        subject: "Your two-factor sign-in changed",
+        content: r##"<mj-text>Hello {{ name }},</mj-text>
+        <mj-text>{{ summary }}</mj-text>
+        <mj-text>If this was you, there is nothing to do. If it was not, reset your password now, sign out everywhere and contact support.</mj-text>
+        <mj-text css-class="muted">Your account's activity (GET /v1/me/audit) records this.</mj-text>"##,
+        text: "Hello {{ name }},\n\n{{ summary }}\n\nIf this was you, there is nothing to do. If it was not, reset your password now, sign out everywhere and contact support.\n\nYour account's activity (GET /v1/me/audit) records this.\n",
+        variables: mfa_changed_variables,
+    },
 ];
 
 /// The built-in template with `id`.
@@ -753,6 +781,10 @@ mod tests {
                 from_name: "Fresh & Co".into(),
                 text: "Is a 6 kg case acceptable?".into(),
                 messages_path: "/v1/orgs/o/rfqs/r/messages".into(),
+            },
+            PlatformEmail::MfaChanged {
+                name: "Ada".into(),
+                summary: "Two-factor sign-in was turned on for your account.".into(),
             },
         ]
     }

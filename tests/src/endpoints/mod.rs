@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod catalog;
 pub mod identity;
+pub mod mfa;
 pub mod orders;
 pub mod orgs;
 pub mod sourcing;

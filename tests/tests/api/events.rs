@@ -162,6 +162,40 @@ async fn mail_journey(j: &mut Journey, org: &str, ada: &str, grace: &str) {
     j.run("mail/template-archive.json", Some(ada), 204).await;
 }
 
+const AUTHENTICATOR_CODE: &str = "REPLACE_WITH_AUTHENTICATOR_CODE";
+
+/// Ada sets up an authenticator app, signs in with its code, makes new
+/// recovery codes and turns two-factor sign-in off again. Each code is of
+/// a time step of its own.
+async fn mfa_journey(j: &mut Journey, ada: &str) {
+    let status = j.run("identity/mfa-status.json", Some(ada), 200).await;
+    assert_eq!(status["enabled"], false, "{status}");
+    let started = j.run("identity/mfa-totp-start.json", Some(ada), 201).await;
+    let authenticator = bodega_tests::Authenticator::from_base32(&text(&started["secret"]));
+    j.bind(AUTHENTICATOR_CODE, j.app.code_now(&authenticator));
+    let confirmed = j
+        .run("identity/mfa-totp-confirm.json", Some(ada), 200)
+        .await;
+    assert_eq!(confirmed["recoveryCodes"].as_array().unwrap().len(), 10);
+    let challenge = j.run("identity/login.json", None, 200).await;
+    assert_eq!(challenge["mfaRequired"], true, "{challenge}");
+    j.bind(
+        "REPLACE_WITH_THE_CHALLENGE_OF_LOGIN",
+        text(&challenge["challenge"]),
+    );
+    for sample in [
+        "identity/login-mfa.json",
+        "identity/mfa-recovery-codes.json",
+        "identity/mfa-remove.json",
+    ] {
+        j.app.clock.advance(std::time::Duration::from_secs(30));
+        j.bind(AUTHENTICATOR_CODE, j.app.code_now(&authenticator));
+        let token = (sample != "identity/login-mfa.json").then_some(ada);
+        let answer = j.run(sample, token, 200).await;
+        assert!(!answer.is_null(), "events/{sample}");
+    }
+}
+
 /// The version samples name version `n` from now on.
 /// Ada designs a dress; it is drawn, shown, edited, liked by Grace and
 /// found in the gallery, then deleted.
@@ -358,6 +392,7 @@ async fn every_sample_event_reaches_its_handlers_work() {
     assert_eq!(profile["handle"], "ada-prints", "{profile}");
     let public = j.run("identity/profile-get.json", None, 200).await;
     assert_eq!(public["displayName"], "Ada's Prints", "{public}");
+    mfa_journey(&mut j, ada).await;
 
     // Her company, its members and keys.
     let org = text(&j.run("identity/org-create.json", Some(ada), 201).await["id"]);

@@ -14,6 +14,7 @@ mod mail;
 mod mail_delivery;
 mod mail_images;
 mod manufacturing;
+mod mfa;
 mod moderation;
 mod openapi;
 mod orders;

@@ -21,6 +21,7 @@ pub(crate) mod routes;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 use shared::audit::{self, Actor, AuditAction};
+use shared::auth::tokens::AMR_PASSWORD;
 use shared::crypto::{constant_time_eq, hash_secret, new_secret};
 use shared::http::{ApiError, ApiResult, ClientInfo};
 use shared::store::{StoreError, Update, s};
@@ -69,9 +70,22 @@ pub struct SessionRecord {
     pub revoked_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revoke_reason: Option<String>,
+    /// How the sign-in was proven (`amr` of its access tokens); sessions
+    /// from before it was recorded were password sign-ins.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
 }
 
 impl SessionRecord {
+    /// The `amr` its access tokens carry.
+    pub fn methods(&self) -> Vec<&str> {
+        if self.amr.is_empty() {
+            vec![AMR_PASSWORD]
+        } else {
+            self.amr.iter().map(String::as_str).collect()
+        }
+    }
+
     pub fn is_live(&self, user: &UserRecord) -> bool {
         self.revoked_at.is_none()
             && self.epoch == user.token_epoch
@@ -120,7 +134,8 @@ fn parse_refresh_token(token: &str) -> Option<(&str, &str)> {
     (plausible && !secret.is_empty() && secret.len() <= 128).then_some((session_id, secret))
 }
 
-fn signed_in(
+/// The token pair of `session`, whose current refresh secret is `secret`.
+pub(crate) fn signed_in(
     state: &IdentityState,
     user: UserRecord,
     session: &SessionRecord,
@@ -128,7 +143,12 @@ fn signed_in(
 ) -> ApiResult<SignedIn> {
     let issued = state
         .tokens
-        .issue_access_token(&user.id, user.role.as_str(), Some(&session.session_id))
+        .issue_access_token_with(
+            &user.id,
+            user.role.as_str(),
+            Some(&session.session_id),
+            &session.methods(),
+        )
         .map_err(ApiError::internal)?;
     Ok(SignedIn {
         access_token: issued.token,
@@ -140,12 +160,30 @@ fn signed_in(
     })
 }
 
-/// Starts a session for `user`, who has just proven their password.
+/// Starts a session for `user`, who has just proven their password (and
+/// has no second factor).
 pub async fn start(
     state: &IdentityState,
     user: UserRecord,
     client: &ClientInfo,
 ) -> ApiResult<SignedIn> {
+    let (session, secret) = new_session(state, &user, client, &[AMR_PASSWORD]);
+    state
+        .store
+        .put(&session, Some("attribute_not_exists(PK)"))
+        .await?;
+    signed_in(state, user, &session, &secret)
+}
+
+/// A new session of `user`, signed in with `amr`, and its refresh secret:
+/// for the caller to write (alone, or in the transaction that spends a
+/// second factor).
+pub(crate) fn new_session(
+    state: &IdentityState,
+    user: &UserRecord,
+    client: &ClientInfo,
+    amr: &[&str],
+) -> (SessionRecord, String) {
     let session_id = shared::domain::new_id();
     let secret = new_secret();
     let now = shared::domain::now_rfc3339();
@@ -171,12 +209,9 @@ pub async fn start(
         user_agent: client.user_agent.clone(),
         revoked_at: None,
         revoke_reason: None,
+        amr: amr.iter().map(|m| (*m).to_owned()).collect(),
     };
-    state
-        .store
-        .put(&session, Some("attribute_not_exists(PK)"))
-        .await?;
-    signed_in(state, user, &session, &secret)
+    (session, secret)
 }
 
 /// Exchanges a refresh token for a new pair; see the module doc for reuse.
