@@ -30,7 +30,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::FromRef;
-use shared::auth::TokenKeys;
+use shared::auth::{SigningKeys, TokenKeys};
 use shared::mail::Mailer;
 use shared::ratelimit::RateLimiter;
 use shared::store::Store;
@@ -41,6 +41,8 @@ use utoipa_axum::routes;
 pub struct IdentityState {
     pub store: Store,
     pub tokens: Arc<TokenKeys>,
+    /// The private key set: identity issues the access tokens.
+    pub signing: Arc<SigningKeys>,
     pub mailer: Mailer,
     pub rate_limiter: RateLimiter,
     pub limits: limits::Limits,
@@ -49,11 +51,13 @@ pub struct IdentityState {
 }
 
 impl IdentityState {
-    pub fn new(services: &shared::Services) -> Self {
+    /// `signing`: [`shared::Services::signing_keys`], read at start.
+    pub fn new(services: &shared::Services, signing: Arc<SigningKeys>) -> Self {
         Self {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
-            mailer: services.mailer.clone(),
+            signing,
+            mailer: services.mailer(),
             rate_limiter: services.rate_limiter.clone(),
             limits: limits::Limits::from(services.config.auth_limits),
             session_ttl: services.config.session_ttl,

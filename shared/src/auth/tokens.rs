@@ -1,10 +1,18 @@
 //! Access tokens: short-lived JWTs signed with Ed25519 (`EdDSA`).
 //!
-//! The key set is JSON, kept in Secrets Manager in AWS:
-//! `{"activeKid": "k2", "keys": [{"kid": "k2", "privateKeyPem": "..."}, {"kid": "k1", ...}]}`.
-//! New tokens are signed with the active key; every key in the set verifies,
-//! so rotating is: add a key and make it active, then drop the old one once
-//! its last tokens have expired. The public halves are published as a JWKS.
+//! Two halves, so that only the function that issues tokens holds a secret:
+//! - [`SigningKeys`], the private key set, kept in Secrets Manager in AWS and
+//!   loaded only where tokens or signed links are issued:
+//!   `{"activeKid": "k2", "keys": [{"kid": "k2", "privateKeyPem": "..."}, {"kid": "k1", ...}]}`.
+//!   New tokens are signed with the active key.
+//! - [`TokenKeys`], the public halves as a JWKS (`JWT_PUBLIC_KEYS`, not a
+//!   secret: configuration), which every function verifies with, with no
+//!   call to anything at start. Identity publishes the same set.
+//!
+//! Rotating is: add the new key's public half to the JWKS, add the key to the
+//! set and make it active, then drop the old one from both once its last
+//! tokens have expired. The signing set refuses to start when its active key
+//! is not in the published JWKS, so a token nobody can verify is never issued.
 //!
 //! Verification pins the algorithm to EdDSA and requires a known `kid`, so
 //! `alg: none`, HS256-with-the-public-key and tokens from retired keys fail.
@@ -58,6 +66,14 @@ pub enum KeySetError {
     NoActiveKey(String),
     #[error("key id {0:?} appears twice in the key set")]
     DuplicateKid(String),
+    #[error(
+        "the public key set is not a JWKS of Ed25519 keys ({{\"keys\": [{{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"kid\", \"x\"}}]}}): {0}"
+    )]
+    Jwks(String),
+    #[error(
+        "the active signing key {0:?} is not in the public key set (JWT_PUBLIC_KEYS): publish its public half first"
+    )]
+    ActiveKeyNotPublished(String),
 }
 
 /// The claims of an access token.
@@ -97,14 +113,11 @@ pub enum TokenError {
     Invalid,
 }
 
+/// The public keys that verify access tokens.
+#[derive(Clone)]
 pub struct TokenKeys {
     issuer: String,
-    ttl: Duration,
-    active_kid: String,
-    signing_key: EncodingKey,
     verifying_keys: HashMap<String, DecodingKey>,
-    /// HMAC keys of signed links, one per kid, derived from its private key.
-    link_keys: HashMap<String, hmac::Key>,
     jwks: serde_json::Value,
 }
 
@@ -112,54 +125,91 @@ impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenKeys")
             .field("issuer", &self.issuer)
-            .field("active_kid", &self.active_kid)
-            .finish_non_exhaustive()
+            .field("kids", &self.verifying_keys.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
+#[derive(Deserialize)]
+struct JwksJson {
+    keys: Vec<JwkJson>,
+}
+
+#[derive(Deserialize)]
+struct JwkJson {
+    kty: String,
+    crv: String,
+    kid: String,
+    x: String,
+    #[serde(default)]
+    alg: Option<String>,
+}
+
 impl TokenKeys {
-    pub fn from_json(
-        json: &str,
-        issuer: impl Into<String>,
-        ttl: Duration,
-    ) -> Result<Self, KeySetError> {
-        let set: KeySetJson =
-            serde_json::from_str(json).map_err(|e| KeySetError::Format(e.to_string()))?;
+    /// The verifying keys from configuration (`JWT_PUBLIC_KEYS`): a JWKS, or
+    /// the short form `kid:x[,kid:x...]` (`x` the base64url public key, as
+    /// in the JWKS), which passes through a deploy parameter unquoted.
+    pub fn from_public_keys(text: &str, issuer: impl Into<String>) -> Result<Self, KeySetError> {
+        let text = text.trim();
+        if text.starts_with('{') {
+            return Self::from_jwks(text, issuer);
+        }
+        let keys = text
+            .split(',')
+            .map(|pair| {
+                let (kid, x) = pair
+                    .trim()
+                    .split_once(':')
+                    .ok_or_else(|| KeySetError::Jwks(format!("{pair:?} is not kid:x")))?;
+                Ok(public_jwk(kid.trim(), x.trim()))
+            })
+            .collect::<Result<Vec<_>, KeySetError>>()?;
+        Self::from_jwks(&serde_json::json!({ "keys": keys }).to_string(), issuer)
+    }
+
+    /// The verifying keys from a JWKS of Ed25519 public keys, as identity
+    /// publishes it at `/.well-known/jwks.json`.
+    pub fn from_jwks(json: &str, issuer: impl Into<String>) -> Result<Self, KeySetError> {
+        let set: JwksJson =
+            serde_json::from_str(json).map_err(|e| KeySetError::Jwks(e.to_string()))?;
         let mut verifying_keys = HashMap::new();
         let mut jwks = Vec::new();
-        let mut signing_key = None;
-        let mut link_keys = HashMap::new();
         for key in &set.keys {
-            let invalid = || KeySetError::Key {
-                kid: key.kid.clone(),
-            };
-            let der = pem::parse(key.private_key_pem.trim()).map_err(|_| invalid())?;
-            let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der.contents())
-                .map_err(|_| invalid())?;
-            let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
-            let decoding = DecodingKey::from_ed_components(&x).map_err(|_| invalid())?;
+            if key.kty != "OKP"
+                || key.crv != "Ed25519"
+                || key.alg.as_deref().unwrap_or("EdDSA") != "EdDSA"
+            {
+                return Err(KeySetError::Jwks(format!(
+                    "key {:?} is not an Ed25519 (EdDSA) key",
+                    key.kid
+                )));
+            }
+            let decoding =
+                DecodingKey::from_ed_components(&key.x).map_err(|_| KeySetError::Key {
+                    kid: key.kid.clone(),
+                })?;
             if verifying_keys.insert(key.kid.clone(), decoding).is_some() {
                 return Err(KeySetError::DuplicateKid(key.kid.clone()));
             }
-            jwks.push(serde_json::json!({
-                "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": key.kid, "x": x,
-            }));
-            link_keys.insert(key.kid.clone(), link_key(der.contents()));
-            if key.kid == set.active_kid {
-                signing_key = Some(EncodingKey::from_ed_der(der.contents()));
-            }
+            jwks.push(public_jwk(&key.kid, &key.x));
         }
-        let signing_key =
-            signing_key.ok_or_else(|| KeySetError::NoActiveKey(set.active_kid.clone()))?;
+        if verifying_keys.is_empty() {
+            return Err(KeySetError::Jwks("it has no keys".into()));
+        }
         Ok(Self {
             issuer: issuer.into(),
-            ttl,
-            active_kid: set.active_kid,
-            signing_key,
             verifying_keys,
-            link_keys,
             jwks: serde_json::json!({ "keys": jwks }),
         })
+    }
+
+    /// The base64url public key of `kid`, as the JWKS has it.
+    fn public_key_of(&self, kid: &str) -> Option<&str> {
+        self.jwks["keys"]
+            .as_array()?
+            .iter()
+            .find(|key| key["kid"] == kid)?["x"]
+            .as_str()
     }
 
     /// The public keys as a JSON Web Key Set.
@@ -169,44 +219,6 @@ impl TokenKeys {
 
     pub fn issuer(&self) -> &str {
         &self.issuer
-    }
-
-    pub fn issue_access_token(
-        &self,
-        user_id: &str,
-        role: &str,
-        session_id: Option<&str>,
-    ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
-        self.issue_access_token_at(user_id, role, session_id, now)
-    }
-
-    /// Issues a token as if it were `now` (seconds since the epoch).
-    pub fn issue_access_token_at(
-        &self,
-        user_id: &str,
-        role: &str,
-        session_id: Option<&str>,
-        now: u64,
-    ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
-        let claims = AccessClaims {
-            sub: user_id.to_owned(),
-            role: role.to_owned(),
-            iss: self.issuer.clone(),
-            iat: now,
-            exp: now + self.ttl.as_secs(),
-            jti: ulid::Ulid::new().to_string(),
-            typ: ACCESS_TOKEN_TYPE.to_owned(),
-            sid: session_id.map(str::to_owned),
-        };
-        let mut header = Header::new(ALGORITHM);
-        header.kid = Some(self.active_kid.clone());
-        header.typ = Some("JWT".into());
-        let token = jsonwebtoken::encode(&header, &claims, &self.signing_key)?;
-        Ok(IssuedToken {
-            token,
-            expires_in: self.ttl.as_secs(),
-        })
     }
 
     pub fn verify_access_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
@@ -237,6 +249,141 @@ impl TokenKeys {
     }
 }
 
+fn public_jwk(kid: &str, x: &str) -> serde_json::Value {
+    serde_json::json!({
+        "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": x,
+    })
+}
+
+/// The private key set: issues access tokens and signed links. Only the
+/// functions that issue them load it (a secret read at start); it also
+/// verifies, as [`TokenKeys`] (through `Deref`), what it signed.
+pub struct SigningKeys {
+    ttl: Duration,
+    active_kid: String,
+    signing_key: EncodingKey,
+    /// HMAC keys of signed links, one per kid, derived from its private key.
+    link_keys: HashMap<String, hmac::Key>,
+    public: TokenKeys,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeys")
+            .field("issuer", &self.public.issuer)
+            .field("active_kid", &self.active_kid)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::ops::Deref for SigningKeys {
+    type Target = TokenKeys;
+
+    fn deref(&self) -> &TokenKeys {
+        &self.public
+    }
+}
+
+impl SigningKeys {
+    pub fn from_json(
+        json: &str,
+        issuer: impl Into<String>,
+        ttl: Duration,
+    ) -> Result<Self, KeySetError> {
+        let set: KeySetJson =
+            serde_json::from_str(json).map_err(|e| KeySetError::Format(e.to_string()))?;
+        let mut verifying_keys = HashMap::new();
+        let mut jwks = Vec::new();
+        let mut signing_key = None;
+        let mut link_keys = HashMap::new();
+        for key in &set.keys {
+            let invalid = || KeySetError::Key {
+                kid: key.kid.clone(),
+            };
+            let der = pem::parse(key.private_key_pem.trim()).map_err(|_| invalid())?;
+            let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der.contents())
+                .map_err(|_| invalid())?;
+            let x = URL_SAFE_NO_PAD.encode(pair.public_key().as_ref());
+            let decoding = DecodingKey::from_ed_components(&x).map_err(|_| invalid())?;
+            if verifying_keys.insert(key.kid.clone(), decoding).is_some() {
+                return Err(KeySetError::DuplicateKid(key.kid.clone()));
+            }
+            jwks.push(public_jwk(&key.kid, &x));
+            link_keys.insert(key.kid.clone(), link_key(der.contents()));
+            if key.kid == set.active_kid {
+                signing_key = Some(EncodingKey::from_ed_der(der.contents()));
+            }
+        }
+        let signing_key =
+            signing_key.ok_or_else(|| KeySetError::NoActiveKey(set.active_kid.clone()))?;
+        Ok(Self {
+            ttl,
+            active_kid: set.active_kid,
+            signing_key,
+            link_keys,
+            public: TokenKeys {
+                issuer: issuer.into(),
+                verifying_keys,
+                jwks: serde_json::json!({ "keys": jwks }),
+            },
+        })
+    }
+
+    /// The same set, verifying with the published public keys (`published`),
+    /// after checking that the active key is among them.
+    pub fn verified_by(mut self, published: TokenKeys) -> Result<Self, KeySetError> {
+        let ours = self.public.public_key_of(&self.active_kid);
+        if ours.is_none() || published.public_key_of(&self.active_kid) != ours {
+            return Err(KeySetError::ActiveKeyNotPublished(self.active_kid));
+        }
+        self.public = published;
+        Ok(self)
+    }
+
+    /// The public halves, as every other function verifies with.
+    pub fn public_keys(&self) -> &TokenKeys {
+        &self.public
+    }
+
+    pub fn issue_access_token(
+        &self,
+        user_id: &str,
+        role: &str,
+        session_id: Option<&str>,
+    ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() as u64;
+        self.issue_access_token_at(user_id, role, session_id, now)
+    }
+
+    /// Issues a token as if it were `now` (seconds since the epoch).
+    pub fn issue_access_token_at(
+        &self,
+        user_id: &str,
+        role: &str,
+        session_id: Option<&str>,
+        now: u64,
+    ) -> Result<IssuedToken, jsonwebtoken::errors::Error> {
+        let claims = AccessClaims {
+            sub: user_id.to_owned(),
+            role: role.to_owned(),
+            iss: self.public.issuer.clone(),
+            iat: now,
+            exp: now + self.ttl.as_secs(),
+            jti: ulid::Ulid::new().to_string(),
+            typ: ACCESS_TOKEN_TYPE.to_owned(),
+            sid: session_id.map(str::to_owned),
+        };
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(self.active_kid.clone());
+        header.typ = Some("JWT".into());
+        let token = jsonwebtoken::encode(&header, &claims, &self.signing_key)?;
+        Ok(IssuedToken {
+            token,
+            expires_in: self.ttl.as_secs(),
+        })
+    }
+}
+
 /// The HMAC key of signed links for one signing key: an HMAC of a fixed
 /// label under the private key, so it is as secret as the key, needs no
 /// secret of its own, and differs from anything the key signs.
@@ -246,7 +393,7 @@ fn link_key(private_der: &[u8]) -> hmac::Key {
     hmac::Key::new(hmac::HMAC_SHA256, material.as_ref())
 }
 
-impl TokenKeys {
+impl SigningKeys {
     /// A token that proves the platform issued `payload` for `purpose`
     /// (e.g. an unsubscribe link for one address of one org):
     /// `<kid>.<payload, base64url>.<HMAC-SHA256 of purpose and payload>`.
@@ -265,7 +412,7 @@ impl TokenKeys {
         )
     }
 
-    /// The payload of a token from [`TokenKeys::sign_link`] for `purpose`;
+    /// The payload of a token from [`SigningKeys::sign_link`] for `purpose`;
     /// `None` when it is garbled, forged, for another purpose or signed by a
     /// key no longer in the set.
     pub fn verify_link(&self, purpose: &str, token: &str) -> Option<String> {
@@ -282,8 +429,17 @@ fn link_message(purpose: &str, kid: &str, encoded: &str) -> String {
     format!("{purpose}\n{kid}\n{encoded}")
 }
 
+/// The public halves of a private key set's JSON: for a local stack or a
+/// test that configures only the inline key set.
+pub fn public_keys_of_key_set(
+    json: &str,
+    issuer: impl Into<String>,
+) -> Result<TokenKeys, KeySetError> {
+    SigningKeys::from_json(json, issuer, Duration::ZERO).map(|keys| keys.public)
+}
+
 /// Test and local-stack support: a fresh Ed25519 key set as the JSON that
-/// `TokenKeys::from_json` reads.
+/// `SigningKeys::from_json` reads.
 pub fn generate_key_set_json(kid: &str) -> String {
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("the system RNG works");
@@ -296,8 +452,8 @@ pub fn generate_key_set_json(kid: &str) -> String {
 mod tests {
     use super::*;
 
-    fn keys(kid: &str) -> TokenKeys {
-        TokenKeys::from_json(
+    fn keys(kid: &str) -> SigningKeys {
+        SigningKeys::from_json(
             &generate_key_set_json(kid),
             "bodega-test",
             Duration::from_secs(900),
@@ -346,14 +502,15 @@ mod tests {
             serde_json::from_str(&generate_key_set_json("old")).unwrap();
         let new_json: serde_json::Value =
             serde_json::from_str(&generate_key_set_json("new")).unwrap();
-        let old = TokenKeys::from_json(&old_json.to_string(), "bodega-test", ttl).unwrap();
+        let old = SigningKeys::from_json(&old_json.to_string(), "bodega-test", ttl).unwrap();
         let token = old.issue_access_token("u", "customer", None).unwrap().token;
 
         let rotated_json = serde_json::json!({
             "activeKid": "new",
             "keys": [new_json["keys"][0], old_json["keys"][0]],
         });
-        let rotated = TokenKeys::from_json(&rotated_json.to_string(), "bodega-test", ttl).unwrap();
+        let rotated =
+            SigningKeys::from_json(&rotated_json.to_string(), "bodega-test", ttl).unwrap();
         assert!(
             rotated.verify_access_token(&token).is_ok(),
             "old tokens verify during rotation"
@@ -368,7 +525,7 @@ mod tests {
         );
         assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
 
-        let retired = TokenKeys::from_json(&new_json.to_string(), "bodega-test", ttl).unwrap();
+        let retired = SigningKeys::from_json(&new_json.to_string(), "bodega-test", ttl).unwrap();
         assert_eq!(
             retired.verify_access_token(&token),
             Err(TokenError::UnknownKey)
@@ -445,7 +602,7 @@ mod tests {
     #[test]
     fn refuses_expired_tokens_and_other_issuers() {
         let keys = keys("k1");
-        let other = TokenKeys::from_json(
+        let other = SigningKeys::from_json(
             &generate_key_set_json("k1"),
             "someone-else",
             Duration::from_secs(900),
@@ -475,17 +632,56 @@ mod tests {
     }
 
     #[test]
+    fn verifies_with_the_published_jwks_alone() {
+        let signing = keys("k1");
+        let published = TokenKeys::from_jwks(&signing.jwks().to_string(), "bodega-test").unwrap();
+        let token = signing
+            .issue_access_token("u", "customer", None)
+            .unwrap()
+            .token;
+        assert_eq!(published.verify_access_token(&token).unwrap().sub, "u");
+        assert_eq!(published.jwks(), signing.jwks());
+        assert!(matches!(
+            keys("k2").verified_by(published.clone()),
+            Err(KeySetError::ActiveKeyNotPublished(kid)) if kid == "k2"
+        ));
+        // The same kid with another key is not the published key.
+        assert!(matches!(
+            keys("k1").verified_by(published.clone()),
+            Err(KeySetError::ActiveKeyNotPublished(_))
+        ));
+        let x = signing.jwks()["keys"][0]["x"].as_str().unwrap();
+        let short = TokenKeys::from_public_keys(&format!(" k1:{x} "), "bodega-test").unwrap();
+        assert_eq!(short.jwks(), signing.jwks());
+        assert!(short.verify_access_token(&token).is_ok());
+        assert!(matches!(
+            TokenKeys::from_public_keys("k1", "i"),
+            Err(KeySetError::Jwks(_))
+        ));
+        assert!(signing.verified_by(published).is_ok());
+        assert!(matches!(
+            TokenKeys::from_jwks(r#"{"keys":[]}"#, "i"),
+            Err(KeySetError::Jwks(_))
+        ));
+        let rsa = r#"{"keys":[{"kty":"RSA","crv":"Ed25519","kid":"a","x":"AA"}]}"#;
+        assert!(matches!(
+            TokenKeys::from_jwks(rsa, "i"),
+            Err(KeySetError::Jwks(_))
+        ));
+    }
+
+    #[test]
     fn explains_a_broken_key_set() {
-        let err = TokenKeys::from_json("{}", "i", Duration::from_secs(60)).unwrap_err();
+        let err = SigningKeys::from_json("{}", "i", Duration::from_secs(60)).unwrap_err();
         assert!(matches!(err, KeySetError::Format(_)));
         let bad = r#"{"activeKid":"a","keys":[{"kid":"a","privateKeyPem":"nope"}]}"#;
         assert!(matches!(
-            TokenKeys::from_json(bad, "i", Duration::from_secs(60)),
+            SigningKeys::from_json(bad, "i", Duration::from_secs(60)),
             Err(KeySetError::Key { .. })
         ));
         let json = generate_key_set_json("a").replace("\"activeKid\":\"a\"", "\"activeKid\":\"b\"");
         assert!(matches!(
-            TokenKeys::from_json(&json, "i", Duration::from_secs(60)),
+            SigningKeys::from_json(&json, "i", Duration::from_secs(60)),
             Err(KeySetError::NoActiveKey(_))
         ));
     }

@@ -127,7 +127,7 @@ fn signed_in(
     secret: &str,
 ) -> ApiResult<SignedIn> {
     let issued = state
-        .tokens
+        .signing
         .issue_access_token(&user.id, user.role.as_str(), Some(&session.session_id))
         .map_err(ApiError::internal)?;
     Ok(SignedIn {
