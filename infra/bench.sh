@@ -30,12 +30,13 @@ set -euo pipefail
 profile=benchmark
 coldstart_profile="${BENCH_COLDSTART_PROFILE:-benchmark}"
 coldstart_invocations=300
+coldstart_starts=3
 connect_latency_ms="${BENCH_CONNECT_LATENCY_MS:-25}"
 quick=()
 only_coldstart=0
 for arg in "$@"; do
   case "$arg" in
-    --quick) profile=dev; coldstart_profile=dev; coldstart_invocations=3; quick=(--quick) ;;
+    --quick) profile=dev; coldstart_profile=dev; coldstart_invocations=3; coldstart_starts=1; quick=(--quick) ;;
     --coldstart-only) only_coldstart=1 ;;
     *) echo "usage: infra/bench.sh [--quick] [--coldstart-only]" >&2; exit 2 ;;
   esac
@@ -112,8 +113,10 @@ for _ in $(seq 1 120); do
 done
 kill "$setup_pid" && wait "$setup_pid" 2>/dev/null || true
 python3 infra/coldstart.py --stack-env "$RUN_DIR/stack.env" --bin-dir "$bin_dir" \
-  --profile "$coldstart_profile" --invocations "$coldstart_invocations" --log-dir "$RUN_DIR/coldstart"
+  --profile "$coldstart_profile" --invocations "$coldstart_invocations" --starts "$coldstart_starts" \
+  --log-dir "$RUN_DIR/coldstart"
 printf '\n'
 python3 infra/coldstart.py --stack-env "$RUN_DIR/stack.env" --bin-dir "$bin_dir" \
-  --profile "$coldstart_profile" --invocations 3 --connect-latency-ms "$connect_latency_ms" \
+  --profile "$coldstart_profile" --invocations 3 --starts "$coldstart_starts" \
+  --connect-latency-ms "$connect_latency_ms" \
   --log-dir "$RUN_DIR/coldstart-latency"
