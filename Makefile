@@ -64,7 +64,7 @@ build-%Function:
 lambda-check: ## start every built bootstrap (arm64 under qemu-user) against a stand-in Runtime API with one sample event each
 	infra/lambda.sh check
 
-bench: ## benchmarks that print figures: catalog reads (p50/p99, DynamoDB calls and capacity), a 12 MP thumbnail and matching 1,000 suppliers
+bench: ## benchmarks that print figures: catalog reads (p50/p99, DynamoDB calls and capacity), a 12 MP thumbnail, matching 1,000 suppliers, cold start of every Lambda beside two floors
 	infra/bench.sh
 
 cfn-lint: ## lint template.yaml with cfn-lint (installs it if needed)

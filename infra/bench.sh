@@ -9,22 +9,40 @@
 #      then the catalog function's router driven warm with 100,000 mixed
 #      requests: resident memory, open files and sockets, start to end;
 #   2. the upload ingest step on a 12-megapixel JPEG: time and memory;
-#   3. sourcing's matching of 1,000 candidate suppliers (pure, no storage).
-# Built with the `benchmark` cargo profile (release optimizations, no LTO).
+#   3. sourcing's matching of 1,000 candidate suppliers (pure, no storage);
+#   4. cold start (infra/coldstart.py): every Lambda binary of template.yaml
+#      and two floors (infra/floors: hello, bare) started under the stand-in
+#      Runtime API: size, init, first request, warm p50 of 300 invocations,
+#      peak RSS, each as a ratio to the bare floor; then again with a delay
+#      on each new connection (a loopback proxy, BENCH_CONNECT_LATENCY_MS,
+#      default 25) so each connection opened during init shows.
+# Built with the `benchmark` cargo profile (release optimizations, no LTO),
+# the cold-start binaries too (their sizes are of stripped copies): what
+# ships is `release` (LTO, one codegen unit, stripped), whose dependencies
+# alone take this 2-core machine ~10 minutes per binary set and each LTO
+# link minutes more; BENCH_COLDSTART_PROFILE=release measures exactly that.
 #
-# Usage: infra/bench.sh [--quick]
-#   --quick  a handful of each with the dev profile (the test build): what
-#            `make test` runs so the benchmarks cannot rot; the figures mean
-#            nothing
+# Usage: infra/bench.sh [--quick] [--coldstart-only]
+#   --quick           a handful of each with the dev profile (the test build):
+#                     what `make test` runs so the benchmarks cannot rot; the
+#                     figures mean nothing
+#   --coldstart-only  only the cold-start benchmark (4.)
 set -euo pipefail
 
 profile=benchmark
+coldstart_profile="${BENCH_COLDSTART_PROFILE:-benchmark}"
+coldstart_invocations=300
+coldstart_starts=3
+connect_latency_ms="${BENCH_CONNECT_LATENCY_MS:-25}"
 quick=()
-case "${1:-}" in
-  "") ;;
-  --quick) profile=dev; quick=(--quick) ;;
-  *) echo "usage: infra/bench.sh [--quick]" >&2; exit 2 ;;
-esac
+only_coldstart=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) profile=dev; coldstart_profile=dev; coldstart_invocations=3; coldstart_starts=1; quick=(--quick) ;;
+    --coldstart-only) only_coldstart=1 ;;
+    *) echo "usage: infra/bench.sh [--quick] [--coldstart-only]" >&2; exit 2 ;;
+  esac
+done
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -49,6 +67,7 @@ trap 'exit 143' TERM
 # shellcheck source=/dev/null
 source "$RUN_DIR/stack.env"
 
+if [ "$only_coldstart" = 0 ]; then
 printf '\n==> catalog reads, checkout and mail (infra/devserver/benches/api.rs)\n'
 RUST_LOG=warn cargo bench --quiet --profile "$profile" -p devserver --bench api -- "${quick[@]}"
 
@@ -57,3 +76,49 @@ cargo run --quiet --profile "$profile" -p assets --example thumbnail_bench -- "$
 
 printf '\n==> supplier matching (functions/sourcing/examples/matching_bench.rs)\n'
 cargo run --quiet --profile "$profile" -p sourcing --example matching_bench -- "${quick[@]}"
+fi
+
+printf '\n==> cold start of every Lambda binary beside the floors (infra/coldstart.py, profile %s)\n' "$coldstart_profile"
+mapfile -t binaries < <(sed -n 's/^ *Binary: *\([A-Za-z0-9_-]*\) *$/\1/p' template.yaml)
+packages=(floor-hello floor-bare)
+for d in functions/*/; do packages+=("$(basename "$d")"); done
+if [ "${#quick[@]}" -gt 0 ]; then
+  # One build of the debug binaries; features unify over the packages.
+  cargo build --quiet --profile "$coldstart_profile" --bins "${packages[@]/#/--package=}"
+else
+  # One package at a time, as each Lambda is built alone: features of
+  # `shared` are not unified with other functions' (catalog links no SES).
+  for p in "${packages[@]}"; do
+    cargo build --quiet --profile "$coldstart_profile" --bins -p "$p"
+  done
+fi
+target_dir="$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+case "$coldstart_profile" in
+  dev) profile_dir=debug ;;
+  *) profile_dir="$coldstart_profile" ;;
+esac
+# A private copy: the target directory may be shared with other checkouts.
+bin_dir="$RUN_DIR/bin"
+mkdir -p "$bin_dir"
+for b in floor-hello floor-bare "${binaries[@]}"; do
+  cp "$target_dir/$profile_dir/$b" "$bin_dir/$b"
+done
+# The table, bucket and queues the functions expect, as make lambda-check.
+cargo build --quiet -p devserver
+setup_port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+"$target_dir/debug/devserver" --setup --port "$setup_port" >"$RUN_DIR/devserver-setup.log" 2>&1 &
+setup_pid=$!
+for _ in $(seq 1 120); do
+  curl -fsS "http://127.0.0.1:$setup_port/v1/health" >/dev/null 2>&1 && break
+  kill -0 "$setup_pid" 2>/dev/null || { tail -n 20 "$RUN_DIR/devserver-setup.log" >&2; exit 1; }
+  sleep 0.5
+done
+kill "$setup_pid" && wait "$setup_pid" 2>/dev/null || true
+python3 infra/coldstart.py --stack-env "$RUN_DIR/stack.env" --bin-dir "$bin_dir" \
+  --profile "$coldstart_profile" --invocations "$coldstart_invocations" --starts "$coldstart_starts" \
+  --log-dir "$RUN_DIR/coldstart"
+printf '\n'
+python3 infra/coldstart.py --stack-env "$RUN_DIR/stack.env" --bin-dir "$bin_dir" \
+  --profile "$coldstart_profile" --invocations 3 --starts "$coldstart_starts" \
+  --connect-latency-ms "$connect_latency_ms" \
+  --log-dir "$RUN_DIR/coldstart-latency"

@@ -190,16 +190,19 @@ cmd_toolchain() {
   say "$ARCH: $TOOLCHAIN_DESC"
 }
 
-# One cargo lambda build of every function crate: features are unified over
-# the workspace once and each dependency is compiled once for all binaries.
+# One cargo lambda build per function crate, so that each links `shared`
+# with its own features (catalog neither links nor starts SES or Stripe);
+# built together, cargo would unify them into every function. Dependencies
+# whose features agree are compiled once for all.
 build_all() {
-  local arch="$1" t0 pkgs=() p
+  local arch="$1" t0 p
   ensure_lambda_tools
   select_toolchain "$arch"
   say "Building every function for $arch Lambdas with $TOOLCHAIN_DESC"
   t0="$(now)"
-  while read -r p; do pkgs+=(-p "$p"); done < <(function_packages)
-  (cd "$ROOT" && PATH="$TOOLCHAIN_PATH" cargo lambda build --release "--$arch" "${pkgs[@]}")
+  while read -r p; do
+    (cd "$ROOT" && PATH="$TOOLCHAIN_PATH" cargo lambda build --release "--$arch" -p "$p")
+  done < <(function_packages)
   say "Built in $(($(now) - t0)) s"
 }
 

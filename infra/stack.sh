@@ -666,6 +666,15 @@ ensure_jwt_key() {
   printf 'local-%s-%s\n' "$(date -u +%Y%m%d)" "$(openssl rand -hex 4)" >"$dir/jwt-kid"
 }
 
+# The signing key's public half (SubjectPublicKeyInfo DER: its last 32 bytes
+# are the Ed25519 key), for JWT_PUBLIC_KEYS.
+ensure_jwt_public_key() {
+  local dir="$1"
+  [ -s "$dir/jwt-public-key.der" ] && [ "$dir/jwt-public-key.der" -nt "$dir/jwt-signing-key.pem" ] && return 0
+  openssl pkey -in "$dir/jwt-signing-key.pem" -pubout -outform DER -out "$dir/jwt-public-key.der" 2>/dev/null \
+    || die "openssl could not read the public half of $dir/jwt-signing-key.pem"
+}
+
 write_env_file() {
   local dir="$1" jar
   jar="$(dynamodb_local_dir)/DynamoDBLocal.jar"
@@ -675,7 +684,7 @@ write_env_file() {
     PRINTFUL_PORT="$(cat "$dir/printful.port")" PRINTFUL_TOKEN="$PRINTFUL_TOKEN" \
     PRINTFUL_WEBHOOK_SECRET="$PRINTFUL_WEBHOOK_SECRET" OPENAI_PORT="$(cat "$dir/openai.port")" \
     "$VENV/bin/python" - "$dir/stack.env.tmp" <<'PY'
-import json, os, shlex, sys
+import base64, json, os, shlex, sys
 e = os.environ
 run_dir = e["BODEGA_RUN_DIR"]
 with open(os.path.join(run_dir, "jwt-kid")) as f:
@@ -699,6 +708,14 @@ if not os.path.exists(mfa_path):
             separators=(",", ":"))
 with open(mfa_path) as f:
     mfa_keys = f.read().strip()
+# The public half as a JWKS (what identity publishes): every function
+# verifies tokens with it; only the ones that issue tokens read the key set.
+with open(os.path.join(run_dir, "jwt-public-key.der"), "rb") as f:
+    x = base64.urlsafe_b64encode(f.read()[-32:]).rstrip(b"=").decode()
+public_keys = json.dumps(
+    {"keys": [{"kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": x}]},
+    separators=(",", ":"),
+)
 values = [
     ("AWS_REGION", "us-east-1"),
     ("AWS_DEFAULT_REGION", "us-east-1"),
@@ -731,6 +748,7 @@ values = [
     ("TOKEN_ISSUER", "bodega-local"),
     ("JWT_SIGNING_KEYS", signing_keys),
     ("MFA_ENCRYPTION_KEYS", mfa_keys),
+    ("JWT_PUBLIC_KEYS", public_keys),
     ("STRIPE_API_BASE", "http://127.0.0.1:" + e["STRIPE_PORT"]),
     ("STRIPE_SECRET_KEY", "sk_test_bodegalocal"),
     ("STRIPE_WEBHOOK_SECRET", "whsec_bodegalocal"),
@@ -864,6 +882,7 @@ cmd_start() {
   trap 'exit 143' TERM
 
   ensure_jwt_key "$dir"
+  ensure_jwt_public_key "$dir"
   rm -f "$dir/stack.env"
 
   dynamodb_command "${port[dynamodb]}"

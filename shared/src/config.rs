@@ -29,6 +29,9 @@ impl std::fmt::Debug for SecretSource {
 /// Where the JWT signing key set comes from.
 pub type SigningKeysSource = SecretSource;
 
+/// Stripe's API, where `STRIPE_API_BASE` names no other.
+pub const DEFAULT_STRIPE_API_BASE: &str = "https://api.stripe.com";
+
 /// Card payments through Stripe. Without a secret key the deployment takes
 /// no card payments (invoices still work).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,7 +172,15 @@ pub struct Config {
     /// `matching` and the queue's worker finishes
     /// (`SOURCING_BACKGROUND_MATCHING_ABOVE`, default 500).
     pub sourcing_background_matching_above: usize,
-    pub signing_keys: SigningKeysSource,
+    /// The private signing key set (`JWT_SIGNING_KEYS` or
+    /// `JWT_SIGNING_KEYS_SECRET_ID`): set only for the functions that issue
+    /// tokens or signed links.
+    pub signing_keys: Option<SigningKeysSource>,
+    /// The public keys that verify access tokens (`JWT_PUBLIC_KEYS`: a JWKS
+    /// or `kid:x[,kid:x...]`);
+    /// unset only where the signing key set is inline (locally), which
+    /// then verifies.
+    pub public_keys: Option<String>,
     /// The key set that encrypts TOTP secrets at rest
     /// (`MFA_ENCRYPTION_KEYS`, or the Secrets Manager secret
     /// `MFA_ENCRYPTION_KEYS_SECRET_ID`); read by identity only. Unset:
@@ -213,14 +224,17 @@ impl Config {
         let bucket_name = required("BUCKET_NAME");
         let sender_email = required("SENDER_EMAIL");
 
+        // Only the functions that issue tokens get the signing key set; all
+        // verify with the public keys, which are configuration, not a secret.
         let signing_keys = match (get("JWT_SIGNING_KEYS"), get("JWT_SIGNING_KEYS_SECRET_ID")) {
             (Some(inline), _) => Some(SigningKeysSource::Inline(inline)),
             (None, Some(secret)) => Some(SigningKeysSource::Secret(secret)),
-            (None, None) => {
-                problems.push("set JWT_SIGNING_KEYS_SECRET_ID (a Secrets Manager secret) or JWT_SIGNING_KEYS (the key set JSON)".into());
-                None
-            }
+            (None, None) => None,
         };
+        let public_keys = get("JWT_PUBLIC_KEYS");
+        if public_keys.is_none() && !matches!(signing_keys, Some(SigningKeysSource::Inline(_))) {
+            problems.push("set JWT_PUBLIC_KEYS (the signing keys' public halves: a JWKS as /.well-known/jwks.json serves it, or kid:x[,kid:x...])".into());
+        }
 
         let stripe = stripe_config(&get, &mut problems);
         let mfa_keys = match (
@@ -293,8 +307,8 @@ impl Config {
                 }),
         };
 
-        match signing_keys {
-            Some(signing_keys) if problems.is_empty() => Ok(Self {
+        match () {
+            () if problems.is_empty() => Ok(Self {
                 table_name,
                 bucket_name,
                 sender_email,
@@ -322,6 +336,7 @@ impl Config {
                     .unwrap_or(500),
                 signing_keys,
                 mfa_keys,
+                public_keys,
                 stripe,
                 s3_force_path_style,
                 version: get("BODEGA_VERSION")
@@ -341,7 +356,7 @@ fn stripe_config(
 ) -> StripeConfig {
     let api_base = get("STRIPE_API_BASE")
         .map(|url| url.trim_end_matches('/').to_owned())
-        .unwrap_or_else(|| crate::payments::DEFAULT_STRIPE_API_BASE.to_owned());
+        .unwrap_or_else(|| DEFAULT_STRIPE_API_BASE.to_owned());
     if !(api_base.starts_with("https://") || api_base.starts_with("http://")) {
         problems.push(format!(
             "STRIPE_API_BASE must be an http(s) URL, got {api_base:?}"
@@ -398,6 +413,7 @@ mod tests {
         ("BUCKET_NAME", "b"),
         ("SENDER_EMAIL", "no-reply@example.com"),
         ("JWT_SIGNING_KEYS_SECRET_ID", "arn:secret"),
+        ("JWT_PUBLIC_KEYS", r#"{"keys":[]}"#),
     ];
 
     #[test]
@@ -408,7 +424,7 @@ mod tests {
         assert_eq!(config.token_issuer, "bodega");
         assert!(!config.s3_force_path_style);
         assert!(
-            matches!(config.signing_keys, SigningKeysSource::Secret(ref s) if s == "arn:secret")
+            matches!(config.signing_keys, Some(SigningKeysSource::Secret(ref s)) if s == "arn:secret")
         );
     }
 
@@ -420,7 +436,7 @@ mod tests {
             "TABLE_NAME",
             "BUCKET_NAME",
             "SENDER_EMAIL",
-            "JWT_SIGNING_KEYS_SECRET_ID",
+            "JWT_PUBLIC_KEYS",
         ] {
             assert!(text.contains(name), "{text} should mention {name}");
         }
@@ -525,6 +541,22 @@ mod tests {
         let config = Config::from_lookup(lookup(&pairs)).unwrap();
         assert!(matches!(config.mfa_keys, Some(SecretSource::Inline(_))));
         assert!(!format!("{config:?}").contains("PRIVATE-MFA-KEYS"));
+    }
+
+    #[test]
+    fn only_an_inline_signing_key_set_stands_in_for_the_public_keys() {
+        let base = &COMPLETE[..3];
+        let verify_only = [base, &[("JWT_PUBLIC_KEYS", "{}")]].concat();
+        let config = Config::from_lookup(lookup(&verify_only)).unwrap();
+        assert_eq!(config.signing_keys, None);
+        let inline = [base, &[("JWT_SIGNING_KEYS", "{}")]].concat();
+        assert_eq!(
+            Config::from_lookup(lookup(&inline)).unwrap().public_keys,
+            None
+        );
+        let secret_only = [base, &[("JWT_SIGNING_KEYS_SECRET_ID", "arn:s")]].concat();
+        let err = Config::from_lookup(lookup(&secret_only)).unwrap_err();
+        assert!(err.to_string().contains("JWT_PUBLIC_KEYS"), "{err}");
     }
 
     #[test]

@@ -1,17 +1,18 @@
 //! Bodega's domain library: what every function shares.
 //!
 //! - [`config`]: configuration from the environment, with every problem named.
-//! - [`services`]: AWS clients and keys, built once per cold start.
+//! - [`services`]: what a function builds once per cold start: DynamoDB and
+//!   the public token keys for all, the rest as the function asks (features).
 //! - [`store`]: the single-table access layer.
 //! - [`http`]: the API envelope, errors, request ids, the JSON extractor.
 //! - [`auth`]: access tokens, API keys, the caller, and the permission policy.
 //! - [`audit`]: the audit trail of security events.
-//! - [`mail`]: email through SES v2.
+//! - `mail` (feature `mail`): email through SES v2.
 //! - [`metrics`]: business metrics as CloudWatch embedded-metric-format log lines.
 //! - [`moderation`]: moderators, reports of public content and the moderation queue.
 //! - [`contracts`]: what one context publishes for others to read (narrow read models).
 //! - [`projections`]: items the stream keeps from other items (search index, order statistics).
-//! - [`payments`]: card payments through Stripe, invoices, and Stripe webhook signatures.
+//! - `payments` (feature `payments`): card payments through Stripe, invoices, and Stripe webhook signatures.
 //! - `print_partner` (feature `print-partner`): a print-on-demand partner, its Printful client and webhooks.
 //! - [`ratelimit`]: fixed-window request limits kept in the table.
 //! - [`catalog`]: catalog's products and the one command that creates one, for every context.
@@ -30,9 +31,11 @@ pub mod crypto;
 pub mod domain;
 pub mod http;
 pub mod idempotency;
+#[cfg(feature = "mail")]
 pub mod mail;
 pub mod metrics;
 pub mod moderation;
+#[cfg(feature = "payments")]
 pub mod payments;
 #[cfg(feature = "print-partner")]
 pub mod print_partner;
@@ -44,4 +47,6 @@ pub mod stock;
 pub mod store;
 pub mod telemetry;
 
+#[cfg(feature = "full")]
+pub use services::FullServices;
 pub use services::Services;

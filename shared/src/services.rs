@@ -1,4 +1,22 @@
-//! The AWS clients and keys a function needs, built once per cold start.
+//! What a function builds once per cold start.
+//!
+//! Every function gets [`Services`]: configuration, the SDK configuration,
+//! DynamoDB (its connection opened during init), the rate limiter and the
+//! public keys that verify access tokens, which are configuration
+//! (`JWT_PUBLIC_KEYS`), so no secret is read at start. Anything else a
+//! function says it needs in two places, and gets only then:
+//! - its crate turns on the `shared` feature (`s3`, `mail`, `signing`,
+//!   `payments`, `secrets`), so a function without it neither links nor can
+//!   build the client;
+//! - its state's constructor asks for it: a client that opens no
+//!   connection until used comes from a method here (`services.s3()`,
+//!   `services.mailer()`); what is read from Secrets Manager at start
+//!   ([`Services::signing_keys`], [`Services::payments`]) is loaded by the
+//!   function's `main` and handed to the constructor, so it is visible there
+//!   which functions pay for it.
+//!
+//! The composition roots (the devserver, the test crate) link every context
+//! and build everything once: [`FullServices`] (feature `full`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,87 +27,62 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 
 use crate::auth::TokenKeys;
-use crate::config::{Config, SecretSource};
-use crate::mail::Mailer;
-use crate::payments::{InvoiceProvider, Payments, StripeProvider};
+#[cfg(feature = "signing")]
+use crate::auth::tokens::SigningKeys;
+use crate::config::Config;
+#[cfg(feature = "secrets")]
+use crate::config::SecretSource;
 use crate::ratelimit::RateLimiter;
 use crate::store::Store;
 
-/// Everything a handler may reach. Cheap to clone: clients and keys are shared.
+/// What every function has. Cheap to clone: clients and keys are shared.
 #[derive(Clone)]
 pub struct Services {
     pub config: Arc<Config>,
     pub store: Store,
-    pub s3: aws_sdk_s3::Client,
-    pub ses: aws_sdk_sesv2::Client,
-    pub mailer: Mailer,
     pub rate_limiter: RateLimiter,
+    /// The public keys that verify access tokens.
     pub tokens: Arc<TokenKeys>,
-    pub payments: Payments,
-    /// The SDK configuration the clients were built from, for a client only
-    /// one context needs (mail's SQS queue).
+    /// The SDK configuration, for the clients a function asks for.
     pub sdk: SdkConfig,
 }
 
 impl Services {
     /// Cold-start set-up for a Lambda function: configuration from the
-    /// environment, clients, signing keys, and a first DynamoDB call so the
-    /// connection is open before the first request.
+    /// environment, DynamoDB, the public token keys, and a first DynamoDB
+    /// call so the connection is open before the first request.
     pub async fn init() -> anyhow::Result<Self> {
         let services = Self::from_env().await?;
-        match services.store.ping().await {
-            Ok(()) => {}
-            // Not fatal: requests will report 503 until DynamoDB answers.
-            Err(err @ crate::store::StoreError::Unavailable(_)) => {
-                tracing::warn!(error = ?err, "DynamoDB did not answer during init");
-            }
-            // It answered (the connection is open), only this function may
-            // not describe the table: most have no dynamodb:DescribeTable.
-            Err(err) => tracing::debug!(error = ?err, "DynamoDB answered the init ping"),
-        }
+        services.open_dynamodb().await;
         Ok(services)
     }
 
-    /// Configuration and clients from the environment, without calling AWS
-    /// beyond what loading the signing keys needs.
+    /// Configuration and clients from the environment, without calling AWS.
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = Config::from_env()?;
         let sdk = load_sdk_config().await;
-        Self::build(config, &sdk).await
+        Self::build(config, &sdk)
     }
 
-    pub async fn build(config: Config, sdk: &SdkConfig) -> anyhow::Result<Self> {
-        let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
-        let s3_config = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(config.s3_force_path_style)
-            .build();
-        let tokens = load_token_keys(&config, sdk).await?;
-        let payments = load_payments(&config, sdk).await?;
-        let store = Store::new(dynamodb, config.table_name.as_str());
-        let ses = aws_sdk_sesv2::Client::new(sdk);
+    pub fn build(config: Config, sdk: &SdkConfig) -> anyhow::Result<Self> {
+        let tokens = public_token_keys(&config)?;
+        let store = Store::new(
+            aws_sdk_dynamodb::Client::new(sdk),
+            config.table_name.as_str(),
+        );
         Ok(Self {
-            mailer: Mailer::new(
-                ses.clone(),
-                config.sender_email.clone(),
-                config.ses_configuration_set.clone(),
-            ),
             rate_limiter: RateLimiter::new(
                 store.clone(),
                 config.rate_limit_window,
                 config.api_key_rate_limit,
             ),
             store,
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
-            ses,
             tokens: Arc::new(tokens),
-            payments,
             config: Arc::new(config),
             sdk: sdk.clone(),
         })
     }
-}
 
-impl Services {
     /// The same services over another store (a test's private DynamoDB):
     /// everything that keeps state in the table follows it.
     pub fn with_store(mut self, store: Store) -> Self {
@@ -99,6 +92,166 @@ impl Services {
             self.config.api_key_rate_limit,
         );
         self.store = store;
+        self
+    }
+
+    async fn open_dynamodb(&self) {
+        match self.store.ping().await {
+            Ok(()) => {}
+            // Not fatal: requests will report 503 until DynamoDB answers.
+            Err(err @ crate::store::StoreError::Unavailable(_)) => {
+                tracing::warn!(error = ?err, "DynamoDB did not answer during init");
+            }
+            // It answered (the connection is open), only this function may
+            // not describe the table: most have no dynamodb:DescribeTable.
+            Err(err) => tracing::debug!(error = ?err, "DynamoDB answered the init ping"),
+        }
+    }
+
+    /// An S3 client (no connection until its first call).
+    #[cfg(feature = "s3")]
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .force_path_style(self.config.s3_force_path_style)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    /// An SES v2 client (no connection until its first call).
+    #[cfg(feature = "mail")]
+    pub fn ses(&self) -> aws_sdk_sesv2::Client {
+        aws_sdk_sesv2::Client::new(&self.sdk)
+    }
+
+    /// The platform's mailer over SES, from the configured sender.
+    #[cfg(feature = "mail")]
+    pub fn mailer(&self) -> crate::mail::Mailer {
+        crate::mail::Mailer::new(
+            self.ses(),
+            self.config.sender_email.clone(),
+            self.config.ses_configuration_set.clone(),
+        )
+    }
+
+    /// The private signing key set (Secrets Manager in AWS), checked against
+    /// the published public keys: only for functions that issue tokens or
+    /// signed links.
+    #[cfg(feature = "signing")]
+    pub async fn signing_keys(&self) -> anyhow::Result<Arc<SigningKeys>> {
+        let source = self.config.signing_keys.as_ref().context(
+            "this function issues tokens: set JWT_SIGNING_KEYS_SECRET_ID (or JWT_SIGNING_KEYS)",
+        )?;
+        let json = read_secret(source, &self.sdk, "the signing key set").await?;
+        let keys = SigningKeys::from_json(
+            &json,
+            self.config.token_issuer.clone(),
+            self.config.access_token_ttl,
+        )
+        .context("loading the signing key set")?
+        .verified_by((*self.tokens).clone())
+        .context("checking the signing key set against JWT_PUBLIC_KEYS")?;
+        Ok(Arc::new(keys))
+    }
+
+    /// The payment providers: Stripe only when a secret key is configured
+    /// (read from Secrets Manager in AWS, with the webhook secret).
+    #[cfg(feature = "payments")]
+    pub async fn payments(&self) -> anyhow::Result<crate::payments::Payments> {
+        use crate::payments::{InvoiceProvider, Payments, StripeProvider};
+        let config = &self.config.stripe;
+        let (key, webhook_secret) = futures::try_join!(
+            read_optional_secret(
+                config.secret_key.as_ref(),
+                &self.sdk,
+                "the Stripe secret key"
+            ),
+            read_optional_secret(
+                config.webhook_secret.as_ref(),
+                &self.sdk,
+                "the Stripe webhook secret"
+            ),
+        )?;
+        let stripe = match key {
+            Some(key) => Some(Arc::new(StripeProvider::new(&config.api_base, key.trim())?)),
+            None => None,
+        };
+        Ok(Payments {
+            stripe,
+            invoice: Arc::new(InvoiceProvider),
+            webhook_secret: webhook_secret.map(|s| s.trim().to_owned()),
+        })
+    }
+}
+
+/// The public keys from `JWT_PUBLIC_KEYS`, or, where only an inline signing
+/// key set is configured (locally), its public halves.
+fn public_token_keys(config: &Config) -> anyhow::Result<TokenKeys> {
+    let issuer = config.token_issuer.clone();
+    match (&config.public_keys, &config.signing_keys) {
+        (Some(jwks), _) => {
+            TokenKeys::from_public_keys(jwks, issuer).context("reading JWT_PUBLIC_KEYS")
+        }
+        (None, Some(crate::config::SecretSource::Inline(json))) => {
+            crate::auth::tokens::public_keys_of_key_set(json, issuer)
+                .context("reading the public halves of JWT_SIGNING_KEYS")
+        }
+        (None, _) => anyhow::bail!("JWT_PUBLIC_KEYS is not set"),
+    }
+}
+
+/// Everything every context may ask for, built once: for the composition
+/// roots (the devserver, the test crate), which link every context. Reads
+/// as the [`Services`] it holds.
+#[cfg(feature = "full")]
+#[derive(Clone)]
+pub struct FullServices {
+    pub services: Services,
+    pub s3: aws_sdk_s3::Client,
+    pub ses: aws_sdk_sesv2::Client,
+    pub mailer: crate::mail::Mailer,
+    pub signing: Arc<SigningKeys>,
+    pub payments: crate::payments::Payments,
+}
+
+#[cfg(feature = "full")]
+impl std::ops::Deref for FullServices {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.services
+    }
+}
+
+#[cfg(feature = "full")]
+impl std::ops::DerefMut for FullServices {
+    fn deref_mut(&mut self) -> &mut Services {
+        &mut self.services
+    }
+}
+
+#[cfg(feature = "full")]
+impl FullServices {
+    pub async fn from_env() -> anyhow::Result<Self> {
+        let config = Config::from_env()?;
+        let sdk = load_sdk_config().await;
+        Self::build(config, &sdk).await
+    }
+
+    pub async fn build(config: Config, sdk: &SdkConfig) -> anyhow::Result<Self> {
+        let services = Services::build(config, sdk)?;
+        Ok(Self {
+            s3: services.s3(),
+            ses: services.ses(),
+            mailer: services.mailer(),
+            signing: services.signing_keys().await?,
+            payments: services.payments().await?,
+            services,
+        })
+    }
+
+    /// The same services over another store (see [`Services::with_store`]).
+    pub fn with_store(mut self, store: Store) -> Self {
+        self.services = self.services.with_store(store);
         self
     }
 }
@@ -120,41 +273,20 @@ pub async fn load_sdk_config() -> SdkConfig {
         .await
 }
 
-async fn load_token_keys(config: &Config, sdk: &SdkConfig) -> anyhow::Result<TokenKeys> {
-    let json = read_secret(&config.signing_keys, sdk, "the signing key set").await?;
-    TokenKeys::from_json(&json, config.token_issuer.clone(), config.access_token_ttl)
-        .context("loading the signing key set")
-}
-
-/// The payment providers: Stripe only when a secret key is configured.
-async fn load_payments(config: &Config, sdk: &SdkConfig) -> anyhow::Result<Payments> {
-    let stripe = match &config.stripe.secret_key {
-        Some(source) => {
-            let key = read_secret(source, sdk, "the Stripe secret key").await?;
-            Some(Arc::new(StripeProvider::new(
-                &config.stripe.api_base,
-                key.trim(),
-            )?))
-        }
-        None => None,
-    };
-    let webhook_secret = match &config.stripe.webhook_secret {
-        Some(source) => Some(
-            read_secret(source, sdk, "the Stripe webhook secret")
-                .await?
-                .trim()
-                .to_owned(),
-        ),
-        None => None,
-    };
-    Ok(Payments {
-        stripe,
-        invoice: Arc::new(InvoiceProvider),
-        webhook_secret,
-    })
+#[cfg(feature = "payments")]
+async fn read_optional_secret(
+    source: Option<&SecretSource>,
+    sdk: &SdkConfig,
+    what: &str,
+) -> anyhow::Result<Option<String>> {
+    match source {
+        Some(source) => read_secret(source, sdk, what).await.map(Some),
+        None => Ok(None),
+    }
 }
 
 /// A secret's value: inline, or read from Secrets Manager.
+#[cfg(feature = "secrets")]
 pub async fn read_secret(
     source: &SecretSource,
     sdk: &SdkConfig,

@@ -12,7 +12,7 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use devserver::pumps::TableStream;
 use serde_json::Value;
-use shared::Services;
+use shared::FullServices;
 use shared::clock::TestClock;
 use shared::config::Config;
 
@@ -56,7 +56,7 @@ pub enum Auth<'a> {
 pub struct TestApp {
     /// The whole API, every request run under `clock`.
     pub router: Router,
-    pub services: Services,
+    pub services: FullServices,
     /// The time this app's requests see; tests advance it instead of sleeping.
     pub clock: TestClock,
     /// The table's stream, read on from where the last drain stopped.
@@ -152,7 +152,9 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         config.sourcing_matching_queue_url = Some(format!("{url}-{table}"));
     }
     adjust(&mut config);
-    let services = Services::build(config, &sdk).await.expect("services build");
+    let services = FullServices::build(config, &sdk)
+        .await
+        .expect("services build");
     devserver::resources::ensure_all(&services)
         .await
         .expect("local resources are created");
@@ -160,7 +162,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 impl TestApp {
-    pub fn new(services: Services) -> Self {
+    pub fn new(services: FullServices) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             shared::telemetry::init();
         }

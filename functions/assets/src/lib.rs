@@ -36,7 +36,7 @@ impl AssetsState {
     pub fn new(services: &shared::Services) -> Self {
         Self {
             store: services.store.clone(),
-            s3: services.s3.clone(),
+            s3: services.s3(),
             bucket: services.config.bucket_name.clone(),
             public_media_url: services.config.public_media_url.clone(),
             tokens: services.tokens.clone(),

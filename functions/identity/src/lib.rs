@@ -32,7 +32,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::FromRef;
-use shared::auth::TokenKeys;
+use shared::auth::{SigningKeys, TokenKeys};
 use shared::config::SecretSource;
 use shared::mail::Mailer;
 use shared::ratelimit::RateLimiter;
@@ -44,6 +44,8 @@ use utoipa_axum::routes;
 pub struct IdentityState {
     pub store: Store,
     pub tokens: Arc<TokenKeys>,
+    /// The private key set: identity issues the access tokens.
+    pub signing: Arc<SigningKeys>,
     pub mailer: Mailer,
     pub rate_limiter: RateLimiter,
     pub limits: limits::Limits,
@@ -57,7 +59,8 @@ impl IdentityState {
     /// The state with the MFA key set given as configuration holds it
     /// inline (`MFA_ENCRYPTION_KEYS`: the devserver, tests); a key set kept
     /// in Secrets Manager needs [`IdentityState::init`].
-    pub fn new(services: &shared::Services) -> Self {
+    /// `signing`: [`shared::Services::signing_keys`], read at start.
+    pub fn new(services: &shared::Services, signing: Arc<SigningKeys>) -> Self {
         let mfa_keys = match &services.config.mfa_keys {
             Some(SecretSource::Inline(json)) => Some(json.as_str()),
             Some(SecretSource::Secret(_)) => {
@@ -73,12 +76,15 @@ impl IdentityState {
                 .map(Arc::new)
                 .expect("MFA_ENCRYPTION_KEYS is a valid key set")
         });
-        Self::with_mfa_keys(services, mfa_keys)
+        Self::with_mfa_keys(services, signing, mfa_keys)
     }
 
     /// For the Lambda: the MFA key set read from Secrets Manager when it is
     /// kept there; a key set that does not parse stops the start.
-    pub async fn init(services: &shared::Services) -> anyhow::Result<Self> {
+    pub async fn init(
+        services: &shared::Services,
+        signing: Arc<SigningKeys>,
+    ) -> anyhow::Result<Self> {
         let mfa_keys = match &services.config.mfa_keys {
             Some(source) => {
                 let json =
@@ -89,17 +95,19 @@ impl IdentityState {
             }
             None => None,
         };
-        Ok(Self::with_mfa_keys(services, mfa_keys))
+        Ok(Self::with_mfa_keys(services, signing, mfa_keys))
     }
 
     fn with_mfa_keys(
         services: &shared::Services,
+        signing: Arc<SigningKeys>,
         mfa_keys: Option<Arc<mfa::cipher::MfaKeys>>,
     ) -> Self {
         Self {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
-            mailer: services.mailer.clone(),
+            signing,
+            mailer: services.mailer(),
             rate_limiter: services.rate_limiter.clone(),
             limits: limits::Limits::from(services.config.auth_limits),
             session_ttl: services.config.session_ttl,

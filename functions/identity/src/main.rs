@@ -4,12 +4,14 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let services = shared::Services::init().await.inspect_err(|err| {
+    let started = async {
+        let services = shared::Services::init().await?;
+        let signing = services.signing_keys().await?;
+        identity::IdentityState::init(&services, signing).await
+    };
+    let state = started.await.inspect_err(|err| {
         tracing::error!(error = ?err, "identity function failed to start");
     })?;
-    let state = identity::IdentityState::init(&services)
-        .await
-        .inspect_err(|err| tracing::error!(error = ?err, "the MFA key set cannot be read"))?;
     let app = shared::http::service(identity::routes(state));
     lambda_http::run(app).await
 }

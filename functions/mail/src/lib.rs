@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::FromRef;
-use shared::auth::TokenKeys;
+use shared::auth::{SigningKeys, TokenKeys};
 use shared::mail::Mailer;
 use shared::ratelimit::RateLimiter;
 use shared::store::Store;
@@ -35,6 +35,8 @@ use utoipa_axum::routes;
 pub struct MailState {
     pub store: Store,
     pub tokens: Arc<TokenKeys>,
+    /// The private key set: unsubscribe links are signed links.
+    pub signing: Arc<SigningKeys>,
     pub rate_limiter: RateLimiter,
     pub mailer: Mailer,
     /// `PUBLIC_API_URL`: the base of links into the API in emails.
@@ -54,12 +56,14 @@ pub struct SendQueue {
 }
 
 impl MailState {
-    pub fn new(services: &shared::Services) -> Self {
+    /// `signing`: [`shared::Services::signing_keys`], read at start.
+    pub fn new(services: &shared::Services, signing: Arc<SigningKeys>) -> Self {
         Self {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
+            signing,
             rate_limiter: services.rate_limiter.clone(),
-            mailer: services.mailer.clone(),
+            mailer: services.mailer(),
             public_api_url: services.config.public_api_url.clone(),
             public_media_url: services.config.public_media_url.clone(),
             queue: services

@@ -4,9 +4,14 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let services = shared::Services::init().await.inspect_err(|err| {
+    let started = async {
+        let services = shared::Services::init().await?;
+        let signing = services.signing_keys().await?;
+        anyhow::Ok(mail::MailState::new(&services, signing))
+    };
+    let state = started.await.inspect_err(|err| {
         tracing::error!(error = ?err, "mail function failed to start");
     })?;
-    let app = shared::http::service(mail::routes(mail::MailState::new(&services)));
+    let app = shared::http::service(mail::routes(state));
     lambda_http::run(app).await
 }

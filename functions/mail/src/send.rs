@@ -239,7 +239,7 @@ pub(crate) fn unsubscribe_url_for(
 ) -> Option<String> {
     match (category, base) {
         (Category::Marketing, Some(base)) => Some(suppressions::unsubscribe_url(
-            &state.tokens,
+            &state.signing,
             base,
             org_id,
             to.as_str(),

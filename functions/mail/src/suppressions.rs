@@ -7,14 +7,14 @@
 //! Marketing mail carries `List-Unsubscribe: <https://…/v1/unsubscribe/<token>>`
 //! and `List-Unsubscribe-Post: List-Unsubscribe=One-Click`. The token is the
 //! org and the address, signed with an HMAC key derived from the platform's
-//! signing key set (`TokenKeys::sign_link`): nobody can forge one for an
+//! signing key set (`SigningKeys::sign_link`): nobody can forge one for an
 //! address they do not receive mail at.
 
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
 use shared::audit::{Actor, AuditAction, AuditEvent, AuditScope};
-use shared::auth::{Caller, Permission, TokenKeys};
+use shared::auth::{Caller, Permission, SigningKeys};
 use shared::domain::{Email, now_rfc3339};
 use shared::http::{
     ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams,
@@ -100,7 +100,7 @@ pub async fn suppress(
 
 /// The one-click unsubscribe URL of `email` for `org_id`, under `base`
 /// (the API's public URL).
-pub fn unsubscribe_url(tokens: &TokenKeys, base: &str, org_id: &str, email: &str) -> String {
+pub fn unsubscribe_url(tokens: &SigningKeys, base: &str, org_id: &str, email: &str) -> String {
     let token = tokens.sign_link(UNSUBSCRIBE, &format!("{org_id}\n{email}"));
     format!("{base}/v1/unsubscribe/{token}")
 }
@@ -273,7 +273,7 @@ pub async fn unsubscribe(
 ) -> ApiResult<ApiResponse<Unsubscribed>> {
     let invalid = || ApiError::bad_request("this unsubscribe link is not valid");
     let payload = state
-        .tokens
+        .signing
         .verify_link(UNSUBSCRIBE, &token)
         .ok_or_else(invalid)?;
     let (org_id, email) = payload.split_once('\n').ok_or_else(invalid)?;

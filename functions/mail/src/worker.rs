@@ -244,7 +244,7 @@ async fn prepare<'a>(
     })?;
     let unsubscribe_url = match (content.category, &batch.unsubscribe_base) {
         (Category::Marketing, Some(base)) => Some(suppressions::unsubscribe_url(
-            &state.tokens,
+            &state.signing,
             base,
             &batch.org_id,
             to.as_str(),

@@ -41,12 +41,13 @@ pub struct OrdersState {
 }
 
 impl OrdersState {
-    pub fn new(services: &shared::Services) -> Self {
+    /// `payments`: [`shared::Services::payments`], read at start.
+    pub fn new(services: &shared::Services, payments: Payments) -> Self {
         Self {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
             rate_limiter: services.rate_limiter.clone(),
-            payments: services.payments.clone(),
+            payments,
         }
     }
 }

@@ -4,9 +4,14 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let services = shared::Services::init().await.inspect_err(|err| {
+    let started = async {
+        let services = shared::Services::init().await?;
+        let payments = services.payments().await?;
+        anyhow::Ok(orders::OrdersState::new(&services, payments))
+    };
+    let state = started.await.inspect_err(|err| {
         tracing::error!(error = ?err, "orders function failed to start");
     })?;
-    let app = shared::http::service(orders::routes(orders::OrdersState::new(&services)));
+    let app = shared::http::service(orders::routes(state));
     lambda_http::run(app).await
 }

@@ -84,11 +84,11 @@ where
 pub async fn health(State(state): State<PlatformState>) -> ApiResult<ApiResponse<Health>> {
     let services = &state.services;
     let config = &services.config;
+    let (s3_client, ses_client) = (&state.s3, &state.ses);
     let (dynamodb, s3, mut ses, account) = futures::join!(
         check(services.store.ping()),
         check(async {
-            services
-                .s3
+            s3_client
                 .head_bucket()
                 .bucket(&config.bucket_name)
                 .send()
@@ -96,15 +96,14 @@ pub async fn health(State(state): State<PlatformState>) -> ApiResult<ApiResponse
                 .map(drop)
         }),
         check(async {
-            services
-                .ses
+            ses_client
                 .get_email_identity()
                 .email_identity(&config.sender_email)
                 .send()
                 .await
                 .map(drop)
         }),
-        tokio::time::timeout(CHECK_DEADLINE, services.mailer.sending_status()),
+        tokio::time::timeout(CHECK_DEADLINE, state.mailer.sending_status()),
     );
     let ses_account = match account {
         Ok(Ok(status)) => Some(status),

@@ -13,15 +13,22 @@ use utoipa_axum::routes;
 pub use docs::DOCS_CONTENT_SECURITY_POLICY;
 pub use openapi::DOCUMENT;
 
+/// What the health check calls: DynamoDB, S3 and SES.
 #[derive(Clone)]
 pub struct PlatformState {
     services: shared::Services,
+    s3: aws_sdk_s3::Client,
+    ses: aws_sdk_sesv2::Client,
+    mailer: shared::mail::Mailer,
 }
 
 impl PlatformState {
     pub fn new(services: &shared::Services) -> Self {
         Self {
             services: services.clone(),
+            s3: services.s3(),
+            ses: services.ses(),
+            mailer: services.mailer(),
         }
     }
 }

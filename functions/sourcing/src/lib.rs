@@ -62,8 +62,8 @@ impl SourcingState {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
             rate_limiter: services.rate_limiter.clone(),
-            mailer: services.mailer.clone(),
-            s3: services.s3.clone(),
+            mailer: services.mailer(),
+            s3: services.s3(),
             bucket: services.config.bucket_name.clone(),
             matching_queue: services
                 .config

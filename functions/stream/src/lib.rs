@@ -40,7 +40,7 @@ impl StreamState {
     pub fn new(services: &shared::Services) -> Self {
         Self {
             store: services.store.clone(),
-            mailer: services.mailer.clone(),
+            mailer: services.mailer(),
             manufacturing: services.config.manufacturing_queue_url.clone().map(|url| {
                 manufacturing::ManufacturingQueue {
                     sqs: aws_sdk_sqs::Client::new(&services.sdk),

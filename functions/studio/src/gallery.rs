@@ -260,9 +260,12 @@ pub async fn count_view(state: &StudioState, design_id: &str, viewer: &Viewer) -
             viewer.client.user_agent.as_deref().unwrap_or_default()
         ),
     };
-    let token = state
-        .tokens
-        .sign_link("studio-view", &format!("{who}|{design_id}|{day}"));
+    let signing = state.signing.as_ref().ok_or_else(|| {
+        ApiError::internal(anyhow::anyhow!(
+            "views are counted without the signing keys"
+        ))
+    })?;
+    let token = signing.sign_link("studio-view", &format!("{who}|{design_id}|{day}"));
     let tag = token.rsplit('.').next().unwrap_or_default();
     let (pk, sk) = design_key(design_id);
     #[derive(Serialize)]

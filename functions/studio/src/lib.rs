@@ -37,7 +37,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use axum::Router;
 use axum::extract::FromRef;
-use shared::auth::TokenKeys;
+use shared::auth::{SigningKeys, TokenKeys};
 use shared::config::SecretSource;
 use shared::ratelimit::RateLimiter;
 use shared::store::Store;
@@ -165,6 +165,9 @@ pub struct ShipmentQueue {
 pub struct StudioState {
     pub store: Store,
     pub tokens: Arc<TokenKeys>,
+    /// The private key set, for the HMAC of view markers (signed links);
+    /// only the API function loads it, the workers count no views.
+    pub signing: Option<Arc<SigningKeys>>,
     /// API keys' failed-attempt limits (org API keys read manufacturing orders).
     pub rate_limiter: RateLimiter,
     pub s3: aws_sdk_s3::Client,
@@ -186,6 +189,7 @@ impl StudioState {
     /// The state with secrets already resolved.
     pub fn new(
         services: &shared::Services,
+        signing: Option<Arc<SigningKeys>>,
         settings: &StudioSettings,
         secrets: StudioSecrets,
     ) -> Self {
@@ -218,8 +222,9 @@ impl StudioState {
         Self {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
+            signing,
             rate_limiter: services.rate_limiter.clone(),
-            s3: services.s3.clone(),
+            s3: services.s3(),
             // Without a CDN the bucket's own URL (only readable if the
             // bucket allows it): images are stored either way.
             public_media_url: services
@@ -252,8 +257,12 @@ impl StudioState {
     }
 
     /// For the Lambdas: settings from the environment, the OpenAI key read
-    /// from Secrets Manager when it is kept there.
-    pub async fn init(services: &shared::Services) -> anyhow::Result<Self> {
+    /// from Secrets Manager when it is kept there. `signing`
+    /// ([`shared::Services::signing_keys`]) only for the API function.
+    pub async fn init(
+        services: &shared::Services,
+        signing: Option<Arc<SigningKeys>>,
+    ) -> anyhow::Result<Self> {
         let settings = StudioSettings::from_env()?;
         let read = |source: &Option<SecretSource>, what: &'static str| {
             let source = source.clone();
@@ -276,11 +285,11 @@ impl StudioState {
             )
             .await?,
         };
-        Ok(Self::new(services, &settings, secrets))
+        Ok(Self::new(services, signing, &settings, secrets))
     }
 
     /// For the devserver: settings from the environment, an inline key only.
-    pub fn from_env(services: &shared::Services) -> Self {
+    pub fn from_env(services: &shared::Services, signing: Arc<SigningKeys>) -> Self {
         let settings =
             StudioSettings::from_env().expect("the studio settings in the environment are valid");
         let inline = |source: &Option<SecretSource>| match source {
@@ -292,7 +301,7 @@ impl StudioState {
             printful_token: inline(&settings.printful_token),
             printful_webhook_secret: inline(&settings.printful_webhook_secret),
         };
-        Self::new(services, &settings, secrets)
+        Self::new(services, Some(signing), &settings, secrets)
     }
 }
 

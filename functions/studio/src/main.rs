@@ -4,10 +4,15 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let services = shared::Services::init().await.inspect_err(|err| {
+    let started = async {
+        let services = shared::Services::init().await?;
+        let signing = services.signing_keys().await?;
+        anyhow::Ok((services, signing))
+    };
+    let (services, signing) = started.await.inspect_err(|err| {
         tracing::error!(error = ?err, "studio function failed to start");
     })?;
-    let state = studio::StudioState::init(&services)
+    let state = studio::StudioState::init(&services, Some(signing))
         .await
         .inspect_err(|err| tracing::error!(error = ?err, "studio settings are not valid"))?;
     let app = shared::http::service(studio::routes(state));

@@ -427,7 +427,7 @@ async fn main() -> anyhow::Result<()> {
             .build(),
     );
     let table = config.table_name.clone();
-    let services = shared::Services::build(config, &sdk)
+    let services = shared::FullServices::build(config, &sdk)
         .await?
         .with_store(Store::new(metered, table.as_str()));
     devserver::resources::ensure_all(&services).await?;
@@ -587,7 +587,7 @@ async fn main() -> anyhow::Result<()> {
     let buyer = std::sync::Mutex::new(String::new());
     for &lines in CHECKOUT_LINES {
         let (app, buyer, goods_ids, checkout, tokens) =
-            (&app, &buyer, &goods_ids, &checkout, &services.tokens);
+            (&app, &buyer, &goods_ids, &checkout, &services.signing);
         record(
             &mut figures,
             measure_with(
@@ -676,7 +676,7 @@ async fn main() -> anyhow::Result<()> {
 /// Lambda's SQS event source do) and prints recipients per second.
 async fn bulk_send(
     app: &Router,
-    services: &shared::Services,
+    services: &shared::FullServices,
     meter: &Meter,
     token: &str,
     org: &str,
@@ -729,7 +729,7 @@ async fn bulk_send(
         .await?;
         send_ids.push(send["id"].as_str().unwrap_or_default().to_owned());
     }
-    let state = mail::MailState::new(services);
+    let state = mail::MailState::new(services, services.signing.clone());
     meter.reset();
     let started = Instant::now();
     devserver::pumps::drain_send_queue(&state).await?;

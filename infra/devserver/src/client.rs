@@ -42,7 +42,7 @@ impl Reply {
 
 impl Api {
     /// The whole API over `services`, as `make dev` serves it.
-    pub fn new(services: &shared::Services) -> Self {
+    pub fn new(services: &shared::FullServices) -> Self {
         Self::over(crate::app(services))
     }
 

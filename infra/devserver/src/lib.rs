@@ -20,16 +20,28 @@ use axum::Router;
 /// All contexts merged, then wrapped once in the shared layers, as each
 /// Lambda wraps its own routes; CORS outside them, as API Gateway answers
 /// preflight requests before a function is called.
-pub fn app(services: &shared::Services) -> Router {
+pub fn app(services: &shared::FullServices) -> Router {
     let cors = cors::CorsSettings::from_template()
         .expect("template.yaml's CorsConfiguration is readable (a unit test checks it)");
-    let routes = identity::routes(identity::IdentityState::new(services))
-        .merge(catalog::routes(catalog::CatalogState::new(services)))
-        .merge(assets::routes(assets::AssetsState::new(services)))
-        .merge(orders::routes(orders::OrdersState::new(services)))
-        .merge(mail::routes(mail::MailState::new(services)))
-        .merge(studio::routes(studio::StudioState::from_env(services)))
-        .merge(sourcing::routes(sourcing::SourcingState::new(services)))
-        .merge(platform::routes(platform::PlatformState::new(services)));
+    let routes = identity::routes(identity::IdentityState::new(
+        services,
+        services.signing.clone(),
+    ))
+    .merge(catalog::routes(catalog::CatalogState::new(services)))
+    .merge(assets::routes(assets::AssetsState::new(services)))
+    .merge(orders::routes(orders::OrdersState::new(
+        services,
+        services.payments.clone(),
+    )))
+    .merge(mail::routes(mail::MailState::new(
+        services,
+        services.signing.clone(),
+    )))
+    .merge(studio::routes(studio::StudioState::from_env(
+        services,
+        services.signing.clone(),
+    )))
+    .merge(sourcing::routes(sourcing::SourcingState::new(services)))
+    .merge(platform::routes(platform::PlatformState::new(services)));
     shared::http::service(routes).layer(cors.layer_from_env())
 }

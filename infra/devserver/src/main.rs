@@ -47,7 +47,7 @@ fn parse_args() -> anyhow::Result<Args> {
 async fn main() -> anyhow::Result<()> {
     shared::telemetry::init();
     let args = parse_args()?;
-    let services = shared::Services::from_env().await.context(
+    let services = shared::FullServices::from_env().await.context(
         "the devserver needs the local stack's environment: run `make dev`, or source .local/run/stack.env",
     )?;
     if args.setup {

@@ -43,7 +43,7 @@ const POLL_INTERVAL: Duration = Duration::from_millis(250);
 const BATCH_SIZE: i32 = 100;
 
 /// Starts every pump the devserver knows. Each runs until aborted.
-pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
+pub fn spawn_all(services: &shared::FullServices) -> Vec<Pump> {
     vec![
         spawn_table_stream(services),
         spawn_upload_notifications(services),
@@ -59,8 +59,8 @@ pub fn spawn_all(services: &shared::Services) -> Vec<Pump> {
 }
 
 /// Feeds the bulk-send queue to the mail worker.
-pub fn spawn_send_queue(services: &shared::Services) -> Pump {
-    let state = mail::MailState::new(services);
+pub fn spawn_send_queue(services: &shared::FullServices) -> Pump {
+    let state = mail::MailState::new(services, services.signing.clone());
     let task = tokio::spawn(async move {
         if state.queue.is_none() {
             return;
@@ -146,7 +146,7 @@ where
 }
 
 /// Feeds the RFQ matching queue to the sourcing worker.
-pub fn spawn_matching_queue(services: &shared::Services) -> Pump {
+pub fn spawn_matching_queue(services: &shared::FullServices) -> Pump {
     let state = sourcing::SourcingState::new(services);
     let task = tokio::spawn(async move {
         if state.matching_queue.is_none() {
@@ -180,8 +180,8 @@ pub async fn drain_matching_queue(state: &sourcing::SourcingState) -> anyhow::Re
 }
 
 /// Feeds the design generation queue to the studio worker.
-pub fn spawn_generation_queue(services: &shared::Services) -> Pump {
-    let state = studio::StudioState::from_env(services);
+pub fn spawn_generation_queue(services: &shared::FullServices) -> Pump {
+    let state = studio::StudioState::from_env(services, services.signing.clone());
     let task = tokio::spawn(async move {
         if state.queue.is_none() {
             return;
@@ -214,8 +214,8 @@ pub async fn drain_generation_queue(state: &studio::StudioState) -> anyhow::Resu
 }
 
 /// Feeds the manufacturing queue to the studio's manufacturing worker.
-pub fn spawn_manufacturing_queue(services: &shared::Services) -> Pump {
-    let state = studio::StudioState::from_env(services);
+pub fn spawn_manufacturing_queue(services: &shared::FullServices) -> Pump {
+    let state = studio::StudioState::from_env(services, services.signing.clone());
     let url = services.config.manufacturing_queue_url.clone();
     let sqs = aws_sdk_sqs::Client::new(&services.sdk);
     let task = tokio::spawn(async move {
@@ -249,8 +249,8 @@ pub async fn drain_manufacturing_queue(
 
 /// Runs the manufacturing reconciliation on a timer, as the scheduled
 /// Lambda would.
-pub fn spawn_manufacturing_reconcile(services: &shared::Services) -> Pump {
-    let state = studio::StudioState::from_env(services);
+pub fn spawn_manufacturing_reconcile(services: &shared::FullServices) -> Pump {
+    let state = studio::StudioState::from_env(services, services.signing.clone());
     let task = tokio::spawn(async move {
         loop {
             tokio::time::sleep(SWEEP_INTERVAL).await;
@@ -270,7 +270,7 @@ pub fn spawn_manufacturing_reconcile(services: &shared::Services) -> Pump {
 }
 
 /// Feeds orders' shipments queue to the orders shipments worker.
-pub fn spawn_shipment_queue(services: &shared::Services) -> Pump {
+pub fn spawn_shipment_queue(services: &shared::FullServices) -> Pump {
     let store = services.store.clone();
     let url = services.config.shipment_queue_url.clone();
     let sqs = aws_sdk_sqs::Client::new(&services.sdk);
@@ -308,7 +308,7 @@ pub async fn drain_shipment_queue(
 const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
 
 /// Runs the orders expiry sweep on a timer, as the scheduled Lambda would.
-pub fn spawn_expiry_sweep(services: &shared::Services) -> Pump {
+pub fn spawn_expiry_sweep(services: &shared::FullServices) -> Pump {
     let (store, payments) = (services.store.clone(), services.payments.clone());
     let task = tokio::spawn(async move {
         loop {
@@ -326,7 +326,7 @@ pub fn spawn_expiry_sweep(services: &shared::Services) -> Pump {
 }
 
 /// Runs the sourcing sweep on a timer, as the scheduled Lambda would.
-pub fn spawn_sourcing_schedule(services: &shared::Services) -> Pump {
+pub fn spawn_sourcing_schedule(services: &shared::FullServices) -> Pump {
     let state = sourcing::SourcingState::new(services);
     let task = tokio::spawn(async move {
         loop {
@@ -345,7 +345,7 @@ pub fn spawn_sourcing_schedule(services: &shared::Services) -> Pump {
 
 /// Polls the bucket for new uploads and hands each to the ingest handler,
 /// as S3's notification to the ingest Lambda would.
-pub fn spawn_upload_notifications(services: &shared::Services) -> Pump {
+pub fn spawn_upload_notifications(services: &shared::FullServices) -> Pump {
     let mut notifications = UploadNotifications::new(services);
     let task = tokio::spawn(async move {
         loop {
@@ -371,7 +371,7 @@ pub struct UploadNotifications {
 }
 
 impl UploadNotifications {
-    pub fn new(services: &shared::Services) -> Self {
+    pub fn new(services: &shared::FullServices) -> Self {
         Self {
             state: assets::AssetsState::new(services),
             seen: HashMap::new(),
@@ -420,7 +420,7 @@ impl UploadNotifications {
 /// notification would a moment later: for the seed and the tests, which
 /// need the asset `ready` before they go on. The upload pump seeing the
 /// same object later finds it processed and leaves it alone.
-pub async fn ingest_asset(services: &shared::Services, asset_id: &str) -> anyhow::Result<()> {
+pub async fn ingest_asset(services: &shared::FullServices, asset_id: &str) -> anyhow::Result<()> {
     let (pk, sk) = assets::asset::asset_key(asset_id);
     let asset: assets::asset::AssetRecord = services
         .store
@@ -475,7 +475,7 @@ pub fn s3_event(
 }
 
 /// Pumps the table's stream into the stream function's handler.
-pub fn spawn_table_stream(services: &shared::Services) -> Pump {
+pub fn spawn_table_stream(services: &shared::FullServices) -> Pump {
     let services = services.clone();
     let task = tokio::spawn(async move {
         loop {
@@ -491,7 +491,7 @@ pub fn spawn_table_stream(services: &shared::Services) -> Pump {
     }
 }
 
-async fn pump_table_stream(services: &shared::Services) -> anyhow::Result<()> {
+async fn pump_table_stream(services: &shared::FullServices) -> anyhow::Result<()> {
     let mut stream = TableStream::open(services).await?;
     loop {
         if stream.pass().await?.failed {
@@ -530,7 +530,7 @@ const MAX_DRAIN_PASSES: usize = 20;
 
 impl TableStream {
     /// Opens the table's stream, reading each shard from its oldest record.
-    pub async fn open(services: &shared::Services) -> anyhow::Result<Self> {
+    pub async fn open(services: &shared::FullServices) -> anyhow::Result<Self> {
         let described = services
             .store
             .client()

@@ -182,7 +182,7 @@ pub async fn ensure_queue(client: &aws_sdk_sqs::Client, url: &str) -> anyhow::Re
 }
 
 /// Everything the functions expect to exist, from their configuration.
-pub async fn ensure_all(services: &shared::Services) -> anyhow::Result<()> {
+pub async fn ensure_all(services: &shared::FullServices) -> anyhow::Result<()> {
     let config = &services.config;
     ensure_table(services.store.client(), &config.table_name).await?;
     ensure_bucket(&services.s3, &config.bucket_name).await?;

@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 
 pub use caller::{ApiKeyCaller, Caller, OrgAccess};
 pub use policy::{CapabilityRole, OrgKind, OrgRole, Permission, PermissionSet};
-pub use tokens::{AccessClaims, IssuedToken, KeySetError, TokenError, TokenKeys};
+pub use tokens::{AccessClaims, IssuedToken, KeySetError, SigningKeys, TokenError, TokenKeys};
 
 use crate::http::ApiError;
 

@@ -1,10 +1,18 @@
 //! Access tokens: short-lived JWTs signed with Ed25519 (`EdDSA`).
 //!
-//! The key set is JSON, kept in Secrets Manager in AWS:
-//! `{"activeKid": "k2", "keys": [{"kid": "k2", "privateKeyPem": "..."}, {"kid": "k1", ...}]}`.
-//! New tokens are signed with the active key; every key in the set verifies,
-//! so rotating is: add a key and make it active, then drop the old one once
-//! its last tokens have expired. The public halves are published as a JWKS.
+//! Two halves, so that only the function that issues tokens holds a secret:
+//! - [`SigningKeys`], the private key set, kept in Secrets Manager in AWS and
+//!   loaded only where tokens or signed links are issued:
+//!   `{"activeKid": "k2", "keys": [{"kid": "k2", "privateKeyPem": "..."}, {"kid": "k1", ...}]}`.
+//!   New tokens are signed with the active key.
+//! - [`TokenKeys`], the public halves as a JWKS (`JWT_PUBLIC_KEYS`, not a
+//!   secret: configuration), which every function verifies with, with no
+//!   call to anything at start. Identity publishes the same set.
+//!
+//! Rotating is: add the new key's public half to the JWKS, add the key to the
+//! set and make it active, then drop the old one from both once its last
+//! tokens have expired. The signing set refuses to start when its active key
+//! is not in the published JWKS, so a token nobody can verify is never issued.
 //!
 //! Verification pins the algorithm to EdDSA and requires a known `kid`, so
 //! `alg: none`, HS256-with-the-public-key and tokens from retired keys fail.
@@ -58,6 +66,14 @@ pub enum KeySetError {
     NoActiveKey(String),
     #[error("key id {0:?} appears twice in the key set")]
     DuplicateKid(String),
+    #[error(
+        "the public key set is not a JWKS of Ed25519 keys ({{\"keys\": [{{\"kty\": \"OKP\", \"crv\": \"Ed25519\", \"kid\", \"x\"}}]}}): {0}"
+    )]
+    Jwks(String),
+    #[error(
+        "the active signing key {0:?} is not in the public key set (JWT_PUBLIC_KEYS): publish its public half first"
+    )]
+    ActiveKeyNotPublished(String),
 }
 
 /// The claims of an access token.
@@ -116,14 +132,11 @@ pub enum TokenError {
     Invalid,
 }
 
+/// The public keys that verify access tokens.
+#[derive(Clone)]
 pub struct TokenKeys {
     issuer: String,
-    ttl: Duration,
-    active_kid: String,
-    signing_key: EncodingKey,
     verifying_keys: HashMap<String, DecodingKey>,
-    /// HMAC keys of signed links, one per kid, derived from its private key.
-    link_keys: HashMap<String, hmac::Key>,
     jwks: serde_json::Value,
 }
 
@@ -131,12 +144,166 @@ impl std::fmt::Debug for TokenKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TokenKeys")
             .field("issuer", &self.issuer)
+            .field("kids", &self.verifying_keys.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+#[derive(Deserialize)]
+struct JwksJson {
+    keys: Vec<JwkJson>,
+}
+
+#[derive(Deserialize)]
+struct JwkJson {
+    kty: String,
+    crv: String,
+    kid: String,
+    x: String,
+    #[serde(default)]
+    alg: Option<String>,
+}
+
+impl TokenKeys {
+    /// The verifying keys from configuration (`JWT_PUBLIC_KEYS`): a JWKS, or
+    /// the short form `kid:x[,kid:x...]` (`x` the base64url public key, as
+    /// in the JWKS), which passes through a deploy parameter unquoted.
+    pub fn from_public_keys(text: &str, issuer: impl Into<String>) -> Result<Self, KeySetError> {
+        let text = text.trim();
+        if text.starts_with('{') {
+            return Self::from_jwks(text, issuer);
+        }
+        let keys = text
+            .split(',')
+            .map(|pair| {
+                let (kid, x) = pair
+                    .trim()
+                    .split_once(':')
+                    .ok_or_else(|| KeySetError::Jwks(format!("{pair:?} is not kid:x")))?;
+                Ok(public_jwk(kid.trim(), x.trim()))
+            })
+            .collect::<Result<Vec<_>, KeySetError>>()?;
+        Self::from_jwks(&serde_json::json!({ "keys": keys }).to_string(), issuer)
+    }
+
+    /// The verifying keys from a JWKS of Ed25519 public keys, as identity
+    /// publishes it at `/.well-known/jwks.json`.
+    pub fn from_jwks(json: &str, issuer: impl Into<String>) -> Result<Self, KeySetError> {
+        let set: JwksJson =
+            serde_json::from_str(json).map_err(|e| KeySetError::Jwks(e.to_string()))?;
+        let mut verifying_keys = HashMap::new();
+        let mut jwks = Vec::new();
+        for key in &set.keys {
+            if key.kty != "OKP"
+                || key.crv != "Ed25519"
+                || key.alg.as_deref().unwrap_or("EdDSA") != "EdDSA"
+            {
+                return Err(KeySetError::Jwks(format!(
+                    "key {:?} is not an Ed25519 (EdDSA) key",
+                    key.kid
+                )));
+            }
+            let decoding =
+                DecodingKey::from_ed_components(&key.x).map_err(|_| KeySetError::Key {
+                    kid: key.kid.clone(),
+                })?;
+            if verifying_keys.insert(key.kid.clone(), decoding).is_some() {
+                return Err(KeySetError::DuplicateKid(key.kid.clone()));
+            }
+            jwks.push(public_jwk(&key.kid, &key.x));
+        }
+        if verifying_keys.is_empty() {
+            return Err(KeySetError::Jwks("it has no keys".into()));
+        }
+        Ok(Self {
+            issuer: issuer.into(),
+            verifying_keys,
+            jwks: serde_json::json!({ "keys": jwks }),
+        })
+    }
+
+    /// The base64url public key of `kid`, as the JWKS has it.
+    fn public_key_of(&self, kid: &str) -> Option<&str> {
+        self.jwks["keys"]
+            .as_array()?
+            .iter()
+            .find(|key| key["kid"] == kid)?["x"]
+            .as_str()
+    }
+
+    /// The public keys as a JSON Web Key Set.
+    pub fn jwks(&self) -> &serde_json::Value {
+        &self.jwks
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    pub fn verify_access_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != ALGORITHM {
+            return Err(TokenError::Invalid);
+        }
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.verifying_keys.get(kid))
+            .ok_or(TokenError::UnknownKey)?;
+        let mut validation = Validation::new(ALGORITHM);
+        validation.leeway = LEEWAY_SECS;
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
+        validation.validate_aud = false;
+        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &validation).map_err(|e| {
+            match e.kind() {
+                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
+                _ => TokenError::Invalid,
+            }
+        })?;
+        if data.claims.typ != ACCESS_TOKEN_TYPE {
+            return Err(TokenError::Invalid);
+        }
+        Ok(data.claims)
+    }
+}
+
+fn public_jwk(kid: &str, x: &str) -> serde_json::Value {
+    serde_json::json!({
+        "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": kid, "x": x,
+    })
+}
+
+/// The private key set: issues access tokens and signed links. Only the
+/// functions that issue them load it (a secret read at start); it also
+/// verifies, as [`TokenKeys`] (through `Deref`), what it signed.
+pub struct SigningKeys {
+    ttl: Duration,
+    active_kid: String,
+    signing_key: EncodingKey,
+    /// HMAC keys of signed links, one per kid, derived from its private key.
+    link_keys: HashMap<String, hmac::Key>,
+    public: TokenKeys,
+}
+
+impl std::fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SigningKeys")
+            .field("issuer", &self.public.issuer)
             .field("active_kid", &self.active_kid)
             .finish_non_exhaustive()
     }
 }
 
-impl TokenKeys {
+impl std::ops::Deref for SigningKeys {
+    type Target = TokenKeys;
+
+    fn deref(&self) -> &TokenKeys {
+        &self.public
+    }
+}
+
+impl SigningKeys {
     pub fn from_json(
         json: &str,
         issuer: impl Into<String>,
@@ -160,9 +327,7 @@ impl TokenKeys {
             if verifying_keys.insert(key.kid.clone(), decoding).is_some() {
                 return Err(KeySetError::DuplicateKid(key.kid.clone()));
             }
-            jwks.push(serde_json::json!({
-                "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig", "kid": key.kid, "x": x,
-            }));
+            jwks.push(public_jwk(&key.kid, &x));
             link_keys.insert(key.kid.clone(), link_key(der.contents()));
             if key.kid == set.active_kid {
                 signing_key = Some(EncodingKey::from_ed_der(der.contents()));
@@ -171,23 +336,32 @@ impl TokenKeys {
         let signing_key =
             signing_key.ok_or_else(|| KeySetError::NoActiveKey(set.active_kid.clone()))?;
         Ok(Self {
-            issuer: issuer.into(),
             ttl,
             active_kid: set.active_kid,
             signing_key,
-            verifying_keys,
             link_keys,
-            jwks: serde_json::json!({ "keys": jwks }),
+            public: TokenKeys {
+                issuer: issuer.into(),
+                verifying_keys,
+                jwks: serde_json::json!({ "keys": jwks }),
+            },
         })
     }
 
-    /// The public keys as a JSON Web Key Set.
-    pub fn jwks(&self) -> &serde_json::Value {
-        &self.jwks
+    /// The same set, verifying with the published public keys (`published`),
+    /// after checking that the active key is among them.
+    pub fn verified_by(mut self, published: TokenKeys) -> Result<Self, KeySetError> {
+        let ours = self.public.public_key_of(&self.active_kid);
+        if ours.is_none() || published.public_key_of(&self.active_kid) != ours {
+            return Err(KeySetError::ActiveKeyNotPublished(self.active_kid));
+        }
+        self.public = published;
+        Ok(self)
     }
 
-    pub fn issuer(&self) -> &str {
-        &self.issuer
+    /// The public halves, as every other function verifies with.
+    pub fn public_keys(&self) -> &TokenKeys {
+        &self.public
     }
 
     /// A token for a password sign-in (`amr: ["pwd"]`).
@@ -235,7 +409,7 @@ impl TokenKeys {
         let claims = AccessClaims {
             sub: user_id.to_owned(),
             role: role.to_owned(),
-            iss: self.issuer.clone(),
+            iss: self.public.issuer.clone(),
             iat: now,
             exp: now + self.ttl.as_secs(),
             jti: ulid::Ulid::new().to_string(),
@@ -252,33 +426,6 @@ impl TokenKeys {
             expires_in: self.ttl.as_secs(),
         })
     }
-
-    pub fn verify_access_token(&self, token: &str) -> Result<AccessClaims, TokenError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if header.alg != ALGORITHM {
-            return Err(TokenError::Invalid);
-        }
-        let key = header
-            .kid
-            .as_deref()
-            .and_then(|kid| self.verifying_keys.get(kid))
-            .ok_or(TokenError::UnknownKey)?;
-        let mut validation = Validation::new(ALGORITHM);
-        validation.leeway = LEEWAY_SECS;
-        validation.set_issuer(&[&self.issuer]);
-        validation.set_required_spec_claims(&["exp", "iat", "iss", "sub"]);
-        validation.validate_aud = false;
-        let data = jsonwebtoken::decode::<AccessClaims>(token, key, &validation).map_err(|e| {
-            match e.kind() {
-                jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
-                _ => TokenError::Invalid,
-            }
-        })?;
-        if data.claims.typ != ACCESS_TOKEN_TYPE {
-            return Err(TokenError::Invalid);
-        }
-        Ok(data.claims)
-    }
 }
 
 /// The HMAC key of signed links for one signing key: an HMAC of a fixed
@@ -290,7 +437,7 @@ fn link_key(private_der: &[u8]) -> hmac::Key {
     hmac::Key::new(hmac::HMAC_SHA256, material.as_ref())
 }
 
-impl TokenKeys {
+impl SigningKeys {
     /// A token that proves the platform issued `payload` for `purpose`
     /// (e.g. an unsubscribe link for one address of one org):
     /// `<kid>.<payload, base64url>.<HMAC-SHA256 of purpose and payload>`.
@@ -309,7 +456,7 @@ impl TokenKeys {
         )
     }
 
-    /// The payload of a token from [`TokenKeys::sign_link`] for `purpose`;
+    /// The payload of a token from [`SigningKeys::sign_link`] for `purpose`;
     /// `None` when it is garbled, forged, for another purpose or signed by a
     /// key no longer in the set.
     pub fn verify_link(&self, purpose: &str, token: &str) -> Option<String> {
@@ -326,8 +473,17 @@ fn link_message(purpose: &str, kid: &str, encoded: &str) -> String {
     format!("{purpose}\n{kid}\n{encoded}")
 }
 
+/// The public halves of a private key set's JSON: for a local stack or a
+/// test that configures only the inline key set.
+pub fn public_keys_of_key_set(
+    json: &str,
+    issuer: impl Into<String>,
+) -> Result<TokenKeys, KeySetError> {
+    SigningKeys::from_json(json, issuer, Duration::ZERO).map(|keys| keys.public)
+}
+
 /// Test and local-stack support: a fresh Ed25519 key set as the JSON that
-/// `TokenKeys::from_json` reads.
+/// `SigningKeys::from_json` reads.
 pub fn generate_key_set_json(kid: &str) -> String {
     let rng = aws_lc_rs::rand::SystemRandom::new();
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("the system RNG works");
@@ -340,8 +496,8 @@ pub fn generate_key_set_json(kid: &str) -> String {
 mod tests {
     use super::*;
 
-    fn keys(kid: &str) -> TokenKeys {
-        TokenKeys::from_json(
+    fn keys(kid: &str) -> SigningKeys {
+        SigningKeys::from_json(
             &generate_key_set_json(kid),
             "bodega-test",
             Duration::from_secs(900),
@@ -398,14 +554,15 @@ mod tests {
             serde_json::from_str(&generate_key_set_json("old")).unwrap();
         let new_json: serde_json::Value =
             serde_json::from_str(&generate_key_set_json("new")).unwrap();
-        let old = TokenKeys::from_json(&old_json.to_string(), "bodega-test", ttl).unwrap();
+        let old = SigningKeys::from_json(&old_json.to_string(), "bodega-test", ttl).unwrap();
         let token = old.issue_access_token("u", "customer", None).unwrap().token;
 
         let rotated_json = serde_json::json!({
             "activeKid": "new",
             "keys": [new_json["keys"][0], old_json["keys"][0]],
         });
-        let rotated = TokenKeys::from_json(&rotated_json.to_string(), "bodega-test", ttl).unwrap();
+        let rotated =
+            SigningKeys::from_json(&rotated_json.to_string(), "bodega-test", ttl).unwrap();
         assert!(
             rotated.verify_access_token(&token).is_ok(),
             "old tokens verify during rotation"
@@ -420,7 +577,7 @@ mod tests {
         );
         assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
 
-        let retired = TokenKeys::from_json(&new_json.to_string(), "bodega-test", ttl).unwrap();
+        let retired = SigningKeys::from_json(&new_json.to_string(), "bodega-test", ttl).unwrap();
         assert_eq!(
             retired.verify_access_token(&token),
             Err(TokenError::UnknownKey)
@@ -498,7 +655,7 @@ mod tests {
     #[test]
     fn refuses_expired_tokens_and_other_issuers() {
         let keys = keys("k1");
-        let other = TokenKeys::from_json(
+        let other = SigningKeys::from_json(
             &generate_key_set_json("k1"),
             "someone-else",
             Duration::from_secs(900),
@@ -529,17 +686,56 @@ mod tests {
     }
 
     #[test]
+    fn verifies_with_the_published_jwks_alone() {
+        let signing = keys("k1");
+        let published = TokenKeys::from_jwks(&signing.jwks().to_string(), "bodega-test").unwrap();
+        let token = signing
+            .issue_access_token("u", "customer", None)
+            .unwrap()
+            .token;
+        assert_eq!(published.verify_access_token(&token).unwrap().sub, "u");
+        assert_eq!(published.jwks(), signing.jwks());
+        assert!(matches!(
+            keys("k2").verified_by(published.clone()),
+            Err(KeySetError::ActiveKeyNotPublished(kid)) if kid == "k2"
+        ));
+        // The same kid with another key is not the published key.
+        assert!(matches!(
+            keys("k1").verified_by(published.clone()),
+            Err(KeySetError::ActiveKeyNotPublished(_))
+        ));
+        let x = signing.jwks()["keys"][0]["x"].as_str().unwrap();
+        let short = TokenKeys::from_public_keys(&format!(" k1:{x} "), "bodega-test").unwrap();
+        assert_eq!(short.jwks(), signing.jwks());
+        assert!(short.verify_access_token(&token).is_ok());
+        assert!(matches!(
+            TokenKeys::from_public_keys("k1", "i"),
+            Err(KeySetError::Jwks(_))
+        ));
+        assert!(signing.verified_by(published).is_ok());
+        assert!(matches!(
+            TokenKeys::from_jwks(r#"{"keys":[]}"#, "i"),
+            Err(KeySetError::Jwks(_))
+        ));
+        let rsa = r#"{"keys":[{"kty":"RSA","crv":"Ed25519","kid":"a","x":"AA"}]}"#;
+        assert!(matches!(
+            TokenKeys::from_jwks(rsa, "i"),
+            Err(KeySetError::Jwks(_))
+        ));
+    }
+
+    #[test]
     fn explains_a_broken_key_set() {
-        let err = TokenKeys::from_json("{}", "i", Duration::from_secs(60)).unwrap_err();
+        let err = SigningKeys::from_json("{}", "i", Duration::from_secs(60)).unwrap_err();
         assert!(matches!(err, KeySetError::Format(_)));
         let bad = r#"{"activeKid":"a","keys":[{"kid":"a","privateKeyPem":"nope"}]}"#;
         assert!(matches!(
-            TokenKeys::from_json(bad, "i", Duration::from_secs(60)),
+            SigningKeys::from_json(bad, "i", Duration::from_secs(60)),
             Err(KeySetError::Key { .. })
         ));
         let json = generate_key_set_json("a").replace("\"activeKid\":\"a\"", "\"activeKid\":\"b\"");
         assert!(matches!(
-            TokenKeys::from_json(&json, "i", Duration::from_secs(60)),
+            SigningKeys::from_json(&json, "i", Duration::from_secs(60)),
             Err(KeySetError::NoActiveKey(_))
         ));
     }

@@ -20,7 +20,7 @@ use super::{
     RefundRequest,
 };
 
-pub const DEFAULT_API_BASE: &str = "https://api.stripe.com";
+pub const DEFAULT_API_BASE: &str = crate::config::DEFAULT_STRIPE_API_BASE;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Well inside a function's 10 s budget minus the time spent before the call.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);

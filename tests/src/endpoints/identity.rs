@@ -211,7 +211,7 @@ impl TestApp {
             .as_secs();
         let two_hours_ago = now - 7200;
         self.services
-            .tokens
+            .signing
             .issue_access_token_at(&claims.sub, "customer", None, two_hours_ago)
             .unwrap()
             .token

@@ -15,7 +15,7 @@ impl TestApp {
         let user_id = ulid::Ulid::new().to_string();
         let issued = self
             .services
-            .tokens
+            .signing
             .issue_access_token(&user_id, "customer", None)
             .expect("a token is issued");
         (issued.token, user_id)

@@ -114,7 +114,7 @@ impl TestApp {
     pub async fn signed_in_as_fan(&self, i: usize) -> String {
         let user = format!("{}{i:02}", ulid::Ulid::new());
         self.services
-            .tokens
+            .signing
             .issue_access_token(&user, "customer", None)
             .expect("an access token is issued")
             .token
@@ -122,7 +122,7 @@ impl TestApp {
 
     /// The studio's state as the devserver builds it for this app.
     pub fn studio_state(&self) -> studio::StudioState {
-        studio::StudioState::from_env(&self.services)
+        studio::StudioState::from_env(&self.services, self.services.signing.clone())
     }
 
     /// Runs the generation worker on everything this app queued; returns

@@ -131,7 +131,7 @@ async fn mail_journey(j: &mut Journey, org: &str, ada: &str, grace: &str) {
     j.run("mail/send-get.json", Some(ada), 200).await;
     let ada_email = j.real("ada@example.com");
     j.bind("ada%40example.com", ada_email.replace('@', "%40"));
-    let url = mail::suppressions::unsubscribe_url(&j.app.services.tokens, "", org, &ada_email);
+    let url = mail::suppressions::unsubscribe_url(&j.app.services.signing, "", org, &ada_email);
     let token = url.rsplit('/').next().unwrap().to_owned();
     j.bind("REPLACE_WITH_THE_TOKEN_OF_A_LIST_UNSUBSCRIBE_URL", token);
     j.run("mail/unsubscribe.json", None, 200).await;
@@ -630,7 +630,7 @@ async fn the_send_queue_sample_reaches_the_mail_worker() {
         bodega_tests::sample_events()["mail/worker-send-batch.json"].clone(),
     )
     .expect("the sample is an SQS event");
-    let state = mail::MailState::new(&app.services);
+    let state = mail::MailState::new(&app.services, app.services.signing.clone());
     // Its send's template does not exist on a fresh table: the message is
     // reported failed, for SQS to deliver again, and nothing is sent.
     let response = mail::worker::handle_batch(&state, event.clone(), None).await;

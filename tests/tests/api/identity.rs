@@ -174,7 +174,7 @@ async fn me_refuses_forged_expired_and_unsigned_tokens() {
     let tampered = format!("{}.{}.{}", parts[0], b64(&claims), parts[2]);
     // Signed by a key that is not ours, under our kid.
     let kid = header["kid"].as_str().unwrap();
-    let stranger = shared::auth::TokenKeys::from_json(
+    let stranger = shared::auth::SigningKeys::from_json(
         &shared::auth::tokens::generate_key_set_json(kid),
         app.services.tokens.issuer(),
         std::time::Duration::from_secs(900),

@@ -55,7 +55,7 @@ async fn one_click_unsubscribe_suppresses_the_address_and_the_next_send_is_skipp
     assert_eq!(first.assert_ok(StatusCode::OK)["status"], "sent");
 
     // The URL the List-Unsubscribe header carries; the client POSTs to it.
-    let url = mail::suppressions::unsubscribe_url(&app.services.tokens, PUBLIC_API, &t.org, &to);
+    let url = mail::suppressions::unsubscribe_url(&app.services.signing, PUBLIC_API, &t.org, &to);
     let path = url.strip_prefix(PUBLIC_API).unwrap().to_owned();
     let form = "List-Unsubscribe=One-Click";
     let content_type = Some("application/x-www-form-urlencoded");
@@ -162,7 +162,7 @@ async fn app_with_queue() -> TestApp {
 }
 
 async fn unsubscribe(app: &TestApp, org: &str, email: &str) {
-    let url = mail::suppressions::unsubscribe_url(&app.services.tokens, PUBLIC_API, org, email);
+    let url = mail::suppressions::unsubscribe_url(&app.services.signing, PUBLIC_API, org, email);
     app.post_raw(
         url.strip_prefix(PUBLIC_API).unwrap(),
         Some("application/x-www-form-urlencoded"),
@@ -195,7 +195,7 @@ async fn a_bulk_send_is_checked_then_sent_once_per_recipient_even_when_a_batch_c
         })
         .collect();
     let sends = format!("/v1/orgs/{}/sends", t.org);
-    let state = mail::MailState::new(&app.services);
+    let state = mail::MailState::new(&app.services, app.services.signing.clone());
 
     // The dry run names the bad row and the suppressed ones, and queues nothing.
     let body = json!({ "templateId": id, "recipients": recipients, "dryRun": true });

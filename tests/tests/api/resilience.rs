@@ -5,14 +5,14 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use bodega_tests::{PASSWORD, PrivateDynamo, TestApp, stack_config};
-use shared::Services;
+use shared::FullServices;
 use shared::store::Store;
 
 #[tokio::test]
 async fn dynamodb_stopped_mid_run_is_a_503_envelope() {
     let mut dynamo = PrivateDynamo::start().await;
     let sdk = shared::services::load_sdk_config().await;
-    let services = Services::build(stack_config("resilience"), &sdk)
+    let services = FullServices::build(stack_config("resilience"), &sdk)
         .await
         .unwrap();
     let client = aws_sdk_dynamodb::Client::from_conf(

@@ -676,7 +676,12 @@ fn openai_state(app: &TestApp, moderation: bool) -> studio::StudioState {
         openai_api_key: Some(stand_in_key()),
         ..Default::default()
     };
-    studio::StudioState::new(&app.services, &settings, secrets)
+    studio::StudioState::new(
+        &app.services,
+        Some(app.services.signing.clone()),
+        &settings,
+        secrets,
+    )
 }
 
 fn stand_in_base() -> String {

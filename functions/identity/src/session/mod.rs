@@ -142,7 +142,7 @@ pub(crate) fn signed_in(
     secret: &str,
 ) -> ApiResult<SignedIn> {
     let issued = state
-        .tokens
+        .signing
         .issue_access_token_with(
             &user.id,
             user.role.as_str(),

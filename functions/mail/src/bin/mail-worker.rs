@@ -10,10 +10,14 @@ use mail::worker::{BatchResponse, SqsEvent};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let services = shared::Services::init().await.inspect_err(|err| {
+    let started = async {
+        let services = shared::Services::init().await?;
+        let signing = services.signing_keys().await?;
+        anyhow::Ok(mail::MailState::new(&services, signing))
+    };
+    let state = started.await.inspect_err(|err| {
         tracing::error!(error = ?err, "mail worker failed to start");
     })?;
-    let state = mail::MailState::new(&services);
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let state = state.clone();
         async move {

@@ -8,14 +8,19 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let services = shared::Services::init().await.inspect_err(|err| {
+    let started = async {
+        let services = shared::Services::init().await?;
+        let payments = services.payments().await?;
+        anyhow::Ok((services.store, payments))
+    };
+    let (store, payments) = started.await.inspect_err(|err| {
         tracing::error!(error = ?err, "orders-expiry function failed to start");
     })?;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
-        let services = services.clone();
+        let (store, payments) = (store.clone(), payments.clone());
         async move {
             let now = shared::domain::now_epoch();
-            let report = orders::expiry::sweep(&services.store, &services.payments, now).await?;
+            let report = orders::expiry::sweep(&store, &payments, now).await?;
             Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
         }
     }))

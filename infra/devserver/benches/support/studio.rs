@@ -18,7 +18,7 @@ use super::{Figures, Meter, Plan, expect, measure, record};
 
 /// Public ready designs written straight to the table (drawing each would
 /// measure the generator, not the gallery).
-async fn seed_gallery(services: &shared::Services, count: usize) -> anyhow::Result<()> {
+async fn seed_gallery(services: &shared::FullServices, count: usize) -> anyhow::Result<()> {
     let now = shared::domain::now_epoch();
     for i in 0..count {
         let id = ulid::Ulid::new().to_string();
@@ -70,7 +70,7 @@ async fn seed_gallery(services: &shared::Services, count: usize) -> anyhow::Resu
 
 pub async fn run(
     app: &Router,
-    services: &shared::Services,
+    services: &shared::FullServices,
     meter: &Meter,
     plan: Plan,
     figures: &mut Vec<Figures>,

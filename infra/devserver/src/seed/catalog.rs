@@ -121,7 +121,7 @@ async fn ensure_category(
 /// by SKU.
 pub(super) async fn seed_products(
     api: &Api,
-    services: &shared::Services,
+    services: &shared::FullServices,
     accounts: &Accounts,
     orgs: &Orgs,
     categories: &BTreeMap<String, String>,
@@ -188,7 +188,7 @@ struct Seller<'a> {
 /// Draws and uploads the product's picture and creates the product with it.
 async fn create_product(
     api: &Api,
-    services: &shared::Services,
+    services: &shared::FullServices,
     seller: &Seller<'_>,
     category_id: &str,
     product: &SeedProduct,
@@ -259,7 +259,7 @@ pub(super) async fn seed_reviews(
 /// a moment after each change (it does again under `make dev`; applying a
 /// product twice has the effect of once).
 pub(super) async fn index_for_search(
-    services: &shared::Services,
+    services: &shared::FullServices,
     products: &BTreeMap<Sku, String>,
 ) -> anyhow::Result<()> {
     for id in products.values() {

@@ -158,7 +158,7 @@ pub fn render(picture: &Picture) -> anyhow::Result<Vec<u8>> {
 /// once the ingest step has made it `ready` (with its thumbnail).
 pub(super) async fn upload_product_image(
     api: &Api,
-    services: &shared::Services,
+    services: &shared::FullServices,
     token: &str,
     org_id: &str,
     file_name: &str,

@@ -209,12 +209,15 @@ impl fmt::Display for Summary {
 }
 
 /// Seeds the demo store of `infra/seed/` into the services' table.
-pub async fn seed(services: &shared::Services) -> anyhow::Result<Summary> {
+pub async fn seed(services: &shared::FullServices) -> anyhow::Result<Summary> {
     seed_with(services, &SeedData::bundled()?).await
 }
 
 /// Seeds `data`; a second run with the same data changes nothing.
-pub async fn seed_with(services: &shared::Services, data: &SeedData) -> anyhow::Result<Summary> {
+pub async fn seed_with(
+    services: &shared::FullServices,
+    data: &SeedData,
+) -> anyhow::Result<Summary> {
     let api = crate::client::Api::new(services);
     let mut summary = Summary::default();
     let accounts = users::seed_users(&api, services, &data.users, &mut summary)

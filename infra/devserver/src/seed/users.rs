@@ -58,7 +58,7 @@ impl Accounts {
 /// granted the role, then signed in again so the token carries it.
 pub(super) async fn seed_users(
     api: &Api,
-    services: &shared::Services,
+    services: &shared::FullServices,
     users: &[SeedUser],
     summary: &mut Summary,
 ) -> anyhow::Result<Accounts> {
@@ -130,7 +130,7 @@ async fn sign_in(api: &Api, user: &SeedUser) -> anyhow::Result<serde_json::Value
         .with_context(|| format!("signing in as {}", user.email))
 }
 
-pub async fn grant_admin(services: &shared::Services, user_id: &str) -> anyhow::Result<()> {
+pub async fn grant_admin(services: &shared::FullServices, user_id: &str) -> anyhow::Result<()> {
     let (pk, sk) = identity::user::user_key(user_id);
     let grant = Update::new(pk, sk, "SET #role = :admin")
         .condition("attribute_exists(PK)")
