@@ -6,6 +6,7 @@ mod api_keys;
 mod assets;
 mod catalog;
 mod events;
+mod faults;
 mod front_door;
 mod health;
 mod http_contract;
