@@ -5,6 +5,7 @@ mod addresses;
 mod api_keys;
 mod assets;
 mod catalog;
+mod dead_letters;
 mod events;
 mod faults;
 mod front_door;
