@@ -179,3 +179,76 @@ fn every_event_source_has_bounded_retries_and_a_dead_letter_queue() {
     // The stream, the upload trigger and the five queues.
     assert!(checked.len() >= 7, "{checked:?}");
 }
+
+#[tokio::test]
+async fn the_redrive_tool_moves_dead_letters_back_to_their_queue() {
+    bodega_tests::stack_config("unused");
+    let sdk = shared::services::load_sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let suffix = ulid::Ulid::new().to_string().to_lowercase();
+    let queue = |name: String| {
+        let sqs = sqs.clone();
+        async move {
+            sqs.create_queue()
+                .queue_name(name)
+                .send()
+                .await
+                .unwrap()
+                .queue_url
+                .unwrap()
+        }
+    };
+    let work = queue(format!("work-{suffix}")).await;
+    let dead = queue(format!("dead-{suffix}")).await;
+    let bodies: Vec<String> = (0..12)
+        .map(|i| json!({ "designId": format!("d-{i}") }).to_string())
+        .collect();
+    for body in &bodies {
+        sqs.send_message()
+            .queue_url(&dead)
+            .message_body(body)
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        devserver::redrive::redrive(&sqs, &dead, &work, 5)
+            .await
+            .unwrap(),
+        5,
+        "at most --max"
+    );
+    assert_eq!(
+        devserver::redrive::redrive(&sqs, &dead, &work, 1000)
+            .await
+            .unwrap(),
+        7
+    );
+    let mut moved = Vec::new();
+    loop {
+        let page = sqs
+            .receive_message()
+            .queue_url(&work)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        if page.is_empty() {
+            break;
+        }
+        moved.extend(page.into_iter().filter_map(|m| m.body));
+    }
+    moved.sort();
+    let mut expected = bodies.clone();
+    expected.sort();
+    assert_eq!(moved, expected);
+    assert_eq!(
+        devserver::redrive::redrive(&sqs, &dead, &work, 1000)
+            .await
+            .unwrap(),
+        0,
+        "the dead-letter queue is empty"
+    );
+}
