@@ -28,6 +28,7 @@ pub mod clock;
 pub mod config;
 pub mod contracts;
 pub mod crypto;
+pub mod deadline;
 pub mod domain;
 pub mod http;
 pub mod idempotency;

@@ -132,6 +132,25 @@ pub async fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, with the configuration adjusted first.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    TestApp::new(fresh_services(adjust).await)
+}
+
+/// Like `spawn_app`, with every DynamoDB call of the API, its stream and
+/// its workers going to `dynamodb_endpoint` (a [`crate::FaultProxy`] in
+/// front of the stack's DynamoDB Local).
+pub async fn spawn_app_via(dynamodb_endpoint: &str) -> TestApp {
+    let services = fresh_services(|_| {}).await;
+    let client = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&services.sdk)
+            .endpoint_url(dynamodb_endpoint)
+            .build(),
+    );
+    let table = services.config.table_name.clone();
+    TestApp::new(services.with_store(shared::store::Store::new(client, table.as_str())))
+}
+
+/// The stack's services over a fresh table (and queues of its own).
+async fn fresh_services(adjust: impl FnOnce(&mut Config)) -> Services {
     if std::env::var_os("TEST_LOG").is_some() {
         shared::telemetry::init();
     }
@@ -158,7 +177,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     devserver::resources::ensure_all(&services)
         .await
         .expect("local resources are created");
-    TestApp::new(services)
+    services
 }
 
 impl TestApp {

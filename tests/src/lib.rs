@@ -8,6 +8,8 @@
 //! - `http`, `stripe`: clients of what runs outside the router.
 //! - `samples`, `template`: events/ and template.yaml.
 //! - `dynamo`: a private DynamoDB Local to stop at will.
+//! - `faults`: `FaultProxy`, a loopback proxy that throttles, slows or
+//!   resets calls to DynamoDB Local or moto.
 //! - `wait`: `eventually`, for the little the tests cannot drive.
 //! - `diff`: `line_diff` for snapshot messages.
 
@@ -15,6 +17,7 @@ mod app;
 mod diff;
 mod dynamo;
 mod endpoints;
+mod faults;
 mod http;
 mod mailbox;
 mod samples;
@@ -23,7 +26,8 @@ mod template;
 mod wait;
 
 pub use app::{
-    Auth, PASSWORD, TestApp, TestResponse, repo_root, spawn_app, spawn_app_with, stack_config,
+    Auth, PASSWORD, TestApp, TestResponse, repo_root, spawn_app, spawn_app_via, spawn_app_with,
+    stack_config,
 };
 pub use diff::line_diff;
 pub use dynamo::PrivateDynamo;
@@ -32,6 +36,7 @@ pub use endpoints::identity::{MY_ADDRESSES, address_body, org_addresses};
 pub use endpoints::mfa::{Authenticator, Enrolled, totp};
 pub use endpoints::orders::checkout_body;
 pub use endpoints::studio::{design_body, publish_body};
+pub use faults::{FaultProxy, Faults};
 pub use http::http_request;
 pub use mailbox::{SentEmail, emails_to, only_email_to, unique_email};
 pub use samples::sample_events;

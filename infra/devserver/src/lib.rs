@@ -12,6 +12,7 @@ pub mod client;
 pub mod cors;
 pub mod openapi;
 pub mod pumps;
+pub mod redrive;
 pub mod resources;
 pub mod seed;
 

@@ -29,6 +29,9 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use aws_lambda_events::event::dynamodb::{Event, EventRecord, StreamRecord};
+use aws_sdk_dynamodbstreams::config::http::HttpResponse;
+use aws_sdk_dynamodbstreams::error::SdkError;
+use aws_sdk_dynamodbstreams::operation::get_records::{GetRecordsError, GetRecordsOutput};
 use aws_sdk_dynamodbstreams::types::{Record, ShardIteratorType};
 use tokio::task::JoinHandle;
 
@@ -579,21 +582,23 @@ impl TableStream {
             let Some(current) = iterator.clone() else {
                 continue;
             };
-            let page = self
-                .streams
-                .get_records()
-                .shard_iterator(current)
-                .limit(BATCH_SIZE)
-                .send()
-                .await
-                .context("reading a shard")?;
-            let records = page.records.unwrap_or_default();
-            *iterator = page.next_shard_iterator;
+            let (records, next) = read_page(
+                self.streams
+                    .get_records()
+                    .shard_iterator(current)
+                    .limit(BATCH_SIZE)
+                    .send()
+                    .await,
+                &self.stream_arn,
+                &self.region,
+            )?;
+            *iterator = next;
             if records.is_empty() {
                 continue;
             }
             outcome.records += records.len();
-            let event = to_lambda_event(records, &self.stream_arn, &self.region);
+            let mut event = Event::default();
+            event.records = records;
             let response = stream::handle_batch(&self.state, event).await;
             if let Some(failed) = response
                 .batch_item_failures
@@ -663,35 +668,190 @@ fn image(
     converted.into()
 }
 
-/// The records as Lambda delivers them.
-fn to_lambda_event(records: Vec<Record>, stream_arn: &str, region: &str) -> Event {
-    let records = records
-        .into_iter()
-        .map(|record| {
-            let data = record
-                .dynamodb
-                .unwrap_or_else(|| aws_sdk_dynamodbstreams::types::StreamRecord::builder().build());
-            let mut change = StreamRecord::default();
-            change.sequence_number = data.sequence_number;
-            change.size_bytes = data.size_bytes.unwrap_or_default();
-            change.keys = image(data.keys);
-            change.new_image = image(data.new_image);
-            change.old_image = image(data.old_image);
-            let mut event_record = EventRecord::default();
-            event_record.aws_region = region.to_owned();
-            event_record.event_id = record.event_id.unwrap_or_default();
-            event_record.event_name = record
-                .event_name
-                .map(|n| n.as_str().to_owned())
-                .unwrap_or_default();
-            event_record.event_source = Some("aws:dynamodb".into());
-            event_record.event_version = record.event_version;
-            event_record.event_source_arn = Some(stream_arn.to_owned());
-            event_record.change = change;
-            event_record
-        })
-        .collect();
-    let mut event = Event::default();
-    event.records = records;
-    event
+/// A page of GetRecords as the records Lambda delivers, and the iterator
+/// to read next. DynamoDB Local renders an empty map attribute as `{}`
+/// instead of `{"M":{}}`, which the SDK refuses, failing the whole page:
+/// that page is read again from the raw answer, with such values repaired,
+/// so an item holding an empty map never stalls its shard.
+fn read_page(
+    answer: Result<GetRecordsOutput, SdkError<GetRecordsError, HttpResponse>>,
+    stream_arn: &str,
+    region: &str,
+) -> anyhow::Result<(Vec<EventRecord>, Option<String>)> {
+    let err = match answer {
+        Ok(page) => {
+            let records = page
+                .records
+                .unwrap_or_default()
+                .into_iter()
+                .map(|record| from_sdk_record(record, stream_arn, region))
+                .collect();
+            return Ok((records, page.next_shard_iterator));
+        }
+        Err(err) => err,
+    };
+    let body = err
+        .raw_response()
+        .filter(|raw| raw.status().is_success())
+        .and_then(|raw| raw.body().bytes())
+        .map(<[u8]>::to_vec);
+    match body {
+        Some(body) => repaired_page(&body, stream_arn, region)
+            .context("reading a shard's page from its raw JSON after the SDK refused it"),
+        None => Err(anyhow::Error::new(err).context("reading a shard")),
+    }
+}
+
+/// The records of a raw GetRecords answer, `{}` attribute values read as
+/// empty maps.
+fn repaired_page(
+    body: &[u8],
+    stream_arn: &str,
+    region: &str,
+) -> anyhow::Result<(Vec<EventRecord>, Option<String>)> {
+    let mut page: serde_json::Value = serde_json::from_slice(body)?;
+    let next = page["NextShardIterator"].as_str().map(str::to_owned);
+    let mut records = Vec::new();
+    let raw_records = match page.get_mut("Records") {
+        Some(serde_json::Value::Array(records)) => std::mem::take(records),
+        _ => Vec::new(),
+    };
+    for mut raw in raw_records {
+        let data = &mut raw["dynamodb"];
+        let mut change = StreamRecord::default();
+        change.sequence_number = data["SequenceNumber"].as_str().map(str::to_owned);
+        change.size_bytes = data["SizeBytes"].as_i64().unwrap_or_default();
+        change.keys = repaired_item(data.get_mut("Keys"))?;
+        change.new_image = repaired_item(data.get_mut("NewImage"))?;
+        change.old_image = repaired_item(data.get_mut("OldImage"))?;
+        let text = |name: &str| raw[name].as_str().map(str::to_owned);
+        records.push(lambda_record(
+            text("eventID").unwrap_or_default(),
+            text("eventName").unwrap_or_default(),
+            text("eventVersion"),
+            change,
+            stream_arn,
+            region,
+        ));
+    }
+    Ok((records, next))
+}
+
+fn repaired_item(item: Option<&mut serde_json::Value>) -> anyhow::Result<serde_dynamo::Item> {
+    let Some(item) = item else {
+        return Ok(serde_dynamo::Item::from(HashMap::<
+            String,
+            serde_dynamo::AttributeValue,
+        >::new()));
+    };
+    if let serde_json::Value::Object(attributes) = item {
+        attributes.values_mut().for_each(repair_value);
+    }
+    Ok(serde_json::from_value(item.take())?)
+}
+
+/// `{}` where an attribute value belongs is an empty map; maps and lists
+/// are repaired inside too.
+fn repair_value(value: &mut serde_json::Value) {
+    let serde_json::Value::Object(fields) = value else {
+        return;
+    };
+    if fields.is_empty() {
+        *value = serde_json::json!({ "M": {} });
+        return;
+    }
+    if let Some(serde_json::Value::Object(map)) = fields.get_mut("M") {
+        map.values_mut().for_each(repair_value);
+    }
+    if let Some(serde_json::Value::Array(list)) = fields.get_mut("L") {
+        list.iter_mut().for_each(repair_value);
+    }
+}
+
+/// One record as Lambda delivers it.
+fn from_sdk_record(record: Record, stream_arn: &str, region: &str) -> EventRecord {
+    let data = record
+        .dynamodb
+        .unwrap_or_else(|| aws_sdk_dynamodbstreams::types::StreamRecord::builder().build());
+    let mut change = StreamRecord::default();
+    change.sequence_number = data.sequence_number;
+    change.size_bytes = data.size_bytes.unwrap_or_default();
+    change.keys = image(data.keys);
+    change.new_image = image(data.new_image);
+    change.old_image = image(data.old_image);
+    lambda_record(
+        record.event_id.unwrap_or_default(),
+        record
+            .event_name
+            .map(|n| n.as_str().to_owned())
+            .unwrap_or_default(),
+        record.event_version,
+        change,
+        stream_arn,
+        region,
+    )
+}
+
+fn lambda_record(
+    event_id: String,
+    event_name: String,
+    event_version: Option<String>,
+    change: StreamRecord,
+    stream_arn: &str,
+    region: &str,
+) -> EventRecord {
+    let mut event_record = EventRecord::default();
+    event_record.aws_region = region.to_owned();
+    event_record.event_id = event_id;
+    event_record.event_name = event_name;
+    event_record.event_source = Some("aws:dynamodb".into());
+    event_record.event_version = event_version;
+    event_record.event_source_arn = Some(stream_arn.to_owned());
+    event_record.change = change;
+    event_record
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_with_empty_maps_is_read_with_them_as_empty_maps() {
+        let body = serde_json::json!({
+            "NextShardIterator": "next",
+            "Records": [{
+                "eventID": "e-1", "eventName": "INSERT", "eventVersion": "1.1",
+                "dynamodb": {
+                    "SequenceNumber": "100", "SizeBytes": 42,
+                    "Keys": {"PK": {"S": "P#1"}, "SK": {"S": "P"}},
+                    "NewImage": {
+                        "PK": {"S": "P#1"}, "SK": {"S": "P"}, "type": {"S": "PROBE"},
+                        "empty": {},
+                        "nested": {"M": {"inner": {}, "list": {"L": [{}, {"N": "1"}]}}}
+                    }
+                }
+            }]
+        });
+        let (records, next) =
+            repaired_page(body.to_string().as_bytes(), "arn:stream", "us-east-1").unwrap();
+        assert_eq!(next.as_deref(), Some("next"));
+        let record = &records[0];
+        assert_eq!(
+            (record.event_id.as_str(), record.event_name.as_str()),
+            ("e-1", "INSERT")
+        );
+        assert_eq!(record.change.sequence_number.as_deref(), Some("100"));
+        let image = &record.change.new_image;
+        assert_eq!(
+            image.get("empty"),
+            Some(&serde_dynamo::AttributeValue::M(HashMap::new()))
+        );
+        let Some(serde_dynamo::AttributeValue::M(nested)) = image.get("nested") else {
+            panic!("{image:?}");
+        };
+        assert_eq!(
+            nested.get("inner"),
+            Some(&serde_dynamo::AttributeValue::M(HashMap::new()))
+        );
+    }
 }

@@ -73,9 +73,7 @@ pub struct Compliance {
     #[serde(default)]
     pub allergens: Vec<String>,
     /// Nutrient → amount per 100 g (or per unit), e.g. `{"energyKcal": 18}`.
-    // Empty maps are not stored: DynamoDB Local's stream renders an empty
-    // map as `{}`, which the SDK cannot read (the devserver's pump stalls).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default)]
     #[schema(value_type = BTreeMap<String, f64>)]
     pub nutrition: BTreeMap<String, f64>,
 }

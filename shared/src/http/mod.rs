@@ -29,7 +29,9 @@ pub const MAX_JSON_BODY_BYTES: usize = 256 * 1024;
 
 /// Wraps the routes of one or more contexts into the service Lambda (or the
 /// devserver) runs: envelope 404/405 for unknown routes, the body limit,
-/// request ids with an access log line, and the security headers.
+/// request ids with an access log line, the security headers, and the
+/// request's deadline ([`crate::deadline`]): work that runs past it stops
+/// and the answer is a 503 with `Retry-After`.
 ///
 /// Context crates return bare routes so the devserver can merge them before
 /// this is applied once.
@@ -38,8 +40,39 @@ pub fn service(routes: Router) -> Router {
         .fallback(unknown_route)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES))
+        .layer(axum::middleware::from_fn(request_deadline))
         .layer(axum::middleware::from_fn(request_id::middleware))
         .layer(axum::middleware::from_fn(security_headers::middleware))
+}
+
+/// Sets the request's deadline from the Lambda invocation's (the default
+/// budget outside Lambda). The store stops DynamoDB calls at it and names
+/// the call; anything else still running a moment later (S3, a payment
+/// provider) is stopped here, and the answer is a 503 all the same.
+async fn request_deadline(
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    use lambda_http::RequestExt;
+    let remaining = request.lambda_context_ref().map(|context| {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms))
+    });
+    let budget = crate::deadline::budget(remaining);
+    let deadline = tokio::time::Instant::now() + budget;
+    let work = crate::deadline::within(deadline, next.run(request));
+    let backstop = deadline + crate::deadline::ANSWER_MARGIN / 2;
+    match tokio::time::timeout_at(backstop, work).await {
+        Ok(response) => response,
+        Err(_) => ApiError::unavailable(anyhow::anyhow!(
+            "the request ran past its deadline ({} ms) outside a DynamoDB call",
+            budget.as_millis()
+        ))
+        .into_response(),
+    }
 }
 
 async fn unknown_route(method: Method, uri: Uri) -> ApiError {

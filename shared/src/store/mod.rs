@@ -109,6 +109,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Names the DynamoDB operation in the error's chain, so the log line
+    /// of a 503 or 500 says which call failed (`DynamoDB TransactWriteItems:
+    /// request has timed out`).
+    fn during(self, operation: &'static str) -> Self {
+        let label = |source: anyhow::Error| source.context(format!("DynamoDB {operation}"));
+        match self {
+            StoreError::Unavailable(source) => StoreError::Unavailable(label(source)),
+            StoreError::Corrupt(source) => StoreError::Corrupt(label(source)),
+            StoreError::Other(source) => StoreError::Other(label(source)),
+            other => other,
+        }
+    }
+
     /// True if the transaction was cancelled because the condition named
     /// `name` failed.
     pub fn condition_failed(&self, name: &str) -> bool {
@@ -202,6 +215,36 @@ where
         },
         _ => StoreError::Other(err.into()),
     }
+}
+
+/// One DynamoDB call: stopped at the request's deadline
+/// ([`crate::deadline`]), its failure sorted by [`classify`] and labelled
+/// with the operation.
+async fn call<T, E, R>(
+    operation: &'static str,
+    request: impl std::future::Future<Output = Result<T, SdkError<E, R>>>,
+) -> Result<T, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    // Boxed: the SDK's request futures are large, and every store method
+    // and layer above would otherwise carry (and in debug builds, copy) one.
+    match crate::deadline::bounded(Box::pin(request)).await {
+        Ok(answer) => answer.map_err(|err| classify(err).during(operation)),
+        Err(left) => Err(past_deadline(operation, left)),
+    }
+}
+
+fn past_deadline(operation: &'static str, left: std::time::Duration) -> StoreError {
+    StoreError::Unavailable(if left.is_zero() {
+        anyhow::anyhow!("DynamoDB {operation} was not started: the request's deadline had passed")
+    } else {
+        anyhow::anyhow!(
+            "DynamoDB {operation} did not answer before the request's deadline ({} ms left when it started)",
+            left.as_millis()
+        )
+    })
 }
 
 pub fn to_item<T: Serialize>(value: &T) -> Result<Item, StoreError> {
@@ -374,7 +417,7 @@ impl Store {
     /// A strongly consistent read of one item, as DynamoDB returns it.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     pub async fn get_raw(&self, pk: &str, sk: &str) -> Result<Option<Item>, StoreError> {
-        let output = self.get_request(pk, sk).send().await.map_err(classify)?;
+        let output = call("GetItem", self.get_request(pk, sk).send()).await?;
         Ok(output.item)
     }
 
@@ -385,7 +428,7 @@ impl Store {
         pk: &str,
         sk: &str,
     ) -> Result<Option<T>, StoreError> {
-        let output = self.get_request(pk, sk).send().await.map_err(classify)?;
+        let output = call("GetItem", self.get_request(pk, sk).send()).await?;
         output.item.map(from_item).transpose()
     }
 
@@ -397,27 +440,25 @@ impl Store {
         value: &T,
         condition: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.client
+        let request = self
+            .client
             .put_item()
             .table_name(&*self.table)
             .set_item(Some(to_item(value)?))
-            .set_condition_expression(condition.map(str::to_owned))
-            .send()
-            .await
-            .map_err(classify)?;
+            .set_condition_expression(condition.map(str::to_owned));
+        call("PutItem", request.send()).await?;
         Ok(())
     }
 
     /// Deletes one item by key; deleting an absent item is no error.
     #[tracing::instrument(skip(self), err(level = "debug"))]
     pub async fn delete(&self, pk: &str, sk: &str) -> Result<(), StoreError> {
-        self.client
+        let request = self
+            .client
             .delete_item()
             .table_name(&*self.table)
-            .set_key(Some(key(pk, sk)))
-            .send()
-            .await
-            .map_err(classify)?;
+            .set_key(Some(key(pk, sk)));
+        call("DeleteItem", request.send()).await?;
         Ok(())
     }
 
@@ -547,19 +588,17 @@ impl Store {
     /// Updates one item and returns it as it is after the update.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn update<T: DeserializeOwned>(&self, update: Update) -> Result<T, StoreError> {
-        let output = self
+        let request = self
             .update_request(update)
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(classify)?;
+            .return_values(ReturnValue::AllNew);
+        let output = call("UpdateItem", request.send()).await?;
         from_item(output.attributes.unwrap_or_default())
     }
 
     /// Updates one item; nothing is read back.
     #[tracing::instrument(skip_all, err(level = "debug"))]
     pub async fn apply_update(&self, update: Update) -> Result<(), StoreError> {
-        self.update_request(update).send().await.map_err(classify)?;
+        call("UpdateItem", self.update_request(update).send()).await?;
         Ok(())
     }
 
@@ -596,13 +635,11 @@ impl Store {
                 .consistent_read(true)
                 .build()
                 .map_err(|e| StoreError::Other(e.into()))?;
-            let output = self
+            let request = self
                 .client
                 .batch_get_item()
-                .request_items(&*self.table, request)
-                .send()
-                .await
-                .map_err(classify)?;
+                .request_items(&*self.table, request);
+            let output = call("BatchGetItem", request.send()).await?;
             if let Some(mut responses) = output.responses
                 && let Some(items) = responses.remove(&*self.table)
             {
@@ -633,15 +670,14 @@ impl Store {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let err = match self
+            let request = self
                 .client
                 .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(()),
-                Err(err) => err,
+                .set_transact_items(Some(items.clone()));
+            let err = match crate::deadline::bounded(Box::pin(request.send())).await {
+                Ok(Ok(_)) => return Ok(()),
+                Ok(Err(err)) => err,
+                Err(left) => return Err(past_deadline("TransactWriteItems", left)),
             };
             if let SdkError::ServiceError(service) = &err
                 && let TransactWriteItemsError::TransactionCanceledException(cancelled) =
@@ -670,7 +706,7 @@ impl Store {
                 }
                 return Err(StoreError::TransactionCanceled(reasons));
             }
-            return Err(classify(err));
+            return Err(classify(err).during("TransactWriteItems"));
         }
     }
 
@@ -685,7 +721,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<Page<T>, QueryError> {
         let request = self.query_request(query, &QueryRefinement::default(), limit, cursor)?;
-        page_of(request.send().await.map_err(classify)?)
+        page_of(call("Query", request.send()).await?)
     }
 
     /// `query_page` narrowed by a sort key range and/or a filter: still one
@@ -699,7 +735,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<Page<T>, QueryError> {
         let request = self.query_request(query, refinement, limit, cursor)?;
-        page_of(request.send().await.map_err(classify)?)
+        page_of(call("Query", request.send()).await?)
     }
 
     fn query_request(
@@ -758,7 +794,7 @@ impl Store {
         let mut items = Vec::new();
         let mut start = None;
         for _ in 0..10 {
-            let output = self
+            let request = self
                 .client
                 .query()
                 .table_name(&*self.table)
@@ -766,10 +802,8 @@ impl Store {
                 .expression_attribute_names("#pk", attr::PK)
                 .expression_attribute_values(":pk", AttributeValue::S(pk.to_owned()))
                 .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
+                .set_exclusive_start_key(start);
+            let output = call("Query", request.send()).await?;
             items.extend(output.items.unwrap_or_default());
             start = output.last_evaluated_key;
             if start.is_none() {
@@ -783,12 +817,8 @@ impl Store {
 
     /// A cheap call that proves the table exists and DynamoDB answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.client
-            .describe_table()
-            .table_name(&*self.table)
-            .send()
-            .await
-            .map_err(classify)?;
+        let request = self.client.describe_table().table_name(&*self.table);
+        call("DescribeTable", request.send()).await?;
         Ok(())
     }
 }

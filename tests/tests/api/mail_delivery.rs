@@ -15,7 +15,7 @@ async fn app() -> TestApp {
 }
 
 /// A marketing template, submitted and (with no approval steps) active.
-async fn active_newsletter(app: &TestApp, t: &Team) -> String {
+pub(crate) async fn active_newsletter(app: &TestApp, t: &Team) -> String {
     let mut body = order_template();
     body["category"] = json!("marketing");
     let id = create(app, &t.editor, &t.org, &body).await;
@@ -146,7 +146,7 @@ async fn one_click_unsubscribe_suppresses_the_address_and_the_next_send_is_skipp
 
 /// An app with a send queue of its own (moto's SQS is shared by every
 /// test) and a send rate that keeps the test quick.
-async fn app_with_queue() -> TestApp {
+pub(crate) async fn app_with_queue() -> TestApp {
     let sqs = std::env::var("AWS_ENDPOINT_URL_SQS").expect("the stack names its SQS endpoint");
     let queue = format!(
         "{}/123456789012/mail-sends-{}",

@@ -117,3 +117,73 @@ async fn refresh_token_reuse_warns_the_user_through_the_stream() {
         1
     );
 }
+
+/// DynamoDB Local's stream renders an empty map as `{}`, which the SDK
+/// refuses: the pump still reads the page and hands the record on, so an
+/// item holding an empty map stalls nothing.
+#[tokio::test]
+async fn an_item_holding_an_empty_map_passes_through_the_stream() {
+    use shared::store::Value;
+    let app = spawn_app().await;
+    let item = std::collections::HashMap::from([
+        ("PK".to_owned(), Value::S("PROBE#empty-map".into())),
+        ("SK".to_owned(), Value::S("PROBE".into())),
+        ("type".to_owned(), Value::S("PROBE".into())),
+        ("settings".to_owned(), Value::M(Default::default())),
+        (
+            "nested".to_owned(),
+            Value::L(vec![Value::M(Default::default())]),
+        ),
+    ]);
+    app.services
+        .store
+        .client()
+        .put_item()
+        .table_name(app.services.store.table())
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("PutItem");
+    // The record reaches the stream function, and the next write still
+    // flows behind it.
+    assert_eq!(app.drain_stream().await, 1);
+    app.register(&unique_email("after-empty-map"), PASSWORD, "Ada")
+        .await
+        .assert_ok(StatusCode::CREATED);
+    assert!(app.drain_stream().await >= 1);
+}
+
+/// A record that can never be read (an order item of the wrong shape) is
+/// reported by its sequence number; the record before it is handled. Lambda
+/// retries from the poison record (at most `MaximumRetryAttempts`, halving
+/// the batch each time), then sends its position to the stream's
+/// dead-letter queue and goes on with the shard.
+#[tokio::test]
+async fn a_poison_record_is_reported_and_the_one_before_it_is_handled() {
+    let app = spawn_app().await;
+    let state = stream::StreamState::new(&app.services);
+    let to = unique_email("before-poison");
+    let good: serde_json::Value =
+        serde_json::to_value(sample(&to)).expect("the sample serializes")["Records"][0].clone();
+    let mut poison = good.clone();
+    poison["eventID"] = "poison-event".into();
+    poison["dynamodb"]["SequenceNumber"] = "999000000000000000001".into();
+    poison["dynamodb"]["OldImage"] = serde_json::json!({});
+    poison["dynamodb"]["NewImage"] = serde_json::json!({
+        "PK": {"S": "ORDER#poison"}, "SK": {"S": "ORDER"}, "type": {"S": "ORDER"},
+        "status": {"N": "12"}
+    });
+    let event: Event =
+        serde_json::from_value(serde_json::json!({ "Records": [good, poison] })).unwrap();
+    let response = stream::handle_batch(&state, event).await;
+    let failed: Vec<_> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(failed, vec![Some("999000000000000000001".to_owned())]);
+    assert_eq!(
+        emails_with_subject(&to, "Your password was changed").await,
+        1
+    );
+}
