@@ -150,7 +150,7 @@ pub async fn spawn_app_via(dynamodb_endpoint: &str) -> TestApp {
 }
 
 /// The stack's services over a fresh table (and queues of its own).
-async fn fresh_services(adjust: impl FnOnce(&mut Config)) -> Services {
+async fn fresh_services(adjust: impl FnOnce(&mut Config)) -> FullServices {
     if std::env::var_os("TEST_LOG").is_some() {
         shared::telemetry::init();
     }

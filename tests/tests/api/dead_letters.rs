@@ -69,7 +69,7 @@ async fn a_poison_send_message_is_reported_and_the_real_one_beside_it_is_sent() 
     )
     .await
     .assert_ok(StatusCode::ACCEPTED);
-    let state = mail::MailState::new(&app.services);
+    let state = mail::MailState::new(&app.services, app.services.signing.clone());
     let queue = state.queue.as_ref().expect("the app has a send queue");
     let received = queue
         .sqs

@@ -331,28 +331,19 @@ impl AnySuccess for TestResponse {
 
 /// The app's services with S3 and SES reached through `proxy` (moto behind
 /// it), without the SDK's own retries so a test sees each fault at once.
-fn through_moto(services: &shared::Services, proxy: &FaultProxy) -> shared::Services {
+/// DynamoDB stays direct: its client was built before.
+fn through_moto(services: &shared::FullServices, proxy: &FaultProxy) -> shared::FullServices {
     let once = aws_config::retry::RetryConfig::standard().with_max_attempts(1);
     let mut services = services.clone();
-    services.s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&services.sdk)
-            .endpoint_url(&proxy.endpoint)
-            .force_path_style(true)
-            .retry_config(once.clone())
-            .build(),
-    );
-    let ses = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(&services.sdk)
-            .endpoint_url(&proxy.endpoint)
-            .retry_config(once)
-            .build(),
-    );
-    services.mailer = shared::mail::Mailer::new(
-        ses.clone(),
-        services.config.sender_email.clone(),
-        services.config.ses_configuration_set.clone(),
-    );
-    services.ses = ses;
+    services.services.sdk = services
+        .sdk
+        .to_builder()
+        .endpoint_url(&proxy.endpoint)
+        .retry_config(once)
+        .build();
+    services.s3 = services.services.s3();
+    services.ses = services.services.ses();
+    services.mailer = services.services.mailer();
     services
 }
 
@@ -435,7 +426,8 @@ async fn a_send_ses_fails_is_reported_for_redelivery_and_sent_once_on_the_retry(
 
     // SES fails every send: the worker reports the message, so SQS delivers
     // it again (and after maxReceiveCount, to the dead-letter queue).
-    let faulty = mail::MailState::new(&through_moto(&app.services, &proxy));
+    let faulty = through_moto(&app.services, &proxy);
+    let faulty = mail::MailState::new(&faulty, faulty.signing.clone());
     proxy.set(Faults::fail(100).only(&["/outbound-emails"]));
     let batches = devserver::pumps::drain_send_queue(&faulty).await.unwrap();
     assert_eq!(batches.len(), 1);
@@ -458,7 +450,7 @@ async fn a_send_ses_fails_is_reported_for_redelivery_and_sent_once_on_the_retry(
 
     // SES back: the redelivered message sends each recipient once.
     proxy.heal();
-    let healthy = mail::MailState::new(&app.services);
+    let healthy = mail::MailState::new(&app.services, app.services.signing.clone());
     let done = mail::worker::handle_batch(&healthy, batches[0].clone(), None).await;
     assert!(done.batch_item_failures.is_empty(), "{done:?}");
     for email in &emails {
