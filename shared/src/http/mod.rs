@@ -55,12 +55,17 @@ async fn request_deadline(
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     use lambda_http::RequestExt;
-    let remaining = request.lambda_context_ref().map(|context| {
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms))
-    });
+    // A context without a deadline (0: a sample event invoked by hand, not
+    // by Lambda) has the default budget, like a request outside Lambda.
+    let remaining = request
+        .lambda_context_ref()
+        .filter(|c| c.deadline > 0)
+        .map(|context| {
+            let now_ms = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            std::time::Duration::from_millis(context.deadline.saturating_sub(now_ms))
+        });
     let budget = crate::deadline::budget(remaining);
     let deadline = tokio::time::Instant::now() + budget;
     let work = crate::deadline::within(deadline, next.run(request));

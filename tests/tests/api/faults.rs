@@ -329,22 +329,33 @@ impl AnySuccess for TestResponse {
     }
 }
 
-/// The app's services with S3 and SES reached through `proxy` (moto behind
-/// it), without the SDK's own retries so a test sees each fault at once.
-/// DynamoDB stays direct: its client was built before.
-fn through_moto(services: &shared::FullServices, proxy: &FaultProxy) -> shared::FullServices {
+/// S3 and SES clients that reach moto through `proxy`, without the SDK's
+/// own retries so a test sees each fault at once (the client's own endpoint
+/// wins over the stack's per-service endpoint variables).
+fn through_moto(
+    services: &shared::FullServices,
+    proxy: &FaultProxy,
+) -> (aws_sdk_s3::Client, shared::mail::Mailer) {
     let once = aws_config::retry::RetryConfig::standard().with_max_attempts(1);
-    let mut services = services.clone();
-    services.services.sdk = services
-        .sdk
-        .to_builder()
-        .endpoint_url(&proxy.endpoint)
-        .retry_config(once)
-        .build();
-    services.s3 = services.services.s3();
-    services.ses = services.services.ses();
-    services.mailer = services.services.mailer();
-    services
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&services.sdk)
+            .endpoint_url(&proxy.endpoint)
+            .force_path_style(true)
+            .retry_config(once.clone())
+            .build(),
+    );
+    let ses = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&services.sdk)
+            .endpoint_url(&proxy.endpoint)
+            .retry_config(once)
+            .build(),
+    );
+    let mailer = shared::mail::Mailer::new(
+        ses,
+        services.config.sender_email.clone(),
+        services.config.ses_configuration_set.clone(),
+    );
+    (s3, mailer)
 }
 
 #[tokio::test]
@@ -362,7 +373,7 @@ async fn an_upload_s3_fails_to_serve_stays_pending_and_the_retry_makes_it_ready(
         .clone();
     let asset_id = grant["assetId"].as_str().unwrap().to_owned();
     assert_eq!(app.upload_with(&grant, &bytes).await, 200);
-    let faulty = through_moto(&app.services, &proxy);
+    let (faulty_s3, _) = through_moto(&app.services, &proxy);
     let (pk, sk) = assets::asset::asset_key(&asset_id);
     let stored: assets::asset::AssetRecord =
         app.services.store.get(&pk, sk).await.unwrap().unwrap();
@@ -372,7 +383,8 @@ async fn an_upload_s3_fails_to_serve_stays_pending_and_the_retry_makes_it_ready(
         bytes.len() as i64,
         "etag",
     );
-    let state = assets::AssetsState::new(&faulty);
+    let mut state = assets::AssetsState::new(&app.services);
+    state.s3 = faulty_s3;
 
     // Every S3 call fails: the handler fails too (Lambda retries the event,
     // then its failure destination keeps it); the asset is not judged.
@@ -426,8 +438,8 @@ async fn a_send_ses_fails_is_reported_for_redelivery_and_sent_once_on_the_retry(
 
     // SES fails every send: the worker reports the message, so SQS delivers
     // it again (and after maxReceiveCount, to the dead-letter queue).
-    let faulty = through_moto(&app.services, &proxy);
-    let faulty = mail::MailState::new(&faulty, faulty.signing.clone());
+    let mut faulty = mail::MailState::new(&app.services, app.services.signing.clone());
+    faulty.mailer = through_moto(&app.services, &proxy).1;
     proxy.set(Faults::fail(100).only(&["/outbound-emails"]));
     let batches = devserver::pumps::drain_send_queue(&faulty).await.unwrap();
     assert_eq!(batches.len(), 1);
