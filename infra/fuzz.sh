@@ -236,7 +236,7 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", 400, 401, 403, 404, 
 # own variable schema (stored state); recipients must be deliverable
 # addresses (stricter than JSON Schema's email format) and, for test sends,
 # members; a rejection needs a comment that is not blank; a policy's rule
-# `n` counts its approvers.
+# n counts its approvers.
 # Studio: a prompt, title, description or tag the blocklist refuses (422
 # naming the category), colours repeated, tags that are not words; a title
 # of spaces only; publishing a design that failed, whose image is too small
