@@ -358,19 +358,35 @@ use_lock_file() {
   python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' && [ -f "$REQUIREMENTS_LOCK" ]
 }
 
+# Each tool's launcher names its interpreter by absolute path: a venv whose
+# checkout was moved (or that was filled through another path) has launchers
+# that cannot start although the stamp matches.
+venv_launchers_run() {
+  local tool interpreter
+  for tool in moto_server localstripe cfn-lint; do
+    [ -x "$VENV/bin/$tool" ] || return 1
+    interpreter="$(head -n 1 "$VENV/bin/$tool")"
+    interpreter="${interpreter#\#!}"
+    [ -x "${interpreter%% *}" ] || return 1
+  done
+}
+
 install_python() {
   local t0 stamp want ident
   t0="$(now)"
   stamp="$VENV/.bodega-stamp"
   ident="$(python_identity)"
   want="$(sha256_of "$ident" "$(file_hash "$REQUIREMENTS")" "$(file_hash "$REQUIREMENTS_LOCK")")"
-  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$VENV/bin/python" -c '' 2>/dev/null; then
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && "$VENV/bin/python" -c '' 2>/dev/null \
+    && venv_launchers_run; then
     say "Python tools (moto, localstripe, cfn-lint): up to date"
     return 0
   fi
-  # A venv belongs to one interpreter: make a new one when it changed.
+  # A venv belongs to one interpreter and one path: make a new one when
+  # either changed (pip would keep launchers that point elsewhere).
   if [ ! -f "$VENV/.bodega-python" ] || [ "$(cat "$VENV/.bodega-python")" != "$ident" ] \
-    || ! "$VENV/bin/python" -c '' 2>/dev/null; then
+    || ! "$VENV/bin/python" -c '' 2>/dev/null \
+    || { [ -e "$VENV/bin/moto_server" ] && ! venv_launchers_run; }; then
     rm -rf "$VENV"
     say "Creating $(rel "$VENV") ..."
     python3 -m venv "$VENV"
