@@ -10,9 +10,11 @@
 
 pub mod client;
 pub mod cors;
+pub mod dead_letters;
 pub mod openapi;
 pub mod pumps;
 pub mod redrive;
+pub mod replay;
 pub mod resources;
 pub mod seed;
 
