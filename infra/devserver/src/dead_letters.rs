@@ -245,8 +245,15 @@ impl InvocationFailureRecord {
     }
 }
 
+/// Now, to the millisecond, as Lambda writes its records' `timestamp`.
 fn now() -> String {
-    shared::domain::now_rfc3339()
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    chrono::DateTime::from_timestamp_millis(millis)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
 }
 
 #[cfg(test)]

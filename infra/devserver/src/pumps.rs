@@ -714,15 +714,22 @@ impl TableStream {
                 .position(|r| r.change.sequence_number.as_deref() == Some(failed.as_str()))
                 .map(|at| &event.records[at..])
                 .context("the stream function reported a record that was not in its batch")?;
+            let mut next = ShardIteratorType::AtSequenceNumber;
             if self.record_failure(&shard_id, &failed, tail.len()) {
-                self.dead_letter(&shard_id, &tail[0]).await?;
-                outcome.dead_lettered += 1;
-                self.position(&shard_id, &failed, ShardIteratorType::AfterSequenceNumber)
-                    .await?;
-            } else {
-                self.position(&shard_id, &failed, ShardIteratorType::AtSequenceNumber)
-                    .await?;
+                match self.dead_letter(&shard_id, &tail[0]).await {
+                    Ok(()) => {
+                        outcome.dead_lettered += 1;
+                        next = ShardIteratorType::AfterSequenceNumber;
+                    }
+                    // Never lost: the shard waits on the record, retried anew.
+                    Err(err) => tracing::error!(
+                        shard_id,
+                        error = %format!("{err:#}"),
+                        "a record given up on could not be dead-lettered; the shard waits on it"
+                    ),
+                }
             }
+            self.position(&shard_id, &failed, next).await?;
         }
         Ok(outcome)
     }

@@ -394,6 +394,11 @@ async fn the_stream_pump_dead_letters_a_poison_record_after_its_retries_and_goes
     assert_eq!(letter["requestContext"]["approximateInvokeCount"], 3);
     assert_eq!(letter["responseContext"]["functionError"], "Unhandled");
     assert_eq!(letter["version"], "1.0");
+    let timestamp = letter["timestamp"].as_str().unwrap();
+    assert!(
+        timestamp.len() == "2019-11-14T00:13:49.717Z".len() && timestamp.ends_with('Z'),
+        "milliseconds, as Lambda writes it: {timestamp}"
+    );
     let batch = &letter["DDBStreamBatchInfo"];
     assert_eq!(batch["batchSize"], 1);
     assert_eq!(batch["streamArn"], stream.stream_arn());

@@ -13,7 +13,10 @@ async fn main() -> anyhow::Result<()> {
     let (url, max) = match args.as_slice() {
         [url] => (url, 1000),
         [url, flag, max] if flag == "--max" => (url, max.parse()?),
-        _ => anyhow::bail!("usage: replay <dead-letter-queue-url> [--max N]"),
+        _ => {
+            eprintln!("usage: replay <dead-letter-queue-url> [--max N]");
+            std::process::exit(2);
+        }
     };
     let services = shared::Services::init().await?;
     let sdk = shared::services::load_sdk_config().await;
