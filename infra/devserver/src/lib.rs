@@ -6,7 +6,9 @@
 //!   definition template.yaml is checked against.
 //! - [`client`]: requests to [`app`] in-process, as a client sends them.
 //! - [`seed`]: the demo store, written through the API itself.
-//! - [`pumps`]: where DynamoDB stream and S3 notification pumps plug in.
+//! - [`pumps`]: where DynamoDB stream and S3 notification pumps plug in;
+//!   [`dead_letters`]: where they put what keeps failing, as Lambda does.
+//! - [`redrive`] and [`replay`]: the tools that put dead letters back to work.
 
 pub mod client;
 pub mod cors;

@@ -4,9 +4,11 @@
 //!
 //! - The table's DynamoDB stream → `stream::handle_batch`, in order, one
 //!   shard at a time; a reported failure is re-read from that record, like
-//!   Lambda's `ReportBatchItemFailures`.
+//!   Lambda's `ReportBatchItemFailures`, as often as template.yaml's
+//!   mapping retries it, then dead-lettered ([`crate::dead_letters`]).
 //! - New objects under `uploads/` in the assets bucket → the assets ingest
-//!   handler, as S3 "ObjectCreated" events with URL-encoded keys.
+//!   handler, as S3 "ObjectCreated" events with URL-encoded keys; a failed
+//!   ingest is retried, then dead-lettered, the same way.
 //! - A one-minute timer → the orders expiry sweep, like its EventBridge schedule.
 //! - A one-minute timer → the sourcing sweep (closes due RFQs, expires
 //!   those past their award deadline, reminds invitees of RFQs closing
@@ -739,26 +741,20 @@ impl TableStream {
     /// as with `BisectBatchOnFunctionError`), a record alone uses up one
     /// retry. True once its retries are used up.
     fn record_failure(&mut self, shard_id: &str, failed: &str, tail: usize) -> bool {
-        let halved = i32::try_from(tail.div_ceil(2)).unwrap_or(BATCH_SIZE);
+        let fresh = || FailingRecord {
+            sequence_number: failed.to_owned(),
+            batch_limit: BATCH_SIZE,
+            failures_alone: 0,
+        };
         let entry = self
             .failing
             .entry(shard_id.to_owned())
-            .and_modify(|f| {
-                if f.sequence_number != failed {
-                    *f = FailingRecord {
-                        sequence_number: failed.to_owned(),
-                        batch_limit: BATCH_SIZE,
-                        failures_alone: 0,
-                    };
-                }
-            })
-            .or_insert_with(|| FailingRecord {
-                sequence_number: failed.to_owned(),
-                batch_limit: BATCH_SIZE,
-                failures_alone: 0,
-            });
+            .or_insert_with(fresh);
+        if entry.sequence_number != failed {
+            *entry = fresh();
+        }
         if tail > 1 {
-            entry.batch_limit = halved;
+            entry.batch_limit = i32::try_from(tail.div_ceil(2)).unwrap_or(BATCH_SIZE);
             return false;
         }
         entry.batch_limit = 1;
