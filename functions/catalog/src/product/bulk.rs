@@ -6,9 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use shared::auth::Caller;
 use shared::http::precondition::if_match;
-use shared::http::{
-    ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorBody, ErrorEnvelope, FieldErrors,
-};
+use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorBody, ErrorEnvelope};
 use utoipa::ToSchema;
 
 use super::create::{NewProductRequest, create_one};
@@ -20,6 +18,7 @@ use crate::CatalogState;
 pub const MAX_BULK: usize = 25;
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BulkCreateRequest {
     /// 1 to 25 products, each shaped like the body of POST /v1/products.
     #[schema(value_type = Vec<NewProductRequest>)]
@@ -118,12 +117,7 @@ where
     let attempts = items.into_iter().enumerate().map(|(index, raw)| {
         let attempt = &attempt;
         async move {
-            let item = serde_json::from_value::<T>(raw).map_err(|e| {
-                ApiError::validation(
-                    format!("the product does not have the expected shape: {e}"),
-                    FieldErrors::new(),
-                )
-            });
+            let item = shared::http::from_json::<T>(raw, "the product");
             let outcome = match item {
                 Ok(item) => attempt(item).await,
                 Err(err) => Err(err),
@@ -147,7 +141,7 @@ where
 /// One product's changes in a bulk update: the body of
 /// PATCH /v1/products/{productId} plus its id and, if wanted, its ETag.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BulkUpdateItem {
     /// The product's id.
     id: String,
@@ -173,6 +167,7 @@ impl BulkUpdateItem {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BulkUpdateRequest {
     /// 1 to 25 products, each its id, an optional ifMatch and the fields to change.
     #[schema(value_type = Vec<BulkUpdateItem>)]
