@@ -140,8 +140,12 @@ where
 
 /// One product's changes in a bulk update: the body of
 /// PATCH /v1/products/{productId} plus its id and, if wanted, its ETag.
+// Unknown fields are refused by the flattened `UpdateProductRequest`
+// (`deny_unknown_fields`): serde hands every field this struct does not
+// name to a flattened struct that itself flattens, without marking which
+// it took, so the same attribute here would refuse the product's fields.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct BulkUpdateItem {
     /// The product's id.
     id: String,
@@ -218,4 +222,33 @@ pub async fn bulk_update_products(
         failed: results.len() - updated,
         results,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_bulk_update_item_reads_the_products_fields_and_refuses_others() {
+        let item: BulkUpdateItem = shared::http::from_json(
+            json!({"id": "P1", "ifMatch": "\"2\"", "sku": "A-1", "name": "Roma", "price": {"amount": 1, "currency": "EUR"}}),
+            "the product",
+        )
+        .unwrap();
+        assert_eq!(item.id, "P1");
+        assert_eq!(item.if_match.as_deref(), Some("\"2\""));
+        for field in ["role", "status", "unitPrice", "sellerOrgId", "stock"] {
+            let mut raw = json!({"id": "P1", "name": "Roma"});
+            raw[field] = json!(1);
+            let err = shared::http::from_json::<BulkUpdateItem>(raw, "the product")
+                .err()
+                .unwrap_or_else(|| panic!("{field} was read"));
+            assert_eq!(
+                err.fields()[field],
+                ["is not a field of this request"],
+                "{field}"
+            );
+        }
+    }
 }
