@@ -91,10 +91,14 @@ impl Operation {
     }
 }
 
-fn operations() -> Vec<Operation> {
+fn document() -> Value {
     let text = std::fs::read_to_string(bodega_tests::repo_root().join("docs/openapi.json"))
         .expect("docs/openapi.json");
-    let doc: Value = serde_json::from_str(&text).expect("the document is JSON");
+    serde_json::from_str(&text).expect("the document is JSON")
+}
+
+fn operations() -> Vec<Operation> {
+    let doc = document();
     let samples = samples();
     let mut all = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
@@ -246,6 +250,12 @@ async fn callers(app: &TestApp) -> (String, String, String) {
     (customer, owner, org)
 }
 
+async fn platform_admin(app: &TestApp) -> String {
+    let email = bodega_tests::unique_email("owasp-admin");
+    app.signed_in_as(&email).await;
+    app.promote_to_platform_admin(&email).await
+}
+
 #[tokio::test]
 async fn api2_every_operation_that_needs_a_credential_refuses_missing_expired_and_forged_ones() {
     let app = spawn_app().await;
@@ -292,9 +302,7 @@ async fn api5_platform_admin_operations_refuse_customers_and_organization_owners
     let app = spawn_app().await;
     let (customer, owner, org) = callers(&app).await;
     // A platform moderator: moderation, and nothing else of the admins'.
-    let admin_email = bodega_tests::unique_email("owasp-admin");
-    app.signed_in_as(&admin_email).await;
-    let admin = app.promote_to_platform_admin(&admin_email).await;
+    let admin = platform_admin(&app).await;
     let moderator_email = bodega_tests::unique_email("owasp-moderator");
     let token = app.signed_in_as(&moderator_email).await;
     let moderator_id = app.user_id(&token).await;
@@ -303,9 +311,7 @@ async fn api5_platform_admin_operations_refuse_customers_and_organization_owners
         .assert_ok(StatusCode::OK);
     let moderator = app.signed_in_as_existing(&moderator_email).await;
     let ops = operations();
-    let text =
-        std::fs::read_to_string(bodega_tests::repo_root().join("docs/openapi.json")).unwrap();
-    let doc: Value = serde_json::from_str(&text).unwrap();
+    let doc = document();
     // Every operation whose summary says it is for admins only is listed.
     for op in &ops {
         let summary = doc["paths"][&op.path][op.method.as_str().to_lowercase()]["summary"]
@@ -468,23 +474,25 @@ async fn api4_every_json_body_is_refused_past_the_body_limit() {
 /// Fields a caller may not set, with a value of the type an attacker would
 /// send: each is added to every write's sample body unless the operation's
 /// request schema documents it.
-const PRIVILEGED_FIELDS: &[(&str, fn() -> Value)] = &[
-    ("role", || json!("admin")),
-    ("platformRole", || json!("admin")),
-    ("ownerId", || json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
-    ("orgId", || json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
-    ("userId", || json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
-    ("status", || json!("approved")),
-    ("verified", || json!(true)),
-    ("emailVerified", || json!(true)),
-    ("verification", || json!({"businessVerified": true})),
-    ("price", || json!({"amount": 1, "currency": "EUR"})),
-    ("unitPrice", || json!(1)),
-    ("total", || json!(1)),
-    ("version", || json!(99)),
-    ("createdAt", || json!("2020-01-01T00:00:00Z")),
-    ("id", || json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
-];
+fn privileged_fields() -> Vec<(&'static str, Value)> {
+    vec![
+        ("role", json!("admin")),
+        ("platformRole", json!("admin")),
+        ("ownerId", json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
+        ("orgId", json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
+        ("userId", json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
+        ("status", json!("approved")),
+        ("verified", json!(true)),
+        ("emailVerified", json!(true)),
+        ("verification", json!({"businessVerified": true})),
+        ("price", json!({"amount": 1, "currency": "EUR"})),
+        ("unitPrice", json!(1)),
+        ("total", json!(1)),
+        ("version", json!(99)),
+        ("createdAt", json!("2020-01-01T00:00:00Z")),
+        ("id", json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
+    ]
+}
 
 /// Writes with a body that may hold fields the API does not know: a third
 /// party's payload, read as text and authenticated by its signature.
@@ -505,12 +513,6 @@ fn is_open_body(op: &Operation) -> bool {
     OPEN_BODIES
         .iter()
         .any(|(m, p, _)| op.method.as_str() == *m && op.path == *p)
-}
-
-fn document() -> Value {
-    let text = std::fs::read_to_string(bodega_tests::repo_root().join("docs/openapi.json"))
-        .expect("docs/openapi.json");
-    serde_json::from_str(&text).expect("the document is JSON")
 }
 
 /// The component schema an operation's JSON body is (through a `$ref`, or
@@ -590,9 +592,7 @@ async fn api3_every_write_refuses_fields_its_schema_does_not_document() {
     let (_, owner, org) = callers(&app).await;
     // Authorized: a platform admin for the admins' operations, else the
     // organization's owner (who may call every other write).
-    let admin_email = bodega_tests::unique_email("owasp-admin");
-    app.signed_in_as(&admin_email).await;
-    let admin = app.promote_to_platform_admin(&admin_email).await;
+    let admin = platform_admin(&app).await;
     let doc = document();
     let mut failures = Vec::new();
     let mut covered = 0;
@@ -616,13 +616,13 @@ async fn api3_every_write_refuses_fields_its_schema_does_not_document() {
         };
         let path = concrete(&op.path, Some(&org));
         let mut tried = 0;
-        for (field, value) in PRIVILEGED_FIELDS {
-            if documented.contains_key(*field) {
+        for (field, value) in privileged_fields() {
+            if documented.contains_key(field) {
                 continue;
             }
             tried += 1;
             let mut body = sample.clone();
-            body.insert((*field).to_owned(), value());
+            body.insert(field.to_owned(), value);
             let with_field = Operation {
                 method: op.method.clone(),
                 path: op.path.clone(),
@@ -637,7 +637,7 @@ async fn api3_every_write_refuses_fields_its_schema_does_not_document() {
             };
             let caller = if is_admin_only(op) { &admin } else { &owner };
             let response = send(&app, &with_field, &path, Auth::Bearer(caller)).await;
-            let named = response.body["error"]["fields"].get(*field).is_some();
+            let named = response.body["error"]["fields"].get(field).is_some();
             if !response.status.is_client_error() || !named {
                 failures.push(format!(
                     "{} ({name}) with `{field}`: {} {}",
@@ -742,9 +742,7 @@ async fn api3_a_member_cannot_raise_their_own_role() {
 #[tokio::test]
 async fn api3_a_design_owner_cannot_lift_a_moderators_hold() {
     let app = spawn_app().await;
-    let admin_email = bodega_tests::unique_email("api3-admin");
-    app.signed_in_as(&admin_email).await;
-    let admin = app.promote_to_platform_admin(&admin_email).await;
+    let admin = platform_admin(&app).await;
     let owner = app
         .signed_in_as(&bodega_tests::unique_email("api3-designer"))
         .await;
