@@ -96,7 +96,10 @@ impl UserRecord {
 
 /// Settings the user chooses for themselves.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Also read back from stored items: no deny_unknown_fields (an item written
+// by a newer version must still read); requests refuse unknown fields in
+// shared::http::from_json, and the OpenAPI document marks it closed.
+#[serde(rename_all = "camelCase")]
 pub struct Preferences {
     /// A language tag such as `en` or `pt-BR`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

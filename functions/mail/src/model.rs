@@ -263,7 +263,10 @@ pub enum Rule {
 
 /// One step of a review.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Also read back from stored items: no deny_unknown_fields (an item written
+// by a newer version must still read); requests refuse unknown fields in
+// shared::http::from_json, and the OpenAPI document marks it closed.
+#[serde(rename_all = "camelCase")]
 pub struct Step {
     #[schema(example = "Legal")]
     pub name: String,
@@ -285,10 +288,12 @@ pub struct Step {
 fn yes() -> bool {
     true
 }
-
 /// The rules a version is reviewed under, frozen when it is submitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Also read back from stored items: no deny_unknown_fields (an item written
+// by a newer version must still read); requests refuse unknown fields in
+// shared::http::from_json, and the OpenAPI document marks it closed.
+#[serde(rename_all = "camelCase")]
 pub struct Policy {
     /// In order; no step at all means a submitted version is approved at once.
     #[serde(default)]

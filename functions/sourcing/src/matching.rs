@@ -28,7 +28,10 @@ use crate::model::{Delivery, RfqLine};
 
 /// How much each soft factor counts (any non-negative integers, not all 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Also read back from stored items: no deny_unknown_fields (an item written
+// by a newer version must still read); requests refuse unknown fields in
+// shared::http::from_json, and the OpenAPI document marks it closed.
+#[serde(rename_all = "camelCase")]
 pub struct ScoreWeights {
     #[schema(example = 40, maximum = 100)]
     pub price: u32,

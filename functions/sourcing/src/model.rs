@@ -178,7 +178,10 @@ pub struct Delivery {
 
 /// How the awarded orders are paid: by invoice, due `netDays` after the order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Also read back from stored items: no deny_unknown_fields (an item written
+// by a newer version must still read); requests refuse unknown fields in
+// shared::http::from_json, and the OpenAPI document marks it closed.
+#[serde(rename_all = "camelCase")]
 pub struct PaymentTerms {
     /// 14, 30 or 60 (the invoice terms orders accepts).
     #[schema(example = 30)]

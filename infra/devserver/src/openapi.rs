@@ -82,6 +82,7 @@ pub fn document() -> OpenApi {
     widen_page_limits(&mut doc);
     parameters_are_never_null(&mut doc);
     close_flattened_bodies(&mut doc);
+    close_stored_request_parts(&mut doc);
     doc.tags = Some(vec![
         tag("identity", "Accounts, sign-in and access tokens"),
         tag(
@@ -505,6 +506,38 @@ fn parameters_are_never_null(doc: &mut OpenApi) {
 /// (which inside an `allOf` part would refuse the other part's fields).
 /// Each is written here as the one closed object serde reads. The OWASP
 /// matrix (API3) checks that every request schema is closed.
+/// Parts of request bodies that are also read back from stored items, so
+/// their Rust types do not say `deny_unknown_fields` (an item written by a
+/// newer version must still read in an older one): requests refuse unknown
+/// fields in them all the same, in `shared::http::from_json`, so the
+/// document says they are closed.
+const STORED_REQUEST_PARTS: &[&str] = &[
+    "AddressInput",
+    "PaymentTerms",
+    "Policy",
+    "Preferences",
+    "PriceTier",
+    "ScoreWeights",
+    "Step",
+    "Variable",
+];
+
+fn close_stored_request_parts(doc: &mut OpenApi) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    for name in STORED_REQUEST_PARTS {
+        let schema = components.schemas.get_mut(*name).unwrap_or_else(|| {
+            panic!("{name} is in STORED_REQUEST_PARTS but no context defines it")
+        });
+        let utoipa::openapi::RefOr::T(utoipa::openapi::schema::Schema::Object(object)) = schema
+        else {
+            panic!("{name} is not an object schema");
+        };
+        object.additional_properties = Some(Box::new(
+            utoipa::openapi::schema::AdditionalProperties::FreeForm(false),
+        ));
+    }
+}
+
 const FLATTENED_BODIES: &[&str] = &[
     "NewProductRequest",
     "UpdateProductRequest",

@@ -22,7 +22,10 @@ pub const PRODUCT_TYPE: &str = "PRODUCT";
 /// A B2B volume price: from `minQuantity` units on, each costs `unitPrice`
 /// (minor units of the product's currency).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Also read back from stored items: no deny_unknown_fields (an item written
+// by a newer version must still read); requests refuse unknown fields in
+// shared::http::from_json, and the OpenAPI document marks it closed.
+#[serde(rename_all = "camelCase")]
 pub struct PriceTier {
     #[schema(example = 10)]
     pub min_quantity: i64,

@@ -36,7 +36,10 @@ pub struct Address {
 /// An address as a request carries it: every field optional, so each
 /// missing or bad one is named (`<prefix>.<field>`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Also read back from stored items: no deny_unknown_fields (an item written
+// by a newer version must still read); requests refuse unknown fields in
+// shared::http::from_json, and the OpenAPI document marks it closed.
+#[serde(rename_all = "camelCase")]
 pub struct AddressInput {
     #[schema(example = "Erika Mustermann")]
     pub name: Option<String>,

@@ -192,8 +192,18 @@ where
 /// set `role`, `status` or a price it has no say in) is named with its
 /// path (`lines[0].unitPrice`); so is a value of the wrong type, and a
 /// missing required field. `what` begins the message ("the request body").
+///
+/// Unknown fields are refused here, at any depth, whether or not the type
+/// says `deny_unknown_fields`: types that are also read back from stored
+/// items (a price tier, an approval step, a saved preference) must not, so
+/// that an item written by a newer version of a function still reads in an
+/// older one during a deploy or after a rollback.
 pub fn from_json<T: DeserializeOwned>(value: serde_json::Value, what: &str) -> ApiResult<T> {
-    serde_path_to_error::deserialize(value).map_err(|err| {
+    let mut ignored = Vec::new();
+    let mut skipped = |path: serde_ignored::Path<'_>| ignored.push(field_path(&path));
+    let read: Result<T, _> =
+        serde_path_to_error::deserialize(serde_ignored::Deserializer::new(value, &mut skipped));
+    let read = read.map_err(|err| {
         let (field, message) = shape_problem(&err.path().to_string(), &err.inner().to_string());
         let mut fields = FieldErrors::new();
         if let Some(field) = field {
@@ -203,7 +213,40 @@ pub fn from_json<T: DeserializeOwned>(value: serde_json::Value, what: &str) -> A
             format!("{what} does not have the expected shape: {}", err.inner()),
             fields,
         )
-    })
+    })?;
+    if ignored.is_empty() {
+        return Ok(read);
+    }
+    let mut fields = FieldErrors::new();
+    for field in &ignored {
+        fields.insert(
+            field.clone(),
+            vec!["is not a field of this request".to_owned()],
+        );
+    }
+    Err(ApiError::validation(
+        format!(
+            "{what} does not have the expected shape: unknown field `{}`",
+            ignored.join("`, `")
+        ),
+        fields,
+    ))
+}
+
+/// A skipped field's path as `fields` names it: `lines[0].unitPrice`.
+fn field_path(path: &serde_ignored::Path<'_>) -> String {
+    use serde_ignored::Path;
+    match path {
+        Path::Root => String::new(),
+        Path::Seq { parent, index } => format!("{}[{index}]", field_path(parent)),
+        Path::Map { parent, key } => match field_path(parent) {
+            parent if parent.is_empty() => key.clone(),
+            parent => format!("{parent}.{key}"),
+        },
+        Path::Some { parent }
+        | Path::NewtypeStruct { parent }
+        | Path::NewtypeVariant { parent } => field_path(parent),
+    }
 }
 
 /// The field a serde error is about and what to say of it. `path` is where
@@ -309,6 +352,45 @@ mod tests {
         let flattened = fields::<Flattened>(json!({"sku": "a", "name": "b", "ownerId": "x"}));
         assert_eq!(flattened["ownerId"], ["is not a field of this request"]);
         assert!(from_json::<Flattened>(json!({"sku": "a", "name": "b"}), "it").is_ok());
+    }
+
+    /// Read back from stored items too, so it does not deny unknown fields.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Tier {
+        #[allow(dead_code)]
+        min_quantity: u32,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Priced {
+        #[allow(dead_code)]
+        tiers: Vec<Tier>,
+        #[allow(dead_code)]
+        note: Option<Tier>,
+    }
+
+    #[test]
+    fn a_request_refuses_unknown_fields_of_parts_that_storage_reads_leniently() {
+        let tiers = fields::<Priced>(
+            json!({"tiers": [{"minQuantity": 1}, {"minQuantity": 5, "unitPrice": 1}]}),
+        );
+        assert_eq!(
+            tiers["tiers[1].unitPrice"],
+            ["is not a field of this request"]
+        );
+        assert_eq!(tiers.len(), 1);
+        let optional =
+            fields::<Priced>(json!({"tiers": [], "note": {"minQuantity": 1, "a": 1, "b": 2}}));
+        assert_eq!(optional["note.a"], ["is not a field of this request"]);
+        assert_eq!(optional["note.b"], ["is not a field of this request"]);
+        assert!(from_json::<Priced>(json!({"tiers": [{"minQuantity": 1}]}), "it").is_ok());
+        // The same part, written by a newer version with a field this one
+        // does not know, still reads from a stored item.
+        let stored: Tier =
+            serde_json::from_value(json!({"minQuantity": 3, "currency": "EUR"})).unwrap();
+        assert_eq!(stored.min_quantity, 3);
     }
 
     #[test]

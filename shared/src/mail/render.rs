@@ -73,7 +73,10 @@ pub enum VariableType {
 
 /// A variable a template declares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Also read back from stored items: no deny_unknown_fields (an item written
+// by a newer version must still read); requests refuse unknown fields in
+// shared::http::from_json, and the OpenAPI document marks it closed.
+#[serde(rename_all = "camelCase")]
 pub struct Variable {
     /// A name a template can use: letters, digits and `_`, not starting with a digit.
     #[schema(example = "firstName")]
