@@ -1526,3 +1526,182 @@ async fn a_made_to_order_product_sells_without_stock_and_moves_none() {
         .await
         .assert_error(StatusCode::CONFLICT, "CONFLICT");
 }
+
+/// The product item as stored, for byte-for-byte comparisons.
+async fn product_item(app: &TestApp, product_id: &str) -> shared::store::Item {
+    let (pk, sk) = shared::stock::product_key(product_id);
+    app.services
+        .store
+        .get_raw(&pk, sk)
+        .await
+        .unwrap()
+        .expect("the product item")
+}
+
+#[tokio::test]
+async fn a_checkout_moves_the_stock_item_and_leaves_the_product_item_untouched() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let product = shop.product("stock-item", 700, 10).await;
+    let before = product_item(app, &product).await;
+    assert!(
+        !before.contains_key("available") && !before.contains_key("stockAvailable"),
+        "no counters on the indexed product item: {before:?}"
+    );
+    let (buyer, _) = app.new_customer_token();
+    let order = app.buy(&buyer, &product, 3).await;
+    assert_eq!(shop.stock(&product).await, (7, 3));
+    let (pk, sk) = shared::stock::stock_key(&product);
+    let stock: shared::stock::StockItem = app.services.store.get(&pk, sk).await.unwrap().unwrap();
+    assert_eq!((stock.available, stock.reserved), (7, 3));
+    assert!(stock.for_sale && !stock.made_to_order);
+    // Cancelling releases it, again without a product write.
+    app.cancel_order(&buyer, &id(&order))
+        .await
+        .assert_ok(StatusCode::OK);
+    assert_eq!(shop.stock(&product).await, (10, 0));
+    app.drain_stream().await;
+    assert_eq!(
+        product_item(app, &product).await,
+        before,
+        "the product item (version, bytes) is unchanged"
+    );
+}
+
+#[tokio::test]
+async fn the_in_stock_flag_follows_the_stock_through_the_stream_and_the_list_filter_with_it() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let product = shop.product("last-two", 400, 2).await;
+    let in_stock_list = || async {
+        app.list_products(&format!("categoryId={}&inStock=true", shop.category))
+            .await
+            .assert_ok(StatusCode::OK)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(id)
+            .collect::<Vec<String>>()
+    };
+    app.drain_stream().await;
+    assert_eq!(in_stock_list().await, vec![product.clone()]);
+    let version = product_item(app, &product).await["version"].clone();
+
+    let (buyer, _) = app.new_customer_token();
+    app.buy(&buyer, &product, 2).await;
+    app.drain_stream().await;
+    let sold_out = product_item(app, &product).await;
+    assert_eq!(sold_out["inStock"], shared::store::Value::Bool(false));
+    assert_eq!(sold_out["version"], version, "the flag is no edit");
+    assert!(in_stock_list().await.is_empty());
+    // Unfiltered, the product is listed with its exact stock.
+    let all = app
+        .list_products(&format!("categoryId={}", shop.category))
+        .await;
+    let listed = all.assert_ok(StatusCode::OK);
+    assert_eq!(listed[0]["stock"], json!({"available": 0, "reserved": 2}));
+
+    app.adjust_stock(&shop.seller, &product, 5)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.drain_stream().await;
+    assert_eq!(
+        product_item(app, &product).await["inStock"],
+        shared::store::Value::Bool(true)
+    );
+    assert_eq!(in_stock_list().await, vec![product.clone()]);
+    // A move that does not cross zero writes no product.
+    let before = product_item(app, &product).await;
+    app.adjust_stock(&shop.seller, &product, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    app.drain_stream().await;
+    assert_eq!(product_item(app, &product).await, before);
+}
+
+/// Neither a reservation nor the buyer's checkout takes `product`'s stock.
+async fn refuses_to_sell(shop: &Shop, buyer: &str, product: &str, key: &str) {
+    assert!(matches!(
+        shared::stock::reserve(&shop.app.services.store, product, 1).await,
+        Err(shared::stock::StockError::NotForSale)
+    ));
+    let refused = shop
+        .app
+        .checkout(buyer, None, Some(key), &checkout_body("card"))
+        .await;
+    refused.assert_error(StatusCode::CONFLICT, "CONFLICT");
+    assert_eq!(shop.stock(product).await, (10, 0));
+}
+
+#[tokio::test]
+async fn a_deactivated_or_archived_product_cannot_be_reserved_or_checked_out() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let store = &app.services.store;
+    let product = shop.product("on-and-off", 300, 10).await;
+    let (buyer, _) = app.new_customer_token();
+    app.add_to_cart(&buyer, None, &product, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+
+    app.update_product(&shop.seller, &product, None, &json!({"active": false}))
+        .await
+        .assert_ok(StatusCode::OK);
+    // The stock item's flag moved with the product: a reservation racing
+    // the change (as checkout's transaction) is refused.
+    refuses_to_sell(&shop, &buyer, &product, "inactive").await;
+
+    app.update_product(&shop.seller, &product, None, &json!({"active": true}))
+        .await
+        .assert_ok(StatusCode::OK);
+    shared::stock::reserve(store, &product, 1).await.unwrap();
+    shared::stock::release(store, &product, 1).await.unwrap();
+
+    app.archive_product(&shop.seller, &product)
+        .await
+        .assert_ok(StatusCode::OK);
+    refuses_to_sell(&shop, &buyer, &product, "archived").await;
+}
+
+#[tokio::test]
+async fn the_backfill_creates_missing_stock_items_once() {
+    let shop = shop().await;
+    let app = &shop.app;
+    let store = &app.services.store;
+    let legacy = shop.product("legacy", 500, 1).await;
+    let current = shop.product("current", 500, 4).await;
+    // A product as stored before stock items: counters on the product item.
+    let (pk, sk) = shared::stock::stock_key(&legacy);
+    store.delete(&pk, sk).await.unwrap();
+    let (pk, sk) = shared::stock::product_key(&legacy);
+    store
+        .apply_update(
+            shared::store::Update::new(
+                pk,
+                sk,
+                "SET stockAvailable = :a, stockReserved = :r REMOVE inStock",
+            )
+            .value(":a", shared::store::n(12))
+            .value(":r", shared::store::n(3)),
+        )
+        .await
+        .unwrap();
+
+    let first = shared::stock::backfill(store).await.unwrap();
+    assert_eq!((first.created, first.changed), (1, 0), "{first:?}");
+    assert!(first.present >= 1, "{first:?}");
+    assert_eq!(shop.stock(&legacy).await, (12, 3));
+    assert_eq!(shop.stock(&current).await, (4, 0));
+    let item = product_item(app, &legacy).await;
+    assert!(!item.contains_key("stockAvailable") && !item.contains_key("stockReserved"));
+    assert_eq!(item["inStock"], shared::store::Value::Bool(true));
+
+    let again = shared::stock::backfill(store).await.unwrap();
+    assert_eq!((again.created, again.changed), (0, 0), "{again:?}");
+    assert_eq!(again.present, first.present + 1);
+    assert_eq!(shop.stock(&legacy).await, (12, 3));
+    // The backfilled product sells as any other.
+    let (buyer, _) = app.new_customer_token();
+    app.buy(&buyer, &legacy, 2).await;
+    assert_eq!(shop.stock(&legacy).await, (10, 5));
+}
