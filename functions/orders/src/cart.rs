@@ -23,9 +23,9 @@ use crate::model::{Buyer, CART_TYPE};
 use crate::pricing;
 
 /// Lines a cart may hold: a one-seller cart of this many lines fills one
-/// card checkout's transaction exactly (4 + lines + sellers = 100 items; see
+/// card checkout's transaction exactly (5 + lines + sellers = 100 items; see
 /// docs/orders.md, "Limits"). Carts from several sellers may need fewer.
-pub const MAX_CART_LINES: usize = 95;
+pub const MAX_CART_LINES: usize = 94;
 /// Units of one product per line.
 pub const MAX_LINE_QUANTITY: i64 = 1_000_000;
 /// A cart nobody touches for 90 days is deleted by TTL.

@@ -26,7 +26,12 @@ struct Shop {
 }
 
 async fn shop() -> Shop {
-    let app = spawn_app().await;
+    shop_with(|_| {}).await
+}
+
+/// A shop whose configuration is adjusted first (e.g. its Stripe).
+async fn shop_with(adjust: impl FnOnce(&mut shared::config::Config)) -> Shop {
+    let app = bodega_tests::spawn_app_with(adjust).await;
     let admin_email = unique_email("admin");
     app.signed_in_as(&admin_email).await;
     let admin = app.promote_to_platform_admin(&admin_email).await;
@@ -239,9 +244,9 @@ async fn checkout_prices_on_the_server_reserves_stock_and_empties_the_cart() {
     );
     assert!(order["expiresAt"].as_str().is_some());
     assert_eq!(order["history"][0]["status"], "pending_payment");
-    // The payment's reference was recorded after the order was written.
-    assert_eq!(order["version"], 2);
-    assert_ne!(order["updatedAt"], order["createdAt"]);
+    // The order was written once, with the payment's reference.
+    assert_eq!(order["version"], 1);
+    assert_eq!(order["updatedAt"], order["createdAt"]);
     assert_eq!(shop.stock(&product).await, (8, 2));
     assert_eq!(
         app.cart(&buyer, None).await.assert_ok(StatusCode::OK)["lines"],
@@ -392,7 +397,7 @@ async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
         )
         .await;
     let (buyer, _) = app.new_customer_token();
-    for id in &ids[..94] {
+    for id in &ids[..93] {
         app.add_to_cart(&buyer, None, id, 1)
             .await
             .assert_ok(StatusCode::OK);
@@ -400,10 +405,10 @@ async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
     app.add_to_cart(&buyer, None, &other, 1)
         .await
         .assert_ok(StatusCode::OK);
-    // A cart holds at most 95 lines.
-    let full = app.add_to_cart(&buyer, None, &ids[94], 1).await;
+    // A cart holds at most 94 lines.
+    let full = app.add_to_cart(&buyer, None, &ids[93], 1).await;
     full.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
-    // 95 lines from 2 sellers: 4 + 95 + 2 = 101 writes, one too many.
+    // 94 lines from 2 sellers: 5 + 94 + 2 = 101 writes, one too many.
     let refused = app
         .checkout(&buyer, None, Some("big"), &checkout_body("card"))
         .await;
@@ -414,7 +419,7 @@ async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
         "{message}"
     );
     assert_eq!(shop.stock(&ids[0]).await, (5, 0));
-    // Without the second seller's line: 4 + 94 + 1 = 99 writes.
+    // Without the second seller's line: 5 + 93 + 1 = 99 writes.
     app.remove_from_cart(&buyer, &other)
         .await
         .assert_ok(StatusCode::OK);
@@ -425,7 +430,7 @@ async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
         .as_array()
         .unwrap()
         .len();
-    assert_eq!(lines, 94);
+    assert_eq!(lines, 93);
     assert_eq!(shop.stock(&ids[0]).await, (4, 1));
 }
 
@@ -526,9 +531,18 @@ async fn one_idempotency_key_sent_twenty_times_at_once_places_one_order() {
             .all(|r| r.headers["idempotent-replayed"] == "true")
     );
     assert_eq!(shop.stock(&product).await, (97, 3));
+    // Every answer carries the one order's client secret.
+    let secret = &responses[0].body["data"]["payment"]["clientSecret"];
+    assert!(secret.is_string(), "{}", responses[0].body);
+    assert!(
+        responses
+            .iter()
+            .all(|r| r.body["data"]["payment"]["clientSecret"] == *secret)
+    );
     // Later: the same key and body replays; another body is refused.
     let replay = app.checkout(&buyer, None, Some("same-key"), &body).await;
     assert_eq!(id(replay.assert_ok(StatusCode::OK)), order_ids[0]);
+    assert_eq!(replay.body["data"]["payment"]["clientSecret"], *secret);
     let mut other = body.clone();
     other["note"] = json!("changed my mind");
     app.checkout(&buyer, None, Some("same-key"), &other)
@@ -1704,4 +1718,131 @@ async fn the_backfill_creates_missing_stock_items_once() {
     let (buyer, _) = app.new_customer_token();
     app.buy(&buyer, &legacy, 2).await;
     assert_eq!(shop.stock(&legacy).await, (10, 5));
+}
+
+/// Every PaymentIntent at localstripe of `amount` (minor units) that no
+/// order of `placed` refers to (all pages: localstripe lists oldest first).
+async fn stray_intents(amount: i64, placed: &[Value]) -> Vec<Value> {
+    let (api_base, key, _) = stripe_env();
+    let placed: Vec<&Value> = placed.iter().map(|o| &o["id"]).collect();
+    let mut strays = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{api_base}/v1/payment_intents?limit=100");
+        if let Some(id) = &after {
+            url.push_str(&format!("&starting_after={id}"));
+        }
+        let page: Value = reqwest::Client::new()
+            .get(url)
+            .basic_auth(&key, None::<&str>)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let intents = page["data"].as_array().unwrap();
+        strays.extend(
+            intents
+                .iter()
+                .filter(|pi| {
+                    pi["amount"] == json!(amount) && !placed.contains(&&pi["metadata"]["order_id"])
+                })
+                .cloned(),
+        );
+        match intents.last() {
+            Some(last) if page["has_more"] == json!(true) => {
+                after = last["id"].as_str().map(str::to_owned);
+            }
+            _ => return strays,
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_placement_that_fails_after_the_payment_started_cancels_its_payment_intent() {
+    let shop = shop().await;
+    let app = &shop.app;
+    // A price no other test uses, to find this test's intents.
+    let product = shop.product("hoarded", 1_237, 100).await;
+    let (buyer, _) = app.new_customer_token();
+    let mut orders = Vec::new();
+    for _ in 0..5 {
+        orders.push(app.buy(&buyer, &product, 1).await);
+    }
+    let amount = orders[0]["totals"]["total"].as_i64().unwrap();
+    // localstripe keeps earlier runs' intents: only new ones count.
+    let before = stray_intents(amount, &orders).await;
+    app.add_to_cart(&buyer, None, &product, 1)
+        .await
+        .assert_ok(StatusCode::OK);
+    // The sixth unpaid order loses in the placement's transaction, after
+    // its PaymentIntent was created.
+    app.checkout(&buyer, None, Some("sixth"), &checkout_body("card"))
+        .await
+        .assert_error(StatusCode::CONFLICT, "CONFLICT");
+    let strays: Vec<Value> = stray_intents(amount, &orders)
+        .await
+        .into_iter()
+        .filter(|pi| !before.iter().any(|old| old["id"] == pi["id"]))
+        .collect();
+    assert_eq!(strays.len(), 1, "{strays:?}");
+    assert_eq!(strays[0]["status"], "canceled", "{}", strays[0]);
+    assert_eq!(shop.stock(&product).await, (95, 5));
+}
+
+#[tokio::test]
+async fn a_refused_or_unreachable_payment_provider_places_nothing_and_holds_no_stock() {
+    for (api_base, status, code) in [
+        // localstripe answers 404 under an unknown prefix: a refusal.
+        (
+            Some("/refusing"),
+            StatusCode::PAYMENT_REQUIRED,
+            "PAYMENT_FAILED",
+        ),
+        (None, StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE"),
+    ] {
+        let shop = shop_with(|config| {
+            config.stripe.api_base = match api_base {
+                Some(prefix) => format!("{}{prefix}", config.stripe.api_base),
+                // Nothing listens on the discard port.
+                None => "http://127.0.0.1:9".to_owned(),
+            };
+        })
+        .await;
+        let app = &shop.app;
+        let product = shop.product("unpaid", 800, 10).await;
+        let (buyer, _) = app.new_customer_token();
+        app.add_to_cart(&buyer, None, &product, 2)
+            .await
+            .assert_ok(StatusCode::OK);
+        let refused = app
+            .checkout(&buyer, None, Some("try"), &checkout_body("card"))
+            .await;
+        refused.assert_error(status, code);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            assert!(refused.headers.contains_key("retry-after"));
+        }
+        assert_eq!(shop.stock(&product).await, (10, 0));
+        assert_eq!(
+            app.orders(&buyer, "").await.assert_ok(StatusCode::OK),
+            &json!([])
+        );
+        let cart = app.cart(&buyer, None).await;
+        assert_eq!(cart.assert_ok(StatusCode::OK)["lines"][0]["quantity"], 2);
+        // Nothing of an order was written: no order, payment link or claim.
+        let orders = app
+            .services
+            .store
+            .client()
+            .scan()
+            .table_name(app.services.store.table())
+            .filter_expression("begins_with(PK, :order) OR begins_with(PK, :payment)")
+            .expression_attribute_values(":order", shared::store::s("ORDER#"))
+            .expression_attribute_values(":payment", shared::store::s("PAYMENT#"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(orders.count(), 0, "{:?}", orders.items());
+    }
 }
