@@ -125,8 +125,10 @@ pub fn sale_flags_item(
     )
 }
 
-/// The stock of each product, read with one BatchGetItem per 100 keys;
-/// products without a stock item are left out.
+/// The stock of each product, read with one BatchGetItem per 100 keys,
+/// eventually consistent (for list pages, which read an index and are
+/// eventually consistent already); products without a stock item are left
+/// out.
 pub async fn load(
     store: &Store,
     product_ids: &[&str],
@@ -138,7 +140,7 @@ pub async fn load(
             (pk, sk.to_owned())
         })
         .collect();
-    let items: Vec<StockItem> = store.batch_get(&keys).await?;
+    let items: Vec<StockItem> = store.batch_get_eventually(&keys).await?;
     Ok(items
         .into_iter()
         .map(|item| (item.product_id.clone(), item))
