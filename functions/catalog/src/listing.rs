@@ -8,7 +8,13 @@
 //! | sellerOrgId only | price_asc / price_desc | GSI4 `PRODUCTS#SELLER#<id>`, `BETWEEN <min> AND <max>` when a price range is given |
 //!
 //! The other filters (price range under newest, in stock, currency, seller
-//! within a category) are FilterExpressions of the same Query.
+//! within a category) are FilterExpressions of the same Query. The in-stock
+//! filter reads the product's `inStock` flag, which the stream flips when
+//! its stock crosses zero: eventually consistent, as search is. The page's
+//! counters come from the products' stock items (`shared::stock`), read in
+//! one BatchGetItem after the Query.
+
+use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::State;
@@ -24,7 +30,7 @@ use shared::store::{Index, PartitionQuery, QueryRefinement};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::CatalogState;
-use crate::product::{Product, ProductView, category_partition, seller_partition};
+use crate::product::{Product, ProductView, category_partition, seller_partition, stock_of};
 
 const DEFAULT_LIMIT: u32 = PageParams::DEFAULT_LIMIT;
 const MAX_LIMIT: u32 = PageParams::MAX_LIMIT;
@@ -107,7 +113,7 @@ impl ProductFilters {
             && self.min_price.is_none_or(|min| p.price.amount >= min)
             && self.max_price.is_none_or(|max| p.price.amount <= max)
             && self.currency.is_none_or(|c| c == p.price.currency)
-            && (!self.in_stock || p.stock_available > 0)
+            && (!self.in_stock || p.in_stock)
     }
 }
 
@@ -260,9 +266,10 @@ impl Filters {
 
     pub fn in_stock(&mut self, in_stock: bool) {
         if in_stock {
-            self.name("#available", stock::AVAILABLE);
-            self.conditions.push("#available > :zero");
-            self.value(":zero", AttributeValue::N("0".into()));
+            // The product's flag, which the stream keeps (may lag a moment).
+            self.name("#inStock", stock::IN_STOCK);
+            self.conditions.push("#inStock = :inStock");
+            self.value(":inStock", AttributeValue::Bool(true));
         }
     }
 
@@ -393,6 +400,21 @@ pub async fn list_products(
             request.cursor.as_deref(),
         )
         .await?;
-    let products = page.items.into_iter().map(ProductView::from).collect();
+    // The page's stock items, in one more call: the counters live apart
+    // from the indexed product items so a stock move rewrites no index.
+    let ids: Vec<&str> = page.items.iter().map(|p| p.id.as_str()).collect();
+    let mut stocks = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        stock::load(&state.store, &ids).await?
+    };
+    let products = page
+        .items
+        .into_iter()
+        .map(|p| {
+            let stock = stock_of(stocks.remove(&p.id).as_ref());
+            ProductView::from((p, stock))
+        })
+        .collect();
     Ok(ApiResponse::ok(products).paginated(page.next_cursor, request.limit))
 }

@@ -16,13 +16,13 @@ use serde::{Deserialize, Serialize};
 use shared::http::{ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
 use shared::projections::search_index::text::{tokenize, words};
 use shared::projections::search_index::{SUGGEST_PREFIX_CHARS, TermItem, term_partition};
-use shared::stock::product_key;
+use shared::stock;
 use shared::store::{Index, PartitionQuery};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::CatalogState;
 use crate::listing::{FilterParams, ProductFilters};
-use crate::product::{Product, ProductView};
+use crate::product::{Product, ProductView, stock_of};
 use crate::search_stats;
 
 /// Words in one query that are looked up; more are ignored.
@@ -176,29 +176,17 @@ pub async fn search(
         .take(request.limit as usize)
         .cloned()
         .collect();
-    let keys: Vec<(String, String)> = page_ids
-        .iter()
-        .map(|id| {
-            let (pk, sk) = product_key(id);
-            (pk, sk.to_owned())
-        })
-        .collect();
-    let mut found: HashMap<String, Product> = if keys.is_empty() {
+    let ids: Vec<&str> = page_ids.iter().map(String::as_str).collect();
+    let mut found = if ids.is_empty() {
         HashMap::new()
     } else {
-        state
-            .store
-            .batch_get::<Product>(&keys)
-            .await?
-            .into_iter()
-            .map(|p| (p.id.clone(), p))
-            .collect()
+        stock::load_with_products::<Product>(&state.store, &ids).await?
     };
     let products: Vec<ProductView> = page_ids
         .iter()
         .filter_map(|id| found.remove(id))
-        .filter(|p| request.filters.admit(p))
-        .map(ProductView::from)
+        .filter(|(p, _)| request.filters.admit(p))
+        .map(|(p, stock)| ProductView::from((p, stock_of(stock.as_ref()))))
         .collect();
     let end = request.offset + request.limit as usize;
     let next_cursor = (end < ranked.len()).then(|| encode_offset(end));

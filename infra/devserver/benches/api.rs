@@ -322,6 +322,24 @@ async fn bulk_create(
 }
 
 /// Prints a figure as soon as it is measured, and keeps it for the summary.
+/// A checkout's write units per cart size, beside the goals of issue 16
+/// and the figures before the stock item and the single order write.
+fn print_checkout_writes(figures: &[Figures]) {
+    let writes: Vec<String> = CHECKOUT_LINES
+        .iter()
+        .filter_map(|lines| {
+            let name = format!("POST /v1/checkout ({lines} lines)");
+            let figure = figures.iter().find(|f| f.name == name)?;
+            Some(format!("{lines} lines {:.0} WCU", figure.writes))
+        })
+        .collect();
+    println!(
+        "checkout write units: {} (goal: 1 line <= 25, 10 lines <= 50; \
+         before stock items and the single order write: 58 / 86 / 264)",
+        writes.join(", ")
+    );
+}
+
 fn record(figures: &mut Vec<Figures>, figure: Figures) {
     figure.print();
     figures.push(figure);
@@ -632,6 +650,7 @@ async fn main() -> anyhow::Result<()> {
             .await?,
         );
     }
+    print_checkout_writes(&figures);
 
     // Mail: rendering, then a bulk send drained through the worker.
     let template = mail_bench::template();

@@ -58,16 +58,14 @@ pub struct ProductView {
     pub version: u64,
 }
 
-impl From<Product> for ProductView {
-    fn from(p: Product) -> Self {
+/// A product with its stock (the stock item, read in the same call).
+impl From<(Product, Stock)> for ProductView {
+    fn from((p, stock): (Product, Stock)) -> Self {
         let average = (p.rating_count > 0).then(|| p.rating_sum as f64 / p.rating_count as f64);
         Self {
             archived: p.archived_at.is_some(),
             archived_at: p.archived_at,
-            stock: Stock {
-                available: p.stock_available,
-                reserved: p.stock_reserved,
-            },
+            stock,
             made_to_order: p.made_to_order,
             source: p.source,
             rating: Rating {
