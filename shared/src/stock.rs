@@ -125,28 +125,6 @@ pub fn sale_flags_item(
     )
 }
 
-/// The stock of each product, read with one BatchGetItem per 100 keys,
-/// eventually consistent (for list pages, which read an index and are
-/// eventually consistent already); products without a stock item are left
-/// out.
-pub async fn load(
-    store: &Store,
-    product_ids: &[&str],
-) -> Result<HashMap<String, StockItem>, StoreError> {
-    let keys: Vec<(String, String)> = product_ids
-        .iter()
-        .map(|id| {
-            let (pk, sk) = stock_key(id);
-            (pk, sk.to_owned())
-        })
-        .collect();
-    let items: Vec<StockItem> = store.batch_get_eventually(&keys).await?;
-    Ok(items
-        .into_iter()
-        .map(|item| (item.product_id.clone(), item))
-        .collect())
-}
-
 /// Each product (read as `T`) with its stock item, both read in the same
 /// BatchGetItem (one call per 50 products); missing products are left out.
 pub async fn load_with_products<T: DeserializeOwned>(

@@ -22,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::CatalogState;
 use crate::listing::{FilterParams, ProductFilters};
-use crate::product::{Product, ProductView, stock_of};
+use crate::product::{Product, ProductSummary};
 use crate::search_stats;
 
 /// Words in one query that are looked up; more are ignored.
@@ -140,7 +140,7 @@ fn rank(postings: &[Vec<TermItem>]) -> Vec<String> {
     tag = "catalog",
     params(SearchParams, FilterParams),
     responses(
-        (status = 200, description = "One page of products, best match first", body = Envelope<Vec<ProductView>>),
+        (status = 200, description = "One page of products, best match first", body = Envelope<Vec<ProductSummary>>),
         (status = 400, description = "The cursor is not valid", body = ErrorEnvelope),
         (status = 422, description = "No usable word, or a filter is invalid; see error.fields", body = ErrorEnvelope),
     ),
@@ -149,7 +149,7 @@ fn rank(postings: &[Vec<TermItem>]) -> Vec<String> {
 pub async fn search(
     State(state): State<CatalogState>,
     ApiQuery(params): ApiQuery<SearchParams>,
-) -> ApiResult<ApiResponse<Vec<ProductView>>> {
+) -> ApiResult<ApiResponse<Vec<ProductSummary>>> {
     let request = SearchRequest::try_from(params)?;
     let lookups = request.terms.iter().map(|term| {
         let query = PartitionQuery {
@@ -176,17 +176,31 @@ pub async fn search(
         .take(request.limit as usize)
         .cloned()
         .collect();
-    let ids: Vec<&str> = page_ids.iter().map(String::as_str).collect();
-    let mut found = if ids.is_empty() {
+    // The products alone: a page shows `inStock`, not the counters of each
+    // product's stock item.
+    let keys: Vec<(String, String)> = page_ids
+        .iter()
+        .map(|id| {
+            let (pk, sk) = stock::product_key(id);
+            (pk, sk.to_owned())
+        })
+        .collect();
+    let mut found: HashMap<String, Product> = if keys.is_empty() {
         HashMap::new()
     } else {
-        stock::load_with_products::<Product>(&state.store, &ids).await?
+        state
+            .store
+            .batch_get::<Product>(&keys)
+            .await?
+            .into_iter()
+            .map(|p| (p.id.clone(), p))
+            .collect()
     };
-    let products: Vec<ProductView> = page_ids
+    let products: Vec<ProductSummary> = page_ids
         .iter()
         .filter_map(|id| found.remove(id))
-        .filter(|(p, _)| request.filters.admit(p))
-        .map(|(p, stock)| ProductView::from((p, stock_of(stock.as_ref()))))
+        .filter(|p| request.filters.admit(p))
+        .map(ProductSummary::from)
         .collect();
     let end = request.offset + request.limit as usize;
     let next_cursor = (end < ranked.len()).then(|| encode_offset(end));

@@ -631,33 +631,10 @@ impl Store {
             .collect()
     }
 
-    /// [`Store::batch_get`] with eventually consistent reads (half the read
-    /// units), for pages that are eventually consistent anyway (a list
-    /// read from an index).
-    #[tracing::instrument(skip_all, fields(keys = keys.len()), err(level = "debug"))]
-    pub async fn batch_get_eventually<T: DeserializeOwned>(
-        &self,
-        keys: &[(String, String)],
-    ) -> Result<Vec<T>, StoreError> {
-        self.batch_get_items(keys, false)
-            .await?
-            .into_iter()
-            .map(from_item)
-            .collect()
-    }
-
     /// [`Store::batch_get`] as DynamoDB returns the items (e.g. items of
     /// several kinds read together).
     #[tracing::instrument(skip_all, fields(keys = keys.len()), err(level = "debug"))]
     pub async fn batch_get_raw(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
-        self.batch_get_items(keys, true).await
-    }
-
-    async fn batch_get_items(
-        &self,
-        keys: &[(String, String)],
-        consistent: bool,
-    ) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::new();
         for chunk in keys.chunks(100) {
             let mut pending: Vec<Item> = chunk.iter().map(|(pk, sk)| key(pk, sk)).collect();
@@ -668,7 +645,7 @@ impl Store {
                 }
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
-                    .consistent_read(consistent)
+                    .consistent_read(true)
                     .build()
                     .map_err(|e| StoreError::Other(e.into()))?;
                 let request = self

@@ -358,36 +358,13 @@ async fn checkout_refuses_bad_requests_and_writes_nothing() {
 async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
     let shop = shop().await;
     let app = &shop.app;
-    let products: Vec<Value> = (0..96)
-        .map(|i| {
-            let mut body = product_body(
-                &shop.seller_org,
-                &format!("bulk-{i}"),
-                &shop.category,
-                &format!("Bulk {i}"),
-                100,
-            );
-            body["stock"] = json!(5);
-            body
-        })
-        .collect();
+    // One product at a time: concurrent creations (bulk) contend on the
+    // category's condition check and, under load, some fail alone; the
+    // limit is what this test is about, not bulk creation.
     let mut ids = Vec::new();
-    for chunk in products.chunks(25) {
-        let created = app.bulk_create_products(&shop.seller, chunk).await;
-        let data = created.body["data"].clone();
-        for result in data["results"]
-            .as_array()
-            .unwrap_or_else(|| panic!("{}", created.body))
-        {
-            ids.push(
-                result["product"]["id"]
-                    .as_str()
-                    .unwrap_or_else(|| panic!("{result}"))
-                    .to_owned(),
-            );
-        }
+    for i in 0..94 {
+        ids.push(shop.product(&format!("bulk-{i}"), 100, 5).await);
     }
-    assert_eq!(ids.len(), 96);
     let other_seller = app.signed_in_as(&unique_email("other-seller")).await;
     let other_org = app.new_org(&other_seller, "seller").await;
     let other = app
@@ -408,10 +385,9 @@ async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
     // A cart holds at most 94 lines.
     let full = app.add_to_cart(&buyer, None, &ids[93], 1).await;
     full.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
-    // 94 lines from 2 sellers: 5 + 94 + 2 = 101 writes, one too many.
-    let refused = app
-        .checkout(&buyer, None, Some("big"), &checkout_body("card"))
-        .await;
+    // 94 lines from 2 sellers: 5 + 94 + 2 = 101 writes, one too many. The
+    // refusal comes before any payment or write, whatever the load.
+    let refused = checkout_as_a_client(app, &buyer, "big", &checkout_body("card")).await;
     refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
     let message = refused.body["error"]["fields"]["cart"][0].as_str().unwrap();
     assert!(
@@ -419,19 +395,28 @@ async fn a_cart_too_large_for_one_transaction_is_refused_with_the_limit() {
         "{message}"
     );
     assert_eq!(shop.stock(&ids[0]).await, (5, 0));
-    // Without the second seller's line: 5 + 93 + 1 = 99 writes.
+    // Without the second seller's line: 5 + 93 + 1 = 99 writes. A 99-item
+    // transaction can outlast the request's deadline on a loaded DynamoDB
+    // Local: the client retries its 503 with the same key, and gets the
+    // one order either way (201, or 200 when the first attempt committed).
     app.remove_from_cart(&buyer, &other)
         .await
         .assert_ok(StatusCode::OK);
-    let placed = app
-        .checkout(&buyer, None, Some("big-2"), &checkout_body("card"))
-        .await;
-    let lines = placed.assert_ok(StatusCode::CREATED)["lines"]
-        .as_array()
-        .unwrap()
-        .len();
+    let placed = checkout_as_a_client(app, &buyer, "big-2", &checkout_body("card")).await;
+    assert!(
+        matches!(placed.status, StatusCode::CREATED | StatusCode::OK),
+        "{:?} {}",
+        placed.status,
+        placed.body
+    );
+    let lines = placed.body["data"]["lines"].as_array().unwrap().len();
     assert_eq!(lines, 93);
     assert_eq!(shop.stock(&ids[0]).await, (4, 1));
+    let orders = app.admin_orders(&shop.admin, "limit=100").await;
+    assert_eq!(
+        orders.assert_ok(StatusCode::OK).as_array().unwrap().len(),
+        1
+    );
 }
 
 /// A checkout as a well-behaved client sends it: on a 503 (DynamoDB Local
@@ -1601,19 +1586,40 @@ async fn the_in_stock_flag_follows_the_stock_through_the_stream_and_the_list_fil
     assert_eq!(in_stock_list().await, vec![product.clone()]);
     let version = product_item(app, &product).await["version"].clone();
 
+    let listed = || async {
+        app.list_products(&format!("categoryId={}", shop.category))
+            .await
+            .assert_ok(StatusCode::OK)[0]
+            .clone()
+    };
+    let entry = listed().await;
+    assert_eq!(entry["inStock"], true);
+    assert!(
+        entry.get("stock").is_none(),
+        "a list entry carries no counts: {entry}"
+    );
+
     let (buyer, _) = app.new_customer_token();
     app.buy(&buyer, &product, 2).await;
+    // The product's page is exact at once; the list follows the stream.
+    let page = app.get_product(&product).await;
+    let page = page.assert_ok(StatusCode::OK);
+    assert_eq!(page["stock"], json!({"available": 0, "reserved": 2}));
+    assert_eq!(page["inStock"], false);
+    assert_eq!(
+        listed().await["inStock"],
+        true,
+        "not yet seen by the stream"
+    );
     app.drain_stream().await;
     let sold_out = product_item(app, &product).await;
     assert_eq!(sold_out["inStock"], shared::store::Value::Bool(false));
     assert_eq!(sold_out["version"], version, "the flag is no edit");
     assert!(in_stock_list().await.is_empty());
-    // Unfiltered, the product is listed with its exact stock.
-    let all = app
-        .list_products(&format!("categoryId={}", shop.category))
-        .await;
-    let listed = all.assert_ok(StatusCode::OK);
-    assert_eq!(listed[0]["stock"], json!({"available": 0, "reserved": 2}));
+    // Unfiltered, the product is still listed, out of stock.
+    let entry = listed().await;
+    assert_eq!(entry["id"], json!(product));
+    assert_eq!(entry["inStock"], false);
 
     app.adjust_stock(&shop.seller, &product, 5)
         .await
@@ -1624,6 +1630,7 @@ async fn the_in_stock_flag_follows_the_stock_through_the_stream_and_the_list_fil
         shared::store::Value::Bool(true)
     );
     assert_eq!(in_stock_list().await, vec![product.clone()]);
+    assert_eq!(listed().await["inStock"], true);
     // A move that does not cross zero writes no product.
     let before = product_item(app, &product).await;
     app.adjust_stock(&shop.seller, &product, 1)

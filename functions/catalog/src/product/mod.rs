@@ -46,7 +46,7 @@ pub use shared::catalog::{
     Unit, category_partition, seller_partition, sku_key, validate_details,
     validate_product_details,
 };
-pub use view::{ProductView, Rating};
+pub use view::{ProductSummary, ProductView, Rating};
 
 fn with_etag((product, stock): (Product, Stock)) -> ApiResponse<ProductView> {
     let version = product.version;
