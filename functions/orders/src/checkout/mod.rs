@@ -11,7 +11,9 @@
 //! that enough is available, deletes the cart (only if it is the cart that
 //! was priced) and claims the Idempotency-Key with its result. Any failed
 //! condition cancels it all: a 409 names the products short of stock,
-//! nothing is written, and the payment just started is cancelled.
+//! nothing is written, and the payment just started is cancelled. A
+//! placement whose outcome is unknown (an answer lost) keeps its payment:
+//! the order may hold it, and a retry with the key answers with that order.
 
 mod draft;
 mod lines;
@@ -191,11 +193,24 @@ async fn place_fresh(
                 .context("recording the payment taken at once")?;
             Ok(Placed::New(Box::new(loaded)))
         }
-        other => {
-            // Not placed (or placed by a twin request, with its own
-            // payment): this payment must never be paid.
+        Ok(Placed::Replay) => {
+            // A twin request placed the order, with its own payment: this
+            // one must never be paid.
             abandon_payment(state, method, &started.reference).await;
-            other
+            Ok(Placed::Replay)
+        }
+        Err(err) if err.status() == StatusCode::CONFLICT => {
+            // A named condition failed (stock, cart, unpaid orders) or the
+            // transaction kept conflicting: it was cancelled, nothing placed.
+            abandon_payment(state, method, &started.reference).await;
+            Err(err)
+        }
+        Err(err) => {
+            // Outcome unknown (the database unavailable, an answer lost):
+            // the order may be placed with this very payment, which must
+            // then stay payable. If it was not placed, no one holds the
+            // payment's client secret and the provider lets it lapse.
+            Err(err)
         }
     }
 }
