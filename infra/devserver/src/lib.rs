@@ -7,9 +7,11 @@
 //! - [`client`]: requests to [`app`] in-process, as a client sends them.
 //! - [`seed`]: the demo store, written through the API itself.
 //! - [`pumps`]: where DynamoDB stream and S3 notification pumps plug in.
+//! - [`cost`]: what a measured request costs in AWS (the bench's table).
 
 pub mod client;
 pub mod cors;
+pub mod cost;
 pub mod openapi;
 pub mod pumps;
 pub mod redrive;
