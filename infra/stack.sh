@@ -761,6 +761,10 @@ values = [
     ("STUDIO_MANUFACTURING_QUEUE_URL", moto + "/123456789012/bodega-local-studio-manufacturing"),
     ("ORDERS_SHIPMENT_QUEUE_URL", moto + "/123456789012/bodega-local-orders-shipments"),
     ("SOURCING_MATCHING_QUEUE_URL", moto + "/123456789012/bodega-local-sourcing-matching"),
+    # Where the devserver's stream and upload pumps put Lambda's on-failure
+    # records (template.yaml's StreamDeadLetterQueue, AssetsIngestDeadLetterQueue).
+    ("STREAM_DEAD_LETTER_QUEUE_URL", moto + "/123456789012/bodega-local-stream-dead-letters"),
+    ("ASSETS_INGEST_DEAD_LETTER_QUEUE_URL", moto + "/123456789012/bodega-local-assets-ingest-dead-letters"),
     ("TOKEN_ISSUER", "bodega-local"),
     ("JWT_SIGNING_KEYS", signing_keys),
     ("MFA_ENCRYPTION_KEYS", mfa_keys),

@@ -48,7 +48,7 @@ pub struct Check {
 async fn check<F, E>(call: F) -> Check
 where
     F: std::future::Future<Output = Result<(), E>>,
-    E: std::fmt::Debug,
+    E: Into<anyhow::Error>,
 {
     let started = Instant::now();
     let outcome = tokio::time::timeout(CHECK_DEADLINE, call).await;
@@ -56,7 +56,7 @@ where
     let error = match outcome {
         Ok(Ok(())) => None,
         Ok(Err(err)) => {
-            tracing::warn!(error = ?err, "health check failed");
+            tracing::warn!(error = %one_line(err), "health check failed");
             Some("the dependency returned an error".to_owned())
         }
         Err(_) => Some(format!(
@@ -69,6 +69,12 @@ where
         latency_ms,
         error,
     }
+}
+
+/// An error and its causes on one log line ("reading the SES account:
+/// service error: ..."), not the multi-line dump of its `Debug`.
+fn one_line(err: impl Into<anyhow::Error>) -> String {
+    format!("{:#}", err.into())
 }
 
 /// Reports the version and the state of every dependency.
@@ -108,7 +114,7 @@ pub async fn health(State(state): State<PlatformState>) -> ApiResult<ApiResponse
     let ses_account = match account {
         Ok(Ok(status)) => Some(status),
         Ok(Err(err)) => {
-            tracing::info!(error = ?err, "SES did not tell the account's sending status");
+            tracing::warn!(error = %one_line(err), "SES did not tell the account's sending status");
             None
         }
         Err(_) => None,
@@ -141,4 +147,20 @@ pub async fn health(State(state): State<PlatformState>) -> ApiResult<ApiResponse
         ApiError::unavailable(anyhow::anyhow!("unhealthy: {}", down.join(", ")))
             .with_details(details),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn a_failed_check_logs_its_error_chain_on_one_line() {
+        let err = std::io::Error::other("connection refused");
+        let err = anyhow::Error::new(err).context("reading the SES account");
+        assert!(
+            format!("{err:?}").contains('\n'),
+            "Debug is the multi-line dump"
+        );
+        assert_eq!(one_line(err), "reading the SES account: connection refused");
+    }
 }

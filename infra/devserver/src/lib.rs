@@ -6,15 +6,19 @@
 //!   definition template.yaml is checked against.
 //! - [`client`]: requests to [`app`] in-process, as a client sends them.
 //! - [`seed`]: the demo store, written through the API itself.
-//! - [`pumps`]: where DynamoDB stream and S3 notification pumps plug in.
+//! - [`pumps`]: where DynamoDB stream and S3 notification pumps plug in;
+//!   [`dead_letters`]: where they put what keeps failing, as Lambda does.
+//! - [`redrive`] and [`replay`]: the tools that put dead letters back to work.
 //! - [`cost`]: what a measured request costs in AWS (the bench's table).
 
 pub mod client;
 pub mod cors;
 pub mod cost;
+pub mod dead_letters;
 pub mod openapi;
 pub mod pumps;
 pub mod redrive;
+pub mod replay;
 pub mod resources;
 pub mod seed;
 

@@ -4,9 +4,11 @@
 //!
 //! - The table's DynamoDB stream → `stream::handle_batch`, in order, one
 //!   shard at a time; a reported failure is re-read from that record, like
-//!   Lambda's `ReportBatchItemFailures`.
+//!   Lambda's `ReportBatchItemFailures`, as often as template.yaml's
+//!   mapping retries it, then dead-lettered ([`crate::dead_letters`]).
 //! - New objects under `uploads/` in the assets bucket → the assets ingest
-//!   handler, as S3 "ObjectCreated" events with URL-encoded keys.
+//!   handler, as S3 "ObjectCreated" events with URL-encoded keys; a failed
+//!   ingest is retried, then dead-lettered, the same way.
 //! - A one-minute timer → the orders expiry sweep, like its EventBridge schedule.
 //! - A one-minute timer → the sourcing sweep (closes due RFQs, expires
 //!   those past their award deadline, reminds invitees of RFQs closing
@@ -367,28 +369,52 @@ pub fn spawn_upload_notifications(services: &shared::FullServices) -> Pump {
 /// S3's "object created" notifications for the assets bucket, made by
 /// listing it: each object under `uploads/` is handed to the ingest handler
 /// once per ETag. The pump runs it on a timer; a test can run one pass.
+///
+/// A failed ingest is retried on the next passes as many times as Lambda
+/// retries the asynchronous invocation (template.yaml's
+/// `EventInvokeConfig.MaximumRetryAttempts`), then Lambda's on-failure
+/// record, the S3 event as its `requestPayload`, goes to the upload
+/// trigger's dead-letter queue (`ASSETS_INGEST_DEAD_LETTER_QUEUE_URL`).
 pub struct UploadNotifications {
     state: assets::AssetsState,
-    /// Object key → the ETag already ingested.
+    /// Object key → the ETag already ingested (or given up on).
     seen: HashMap<String, String>,
+    /// Object key → (ETag, failed invocations) of an ingest that failed.
+    failures: HashMap<String, (String, u32)>,
+    policy: crate::dead_letters::FailurePolicy,
 }
 
 impl UploadNotifications {
     pub fn new(services: &shared::FullServices) -> Self {
+        let sqs = aws_sdk_sqs::Client::new(&services.sdk);
         Self {
             state: assets::AssetsState::new(services),
             seen: HashMap::new(),
+            failures: HashMap::new(),
+            policy: crate::dead_letters::FailurePolicy::ingest_from_env(&sqs),
         }
     }
 
+    /// The same notifications with another failure policy (tests).
+    pub fn with_policy(mut self, policy: crate::dead_letters::FailurePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The same notifications to another state of the ingest function
+    /// (tests: one whose S3 calls fail).
+    pub fn with_state(mut self, state: assets::AssetsState) -> Self {
+        self.state = state;
+        self
+    }
+
     /// One pass: every object under `uploads/` not yet seen with this ETag.
-    /// A failed ingest is retried on the next pass, as Lambda retries an event.
     pub async fn pass(&mut self) -> anyhow::Result<()> {
-        let state = &self.state;
-        let mut pages = state
+        let mut pages = self
+            .state
             .s3
             .list_objects_v2()
-            .bucket(&state.bucket)
+            .bucket(&self.state.bucket)
             .prefix("uploads/")
             .into_paginator()
             .send();
@@ -404,17 +430,50 @@ impl UploadNotifications {
                 if self.seen.get(&key) == Some(&etag) {
                     continue;
                 }
-                let event = s3_event(&state.bucket, &key, object.size.unwrap_or_default(), &etag);
-                match assets::ingest::handle_event(state, event).await {
+                let event = s3_event(
+                    &self.state.bucket,
+                    &key,
+                    object.size.unwrap_or_default(),
+                    &etag,
+                );
+                match assets::ingest::handle_event(&self.state, event.clone()).await {
                     Ok(()) => {
+                        self.failures.remove(&key);
                         self.seen.insert(key, etag);
                     }
-                    Err(err) => {
-                        tracing::warn!(key, error = ?err, "ingesting an upload failed; will retry")
-                    }
+                    Err(err) => self.failed(key, etag, &event, err).await?,
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Counts a failed invocation; after the last retry, sends the
+    /// on-failure record and leaves the object alone.
+    async fn failed(
+        &mut self,
+        key: String,
+        etag: String,
+        event: &aws_lambda_events::event::s3::S3Event,
+        err: anyhow::Error,
+    ) -> anyhow::Result<()> {
+        let failures = match self.failures.get(&key) {
+            Some((failed_etag, n)) if *failed_etag == etag => n + 1,
+            _ => 1,
+        };
+        if failures <= self.policy.maximum_retry_attempts {
+            tracing::warn!(key, failures, error = %format!("{err:#}"), "ingesting an upload failed; will retry");
+            self.failures.insert(key, (etag, failures));
+            return Ok(());
+        }
+        tracing::error!(key, failures, error = %format!("{err:#}"), "ingesting an upload failed on every retry; it goes to the dead-letter queue");
+        if let Some(destination) = &self.policy.on_failure {
+            let record =
+                crate::dead_letters::InvocationFailureRecord::exhausted(event, failures, &err)?;
+            destination.send(&record).await?;
+        }
+        self.failures.remove(&key);
+        self.seen.insert(key, etag);
         Ok(())
     }
 }
@@ -509,6 +568,13 @@ async fn pump_table_stream(services: &shared::FullServices) -> anyhow::Result<()
 /// and hands what it reads to the stream function's handler, as Lambda's
 /// event-source mapping does. The pump runs it on a timer; the tests
 /// `drain` it when they want the reactions to a write.
+///
+/// A record the handler fails is handled as template.yaml's mapping
+/// (`BisectBatchOnFunctionError`, `MaximumRetryAttempts`, `OnFailure`)
+/// has Lambda do: the shard is read again from it in batches halved until
+/// it is alone, the record alone is retried `MaximumRetryAttempts` times,
+/// then its position goes to the stream's dead-letter queue as Lambda's
+/// on-failure record and the shard moves on past it.
 pub struct TableStream {
     state: stream::StreamState,
     streams: aws_sdk_dynamodbstreams::Client,
@@ -516,6 +582,19 @@ pub struct TableStream {
     region: String,
     /// Shard id → the iterator to read next (None once a closed shard is drained).
     iterators: HashMap<String, Option<String>>,
+    /// Shard id → the record the handler keeps failing there.
+    failing: HashMap<String, FailingRecord>,
+    policy: crate::dead_letters::FailurePolicy,
+}
+
+/// A record the stream function failed, and how far its retries went.
+#[derive(Debug, Clone)]
+struct FailingRecord {
+    sequence_number: String,
+    /// How many records the next read of the shard hands over.
+    batch_limit: i32,
+    /// Failed invocations with the record alone in its batch.
+    failures_alone: u32,
 }
 
 /// What one pass over the shards did.
@@ -525,6 +604,8 @@ pub struct StreamPass {
     pub records: usize,
     /// Whether the handler reported a failure (its record is read again next pass).
     pub failed: bool,
+    /// Records given up on after their retries, sent to the dead-letter queue.
+    pub dead_lettered: usize,
 }
 
 /// Passes `drain` makes at most: each reaction may write items whose
@@ -532,28 +613,42 @@ pub struct StreamPass {
 const MAX_DRAIN_PASSES: usize = 20;
 
 impl TableStream {
-    /// Opens the table's stream, reading each shard from its oldest record.
+    /// Opens the table's stream, reading each shard from its oldest record,
+    /// with the failure policy of template.yaml's mapping and the
+    /// dead-letter queue of `STREAM_DEAD_LETTER_QUEUE_URL`.
     pub async fn open(services: &shared::FullServices) -> anyhow::Result<Self> {
-        let described = services
-            .store
-            .client()
-            .describe_table()
-            .table_name(services.store.table())
-            .send()
-            .await
-            .context("describing the table")?;
-        let stream_arn = described
-            .table
-            .and_then(|t| t.latest_stream_arn)
-            .context("the table has no stream")?;
+        let stream_arn = table_stream_arn(services).await?;
         let sdk = shared::services::load_sdk_config().await;
+        let policy =
+            crate::dead_letters::FailurePolicy::stream_from_env(&aws_sdk_sqs::Client::new(&sdk));
         Ok(Self {
             state: stream::StreamState::new(services),
             streams: aws_sdk_dynamodbstreams::Client::new(&sdk),
             stream_arn,
             region: sdk.region().map(|r| r.to_string()).unwrap_or_default(),
             iterators: HashMap::new(),
+            failing: HashMap::new(),
+            policy,
         })
+    }
+
+    /// The same reader with another failure policy (tests: fewer retries,
+    /// a dead-letter queue of their own).
+    pub fn with_policy(mut self, policy: crate::dead_letters::FailurePolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// The same reader handing its records to another state of the stream
+    /// function (tests: one whose mail cannot be sent).
+    pub fn with_state(mut self, state: stream::StreamState) -> Self {
+        self.state = state;
+        self
+    }
+
+    /// The ARN of the stream it reads.
+    pub fn stream_arn(&self) -> &str {
+        &self.stream_arn
     }
 
     /// Hands the handler every record written so far, and the records its
@@ -574,52 +669,160 @@ impl TableStream {
     }
 
     /// One read of every shard; its records go to the handler as one batch
-    /// per shard. A reported failure rewinds that shard to the failed record.
+    /// per shard. A reported failure rewinds that shard to the failed
+    /// record, or, after its last retry, dead-letters it and moves on.
     pub async fn pass(&mut self) -> anyhow::Result<StreamPass> {
         self.discover_shards().await?;
         let mut outcome = StreamPass::default();
-        for (shard_id, iterator) in self.iterators.iter_mut() {
-            let Some(current) = iterator.clone() else {
+        let shards: Vec<String> = self.iterators.keys().cloned().collect();
+        for shard_id in shards {
+            let Some(Some(current)) = self.iterators.get(&shard_id).cloned() else {
                 continue;
             };
+            let limit = self
+                .failing
+                .get(&shard_id)
+                .map_or(BATCH_SIZE, |f| f.batch_limit);
             let (records, next) = read_page(
                 self.streams
                     .get_records()
                     .shard_iterator(current)
-                    .limit(BATCH_SIZE)
+                    .limit(limit)
                     .send()
                     .await,
                 &self.stream_arn,
                 &self.region,
             )?;
-            *iterator = next;
+            self.iterators.insert(shard_id.clone(), next);
             if records.is_empty() {
                 continue;
             }
             outcome.records += records.len();
             let mut event = Event::default();
             event.records = records;
-            let response = stream::handle_batch(&self.state, event).await;
-            if let Some(failed) = response
+            let response = stream::handle_batch(&self.state, event.clone()).await;
+            let Some(failed) = response
                 .batch_item_failures
                 .first()
                 .and_then(|f| f.item_identifier.clone())
-            {
-                outcome.failed = true;
-                *iterator = self
-                    .streams
-                    .get_shard_iterator()
-                    .stream_arn(&self.stream_arn)
-                    .shard_id(shard_id.as_str())
-                    .shard_iterator_type(ShardIteratorType::AtSequenceNumber)
-                    .sequence_number(failed)
-                    .send()
-                    .await
-                    .context("rewinding a shard")?
-                    .shard_iterator;
+            else {
+                self.failing.remove(&shard_id);
+                continue;
+            };
+            outcome.failed = true;
+            let tail = event
+                .records
+                .iter()
+                .position(|r| r.change.sequence_number.as_deref() == Some(failed.as_str()))
+                .map(|at| &event.records[at..])
+                .context("the stream function reported a record that was not in its batch")?;
+            let mut next = ShardIteratorType::AtSequenceNumber;
+            if self.record_failure(&shard_id, &failed, tail.len()) {
+                match self.dead_letter(&shard_id, &tail[0]).await {
+                    Ok(()) => {
+                        outcome.dead_lettered += 1;
+                        next = ShardIteratorType::AfterSequenceNumber;
+                    }
+                    // Never lost: the shard waits on the record, retried anew.
+                    Err(err) => tracing::error!(
+                        shard_id,
+                        error = %format!("{err:#}"),
+                        "a record given up on could not be dead-lettered; the shard waits on it"
+                    ),
+                }
             }
+            self.position(&shard_id, &failed, next).await?;
         }
         Ok(outcome)
+    }
+
+    /// Counts a failure of the batch that starts at `failed` and holds
+    /// `tail` records: a batch of several is halved (that costs no retry,
+    /// as with `BisectBatchOnFunctionError`), a record alone uses up one
+    /// retry. True once its retries are used up.
+    fn record_failure(&mut self, shard_id: &str, failed: &str, tail: usize) -> bool {
+        let fresh = || FailingRecord {
+            sequence_number: failed.to_owned(),
+            batch_limit: BATCH_SIZE,
+            failures_alone: 0,
+        };
+        let entry = self
+            .failing
+            .entry(shard_id.to_owned())
+            .or_insert_with(fresh);
+        if entry.sequence_number != failed {
+            *entry = fresh();
+        }
+        if tail > 1 {
+            entry.batch_limit = i32::try_from(tail.div_ceil(2)).unwrap_or(BATCH_SIZE);
+            return false;
+        }
+        entry.batch_limit = 1;
+        entry.failures_alone += 1;
+        if entry.failures_alone > self.policy.maximum_retry_attempts {
+            self.failing.remove(shard_id);
+            return true;
+        }
+        false
+    }
+
+    /// Sends the on-failure record of a record given up on, as Lambda
+    /// sends it to the mapping's destination.
+    async fn dead_letter(&self, shard_id: &str, record: &EventRecord) -> anyhow::Result<()> {
+        let sequence_number = record.change.sequence_number.clone().unwrap_or_default();
+        let arrival = record
+            .change
+            .approximate_creation_date_time
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let batch = crate::dead_letters::StreamBatchInfo {
+            shard_id: shard_id.to_owned(),
+            start_sequence_number: sequence_number.clone(),
+            end_sequence_number: sequence_number.clone(),
+            approximate_arrival_of_first_record: arrival.clone(),
+            approximate_arrival_of_last_record: arrival,
+            batch_size: 1,
+            stream_arn: self.stream_arn.clone(),
+        };
+        let invocations = self.policy.maximum_retry_attempts + 1;
+        tracing::error!(
+            shard_id,
+            sequence_number,
+            event_id = %record.event_id,
+            invocations,
+            "the stream function failed a record on every retry; it goes to the dead-letter queue and the shard moves on"
+        );
+        if let Some(destination) = &self.policy.on_failure {
+            destination
+                .send(&crate::dead_letters::StreamFailureRecord::exhausted(
+                    batch,
+                    invocations,
+                ))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Points a shard's iterator at or after a sequence number.
+    async fn position(
+        &mut self,
+        shard_id: &str,
+        sequence_number: &str,
+        at: ShardIteratorType,
+    ) -> anyhow::Result<()> {
+        let iterator = self
+            .streams
+            .get_shard_iterator()
+            .stream_arn(&self.stream_arn)
+            .shard_id(shard_id)
+            .shard_iterator_type(at)
+            .sequence_number(sequence_number)
+            .send()
+            .await
+            .context("positioning a shard's iterator")?
+            .shard_iterator;
+        self.iterators.insert(shard_id.to_owned(), iterator);
+        Ok(())
     }
 
     /// Opens an iterator at the oldest record of every shard not yet known.
@@ -657,6 +860,22 @@ impl TableStream {
     }
 }
 
+/// The ARN of the table's stream.
+pub async fn table_stream_arn(services: &shared::FullServices) -> anyhow::Result<String> {
+    let described = services
+        .store
+        .client()
+        .describe_table()
+        .table_name(services.store.table())
+        .send()
+        .await
+        .context("describing the table")?;
+    described
+        .table
+        .and_then(|t| t.latest_stream_arn)
+        .context("the table has no stream")
+}
+
 fn image(
     map: Option<HashMap<String, aws_sdk_dynamodbstreams::types::AttributeValue>>,
 ) -> serde_dynamo::Item {
@@ -673,7 +892,7 @@ fn image(
 /// instead of `{"M":{}}`, which the SDK refuses, failing the whole page:
 /// that page is read again from the raw answer, with such values repaired,
 /// so an item holding an empty map never stalls its shard.
-fn read_page(
+pub(crate) fn read_page(
     answer: Result<GetRecordsOutput, SdkError<GetRecordsError, HttpResponse>>,
     stream_arn: &str,
     region: &str,
@@ -721,6 +940,9 @@ fn repaired_page(
         let mut change = StreamRecord::default();
         change.sequence_number = data["SequenceNumber"].as_str().map(str::to_owned);
         change.size_bytes = data["SizeBytes"].as_i64().unwrap_or_default();
+        if let Some(created) = data["ApproximateCreationDateTime"].as_f64() {
+            change.approximate_creation_date_time = arrival(created);
+        }
         change.keys = repaired_item(data.get_mut("Keys"))?;
         change.new_image = repaired_item(data.get_mut("NewImage"))?;
         change.old_image = repaired_item(data.get_mut("OldImage"))?;
@@ -776,6 +998,9 @@ fn from_sdk_record(record: Record, stream_arn: &str, region: &str) -> EventRecor
     let mut change = StreamRecord::default();
     change.sequence_number = data.sequence_number;
     change.size_bytes = data.size_bytes.unwrap_or_default();
+    if let Some(created) = data.approximate_creation_date_time {
+        change.approximate_creation_date_time = arrival(created.as_secs_f64());
+    }
     change.keys = image(data.keys);
     change.new_image = image(data.new_image);
     change.old_image = image(data.old_image);
@@ -790,6 +1015,11 @@ fn from_sdk_record(record: Record, stream_arn: &str, region: &str) -> EventRecor
         stream_arn,
         region,
     )
+}
+
+/// When a record reached the stream (epoch seconds, as DynamoDB says it).
+fn arrival(epoch_seconds: f64) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp_millis((epoch_seconds * 1000.0) as i64).unwrap_or_default()
 }
 
 fn lambda_record(

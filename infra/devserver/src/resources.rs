@@ -200,5 +200,15 @@ pub async fn ensure_all(services: &shared::FullServices) -> anyhow::Result<()> {
     {
         ensure_queue(&sqs, url).await?;
     }
+    // Where the stream's and the upload trigger's on-failure records go
+    // (the devserver's event sources, not a function's configuration).
+    for variable in [
+        crate::dead_letters::STREAM_QUEUE_ENV,
+        crate::dead_letters::INGEST_QUEUE_ENV,
+    ] {
+        if let Some(destination) = crate::dead_letters::Destination::from_env(&sqs, variable) {
+            ensure_queue(&sqs, &destination.url).await?;
+        }
+    }
     Ok(())
 }

@@ -356,7 +356,7 @@ impl AnySuccess for TestResponse {
 /// S3 and SES clients that reach moto through `proxy`, without the SDK's
 /// own retries so a test sees each fault at once (the client's own endpoint
 /// wins over the stack's per-service endpoint variables).
-fn through_moto(
+pub(crate) fn through_moto(
     services: &shared::FullServices,
     proxy: &FaultProxy,
 ) -> (aws_sdk_s3::Client, shared::mail::Mailer) {
@@ -382,10 +382,9 @@ fn through_moto(
     (s3, mailer)
 }
 
-#[tokio::test]
-async fn an_upload_s3_fails_to_serve_stays_pending_and_the_retry_makes_it_ready() {
-    let app = bodega_tests::spawn_app().await;
-    let proxy = FaultProxy::moto(19).await;
+/// A seller's product image, uploaded and not yet checked: (the owner's
+/// token, the asset id, the bytes).
+pub(crate) async fn uploaded_product_image(app: &TestApp) -> (String, String, Vec<u8>) {
     let owner = app.signed_in_as(&unique_email("owner")).await;
     let org = app.new_org(&owner, "seller").await;
     let bytes = crate::assets::png(64, 48);
@@ -397,6 +396,14 @@ async fn an_upload_s3_fails_to_serve_stays_pending_and_the_retry_makes_it_ready(
         .clone();
     let asset_id = grant["assetId"].as_str().unwrap().to_owned();
     assert_eq!(app.upload_with(&grant, &bytes).await, 200);
+    (owner, asset_id, bytes)
+}
+
+#[tokio::test]
+async fn an_upload_s3_fails_to_serve_stays_pending_and_the_retry_makes_it_ready() {
+    let app = bodega_tests::spawn_app().await;
+    let proxy = FaultProxy::moto(19).await;
+    let (owner, asset_id, bytes) = uploaded_product_image(&app).await;
     let (faulty_s3, _) = through_moto(&app.services, &proxy);
     let (pk, sk) = assets::asset::asset_key(&asset_id);
     let stored: assets::asset::AssetRecord =
