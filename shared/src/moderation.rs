@@ -230,6 +230,7 @@ pub struct ContentReportView {
 
 /// A report or a moderator's decision: why.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReasonRequest {
     /// 1 to 500 characters; HTML tags are removed.
     #[schema(

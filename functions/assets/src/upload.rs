@@ -20,7 +20,7 @@ pub const GRANT_SECS: u64 = 10 * 60;
 const PENDING_TTL_SECS: i64 = 24 * 3600;
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UploadRequest {
     purpose: Purpose,
     /// `image/jpeg`, `image/png`, `image/webp`, `image/svg+xml` (artwork only) or `application/pdf` (compliance documents).

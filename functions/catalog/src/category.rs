@@ -251,7 +251,7 @@ pub async fn get_category(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewCategoryRequest {
     #[schema(example = "fresh-vegetables")]
     slug: String,
@@ -374,7 +374,7 @@ pub async fn create_category(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateCategoryRequest {
     slug: Option<String>,
     name: Option<String>,

@@ -96,6 +96,7 @@ impl From<ReviewRecord> for ReviewView {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ReviewRequest {
     #[schema(example = 5, minimum = 1, maximum = 5)]
     rating: i64,

@@ -21,7 +21,7 @@ use crate::IdentityState;
 const MAX_NAME_CHARS: usize = 100;
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateApiKeyRequest {
     #[schema(
         example = "ERP integration",

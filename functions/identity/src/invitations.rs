@@ -80,7 +80,7 @@ impl From<InvitationRecord> for InvitationView {
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateInvitationRequest {
     #[schema(value_type = shared::domain::Email)]
     email: String,
@@ -202,6 +202,7 @@ pub async fn create_invitation(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct AcceptInvitationRequest {
     /// The code from the invitation email.
     token: String,

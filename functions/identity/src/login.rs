@@ -17,7 +17,7 @@ use crate::user::{EmailMarker, UserRecord, email_key, user_key};
 use crate::{IdentityState, password};
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
     #[schema(example = "ada@example.com")]
     email: String,

@@ -180,7 +180,7 @@ pub async fn list_members(
 
 /// New roles for a member; a field left out keeps its value.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateMemberRequest {
     /// `owner`, `admin` or `member`.
     #[schema(value_type = Option<shared::auth::OrgRole>)]

@@ -140,10 +140,10 @@ fn with_etag(org: OrgRecord, status: StatusCode) -> ApiResponse<OrgView> {
         .header(ETAG, tag)
 }
 
-/// Only these fields are read: `verification`, `id` or an owner count in
-/// the body are ignored, so nobody verifies their own organization.
+/// Only these fields: `verification`, `id` or an owner count in the body
+/// are a 422 naming them, so nobody verifies their own organization.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CreateOrgRequest {
     /// `buyer`, `seller` or `both`; it cannot change later.
     #[schema(value_type = shared::auth::OrgKind)]
@@ -167,10 +167,10 @@ pub struct CreateOrgRequest {
     country: String,
 }
 
-/// Only the business details can change; `kind` and `verification` in the
-/// body are ignored.
+/// Only the business details can change; `kind` or `verification` in the
+/// body is a 422 naming it.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateOrgRequest {
     #[schema(
         pattern = r"^\s*[^\s\x00-\x1f\x7f-\x9f]([^\x00-\x1f\x7f-\x9f]{0,98}[^\s\x00-\x1f\x7f-\x9f])?\s*$"
@@ -193,7 +193,7 @@ pub struct UpdateOrgRequest {
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SupplyInput {
     /// 1 to 250 countries it delivers to.
     #[schema(value_type = Vec<shared::domain::CountryCode>)]
@@ -697,7 +697,7 @@ impl SetClause {
 
 /// The verification flags a platform admin sets.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct VerificationRequest {
     business_verified: bool,
     tax_id_verified: bool,

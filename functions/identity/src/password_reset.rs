@@ -19,6 +19,7 @@ use crate::user::{EmailMarker, UserRecord, email_key, user_key};
 use crate::{IdentityState, emails};
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     #[schema(value_type = shared::domain::Email)]
     email: String,
@@ -90,7 +91,7 @@ pub async fn request_reset(
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ResetPassword {
     /// The code from the email.
     token: String,

@@ -57,10 +57,10 @@ pub async fn me(
     Ok(with_etag(current_user(&state, &principal).await?))
 }
 
-/// Only these fields can change here: email, role and verification cannot,
-/// whatever else the body holds.
+/// Only these fields can change here: `email`, `role` or `emailVerified`
+/// in the body is a 422 naming it.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateProfile {
     #[schema(
         example = "Ada King",
@@ -264,6 +264,7 @@ pub async fn update_me(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct DeleteAccount {
     /// The current password, to confirm.
     #[schema(format = Password)]

@@ -389,7 +389,7 @@ pub async fn my_profile(
 /// What changes; absent fields stay, `null` removes an optional one. Text
 /// loses its HTML tags.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdatePublicProfile {
     /// Unique; the old one answers for 30 days after a change.
     #[schema(

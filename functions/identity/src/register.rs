@@ -16,10 +16,10 @@ use crate::{IdentityState, verification};
 
 const MAX_NAME_CHARS: usize = 100;
 
-/// Only these fields are read: anything else in the body (`role`, `id`, ...)
-/// is ignored, so a client cannot assign itself privileges.
+/// Only these fields: anything else in the body (`role`, `id`, ...) is a
+/// 422 naming it, so a client cannot assign itself privileges.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RegisterRequest {
     #[schema(value_type = shared::domain::Email)]
     email: String,

@@ -96,7 +96,7 @@ impl UserRecord {
 
 /// Settings the user chooses for themselves.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Preferences {
     /// A language tag such as `en` or `pt-BR`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

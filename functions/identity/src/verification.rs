@@ -28,6 +28,7 @@ pub async fn send_code(state: &IdentityState, user: &UserRecord) -> ApiResult<()
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct VerifyEmailRequest {
     /// The code from the email.
     token: String,

@@ -263,7 +263,7 @@ pub enum Rule {
 
 /// One step of a review.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Step {
     #[schema(example = "Legal")]
     pub name: String,
@@ -288,7 +288,7 @@ fn yes() -> bool {
 
 /// The rules a version is reviewed under, frozen when it is submitted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Policy {
     /// In order; no step at all means a submitted version is approved at once.
     #[serde(default)]

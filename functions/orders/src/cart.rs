@@ -297,7 +297,7 @@ async fn product_for_cart(store: &Store, product_id: &str) -> ApiResult<ProductF
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddItem {
     #[schema(example = "01JD8X3Q4Z5Y6W7V8T9S0R1P2N")]
     pub product_id: String,
@@ -307,7 +307,7 @@ pub struct AddItem {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetQuantity {
     /// The line's new quantity (at least the product's minimum order quantity).
     #[schema(example = 5, minimum = 1, maximum = 1_000_000_i64)]

@@ -120,7 +120,7 @@ pub async fn get_fulfilment(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FulfilmentStep {
     /// `fulfilling`, `shipped` or `delivered`.
     #[schema(example = "shipped")]

@@ -6,8 +6,7 @@ use serde::Deserialize;
 use shared::auth::{Caller, Permission, PlatformRole};
 use shared::domain::Money;
 use shared::http::{
-    ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, FieldErrors, PageParams,
-    StepContext,
+    ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, PageParams, StepContext,
 };
 use shared::payments::{PaymentError, PaymentProvider, Payments, RefundRequest};
 use shared::store::{Index, PartitionQuery};
@@ -220,7 +219,7 @@ pub async fn get_order(
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CancelRequest {
     /// Why, for the order's history (up to 500 characters).
     #[schema(
@@ -237,18 +236,12 @@ impl CancelRequest {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Self::default());
         }
-        serde_json::from_slice::<Option<Self>>(body)
-            .map(Option::unwrap_or_default)
-            .map_err(|err| {
-                if err.is_data() {
-                    ApiError::validation(
-                        format!("the body does not fit: {err}"),
-                        FieldErrors::new(),
-                    )
-                } else {
-                    ApiError::bad_request("the body is not valid JSON")
-                }
-            })
+        let value: serde_json::Value = serde_json::from_slice(body)
+            .map_err(|_| ApiError::bad_request("the body is not valid JSON"))?;
+        if value.is_null() {
+            return Ok(Self::default());
+        }
+        shared::http::from_json(value, "the body")
     }
 }
 

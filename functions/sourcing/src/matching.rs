@@ -28,7 +28,7 @@ use crate::model::{Delivery, RfqLine};
 
 /// How much each soft factor counts (any non-negative integers, not all 0).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ScoreWeights {
     #[schema(example = 40, maximum = 100)]
     pub price: u32,

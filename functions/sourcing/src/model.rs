@@ -178,7 +178,7 @@ pub struct Delivery {
 
 /// How the awarded orders are paid: by invoice, due `netDays` after the order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PaymentTerms {
     /// 14, 30 or 60 (the invoice terms orders accepts).
     #[schema(example = 30)]

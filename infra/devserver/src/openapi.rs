@@ -81,6 +81,7 @@ pub fn document() -> OpenApi {
     add_links(&mut doc);
     widen_page_limits(&mut doc);
     parameters_are_never_null(&mut doc);
+    close_flattened_bodies(&mut doc);
     doc.tags = Some(vec![
         tag("identity", "Accounts, sign-in and access tokens"),
         tag(
@@ -494,6 +495,81 @@ fn parameters_are_never_null(doc: &mut OpenApi) {
                     schema.schema_type = SchemaType::Type(only.clone());
                 }
             }
+        }
+    }
+}
+
+/// Request bodies whose Rust type has a `#[serde(flatten)]` field: utoipa
+/// writes them as an `allOf` of the flattened type and the rest, and leaves
+/// out the `additionalProperties: false` their `deny_unknown_fields` means
+/// (which inside an `allOf` part would refuse the other part's fields).
+/// Each is written here as the one closed object serde reads. The OWASP
+/// matrix (API3) checks that every request schema is closed.
+const FLATTENED_BODIES: &[&str] = &[
+    "NewProductRequest",
+    "UpdateProductRequest",
+    "BulkUpdateItem",
+];
+
+fn close_flattened_bodies(doc: &mut OpenApi) {
+    let components = doc.components.get_or_insert_with(Default::default);
+    let all: serde_json::Map<String, serde_json::Value> = components
+        .schemas
+        .iter()
+        .map(|(name, schema)| {
+            (
+                name.clone(),
+                serde_json::to_value(schema).expect("a schema"),
+            )
+        })
+        .collect();
+    for name in FLATTENED_BODIES {
+        let written = all
+            .get(*name)
+            .unwrap_or_else(|| panic!("{name} is in FLATTENED_BODIES but no context defines it"));
+        let mut merged = serde_json::json!({"type": "object", "properties": {}});
+        merge_all_of(&all, written, &mut merged);
+        if let Some(description) = written.get("description") {
+            merged["description"] = description.clone();
+        }
+        merged["additionalProperties"] = false.into();
+        let schema = serde_json::from_value(merged).expect("a merged schema");
+        components.schemas.insert((*name).to_owned(), schema);
+    }
+}
+
+/// Adds the properties and required fields of `schema` (an object, a `$ref`
+/// to one, or an `allOf` of those) to `into`.
+fn merge_all_of(
+    all: &serde_json::Map<String, serde_json::Value>,
+    schema: &serde_json::Value,
+    into: &mut serde_json::Value,
+) {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.trim_start_matches("#/components/schemas/");
+        let target = all
+            .get(name)
+            .unwrap_or_else(|| panic!("{reference} names no schema"));
+        return merge_all_of(all, target, into);
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        for part in parts {
+            merge_all_of(all, part, into);
+        }
+        return;
+    }
+    assert_eq!(
+        schema["type"], "object",
+        "a flattened body is made of objects"
+    );
+    for (field, property) in schema["properties"].as_object().into_iter().flatten() {
+        into["properties"][field] = property.clone();
+    }
+    for field in schema["required"].as_array().into_iter().flatten() {
+        let required = into["required"].as_array_mut();
+        match required {
+            Some(required) => required.push(field.clone()),
+            None => into["required"] = serde_json::json!([field]),
         }
     }
 }

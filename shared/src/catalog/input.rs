@@ -11,6 +11,7 @@ use utoipa::ToSchema;
 use super::{Compliance, PriceTier, Unit};
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PriceInput {
     /// Minor units (cents).
     #[schema(example = 1299)]
@@ -20,7 +21,7 @@ pub struct PriceInput {
 }
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CertificationInput {
     /// haccp, iso22000, fssc22000, brcgs, ifs, organic, halal, kosher, fairtrade or other.
     #[schema(value_type = String, example = "haccp")]
@@ -32,7 +33,7 @@ pub struct CertificationInput {
 }
 
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ComplianceInput {
     #[serde(default)]
     pub certifications: Vec<CertificationInput>,
@@ -47,7 +48,7 @@ pub struct ComplianceInput {
 /// `price` are required; on update every field is optional and replaces the
 /// stored one.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ProductInput {
     #[schema(example = "Roma tomatoes")]
     pub name: Option<String>,

@@ -26,7 +26,7 @@ pub const PRODUCT_TYPE: &str = "PRODUCT";
 /// A B2B volume price: from `minQuantity` units on, each costs `unitPrice`
 /// (minor units of the product's currency).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PriceTier {
     #[schema(example = 10)]
     pub min_quantity: i64,

@@ -36,7 +36,7 @@ pub struct Address {
 /// An address as a request carries it: every field optional, so each
 /// missing or bad one is named (`<prefix>.<field>`).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AddressInput {
     #[schema(example = "Erika Mustermann")]
     pub name: Option<String>,

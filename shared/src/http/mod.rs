@@ -182,13 +182,56 @@ where
                 FieldErrors::new(),
             ));
         }
-        serde_json::from_value(body).map(Self).map_err(|err| {
-            ApiError::validation(
-                format!("the request body does not have the expected shape: {err}"),
-                FieldErrors::new(),
-            )
-        })
+        from_json(body, "the request body").map(Self)
     }
+}
+
+/// Reads `value` as `T`: JSON of the wrong shape is a 422 whose `fields`
+/// name where, as the other validation errors do. A field the request does
+/// not have (every request body refuses unknown fields, so a client cannot
+/// set `role`, `status` or a price it has no say in) is named with its
+/// path (`lines[0].unitPrice`); so is a value of the wrong type, and a
+/// missing required field. `what` begins the message ("the request body").
+pub fn from_json<T: DeserializeOwned>(value: serde_json::Value, what: &str) -> ApiResult<T> {
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let (field, message) = shape_problem(&err.path().to_string(), &err.inner().to_string());
+        let mut fields = FieldErrors::new();
+        if let Some(field) = field {
+            fields.insert(field, vec![message]);
+        }
+        ApiError::validation(
+            format!("{what} does not have the expected shape: {}", err.inner()),
+            fields,
+        )
+    })
+}
+
+/// The field a serde error is about and what to say of it. `path` is where
+/// the deserializer was (`.` at the top); serde names an unknown or missing
+/// field only in its message, and at the top level when the struct has a
+/// `#[serde(flatten)]` field.
+fn shape_problem(path: &str, error: &str) -> (Option<String>, String) {
+    let named = |prefix: &str| {
+        let rest = error.strip_prefix(prefix)?;
+        let name = &rest[..rest.find('`')?];
+        Some(name.to_owned())
+    };
+    let join = |parent: &str, name: String| match parent {
+        "" | "." => name,
+        parent if parent.ends_with(&format!(".{name}")) || parent == name => parent.to_owned(),
+        parent => format!("{parent}.{name}"),
+    };
+    if let Some(name) = named("unknown field `") {
+        return (
+            Some(join(path, name)),
+            "is not a field of this request".to_owned(),
+        );
+    }
+    if let Some(name) = named("missing field `") {
+        return (Some(join(path, name)), "is required".to_owned());
+    }
+    let field = (!matches!(path, "" | ".")).then(|| path.to_owned());
+    (field, error.to_owned())
 }
 
 fn json_rejection(rejection: JsonRejection) -> ApiError {
@@ -208,5 +251,71 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             ))
         }
         other => ApiError::bad_request(other.body_text()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Line {
+        #[allow(dead_code)]
+        quantity: i64,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Order {
+        #[allow(dead_code)]
+        lines: Vec<Line>,
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Details {
+        #[allow(dead_code)]
+        name: Option<String>,
+    }
+
+    /// `#[serde(flatten)]` leaves serde to name an unknown field only at the end.
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Flattened {
+        #[allow(dead_code)]
+        sku: String,
+        #[serde(flatten)]
+        #[allow(dead_code)]
+        details: Details,
+    }
+
+    fn fields<T: DeserializeOwned + std::fmt::Debug>(body: serde_json::Value) -> FieldErrors {
+        let err = from_json::<T>(body, "the request body").unwrap_err();
+        assert_eq!(err.status(), axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        err.fields().clone()
+    }
+
+    #[test]
+    fn an_unknown_field_is_named_with_its_path() {
+        let top = fields::<Order>(json!({"lines": [], "role": "admin"}));
+        assert_eq!(top["role"], ["is not a field of this request"]);
+        let nested = fields::<Order>(json!({"lines": [{"quantity": 1, "unitPrice": 1}]}));
+        assert_eq!(
+            nested["lines[0].unitPrice"],
+            ["is not a field of this request"]
+        );
+        let flattened = fields::<Flattened>(json!({"sku": "a", "name": "b", "ownerId": "x"}));
+        assert_eq!(flattened["ownerId"], ["is not a field of this request"]);
+        assert!(from_json::<Flattened>(json!({"sku": "a", "name": "b"}), "it").is_ok());
+    }
+
+    #[test]
+    fn a_missing_or_mistyped_field_is_named_too() {
+        let missing = fields::<Order>(json!({"lines": [{}]}));
+        assert_eq!(missing["lines[0].quantity"], ["is required"]);
+        let mistyped = fields::<Order>(json!({"lines": [{"quantity": "x"}]}));
+        assert!(mistyped["lines[0].quantity"][0].contains("invalid type"));
     }
 }

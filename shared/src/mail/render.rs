@@ -73,7 +73,7 @@ pub enum VariableType {
 
 /// A variable a template declares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Variable {
     /// A name a template can use: letters, digits and `_`, not starting with a digit.
     #[schema(example = "firstName")]

@@ -123,8 +123,28 @@ async fn profile_updates_validate_and_respect_if_match() {
     let before = app.me(&token).await;
     let etag = before.headers["etag"].to_str().unwrap().to_owned();
 
-    let change = json!({"name": "Ada King", "phone": "+351 912 345 678", "preferences": {"language": "pt-BR", "currency": "EUR", "marketingEmails": true},
-                        "role": "admin", "email": "evil@example.com", "emailVerified": true});
+    // Email, role and verification are not the profile's to change: each is
+    // refused by name, and nothing of the request is stored.
+    for (field, value) in [
+        ("role", json!("admin")),
+        ("email", json!("evil@example.com")),
+        ("emailVerified", json!(true)),
+    ] {
+        let mut sneaky = json!({"name": "Mallory"});
+        sneaky[field] = value;
+        let refused = app.update_me(&token, Some(&etag), &sneaky).await;
+        refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+        assert!(
+            refused.body["error"]["fields"].get(field).is_some(),
+            "{}",
+            refused.body
+        );
+    }
+    let unchanged = app.me(&token).await;
+    assert_eq!(unchanged.headers["etag"], before.headers["etag"]);
+    assert_eq!(unchanged.body["data"], before.body["data"]);
+
+    let change = json!({"name": "Ada King", "phone": "+351 912 345 678", "preferences": {"language": "pt-BR", "currency": "EUR", "marketingEmails": true}});
     let updated = app.update_me(&token, Some(&etag), &change).await;
     let user = updated.assert_ok(StatusCode::OK).clone();
     assert_eq!(user["name"], "Ada King");

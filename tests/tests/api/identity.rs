@@ -96,11 +96,25 @@ async fn invalid_fields_are_all_reported_at_once() {
 }
 
 #[tokio::test]
-async fn sending_a_role_on_register_has_no_effect() {
+async fn sending_a_role_on_register_is_refused_by_name() {
     let app = spawn_app().await;
-    let body = json!({ "email": "mallory@example.com", "password": PASSWORD, "name": "Mallory", "role": "admin", "id": "chosen" });
+    for (field, value) in [("role", json!("admin")), ("id", json!("chosen"))] {
+        let mut body =
+            json!({ "email": "mallory@example.com", "password": PASSWORD, "name": "Mallory" });
+        body[field] = value;
+        let refused = app
+            .call(Method::POST, "/v1/auth/register", None, Some(&body))
+            .await;
+        refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+        assert_eq!(
+            refused.body["error"]["fields"][field][0], "is not a field of this request",
+            "{}",
+            refused.body
+        );
+    }
+    // Nothing was registered: the address is still free.
     let created = app
-        .call(Method::POST, "/v1/auth/register", None, Some(&body))
+        .register("mallory@example.com", PASSWORD, "Mallory")
         .await;
     let user = created.assert_ok(StatusCode::CREATED);
     assert_eq!(user["role"], "customer");

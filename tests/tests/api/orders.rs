@@ -217,8 +217,26 @@ async fn checkout_prices_on_the_server_reserves_stock_and_empties_the_cart() {
         .await
         .assert_ok(StatusCode::OK);
     let mut body = checkout_body("card");
-    // Prices or totals in the body are not read.
-    body["totals"] = json!({ "total": 1 });
+    // Prices or totals the buyer sends are refused by name, and nothing is
+    // held: the order's prices are the catalog's.
+    for (field, value) in [
+        ("totals", json!({ "total": 1 })),
+        (
+            "lines",
+            json!([{ "productId": product, "quantity": 2, "unitPrice": 1 }]),
+        ),
+    ] {
+        let mut sneaky = body.clone();
+        sneaky[field] = value;
+        let refused = app.checkout(&buyer, None, Some(field), &sneaky).await;
+        refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+        assert!(
+            refused.body["error"]["fields"].get(field).is_some(),
+            "{}",
+            refused.body
+        );
+    }
+    assert_eq!(shop.stock(&product).await, (10, 0), "nothing was held");
     body["note"] = json!("Leave at the door");
     let placed = app.checkout(&buyer, None, Some("first-try"), &body).await;
     let order = placed.assert_ok(StatusCode::CREATED).clone();

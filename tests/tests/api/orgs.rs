@@ -302,29 +302,55 @@ async fn a_stale_if_match_is_412_and_changes_nothing() {
 async fn only_a_platform_admin_sets_verification_and_nobody_mass_assigns_it() {
     let app = spawn_app().await;
     let owner = app.signed_in_as("olivia@example.com").await;
-    let sneaky = json!({
-        "kind": "seller", "name": "Acme", "legalName": "Acme GmbH", "country": "DE",
-        "id": "chosen", "verification": {"businessVerified": true, "taxIdVerified": true},
-        "ownerCount": 99, "version": 42
-    });
-    let created = app.create_org(&owner, &sneaky).await;
+    let fields =
+        json!({"kind": "seller", "name": "Acme", "legalName": "Acme GmbH", "country": "DE"});
+    for (field, value) in [
+        ("id", json!("chosen")),
+        (
+            "verification",
+            json!({"businessVerified": true, "taxIdVerified": true}),
+        ),
+        ("ownerCount", json!(99)),
+        ("version", json!(42)),
+    ] {
+        let mut sneaky = fields.clone();
+        sneaky[field] = value;
+        let refused = app.create_org(&owner, &sneaky).await;
+        refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+        assert!(
+            refused.body["error"]["fields"].get(field).is_some(),
+            "{}",
+            refused.body
+        );
+    }
+    let created = app.create_org(&owner, &fields).await;
     let org = created.assert_ok(StatusCode::CREATED).clone();
     let id = org["id"].as_str().unwrap();
-    assert_ne!(id, "chosen");
     assert_eq!(org["verification"]["businessVerified"], false);
     assert_eq!(org["version"], 1);
 
-    let patched = app
-        .update_org(
-            &owner,
-            id,
-            &json!({"name": "Acme 2", "kind": "buyer", "verification": {"businessVerified": true}}),
-            None,
-        )
+    for (field, value) in [
+        ("kind", json!("buyer")),
+        ("verification", json!({"businessVerified": true})),
+    ] {
+        let mut sneaky = json!({"name": "Acme 2"});
+        sneaky[field] = value;
+        let refused = app.update_org(&owner, id, &sneaky, None).await;
+        refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+        assert!(
+            refused.body["error"]["fields"].get(field).is_some(),
+            "{}",
+            refused.body
+        );
+    }
+    let stored = app
+        .call(Method::GET, &format!("/v1/orgs/{id}"), Some(&owner), None)
         .await;
-    let patched = patched.assert_ok(StatusCode::OK);
-    assert_eq!(patched["kind"], "seller");
-    assert_eq!(patched["verification"]["businessVerified"], false);
+    let stored = stored.assert_ok(StatusCode::OK);
+    assert_eq!(stored["name"], "Acme");
+    assert_eq!(stored["kind"], "seller");
+    assert_eq!(stored["verification"]["businessVerified"], false);
+    assert_eq!(stored["version"], 1);
 
     let flags = json!({"businessVerified": true, "taxIdVerified": false});
     app.set_verification(&owner, id, &flags)

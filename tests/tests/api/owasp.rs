@@ -9,6 +9,21 @@
 //! - API2 broken authentication: every operation that needs a credential is
 //!   a 401 without one, with an expired access token, with a token signed by
 //!   another key and (where API keys are accepted) with an unknown key.
+//! - API3 broken object property level authorization (mass assignment):
+//!   every request schema of the document is closed
+//!   (`additionalProperties: false`; the maps of the caller's own data
+//!   inside them are listed in `OPEN_PROPERTIES`), and every write with a JSON body,
+//!   sent as its sample by an authorized caller with one more field the
+//!   caller may not set (`role`, `ownerId`, `status`, a price, ...) that its
+//!   schema does not document, is refused with a 4xx naming that field.
+//!   The fields a caller may set on one route and must not abuse there
+//!   have their own checks: a member's own role and a design owner's
+//!   moderation fields below; a checkout's prices in `orders.rs`
+//!   (`checkout_prices_on_the_server_...`), a user's role and email
+//!   verification in `account.rs` and `identity.rs`, an organization's
+//!   verification in `orgs.rs`, a proposal's status and award in
+//!   `sourcing.rs` (`a_supplier_cannot_set_its_proposals_status_...`), a
+//!   fulfilment's status in `orders.rs` (`sellers_ship_and_deliver_...`).
 //! - API4 unrestricted resource consumption: every list documents and
 //!   enforces a page size of at most 100; every JSON body is refused past
 //!   the body limit (413).
@@ -77,10 +92,14 @@ impl Operation {
     }
 }
 
-fn operations() -> Vec<Operation> {
+fn document() -> Value {
     let text = std::fs::read_to_string(bodega_tests::repo_root().join("docs/openapi.json"))
         .expect("docs/openapi.json");
-    let doc: Value = serde_json::from_str(&text).expect("the document is JSON");
+    serde_json::from_str(&text).expect("the document is JSON")
+}
+
+fn operations() -> Vec<Operation> {
+    let doc = document();
     let samples = samples();
     let mut all = Vec::new();
     for (path, item) in doc["paths"].as_object().expect("paths") {
@@ -232,6 +251,12 @@ async fn callers(app: &TestApp) -> (String, String, String) {
     (customer, owner, org)
 }
 
+async fn platform_admin(app: &TestApp) -> String {
+    let email = bodega_tests::unique_email("owasp-admin");
+    app.signed_in_as(&email).await;
+    app.promote_to_platform_admin(&email).await
+}
+
 #[tokio::test]
 async fn api2_every_operation_that_needs_a_credential_refuses_missing_expired_and_forged_ones() {
     let app = spawn_app().await;
@@ -278,9 +303,7 @@ async fn api5_platform_admin_operations_refuse_customers_and_organization_owners
     let app = spawn_app().await;
     let (customer, owner, org) = callers(&app).await;
     // A platform moderator: moderation, and nothing else of the admins'.
-    let admin_email = bodega_tests::unique_email("owasp-admin");
-    app.signed_in_as(&admin_email).await;
-    let admin = app.promote_to_platform_admin(&admin_email).await;
+    let admin = platform_admin(&app).await;
     let moderator_email = bodega_tests::unique_email("owasp-moderator");
     let token = app.signed_in_as(&moderator_email).await;
     let moderator_id = app.user_id(&token).await;
@@ -289,9 +312,7 @@ async fn api5_platform_admin_operations_refuse_customers_and_organization_owners
         .assert_ok(StatusCode::OK);
     let moderator = app.signed_in_as_existing(&moderator_email).await;
     let ops = operations();
-    let text =
-        std::fs::read_to_string(bodega_tests::repo_root().join("docs/openapi.json")).unwrap();
-    let doc: Value = serde_json::from_str(&text).unwrap();
+    let doc = document();
     // Every operation whose summary says it is for admins only is listed.
     for op in &ops {
         let summary = doc["paths"][&op.path][op.method.as_str().to_lowercase()]["summary"]
@@ -449,4 +470,431 @@ async fn api4_every_json_body_is_refused_past_the_body_limit() {
     }
     assert!(bodies > 40, "only {bodies} operations take a JSON body");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Fields a caller may not set, with a value of the type an attacker would
+/// send: each is added to every write's sample body unless the operation's
+/// request schema documents it.
+fn privileged_fields() -> Vec<(&'static str, Value)> {
+    vec![
+        ("role", json!("admin")),
+        ("platformRole", json!("admin")),
+        ("ownerId", json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
+        ("orgId", json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
+        ("userId", json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
+        ("status", json!("approved")),
+        ("verified", json!(true)),
+        ("emailVerified", json!(true)),
+        ("verification", json!({"businessVerified": true})),
+        ("price", json!({"amount": 1, "currency": "EUR"})),
+        ("unitPrice", json!(1)),
+        ("total", json!(1)),
+        ("version", json!(99)),
+        ("createdAt", json!("2020-01-01T00:00:00Z")),
+        ("id", json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
+    ]
+}
+
+/// Writes with a body that may hold fields the API does not know: a third
+/// party's payload, read as text and authenticated by its signature.
+const OPEN_BODIES: &[(&str, &str, &str)] = &[
+    (
+        "POST",
+        "/v1/payments/webhook",
+        "Stripe's event, signed (Stripe-Signature) and read as text: Stripe adds fields at will",
+    ),
+    (
+        "POST",
+        "/v1/manufacturing/webhooks/{provider}",
+        "the print partner's event, signed and read as text: the partner adds fields at will",
+    ),
+];
+
+fn is_open_body(op: &Operation) -> bool {
+    OPEN_BODIES
+        .iter()
+        .any(|(m, p, _)| op.method.as_str() == *m && op.path == *p)
+}
+
+/// The component schema an operation's JSON body is (through a `$ref`, or
+/// a `oneOf` of `null` and a `$ref` for an optional body), by name.
+fn request_schema(doc: &Value, op: &Operation) -> Option<(String, Value)> {
+    let body = &doc["paths"][&op.path][op.method.as_str().to_lowercase()]["requestBody"]["content"]
+        ["application/json"]["schema"];
+    let reference = body["$ref"].as_str().or_else(|| {
+        body["oneOf"]
+            .as_array()?
+            .iter()
+            .find_map(|s| s["$ref"].as_str())
+    })?;
+    let name = reference.trim_start_matches("#/components/schemas/");
+    Some((name.to_owned(), doc["components"]["schemas"][name].clone()))
+}
+
+/// Every component schema a request body reaches (nested ones included).
+fn request_schemas(doc: &Value) -> BTreeMap<String, Value> {
+    fn refs(value: &Value, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    match (key.as_str(), value.as_str()) {
+                        ("$ref", Some(r)) => {
+                            out.push(r.trim_start_matches("#/components/schemas/").to_owned())
+                        }
+                        _ => refs(value, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let mut pending = Vec::new();
+    for item in doc["paths"].as_object().expect("paths").values() {
+        for op in item.as_object().expect("a path item").values() {
+            refs(&op["requestBody"], &mut pending);
+        }
+    }
+    let mut seen = BTreeMap::new();
+    while let Some(name) = pending.pop() {
+        if seen.contains_key(&name) {
+            continue;
+        }
+        let schema = doc["components"]["schemas"][&name].clone();
+        refs(&schema, &mut pending);
+        seen.insert(name, schema);
+    }
+    seen
+}
+
+/// Properties of request schemas that are maps or values by design: the
+/// keys are the caller's data, not fields of ours. Each is checked where
+/// it is read.
+const OPEN_PROPERTIES: &[(&str, &str, &str)] = &[
+    (
+        "NewProductRequest",
+        "attributes",
+        "a seller's own product attributes (text to text)",
+    ),
+    (
+        "UpdateProductRequest",
+        "attributes",
+        "a seller's own product attributes (text to text)",
+    ),
+    (
+        "BulkUpdateItem",
+        "attributes",
+        "a seller's own product attributes (text to text)",
+    ),
+    (
+        "ComplianceInput",
+        "nutrition",
+        "nutrient name to amount per 100 g",
+    ),
+    (
+        "SendRequest",
+        "data",
+        "the template's variables, checked against its own variable schema (422 per variable)",
+    ),
+    (
+        "TestSendRequest",
+        "data",
+        "the template's variables, checked against its own variable schema",
+    ),
+    (
+        "PreviewRequest",
+        "data",
+        "the template's variables, checked against its own variable schema",
+    ),
+    (
+        "BulkRecipient",
+        "data",
+        "the template's variables, checked against its own variable schema",
+    ),
+    (
+        "Variable",
+        "default",
+        "a variable's default value, of the variable's own type",
+    ),
+];
+
+/// Whether a property's schema takes keys of the caller's choosing: an
+/// object without `additionalProperties: false`, or any value at all.
+fn is_open(property: &Value) -> bool {
+    if property.get("$ref").is_some() {
+        return false;
+    }
+    if let Some(choices) = property["oneOf"].as_array() {
+        return choices.iter().any(is_open);
+    }
+    if let Some(items) = property.get("items") {
+        return is_open(items);
+    }
+    let types = match &property["type"] {
+        Value::Null => return property.get("enum").is_none() && property.get("const").is_none(),
+        Value::Array(types) => types.clone(),
+        one => vec![one.clone()],
+    };
+    types.contains(&json!("object")) && property["additionalProperties"] != false
+}
+
+#[test]
+fn api3_every_request_schema_is_documented_as_closed() {
+    let doc = document();
+    let schemas = request_schemas(&doc);
+    let objects: Vec<(&String, &Value)> = schemas
+        .iter()
+        .filter(|(_, s)| s["type"] == "object" || s.get("allOf").is_some())
+        .collect();
+    let open: Vec<String> = objects
+        .iter()
+        .filter(|(_, s)| s["additionalProperties"] != false)
+        .map(|(name, _)| name.to_string())
+        .collect();
+    assert!(objects.len() > 70, "only {} request schemas", objects.len());
+    assert!(
+        open.is_empty(),
+        "request schemas that do not say additionalProperties: false (deny_unknown_fields): {open:?}"
+    );
+    // Maps inside them are listed, with the reason.
+    let mut maps = Vec::new();
+    for (name, schema) in &objects {
+        for (property, value) in schema["properties"].as_object().into_iter().flatten() {
+            if is_open(value) {
+                maps.push(((*name).clone(), property.clone()));
+            }
+        }
+    }
+    let listed: Vec<(String, String)> = OPEN_PROPERTIES
+        .iter()
+        .map(|(schema, property, _)| ((*schema).to_owned(), (*property).to_owned()))
+        .collect();
+    maps.sort();
+    let mut expected = listed.clone();
+    expected.sort();
+    assert_eq!(
+        maps, expected,
+        "open properties of request schemas vs OPEN_PROPERTIES"
+    );
+}
+
+#[tokio::test]
+async fn api3_every_write_refuses_fields_its_schema_does_not_document() {
+    let app = spawn_app().await;
+    let (_, owner, org) = callers(&app).await;
+    // Authorized: a platform admin for the admins' operations, else the
+    // organization's owner (who may call every other write).
+    let admin = platform_admin(&app).await;
+    let doc = document();
+    let mut failures = Vec::new();
+    let mut covered = 0;
+    for op in operations().iter().filter(|op| {
+        op.has_json_body && matches!(op.method, Method::POST | Method::PUT | Method::PATCH)
+    }) {
+        if is_open_body(op) {
+            continue;
+        }
+        let Some((name, schema)) = request_schema(&doc, op) else {
+            failures.push(format!("{}: the body is not a named schema", op.label()));
+            continue;
+        };
+        let documented = schema["properties"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let sample = match op.sample.body.clone() {
+            Some(Value::Object(sample)) => sample,
+            _ => serde_json::Map::new(),
+        };
+        let path = concrete(&op.path, Some(&org));
+        let mut tried = 0;
+        for (field, value) in privileged_fields() {
+            if documented.contains_key(field) {
+                continue;
+            }
+            tried += 1;
+            let mut body = sample.clone();
+            body.insert(field.to_owned(), value);
+            let with_field = Operation {
+                method: op.method.clone(),
+                path: op.path.clone(),
+                needs_credential: op.needs_credential,
+                accepts_api_key: op.accepts_api_key,
+                has_json_body: true,
+                limit: None,
+                sample: Sample {
+                    body: Some(Value::Object(body)),
+                    ..op.sample.clone()
+                },
+            };
+            let caller = if is_admin_only(op) { &admin } else { &owner };
+            let response = send(&app, &with_field, &path, Auth::Bearer(caller)).await;
+            let named = response.body["error"]["fields"].get(field).is_some();
+            if !response.status.is_client_error() || !named {
+                failures.push(format!(
+                    "{} ({name}) with `{field}`: {} {}",
+                    op.label(),
+                    response.status,
+                    response.body
+                ));
+            }
+        }
+        if tried == 0 {
+            failures.push(format!(
+                "{}: its schema documents every privileged field",
+                op.label()
+            ));
+        }
+        covered += 1;
+    }
+    assert!(covered > 60, "only {covered} writes with a JSON body");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// API3 behaviour: the role on a member is the organization's owners' and
+/// admins' to set. A member cannot raise their own; an admin cannot make
+/// themselves (or anyone) an owner; the stored roles stay as they were.
+#[tokio::test]
+async fn api3_a_member_cannot_raise_their_own_role() {
+    let app = spawn_app().await;
+    let owner = app
+        .signed_in_as(&bodega_tests::unique_email("api3-owner"))
+        .await;
+    let org = app.new_org(&owner, "seller").await;
+    let (member, member_id) = app
+        .joins_org(
+            &owner,
+            &org,
+            &bodega_tests::unique_email("api3-member"),
+            "member",
+            &["seller"],
+        )
+        .await;
+    let (admin, admin_id) = app
+        .joins_org(
+            &owner,
+            &org,
+            &bodega_tests::unique_email("api3-admin"),
+            "admin",
+            &["seller"],
+        )
+        .await;
+    let roles = |members: &Value| -> BTreeMap<String, Value> {
+        members
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|m| {
+                let id = m["userId"].as_str().unwrap().to_owned();
+                (id, json!([m["orgRole"], m["capabilities"]]))
+            })
+            .collect()
+    };
+    let before = roles(app.members(&owner, &org).await.assert_ok(StatusCode::OK));
+
+    for role in ["admin", "owner"] {
+        app.update_member(&member, &org, &member_id, &json!({"orgRole": role}))
+            .await
+            .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    }
+    app.update_member(
+        &member,
+        &org,
+        &member_id,
+        &json!({"capabilities": ["seller", "approver"]}),
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.update_member(&admin, &org, &admin_id, &json!({"orgRole": "owner"}))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    app.update_member(&admin, &org, &member_id, &json!({"orgRole": "owner"}))
+        .await
+        .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+    // Nor by the back door of an invitation to a second account.
+    app.invite(
+        &admin,
+        &org,
+        &bodega_tests::unique_email("api3-sock"),
+        "owner",
+        &["seller"],
+    )
+    .await
+    .assert_error(StatusCode::FORBIDDEN, "FORBIDDEN");
+
+    let after = roles(app.members(&owner, &org).await.assert_ok(StatusCode::OK));
+    assert_eq!(after, before);
+    assert_eq!(after[&member_id][0], "member");
+    assert_eq!(after[&admin_id][0], "admin");
+}
+
+/// API3 behaviour: a moderator's hold on a design is not its owner's to
+/// lift. The owner cannot send the moderation fields, and making the design
+/// public again leaves it held and out of the gallery.
+#[tokio::test]
+async fn api3_a_design_owner_cannot_lift_a_moderators_hold() {
+    let app = spawn_app().await;
+    let admin = platform_admin(&app).await;
+    let owner = app
+        .signed_in_as(&bodega_tests::unique_email("api3-designer"))
+        .await;
+    let design = app
+        .ready_design(&owner, &bodega_tests::design_body("Held"))
+        .await;
+    let id = design["id"].as_str().unwrap().to_owned();
+    let held = app
+        .call(
+            Method::POST,
+            &format!("/v1/designs/{id}/hide"),
+            Some(&admin),
+            Some(&json!({"reason": "Trademark"})),
+        )
+        .await;
+    assert_eq!(held.assert_ok(StatusCode::OK)["heldForReview"], true);
+    let before = app.get_design(Some(&owner), &id).await;
+    let before = before.assert_ok(StatusCode::OK).clone();
+
+    for (field, value) in [
+        ("heldForReview", json!(false)),
+        ("status", json!("ready")),
+        ("statusReason", Value::Null),
+        ("ownerId", json!("01JZZZZZZZZZZZZZZZZZZZZZZZ")),
+        ("likes", json!(1_000)),
+    ] {
+        let mut body = json!({"title": "Not held"});
+        body[field] = value;
+        let refused = app.update_design(&owner, &id, &body, None).await;
+        refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+        assert!(
+            refused.body["error"]["fields"].get(field).is_some(),
+            "{}",
+            refused.body
+        );
+    }
+    let after = app.get_design(Some(&owner), &id).await;
+    let after = after.assert_ok(StatusCode::OK);
+    for field in [
+        "heldForReview",
+        "status",
+        "statusReason",
+        "ownerId",
+        "likes",
+        "title",
+        "version",
+    ] {
+        assert_eq!(after[field], before[field], "{field}");
+    }
+
+    // What the owner may set, they set; the hold stays.
+    let public = app
+        .update_design(&owner, &id, &json!({"isPublic": true}), None)
+        .await;
+    let public = public.assert_ok(StatusCode::OK);
+    assert_eq!(public["heldForReview"], true);
+    assert_eq!(public["title"], before["title"]);
+    let gallery = app.gallery("").await;
+    assert!(
+        !gallery.assert_ok(StatusCode::OK).to_string().contains(&id),
+        "a held design stays out of the gallery"
+    );
 }

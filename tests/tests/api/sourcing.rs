@@ -1824,3 +1824,74 @@ async fn a_large_candidate_set_is_matched_in_the_background() {
         .unwrap();
     assert_eq!(queued["details"]["candidatesMoreThan"], 1, "{queued}");
 }
+
+/// Mass assignment (OWASP API3): a proposal's status, and what it wins, are
+/// the buyer's and the schedule's to set. A supplier that sends them is
+/// refused by name and nothing is stored; the award is the buyer
+/// organization's route, which a supplier cannot reach.
+#[tokio::test]
+async fn a_supplier_cannot_set_its_proposals_status_nor_award_itself() {
+    let m = Market::open().await;
+    let app = &m.app;
+    let (a, a_org) = m.supplier("Alpha", Offer::default()).await;
+    let rfq = m.draft().await;
+    app.publish_rfq(&m.buyer, &m.buyer_org, &rfq)
+        .await
+        .assert_ok(StatusCode::OK);
+    for (field, value) in [
+        ("status", json!("awarded")),
+        ("revision", json!(7)),
+        ("supplierOrgId", json!(m.buyer_org)),
+    ] {
+        let mut body = proposal(240, 500);
+        body[field] = value;
+        let refused = app.propose(Method::POST, &a, &a_org, &rfq, &body).await;
+        refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+        assert_eq!(fields(&refused), [field], "{}", refused.body);
+    }
+    let own = app.get_rfq(&a, &a_org, &rfq).await;
+    assert!(
+        own.assert_ok(StatusCode::OK)
+            .get("proposal")
+            .is_none_or(Value::is_null),
+        "nothing was submitted: {}",
+        own.body
+    );
+
+    app.propose(Method::POST, &a, &a_org, &rfq, &proposal(240, 500))
+        .await
+        .assert_ok(StatusCode::CREATED);
+    let mut revised = proposal(230, 500);
+    revised["status"] = json!("awarded");
+    let refused = app.propose(Method::PUT, &a, &a_org, &rfq, &revised).await;
+    refused.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "VALIDATION_FAILED");
+    assert_eq!(fields(&refused), ["status"]);
+    let own = app.get_rfq(&a, &a_org, &rfq).await;
+    let stored = &own.assert_ok(StatusCode::OK)["proposal"];
+    assert_eq!(stored["status"], "submitted");
+    assert_eq!(stored["revision"], 1);
+    assert_eq!(stored["lines"][0]["unitPrice"], 240);
+
+    // Awarding is the buyer's: a seller organization does not award (403,
+    // or 404 as the request is not its own), and the buyer's organization
+    // is a stranger's to the supplier (404).
+    let award = json!({"awards": [{"proposalId": stored["id"], "lines": [{"rfqLineId": "L1", "quantity": 500}]}]});
+    let own_org = app.award_rfq(&a, &a_org, &rfq, &award, None).await;
+    assert!(
+        matches!(
+            own_org.status,
+            StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
+        ),
+        "{} {}",
+        own_org.status,
+        own_org.body
+    );
+    app.award_rfq(&a, &m.buyer_org, &rfq, &award, None)
+        .await
+        .assert_error(StatusCode::NOT_FOUND, "NOT_FOUND");
+    let own = app.get_rfq(&a, &a_org, &rfq).await;
+    assert_eq!(
+        own.assert_ok(StatusCode::OK)["proposal"]["status"],
+        "submitted"
+    );
+}

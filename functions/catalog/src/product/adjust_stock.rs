@@ -13,6 +13,7 @@ use crate::CatalogState;
 use crate::access::require_product_seller;
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StockAdjustment {
     /// Units to add (positive) or remove (negative); never takes stock below zero.
     #[schema(example = -3, schema_with = stock_delta)]

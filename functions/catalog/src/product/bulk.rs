@@ -6,9 +6,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use shared::auth::Caller;
 use shared::http::precondition::if_match;
-use shared::http::{
-    ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorBody, ErrorEnvelope, FieldErrors,
-};
+use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorBody, ErrorEnvelope};
 use utoipa::ToSchema;
 
 use super::create::{NewProductRequest, create_one};
@@ -21,6 +19,7 @@ use shared::stock::Stock;
 pub const MAX_BULK: usize = 25;
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BulkCreateRequest {
     /// 1 to 25 products, each shaped like the body of POST /v1/products.
     #[schema(value_type = Vec<NewProductRequest>)]
@@ -119,12 +118,7 @@ where
     let attempts = items.into_iter().enumerate().map(|(index, raw)| {
         let attempt = &attempt;
         async move {
-            let item = serde_json::from_value::<T>(raw).map_err(|e| {
-                ApiError::validation(
-                    format!("the product does not have the expected shape: {e}"),
-                    FieldErrors::new(),
-                )
-            });
+            let item = shared::http::from_json::<T>(raw, "the product");
             let outcome = match item {
                 Ok(item) => attempt(item).await,
                 Err(err) => Err(err),
@@ -147,6 +141,10 @@ where
 
 /// One product's changes in a bulk update: the body of
 /// PATCH /v1/products/{productId} plus its id and, if wanted, its ETag.
+// Unknown fields are refused by the flattened `UpdateProductRequest`
+// (`deny_unknown_fields`): serde hands every field this struct does not
+// name to a flattened struct that itself flattens, without marking which
+// it took, so the same attribute here would refuse the product's fields.
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BulkUpdateItem {
@@ -174,6 +172,7 @@ impl BulkUpdateItem {
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct BulkUpdateRequest {
     /// 1 to 25 products, each its id, an optional ifMatch and the fields to change.
     #[schema(value_type = Vec<BulkUpdateItem>)]
@@ -224,4 +223,33 @@ pub async fn bulk_update_products(
         failed: results.len() - updated,
         results,
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_bulk_update_item_reads_the_products_fields_and_refuses_others() {
+        let item: BulkUpdateItem = shared::http::from_json(
+            json!({"id": "P1", "ifMatch": "\"2\"", "sku": "A-1", "name": "Roma", "price": {"amount": 1, "currency": "EUR"}}),
+            "the product",
+        )
+        .unwrap();
+        assert_eq!(item.id, "P1");
+        assert_eq!(item.if_match.as_deref(), Some("\"2\""));
+        for field in ["role", "status", "unitPrice", "sellerOrgId", "stock"] {
+            let mut raw = json!({"id": "P1", "name": "Roma"});
+            raw[field] = json!(1);
+            let err = shared::http::from_json::<BulkUpdateItem>(raw, "the product")
+                .err()
+                .unwrap_or_else(|| panic!("{field} was read"));
+            assert_eq!(
+                err.fields()[field],
+                ["is not a field of this request"],
+                "{field}"
+            );
+        }
+    }
 }

@@ -15,7 +15,7 @@ use crate::CatalogState;
 use crate::access::require_seller;
 
 #[derive(Debug, Clone, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewProductRequest {
     /// The seller organization that owns the product.
     pub seller_org_id: String,

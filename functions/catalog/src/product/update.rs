@@ -67,7 +67,7 @@ fn update_editable(store: &Store, next: &Product, expected: u64) -> ApiResult<Tr
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UpdateProductRequest {
     /// SKUs cannot change (orders refer to them); sending a different one is a 422.
     sku: Option<String>,

@@ -37,6 +37,7 @@ pub async fn mfa_status(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct StartTotpRequest {
     /// The current password: a stolen access token alone cannot tie the
     /// account to someone else's authenticator.
@@ -145,6 +146,7 @@ pub async fn start_totp_enrolment(
 }
 
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TotpCodeRequest {
     /// The 6-digit code the authenticator app shows now.
     #[schema(example = "123456", pattern = r"^\s*[0-9](\s*[0-9]){5}\s*$")]
@@ -360,7 +362,7 @@ pub async fn regenerate_recovery_codes(
 
 /// Turning two-factor sign-in off: the password and one second factor.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RemoveMfaRequest {
     #[schema(format = Password)]
     password: String,

@@ -95,7 +95,7 @@ pub(crate) async fn issue(state: &IdentityState, user: &UserRecord) -> ApiResult
 }
 
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CompleteSignInRequest {
     /// The `challenge` of POST /v1/auth/login.
     challenge: String,

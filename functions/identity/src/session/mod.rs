@@ -119,7 +119,7 @@ pub struct SignedIn {
 
 /// The request body of refresh and sign-out.
 #[derive(Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }

@@ -15,7 +15,7 @@ use crate::model::{Address, PaymentMethod};
 const MAX_NOTE_CHARS: usize = 1000;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct CheckoutRequest {
     /// The address to ship to; or name a saved one with `shippingAddressId`.
     pub shipping_address: Option<AddressInput>,
