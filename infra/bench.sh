@@ -8,6 +8,9 @@
 #      throughput through the queue (moto's SQS) and the mail worker;
 #      then the catalog function's router driven warm with 100,000 mixed
 #      requests: resident memory, open files and sockets, start to end;
+#      then a cost table: each API operation's DynamoDB request units,
+#      Lambda billed duration at its function's memory (template.yaml) and
+#      dollars per million requests (DynamoDB, Lambda, HTTP API);
 #   2. the upload ingest step on a 12-megapixel JPEG: time and memory;
 #   3. sourcing's matching of 1,000 candidate suppliers (pure, no storage);
 #   4. cold start (infra/coldstart.py): every Lambda binary of template.yaml

@@ -8,7 +8,12 @@
 //! | sellerOrgId only | price_asc / price_desc | GSI4 `PRODUCTS#SELLER#<id>`, `BETWEEN <min> AND <max>` when a price range is given |
 //!
 //! The other filters (price range under newest, in stock, currency, seller
-//! within a category) are FilterExpressions of the same Query.
+//! within a category) are FilterExpressions of the same Query. The in-stock
+//! filter reads the product's `inStock` flag, which the stream flips when
+//! its stock crosses zero: eventually consistent, as search is. A page is
+//! answered from the product items alone, one DynamoDB call: entries carry
+//! `inStock`, not the exact counts, which live in each product's stock item
+//! (`shared::stock`) and show on the product's own page.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::extract::State;
@@ -24,7 +29,7 @@ use shared::store::{Index, PartitionQuery, QueryRefinement};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::CatalogState;
-use crate::product::{Product, ProductView, category_partition, seller_partition};
+use crate::product::{Product, ProductSummary, category_partition, seller_partition};
 
 const DEFAULT_LIMIT: u32 = PageParams::DEFAULT_LIMIT;
 const MAX_LIMIT: u32 = PageParams::MAX_LIMIT;
@@ -107,7 +112,7 @@ impl ProductFilters {
             && self.min_price.is_none_or(|min| p.price.amount >= min)
             && self.max_price.is_none_or(|max| p.price.amount <= max)
             && self.currency.is_none_or(|c| c == p.price.currency)
-            && (!self.in_stock || p.stock_available > 0)
+            && (!self.in_stock || p.in_stock)
     }
 }
 
@@ -260,9 +265,10 @@ impl Filters {
 
     pub fn in_stock(&mut self, in_stock: bool) {
         if in_stock {
-            self.name("#available", stock::AVAILABLE);
-            self.conditions.push("#available > :zero");
-            self.value(":zero", AttributeValue::N("0".into()));
+            // The product's flag, which the stream keeps (may lag a moment).
+            self.name("#inStock", stock::IN_STOCK);
+            self.conditions.push("#inStock = :inStock");
+            self.value(":inStock", AttributeValue::Bool(true));
         }
     }
 
@@ -365,14 +371,16 @@ fn price_bounds(min: Option<i64>, max: Option<i64>) -> Option<(String, String)> 
 
 /// Lists active products by category or seller, newest first or by price,
 /// one page at a time. A page can hold fewer than `limit` products when
-/// filters apply; follow `nextCursor` until it is absent.
+/// filters apply; follow `nextCursor` until it is absent. Entries say
+/// whether the product is in stock (`inStock`, may lag a moment behind a
+/// sale); the exact counts are on `GET /v1/products/{productId}`.
 #[utoipa::path(
     get,
     path = "/v1/products",
     tag = "catalog",
     params(FilterParams, ListParams),
     responses(
-        (status = 200, description = "One page of products", body = Envelope<Vec<ProductView>>),
+        (status = 200, description = "One page of products", body = Envelope<Vec<ProductSummary>>),
         (status = 400, description = "The cursor is not from this list", body = ErrorEnvelope),
         (status = 422, description = "A parameter is invalid; see error.fields", body = ErrorEnvelope),
     ),
@@ -381,7 +389,7 @@ fn price_bounds(min: Option<i64>, max: Option<i64>) -> Option<(String, String)> 
 pub async fn list_products(
     State(state): State<CatalogState>,
     ApiQuery(params): ApiQuery<ListParams>,
-) -> ApiResult<ApiResponse<Vec<ProductView>>> {
+) -> ApiResult<ApiResponse<Vec<ProductSummary>>> {
     let request = ListRequest::try_from(params)?;
     let (query, refinement) = plan(&request);
     let page = state
@@ -393,6 +401,6 @@ pub async fn list_products(
             request.cursor.as_deref(),
         )
         .await?;
-    let products = page.items.into_iter().map(ProductView::from).collect();
+    let products = page.items.into_iter().map(ProductSummary::from).collect();
     Ok(ApiResponse::ok(products).paginated(page.next_cursor, request.limit))
 }

@@ -16,13 +16,13 @@ use serde::{Deserialize, Serialize};
 use shared::http::{ApiError, ApiQuery, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
 use shared::projections::search_index::text::{tokenize, words};
 use shared::projections::search_index::{SUGGEST_PREFIX_CHARS, TermItem, term_partition};
-use shared::stock::product_key;
+use shared::stock;
 use shared::store::{Index, PartitionQuery};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::CatalogState;
 use crate::listing::{FilterParams, ProductFilters};
-use crate::product::{Product, ProductView};
+use crate::product::{Product, ProductSummary};
 use crate::search_stats;
 
 /// Words in one query that are looked up; more are ignored.
@@ -140,7 +140,7 @@ fn rank(postings: &[Vec<TermItem>]) -> Vec<String> {
     tag = "catalog",
     params(SearchParams, FilterParams),
     responses(
-        (status = 200, description = "One page of products, best match first", body = Envelope<Vec<ProductView>>),
+        (status = 200, description = "One page of products, best match first", body = Envelope<Vec<ProductSummary>>),
         (status = 400, description = "The cursor is not valid", body = ErrorEnvelope),
         (status = 422, description = "No usable word, or a filter is invalid; see error.fields", body = ErrorEnvelope),
     ),
@@ -149,7 +149,7 @@ fn rank(postings: &[Vec<TermItem>]) -> Vec<String> {
 pub async fn search(
     State(state): State<CatalogState>,
     ApiQuery(params): ApiQuery<SearchParams>,
-) -> ApiResult<ApiResponse<Vec<ProductView>>> {
+) -> ApiResult<ApiResponse<Vec<ProductSummary>>> {
     let request = SearchRequest::try_from(params)?;
     let lookups = request.terms.iter().map(|term| {
         let query = PartitionQuery {
@@ -176,10 +176,12 @@ pub async fn search(
         .take(request.limit as usize)
         .cloned()
         .collect();
+    // The products alone: a page shows `inStock`, not the counters of each
+    // product's stock item.
     let keys: Vec<(String, String)> = page_ids
         .iter()
         .map(|id| {
-            let (pk, sk) = product_key(id);
+            let (pk, sk) = stock::product_key(id);
             (pk, sk.to_owned())
         })
         .collect();
@@ -194,11 +196,11 @@ pub async fn search(
             .map(|p| (p.id.clone(), p))
             .collect()
     };
-    let products: Vec<ProductView> = page_ids
+    let products: Vec<ProductSummary> = page_ids
         .iter()
         .filter_map(|id| found.remove(id))
         .filter(|p| request.filters.admit(p))
-        .map(ProductView::from)
+        .map(ProductSummary::from)
         .collect();
     let end = request.offset + request.limit as usize;
     let next_cursor = (end < ranked.len()).then(|| encode_offset(end));

@@ -14,7 +14,6 @@ use serde::{Deserialize, Serialize};
 use shared::contracts::product::ProductForSale;
 use shared::domain::{now_epoch, now_rfc3339};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
-use shared::stock::product_key;
 use shared::store::{Store, StoreError};
 use utoipa::ToSchema;
 
@@ -24,9 +23,9 @@ use crate::model::{Buyer, CART_TYPE};
 use crate::pricing;
 
 /// Lines a cart may hold: a one-seller cart of this many lines fills one
-/// card checkout's transaction exactly (4 + lines + sellers = 100 items; see
+/// card checkout's transaction exactly (5 + lines + sellers = 100 items; see
 /// docs/orders.md, "Limits"). Carts from several sellers may need fewer.
-pub const MAX_CART_LINES: usize = 95;
+pub const MAX_CART_LINES: usize = 94;
 /// Units of one product per line.
 pub const MAX_LINE_QUANTITY: i64 = 1_000_000;
 /// A cart nobody touches for 90 days is deleted by TTL.
@@ -118,23 +117,13 @@ pub struct CartView {
     pub version: u64,
 }
 
-/// Products by id, in one BatchGet.
+/// Products by id with their stock, in one BatchGet (per 50 products).
 pub async fn load_products(
     store: &Store,
     ids: impl IntoIterator<Item = &str>,
 ) -> Result<HashMap<String, ProductForSale>, StoreError> {
-    let keys: Vec<(String, String)> = ids
-        .into_iter()
-        .map(|id| {
-            let (pk, sk) = product_key(id);
-            (pk, sk.to_owned())
-        })
-        .collect();
-    if keys.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let products: Vec<ProductForSale> = store.batch_get(&keys).await?;
-    Ok(products.into_iter().map(|p| (p.id.clone(), p)).collect())
+    let ids: Vec<&str> = ids.into_iter().collect();
+    shared::contracts::product::load_for_sale(store, &ids).await
 }
 
 fn line_view(line: &CartLine, product: Option<&ProductForSale>) -> CartLineView {
@@ -298,8 +287,9 @@ fn check_line(product: &ProductForSale, quantity: i64, cart_currency: &str) -> A
     Ok(())
 }
 
+/// The product without its stock (adding to the cart checks no stock).
 async fn product_for_cart(store: &Store, product_id: &str) -> ApiResult<ProductForSale> {
-    let (pk, sk) = product_key(product_id);
+    let (pk, sk) = shared::stock::product_key(product_id);
     store
         .get::<ProductForSale>(&pk, sk)
         .await?

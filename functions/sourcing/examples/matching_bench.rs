@@ -45,7 +45,6 @@ fn candidates() -> Vec<Candidate> {
                         category_id: if j % 2 == 0 { "produce" } else { "dairy" }.into(),
                         price: Money::parse(200 + (i * j % 150) as i64, "EUR").unwrap(),
                         minimum_order_quantity: 10 * j as i64,
-                        stock_available: 1000,
                         origin_country: Some("IT".into()),
                         compliance: ComplianceForSourcing {
                             certifications: vec![CertificateForSourcing {

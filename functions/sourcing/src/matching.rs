@@ -643,7 +643,6 @@ mod tests {
                 category_id: "produce".into(),
                 price: Money::parse(240, "EUR").unwrap(),
                 minimum_order_quantity: 10,
-                stock_available: 1000,
                 origin_country: Some("IT".into()),
                 compliance: ComplianceForSourcing {
                     certifications: vec![CertificateForSourcing {

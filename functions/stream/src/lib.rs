@@ -1,6 +1,7 @@
 //! The DynamoDB stream is the event bus: every state change is an item
 //! write, and this function reacts to them: security notification emails,
-//! order emails to buyers, the search index of products, the order
+//! order emails to buyers, the search index of products, the products'
+//! in-stock flag (from their stock items), the order
 //! statistics, and paid made-to-order lines queued for manufacturing. Lambda (and the devserver's pump) hands it batches in stream
 //! order.
 //!
@@ -26,6 +27,7 @@ use shared::contracts::order::ORDER_TYPE;
 use shared::contracts::product::PRODUCT_TYPE;
 use shared::mail::Mailer;
 use shared::projections::{order_stats, search_index};
+use shared::stock::STOCK_TYPE;
 use shared::store::Store;
 
 #[derive(Clone)]
@@ -113,6 +115,13 @@ async fn process(state: &StreamState, record: &EventRecord) -> anyhow::Result<()
             search_index::apply_product_change(&state.store, change.old()?, change.new_image()?)
                 .await
                 .context("updating the search index")?;
+        }
+        STOCK_TYPE => {
+            // Catalog's stock item: the product's in-stock flag follows
+            // when the stock crosses zero.
+            shared::stock::apply_stock_change(&state.store, change.old()?, change.new_image()?)
+                .await
+                .context("updating the product's in-stock flag")?;
         }
         ORDER_TYPE => {
             order_stats::apply_order_change(

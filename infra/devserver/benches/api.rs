@@ -17,6 +17,13 @@
 //! driven with 100,000 mixed requests, its resident memory, open files and
 //! sockets printed at the start and after each tenth.
 //!
+//! Last, the cost table (`devserver::cost`): for each operation measured
+//! through a route, its DynamoDB read and write request units, Lambda's
+//! billed duration (the p50 rounded up to the ms) at the memory template.yaml
+//! gives the function serving it, and the dollars per million requests of
+//! DynamoDB on-demand, Lambda (arm64 GB-seconds and requests) and the HTTP
+//! API, at the list prices in `devserver::cost::PRICES`.
+//!
 //! `--quick` (what `make test` runs, with the dev profile) seeds and measures
 //! a handful of each, so the benchmark cannot rot; its figures mean nothing.
 
@@ -56,6 +63,7 @@ mod warm_bench;
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 const CHECKOUT_LINES: &[usize] = &[1, 10, 50];
+const SEARCH_PATH: &str = "/v1/search?q=organic%20tomato&limit=20";
 
 /// How much to seed and how often to measure.
 #[derive(Debug, Clone, Copy)]
@@ -322,6 +330,24 @@ async fn bulk_create(
 }
 
 /// Prints a figure as soon as it is measured, and keeps it for the summary.
+/// A checkout's write units per cart size, beside the goals of issue 16
+/// and the figures before the stock item and the single order write.
+fn print_checkout_writes(figures: &[Figures]) {
+    let writes: Vec<String> = CHECKOUT_LINES
+        .iter()
+        .filter_map(|lines| {
+            let name = format!("POST /v1/checkout ({lines} lines)");
+            let figure = figures.iter().find(|f| f.name == name)?;
+            Some(format!("{lines} lines {:.0} WCU", figure.writes))
+        })
+        .collect();
+    println!(
+        "checkout write units: {} (goal: 1 line <= 25, 10 lines <= 50; \
+         before stock items and the single order write: 58 / 86 / 264)",
+        writes.join(", ")
+    );
+}
+
 fn record(figures: &mut Vec<Figures>, figure: Figures) {
     figure.print();
     figures.push(figure);
@@ -329,6 +355,8 @@ fn record(figures: &mut Vec<Figures>, figure: Figures) {
 
 struct Figures {
     name: String,
+    /// The request as API Gateway would route it, for the cost table.
+    route: Option<(Method, String)>,
     p50: f64,
     p99: f64,
     calls: f64,
@@ -372,6 +400,7 @@ where
     let at = |q: f64| millis[((millis.len() as f64 - 1.0) * q).round() as usize];
     Ok(Figures {
         name: name.into(),
+        route: None,
         p50: at(0.50),
         p99: at(0.99),
         calls: total.calls as f64 / runs as f64,
@@ -401,6 +430,13 @@ where
 }
 
 impl Figures {
+    /// The operation is `method path` through API Gateway: it gets a row in
+    /// the cost table.
+    fn via(mut self, method: Method, path: &str) -> Self {
+        self.route = Some((method, path.to_owned()));
+        self
+    }
+
     /// One line of the table, printed as soon as it is measured.
     fn print(&self) {
         println!(
@@ -537,7 +573,8 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map(drop)
         })
-        .await?,
+        .await?
+        .via(Method::GET, &get_path),
     );
     let list_path = format!("/v1/products?categoryId={category}&limit=20");
     record(
@@ -547,23 +584,18 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .map(drop)
         })
-        .await?,
+        .await?
+        .via(Method::GET, &list_path),
     );
     record(
         &mut figures,
         measure("GET /v1/search?q=organic tomato", &meter, plan, || async {
-            expect(
-                &app,
-                Method::GET,
-                "/v1/search?q=organic%20tomato&limit=20",
-                None,
-                None,
-                StatusCode::OK,
-            )
-            .await
-            .map(drop)
+            expect(&app, Method::GET, SEARCH_PATH, None, None, StatusCode::OK)
+                .await
+                .map(drop)
         })
-        .await?,
+        .await?
+        .via(Method::GET, SEARCH_PATH),
     );
 
     // Checkout: a buyer's cart of n lines (refilled before each run, not
@@ -629,9 +661,11 @@ async fn main() -> anyhow::Result<()> {
                     Ok(())
                 },
             )
-            .await?,
+            .await?
+            .via(Method::POST, "/v1/checkout"),
         );
     }
+    print_checkout_writes(&figures);
 
     // Mail: rendering, then a bulk send drained through the worker.
     let template = mail_bench::template();
@@ -667,6 +701,53 @@ async fn main() -> anyhow::Result<()> {
     println!("\nmedian latency as a multiple of the bare GetItem:");
     for f in &figures[1..] {
         println!("  {:<34} {:>5.1}x", f.name, f.p50 / bare);
+    }
+    print_cost_table(&figures)?;
+    Ok(())
+}
+
+/// Every operation measured through a route, priced: DynamoDB request units
+/// as measured, Lambda's billed duration (the p50, rounded up to the ms) at
+/// the memory template.yaml gives the function that serves the route, and
+/// one HTTP API request (`devserver::cost`).
+fn print_cost_table(figures: &[Figures]) -> anyhow::Result<()> {
+    use devserver::cost::{Measured, PRICES, RequestCost, functions, serving};
+    let functions = functions(devserver::cors::TEMPLATE_YAML)?;
+    println!(
+        "\ncost per million requests in dollars ({}): DynamoDB on-demand request units, \
+         Lambda GB-seconds + requests at the function's memory, HTTP API requests; \
+         duration measured here, not in Lambda",
+        PRICES.as_of
+    );
+    println!(
+        "{:<36} {:<30} {:>7} {:>7} {:>6} {:>9} {:>8} {:>8} {:>8}",
+        "operation", "function", "RRU", "WRU", "ms", "DynamoDB", "Lambda", "HTTP API", "total"
+    );
+    for figure in figures {
+        let Some((method, path)) = &figure.route else {
+            continue;
+        };
+        let function = serving(&functions, method, path)
+            .with_context(|| format!("no function of template.yaml serves {method} {path}"))?;
+        let measured = Measured {
+            p50_ms: figure.p50,
+            read_units: figure.reads,
+            write_units: figure.writes,
+        };
+        let cost = RequestCost::of(measured, function, &PRICES);
+        let arch = if function.arm64 { "arm64" } else { "x86-64" };
+        println!(
+            "{:<36} {:<30} {:>7.2} {:>7.2} {:>6} {:>9.2} {:>8.2} {:>8.2} {:>8.2}",
+            figure.name,
+            format!("{} {} MB {arch}", function.name, function.memory_mb),
+            figure.reads,
+            figure.writes,
+            cost.billed_ms,
+            cost.dynamodb * 1e6,
+            cost.lambda * 1e6,
+            cost.api * 1e6,
+            cost.total() * 1e6,
+        );
     }
     Ok(())
 }

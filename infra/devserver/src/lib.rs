@@ -9,9 +9,11 @@
 //! - [`pumps`]: where DynamoDB stream and S3 notification pumps plug in;
 //!   [`dead_letters`]: where they put what keeps failing, as Lambda does.
 //! - [`redrive`] and [`replay`]: the tools that put dead letters back to work.
+//! - [`cost`]: what a measured request costs in AWS (the bench's table).
 
 pub mod client;
 pub mod cors;
+pub mod cost;
 pub mod dead_letters;
 pub mod openapi;
 pub mod pumps;

@@ -18,6 +18,7 @@ use super::{
 use crate::contracts::category::category_key;
 use crate::domain::{Sku, new_id};
 use crate::http::{ApiError, ApiResult, Problems};
+use crate::stock::{self, StockItem};
 use crate::store::{Store, StoreError, Transaction};
 
 /// The most units a product may start with or move by at once.
@@ -147,7 +148,7 @@ pub fn not_a_ready_image(image: &str) -> ApiError {
     )
 }
 
-/// Creates the product: product, SKU marker (`attribute_not_exists`, named
+/// Creates the product: product, its stock item (`shared::stock`), SKU marker (`attribute_not_exists`, named
 /// `sku`: 409 on `sku` when taken), a check that the category exists (422 on
 /// `categoryId`) and, for stocked products, that each image is a ready
 /// product image of the seller (422 on `images`), in one transaction. The
@@ -168,8 +169,15 @@ pub async fn create_product(store: &Store, valid: ValidProduct) -> ApiResult<Pro
     product.made_to_order = source.is_some();
     product.source = source;
     let marker = SkuMarker::new(&product.sku, &product.id);
+    let stock_item = StockItem::new(
+        &product.id,
+        stock,
+        product.is_listed(),
+        product.made_to_order,
+    );
     let mut tx = Transaction::new();
     tx.push(store.transact_put(&product, Some("attribute_not_exists(PK)"))?);
+    tx.push(stock::create_item(store, &stock_item)?);
     tx.push(store.transact_put(&marker, Some("attribute_not_exists(PK)"))?)
         .named("sku");
     tx.push(category_exists(store, &product.category_id)?)

@@ -143,9 +143,12 @@ pub struct Product {
     /// What the product was made from, when another context published it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ProductSource>,
-    /// Moved only by `shared::stock` (conditional updates).
-    pub stock_available: i64,
-    pub stock_reserved: i64,
+    /// Whether its stock item has units available: the listing's in-stock
+    /// filter reads it. Set at creation, then flipped by the stream when
+    /// the stock crosses zero (`shared::stock::apply_stock_change`), so it
+    /// may lag the stock item, which holds the counters.
+    #[serde(default)]
+    pub in_stock: bool,
     /// Kept by review writes with atomic ADDs in the same transaction.
     #[serde(default)]
     pub rating_count: i64,
@@ -227,6 +230,7 @@ impl Product {
         self.refresh_listing_keys();
     }
 
+    /// A new product; `stock` is the units its stock item starts with.
     pub fn new(
         id: String,
         seller_org_id: String,
@@ -266,8 +270,7 @@ impl Product {
             compliance: Compliance::default(),
             made_to_order: false,
             source: None,
-            stock_available: stock,
-            stock_reserved: 0,
+            in_stock: stock > 0,
             rating_count: 0,
             rating_sum: 0,
             archived_at: None,

@@ -1,15 +1,19 @@
 //! Catalog's product as other contexts read `PRODUCT#<id> / PRODUCT`:
 //! - as it is sold ([`ProductForSale`]: price, volume tiers, minimum order
-//!   quantity, stock or made to order, listed or not), by carts and checkout;
+//!   quantity, stock or made to order, listed or not), by carts and checkout,
+//!   read with its stock item (`PRODUCT#<id> / STOCK`, see `crate::stock`)
+//!   in the same BatchGetItem by [`load_for_sale`];
 //! - as it is indexed ([`ProductForIndex`]: its words and category), by the
 //!   search index the stream keeps;
 //! - as sourcing matches it ([`ProductForSourcing`]: category, price,
-//!   minimum order, stock, rating and compliance data), read from catalog's
+//!   minimum order, rating and compliance data), read from catalog's
 //!   products-by-category index (`GSI1PK = PRODUCTS#CATEGORY#<id>`, whose
 //!   partition name [`category_partition`] gives).
 //!
 //! Owned by catalog, whose `Product` stores these attributes under these
 //! names; catalog's round-trip tests read its full item as these models.
+
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -52,7 +56,9 @@ pub struct ProductForSale {
     pub active: bool,
     pub price_tiers: Vec<PriceTier>,
     pub minimum_order_quantity: i64,
-    /// Moved only by `shared::stock` (conditional updates).
+    /// Not on the product item: the stock item's `available`, filled by
+    /// [`load_for_sale`] (0 without a stock item).
+    #[serde(skip)]
     pub stock_available: i64,
     /// Made to order when sold: checkout reserves no stock for it.
     #[serde(default)]
@@ -71,6 +77,26 @@ impl ProductForSale {
     pub fn can_supply(&self, quantity: i64) -> bool {
         self.made_to_order || self.stock_available >= quantity
     }
+}
+
+/// The products as they are sold, each with its stock, read in one
+/// BatchGetItem per 50 products (product and stock item together, strongly
+/// consistent); ids of no product are left out.
+pub async fn load_for_sale(
+    store: &crate::store::Store,
+    product_ids: &[&str],
+) -> Result<HashMap<String, ProductForSale>, crate::store::StoreError> {
+    if product_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let found = crate::stock::load_with_products::<ProductForSale>(store, product_ids).await?;
+    Ok(found
+        .into_iter()
+        .map(|(id, (mut product, stock))| {
+            product.stock_available = stock.map_or(0, |s| s.available);
+            (id, product)
+        })
+        .collect())
 }
 
 /// The product as the search index reads it.
@@ -128,7 +154,6 @@ pub struct ProductForSourcing {
     pub category_id: String,
     pub price: Money,
     pub minimum_order_quantity: i64,
-    pub stock_available: i64,
     #[serde(default)]
     pub origin_country: Option<String>,
     #[serde(default)]

@@ -616,48 +616,60 @@ impl Store {
             .set_expression_attribute_values((!update.values.is_empty()).then_some(update.values))
     }
 
-    /// Strongly consistent reads of up to 100 items in one call; items that
-    /// do not exist are left out, the order is not kept.
+    /// Strongly consistent reads of the items with these keys, one
+    /// BatchGetItem per 100 keys; items that do not exist are left out, the
+    /// order is not kept.
     #[tracing::instrument(skip_all, fields(keys = keys.len()), err(level = "debug"))]
     pub async fn batch_get<T: DeserializeOwned>(
         &self,
         keys: &[(String, String)],
     ) -> Result<Vec<T>, StoreError> {
-        let mut pending: Vec<Item> = keys.iter().map(|(pk, sk)| key(pk, sk)).collect();
+        self.batch_get_raw(keys)
+            .await?
+            .into_iter()
+            .map(from_item)
+            .collect()
+    }
+
+    /// [`Store::batch_get`] as DynamoDB returns the items (e.g. items of
+    /// several kinds read together).
+    #[tracing::instrument(skip_all, fields(keys = keys.len()), err(level = "debug"))]
+    pub async fn batch_get_raw(&self, keys: &[(String, String)]) -> Result<Vec<Item>, StoreError> {
         let mut found = Vec::new();
-        // Unprocessed keys come back under load; a few rounds settle them.
-        for _ in 0..5 {
-            if pending.is_empty() {
-                break;
-            }
-            let request = KeysAndAttributes::builder()
-                .set_keys(Some(std::mem::take(&mut pending)))
-                .consistent_read(true)
-                .build()
-                .map_err(|e| StoreError::Other(e.into()))?;
-            let request = self
-                .client
-                .batch_get_item()
-                .request_items(&*self.table, request);
-            let output = call("BatchGetItem", request.send()).await?;
-            if let Some(mut responses) = output.responses
-                && let Some(items) = responses.remove(&*self.table)
-            {
-                for item in items {
-                    found.push(from_item(item)?);
+        for chunk in keys.chunks(100) {
+            let mut pending: Vec<Item> = chunk.iter().map(|(pk, sk)| key(pk, sk)).collect();
+            // Unprocessed keys come back under load; a few rounds settle them.
+            for _ in 0..5 {
+                if pending.is_empty() {
+                    break;
+                }
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Other(e.into()))?;
+                let request = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&*self.table, request);
+                let output = call("BatchGetItem", request.send()).await?;
+                if let Some(mut responses) = output.responses
+                    && let Some(items) = responses.remove(&*self.table)
+                {
+                    found.extend(items);
+                }
+                if let Some(mut unprocessed) = output.unprocessed_keys
+                    && let Some(rest) = unprocessed.remove(&*self.table)
+                {
+                    pending = rest.keys;
                 }
             }
-            if let Some(mut unprocessed) = output.unprocessed_keys
-                && let Some(rest) = unprocessed.remove(&*self.table)
-            {
-                pending = rest.keys;
+            if !pending.is_empty() {
+                return Err(StoreError::Unavailable(anyhow::anyhow!(
+                    "{} keys stayed unprocessed",
+                    pending.len()
+                )));
             }
-        }
-        if !pending.is_empty() {
-            return Err(StoreError::Unavailable(anyhow::anyhow!(
-                "{} keys stayed unprocessed",
-                pending.len()
-            )));
         }
         Ok(found)
     }

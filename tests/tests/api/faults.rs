@@ -203,24 +203,48 @@ async fn connections_reset_after_the_transaction_went_through_still_make_one_ord
         .await
         .assert_ok(StatusCode::OK);
     // Every transaction commits in DynamoDB and its answer is lost: the SDK
-    // retries, then the API answers 503; the client retries with its key.
+    // retries (each retry cancelled by the key the first one claimed, its
+    // answer lost too) and the placement fails with an unknown outcome. The
+    // API finds the order by its Idempotency-Key and answers with it; the
+    // PaymentIntent it holds (started before placement) stays payable.
     shop.proxy
         .set(Faults::reset(100).only(&["TransactWriteItems"]));
     let first = app
         .checkout(&buyer, None, Some("reset-key"), &checkout_body("card"))
         .await;
-    first.assert_error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE");
-    assert!(first.headers.contains_key("retry-after"));
-    // Half of them now: whatever got through, the retries converge.
-    shop.proxy
-        .set(Faults::reset(50).only(&["TransactWriteItems"]));
-    let retried = checkout_retrying(app, &buyer, "reset-key").await;
-    shop.proxy.heal();
-    let id = order_id(retried.assert_ok_any());
+    let order = first.assert_ok(StatusCode::OK);
+    assert_eq!(first.headers["idempotent-replayed"], "true");
+    let id = order_id(&first);
+    let intent_id = order["payment"]["reference"].as_str().unwrap().to_owned();
+    assert!(order["payment"]["clientSecret"].is_string(), "{order}");
+    let stripe = bodega_tests::stack_config("unused").stripe;
+    let Some(shared::config::SecretSource::Inline(key)) = stripe.secret_key else {
+        panic!("the local stack sets STRIPE_SECRET_KEY");
+    };
+    let intent = bodega_tests::stripe_intent(&stripe.api_base, &key, &intent_id).await;
+    assert_ne!(intent["status"], "canceled", "{intent}");
     let again = app
         .checkout(&buyer, None, Some("reset-key"), &checkout_body("card"))
         .await;
     assert_eq!(order_id(&again), id);
+    assert_eq!(again.body["data"]["payment"], order["payment"]);
+
+    // Half of them for another buyer: whatever got through, the client's
+    // retries with its key converge on one order.
+    shop.proxy
+        .set(Faults::reset(50).only(&["TransactWriteItems"]));
+    let (second, _) = app.new_customer_token();
+    app.add_to_cart(&second, None, &shop.product, 2)
+        .await
+        .assert_ok(StatusCode::OK);
+    let retried = checkout_retrying(app, &second, "reset-key-2").await;
+    shop.proxy.heal();
+    let second_id = order_id(retried.assert_ok_any());
+    assert_ne!(second_id, id);
+    let replayed = app
+        .checkout(&second, None, Some("reset-key-2"), &checkout_body("card"))
+        .await;
+    assert_eq!(order_id(&replayed), second_id);
     assert!(
         shop.proxy
             .counts()
@@ -228,10 +252,10 @@ async fn connections_reset_after_the_transaction_went_through_still_make_one_ord
             .load(std::sync::atomic::Ordering::SeqCst)
             >= 3
     );
-    assert_eq!(stock(app, &shop.product).await, (8, 2));
+    assert_eq!(stock(app, &shop.product).await, (6, 4));
     let items = items_by_type(app).await;
-    assert_eq!(count(&items, "ORDER"), 1);
-    assert_eq!(count(&items, "FULFILMENT"), 1);
+    assert_eq!(count(&items, "ORDER"), 2);
+    assert_eq!(count(&items, "FULFILMENT"), 2);
 }
 
 #[tokio::test]

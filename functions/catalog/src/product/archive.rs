@@ -5,9 +5,10 @@ use axum::extract::{Path, State};
 use shared::auth::Caller;
 use shared::domain::now_rfc3339;
 use shared::http::{ApiResponse, ApiResult, Envelope, ErrorEnvelope};
-use shared::store::{Update, attr, n, s};
+use shared::stock;
+use shared::store::{Transaction, Update, attr, n, s};
 
-use super::{LISTING_ATTRIBUTES, Product, ProductView, load_product, with_etag};
+use super::{LISTING_ATTRIBUTES, ProductView, load_product, load_with_stock, with_etag};
 use crate::CatalogState;
 use crate::access::require_product_seller;
 
@@ -34,30 +35,31 @@ pub async fn archive_product(
 ) -> ApiResult<ApiResponse<ProductView>> {
     let current = load_product(&state.store, &product_id).await?;
     require_product_seller(&state, &caller, &current.seller_org_id).await?;
-    if current.archived_at.is_some() {
-        return Ok(with_etag(current));
-    }
-    let archive = Update::new(
-        &current.pk,
-        &current.sk,
-        format!(
-            "SET archivedAt = :now, updatedAt = :now ADD #version :one REMOVE {}",
-            LISTING_ATTRIBUTES.join(", ")
-        ),
-    )
-    .condition("attribute_exists(PK) AND attribute_not_exists(archivedAt)")
-    .name("#version", attr::VERSION)
-    .value(":now", s(now_rfc3339()))
-    .value(":one", n(1));
-    match state.store.update::<Product>(archive).await {
-        Ok(product) => {
-            tracing::info!(product_id = %product.id, "product archived");
-            Ok(with_etag(product))
+    if current.archived_at.is_none() {
+        let archive = Update::new(
+            &current.pk,
+            &current.sk,
+            format!(
+                "SET archivedAt = :now, updatedAt = :now ADD #version :one REMOVE {}",
+                LISTING_ATTRIBUTES.join(", ")
+            ),
+        )
+        .condition("attribute_exists(PK) AND attribute_not_exists(archivedAt)")
+        .name("#version", attr::VERSION)
+        .value(":now", s(now_rfc3339()))
+        .value(":one", n(1));
+        // The stock item's `forSale` follows in the same transaction:
+        // checkout reads it.
+        let mut tx = Transaction::new();
+        tx.push(state.store.transact_update(archive)?)
+            .named("product");
+        tx.push(stock::sale_flags_item(&state.store, &product_id, false)?);
+        match state.store.transact(tx).await {
+            Ok(()) => tracing::info!(product_id = %current.id, "product archived"),
+            // Archived by a concurrent request: the outcome is the same.
+            Err(err) if err.condition_failed("product") => {}
+            Err(err) => return Err(err.into()),
         }
-        // Archived by a concurrent request: the outcome is the same.
-        Err(shared::store::StoreError::ConditionFailed) => {
-            Ok(with_etag(load_product(&state.store, &product_id).await?))
-        }
-        Err(err) => Err(err.into()),
     }
+    Ok(with_etag(load_with_stock(&state.store, &product_id).await?))
 }

@@ -13,6 +13,7 @@ use super::create::{NewProductRequest, create_one};
 use super::update::{UpdateProductRequest, update_one};
 use super::{Product, ProductView};
 use crate::CatalogState;
+use shared::stock::Stock;
 
 /// Most products one bulk call may create or update: one transaction each, run together.
 pub const MAX_BULK: usize = 25;
@@ -104,7 +105,7 @@ async fn run_bulk<T, F, Fut>(
 where
     T: serde::de::DeserializeOwned,
     F: Fn(T) -> Fut,
-    Fut: std::future::Future<Output = ApiResult<Product>>,
+    Fut: std::future::Future<Output = ApiResult<(Product, Stock)>>,
 {
     let count = items.len();
     tracing::Span::current().record("products", count);

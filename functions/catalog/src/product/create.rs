@@ -7,6 +7,7 @@ use serde::Deserialize;
 use shared::auth::Caller;
 use shared::catalog::{NewProduct, Supply, ValidProduct};
 use shared::http::{ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
+use shared::stock::Stock;
 use utoipa::ToSchema;
 
 use super::{Product, ProductInput, ProductView, with_etag};
@@ -46,10 +47,16 @@ pub(super) async fn create_one(
     state: &CatalogState,
     caller: &Caller,
     request: NewProductRequest,
-) -> ApiResult<Product> {
+) -> ApiResult<(Product, Stock)> {
+    let initial = request.stock.unwrap_or(0);
     let valid = ValidProduct::try_from(NewProduct::from(request))?;
     require_seller(state, caller, valid.seller_org_id()).await?;
-    shared::catalog::create_product(&state.store, valid).await
+    let product = shared::catalog::create_product(&state.store, valid).await?;
+    let stock = Stock {
+        available: initial,
+        reserved: 0,
+    };
+    Ok((product, stock))
 }
 
 /// Creates a product for a seller organization. The SKU must be free on the

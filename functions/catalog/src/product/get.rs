@@ -3,7 +3,7 @@
 use axum::extract::{Path, State};
 use shared::http::{ApiResponse, ApiResult, Envelope, ErrorEnvelope};
 
-use super::{ProductView, load_product, with_etag};
+use super::{ProductView, load_with_stock, with_etag};
 use crate::CatalogState;
 
 /// One product by id, including archived ones (flagged `archived`).
@@ -22,5 +22,5 @@ pub async fn get_product(
     State(state): State<CatalogState>,
     Path(product_id): Path<String>,
 ) -> ApiResult<ApiResponse<ProductView>> {
-    Ok(with_etag(load_product(&state.store, &product_id).await?))
+    Ok(with_etag(load_with_stock(&state.store, &product_id).await?))
 }

@@ -36,7 +36,7 @@ pub(crate) mod update;
 use axum::http::header;
 use shared::http::precondition::etag;
 use shared::http::{ApiError, ApiResponse, ApiResult};
-use shared::stock::product_key;
+use shared::stock::{self, Stock, StockItem, product_key};
 use shared::store::Store;
 
 pub use shared::catalog::{
@@ -46,20 +46,46 @@ pub use shared::catalog::{
     Unit, category_partition, seller_partition, sku_key, validate_details,
     validate_product_details,
 };
-pub use view::{ProductView, Rating};
+pub use view::{ProductSummary, ProductView, Rating};
 
-fn with_etag(product: Product) -> ApiResponse<ProductView> {
+fn with_etag((product, stock): (Product, Stock)) -> ApiResponse<ProductView> {
     let version = product.version;
-    ApiResponse::ok(ProductView::from(product)).header(header::ETAG, etag(version))
+    ApiResponse::ok(ProductView::from((product, stock))).header(header::ETAG, etag(version))
 }
 
-/// The product, archived or not (old orders still resolve archived ones).
+/// The product, archived or not (old orders still resolve archived ones),
+/// without its stock.
 pub(crate) async fn load_product(store: &Store, product_id: &str) -> ApiResult<Product> {
     let (pk, sk) = product_key(product_id);
     store
         .get::<Product>(&pk, sk)
         .await?
         .ok_or_else(|| ApiError::not_found("no such product"))
+}
+
+/// The product and its stock, read in one BatchGetItem (strongly
+/// consistent): what the API shows.
+pub(crate) async fn load_with_stock(
+    store: &Store,
+    product_id: &str,
+) -> ApiResult<(Product, Stock)> {
+    let mut found = stock::load_with_products::<Product>(store, &[product_id]).await?;
+    let (product, stock) = found
+        .remove(product_id)
+        .ok_or_else(|| ApiError::not_found("no such product"))?;
+    Ok((product, stock_of(stock.as_ref())))
+}
+
+/// The counters a stock item shows; zero for a product without one yet
+/// (created before stock items, until the backfill runs).
+pub(crate) fn stock_of(item: Option<&StockItem>) -> Stock {
+    item.map_or(
+        Stock {
+            available: 0,
+            reserved: 0,
+        },
+        StockItem::stock,
+    )
 }
 
 #[cfg(test)]
@@ -112,7 +138,10 @@ mod tests {
         assert_eq!(sold.images, vec!["asset-1".to_owned()]);
         assert_eq!(sold.price_tiers, product.price_tiers);
         assert_eq!(sold.minimum_order_quantity, 5);
-        assert_eq!(sold.stock_available, 120);
+        // The counters live in the stock item, never on the product item.
+        assert_eq!(sold.stock_available, 0);
+        assert!(product.in_stock && item.get("inStock").is_some());
+        assert!(!item.contains_key("available") && !item.contains_key("stockAvailable"));
         assert!(!sold.made_to_order);
         assert!(sold.is_listed() && product.is_listed());
         let indexed: shared::contracts::product::ProductForIndex =
@@ -130,7 +159,6 @@ mod tests {
         assert_eq!(matched.category_id, product.category_id);
         assert_eq!(matched.price, product.price);
         assert_eq!(matched.minimum_order_quantity, 5);
-        assert_eq!(matched.stock_available, 120);
         assert_eq!(matched.origin_country.as_deref(), Some("PT"));
         assert_eq!(matched.compliance.allergens, vec!["none".to_owned()]);
         assert_eq!(matched.compliance.certifications.len(), 1);

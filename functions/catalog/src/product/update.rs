@@ -15,11 +15,12 @@ use utoipa::ToSchema;
 
 use super::{
     EDITABLE_ATTRIBUTES, LISTING_ATTRIBUTES, Product, ProductInput, ProductView, load_product,
-    validate_product_details, with_etag,
+    load_with_stock, validate_product_details, with_etag,
 };
 use crate::CatalogState;
 use crate::access::require_product_seller;
 use shared::catalog::{category_exists, failed_image, not_a_ready_image, push_image_checks};
+use shared::stock::{self, Stock};
 
 /// The UpdateItem that writes `next`'s editable fields and listing keys, if
 /// the item is still at `expected` and not archived. Stock and rating
@@ -118,7 +119,7 @@ pub(super) async fn update_one(
     product_id: &str,
     expected_version: Option<u64>,
     request: UpdateProductRequest,
-) -> ApiResult<Product> {
+) -> ApiResult<(Product, Stock)> {
     let current = load_product(&state.store, product_id).await?;
     require_product_seller(state, caller, &current.seller_org_id).await?;
     let mut problems = Problems::default();
@@ -174,6 +175,14 @@ pub(super) async fn update_one(
         .cloned()
         .collect();
     push_image_checks(&mut tx, &state.store, &added, &current.seller_org_id)?;
+    if next.active != current.active {
+        // Checkout reads "for sale" from the stock item: keep it in step.
+        tx.push(stock::sale_flags_item(
+            &state.store,
+            &next.id,
+            next.is_listed(),
+        )?);
+    }
     match state.store.transact(tx).await {
         Ok(()) => {}
         Err(err) if err.condition_failed("category") => {
@@ -194,5 +203,5 @@ pub(super) async fn update_one(
     }
     tracing::info!(product_id = %next.id, version = next.version, "product updated");
     // Stock may have moved meanwhile; show what is stored now.
-    load_product(&state.store, product_id).await
+    load_with_stock(&state.store, product_id).await
 }

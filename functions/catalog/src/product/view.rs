@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use shared::domain::Money;
 use shared::stock::Stock;
+
 use utoipa::ToSchema;
 
 use super::{Compliance, PriceTier, Product, ProductSource, Unit};
@@ -17,10 +18,12 @@ pub struct Rating {
     pub average: Option<f64>,
 }
 
-/// A product as the API shows it.
+/// A product as lists and search show it: everything but the exact stock
+/// counts, which live in the stock item (reading it for a whole page would
+/// be a second DynamoDB call). `inStock` says whether any can be bought.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ProductView {
+pub struct ProductSummary {
     pub id: String,
     pub seller_org_id: String,
     #[schema(example = "TOM-ROMA-1KG")]
@@ -37,13 +40,17 @@ pub struct ProductView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archived_at: Option<String>,
     /// Made to order by a partner when sold: no stock is counted (its
-    /// `stock` stays 0) and checkout needs none.
+    /// `stock` stays 0, `inStock` false) and checkout needs none.
     pub made_to_order: bool,
+    /// Some stock is available. In lists and search this is the product's
+    /// flag, which the stream flips when the available stock crosses zero
+    /// (eventually consistent, like the in-stock filter); on one product it
+    /// is exact (`stock.available > 0`).
+    pub in_stock: bool,
     /// What the product was published from (e.g. a studio design), if
     /// another context published it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub source: Option<ProductSource>,
-    pub stock: Stock,
     pub attributes: BTreeMap<String, String>,
     pub price_tiers: Vec<PriceTier>,
     pub minimum_order_quantity: i64,
@@ -58,16 +65,33 @@ pub struct ProductView {
     pub version: u64,
 }
 
-impl From<Product> for ProductView {
+/// One product as the API shows it: the summary and its exact stock counts
+/// (the stock item, read in the same call as the product).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductView {
+    #[serde(flatten)]
+    pub product: ProductSummary,
+    pub stock: Stock,
+}
+
+/// A product with its stock (the stock item, read in the same call).
+impl From<(Product, Stock)> for ProductView {
+    fn from((p, stock): (Product, Stock)) -> Self {
+        let mut product = ProductSummary::from(p);
+        product.in_stock = stock.available > 0;
+        Self { product, stock }
+    }
+}
+
+/// A product from its item alone: `inStock` is the stream's flag.
+impl From<Product> for ProductSummary {
     fn from(p: Product) -> Self {
         let average = (p.rating_count > 0).then(|| p.rating_sum as f64 / p.rating_count as f64);
         Self {
             archived: p.archived_at.is_some(),
             archived_at: p.archived_at,
-            stock: Stock {
-                available: p.stock_available,
-                reserved: p.stock_reserved,
-            },
+            in_stock: p.in_stock,
             made_to_order: p.made_to_order,
             source: p.source,
             rating: Rating {

@@ -1,13 +1,19 @@
 //! `POST /v1/checkout`: the cart becomes an order in one transaction.
 //!
 //! Prices come from the products as they are now (their tier for the
-//! quantity), never from the client. One TransactWriteItems writes the
-//! order, one fulfilment per seller, reserves every line's stock on the
-//! condition that enough is available, deletes the cart (only if it is the
-//! cart that was priced) and claims the Idempotency-Key with its result.
-//! Any failed condition cancels it all: a 409 names the products short of
-//! stock, and nothing is written. Then the payment starts (a Stripe
-//! PaymentIntent the browser confirms, or an invoice).
+//! quantity), never from the client. The order's id is known from its
+//! draft, so the payment starts first (a Stripe PaymentIntent the browser
+//! confirms, whose idempotency key is the order id, or an invoice): a
+//! refusal (402) or an unavailable provider (503) writes nothing and holds
+//! no stock. Then one TransactWriteItems writes the order (once, with the
+//! payment's reference and client secret), the payment link, one
+//! fulfilment per seller, reserves every line's stock on the condition
+//! that enough is available, deletes the cart (only if it is the cart that
+//! was priced) and claims the Idempotency-Key with its result. Any failed
+//! condition cancels it all: a 409 names the products short of stock,
+//! nothing is written, and the payment just started is cancelled. A
+//! placement whose outcome is unknown (an answer lost) keeps its payment:
+//! the order may hold it, and a retry with the key answers with that order.
 
 mod draft;
 mod lines;
@@ -38,7 +44,7 @@ use crate::lifecycle;
 use crate::model::{Buyer, OrderView, PaymentMethod};
 use draft::draft;
 use lines::price_cart;
-use payment::require_invoice_allowed;
+use payment::{abandon_payment, require_invoice_allowed, settle_if_paid, start_payment};
 use place::{Created, Placed, place};
 use request::{Checkout, validate};
 
@@ -47,9 +53,9 @@ pub const PAYMENT_WINDOW_SECS: i64 = 30 * 60;
 /// DynamoDB's limit on one TransactWriteItems.
 pub const MAX_TRANSACTION_ITEMS: usize = 100;
 /// Items a checkout writes besides its lines and fulfilments: the order,
-/// the cart, the idempotency key and (card orders) the buyer's unpaid-order
-/// count.
-const FIXED_ITEMS: usize = 4;
+/// the payment link, the cart, the idempotency key and (card orders) the
+/// buyer's unpaid-order count.
+const FIXED_ITEMS: usize = 5;
 
 /// Places the order for the cart. Send an `Idempotency-Key`: a retry with
 /// the same key and body returns the first order (200,
@@ -72,9 +78,9 @@ const FIXED_ITEMS: usize = 4;
         (status = 403, description = "No order:create permission in the organization", body = ErrorEnvelope),
         (status = 404, description = "No such organization (or not the caller's), or shippingAddressId / billingAddressId names no address of the buyer's address book", body = ErrorEnvelope),
         (status = 409, description = "Products short of stock or no longer for sale (details.lines names them), the total differs from expectedTotal (details.totals), the cart changed meanwhile, or too many unpaid card orders; nothing was written", body = ErrorEnvelope),
-        (status = 402, description = "The payment provider refused the payment; the order was cancelled and its stock released", body = ErrorEnvelope),
+        (status = 402, description = "The payment provider refused the payment; no order was placed and no stock held", body = ErrorEnvelope),
         (status = 422, description = "Invalid addresses (or both an address and its id) or payment method, an empty cart, a cart too large for one checkout, invoice without a verified organization, or the Idempotency-Key was used for another request", body = ErrorEnvelope),
-        (status = 503, description = "A dependency is unavailable; retry with the same Idempotency-Key", body = ErrorEnvelope),
+        (status = 503, description = "A dependency (the payment provider, the database) is unavailable; retry with the same Idempotency-Key", body = ErrorEnvelope),
     ),
 )]
 #[tracing::instrument(skip_all, fields(order_id))]
@@ -107,9 +113,6 @@ pub async fn checkout(
     match place_fresh(&state, &buyer, &checkout, (&scope, &key, &fingerprint)).await {
         Ok(Placed::New(loaded)) => {
             shared::metrics::count("OrdersPlaced", 1);
-            let loaded = ensure_payment(&state, *loaded)
-                .await
-                .context("starting the payment")?;
             let data = serde_json::to_value(OrderView::for_buyer(loaded.order))
                 .map_err(ApiError::internal)?;
             Ok(ApiResponse::ok(data).with_status(StatusCode::CREATED))
@@ -159,7 +162,7 @@ async fn place_fresh(
     let ship_to = saved_address::resolve(store, buyer, checkout)
         .await
         .context("reading the saved addresses")?;
-    let draft = draft(buyer, checkout, &ship_to, currency, lines)?;
+    let mut draft = draft(buyer, checkout, &ship_to, currency, lines)?;
     if let Some(expected) = checkout.expected_total
         && expected != draft.order.totals.total
     {
@@ -181,7 +184,35 @@ async fn place_fresh(
         ));
     }
     tracing::Span::current().record("order_id", draft.order.id.as_str());
-    place(store, draft, &cart, claim).await
+    let method = draft.order.payment.method;
+    let started = start_payment(state, &mut draft.order).await?;
+    match place(store, draft, &cart, claim).await {
+        Ok(Placed::New(loaded)) => {
+            let loaded = settle_if_paid(state, *loaded, &started)
+                .await
+                .context("recording the payment taken at once")?;
+            Ok(Placed::New(Box::new(loaded)))
+        }
+        Ok(Placed::Replay) => {
+            // A twin request placed the order, with its own payment: this
+            // one must never be paid.
+            abandon_payment(state, method, &started.reference).await;
+            Ok(Placed::Replay)
+        }
+        Err(err) if err.status() == StatusCode::CONFLICT => {
+            // A named condition failed (stock, cart, unpaid orders) or the
+            // transaction kept conflicting: it was cancelled, nothing placed.
+            abandon_payment(state, method, &started.reference).await;
+            Err(err)
+        }
+        Err(err) => {
+            // Outcome unknown (the database unavailable, an answer lost):
+            // the order may be placed with this very payment, which must
+            // then stay payable. If it was not placed, no one holds the
+            // payment's client secret and the provider lets it lapse.
+            Err(err)
+        }
+    }
 }
 
 async fn replay(

@@ -1,7 +1,8 @@
 //! The one transaction that places the order: claims the Idempotency-Key,
-//! writes the order and its fulfilments, deletes the priced cart, counts the
-//! buyer's unpaid card orders and reserves every line's stock, each
-//! condition named so a cancellation says which one failed.
+//! writes the order (with its started payment) and its payment link and
+//! fulfilments, deletes the priced cart, counts the buyer's unpaid card
+//! orders and reserves every line's stock, each condition named so a
+//! cancellation says which one failed.
 
 use serde::{Deserialize, Serialize};
 use shared::http::{ApiError, ApiResult};
@@ -14,6 +15,7 @@ use super::lines::stock_conflict;
 use crate::cart::CartRecord;
 use crate::lifecycle::{self, Loaded};
 use crate::model::{OrderLine, PaymentMethod};
+use crate::webhook;
 
 const MAX_ATTEMPTS: u32 = 10;
 
@@ -52,6 +54,9 @@ pub(super) async fn place(
     )?)
     .named("idempotency-key");
     tx.push(store.transact_put(&draft.order, Some("attribute_not_exists(PK)"))?);
+    if let Some(reference) = &draft.order.payment.reference {
+        tx.push(webhook::payment_link(store, reference, &draft.order.id)?);
+    }
     let (cart_pk, cart_sk) = (cart.pk.as_str(), cart.sk.as_str());
     tx.push(store.transact_delete(
         cart_pk,

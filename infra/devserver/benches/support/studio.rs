@@ -144,7 +144,8 @@ pub async fn run(
                 expect(app, Method::GET, path, None, None, StatusCode::OK).await?;
                 Ok(())
             })
-            .await?,
+            .await?
+            .via(Method::GET, path),
         );
     }
     Ok(())
