@@ -311,6 +311,21 @@ impl TestApp {
             .expect("GetItem works")
     }
 
+    /// Writes an item directly in the table, as no API would (a record
+    /// the stream function cannot read, a shape DynamoDB Local renders
+    /// oddly in its stream).
+    pub async fn put_raw_item(&self, item: std::collections::HashMap<String, AttributeValue>) {
+        self.services
+            .store
+            .client()
+            .put_item()
+            .table_name(self.services.store.table())
+            .set_item(Some(item))
+            .send()
+            .await
+            .expect("PutItem");
+    }
+
     /// Sets one attribute of an existing item directly in the table, for
     /// what no API does (granting admin, ageing an item).
     pub async fn set_stored_attribute(

@@ -311,15 +311,7 @@ async fn write_poison_order(app: &bodega_tests::TestApp) {
         ("type".to_owned(), Value::S("ORDER".into())),
         ("status".to_owned(), Value::N("12".into())),
     ]);
-    app.services
-        .store
-        .client()
-        .put_item()
-        .table_name(app.services.store.table())
-        .set_item(Some(item))
-        .send()
-        .await
-        .expect("PutItem");
+    app.put_raw_item(item).await;
 }
 
 /// A user who changed their password: the stream function's reaction

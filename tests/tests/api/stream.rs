@@ -135,15 +135,7 @@ async fn an_item_holding_an_empty_map_passes_through_the_stream() {
             Value::L(vec![Value::M(Default::default())]),
         ),
     ]);
-    app.services
-        .store
-        .client()
-        .put_item()
-        .table_name(app.services.store.table())
-        .set_item(Some(item))
-        .send()
-        .await
-        .expect("PutItem");
+    app.put_raw_item(item).await;
     // The record reaches the stream function, and the next write still
     // flows behind it.
     assert_eq!(app.drain_stream().await, 1);
