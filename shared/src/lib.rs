@@ -32,7 +32,7 @@ pub mod deadline;
 pub mod domain;
 pub mod http;
 pub mod idempotency;
-#[cfg(feature = "mail")]
+#[cfg(feature = "ses")]
 pub mod mail;
 pub mod metrics;
 pub mod moderation;

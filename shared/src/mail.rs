@@ -1,11 +1,16 @@
 //! Outgoing email through SES v2, from the configured sender.
 //!
-//! [`render`] is the pipeline that turns a template and its data into the
-//! subject, HTML and text of a [`RichMessage`].
+//! With the `mail` feature, [`render`] is the pipeline that turns a template
+//! and its data into the subject, HTML and text of a [`RichMessage`]; the
+//! `ses` feature alone sends rendered messages and reads the account's
+//! sending status, and links none of the rendering.
 
+#[cfg(feature = "mail")]
 pub mod builtin;
+#[cfg(feature = "mail")]
 pub mod render;
 
+#[cfg(feature = "mail")]
 pub use builtin::{EmailLine, PlatformEmail};
 
 use anyhow::Context as _;
@@ -34,7 +39,10 @@ impl Mailer {
             configuration_set,
         }
     }
+}
 
+#[cfg(feature = "mail")]
+impl Mailer {
     /// Sends one of the platform's own emails to `to`, rendered with its
     /// built-in template ([`builtin`]) and tagged `platform=<template id>`.
     /// The data may hold a secret (a single-use code): it is never logged.

@@ -118,13 +118,13 @@ impl Services {
     }
 
     /// An SES v2 client (no connection until its first call).
-    #[cfg(feature = "mail")]
+    #[cfg(feature = "ses")]
     pub fn ses(&self) -> aws_sdk_sesv2::Client {
         aws_sdk_sesv2::Client::new(&self.sdk)
     }
 
     /// The platform's mailer over SES, from the configured sender.
-    #[cfg(feature = "mail")]
+    #[cfg(feature = "ses")]
     pub fn mailer(&self) -> crate::mail::Mailer {
         crate::mail::Mailer::new(
             self.ses(),

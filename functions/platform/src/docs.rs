@@ -1,13 +1,12 @@
 //! `GET /docs`: the interactive API reference (Swagger UI) over
 //! `/v1/openapi.json`.
 //!
-//! Swagger UI's script and style sheet are compiled into the binary
-//! (utoipa-swagger-ui's vendored copy, embedded at build time), so the page
-//! works with no internet access and loads nothing from a CDN. The page and
+//! Swagger UI's script and style sheet are compiled into the binary (taken
+//! by build.rs out of the release archive that utoipa-swagger-ui-vendored
+//! packages), so the page works with no internet access and loads nothing
+//! from a CDN. The page and
 //! its start script are ours: relative URLs (the API may sit behind a path
 //! prefix), no inline script, so the page's policy can forbid inline code.
-
-use std::sync::{Arc, LazyLock};
 
 use axum::extract::Path;
 use axum::http::header;
@@ -54,11 +53,9 @@ window.addEventListener("load", function () {
 });
 "##;
 
-/// The Swagger UI files the page uses; nothing else of the bundle is served.
-const SWAGGER_FILES: [&str; 2] = ["swagger-ui.css", "swagger-ui-bundle.js"];
-
-static SWAGGER_CONFIG: LazyLock<Arc<utoipa_swagger_ui::Config<'static>>> =
-    LazyLock::new(|| Arc::new(utoipa_swagger_ui::Config::new(["v1/openapi.json"])));
+/// The Swagger UI files the page uses, the only ones build.rs embeds.
+const SWAGGER_CSS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/swagger-ui.css"));
+const SWAGGER_JS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/swagger-ui-bundle.js"));
 
 /// The interactive API reference.
 #[utoipa::path(
@@ -94,38 +91,25 @@ pub async fn docs_page() -> Response {
     ),
 )]
 pub async fn docs_file(Path(file): Path<String>) -> Result<Response, ApiError> {
-    let not_found = || ApiError::not_found(format!("the API reference has no file {file:?}"));
-    if file == "start.js" {
-        return Ok(static_file(
-            "text/javascript; charset=utf-8",
-            START_JS.as_bytes().to_vec(),
-        ));
-    }
-    if !SWAGGER_FILES.contains(&file.as_str()) {
-        return Err(not_found());
-    }
-    match utoipa_swagger_ui::serve(&file, SWAGGER_CONFIG.clone()) {
-        Ok(Some(found)) => {
-            let content_type = if file.ends_with(".js") {
-                "text/javascript; charset=utf-8".to_owned()
-            } else {
-                found.content_type
-            };
-            Ok(static_file(&content_type, found.bytes.into_owned()))
+    let (content_type, bytes): (&str, &'static [u8]) = match file.as_str() {
+        "start.js" => ("text/javascript; charset=utf-8", START_JS.as_bytes()),
+        "swagger-ui-bundle.js" => ("text/javascript; charset=utf-8", SWAGGER_JS),
+        "swagger-ui.css" => ("text/css; charset=utf-8", SWAGGER_CSS),
+        _ => {
+            return Err(ApiError::not_found(format!(
+                "the API reference has no file {file:?}"
+            )));
         }
-        Ok(None) => Err(not_found()),
-        Err(err) => Err(ApiError::internal(anyhow::anyhow!(
-            "reading the embedded Swagger UI file {file}: {err}"
-        ))),
-    }
+    };
+    Ok(static_file(content_type, bytes))
 }
 
 /// Assets change only with a deploy: a day in any cache.
-fn static_file(content_type: &str, bytes: Vec<u8>) -> Response {
+fn static_file(content_type: &'static str, bytes: &'static [u8]) -> Response {
     (
         [
-            (header::CONTENT_TYPE, content_type.to_owned()),
-            (header::CACHE_CONTROL, "public, max-age=86400".to_owned()),
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
         ],
         bytes,
     )
