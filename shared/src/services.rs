@@ -13,7 +13,8 @@
 //!   `services.mailer()`); what is read from Secrets Manager at start
 //!   ([`Services::signing_keys`], [`Services::payments`]) is loaded by the
 //!   function's `main` and handed to the constructor, so it is visible there
-//!   which functions pay for it.
+//!   which functions pay for it. Secrets come through one client, and
+//!   those a function needs together in one call ([`Services::read_secrets`]).
 //!
 //! The composition roots (the devserver, the test crate) link every context
 //! and build everything once: [`FullServices`] (feature `full`).
@@ -45,6 +46,10 @@ pub struct Services {
     pub tokens: Arc<TokenKeys>,
     /// The SDK configuration, for the clients a function asks for.
     pub sdk: SdkConfig,
+    /// One Secrets Manager client for every secret read at start, so they
+    /// share one connection (a client per read opened one each).
+    #[cfg(feature = "secrets")]
+    secrets_manager: aws_sdk_secretsmanager::Client,
 }
 
 impl Services {
@@ -80,6 +85,8 @@ impl Services {
             tokens: Arc::new(tokens),
             config: Arc::new(config),
             sdk: sdk.clone(),
+            #[cfg(feature = "secrets")]
+            secrets_manager: aws_sdk_secretsmanager::Client::new(sdk),
         })
     }
 
@@ -141,9 +148,17 @@ impl Services {
         let source = self.config.signing_keys.as_ref().context(
             "this function issues tokens: set JWT_SIGNING_KEYS_SECRET_ID (or JWT_SIGNING_KEYS)",
         )?;
-        let json = read_secret(source, &self.sdk, "the signing key set").await?;
+        let json = self.read_secret(source, "the signing key set").await?;
+        self.signing_keys_from(&json)
+    }
+
+    /// The signing key set from its JSON (read by the caller, e.g. in one
+    /// [`Services::read_secrets`] call with the function's other secrets),
+    /// checked against the published public keys.
+    #[cfg(feature = "signing")]
+    pub fn signing_keys_from(&self, json: &str) -> anyhow::Result<Arc<SigningKeys>> {
         let keys = SigningKeys::from_json(
-            &json,
+            json,
             self.config.token_issuer.clone(),
             self.config.access_token_ttl,
         )
@@ -159,18 +174,12 @@ impl Services {
     pub async fn payments(&self) -> anyhow::Result<crate::payments::Payments> {
         use crate::payments::{InvoiceProvider, Payments, StripeProvider};
         let config = &self.config.stripe;
-        let (key, webhook_secret) = futures::try_join!(
-            read_optional_secret(
-                config.secret_key.as_ref(),
-                &self.sdk,
-                "the Stripe secret key"
-            ),
-            read_optional_secret(
-                config.webhook_secret.as_ref(),
-                &self.sdk,
-                "the Stripe webhook secret"
-            ),
-        )?;
+        let [key, webhook_secret] = self
+            .read_secrets([
+                (config.secret_key.as_ref(), "the Stripe secret key"),
+                (config.webhook_secret.as_ref(), "the Stripe webhook secret"),
+            ])
+            .await?;
         let stripe = match key {
             Some(key) => Some(Arc::new(StripeProvider::new(&config.api_base, key.trim())?)),
             None => None,
@@ -273,34 +282,119 @@ pub async fn load_sdk_config() -> SdkConfig {
         .await
 }
 
-#[cfg(feature = "payments")]
-async fn read_optional_secret(
-    source: Option<&SecretSource>,
-    sdk: &SdkConfig,
-    what: &str,
-) -> anyhow::Result<Option<String>> {
-    match source {
-        Some(source) => read_secret(source, sdk, what).await.map(Some),
-        None => Ok(None),
+#[cfg(feature = "secrets")]
+impl Services {
+    /// A secret's value: inline, or read from Secrets Manager.
+    pub async fn read_secret(&self, source: &SecretSource, what: &str) -> anyhow::Result<String> {
+        let [value] = self.read_secrets([(Some(source), what)]).await?;
+        value.with_context(|| format!("{what} has no value"))
+    }
+
+    /// The values of the secrets a function needs at start, in the order
+    /// asked (`None` where a source is `None`): inline ones as they are, and
+    /// all those kept in Secrets Manager with one call (`GetSecretValue` for
+    /// one, `BatchGetSecretValue` for several) over this client's one
+    /// connection, so a function that needs four secrets pays one round
+    /// trip and one TLS handshake at start, not four.
+    pub async fn read_secrets<const N: usize>(
+        &self,
+        wanted: [(Option<&SecretSource>, &str); N],
+    ) -> anyhow::Result<[Option<String>; N]> {
+        let mut ids: Vec<&str> = Vec::new();
+        for (source, _) in &wanted {
+            if let Some(SecretSource::Secret(id)) = source
+                && !ids.contains(&id.as_str())
+            {
+                ids.push(id);
+            }
+        }
+        let kept = match ids.as_slice() {
+            [] => Vec::new(),
+            [id] => {
+                let value = self
+                    .secrets_manager
+                    .get_secret_value()
+                    .secret_id(*id)
+                    .send()
+                    .await
+                    .with_context(|| format!("reading {} from secret {id}", what_of(&wanted, id)))?
+                    .secret_string;
+                vec![(id.to_string(), value)]
+            }
+            _ => self.batch_read(&ids, &wanted).await?,
+        };
+        let mut values: [Option<String>; N] = std::array::from_fn(|_| None);
+        for ((source, what), value) in wanted.iter().zip(values.iter_mut()) {
+            *value = match source {
+                None => None,
+                Some(SecretSource::Inline(inline)) => Some(inline.clone()),
+                Some(SecretSource::Secret(id)) => Some(
+                    kept.iter()
+                        .find(|(kept_id, _)| kept_id == id)
+                        .and_then(|(_, value)| value.clone())
+                        .with_context(|| format!("secret {id} ({what}) has no string value"))?,
+                ),
+            };
+        }
+        Ok(values)
+    }
+
+    /// `BatchGetSecretValue` of `ids`: each id with its string value. A
+    /// secret Secrets Manager could not read (missing, no access) fails the
+    /// start with its id, its error code and what it is for.
+    async fn batch_read<const N: usize>(
+        &self,
+        ids: &[&str],
+        wanted: &[(Option<&SecretSource>, &str); N],
+    ) -> anyhow::Result<Vec<(String, Option<String>)>> {
+        let output = self
+            .secrets_manager
+            .batch_get_secret_value()
+            .set_secret_id_list(Some(ids.iter().map(|id| id.to_string()).collect()))
+            .send()
+            .await
+            .with_context(|| {
+                let whats: Vec<&str> = ids.iter().map(|id| what_of(wanted, id)).collect();
+                format!(
+                    "reading {} from secrets {}",
+                    whats.join(", "),
+                    ids.join(", ")
+                )
+            })?;
+        if let Some(error) = output.errors().first() {
+            let id = error.secret_id().unwrap_or("?");
+            anyhow::bail!(
+                "reading {} from secret {id}: {}: {}",
+                what_of(wanted, id),
+                error.error_code().unwrap_or("error"),
+                error.message().unwrap_or("no message")
+            );
+        }
+        // An entry names its secret by ARN and by name; the id asked may be
+        // either.
+        ids.iter()
+            .map(|id| {
+                output
+                    .secret_values()
+                    .iter()
+                    .find(|entry| entry.arn() == Some(*id) || entry.name() == Some(*id))
+                    .map(|entry| (id.to_string(), entry.secret_string().map(str::to_owned)))
+                    .with_context(|| {
+                        format!(
+                            "Secrets Manager returned no value for secret {id} ({})",
+                            what_of(wanted, id)
+                        )
+                    })
+            })
+            .collect()
     }
 }
 
-/// A secret's value: inline, or read from Secrets Manager.
+/// What the secret `id` is for, for errors.
 #[cfg(feature = "secrets")]
-pub async fn read_secret(
-    source: &SecretSource,
-    sdk: &SdkConfig,
-    what: &str,
-) -> anyhow::Result<String> {
-    match source {
-        SecretSource::Inline(value) => Ok(value.clone()),
-        SecretSource::Secret(id) => aws_sdk_secretsmanager::Client::new(sdk)
-            .get_secret_value()
-            .secret_id(id)
-            .send()
-            .await
-            .with_context(|| format!("reading {what} from secret {id}"))?
-            .secret_string
-            .with_context(|| format!("secret {id} has no string value")),
-    }
+fn what_of<'a>(wanted: &[(Option<&SecretSource>, &'a str)], id: &str) -> &'a str {
+    wanted
+        .iter()
+        .find(|(source, _)| matches!(source, Some(SecretSource::Secret(s)) if s == id))
+        .map_or("a secret", |(_, what)| what)
 }

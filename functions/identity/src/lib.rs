@@ -87,8 +87,7 @@ impl IdentityState {
     ) -> anyhow::Result<Self> {
         let mfa_keys = match &services.config.mfa_keys {
             Some(source) => {
-                let json =
-                    shared::services::read_secret(source, &services.sdk, "the MFA key set").await?;
+                let json = services.read_secret(source, "the MFA key set").await?;
                 Some(Arc::new(
                     mfa::cipher::MfaKeys::from_json(&json).context("loading the MFA key set")?,
                 ))

@@ -35,6 +35,7 @@ pub mod worker;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+
 use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::{SigningKeys, TokenKeys};
@@ -256,34 +257,41 @@ impl StudioState {
         }
     }
 
-    /// For the Lambdas: settings from the environment, the OpenAI key read
-    /// from Secrets Manager when it is kept there. `signing`
-    /// ([`shared::Services::signing_keys`]) only for the API function.
-    pub async fn init(
-        services: &shared::Services,
-        signing: Option<Arc<SigningKeys>>,
-    ) -> anyhow::Result<Self> {
+    /// For the Lambdas: settings from the environment, and the secrets kept
+    /// in Secrets Manager read in one call: the OpenAI key, the Printful
+    /// token and webhook secret, and with `issues_links` (the API function
+    /// alone signs links) the signing key set.
+    pub async fn init(services: &shared::Services, issues_links: bool) -> anyhow::Result<Self> {
         let settings = StudioSettings::from_env()?;
-        let read = |source: &Option<SecretSource>, what: &'static str| {
-            let source = source.clone();
-            async move {
-                match source {
-                    Some(source) => shared::services::read_secret(&source, &services.sdk, what)
-                        .await
-                        .with_context(|| format!("reading {what}"))
-                        .map(Some),
-                    None => Ok(None),
-                }
-            }
+        let signing_source = match issues_links {
+            true => Some(services.config.signing_keys.as_ref().context(
+                "the studio API signs links: set JWT_SIGNING_KEYS_SECRET_ID (or JWT_SIGNING_KEYS)",
+            )?),
+            false => None,
         };
+        let [
+            signing,
+            openai_api_key,
+            printful_token,
+            printful_webhook_secret,
+        ] = services
+            .read_secrets([
+                (signing_source, "the signing key set"),
+                (settings.openai_api_key.as_ref(), "the OpenAI API key"),
+                (settings.printful_token.as_ref(), "the Printful token"),
+                (
+                    settings.printful_webhook_secret.as_ref(),
+                    "the Printful webhook secret",
+                ),
+            ])
+            .await?;
+        let signing = signing
+            .map(|json| services.signing_keys_from(&json))
+            .transpose()?;
         let secrets = StudioSecrets {
-            openai_api_key: read(&settings.openai_api_key, "the OpenAI API key").await?,
-            printful_token: read(&settings.printful_token, "the Printful token").await?,
-            printful_webhook_secret: read(
-                &settings.printful_webhook_secret,
-                "the Printful webhook secret",
-            )
-            .await?,
+            openai_api_key,
+            printful_token,
+            printful_webhook_secret,
         };
         Ok(Self::new(services, signing, &settings, secrets))
     }

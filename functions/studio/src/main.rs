@@ -4,15 +4,11 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let started = async {
-        let services = shared::Services::init().await?;
-        let signing = services.signing_keys().await?;
-        anyhow::Ok((services, signing))
-    };
-    let (services, signing) = started.await.inspect_err(|err| {
+    let services = shared::Services::init().await.inspect_err(|err| {
         tracing::error!(error = ?err, "studio function failed to start");
     })?;
-    let state = studio::StudioState::init(&services, Some(signing))
+    // The signing key set is read with the studio's other secrets, in one call.
+    let state = studio::StudioState::init(&services, true)
         .await
         .inspect_err(|err| tracing::error!(error = ?err, "studio settings are not valid"))?;
     let app = shared::http::service(studio::routes(state));

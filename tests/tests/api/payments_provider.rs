@@ -185,3 +185,88 @@ async fn secrets_are_read_from_secrets_manager() {
         .unwrap();
     assert!(start.reference.starts_with("pi_"), "{start:?}");
 }
+
+/// Puts a secret into the local Secrets Manager: its ARN.
+async fn kept_secret(name: &str, value: &str) -> String {
+    let sdk = shared::services::load_sdk_config().await;
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(format!("test/{name}-{}", order_id().to_lowercase()))
+        .secret_string(value)
+        .send()
+        .await
+        .expect("moto creates the secret")
+        .arn
+        .expect("an ARN")
+}
+
+#[tokio::test]
+async fn secrets_a_function_needs_are_read_together_in_the_order_asked() {
+    let token = kept_secret("token", "pf-token").await;
+    let hook = kept_secret("hook", "pf-hook").await;
+    let app = spawn_app_with(|_| {}).await;
+    let (token, hook) = (SecretSource::Secret(token), SecretSource::Secret(hook));
+    let inline = SecretSource::Inline("inline-value".into());
+    let values = app
+        .services
+        .read_secrets([
+            (Some(&hook), "the webhook secret"),
+            (None, "an unset secret"),
+            (Some(&inline), "an inline secret"),
+            (Some(&token), "the token"),
+            (Some(&hook), "the webhook secret again"),
+        ])
+        .await
+        .expect("every secret reads");
+    assert_eq!(
+        values,
+        [
+            Some("pf-hook".to_owned()),
+            None,
+            Some("inline-value".to_owned()),
+            Some("pf-token".to_owned()),
+            Some("pf-hook".to_owned()),
+        ]
+    );
+    // Only inline and unset: Secrets Manager is not asked at all.
+    let [one, two] = app
+        .services
+        .read_secrets([(None, "unset"), (Some(&inline), "inline")])
+        .await
+        .unwrap();
+    assert_eq!((one, two.as_deref()), (None, Some("inline-value")));
+}
+
+#[tokio::test]
+async fn a_missing_secret_stops_the_start_naming_it_and_what_it_is_for() {
+    let token = SecretSource::Secret(kept_secret("token", "pf-token").await);
+    let missing = SecretSource::Secret(format!(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:test/missing-{}",
+        order_id().to_lowercase()
+    ));
+    let SecretSource::Secret(missing_id) = &missing else {
+        unreachable!()
+    };
+    let app = spawn_app_with(|_| {}).await;
+    // Several at once (BatchGetSecretValue) and one alone (GetSecretValue).
+    let together = app
+        .services
+        .read_secrets([
+            (Some(&token), "the token"),
+            (Some(&missing), "the Printful webhook secret"),
+        ])
+        .await
+        .expect_err("a missing secret fails");
+    let alone = app
+        .services
+        .read_secret(&missing, "the Printful webhook secret")
+        .await
+        .expect_err("a missing secret fails");
+    for err in [together, alone] {
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("the Printful webhook secret") && message.contains(missing_id),
+            "{message}"
+        );
+    }
+}

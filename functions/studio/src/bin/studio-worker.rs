@@ -10,7 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let services = shared::Services::init().await.inspect_err(|err| {
         tracing::error!(error = ?err, "studio worker failed to start");
     })?;
-    let state = studio::StudioState::init(&services, None)
+    let state = studio::StudioState::init(&services, false)
         .await
         .inspect_err(|err| tracing::error!(error = ?err, "studio settings are not valid"))?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
