@@ -2,7 +2,17 @@
 //! answer, and the SES account's sending status (GetAccount, where SES
 //! answers it: moto does not). Each check has its own short deadline and they run at once, so a
 //! dead dependency makes the answer 503 within about two seconds, not a hang.
+//!
+//! The route needs no credentials, so its answer is kept for
+//! [`CHECKS_KEPT_FOR`] (a failed one for [`FAILED_CHECKS_KEPT_FOR`], so a
+//! dependency that comes back shows within a second): however often it is
+//! called, a warm function asks its dependencies at most once in that time,
+//! and concurrent requests wait for the one check under way. SES allows its account-management calls
+//! (GetAccount, GetEmailIdentity) about one per second per account, shared
+//! with the mail context's suppression-list calls; a monitor polling every
+//! second, or anyone else, must not use that up.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::extract::State;
@@ -15,12 +25,48 @@ use crate::PlatformState;
 
 const CHECK_DEADLINE: Duration = Duration::from_secs(2);
 
+/// How long a warm function answers with the checks it last made.
+pub const CHECKS_KEPT_FOR: Duration = Duration::from_secs(10);
+/// The same for checks of which one failed.
+pub const FAILED_CHECKS_KEPT_FOR: Duration = Duration::from_secs(1);
+
+/// The checks last made, and when: kept in the function's state.
+#[derive(Clone, Default)]
+pub struct LastChecks(Arc<tokio::sync::Mutex<Option<Checked>>>);
+
+impl Checked {
+    fn healthy(&self) -> bool {
+        self.checks.dynamodb.ok && self.checks.s3.ok && self.checks.ses.ok
+    }
+
+    /// Seconds this answer is given again.
+    fn kept_for(&self) -> i64 {
+        let kept = match self.healthy() {
+            true => CHECKS_KEPT_FOR,
+            false => FAILED_CHECKS_KEPT_FOR,
+        };
+        kept.as_secs() as i64
+    }
+}
+
+#[derive(Clone)]
+struct Checked {
+    /// Epoch seconds, for the age, and the same as RFC 3339 text.
+    at: i64,
+    checked_at: String,
+    checks: Checks,
+    ses_account: Option<SendingStatus>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Health {
     #[schema(example = "ok")]
     status: &'static str,
     version: String,
+    /// When the dependencies were asked (RFC 3339): a healthy answer is
+    /// kept for ten seconds (a failed one for one), so it may be that old.
+    checked_at: String,
     checks: Checks,
     /// The SES account's sending status and quota (GetAccount), when SES
     /// tells it; an account whose sending SES paused fails the `ses` check.
@@ -28,14 +74,14 @@ pub struct Health {
     ses_account: Option<SendingStatus>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Checks {
     dynamodb: Check,
     s3: Check,
     ses: Check,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Check {
     ok: bool,
@@ -88,9 +134,27 @@ fn one_line(err: impl Into<anyhow::Error>) -> String {
     ),
 )]
 pub async fn health(State(state): State<PlatformState>) -> ApiResult<ApiResponse<Health>> {
+    let checked = {
+        let mut last = state.last_checks.0.lock().await;
+        let now = shared::domain::now_epoch();
+        match last.as_ref() {
+            Some(kept) if (kept.at..kept.at + kept.kept_for()).contains(&now) => kept.clone(),
+            _ => {
+                let fresh = run_checks(&state).await;
+                *last = Some(fresh.clone());
+                fresh
+            }
+        }
+    };
+    answer(&state, checked)
+}
+
+/// Asks every dependency, at once.
+async fn run_checks(state: &PlatformState) -> Checked {
     let services = &state.services;
     let config = &services.config;
     let (s3_client, ses_client) = (&state.s3, &state.ses);
+    let (at, checked_at) = (shared::domain::now_epoch(), shared::domain::now_rfc3339());
     let (dynamodb, s3, mut ses, account) = futures::join!(
         check(services.store.ping()),
         check(async {
@@ -123,11 +187,29 @@ pub async fn health(State(state): State<PlatformState>) -> ApiResult<ApiResponse
         ses.ok = false;
         ses.error = Some("SES has paused sending for this account".to_owned());
     }
-    let healthy = dynamodb.ok && s3.ok && ses.ok;
+    Checked {
+        at,
+        checked_at,
+        checks: Checks { dynamodb, s3, ses },
+        ses_account,
+    }
+}
+
+/// 200 with the checks when every dependency answered, else 503 naming
+/// those that did not.
+fn answer(state: &PlatformState, checked: Checked) -> ApiResult<ApiResponse<Health>> {
+    let healthy = checked.healthy();
+    let Checked {
+        checked_at,
+        checks,
+        ses_account,
+        ..
+    } = checked;
     let health = Health {
         status: if healthy { "ok" } else { "degraded" },
-        version: config.version.clone(),
-        checks: Checks { dynamodb, s3, ses },
+        version: state.services.config.version.clone(),
+        checked_at,
+        checks,
         ses_account,
     };
     if healthy {

@@ -20,6 +20,7 @@ pub struct PlatformState {
     s3: aws_sdk_s3::Client,
     ses: aws_sdk_sesv2::Client,
     mailer: shared::mail::Mailer,
+    last_checks: health::LastChecks,
 }
 
 impl PlatformState {
@@ -29,6 +30,7 @@ impl PlatformState {
             s3: services.s3(),
             ses: services.ses(),
             mailer: services.mailer(),
+            last_checks: health::LastChecks::default(),
         }
     }
 }
