@@ -18,13 +18,19 @@ async fn reports_every_dependency_up_and_the_version() {
     }
 }
 
-#[tokio::test]
-async fn reports_a_missing_bucket_as_unavailable() {
+/// An app whose configured bucket does not exist.
+async fn app_with_a_missing_bucket() -> bodega_tests::TestApp {
     let mut app = spawn_app().await;
     let mut config = (*app.services.config).clone();
     config.bucket_name = "bucket-that-was-never-created".into();
     app.services.config = std::sync::Arc::new(config);
     let app = bodega_tests::TestApp::new(app.services);
+    app
+}
+
+#[tokio::test]
+async fn reports_a_missing_bucket_as_unavailable() {
+    let app = app_with_a_missing_bucket().await;
     let response = app.call(Method::GET, "/v1/health", None, None).await;
     response.assert_error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE");
     let checks = &response.body["error"]["details"]["checks"];
@@ -71,11 +77,7 @@ async fn a_healthy_answer_is_given_again_for_ten_seconds_without_asking_the_depe
 
 #[tokio::test]
 async fn a_failed_answer_is_asked_again_after_a_second() {
-    let mut app = spawn_app().await;
-    let mut config = (*app.services.config).clone();
-    config.bucket_name = "bucket-that-was-never-created".into();
-    app.services.config = std::sync::Arc::new(config);
-    let app = bodega_tests::TestApp::new(app.services);
+    let app = app_with_a_missing_bucket().await;
     let first = app.call(Method::GET, "/v1/health", None, None).await;
     first.assert_error(StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE");
     app.clock.advance(std::time::Duration::from_secs(2));
