@@ -364,3 +364,20 @@ impl TestApp {
         format!("http://{address}")
     }
 }
+
+/// Puts a secret into the local Secrets Manager: its ARN.
+pub async fn kept_secret(name: &str, value: &str) -> String {
+    let sdk = shared::services::load_sdk_config().await;
+    aws_sdk_secretsmanager::Client::new(&sdk)
+        .create_secret()
+        .name(format!(
+            "test/{name}-{}",
+            ulid::Ulid::new().to_string().to_lowercase()
+        ))
+        .secret_string(value)
+        .send()
+        .await
+        .expect("moto creates the secret")
+        .arn
+        .expect("an ARN")
+}

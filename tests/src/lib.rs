@@ -26,8 +26,8 @@ mod template;
 mod wait;
 
 pub use app::{
-    Auth, PASSWORD, TestApp, TestResponse, repo_root, spawn_app, spawn_app_via, spawn_app_with,
-    stack_config,
+    Auth, PASSWORD, TestApp, TestResponse, kept_secret, repo_root, spawn_app, spawn_app_via,
+    spawn_app_with, stack_config,
 };
 pub use diff::line_diff;
 pub use dynamo::PrivateDynamo;

@@ -79,19 +79,28 @@ impl IdentityState {
         Self::with_mfa_keys(services, signing, mfa_keys)
     }
 
-    /// For the Lambda: the MFA key set read from Secrets Manager when it is
-    /// kept there; a key set that does not parse stops the start.
-    pub async fn init(
-        services: &shared::Services,
-        signing: Arc<SigningKeys>,
-    ) -> anyhow::Result<Self> {
-        let mfa_keys = match &services.config.mfa_keys {
-            Some(source) => {
-                let json = services.read_secret(source, "the MFA key set").await?;
-                Some(Arc::new(
-                    mfa::cipher::MfaKeys::from_json(&json).context("loading the MFA key set")?,
-                ))
-            }
+    /// For the Lambda: the signing key set and, when it is configured, the
+    /// MFA key set, read in one call (`Services::read_secrets`); a key set
+    /// that does not load stops the start.
+    pub async fn init(services: &shared::Services) -> anyhow::Result<Self> {
+        let signing_source = services.config.signing_keys.as_ref().context(
+            "identity issues tokens: set JWT_SIGNING_KEYS_SECRET_ID (or JWT_SIGNING_KEYS)",
+        )?;
+        let [signing, mfa] = services
+            .read_secrets([
+                (Some(signing_source), "the signing key set"),
+                (services.config.mfa_keys.as_ref(), "the MFA key set"),
+            ])
+            .await?;
+        let signing = services.signing_keys_from(
+            signing
+                .as_deref()
+                .context("the signing key set has no value")?,
+        )?;
+        let mfa_keys = match mfa {
+            Some(json) => Some(Arc::new(
+                mfa::cipher::MfaKeys::from_json(&json).context("loading the MFA key set")?,
+            )),
             None => None,
         };
         Ok(Self::with_mfa_keys(services, signing, mfa_keys))

@@ -6,8 +6,8 @@ async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
     let started = async {
         let services = shared::Services::init().await?;
-        let signing = services.signing_keys().await?;
-        identity::IdentityState::init(&services, signing).await
+        // The signing and MFA key sets, in one call.
+        identity::IdentityState::init(&services).await
     };
     let state = started.await.inspect_err(|err| {
         tracing::error!(error = ?err, "identity function failed to start");

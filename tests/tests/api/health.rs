@@ -24,8 +24,7 @@ async fn app_with_a_missing_bucket() -> bodega_tests::TestApp {
     let mut config = (*app.services.config).clone();
     config.bucket_name = "bucket-that-was-never-created".into();
     app.services.config = std::sync::Arc::new(config);
-    let app = bodega_tests::TestApp::new(app.services);
-    app
+    bodega_tests::TestApp::new(app.services)
 }
 
 #[tokio::test]

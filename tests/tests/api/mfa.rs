@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::http::StatusCode;
-use bodega_tests::{Authenticator, PASSWORD, TestApp, emails_to, spawn_app, unique_email};
+use bodega_tests::{
+    Authenticator, PASSWORD, TestApp, emails_to, kept_secret, spawn_app, unique_email,
+};
 use serde_json::{Value, json};
 
 /// The claims of an access token, as the API verifies them.
@@ -710,4 +712,38 @@ async fn a_rotated_key_set_reseals_each_secret_at_its_next_sign_in() {
     let only_new = with_mfa_keys(&app, &new.to_string());
     only_new.clock.advance(Duration::from_secs(60));
     only_new.signed_in_with_mfa(&account).await;
+}
+
+#[tokio::test]
+async fn the_lambda_reads_its_signing_and_mfa_key_sets_from_secrets_manager() {
+    use shared::config::SecretSource;
+    let app = spawn_app().await;
+    let config = &app.services.config;
+    let Some(SecretSource::Inline(signing_json)) = &config.signing_keys else {
+        panic!("the local stack sets the signing key set inline");
+    };
+    let Some(SecretSource::Inline(mfa_json)) = &config.mfa_keys else {
+        panic!("the local stack sets the MFA key set inline");
+    };
+    let signing = kept_secret("signing", signing_json).await;
+    let with_secrets = |mfa: &str| {
+        let mut services = app.services.services.clone();
+        let mut config = (*services.config).clone();
+        config.signing_keys = Some(SecretSource::Secret(signing.clone()));
+        config.mfa_keys = Some(SecretSource::Secret(mfa.to_owned()));
+        services.config = std::sync::Arc::new(config);
+        services
+    };
+    let mfa = kept_secret("mfa", mfa_json).await;
+    let state = identity::IdentityState::init(&with_secrets(&mfa))
+        .await
+        .expect("both key sets load");
+    assert!(state.mfa_keys.is_some());
+    // A key set that does not load stops the start, and says which.
+    let broken = kept_secret("mfa-broken", "{\"activeKid\": \"none\"}").await;
+    let err = identity::IdentityState::init(&with_secrets(&broken))
+        .await
+        .err()
+        .expect("a broken MFA key set stops the start");
+    assert!(format!("{err:#}").contains("MFA key set"), "{err:#}");
 }

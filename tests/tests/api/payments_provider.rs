@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use bodega_tests::{spawn_app_with, stack_config, stripe_confirm_card};
+use bodega_tests::{kept_secret, spawn_app_with, stack_config, stripe_confirm_card};
 use shared::config::SecretSource;
 use shared::domain::Money;
 use shared::payments::{
@@ -145,23 +145,10 @@ async fn without_a_key_card_payments_are_not_configured() {
 
 #[tokio::test]
 async fn secrets_are_read_from_secrets_manager() {
-    let sdk = shared::services::load_sdk_config().await;
-    let secrets = aws_sdk_secretsmanager::Client::new(&sdk);
-    let suffix = order_id().to_lowercase();
-    let mut ids = Vec::new();
-    for (name, value) in [
-        ("stripe-key", "sk_test_bodegalocal"),
-        ("stripe-webhook", "whsec_from_secrets_manager"),
-    ] {
-        let created = secrets
-            .create_secret()
-            .name(format!("test/{name}-{suffix}"))
-            .secret_string(value)
-            .send()
-            .await
-            .expect("moto creates the secret");
-        ids.push(created.arn.expect("an ARN"));
-    }
+    let ids = [
+        kept_secret("stripe-key", "sk_test_bodegalocal").await,
+        kept_secret("stripe-webhook", "whsec_from_secrets_manager").await,
+    ];
     let app = spawn_app_with(|config| {
         config.stripe.secret_key = Some(SecretSource::Secret(ids[0].clone()));
         config.stripe.webhook_secret = Some(SecretSource::Secret(ids[1].clone()));
@@ -184,20 +171,6 @@ async fn secrets_are_read_from_secrets_manager() {
         .await
         .unwrap();
     assert!(start.reference.starts_with("pi_"), "{start:?}");
-}
-
-/// Puts a secret into the local Secrets Manager: its ARN.
-async fn kept_secret(name: &str, value: &str) -> String {
-    let sdk = shared::services::load_sdk_config().await;
-    aws_sdk_secretsmanager::Client::new(&sdk)
-        .create_secret()
-        .name(format!("test/{name}-{}", order_id().to_lowercase()))
-        .secret_string(value)
-        .send()
-        .await
-        .expect("moto creates the secret")
-        .arn
-        .expect("an ARN")
 }
 
 #[tokio::test]
