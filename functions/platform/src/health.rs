@@ -1,16 +1,18 @@
 //! `GET /v1/health`: the function's version, whether DynamoDB, S3 and SES
 //! answer, and the SES account's sending status (GetAccount, where SES
-//! answers it: moto does not). Each check has its own short deadline and they run at once, so a
-//! dead dependency makes the answer 503 within about two seconds, not a hang.
+//! answers it: moto does not). Each check has its own short deadline and
+//! they run at once, so a dead dependency makes the answer 503 within about
+//! two seconds, not a hang.
 //!
 //! The route needs no credentials, so its answer is kept for
 //! [`CHECKS_KEPT_FOR`] (a failed one for [`FAILED_CHECKS_KEPT_FOR`], so a
 //! dependency that comes back shows within a second): however often it is
 //! called, a warm function asks its dependencies at most once in that time,
-//! and concurrent requests wait for the one check under way. SES allows its account-management calls
-//! (GetAccount, GetEmailIdentity) about one per second per account, shared
-//! with the mail context's suppression-list calls; a monitor polling every
-//! second, or anyone else, must not use that up.
+//! and concurrent requests wait for the one check under way. SES allows its
+//! account-management calls (GetAccount, GetEmailIdentity) about one per
+//! second per account, shared with the mail context's suppression-list
+//! calls; a monitor polling every second, or anyone else, must not use that
+//! up.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,6 +36,15 @@ pub const FAILED_CHECKS_KEPT_FOR: Duration = Duration::from_secs(1);
 #[derive(Clone, Default)]
 pub struct LastChecks(Arc<tokio::sync::Mutex<Option<Checked>>>);
 
+#[derive(Clone)]
+struct Checked {
+    /// Epoch seconds, for the age, and the same as RFC 3339 text.
+    at: i64,
+    checked_at: String,
+    checks: Checks,
+    ses_account: Option<SendingStatus>,
+}
+
 impl Checked {
     fn healthy(&self) -> bool {
         self.checks.dynamodb.ok && self.checks.s3.ok && self.checks.ses.ok
@@ -47,15 +58,6 @@ impl Checked {
         };
         kept.as_secs() as i64
     }
-}
-
-#[derive(Clone)]
-struct Checked {
-    /// Epoch seconds, for the age, and the same as RFC 3339 text.
-    at: i64,
-    checked_at: String,
-    checks: Checks,
-    ses_account: Option<SendingStatus>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
