@@ -4,9 +4,9 @@
 //! Swagger UI's script and style sheet are compiled into the binary (taken
 //! by build.rs out of the release archive that utoipa-swagger-ui-vendored
 //! packages), so the page works with no internet access and loads nothing
-//! from a CDN. The page and
-//! its start script are ours: relative URLs (the API may sit behind a path
-//! prefix), no inline script, so the page's policy can forbid inline code.
+//! from a CDN. The page and its start script are ours: relative URLs (the
+//! API may sit behind a path prefix), no inline script, so the page's
+//! policy can forbid inline code.
 
 use axum::extract::Path;
 use axum::http::header;

@@ -35,7 +35,6 @@ pub mod worker;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-
 use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::{SigningKeys, TokenKeys};
