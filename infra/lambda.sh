@@ -301,7 +301,11 @@ cmd_check() {
     file -b "$ROOT/target/lambda/$b/bootstrap" | grep -q aarch64 && arm=1
   done
   [ "$arm" = 0 ] || ensure_qemu
-  # A private stack, and the devserver's --setup for the table, bucket and queues.
+  # A private stack (installed first: a fresh clone may not have run make
+  # dev or make test yet), and the devserver's --setup for the table,
+  # bucket and queues.
+  "$ROOT/infra/stack.sh" check
+  "$ROOT/infra/stack.sh" install
   "$ROOT/infra/stack.sh" start --ephemeral --run-dir "$run_dir" >/dev/null
   # shellcheck disable=SC2317
   cleanup() {
