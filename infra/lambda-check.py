@@ -43,6 +43,7 @@ SAMPLES = {
     "assets-ingest": "assets/s3-object-created.json",
     "mail": "mail/templates-list.json",
     "mail-worker": "mail/worker-send-batch.json",
+    "mail-outbox": "mail/outbox-batch.json",
     "mail-events": "mail/ses-bounce.json",
     "stream": "stream/product-created.json",
     "studio": "studio/gallery.json",

@@ -757,6 +757,7 @@ values = [
     ("SENDER_EMAIL", "no-reply@bodega.local"),
     # moto's default account; the devserver creates the queue (--setup).
     ("MAIL_SEND_QUEUE_URL", moto + "/123456789012/bodega-local-mail-sends"),
+    ("PLATFORM_EMAIL_QUEUE_URL", moto + "/123456789012/bodega-local-platform-emails"),
     ("STUDIO_QUEUE_URL", moto + "/123456789012/bodega-local-studio-generations"),
     ("STUDIO_MANUFACTURING_QUEUE_URL", moto + "/123456789012/bodega-local-studio-manufacturing"),
     ("ORDERS_SHIPMENT_QUEUE_URL", moto + "/123456789012/bodega-local-orders-shipments"),

@@ -150,6 +150,10 @@ pub struct Config {
     /// The SQS queue of bulk email sends (`MAIL_SEND_QUEUE_URL`); unset:
     /// bulk sends answer 503.
     pub mail_send_queue_url: Option<String>,
+    /// The SQS queue of the platform's own emails (`PLATFORM_EMAIL_QUEUE_URL`),
+    /// which the mail context's `mail-outbox` worker renders and sends;
+    /// unset: those emails cannot be sent (an invitation answers 503).
+    pub platform_email_queue_url: Option<String>,
     /// Emails per second the send worker keeps to when SES's own quota
     /// (GetAccount) cannot be read (`MAIL_SEND_RATE`, default 10).
     pub mail_send_rate: f64,
@@ -326,6 +330,7 @@ impl Config {
                 public_media_url: get("PUBLIC_MEDIA_URL")
                     .map(|url| url.trim_end_matches('/').to_owned()),
                 mail_send_queue_url: get("MAIL_SEND_QUEUE_URL"),
+                platform_email_queue_url: get("PLATFORM_EMAIL_QUEUE_URL"),
                 mail_send_rate,
                 studio_queue_url: get("STUDIO_QUEUE_URL"),
                 manufacturing_queue_url: get("STUDIO_MANUFACTURING_QUEUE_URL"),

@@ -36,6 +36,7 @@ pub mod idempotency;
 pub mod mail;
 pub mod metrics;
 pub mod moderation;
+pub mod outbox;
 #[cfg(feature = "payments")]
 pub mod payments;
 #[cfg(feature = "print-partner")]

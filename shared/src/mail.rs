@@ -10,8 +10,7 @@ pub mod builtin;
 #[cfg(feature = "mail")]
 pub mod render;
 
-#[cfg(feature = "mail")]
-pub use builtin::{EmailLine, PlatformEmail};
+pub use crate::outbox::{EmailLine, PlatformEmail};
 
 use anyhow::Context as _;
 use aws_sdk_sesv2::error::SdkError;

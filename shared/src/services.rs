@@ -5,12 +5,12 @@
 //! public keys that verify access tokens, which are configuration
 //! (`JWT_PUBLIC_KEYS`), so no secret is read at start. Anything else a
 //! function says it needs in two places, and gets only then:
-//! - its crate turns on the `shared` feature (`s3`, `mail`, `signing`,
-//!   `payments`, `secrets`), so a function without it neither links nor can
+//! - its crate turns on the `shared` feature (`s3`, `outbox`, `mail`,
+//!   `signing`, `payments`, `secrets`), so a function without it neither links nor can
 //!   build the client;
 //! - its state's constructor asks for it: a client that opens no
 //!   connection until used comes from a method here (`services.s3()`,
-//!   `services.mailer()`); what is read from Secrets Manager at start
+//!   `services.outbox()`); what is read from Secrets Manager at start
 //!   ([`Services::signing_keys`], [`Services::payments`]) is loaded by the
 //!   function's `main` and handed to the constructor, so it is visible there
 //!   which functions pay for it. Secrets come through one client, and
@@ -128,6 +128,16 @@ impl Services {
     #[cfg(feature = "ses")]
     pub fn ses(&self) -> aws_sdk_sesv2::Client {
         aws_sdk_sesv2::Client::new(&self.sdk)
+    }
+
+    /// Where the platform's own emails are queued for the mail context's
+    /// outbox worker (no connection until its first call).
+    #[cfg(feature = "outbox")]
+    pub fn outbox(&self) -> crate::outbox::Outbox {
+        crate::outbox::Outbox::new(
+            aws_sdk_sqs::Client::new(&self.sdk),
+            self.config.platform_email_queue_url.clone(),
+        )
     }
 
     /// The platform's mailer over SES, from the configured sender.

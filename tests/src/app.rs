@@ -157,9 +157,12 @@ async fn fresh_services(adjust: impl FnOnce(&mut Config)) -> FullServices {
     let table = format!("test-{}", ulid::Ulid::new().to_string().to_lowercase());
     let sdk = shared::services::load_sdk_config().await;
     let mut config = stack_config(&table);
-    // A generation queue of its own, so a test drains only its designs.
+    // Queues of its own, so a test drains only its designs and emails.
     if let Some(url) = config.studio_queue_url.take() {
         config.studio_queue_url = Some(format!("{url}-{table}"));
+    }
+    if let Some(url) = config.platform_email_queue_url.take() {
+        config.platform_email_queue_url = Some(format!("{url}-{table}"));
     }
     if let Some(url) = config.manufacturing_queue_url.take() {
         config.manufacturing_queue_url = Some(format!("{url}-{table}"));

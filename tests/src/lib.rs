@@ -4,7 +4,8 @@
 //!
 //! - `app`: `spawn_app`, `TestApp`'s raw requests, `TestResponse`'s checks.
 //! - `endpoints/*`: one `TestApp` method per endpoint, by context.
-//! - `mailbox`: the emails the local SES accepted.
+//! - `mailbox`: the emails the local SES accepted, after the platform
+//!   email queue is handed to its worker.
 //! - `http`, `stripe`: clients of what runs outside the router.
 //! - `samples`, `template`: events/ and template.yaml.
 //! - `dynamo`: a private DynamoDB Local to stop at will.
@@ -38,7 +39,7 @@ pub use endpoints::orders::checkout_body;
 pub use endpoints::studio::{design_body, publish_body};
 pub use faults::{FaultProxy, Faults};
 pub use http::http_request;
-pub use mailbox::{SentEmail, emails_to, only_email_to, unique_email};
+pub use mailbox::{SentEmail, unique_email};
 pub use samples::sample_events;
 pub use stripe::{stripe_confirm_card, stripe_intent};
 pub use template::{openapi_routes, template, template_routes};

@@ -1,7 +1,7 @@
 //! The emails identity sends. Each carries a single-use code, and a button
 //! into the web app with it when `PUBLIC_APP_URL` is set.
 
-use shared::mail::PlatformEmail;
+use shared::outbox::PlatformEmail;
 
 fn action_url(base: Option<&str>, path: &str, token: &str) -> Option<String> {
     base.map(|base| format!("{base}{path}?token={token}"))

@@ -185,7 +185,7 @@ pub async fn create_invitation(
         ])
         .await?;
 
-    let message = shared::mail::PlatformEmail::Invitation {
+    let message = shared::outbox::PlatformEmail::Invitation {
         org_name: org.name.clone(),
         role: invitation.org_role.to_string(),
         invited_email: email.to_string(),
@@ -193,7 +193,7 @@ pub async fn create_invitation(
         expires_at: invitation.expires_at.clone(),
     };
     state
-        .mailer
+        .outbox
         .send(email.as_str(), &message)
         .await
         .map_err(ApiError::unavailable)?;

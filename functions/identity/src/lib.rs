@@ -34,7 +34,7 @@ use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::{SigningKeys, TokenKeys};
 use shared::config::SecretSource;
-use shared::mail::Mailer;
+use shared::outbox::Outbox;
 use shared::ratelimit::RateLimiter;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
@@ -46,7 +46,8 @@ pub struct IdentityState {
     pub tokens: Arc<TokenKeys>,
     /// The private key set: identity issues the access tokens.
     pub signing: Arc<SigningKeys>,
-    pub mailer: Mailer,
+    /// Where its emails go: the mail context's outbox worker sends them.
+    pub outbox: Outbox,
     pub rate_limiter: RateLimiter,
     pub limits: limits::Limits,
     pub session_ttl: Duration,
@@ -115,7 +116,7 @@ impl IdentityState {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
             signing,
-            mailer: services.mailer(),
+            outbox: services.outbox(),
             rate_limiter: services.rate_limiter.clone(),
             limits: limits::Limits::from(services.config.auth_limits),
             session_ttl: services.config.session_ttl,

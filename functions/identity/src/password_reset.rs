@@ -82,7 +82,7 @@ pub async fn request_reset(
                     .context("issuing the reset code")?;
             let message =
                 emails::reset_password(&user.name, state.public_app_url.as_deref(), &token);
-            if let Err(err) = state.mailer.send(&user.email, &message).await {
+            if let Err(err) = state.outbox.send(&user.email, &message).await {
                 tracing::error!(user_id = %user.id, error = ?err, "the password reset email was not sent");
             }
         }

@@ -21,7 +21,7 @@ use crate::{IdentityState, emails};
 pub async fn send_code(state: &IdentityState, user: &UserRecord) -> ApiResult<()> {
     let token = one_time::issue(&state.store, Purpose::VerifyEmail, &user.id, &user.email).await?;
     let email = emails::verify_email(&user.name, state.public_app_url.as_deref(), &token);
-    if let Err(err) = state.mailer.send(&user.email, &email).await {
+    if let Err(err) = state.outbox.send(&user.email, &email).await {
         tracing::error!(user_id = %user.id, error = ?err, "the verification email was not sent");
     }
     Ok(())

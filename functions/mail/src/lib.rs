@@ -10,6 +10,7 @@
 mod access;
 pub mod bulk;
 pub mod model;
+pub mod outbox;
 pub mod policy;
 pub mod preview;
 pub mod review;

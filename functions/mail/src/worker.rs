@@ -351,15 +351,16 @@ async fn claim_recipient(
     }
 }
 
-/// Gives a claim back (best effort: otherwise the lease runs out).
-async fn release(store: &shared::store::Store, pk: &str, sk: &str, claim: &str) {
+/// Gives a claim back by deleting it while it is still `claim` (best
+/// effort: otherwise the lease runs out). The outbox worker's too.
+pub(crate) async fn release(store: &shared::store::Store, pk: &str, sk: &str, claim: &str) {
     let result = async {
         let tx = store.transact_delete(pk, sk, Some("claim = :claim"), &[(":claim", s(claim))])?;
         store.transact(Transaction::from(vec![tx])).await
     }
     .await;
     if let Err(err) = result {
-        tracing::warn!(error = ?err, "could not release a recipient's claim; its lease will run out");
+        tracing::warn!(error = ?err, "could not release a claim; its lease will run out");
     }
 }
 

@@ -27,7 +27,7 @@ use shared::auth::{Caller, Permission};
 use shared::domain::{now_epoch, now_rfc3339, rfc3339_to_epoch};
 use shared::http::precondition::{etag, if_match};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
-use shared::mail::PlatformEmail;
+use shared::outbox::PlatformEmail;
 use shared::store::{Store, TransactWriteItem, Transaction, Update, s};
 use utoipa::ToSchema;
 
@@ -393,11 +393,14 @@ async fn after_amendment(state: &SourcingState, rfq: &RfqRecord, amendment: &Rfq
             closes_at: rfq.content.closes_at.clone(),
             rfq_path: format!("/v1/orgs/{supplier}/rfqs/{}", rfq.id),
         };
-        for to in supplier_recipients(state, supplier).await {
-            if let Err(err) = state.mailer.send(&to, &message).await {
-                tracing::error!(error = ?err, supplier, "could not email an amendment");
-            }
-        }
+        crate::email_all(
+            state,
+            supplier,
+            supplier_recipients(state, supplier).await,
+            &message,
+            "could not email an amendment",
+        )
+        .await;
     }
 }
 

@@ -24,7 +24,7 @@ use shared::domain::address::Address;
 use shared::domain::{new_id, now_epoch, now_rfc3339};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
 use shared::idempotency::{self, IdempotencyKey};
-use shared::mail::PlatformEmail;
+use shared::outbox::PlatformEmail;
 use shared::store::{Store, StoreError, Transaction, Update, n, s};
 use utoipa::ToSchema;
 
@@ -561,11 +561,14 @@ async fn notify_suppliers(
             rfq_title: rfq.content.title.clone(),
             order_id: Some(order.order_id.clone()),
         };
-        for to in supplier_recipients(state, supplier).await {
-            if let Err(err) = state.mailer.send(&to, &message).await {
-                tracing::error!(error = ?err, supplier, "could not email an award notice");
-            }
-        }
+        crate::email_all(
+            state,
+            supplier,
+            supplier_recipients(state, supplier).await,
+            &message,
+            "could not email an award notice",
+        )
+        .await;
     }
     if status == RfqStatus::Awarded {
         let awarded: Vec<String> = orders.iter().map(|o| o.supplier_org_id.clone()).collect();

@@ -15,7 +15,7 @@ use shared::auth::{Caller, Permission};
 use shared::contracts::product::ProductForSourcing;
 use shared::domain::now_rfc3339;
 use shared::http::{ApiError, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
-use shared::mail::PlatformEmail;
+use shared::outbox::PlatformEmail;
 use shared::store::{
     Index, PartitionQuery, QueryRefinement, Store, StoreError, Transaction, Update, n, s,
 };
@@ -318,11 +318,14 @@ async fn remind_closing_soon(state: &SourcingState, now: i64) -> anyhow::Result<
                 closes_at: rfq.content.closes_at.clone(),
                 rfq_path: format!("/v1/orgs/{supplier}/rfqs/{}", rfq.id),
             };
-            for to in supplier_recipients(state, supplier).await {
-                if let Err(err) = state.mailer.send(&to, &message).await {
-                    tracing::error!(error = ?err, supplier, "could not email a closing-soon reminder");
-                }
-            }
+            crate::email_all(
+                state,
+                supplier,
+                supplier_recipients(state, supplier).await,
+                &message,
+                "could not email a closing-soon reminder",
+            )
+            .await;
         }
     }
     Ok(reminded)
@@ -356,11 +359,14 @@ pub(crate) async fn not_selected(state: &SourcingState, rfq: &RfqRecord, awarded
         {
             continue;
         }
-        for to in supplier_recipients(state, supplier).await {
-            if let Err(err) = state.mailer.send(&to, &message).await {
-                tracing::error!(error = ?err, supplier, "could not email a non-award notice");
-            }
-        }
+        crate::email_all(
+            state,
+            supplier,
+            supplier_recipients(state, supplier).await,
+            &message,
+            "could not email a non-award notice",
+        )
+        .await;
     }
 }
 

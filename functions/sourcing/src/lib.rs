@@ -28,7 +28,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::TokenKeys;
-use shared::mail::Mailer;
+use shared::outbox::Outbox;
 use shared::ratelimit::RateLimiter;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
@@ -39,7 +39,8 @@ pub struct SourcingState {
     pub store: Store,
     pub tokens: Arc<TokenKeys>,
     pub rate_limiter: RateLimiter,
-    pub mailer: Mailer,
+    /// Where its emails go: the mail context's outbox worker sends them.
+    pub outbox: Outbox,
     /// Presigns downloads of proposal attachments (the assets bucket).
     pub s3: aws_sdk_s3::Client,
     pub bucket: String,
@@ -47,6 +48,25 @@ pub struct SourcingState {
     pub matching_queue: Option<MatchingQueue>,
     /// Above this many candidate suppliers matching runs in the background.
     pub background_matching_above: usize,
+}
+
+/// Queues `email` to each of `recipients`, the people of `org_id`, ten to
+/// an SQS call. An email that could not be queued is logged with `what`
+/// (never the address), not undone: what it tells has already happened.
+pub(crate) async fn email_all(
+    state: &SourcingState,
+    org_id: &str,
+    recipients: Vec<String>,
+    email: &shared::outbox::PlatformEmail,
+    what: &str,
+) {
+    let emails = recipients
+        .into_iter()
+        .map(|to| (to, email.clone()))
+        .collect();
+    for (_, err) in state.outbox.send_all(emails).await {
+        tracing::error!(error = ?err, org_id, template = email.id(), "{what}");
+    }
 }
 
 /// The queue of RFQs whose matching the worker finishes.
@@ -62,7 +82,7 @@ impl SourcingState {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
             rate_limiter: services.rate_limiter.clone(),
-            mailer: services.mailer(),
+            outbox: services.outbox(),
             s3: services.s3(),
             bucket: services.config.bucket_name.clone(),
             matching_queue: services

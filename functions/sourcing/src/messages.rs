@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use shared::auth::{Caller, Permission};
 use shared::domain::{new_id, now_rfc3339};
 use shared::http::{ApiError, ApiJson, ApiResponse, ApiResult, Envelope, ErrorEnvelope, Problems};
-use shared::mail::PlatformEmail;
+use shared::outbox::PlatformEmail;
 use utoipa::ToSchema;
 
 use crate::SourcingState;
@@ -309,9 +309,12 @@ async fn notify_other_side(
         Party::Supplier(_) => buyer_recipients(state, &to_org).await,
         Party::Buyer(_) => supplier_recipients(state, &to_org).await,
     };
-    for to in recipients {
-        if let Err(err) = state.mailer.send(&to, &email).await {
-            tracing::error!(error = ?err, "could not email a clarification message");
-        }
-    }
+    crate::email_all(
+        state,
+        &to_org,
+        recipients,
+        &email,
+        "could not email a clarification message",
+    )
+    .await;
 }

@@ -15,7 +15,7 @@ use shared::auth::membership::{MEMBER_SK_PREFIX, MembershipRecord};
 use shared::auth::{Caller, CapabilityRole, OrgRole, Permission};
 use shared::http::precondition::if_match;
 use shared::http::{ApiError, ApiResponse, ApiResult, Envelope, ErrorEnvelope};
-use shared::mail::PlatformEmail;
+use shared::outbox::PlatformEmail;
 use shared::store::{TransactWriteItem, Transaction};
 use utoipa::ToSchema;
 
@@ -377,11 +377,14 @@ async fn notify_invited(state: &SourcingState, buyer_name: &str, rfq: &RfqRecord
         closes_at: rfq.content.closes_at.to_string(),
         rfq_path: format!("/v1/orgs/{supplier}/rfqs/{}", rfq.id),
     };
-    for to in supplier_recipients(state, supplier).await {
-        if let Err(err) = state.mailer.send(&to, &message).await {
-            tracing::error!(error = ?err, supplier, "could not email an RFQ invitation");
-        }
-    }
+    crate::email_all(
+        state,
+        supplier,
+        supplier_recipients(state, supplier).await,
+        &message,
+        "could not email an RFQ invitation",
+    )
+    .await;
 }
 
 /// Every candidate with its rules and score.

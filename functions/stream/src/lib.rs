@@ -25,7 +25,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use serde::de::DeserializeOwned;
 use shared::contracts::order::ORDER_TYPE;
 use shared::contracts::product::PRODUCT_TYPE;
-use shared::mail::Mailer;
+use shared::outbox::Outbox;
 use shared::projections::{order_stats, search_index};
 use shared::stock::STOCK_TYPE;
 use shared::store::Store;
@@ -33,7 +33,8 @@ use shared::store::Store;
 #[derive(Clone)]
 pub struct StreamState {
     pub store: Store,
-    pub mailer: Mailer,
+    /// Where its emails go: the mail context's outbox worker sends them.
+    pub outbox: Outbox,
     /// Where paid orders with made-to-order lines go (studio's manufacturing).
     pub manufacturing: Option<manufacturing::ManufacturingQueue>,
 }
@@ -42,7 +43,7 @@ impl StreamState {
     pub fn new(services: &shared::Services) -> Self {
         Self {
             store: services.store.clone(),
-            mailer: services.mailer(),
+            outbox: services.outbox(),
             manufacturing: services.config.manufacturing_queue_url.clone().map(|url| {
                 manufacturing::ManufacturingQueue {
                     sqs: aws_sdk_sqs::Client::new(&services.sdk),

@@ -12,7 +12,7 @@
 //! again if sending fails so the retry can send it.
 
 use serde::{Deserialize, Serialize};
-use shared::mail::PlatformEmail;
+use shared::outbox::PlatformEmail;
 use shared::store::StoreError;
 
 use crate::{Change, StreamState};
@@ -207,7 +207,7 @@ pub(crate) async fn send_once(
         }
         Err(err) => return Err(err.into()),
     }
-    if let Err(err) = state.mailer.send(to, &email).await {
+    if let Err(err) = state.outbox.send(to, &email).await {
         // Forget the marker so the retry sends it.
         state.store.delete(&marker.pk, &marker.sk).await?;
         return Err(err);

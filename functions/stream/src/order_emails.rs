@@ -16,7 +16,7 @@ use shared::contracts::order::{
     ORDER_TYPE, OrderStatus, OrderSummary, PaymentState, order_pk,
 };
 use shared::domain::Money;
-use shared::mail::{EmailLine, PlatformEmail};
+use shared::outbox::{EmailLine, PlatformEmail};
 
 use crate::notifications::send_once;
 use crate::{Change, StreamState};

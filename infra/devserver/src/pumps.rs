@@ -17,6 +17,8 @@
 //!   10 messages a batch; handled messages are deleted, reported failures
 //!   come back after the queue's visibility timeout, like Lambda's SQS
 //!   event source with `ReportBatchItemFailures`.
+//! - The platform email queue (codes, invitations, notices that identity,
+//!   sourcing and the stream queue) → `mail::outbox::handle_batch`, the same way.
 //! - The design generation queue → `studio::worker::handle_batch`, the same way.
 //! - The manufacturing queue (paid orders the stream puts there) →
 //!   `studio::manufacturing::worker::handle_batch`, the same way.
@@ -55,6 +57,7 @@ pub fn spawn_all(services: &shared::FullServices) -> Vec<Pump> {
         spawn_expiry_sweep(services),
         spawn_sourcing_schedule(services),
         spawn_send_queue(services),
+        spawn_outbox_queue(services),
         spawn_generation_queue(services),
         spawn_manufacturing_queue(services),
         spawn_shipment_queue(services),
@@ -97,6 +100,36 @@ pub async fn drain_send_queue(
         mail::worker::handle_batch(state, event, None)
     })
     .await
+}
+
+/// Feeds the platform email queue to the mail context's outbox worker.
+pub fn spawn_outbox_queue(services: &shared::FullServices) -> Pump {
+    let worker = mail::outbox::OutboxWorker::new(services);
+    let sqs = aws_sdk_sqs::Client::new(&services.sdk);
+    let url = services.config.platform_email_queue_url.clone();
+    let task = tokio::spawn(async move {
+        let Some(url) = url else { return };
+        loop {
+            if let Err(err) = drain_outbox_queue(&worker, &sqs, &url).await {
+                tracing::warn!(error = ?err, "the platform email queue pump failed; retrying");
+            }
+            tokio::time::sleep(POLL_INTERVAL).await;
+        }
+    });
+    Pump {
+        name: "platform-email-queue",
+        task,
+    }
+}
+
+/// Hands every message visible on the platform email queue to the outbox
+/// worker; returns the batches handed over.
+pub async fn drain_outbox_queue(
+    worker: &mail::outbox::OutboxWorker,
+    sqs: &aws_sdk_sqs::Client,
+    url: &str,
+) -> anyhow::Result<Vec<shared::sqs::SqsEvent>> {
+    drain_queue(sqs, url, |event| mail::outbox::handle_batch(worker, event)).await
 }
 
 /// What Lambda's SQS event source does, once over what is visible now:

@@ -190,6 +190,7 @@ pub async fn ensure_all(services: &shared::FullServices) -> anyhow::Result<()> {
     let sqs = aws_sdk_sqs::Client::new(&services.sdk);
     for url in [
         &config.mail_send_queue_url,
+        &config.platform_email_queue_url,
         &config.studio_queue_url,
         &config.manufacturing_queue_url,
         &config.shipment_queue_url,

@@ -3,7 +3,7 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::{Auth, TestApp, TestResponse, only_email_to};
+use crate::{Auth, TestApp, TestResponse};
 
 /// Organizations, members, invitations, API keys and the audit trail: one
 /// method per endpoint (the `token` may be an access token or an API key),
@@ -186,7 +186,7 @@ impl TestApp {
 
     /// The invitation code of the one invitation email moto holds for `email`.
     pub async fn invitation_token_for(&self, email: &str) -> String {
-        let body = only_email_to(email, "Your invitation to").await.body;
+        let body = self.only_email_to(email, "Your invitation to").await.body;
         body.split_whitespace()
             .find(|word| word.len() == 64 && word.bytes().all(|b| b.is_ascii_hexdigit()))
             .unwrap_or_else(|| panic!("no invitation code in the email to {email}: {body}"))

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use bodega_tests::{PASSWORD, emails_to, spawn_app, spawn_app_with, unique_email};
+use bodega_tests::{PASSWORD, spawn_app, spawn_app_with, unique_email};
 use serde_json::json;
 
 #[tokio::test]
@@ -19,7 +19,7 @@ async fn registration_mails_a_code_that_verifies_the_address_once() {
         false
     );
 
-    let mails = emails_to(&email).await;
+    let mails = app.emails_to(&email).await;
     assert_eq!(mails.len(), 1, "{mails:?}");
     let mail = &mails[0];
     assert!(mail.subject.contains("Confirm"), "{mail:?}");
@@ -48,7 +48,7 @@ async fn a_resent_code_works_too() {
     let token = app.signed_in_as(&email).await;
     let sent = app.resend_verification(&token).await;
     assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.body);
-    let mails = emails_to(&email).await;
+    let mails = app.emails_to(&email).await;
     assert_eq!(mails.len(), 2);
     app.verify_email(&mails[1].code())
         .await
@@ -77,9 +77,9 @@ async fn password_reset_changes_the_password_and_ends_every_session() {
         unknown_response.body["data"], requested.body["data"],
         "no hint whether the address is registered"
     );
-    assert!(emails_to(&unknown).await.is_empty());
+    assert!(app.emails_to(&unknown).await.is_empty());
 
-    let mails = emails_to(&email).await;
+    let mails = app.emails_to(&email).await;
     assert_eq!(
         mails.len(),
         2,
@@ -460,9 +460,7 @@ async fn bad_codes_from_one_ip_are_limited_but_good_ones_never_count() {
     app.register(&email, PASSWORD, "Coder")
         .await
         .assert_ok(StatusCode::CREATED);
-    let code = bodega_tests::only_email_to(&email, "Confirm your email")
-        .await
-        .code();
+    let code = app.only_email_to(&email, "Confirm your email").await.code();
     post_from(&app, ip, "/v1/auth/verify-email", json!({ "token": code }))
         .await
         .assert_error(StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED");

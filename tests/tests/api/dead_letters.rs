@@ -6,7 +6,7 @@
 //! `stream.rs`.)
 
 use axum::http::{Method, StatusCode};
-use bodega_tests::{emails_to, sample_events, unique_email};
+use bodega_tests::{sample_events, unique_email};
 use serde_json::json;
 use serde_yaml_ng::Value as Yaml;
 use shared::sqs::{BatchResponse, SqsEvent};
@@ -95,7 +95,7 @@ async fn a_poison_send_message_is_reported_and_the_real_one_beside_it_is_sent() 
     });
     let response = mail::worker::handle_batch(&state, event, None).await;
     assert_eq!(failed(response), vec!["poison-1".to_owned()]);
-    assert_eq!(emails_to(&to).await.len(), 1);
+    assert_eq!(app.emails_to(&to).await.len(), 1);
 }
 
 fn resources() -> serde_yaml_ng::Mapping {
@@ -241,6 +241,20 @@ async fn the_redrive_tool_moves_dead_letters_back_to_their_queue() {
 }
 
 /// A queue of the test's own on moto's SQS.
+/// An outbox whose queue does not exist (a misconfiguration, or SQS
+/// refusing): every email it is given fails to queue.
+pub(crate) fn missing_queue(app: &bodega_tests::TestApp) -> shared::outbox::Outbox {
+    let sqs = std::env::var("AWS_ENDPOINT_URL_SQS").expect("the stack names its SQS endpoint");
+    shared::outbox::Outbox::new(
+        aws_sdk_sqs::Client::new(&app.services.sdk),
+        Some(format!(
+            "{}/123456789012/no-such-queue-{}",
+            sqs.trim_end_matches('/'),
+            ulid::Ulid::new().to_string().to_lowercase()
+        )),
+    )
+}
+
 async fn own_queue(sqs: &aws_sdk_sqs::Client, purpose: &str) -> String {
     let name = format!("{purpose}-{}", ulid::Ulid::new().to_string().to_lowercase());
     sqs.create_queue()
@@ -321,14 +335,14 @@ async fn change_password(app: &bodega_tests::TestApp, email: &str) {
         .await
         .assert_ok(StatusCode::CREATED);
     app.request_password_reset(email).await;
-    let code = bodega_tests::only_email_to(email, "Reset").await.code();
+    let code = app.only_email_to(email, "Reset").await.code();
     app.reset_password(&code, "a brand new passphrase")
         .await
         .assert_ok(StatusCode::OK);
 }
 
-async fn password_changed_emails(to: &str) -> usize {
-    emails_to(to)
+async fn password_changed_emails(app: &bodega_tests::TestApp, to: &str) -> usize {
+    app.emails_to(to)
         .await
         .iter()
         .filter(|m| m.subject == "Your password was changed")
@@ -416,16 +430,16 @@ async fn the_stream_pump_dead_letters_a_poison_record_after_its_retries_and_goes
     assert!(image.contains("ORDER#poison"), "{image}");
 
     // The shard went on: the records behind the poison one are handled.
-    assert_eq!(password_changed_emails(&to).await, 0);
+    assert_eq!(password_changed_emails(&app, &to).await, 0);
     stream
         .drain()
         .await
         .expect("the rest of the shard is handled");
-    assert_eq!(password_changed_emails(&to).await, 1);
+    assert_eq!(password_changed_emails(&app, &to).await, 1);
 }
 
-/// The realistic failure: the stream function's sender is not verified in
-/// SES (a misconfiguration), so the email reaction fails until it is
+/// The realistic failure: the stream function's platform email queue is
+/// missing (a misconfiguration), so the email reaction fails until it is
 /// fixed. Its record lands in the dead-letter queue; replayed with the
 /// cause removed, it is applied once, and replaying it again changes
 /// nothing.
@@ -435,8 +449,7 @@ async fn a_stream_record_that_failed_is_replayed_once_the_cause_is_fixed() {
     let sqs = aws_sdk_sqs::Client::new(&app.services.sdk);
     let dead = own_queue(&sqs, "stream-dead").await;
     let mut misconfigured = stream::StreamState::new(&app.services);
-    misconfigured.mailer =
-        shared::mail::Mailer::new(app.services.ses.clone(), "unverified@nowhere.invalid", None);
+    misconfigured.outbox = missing_queue(&app);
     let mut stream = devserver::pumps::TableStream::open(&app.services)
         .await
         .unwrap()
@@ -450,16 +463,16 @@ async fn a_stream_record_that_failed_is_replayed_once_the_cause_is_fixed() {
             break;
         }
     }
-    assert_eq!(password_changed_emails(&to).await, 0);
+    assert_eq!(password_changed_emails(&app, &to).await, 0);
     let letters = peek(&sqs, &dead).await;
     assert!(!letters.is_empty(), "the failed record is dead-lettered");
 
-    // The sender is fixed: the replay uses the function's configuration.
+    // The queue is fixed: the replay uses the function's configuration.
     let replayer = devserver::replay::Replayer::new(&app.services, &app.services.sdk);
     let outcome = replayer.replay(&dead, 1000).await.unwrap();
     assert!(outcome.kept.is_empty(), "{:?}", outcome.kept);
     assert_eq!(outcome.replayed, letters.len());
-    assert_eq!(password_changed_emails(&to).await, 1);
+    assert_eq!(password_changed_emails(&app, &to).await, 1);
     assert!(
         peek(&sqs, &dead).await.is_empty(),
         "replayed messages are deleted"
@@ -477,7 +490,7 @@ async fn a_stream_record_that_failed_is_replayed_once_the_cause_is_fixed() {
     }
     let again = replayer.replay(&dead, 1000).await.unwrap();
     assert_eq!((again.replayed, again.kept.len()), (letters.len(), 0));
-    assert_eq!(password_changed_emails(&to).await, 1, "applied once");
+    assert_eq!(password_changed_emails(&app, &to).await, 1, "applied once");
 }
 
 /// Records the stream no longer holds (past its 24 hours, or a shard that

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::http::{Method, StatusCode};
-use bodega_tests::{TestApp, emails_to, spawn_app, unique_email};
+use bodega_tests::{TestApp, spawn_app, unique_email};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Context, LambdaEvent, Service};
 use serde_json::{Value, json};
@@ -379,7 +379,7 @@ async fn every_sample_event_reaches_its_handlers_work() {
     j.run("identity/update-me.json", Some(ada), 200).await;
     j.run("identity/verify-email-resend.json", Some(ada), 202)
         .await;
-    let code = emails_to(&ada_email).await.pop().unwrap().code();
+    let code = j.app.emails_to(&ada_email).await.pop().unwrap().code();
     j.bind(EMAIL_CODE, code);
     j.run("identity/verify-email.json", None, 200).await;
     j.run("identity/my-audit.json", Some(ada), 200).await;
@@ -575,7 +575,7 @@ async fn every_sample_event_reaches_its_handlers_work() {
     j.run("identity/logout-all.json", Some(ada), 200).await;
     j.run("identity/password-reset-request.json", None, 202)
         .await;
-    let code = emails_to(&ada_email).await.pop().unwrap().code();
+    let code = j.app.emails_to(&ada_email).await.pop().unwrap().code();
     j.bind(EMAIL_CODE, code);
     j.run("identity/password-reset.json", None, 200).await;
     // The sample's password is the one Joan registered with.
@@ -638,6 +638,22 @@ async fn the_send_queue_sample_reaches_the_mail_worker() {
         response.batch_item_failures[0].item_identifier,
         event.records[0].message_id
     );
+}
+
+#[tokio::test]
+async fn the_platform_email_queue_sample_reaches_the_outbox_worker() {
+    let app = spawn_app().await;
+    let mut event: shared::sqs::SqsEvent =
+        serde_json::from_value(bodega_tests::sample_events()["mail/outbox-batch.json"].clone())
+            .expect("the sample is an SQS event");
+    let to = unique_email("outbox-sample");
+    event.records[0].body = event.records[0].body.replace("ada@example.com", &to);
+    let worker = mail::outbox::OutboxWorker::new(&app.services);
+    let response = mail::outbox::handle_batch(&worker, event).await;
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+    let sent = app.emails_to(&to).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].subject, "Your password was changed");
 }
 
 #[tokio::test]

@@ -486,7 +486,7 @@ async fn a_send_ses_fails_is_reported_for_redelivery_and_sent_once_on_the_retry(
     );
     for email in &emails {
         assert!(
-            bodega_tests::emails_to(email).await.is_empty(),
+            app.emails_to(email).await.is_empty(),
             "nothing sent to {email}"
         );
     }
@@ -497,6 +497,6 @@ async fn a_send_ses_fails_is_reported_for_redelivery_and_sent_once_on_the_retry(
     let done = mail::worker::handle_batch(&healthy, batches[0].clone(), None).await;
     assert!(done.batch_item_failures.is_empty(), "{done:?}");
     for email in &emails {
-        assert_eq!(bodega_tests::emails_to(email).await.len(), 1, "{email}");
+        assert_eq!(app.emails_to(email).await.len(), 1, "{email}");
     }
 }

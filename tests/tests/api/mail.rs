@@ -1,7 +1,7 @@
 //! The mail context: templates, previews, versions, approvals, sending.
 
 use axum::http::{Method, StatusCode};
-use bodega_tests::{Auth, TestApp, TestResponse, emails_to, spawn_app, unique_email};
+use bodega_tests::{Auth, TestApp, TestResponse, spawn_app, unique_email};
 use serde_json::{Value, json};
 
 /// The mail endpoints, one method each.
@@ -310,7 +310,7 @@ async fn a_template_is_reviewed_in_order_activated_sent_and_rolled_back() {
     let message = sent.assert_ok(StatusCode::OK);
     assert_eq!(message["templateVersion"], 1);
     assert_eq!(message["status"], "sent");
-    let mails = emails_to(&to).await;
+    let mails = app.emails_to(&to).await;
     assert_eq!(mails.len(), 1);
     assert_eq!(mails[0].subject, "Order A-7 for <script>alert(1)</script>");
     assert!(
@@ -367,7 +367,7 @@ async fn a_template_is_reviewed_in_order_activated_sent_and_rolled_back() {
     )
     .await
     .assert_ok(StatusCode::OK);
-    assert_eq!(emails_to(&again).await[0].subject, "Order B-2 for Lin");
+    assert_eq!(app.emails_to(&again).await[0].subject, "Order B-2 for Lin");
 
     // Version 2: a rejection needs a comment; then changes are requested.
     app.mail(
@@ -437,7 +437,7 @@ async fn a_template_is_reviewed_in_order_activated_sent_and_rolled_back() {
     )
     .await
     .assert_ok(StatusCode::OK);
-    assert_eq!(emails_to(&back).await[0].subject, "Order C-3 for Lin");
+    assert_eq!(app.emails_to(&back).await[0].subject, "Order C-3 for Lin");
 
     // The history and the audit trail tell the story.
     let history = app
@@ -780,7 +780,7 @@ async fn a_send_with_an_idempotency_key_is_delivered_and_recorded_once() {
         second.assert_ok(StatusCode::OK)["id"]
     );
     assert_eq!(second.headers["idempotent-replayed"], "true");
-    assert_eq!(emails_to(&to).await.len(), 1);
+    assert_eq!(app.emails_to(&to).await.len(), 1);
     let messages = app
         .mail(
             Method::GET,
@@ -822,6 +822,6 @@ async fn a_send_with_an_idempotency_key_is_delivered_and_recorded_once() {
         )
         .await;
     assert_eq!(tested.assert_ok(StatusCode::OK)["test"], true);
-    let last = emails_to(&me).await.pop().unwrap();
+    let last = app.emails_to(&me).await.pop().unwrap();
     assert!(last.subject.starts_with("[TEST] Order"), "{}", last.subject);
 }

@@ -2,7 +2,7 @@
 //! through the queue and its worker, and SES's bounce and complaint events.
 
 use axum::http::{Method, StatusCode};
-use bodega_tests::{TestApp, emails_to, spawn_app_with, unique_email};
+use bodega_tests::{TestApp, spawn_app_with, unique_email};
 use serde_json::{Value, json};
 
 use crate::mail::{MailApi, Team, create, order_template, send, team, template_path};
@@ -85,7 +85,7 @@ async fn one_click_unsubscribe_suppresses_the_address_and_the_next_send_is_skipp
     )
     .await;
     assert_eq!(second.assert_ok(StatusCode::OK)["status"], "suppressed");
-    assert_eq!(emails_to(&to).await.len(), 1);
+    assert_eq!(app.emails_to(&to).await.len(), 1);
 
     // The list shows it to readers; only managers may remove it.
     let list = app
@@ -123,7 +123,7 @@ async fn one_click_unsubscribe_suppresses_the_address_and_the_next_send_is_skipp
     )
     .await;
     assert_eq!(third.assert_ok(StatusCode::OK)["status"], "sent");
-    assert_eq!(emails_to(&to).await.len(), 2);
+    assert_eq!(app.emails_to(&to).await.len(), 2);
 
     // Both changes are in the org's audit trail.
     let audit = app.org_audit(&t.owner, &t.org, "").await;
@@ -312,10 +312,10 @@ async fn a_bulk_send_is_checked_then_sent_once_per_recipient_even_when_a_batch_c
     );
 
     // Each recipient got one email; the suppressed ones none.
-    assert_eq!(emails_to(&emails[11]).await.len(), 1);
-    assert_eq!(emails_to(&emails[199]).await.len(), 1);
-    assert!(emails_to(&emails[150]).await.is_empty());
-    assert!(emails_to(&emails[bad_row]).await.is_empty());
+    assert_eq!(app.emails_to(&emails[11]).await.len(), 1);
+    assert_eq!(app.emails_to(&emails[199]).await.len(), 1);
+    assert!(app.emails_to(&emails[150]).await.is_empty());
+    assert!(app.emails_to(&emails[bad_row]).await.is_empty());
     // 197 sent and 2 suppressed messages, each recorded once.
     let messages = format!("/v1/orgs/{}/messages?limit=100", t.org);
     let first = app.mail(Method::GET, &t.viewer, &messages, None).await;
@@ -460,7 +460,7 @@ async fn a_hard_bounce_and_a_complaint_suppress_the_address_and_mark_the_message
         )
         .await;
         assert_eq!(next.assert_ok(StatusCode::OK)["status"], "suppressed");
-        assert_eq!(emails_to(&to).await.len(), 1);
+        assert_eq!(app.emails_to(&to).await.len(), 1);
     }
     // A soft bounce changes nothing.
     let to = unique_email("soft");

@@ -2,7 +2,7 @@
 //! URLs and linked into its emails (`asset:<id>`).
 
 use axum::http::{Method, StatusCode};
-use bodega_tests::{TestApp, emails_to, http_request, spawn_app, unique_email};
+use bodega_tests::{TestApp, http_request, spawn_app, unique_email};
 use serde_json::{Value, json};
 
 use crate::assets::png;
@@ -104,7 +104,7 @@ async fn template_images_are_published_at_stable_urls_and_linked_into_emails() {
     )
     .await
     .assert_ok(StatusCode::OK);
-    let sent = emails_to(&to).await;
+    let sent = app.emails_to(&to).await;
     assert_eq!(sent.len(), 1);
     assert!(sent[0].body.contains(&url), "{}", sent[0].body);
 

@@ -23,6 +23,7 @@ mod orders;
 mod orgs;
 mod owasp;
 mod payments_provider;
+mod platform_emails;
 mod print_partner;
 mod profiles;
 mod resilience;

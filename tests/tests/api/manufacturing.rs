@@ -423,7 +423,7 @@ async fn a_design_sold_is_made_shipped_and_the_buyer_told() {
     assert_eq!(fulfilment["carrier"], "DHL");
     let current = app.order(&buyer, &order_id).await;
     assert_eq!(current.assert_ok(StatusCode::OK)["status"], "shipped");
-    let mails = bodega_tests::emails_to(&email).await;
+    let mails = app.emails_to(&email).await;
     let shipped_mails: Vec<_> = mails
         .iter()
         .filter(|m| m.body.contains(&tracking))

@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use axum::http::StatusCode;
-use bodega_tests::{
-    Authenticator, PASSWORD, TestApp, emails_to, kept_secret, spawn_app, unique_email,
-};
+use bodega_tests::{Authenticator, PASSWORD, TestApp, kept_secret, spawn_app, unique_email};
 use serde_json::{Value, json};
 
 /// The claims of an access token, as the API verifies them.
@@ -169,7 +167,8 @@ async fn a_password_reset_does_not_skip_the_second_factor() {
     app.request_password_reset(&account.email)
         .await
         .assert_ok(StatusCode::ACCEPTED);
-    let code = bodega_tests::only_email_to(&account.email, "Reset your password")
+    let code = app
+        .only_email_to(&account.email, "Reset your password")
         .await
         .code();
     let new_password = "a brand new passphrase for this";
@@ -389,7 +388,8 @@ async fn a_recovery_code_works_once_even_when_raced() {
     assert_eq!(used[0]["details"]["recoveryCodesLeft"], 8, "{trail}");
     // The racer that lost is a failed sign-in.
     assert_eq!(trail[0]["action"], "login.failed", "{trail}");
-    let mails: Vec<_> = emails_to(&account.email)
+    let mails: Vec<_> = app
+        .emails_to(&account.email)
         .await
         .into_iter()
         .filter(|m| m.subject == "Your two-factor sign-in changed")
@@ -445,7 +445,7 @@ async fn new_recovery_codes_replace_the_old_ones() {
             .any(|e| e["action"] == "mfa.recovery_codes_regenerated"),
         "{all}"
     );
-    let subjects = emails_to(&account.email).await;
+    let subjects = app.emails_to(&account.email).await;
     assert!(
         subjects
             .iter()
@@ -515,7 +515,8 @@ async fn turning_it_off_takes_the_password_and_a_second_factor() {
         .collect();
     assert_eq!(actions.first(), Some(&"mfa.disabled"), "{actions:?}");
     assert!(actions.contains(&"mfa.enabled"), "{actions:?}");
-    let bodies: Vec<String> = emails_to(&account.email)
+    let bodies: Vec<String> = app
+        .emails_to(&account.email)
         .await
         .into_iter()
         .filter(|m| m.subject == "Your two-factor sign-in changed")
@@ -540,7 +541,8 @@ async fn turning_it_off_takes_the_password_and_a_second_factor() {
         .await;
     assert_eq!(data(&off)["enabled"], false);
     app.drain_stream().await;
-    let bodies: Vec<String> = emails_to(&again.email)
+    let bodies: Vec<String> = app
+        .emails_to(&again.email)
         .await
         .into_iter()
         .map(|m| m.body)

@@ -2,7 +2,7 @@
 //! restoring reviews, and the role's grant and revocation.
 
 use axum::http::StatusCode;
-use bodega_tests::{TestApp, only_email_to, product_body, spawn_app, unique_email};
+use bodega_tests::{TestApp, product_body, spawn_app, unique_email};
 use serde_json::{Value, json};
 
 /// An app with a platform admin and a product for sale:
@@ -162,7 +162,9 @@ async fn a_moderator_hides_a_reported_review_until_the_role_is_revoked() {
     assert_eq!(event["details"]["reason"], "Breaks the review rules");
     assert_eq!(event["actor"], format!("user:{moderator_id}"));
     app.drain_stream().await;
-    let email = only_email_to(&author_email, "A moderator hid your review").await;
+    let email = app
+        .only_email_to(&author_email, "A moderator hid your review")
+        .await;
     assert!(email.body.contains("Breaks the review rules"), "{email:?}");
 
     // Restoring puts it back in the list and the rating.
@@ -451,7 +453,9 @@ async fn a_moderator_holds_a_reported_design_for_review_and_clears_it() {
     assert_eq!(event["details"]["designId"], id.as_str());
     assert_eq!(event["details"]["reason"], "Trademark");
     app.drain_stream().await;
-    let email = only_email_to(&owner_email, "A moderator hid your design").await;
+    let email = app
+        .only_email_to(&owner_email, "A moderator hid your design")
+        .await;
     assert!(email.body.contains("Trademark"), "{email:?}");
 
     // Cleared: back in the gallery for everyone.

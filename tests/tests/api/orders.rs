@@ -1254,7 +1254,7 @@ async fn without_a_card_provider_card_checkouts_are_refused_before_stock_is_held
 /// The one email titled `subject` sent to `to`, once the stream has caught up.
 async fn the_email(app: &TestApp, to: &str, subject: &str) -> bodega_tests::SentEmail {
     app.drain_stream().await;
-    bodega_tests::only_email_to(to, subject).await
+    app.only_email_to(to, subject).await
 }
 
 #[tokio::test]
@@ -1299,7 +1299,7 @@ async fn the_buyer_hears_about_payment_shipping_and_cancellation_once() {
         cancelled.body
     );
     app.drain_stream().await;
-    let all = bodega_tests::emails_to(&email).await;
+    let all = app.emails_to(&email).await;
     let confirmations = all
         .iter()
         .filter(|m| m.subject == format!("Order {order_id} confirmed"))

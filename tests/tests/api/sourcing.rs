@@ -574,7 +574,8 @@ async fn a_buyer_sources_from_matched_suppliers_with_sealed_proposals() {
         .await
         .assert_ok(StatusCode::CREATED);
     app.drain_stream().await;
-    let alerts: Vec<String> = bodega_tests::emails_to(&m.buyer_email)
+    let alerts: Vec<String> = app
+        .emails_to(&m.buyer_email)
         .await
         .into_iter()
         .map(|e| e.subject)
@@ -872,7 +873,7 @@ async fn the_schedule_closes_due_rfqs_and_expires_unawarded_ones() {
         "expired",
         "an unawarded proposal expires with its RFQ"
     );
-    let heard = bodega_tests::emails_to(&email_of(app, &a).await).await;
+    let heard = app.emails_to(&email_of(app, &a).await).await;
     assert_eq!(
         subjects(&heard, "Not selected"),
         ["Not selected: Tomatoes for the winter menu"],
@@ -970,7 +971,7 @@ async fn each_supplier_sees_only_its_own_thread_and_the_answers_to_all() {
         )
         .await;
     assert_eq!(asked.assert_ok(StatusCode::CREATED)["from"], "supplier");
-    let buyer_heard = bodega_tests::emails_to(&m.buyer_email).await;
+    let buyer_heard = app.emails_to(&m.buyer_email).await;
     assert_eq!(
         subjects(&buyer_heard, "New message"),
         ["New message on Tomatoes for the winter menu"],
@@ -1012,7 +1013,7 @@ async fn each_supplier_sees_only_its_own_thread_and_the_answers_to_all() {
 
     let all = app.rfq_messages(&m.buyer, &m.buyer_org, &rfq).await;
     assert_eq!(all.assert_ok(StatusCode::OK).as_array().unwrap().len(), 3);
-    let a_heard = bodega_tests::emails_to(&email_of(app, &a).await).await;
+    let a_heard = app.emails_to(&email_of(app, &a).await).await;
     assert_eq!(
         subjects(&a_heard, "New message"),
         ["New message on Tomatoes for the winter menu"]
@@ -1021,7 +1022,7 @@ async fn each_supplier_sees_only_its_own_thread_and_the_answers_to_all() {
         subjects(&a_heard, "Amendment"),
         ["Amendment 1: Tomatoes for the winter menu"]
     );
-    let d_heard = bodega_tests::emails_to(&email_of(app, &d).await).await;
+    let d_heard = app.emails_to(&email_of(app, &d).await).await;
     assert_eq!(subjects(&d_heard, "New message"), Vec::<String>::new());
     assert_eq!(
         subjects(&d_heard, "Amendment"),
@@ -1209,7 +1210,7 @@ async fn a_published_rfq_changes_only_through_amendments_its_invitees_see() {
         thread.assert_ok(StatusCode::OK)[0]["text"],
         "Pallets must be EUR pallets."
     );
-    let emails = bodega_tests::emails_to(&a_email).await;
+    let emails = app.emails_to(&a_email).await;
     assert_eq!(
         subjects(&emails, "Amendment"),
         [
@@ -1475,7 +1476,7 @@ async fn proposals_unseal_then_are_shortlisted_disqualified_and_awarded_or_not()
     );
     let b_email = email_of(app, &b).await;
     assert_eq!(
-        subjects(&bodega_tests::emails_to(&b_email).await, "Not selected"),
+        subjects(&app.emails_to(&b_email).await, "Not selected"),
         Vec::<String>::new(),
         "not told before the RFQ is awarded out"
     );
@@ -1493,7 +1494,7 @@ async fn proposals_unseal_then_are_shortlisted_disqualified_and_awarded_or_not()
         .await
         .assert_error(StatusCode::CONFLICT, "CONFLICT");
     let outcome = "Tomatoes for the winter menu";
-    let a_heard = bodega_tests::emails_to(&email_of(app, &a).await).await;
+    let a_heard = app.emails_to(&email_of(app, &a).await).await;
     assert_eq!(
         subjects(&a_heard, "Awarded"),
         [format!("Awarded: {outcome}"), format!("Awarded: {outcome}")],
@@ -1501,7 +1502,7 @@ async fn proposals_unseal_then_are_shortlisted_disqualified_and_awarded_or_not()
     );
     assert_eq!(subjects(&a_heard, "Not selected"), Vec::<String>::new());
     for token in [&b, &c] {
-        let heard = bodega_tests::emails_to(&email_of(app, token).await).await;
+        let heard = app.emails_to(&email_of(app, token).await).await;
         assert_eq!(
             subjects(&heard, "Not selected"),
             [format!("Not selected: {outcome}")]
@@ -1559,7 +1560,7 @@ async fn invitees_without_a_proposal_are_reminded_once_two_days_before_closing()
         (&a, Vec::new()),
         (&e, Vec::new()),
     ] {
-        let heard = bodega_tests::emails_to(&email_of(app, token).await).await;
+        let heard = app.emails_to(&email_of(app, token).await).await;
         assert_eq!(subjects(&heard, "Closing soon"), expected);
     }
 }
@@ -1703,7 +1704,7 @@ async fn awarded_orders_ship_to_a_saved_address_and_only_cold_chain_ones_alert()
         .await
         .assert_ok(StatusCode::CREATED);
     app.drain_stream().await;
-    let heard = bodega_tests::emails_to(&m.buyer_email).await;
+    let heard = app.emails_to(&m.buyer_email).await;
     assert_eq!(
         subjects(&heard, "Temperature excursion"),
         Vec::<String>::new()
@@ -1785,7 +1786,7 @@ async fn a_large_candidate_set_is_matched_in_the_background() {
         invitations.assert_ok(StatusCode::OK)[0]["rfqId"],
         rfq.as_str()
     );
-    let a_heard = bodega_tests::emails_to(&email_of(app, &a).await).await;
+    let a_heard = app.emails_to(&email_of(app, &a).await).await;
     assert_eq!(
         subjects(&a_heard, "Request for quotation"),
         ["Request for quotation: Tomatoes for the winter menu"]

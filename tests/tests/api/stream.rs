@@ -4,10 +4,10 @@
 
 use aws_lambda_events::event::dynamodb::Event;
 use axum::http::StatusCode;
-use bodega_tests::{PASSWORD, emails_to, only_email_to, sample_events, spawn_app, unique_email};
+use bodega_tests::{PASSWORD, sample_events, spawn_app, unique_email};
 
-async fn emails_with_subject(to: &str, subject: &str) -> usize {
-    emails_to(to)
+async fn emails_with_subject(app: &bodega_tests::TestApp, to: &str, subject: &str) -> usize {
+    app.emails_to(to)
         .await
         .iter()
         .filter(|m| m.subject == subject)
@@ -37,16 +37,15 @@ async fn the_sample_event_sends_one_email_however_often_it_is_delivered() {
         let response = stream::handle_batch(&state, sample(&to)).await;
         assert!(response.batch_item_failures.is_empty(), "{response:?}");
     }
-    assert_eq!(emails_with_subject(&to, subject).await, 1);
+    assert_eq!(emails_with_subject(&app, &to, subject).await, 1);
 }
 
 #[tokio::test]
 async fn a_failed_send_is_reported_and_sent_on_retry() {
     let app = spawn_app().await;
-    // A sender SES does not know: sending fails.
+    // A platform email queue that does not exist: queueing fails.
     let mut broken = stream::StreamState::new(&app.services);
-    broken.mailer =
-        shared::mail::Mailer::new(app.services.ses.clone(), "unverified@nowhere.invalid", None);
+    broken.outbox = crate::dead_letters::missing_queue(&app);
     let to = unique_email("stream-retry");
     let response = stream::handle_batch(&broken, sample(&to)).await;
     assert_eq!(response.batch_item_failures.len(), 1);
@@ -57,12 +56,12 @@ async fn a_failed_send_is_reported_and_sent_on_retry() {
     );
 
     let subject = "Your password was changed";
-    assert_eq!(emails_with_subject(&to, subject).await, 0);
+    assert_eq!(emails_with_subject(&app, &to, subject).await, 0);
     let working = stream::StreamState::new(&app.services);
     let response = stream::handle_batch(&working, sample(&to)).await;
     assert!(response.batch_item_failures.is_empty(), "{response:?}");
     assert_eq!(
-        emails_with_subject(&to, subject).await,
+        emails_with_subject(&app, &to, subject).await,
         1,
         "the retry sends it"
     );
@@ -76,19 +75,19 @@ async fn a_password_reset_reaches_the_user_through_the_stream() {
         .await
         .assert_ok(StatusCode::CREATED);
     app.request_password_reset(&email).await;
-    let code = only_email_to(&email, "Reset").await.code();
+    let code = app.only_email_to(&email, "Reset").await.code();
     app.reset_password(&code, "a brand new passphrase")
         .await
         .assert_ok(StatusCode::OK);
 
     assert_eq!(
-        emails_with_subject(&email, "Your password was changed").await,
+        emails_with_subject(&app, &email, "Your password was changed").await,
         0,
         "the stream sends it, not the request"
     );
     app.drain_stream().await;
     assert_eq!(
-        emails_with_subject(&email, "Your password was changed").await,
+        emails_with_subject(&app, &email, "Your password was changed").await,
         1
     );
 }
@@ -113,7 +112,7 @@ async fn refresh_token_reuse_warns_the_user_through_the_stream() {
 
     app.drain_stream().await;
     assert_eq!(
-        emails_with_subject(&email, "We signed out one of your sessions").await,
+        emails_with_subject(&app, &email, "We signed out one of your sessions").await,
         1
     );
 }
@@ -175,7 +174,7 @@ async fn a_poison_record_is_reported_and_the_one_before_it_is_handled() {
         .collect();
     assert_eq!(failed, vec![Some("999000000000000000001".to_owned())]);
     assert_eq!(
-        emails_with_subject(&to, "Your password was changed").await,
+        emails_with_subject(&app, &to, "Your password was changed").await,
         1
     );
 }
