@@ -16,8 +16,9 @@ use crate::one_time::{self, Purpose};
 use crate::user::{UserRecord, user_key};
 use crate::{IdentityState, emails};
 
-/// Sends a verification code to `user`; a failure to send is logged, not
-/// returned, so registration never fails on a mail hiccup.
+/// Queues a verification code to `user`; a failure to queue is logged,
+/// not returned, so registration never fails on a mail hiccup (the user
+/// asks for another code).
 pub async fn send_code(state: &IdentityState, user: &UserRecord) -> ApiResult<()> {
     let token = one_time::issue(&state.store, Purpose::VerifyEmail, &user.id, &user.email).await?;
     let email = emails::verify_email(&user.name, state.public_app_url.as_deref(), &token);

@@ -7,9 +7,10 @@
 //!   audit trail, written in the transaction of the change) → "your
 //!   two-factor sign-in changed", saying what.
 //!
-//! Each email is sent at most once per stream record: a marker keyed by the
-//! record's event id is written (conditionally) before sending, and removed
-//! again if sending fails so the retry can send it.
+//! Each email is queued at most once per stream record: a marker keyed by
+//! the record's event id is written (conditionally) before queueing, and
+//! removed again if queueing fails so the retry can queue it. The mail
+//! context's outbox worker sends it, once per queued email.
 
 use serde::{Deserialize, Serialize};
 use shared::outbox::PlatformEmail;
@@ -181,7 +182,7 @@ struct Marker {
     ttl: i64,
 }
 
-/// Sends `email` to `to` once per stream record and kind of email.
+/// Queues `email` to `to` once per stream record and kind of email.
 pub(crate) async fn send_once(
     state: &StreamState,
     event_id: &str,
@@ -208,11 +209,11 @@ pub(crate) async fn send_once(
         Err(err) => return Err(err.into()),
     }
     if let Err(err) = state.outbox.send(to, &email).await {
-        // Forget the marker so the retry sends it.
+        // Forget the marker so the retry queues it.
         state.store.delete(&marker.pk, &marker.sk).await?;
         return Err(err);
     }
-    tracing::info!(event_id, kind, "notification sent");
+    tracing::info!(event_id, kind, "notification queued");
     Ok(())
 }
 
