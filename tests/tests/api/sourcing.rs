@@ -928,6 +928,22 @@ async fn too_few_strict_matches_relax_only_practical_rules() {
     );
 }
 
+/// An email that cannot be queued (here: no platform email queue at all)
+/// is logged; the RFQ is published and the supplier invited all the same.
+#[tokio::test]
+async fn publishing_invites_suppliers_even_when_their_emails_cannot_be_queued() {
+    let m = Market::open_with(|config| config.platform_email_queue_url = None).await;
+    let app = &m.app;
+    let (token, org) = m.supplier("Unmailed", Offer::default()).await;
+    let rfq = m.draft().await;
+    let published = app.publish_rfq(&m.buyer, &m.buyer_org, &rfq).await;
+    assert_eq!(published.assert_ok(StatusCode::OK)["status"], "published");
+    let invitations = app.rfq_invitations(&token, &org).await;
+    let invitations = invitations.assert_ok(StatusCode::OK);
+    assert_eq!(invitations[0]["rfqId"], rfq.as_str());
+    assert_eq!(invitations[0]["status"], "invited");
+}
+
 #[tokio::test]
 async fn each_supplier_sees_only_its_own_thread_and_the_answers_to_all() {
     let m = Market::open().await;
