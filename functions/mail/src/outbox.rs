@@ -127,6 +127,8 @@ async fn handle_message(worker: &OutboxWorker, message: &SqsMessage) -> anyhow::
             Ok(())
         }
         Err(SendFailure::Rejected(why)) => {
+            // SES names the address it refused; the record and the log do not.
+            let why = why.replace(queued.to.as_str(), "<recipient>");
             record(&worker.store, &pk, sk, &claim, "rejected", None, Some(&why)).await;
             tracing::error!(outbox_id = %queued.id, template, reason = %why, "platform email refused; not retried");
             Ok(())
