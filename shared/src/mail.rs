@@ -3,7 +3,9 @@
 //! With the `mail` feature, [`render`] is the pipeline that turns a template
 //! and its data into the subject, HTML and text of a [`RichMessage`]; the
 //! `ses` feature alone sends rendered messages and reads the account's
-//! sending status, and links none of the rendering.
+//! sending status, and links none of the rendering. The platform's own
+//! emails are not sent from here by any context: they go through
+//! [`crate::outbox`] to the mail context's outbox worker.
 
 #[cfg(feature = "mail")]
 pub mod builtin;
@@ -37,27 +39,6 @@ impl Mailer {
             from: from.into(),
             configuration_set,
         }
-    }
-}
-
-#[cfg(feature = "mail")]
-impl Mailer {
-    /// Sends one of the platform's own emails to `to`, rendered with its
-    /// built-in template ([`builtin`]) and tagged `platform=<template id>`.
-    /// The data may hold a secret (a single-use code): it is never logged.
-    #[tracing::instrument(skip_all, fields(email = email.id()))]
-    pub async fn send(&self, to: &str, email: &PlatformEmail) -> anyhow::Result<String> {
-        let rendered = builtin::render(email)?;
-        self.send_rich(RichMessage {
-            to: to.to_owned(),
-            subject: rendered.subject,
-            html: rendered.html,
-            text: rendered.text,
-            tags: vec![("platform".to_owned(), email.id().to_owned())],
-            headers: Vec::new(),
-        })
-        .await
-        .context("sending an email through SES")
     }
 }
 

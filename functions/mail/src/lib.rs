@@ -40,6 +40,8 @@ pub struct MailState {
     pub signing: Arc<SigningKeys>,
     pub rate_limiter: RateLimiter,
     pub mailer: Mailer,
+    /// Where review requests go: the outbox worker sends them.
+    pub outbox: shared::outbox::Outbox,
     /// `PUBLIC_API_URL`: the base of links into the API in emails.
     pub public_api_url: Option<String>,
     /// `PUBLIC_MEDIA_URL`: where template images are published.
@@ -65,6 +67,7 @@ impl MailState {
             signing,
             rate_limiter: services.rate_limiter.clone(),
             mailer: services.mailer(),
+            outbox: services.outbox(),
             public_api_url: services.config.public_api_url.clone(),
             public_media_url: services.config.public_media_url.clone(),
             queue: services

@@ -174,8 +174,9 @@ pub(crate) fn push_conclusion(
     Ok(())
 }
 
-/// Emails the approvers of `step` that a version awaits them. Best effort:
-/// a failure is logged, the decision it follows stands.
+/// Emails the approvers of `step` that a version awaits them, through the
+/// platform email queue (the outbox worker sends them). Best effort: a
+/// failure is logged, the decision it follows stands.
 pub(crate) async fn notify_step(state: &MailState, version: &VersionRecord, step: usize) {
     let Some(policy_step) = version.policy.steps.get(step) else {
         return;
@@ -187,15 +188,17 @@ pub(crate) async fn notify_step(state: &MailState, version: &VersionRecord, step
             return;
         }
     };
-    for (_, email) in approvers {
-        let message = shared::mail::PlatformEmail::ReviewRequested {
-            template_name: version.content.name.clone(),
-            version: version.number,
-            step: policy_step.name.clone(),
-        };
-        if let Err(err) = state.mailer.send(&email, &message).await {
-            tracing::warn!(error = ?err, "could not email an approver");
-        }
+    let message = shared::outbox::PlatformEmail::ReviewRequested {
+        template_name: version.content.name.clone(),
+        version: version.number,
+        step: policy_step.name.clone(),
+    };
+    let emails = approvers
+        .into_iter()
+        .map(|(_, email)| (email, message.clone()))
+        .collect();
+    for (_, err) in state.outbox.send_all(emails).await {
+        tracing::warn!(error = ?err, org_id = %version.org_id, "could not queue an approver's email");
     }
 }
 

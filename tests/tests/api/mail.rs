@@ -236,6 +236,30 @@ async fn a_template_is_reviewed_in_order_activated_sent_and_rolled_back() {
     assert_eq!(v1["status"], "in_review");
     assert_eq!(v1["currentStep"], 0);
     assert_eq!(v1["contentHash"].as_str().unwrap().len(), 64);
+    // Step 1's approvers are emailed (through the platform email queue);
+    // step 2's approver is not, yet.
+    let app_ref = &app;
+    let email_of = |token: String| async move {
+        app_ref.me(&token).await.assert_ok(StatusCode::OK)["email"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let legal = email_of(t.approver1.clone()).await;
+    let requested = app.only_email_to(&legal, "Review requested").await;
+    assert!(
+        requested.body.contains("(step \"Legal\")"),
+        "{}",
+        requested.body
+    );
+    let brand = email_of(t.approver2.clone()).await;
+    assert!(
+        !app.emails_to(&brand)
+            .await
+            .iter()
+            .any(|m| m.subject.starts_with("Review requested")),
+        "step 2 is not reached yet"
+    );
     // Nothing changed: a second submit has nothing to freeze.
     app.mail(
         Method::POST,
