@@ -21,29 +21,38 @@ RUN_DIR="$ROOT/.local/test-run-$$"
 LOG_KEEP_DIR="$ROOT/.local/test-logs/last"
 CURRENT_STEP=""
 STARTED_AT="$(date +%s)"
+# Everything the run prints also goes to a file, so a failure can end with
+# the failing step's own last lines and its name: what a CI log's tail shows.
+OUTPUT_LOG="$(mktemp "${TMPDIR:-/tmp}/bodega-test-output.XXXXXX")"
+STEP_OFFSET=0
+exec > >(tee -a "$OUTPUT_LOG") 2>&1
+TEE_PID=$!
 
 step() {
   CURRENT_STEP="$1"
+  STEP_OFFSET="$(stat -c %s "$OUTPUT_LOG")"
   printf '\n==> %s\n' "$1"
 }
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  local step_tail=""
   if [ "$status" -ne 0 ]; then
-    printf '\n==> FAILED: %s (exit %s)\n' "${CURRENT_STEP:-?}" "$status" >&2
+    step_tail="$(tail -c +"$((STEP_OFFSET + 1))" "$OUTPUT_LOG" | tail -n 40)"
+    printf '\n==> FAILED: %s (exit %s)\n' "${CURRENT_STEP:-?}" "$status"
     # The service logs help to tell a broken test from a broken stand-in.
     if [ -d "$RUN_DIR" ]; then
       local log
       for log in "$RUN_DIR"/*.log; do
         [ -f "$log" ] || continue
-        printf '\n--- last 30 lines of %s ---\n' "$(basename "$log")" >&2
-        tail -n 30 "$log" >&2 || true
+        printf '\n--- last 20 lines of %s ---\n' "$(basename "$log")"
+        tail -n 20 "$log" || true
       done
       rm -rf "$LOG_KEEP_DIR"
       mkdir -p "$LOG_KEEP_DIR"
       cp "$RUN_DIR"/*.log "$LOG_KEEP_DIR"/ 2>/dev/null || true
-      printf '\n(full service logs kept in %s)\n' "${LOG_KEEP_DIR#"$ROOT"/}" >&2
+      printf '\n(full service logs kept in %s)\n' "${LOG_KEEP_DIR#"$ROOT"/}"
     fi
   fi
   if [ -d "$RUN_DIR" ]; then
@@ -52,7 +61,16 @@ cleanup() {
   fi
   if [ "$status" -eq 0 ]; then
     printf '\n==> all steps passed in %s s\n' "$(($(date +%s) - STARTED_AT))"
+  else
+    # Last, so that the end of the log says what failed and how.
+    printf '\n==> the last lines of the failed step:\n%s\n' "$step_tail"
+    printf '\n==> FAILED: %s (exit %s) after %s s\n' "${CURRENT_STEP:-?}" "$status" \
+      "$(($(date +%s) - STARTED_AT))"
   fi
+  # Let tee write the last lines before make reports the exit.
+  exec >&- 2>&-
+  wait "$TEE_PID" 2>/dev/null || true
+  rm -f "$OUTPUT_LOG"
   exit "$status"
 }
 trap cleanup EXIT
