@@ -16,10 +16,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::TokenKeys;
+use shared::http::RouteSink;
 use shared::ratelimit::RateLimiter;
+use shared::routes;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct AssetsState {
@@ -63,8 +64,8 @@ impl FromRef<AssetsState> for RateLimiter {
     }
 }
 
-fn api() -> OpenApiRouter<AssetsState> {
-    OpenApiRouter::new()
+fn api<R: RouteSink<AssetsState>>(sink: R) -> R {
+    sink
         // POST /v1/uploads
         .routes(routes!(upload::create_upload))
         // GET, DELETE /v1/assets/{assetId}
@@ -73,10 +74,10 @@ fn api() -> OpenApiRouter<AssetsState> {
 
 /// The context's routes, without the shared layers (see `shared::http::service`).
 pub fn routes(state: AssetsState) -> Router {
-    api().split_for_parts().0.with_state(state)
+    api(Router::new()).with_state(state)
 }
 
 /// The OpenAPI description of `routes`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    api(OpenApiRouter::new()).split_for_parts().1
 }

@@ -19,10 +19,11 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::TokenKeys;
+use shared::http::RouteSink;
 use shared::ratelimit::RateLimiter;
+use shared::routes;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct CatalogState {
@@ -59,8 +60,8 @@ impl FromRef<CatalogState> for RateLimiter {
     }
 }
 
-fn api() -> OpenApiRouter<CatalogState> {
-    OpenApiRouter::new()
+fn api<R: RouteSink<CatalogState>>(sink: R) -> R {
+    sink
         // GET, POST /v1/categories
         .routes(routes!(
             category::list_categories,
@@ -108,10 +109,10 @@ fn api() -> OpenApiRouter<CatalogState> {
 
 /// The context's routes, without the shared layers (see `shared::http::service`).
 pub fn routes(state: CatalogState) -> Router {
-    api().split_for_parts().0.with_state(state)
+    api(Router::new()).with_state(state)
 }
 
 /// The OpenAPI description of `routes`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    api(OpenApiRouter::new()).split_for_parts().1
 }

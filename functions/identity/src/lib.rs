@@ -34,11 +34,12 @@ use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::{SigningKeys, TokenKeys};
 use shared::config::SecretSource;
+use shared::http::RouteSink;
 use shared::outbox::Outbox;
 use shared::ratelimit::RateLimiter;
+use shared::routes;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct IdentityState {
@@ -144,8 +145,8 @@ impl FromRef<IdentityState> for Store {
     }
 }
 
-fn api() -> OpenApiRouter<IdentityState> {
-    OpenApiRouter::new()
+fn api<R: RouteSink<IdentityState>>(sink: R) -> R {
+    sink
         // POST /v1/auth/register
         .routes(routes!(register::register))
         // POST /v1/auth/login
@@ -240,10 +241,10 @@ fn api() -> OpenApiRouter<IdentityState> {
 
 /// The context's routes, without the shared layers (see `shared::http::service`).
 pub fn routes(state: IdentityState) -> Router {
-    api().split_for_parts().0.with_state(state)
+    api(Router::new()).with_state(state)
 }
 
 /// The OpenAPI description of `routes`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    api(OpenApiRouter::new()).split_for_parts().1
 }

@@ -26,11 +26,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::{SigningKeys, TokenKeys};
+use shared::http::RouteSink;
 use shared::mail::Mailer;
 use shared::ratelimit::RateLimiter;
+use shared::routes;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct MailState {
@@ -101,8 +102,8 @@ impl FromRef<MailState> for RateLimiter {
     }
 }
 
-fn api() -> OpenApiRouter<MailState> {
-    OpenApiRouter::new()
+fn api<R: RouteSink<MailState>>(sink: R) -> R {
+    sink
         // GET, POST /v1/orgs/{orgId}/templates
         .routes(routes!(
             templates::list_templates,
@@ -155,10 +156,10 @@ fn api() -> OpenApiRouter<MailState> {
 
 /// The context's routes, without the shared layers (see `shared::http::service`).
 pub fn routes(state: MailState) -> Router {
-    api().split_for_parts().0.with_state(state)
+    api(Router::new()).with_state(state)
 }
 
 /// The OpenAPI description of `routes`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    api(OpenApiRouter::new()).split_for_parts().1
 }

@@ -7,8 +7,9 @@ mod health;
 mod openapi;
 
 use axum::Router;
+use shared::http::RouteSink;
+use shared::routes;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 pub use docs::DOCS_CONTENT_SECURITY_POLICY;
 pub use openapi::DOCUMENT;
@@ -35,8 +36,8 @@ impl PlatformState {
     }
 }
 
-fn api() -> OpenApiRouter<PlatformState> {
-    OpenApiRouter::new()
+fn api<R: RouteSink<PlatformState>>(sink: R) -> R {
+    sink
         // GET /v1/health
         .routes(routes!(health::health))
         // GET /v1/openapi.json
@@ -49,10 +50,10 @@ fn api() -> OpenApiRouter<PlatformState> {
 
 /// The context's routes, without the shared layers (see `shared::http::service`).
 pub fn routes(state: PlatformState) -> Router {
-    api().split_for_parts().0.with_state(state)
+    api(Router::new()).with_state(state)
 }
 
 /// The OpenAPI description of this crate's own routes.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    api(OpenApiRouter::new()).split_for_parts().1
 }

@@ -28,11 +28,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::TokenKeys;
+use shared::http::RouteSink;
 use shared::outbox::Outbox;
 use shared::ratelimit::RateLimiter;
+use shared::routes;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct SourcingState {
@@ -116,8 +117,8 @@ impl FromRef<SourcingState> for RateLimiter {
     }
 }
 
-fn api() -> OpenApiRouter<SourcingState> {
-    OpenApiRouter::new()
+fn api<R: RouteSink<SourcingState>>(sink: R) -> R {
+    sink
         // GET, POST /v1/orgs/{orgId}/rfqs
         .routes(routes!(rfqs::list_rfqs, rfqs::create_rfq))
         // GET, PATCH /v1/orgs/{orgId}/rfqs/{rfqId}
@@ -160,10 +161,10 @@ fn api() -> OpenApiRouter<SourcingState> {
 
 /// The context's routes, without the shared layers (see `shared::http::service`).
 pub fn routes(state: SourcingState) -> Router {
-    api().split_for_parts().0.with_state(state)
+    api(Router::new()).with_state(state)
 }
 
 /// The OpenAPI description of `routes`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    api(OpenApiRouter::new()).split_for_parts().1
 }

@@ -39,10 +39,11 @@ use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::{SigningKeys, TokenKeys};
 use shared::config::SecretSource;
+use shared::http::RouteSink;
 use shared::ratelimit::RateLimiter;
+use shared::routes;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 use shared::print_partner::{DEFAULT_PRINTFUL_API_BASE, PrintfulClient};
 
@@ -330,8 +331,8 @@ impl FromRef<StudioState> for Store {
     }
 }
 
-fn api() -> OpenApiRouter<StudioState> {
-    OpenApiRouter::new()
+fn api<R: RouteSink<StudioState>>(sink: R) -> R {
+    sink
         // POST /v1/designs
         .routes(routes!(designs::create_design))
         // GET, PATCH, DELETE /v1/designs/{designId}
@@ -368,12 +369,12 @@ fn api() -> OpenApiRouter<StudioState> {
 
 /// The context's routes, without the shared layers (see `shared::http::service`).
 pub fn routes(state: StudioState) -> Router {
-    api().split_for_parts().0.with_state(state)
+    api(Router::new()).with_state(state)
 }
 
 /// The OpenAPI description of `routes`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    api(OpenApiRouter::new()).split_for_parts().1
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ pub mod error;
 pub mod precondition;
 pub mod problems;
 pub mod request_id;
+pub mod routing;
 pub mod security_headers;
 
 use axum::Router;
@@ -22,6 +23,7 @@ pub use error::{
 };
 pub use precondition::{etag, if_match};
 pub use problems::Problems;
+pub use routing::RouteSink;
 
 /// The largest JSON body any endpoint accepts. Uploads go straight to S3 with
 /// presigned URLs, so nothing legitimate comes close.
