@@ -1784,6 +1784,55 @@ async fn stray_intents(amount: i64, placed: &[Value]) -> Vec<Value> {
     }
 }
 
+/// A Stripe `charge.refunded` event for the whole charge of `intent`: the
+/// charge names its PaymentIntent and carries no order id.
+fn charge_refunded_event(intent: &str, amount: i64) -> Value {
+    json!({
+        "id": format!("evt_{}", ulid::Ulid::new()),
+        "object": "event",
+        "type": "charge.refunded",
+        "created": now_epoch(),
+        "data": { "object": {
+            "id": format!("ch_{}", ulid::Ulid::new()),
+            "object": "charge",
+            "payment_intent": intent,
+            "amount": amount,
+            "amount_refunded": amount,
+            "refunds": { "data": [ { "id": format!("re_{}", ulid::Ulid::new()) } ] },
+        }},
+    })
+}
+
+#[tokio::test]
+async fn a_refund_event_that_names_only_the_payment_finds_its_order_through_the_link() {
+    let shop = shop().await;
+    let (token, _) = shop.app.new_customer_token();
+    let product = shop.product("linked", 1_500, 10).await;
+    let order = paid(&shop, &token, &product, 1).await;
+    let (_, _, secret) = stripe_env();
+    let event = charge_refunded_event(
+        order["payment"]["reference"].as_str().unwrap(),
+        order["totals"]["total"].as_i64().unwrap(),
+    );
+    let receipt = shop.app.stripe_webhook(&event, &secret).await;
+    assert_eq!(receipt.assert_ok(StatusCode::OK)["outcome"], "applied");
+    let refunded = shop.app.order(&token, &id(&order)).await;
+    assert_eq!(refunded.assert_ok(StatusCode::OK)["status"], "refunded");
+    // Stripe delivers events more than once: the second changes nothing.
+    let again = shop.app.stripe_webhook(&event, &secret).await;
+    assert_ne!(again.assert_ok(StatusCode::OK)["outcome"], "applied");
+    let history = shop.app.order(&token, &id(&order)).await;
+    let history = history.assert_ok(StatusCode::OK)["history"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        history.iter().filter(|h| h["status"] == "refunded").count(),
+        1,
+        "{history:?}"
+    );
+}
+
 #[tokio::test]
 async fn a_placement_that_fails_after_the_payment_started_cancels_its_payment_intent() {
     let shop = shop().await;
@@ -1814,6 +1863,19 @@ async fn a_placement_that_fails_after_the_payment_started_cancels_its_payment_in
     assert_eq!(strays.len(), 1, "{strays:?}");
     assert_eq!(strays[0]["status"], "canceled", "{}", strays[0]);
     assert_eq!(shop.stock(&product).await, (95, 5));
+    // The cancelled transaction wrote no link for that payment: an event
+    // about it finds no order and changes none.
+    let (_, _, secret) = stripe_env();
+    let event = charge_refunded_event(strays[0]["id"].as_str().unwrap(), amount);
+    let receipt = app.stripe_webhook(&event, &secret).await;
+    assert_eq!(receipt.assert_ok(StatusCode::OK)["outcome"], "ignored");
+    for order in &orders {
+        let unchanged = app.order(&buyer, &id(order)).await;
+        assert_eq!(
+            unchanged.assert_ok(StatusCode::OK)["status"],
+            "pending_payment"
+        );
+    }
 }
 
 #[tokio::test]
