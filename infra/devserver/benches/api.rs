@@ -358,6 +358,52 @@ fn print_checkout_writes(figures: &[Figures]) {
     );
 }
 
+/// Items in the accounting probe's transaction.
+const PROBE_ITEMS: usize = 3;
+
+/// What DynamoDB Local reports for a transaction of small items, beside
+/// what DynamoDB's pricing charges for it (2 write units per item and
+/// started KB): the checkout figures above are Local's accounting, and
+/// this line shows how far it is from a bill.
+async fn print_transaction_accounting(store: &Store) -> anyhow::Result<()> {
+    let run = ulid::Ulid::new();
+    let keys: Vec<(String, String)> = (0..PROBE_ITEMS)
+        .map(|i| (format!("BENCH#PROBE#{run}#{i}"), "PROBE".to_owned()))
+        .collect();
+    let mut transaction = store.client().transact_write_items();
+    for (pk, sk) in &keys {
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(store.table())
+            .item("PK", AttributeValue::S(pk.clone()))
+            .item("SK", AttributeValue::S(sk.clone()))
+            .item("filler", AttributeValue::S("x".repeat(60)))
+            .build()?;
+        transaction = transaction.transact_items(
+            aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                .put(put)
+                .build(),
+        );
+    }
+    let reported: f64 = transaction
+        .return_consumed_capacity(ReturnConsumedCapacity::Total)
+        .send()
+        .await?
+        .consumed_capacity()
+        .iter()
+        .filter_map(ConsumedCapacity::capacity_units)
+        .sum();
+    for (pk, sk) in &keys {
+        store.delete(pk, sk).await?;
+    }
+    println!(
+        "DynamoDB Local's accounting: one TransactWriteItems of {PROBE_ITEMS} Puts of about 100 bytes \
+         reports {reported:.0} WCU; DynamoDB's pricing charges {} (2 per item and started KB), \
+         so transaction figures here can be below a bill",
+        2 * PROBE_ITEMS
+    );
+    Ok(())
+}
+
 fn record(figures: &mut Vec<Figures>, figure: Figures) {
     figure.print();
     figures.push(figure);
@@ -676,6 +722,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     print_checkout_writes(&figures);
+    print_transaction_accounting(&services.store).await?;
 
     // Mail: rendering, then a bulk send drained through the worker.
     let template = mail_bench::template();
