@@ -221,6 +221,12 @@ impl Outbox {
         Self { sqs, url }
     }
 
+    /// The SQS client, for a context that has a queue of its own to use
+    /// over the same connections.
+    pub fn sqs(&self) -> &aws_sdk_sqs::Client {
+        &self.sqs
+    }
+
     fn url(&self) -> anyhow::Result<&str> {
         self.url
             .as_deref()
@@ -229,7 +235,7 @@ impl Outbox {
 
     /// Queues `email` to `to`; returns the outbox id. Once this returns,
     /// the email is the worker's to send.
-    #[tracing::instrument(skip_all, fields(email = email.id()))]
+    #[tracing::instrument(skip_all, fields(template = email.id()))]
     pub async fn send(&self, to: &str, email: &PlatformEmail) -> anyhow::Result<String> {
         let queued = QueuedEmail::new(to, email.clone());
         let body = serde_json::to_string(&queued)?;

@@ -79,11 +79,13 @@ pub struct MatchingQueue {
 
 impl SourcingState {
     pub fn new(services: &shared::Services) -> Self {
+        // One SQS client for both queues: publishing a large RFQ queues its
+        // matching and its invitations over the same connection.
+        let outbox = services.outbox();
         Self {
             store: services.store.clone(),
             tokens: services.tokens.clone(),
             rate_limiter: services.rate_limiter.clone(),
-            outbox: services.outbox(),
             s3: services.s3(),
             bucket: services.config.bucket_name.clone(),
             matching_queue: services
@@ -91,9 +93,10 @@ impl SourcingState {
                 .sourcing_matching_queue_url
                 .clone()
                 .map(|url| MatchingQueue {
-                    sqs: aws_sdk_sqs::Client::new(&services.sdk),
+                    sqs: outbox.sqs().clone(),
                     url,
                 }),
+            outbox,
             background_matching_above: services.config.sourcing_background_matching_above,
         }
     }
