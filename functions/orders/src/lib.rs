@@ -26,11 +26,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::FromRef;
 use shared::auth::TokenKeys;
+use shared::http::RouteSink;
 use shared::payments::Payments;
 use shared::ratelimit::RateLimiter;
+use shared::routes;
 use shared::store::Store;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
 #[derive(Clone)]
 pub struct OrdersState {
@@ -70,8 +71,8 @@ impl FromRef<OrdersState> for RateLimiter {
     }
 }
 
-fn api() -> OpenApiRouter<OrdersState> {
-    OpenApiRouter::new()
+fn api<R: RouteSink<OrdersState>>(sink: R) -> R {
+    sink
         // GET, DELETE /v1/cart
         .routes(routes!(cart::get_cart, cart::clear_cart))
         // POST /v1/cart/items
@@ -108,10 +109,10 @@ fn api() -> OpenApiRouter<OrdersState> {
 
 /// The context's routes, without the shared layers (see `shared::http::service`).
 pub fn routes(state: OrdersState) -> Router {
-    api().split_for_parts().0.with_state(state)
+    api(Router::new()).with_state(state)
 }
 
 /// The OpenAPI description of `routes`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    api().split_for_parts().1
+    api(OpenApiRouter::new()).split_for_parts().1
 }
