@@ -143,3 +143,37 @@ fn every_routes_line_is_labelled_with_its_methods_and_path() {
     assert!(problems.is_empty(), "{problems:#?}");
     assert!(labelled > 40, "only {labelled} routes! lines found");
 }
+
+/// A Lambda function builds its plain router from the route list; only
+/// `openapi()` builds the document (`shared::http::routing`). A crate that
+/// routes through utoipa-axum's own `routes!` or splits an `OpenApiRouter`
+/// assembles the whole document at every cold start.
+#[test]
+fn every_function_builds_a_plain_router_from_its_route_list() {
+    let mut problems = Vec::new();
+    let mut routed = 0;
+    for crate_dir in std::fs::read_dir(bodega_tests::repo_root().join("functions")).unwrap() {
+        let lib = crate_dir.unwrap().path().join("src/lib.rs");
+        let Ok(source) = std::fs::read_to_string(&lib) else {
+            continue;
+        };
+        if !source.contains(".routes(routes!(") {
+            continue;
+        }
+        routed += 1;
+        if source.contains("utoipa_axum::routes") || source.contains("split_for_parts().0") {
+            problems.push(format!("{}: routes through OpenApiRouter", lib.display()));
+        }
+        if !source.contains("use shared::routes;") || !source.contains("api(Router::new())") {
+            problems.push(format!(
+                "{}: no plain router built from the route list",
+                lib.display()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(
+        routed >= 8,
+        "only {routed} function crates with routes found"
+    );
+}
