@@ -311,14 +311,14 @@ const KINDS: &[&str] = &["Fresh", "Organic", "Dried", "Smoked", "Pickled", "Roas
 /// request creates its products concurrently, and on a loaded machine one
 /// can lose a race on the category's condition (409) or run past its
 /// deadline (503) alone: those, and only those, are sent again, as a client
-/// would, up to `BULK_ATTEMPTS` times.
+/// would, up to `ATTEMPTS` times.
 async fn bulk_create(
     app: &Router,
     seller: &str,
     products: &[Value],
 ) -> anyhow::Result<Vec<String>> {
     let mut ids: Vec<Option<String>> = vec![None; products.len()];
-    for attempt in 1..=BULK_ATTEMPTS {
+    for attempt in 1..=ATTEMPTS {
         let missing: Vec<usize> = (0..products.len()).filter(|&i| ids[i].is_none()).collect();
         if missing.is_empty() {
             break;
@@ -344,7 +344,7 @@ async fn bulk_create(
                 } else {
                     let status = result["status"].as_u64().unwrap_or(0);
                     anyhow::ensure!(
-                        (status == 409 || status == 503) && attempt < BULK_ATTEMPTS,
+                        (status == 409 || status == 503) && attempt < ATTEMPTS,
                         "bulk create refused product {index}: {result}"
                     );
                 }
@@ -362,7 +362,7 @@ async fn bulk_create(
 
 /// How many times the bench sends a product or a checkout a loaded local
 /// stack answered 409 (a lost race) or 503 (past the deadline).
-const BULK_ATTEMPTS: u32 = 3;
+const ATTEMPTS: u32 = 3;
 
 /// A checkout's write units per cart size, beside the goals for them (the
 /// figures from before the stock item and the single order write are in the
@@ -389,36 +389,34 @@ const PROBE_ITEMS: usize = 3;
 /// What DynamoDB Local reports for a transaction of small items, beside
 /// what DynamoDB's pricing charges for it (2 write units per item and
 /// started KB): the checkout figures above are Local's accounting, and
-/// this line shows how far it is from a bill.
-async fn print_transaction_accounting(store: &Store) -> anyhow::Result<()> {
-    let run = ulid::Ulid::new();
-    let keys: Vec<(String, String)> = (0..PROBE_ITEMS)
-        .map(|i| (format!("BENCH#PROBE#{run}#{i}"), "PROBE".to_owned()))
-        .collect();
-    let mut transaction = store.client().transact_write_items();
-    for (pk, sk) in &keys {
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(store.table())
-            .item("PK", AttributeValue::S(pk.clone()))
-            .item("SK", AttributeValue::S(sk.clone()))
-            .item("filler", AttributeValue::S("x".repeat(60)))
-            .build()?;
-        transaction = transaction.transact_items(
-            aws_sdk_dynamodb::types::TransactWriteItem::builder()
-                .put(put)
-                .build(),
-        );
+/// this line shows how far it is from a bill. Written through the store and
+/// counted by the same meter as the checkouts.
+async fn print_transaction_accounting(store: &Store, meter: &Meter) -> anyhow::Result<()> {
+    #[derive(serde::Serialize)]
+    struct ProbeItem {
+        #[serde(rename = "PK")]
+        pk: String,
+        #[serde(rename = "SK")]
+        sk: &'static str,
+        filler: String,
     }
-    let reported: f64 = transaction
-        .return_consumed_capacity(ReturnConsumedCapacity::Total)
-        .send()
-        .await?
-        .consumed_capacity()
-        .iter()
-        .filter_map(ConsumedCapacity::capacity_units)
-        .sum();
-    for (pk, sk) in &keys {
-        store.delete(pk, sk).await?;
+    let run = ulid::Ulid::new();
+    let items: Vec<ProbeItem> = (0..PROBE_ITEMS)
+        .map(|i| ProbeItem {
+            pk: format!("BENCH#PROBE#{run}#{i}"),
+            sk: "PROBE",
+            filler: "x".repeat(60),
+        })
+        .collect();
+    let mut transaction = shared::store::Transaction::new();
+    for item in &items {
+        transaction.push(store.transact_put(item, None)?);
+    }
+    meter.reset();
+    store.transact(transaction).await?;
+    let reported = meter.read().writes;
+    for item in &items {
+        store.delete(&item.pk, item.sk).await?;
     }
     println!(
         "DynamoDB Local's accounting: one TransactWriteItems of {PROBE_ITEMS} Puts of about 100 bytes \
@@ -733,7 +731,7 @@ async fn main() -> anyhow::Result<()> {
                     // past the request's deadline (503): a client retries
                     // with the same key and gets its one order (201, or 200
                     // when the first attempt committed).
-                    for attempt in 1..=BULK_ATTEMPTS {
+                    for attempt in 1..=ATTEMPTS {
                         let (status, body) = call_with(
                             app,
                             Method::POST,
@@ -745,13 +743,13 @@ async fn main() -> anyhow::Result<()> {
                         .await;
                         match status {
                             StatusCode::CREATED | StatusCode::OK => return Ok(()),
-                            StatusCode::SERVICE_UNAVAILABLE if attempt < BULK_ATTEMPTS => {
+                            StatusCode::SERVICE_UNAVAILABLE if attempt < ATTEMPTS => {
                                 eprintln!("checkout answered 503 (attempt {attempt}); retrying with the same key");
                             }
                             _ => anyhow::bail!("checkout: {status} {body}"),
                         }
                     }
-                    anyhow::bail!("checkout: no answer after {BULK_ATTEMPTS} attempts")
+                    anyhow::bail!("checkout: no answer after {ATTEMPTS} attempts")
                 },
             )
             .await?
@@ -759,7 +757,7 @@ async fn main() -> anyhow::Result<()> {
         );
     }
     print_checkout_writes(&figures);
-    print_transaction_accounting(&services.store).await?;
+    print_transaction_accounting(&services.store, &meter).await?;
 
     // Mail: rendering, then a bulk send drained through the worker.
     let template = mail_bench::template();
