@@ -10,7 +10,7 @@
 #   BODEGA_FUZZ_SEED      the seed (default 20261126)
 #   BODEGA_FUZZ_EXAMPLES  examples per operation and phase (default 50: about
 #                         2.5 minutes on 2 cores)
-set -euo pipefail
+set -Eeuo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -20,6 +20,10 @@ SEED="${BODEGA_FUZZ_SEED:-20261126}"
 EXAMPLES="${BODEGA_FUZZ_EXAMPLES:-50}"
 DEVSERVER_PID=""
 STARTED_AT="$(date +%s)"
+# The command that failed, repeated last on the way out: CI keeps only the
+# end of a failed run's output.
+FAILED_AT=""
+trap 'FAILED_AT="${FAILED_AT:-line $LINENO: $BASH_COMMAND}"' ERR
 
 say() { printf '\n==> %s\n' "$*"; }
 
@@ -36,6 +40,9 @@ cleanup() {
   fi
   if [ -d "$RUN_DIR" ]; then
     "$STACK" stop --run-dir "$RUN_DIR" >/dev/null || true
+  fi
+  if [ "$status" -ne 0 ] && [ -n "$FAILED_AT" ]; then
+    printf '\n==> fuzz.sh failed at %s\n' "${FAILED_AT:0:300}" >&2
   fi
   printf '\n==> fuzz.sh: exit %s after %s s\n' "$status" "$(($(date +%s) - STARTED_AT))"
   exit "$status"
@@ -97,10 +104,21 @@ api POST /v1/cart/items "$USER_TOKEN" "{\"productId\":\"$PRODUCT_ID\",\"quantity
 # A second product for DELETE /v1/products/{productId} (it archives), so
 # that the first stays for sale.
 SPARE_PRODUCT_ID="$(api POST /v1/products "$USER_TOKEN" "{\"sellerOrgId\":\"$ORG_ID\",\"sku\":\"FUZZ-SPARE-1\",\"name\":\"Spare\",\"categoryId\":\"$CATEGORY_ID\",\"price\":{\"amount\":100,\"currency\":\"EUR\"},\"unit\":\"piece\"}" | field "['id']")"
-ORDER_ID="$(curl -sS -X POST "$BASE/v1/checkout" -H "authorization: Bearer $USER_TOKEN" \
-  -H 'content-type: application/json' -H 'idempotency-key: fuzz-checkout-1' \
-  -d '{"shippingAddress":{"name":"Ada Lovelace","line1":"Hauptstrasse 5","postalCode":"10115","city":"Berlin","country":"DE"},"paymentMethod":"card"}' |
-  field "['data']['id']")"
+# A checkout a loaded stack answers 503 is sent again with the same key, as a
+# client does; any other refusal stops the run with the response.
+ORDER_ID=""
+for attempt in 1 2 3; do
+  STATUS="$(curl -sS -o "$RUN_DIR/checkout.json" -w '%{http_code}' -X POST "$BASE/v1/checkout" \
+    -H "authorization: Bearer $USER_TOKEN" -H 'content-type: application/json' \
+    -H 'idempotency-key: fuzz-checkout-1' \
+    -d '{"shippingAddress":{"name":"Ada Lovelace","line1":"Hauptstrasse 5","postalCode":"10115","city":"Berlin","country":"DE"},"paymentMethod":"card"}')"
+  case "$STATUS" in
+    200 | 201) ORDER_ID="$(field "['data']['id']" <"$RUN_DIR/checkout.json")"; break ;;
+    503) echo "checkout attempt $attempt answered 503; sending it again with the same key" >&2; sleep 1 ;;
+    *) echo "fuzz.sh: set-up checkout answered $STATUS: $(cat "$RUN_DIR/checkout.json")" >&2; exit 1 ;;
+  esac
+done
+[ -n "$ORDER_ID" ] || { echo "fuzz.sh: set-up checkout answered 503 three times" >&2; exit 1; }
 USER_ID="$(api GET /v1/me "$USER_TOKEN" | field "['id']")"
 SESSION_ID="$(api GET /v1/me/sessions "$USER_TOKEN" | field "[0]['id']")"
 ASSET_ID="$(api POST /v1/uploads "$USER_TOKEN" "{\"purpose\":\"product_image\",\"contentType\":\"image/png\",\"size\":1024,\"orgId\":\"$ORG_ID\"}" | field "['assetId']")"
@@ -121,14 +139,22 @@ api PATCH /v1/me/profile "$USER_TOKEN" '{"handle":"ada-fuzz","displayName":"Ada"
 invite() {
   api POST "/v1/orgs/$1/invitations" "$2" "{\"email\":\"$3\"}" >/dev/null
   python3 - "$AWS_ENDPOINT_URL_SESV2" "$3" <<'PY'
-import json, sys, urllib.request
+import json, sys, time, urllib.request
 endpoint, to = sys.argv[1].rstrip("/"), sys.argv[2]
-with urllib.request.urlopen(endpoint + "/moto-api/data.json", timeout=10) as response:
-    sent = json.load(response)["ses"]["Message"]
-bodies = [m["body"] for m in sent if to in m["destinations"]["ToAddresses"] and "invitation" in m["body"]]
-if not bodies:
-    sys.exit(f"fuzz.sh: no invitation email reached {to}")
-after = bodies[-1].split("accept the invitation with this code:", 1)[1]
+MARK = "accept the invitation with this code:"
+# The email goes out through the platform email queue, which the
+# devserver's pump drains a moment later: wait for it, as a person would.
+deadline = time.monotonic() + 30
+while True:
+    with urllib.request.urlopen(endpoint + "/moto-api/data.json", timeout=10) as response:
+        sent = json.load(response)["ses"]["Message"]
+    bodies = [m["body"] for m in sent if to in m["destinations"]["ToAddresses"] and MARK in m["body"]]
+    if bodies:
+        break
+    if time.monotonic() > deadline:
+        sys.exit(f"fuzz.sh: no invitation email reached {to} within 30 s")
+    time.sleep(0.25)
+after = bodies[-1].split(MARK, 1)[1]
 # The HTML part (what moto keeps): the code is the first 64-hex-digit word.
 print(next(w for w in after.split() if len(w) == 64 and all(c in "0123456789abcdef" for c in w.lower())))
 PY
