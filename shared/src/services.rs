@@ -62,6 +62,30 @@ impl Services {
         Ok(services)
     }
 
+    /// Cold-start set-up with the function's own start-up work (reading its
+    /// secrets, building its state), which runs while the DynamoDB
+    /// connection opens. Each is a TLS handshake to another endpoint on
+    /// AWS, so a function that reads secrets at start waits for the longer
+    /// of the two, not for both in turn. The work must not call DynamoDB
+    /// itself: it would open a second connection beside the one opening.
+    /// Its error stops the start.
+    pub async fn init_with<T>(
+        start: impl AsyncFnOnce(&Services) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        Self::from_env().await?.start_with(start).await
+    }
+
+    /// `start` over these services while the DynamoDB connection opens
+    /// (`init_with` without reading the environment): its value, or its
+    /// error.
+    pub async fn start_with<T>(
+        &self,
+        start: impl AsyncFnOnce(&Services) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let (started, ()) = tokio::join!(start(self), self.open_dynamodb());
+        started
+    }
+
     /// Configuration and clients from the environment, without calling AWS.
     pub async fn from_env() -> anyhow::Result<Self> {
         let config = Config::from_env()?;

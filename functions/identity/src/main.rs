@@ -4,11 +4,9 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let started = async {
-        let services = shared::Services::init().await?;
-        // The signing and MFA key sets, in one call.
-        identity::IdentityState::init(&services).await
-    };
+    // The signing and MFA key sets, in one call, while DynamoDB connects.
+    let started =
+        shared::Services::init_with(async |services| identity::IdentityState::init(services).await);
     let state = started.await.inspect_err(|err| {
         tracing::error!(error = ?err, "identity function failed to start");
     })?;

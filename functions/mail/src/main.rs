@@ -4,11 +4,10 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let started = async {
-        let services = shared::Services::init().await?;
+    let started = shared::Services::init_with(async |services| {
         let signing = services.signing_keys().await?;
-        anyhow::Ok(mail::MailState::new(&services, signing))
-    };
+        anyhow::Ok(mail::MailState::new(services, signing))
+    });
     let state = started.await.inspect_err(|err| {
         tracing::error!(error = ?err, "mail function failed to start");
     })?;

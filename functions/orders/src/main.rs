@@ -4,11 +4,10 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let started = async {
-        let services = shared::Services::init().await?;
+    let started = shared::Services::init_with(async |services| {
         let payments = services.payments().await?;
-        anyhow::Ok(orders::OrdersState::new(&services, payments))
-    };
+        anyhow::Ok(orders::OrdersState::new(services, payments))
+    });
     let state = started.await.inspect_err(|err| {
         tracing::error!(error = ?err, "orders function failed to start");
     })?;

@@ -4,13 +4,15 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     shared::telemetry::init();
-    let services = shared::Services::init().await.inspect_err(|err| {
+    // Its settings and secrets, the signing key set with them in one call,
+    // while DynamoDB connects.
+    let state = shared::Services::init_with(async |services| {
+        studio::StudioState::init(services, true).await
+    })
+    .await
+    .inspect_err(|err| {
         tracing::error!(error = ?err, "studio function failed to start");
     })?;
-    // The signing key set is read with the studio's other secrets, in one call.
-    let state = studio::StudioState::init(&services, true)
-        .await
-        .inspect_err(|err| tracing::error!(error = ?err, "studio settings are not valid"))?;
     let app = shared::http::service(studio::routes(state));
     lambda_http::run(app).await
 }

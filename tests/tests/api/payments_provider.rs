@@ -243,3 +243,36 @@ async fn a_missing_secret_stops_the_start_naming_it_and_what_it_is_for() {
         );
     }
 }
+
+#[tokio::test]
+async fn start_up_work_beside_the_dynamodb_warm_up_gives_its_value_or_stops_the_start() {
+    let token = SecretSource::Secret(kept_secret("token", "pf-token").await);
+    let missing = SecretSource::Secret(format!(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:test/missing-{}",
+        order_id().to_lowercase()
+    ));
+    let app = spawn_app_with(|_| {}).await;
+    // What a Lambda's main does: its secrets read while DynamoDB connects.
+    let started = app
+        .services
+        .start_with(async |services| {
+            let [token] = services.read_secrets([(Some(&token), "the token")]).await?;
+            Ok(token)
+        })
+        .await
+        .expect("the start-up work succeeds");
+    assert_eq!(started.as_deref(), Some("pf-token"));
+    let stopped = app
+        .services
+        .start_with(async |services| {
+            services
+                .read_secret(&missing, "the Printful webhook secret")
+                .await
+        })
+        .await
+        .expect_err("a missing secret stops the start");
+    assert!(
+        format!("{stopped:#}").contains("the Printful webhook secret"),
+        "{stopped:#}"
+    );
+}

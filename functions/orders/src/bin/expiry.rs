@@ -8,11 +8,10 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let started = async {
-        let services = shared::Services::init().await?;
+    let started = shared::Services::init_with(async |services| {
         let payments = services.payments().await?;
-        anyhow::Ok((services.store, payments))
-    };
+        anyhow::Ok((services.store.clone(), payments))
+    });
     let (store, payments) = started.await.inspect_err(|err| {
         tracing::error!(error = ?err, "orders-expiry function failed to start");
     })?;

@@ -7,12 +7,14 @@ use studio::worker::{BatchResponse, SqsEvent};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
-    let services = shared::Services::init().await.inspect_err(|err| {
+    // Its settings and secrets (one call) while DynamoDB connects.
+    let state = shared::Services::init_with(async |services| {
+        studio::StudioState::init(services, false).await
+    })
+    .await
+    .inspect_err(|err| {
         tracing::error!(error = ?err, "studio worker failed to start");
     })?;
-    let state = studio::StudioState::init(&services, false)
-        .await
-        .inspect_err(|err| tracing::error!(error = ?err, "studio settings are not valid"))?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let state = state.clone();
         async move {
