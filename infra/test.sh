@@ -133,6 +133,7 @@ if [ $# -eq 0 ]; then
   grep -E '^POST /v1/checkout \(50 lines\) +[0-9.]+' "$bench_log"
   grep -E '^  time: +min [0-9]+ ms' "$bench_log"
   grep -E '^floor-bare +[0-9.]+ MB' "$bench_log"
+  grep -E '^catalog GET product +[0-9.]+ MB' "$bench_log"
 
   step "schemathesis over /v1/openapi.json (infra/fuzz.sh)"
   infra/fuzz.sh
