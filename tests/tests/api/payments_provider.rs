@@ -213,13 +213,7 @@ async fn secrets_a_function_needs_are_read_together_in_the_order_asked() {
 #[tokio::test]
 async fn a_missing_secret_stops_the_start_naming_it_and_what_it_is_for() {
     let token = SecretSource::Secret(kept_secret("token", "pf-token").await);
-    let missing = SecretSource::Secret(format!(
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:test/missing-{}",
-        order_id().to_lowercase()
-    ));
-    let SecretSource::Secret(missing_id) = &missing else {
-        unreachable!()
-    };
+    let (missing, missing_id) = missing_secret();
     let app = spawn_app_with(|_| {}).await;
     // Several at once (BatchGetSecretValue) and one alone (GetSecretValue).
     let together = app
@@ -238,7 +232,7 @@ async fn a_missing_secret_stops_the_start_naming_it_and_what_it_is_for() {
     for err in [together, alone] {
         let message = format!("{err:#}");
         assert!(
-            message.contains("the Printful webhook secret") && message.contains(missing_id),
+            message.contains("the Printful webhook secret") && message.contains(&missing_id),
             "{message}"
         );
     }
@@ -247,10 +241,7 @@ async fn a_missing_secret_stops_the_start_naming_it_and_what_it_is_for() {
 #[tokio::test]
 async fn start_up_work_beside_the_dynamodb_warm_up_gives_its_value_or_stops_the_start() {
     let token = SecretSource::Secret(kept_secret("token", "pf-token").await);
-    let missing = SecretSource::Secret(format!(
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:test/missing-{}",
-        order_id().to_lowercase()
-    ));
+    let (missing, _) = missing_secret();
     let app = spawn_app_with(|_| {}).await;
     // What a Lambda's main does: its secrets read while DynamoDB connects.
     let started = app
@@ -275,4 +266,13 @@ async fn start_up_work_beside_the_dynamodb_warm_up_gives_its_value_or_stops_the_
         format!("{stopped:#}").contains("the Printful webhook secret"),
         "{stopped:#}"
     );
+}
+
+/// A secret id Secrets Manager holds nothing under, and the id itself.
+fn missing_secret() -> (SecretSource, String) {
+    let id = format!(
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:test/missing-{}",
+        order_id().to_lowercase()
+    );
+    (SecretSource::Secret(id.clone()), id)
 }
