@@ -160,22 +160,26 @@ pub struct SendingStatus {
 }
 
 impl Mailer {
-    /// The account's sending status and quota (SES v2 `GetAccount`).
-    pub async fn sending_status(&self) -> anyhow::Result<SendingStatus> {
-        let account = self
-            .ses
-            .get_account()
-            .send()
-            .await
-            .context("reading the SES account")?;
+    /// The account's sending status and quota (SES v2 `GetAccount`);
+    /// `None` where the endpoint has no such operation (404): SES always
+    /// has an account to read, so that is an SES stand-in, the local
+    /// stack's moto. Any other failure is an error.
+    pub async fn sending_status(&self) -> anyhow::Result<Option<SendingStatus>> {
+        let account = match self.ses.get_account().send().await {
+            Ok(account) => account,
+            Err(err) if err.raw_response().map(|r| r.status().as_u16()) == Some(404) => {
+                return Ok(None);
+            }
+            Err(err) => return Err(err).context("reading the SES account"),
+        };
         let quota = account.send_quota();
-        Ok(SendingStatus {
+        Ok(Some(SendingStatus {
             sending_enabled: account.sending_enabled(),
             enforcement_status: account.enforcement_status().map(str::to_owned),
             production_access: account.production_access_enabled(),
             max_send_rate: quota.map(|q| q.max_send_rate()).filter(|r| *r > 0.0),
             max_24_hour_send: quota.map(|q| q.max24_hour_send()),
             sent_last_24_hours: quota.map(|q| q.sent_last24_hours()),
-        })
+        }))
     }
 }

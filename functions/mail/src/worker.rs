@@ -109,7 +109,7 @@ impl Pacing {
             .rate
             .get_or_init(|| async {
                 let account = match mailer.sending_status().await {
-                    Ok(status) => status.max_send_rate,
+                    Ok(status) => status.and_then(|s| s.max_send_rate),
                     Err(err) => {
                         tracing::info!(error = ?err, "SES did not tell its send rate; using MAIL_SEND_RATE");
                         None

@@ -178,7 +178,7 @@ async fn run_checks(state: &PlatformState) -> Checked {
         tokio::time::timeout(CHECK_DEADLINE, state.mailer.sending_status()),
     );
     let ses_account = match account {
-        Ok(Ok(status)) => Some(status),
+        Ok(Ok(status)) => status,
         Ok(Err(err)) => {
             tracing::warn!(error = %one_line(err), "SES did not tell the account's sending status");
             None

@@ -500,3 +500,27 @@ async fn a_send_ses_fails_is_reported_for_redelivery_and_sent_once_on_the_retry(
         assert_eq!(app.emails_to(email).await.len(), 1, "{email}");
     }
 }
+
+#[tokio::test]
+async fn an_ses_without_the_account_operation_has_no_sending_status_and_a_failing_one_errs() {
+    let app = bodega_tests::spawn_app().await;
+    let proxy = FaultProxy::moto(29).await;
+    let (_, mailer) = through_moto(&app.services, &proxy);
+    // moto has no GetAccount and answers 404, which SES itself never does:
+    // no status, not an error (the health check stays quiet about it).
+    let status = mailer
+        .sending_status()
+        .await
+        .expect("an SES without the operation is not an error");
+    assert_eq!(status, None);
+    // A failing SES is an error, named.
+    proxy.set(Faults::fail(100));
+    let err = mailer
+        .sending_status()
+        .await
+        .expect_err("a failing SES is an error");
+    assert!(
+        format!("{err:#}").contains("reading the SES account"),
+        "{err:#}"
+    );
+}
