@@ -25,9 +25,12 @@ function gets the secret's id, so a secret read at start costs its call
 (--inline-secrets keeps them inline).
 
 catalog gets a second row, `catalog GET product`, fed GET
-/v1/products/{id}: one DynamoDB call (a BatchGetItem of the product and
-its stock item) where the bare floor makes one GetItem, so its warm p50
-over the floor's is what the API adds to a one-call read.
+/v1/products/{id}: one DynamoDB call (a strongly consistent BatchGetItem of
+the product and its stock item) where the bare floor makes one GetItem.
+The bare floor gets a second row too, `floor-bare batch(2)`, making that
+same BatchGetItem (FLOOR_READ=batch), and a line under the table gives GET
+product's warm p50 against both: over the batch floor it is what the API
+adds to the read it makes; over the GetItem floor, what the data model adds.
 
 Each figure is also given as a ratio to the `bare` floor (lambda_runtime +
 tokio + serde_json + aws-config + aws-sdk-dynamodb, connection opened in
@@ -71,11 +74,21 @@ FLOORS = ["floor-hello", "floor-bare"]
 BASELINE = "floor-bare"
 # The floors take any event; the bare floor does its GetItem whatever it is.
 FLOOR_EVENT = {"floor": True}
-# Rows of a binary fed another of its events, after its own row: catalog's
-# GET /v1/products/{id} is one DynamoDB call, as the bare floor's GetItem
-# is, and both miss (the table holds neither item), so its warm p50 is what
-# the API adds to a one-call read.
-EXTRA_ROWS = {"catalog": [("catalog GET product", "catalog/get-product.json")]}
+# Rows of a binary run again after its own row, fed another of its events
+# or with more environment: (label, sample event or None for a floor's,
+# environment). Catalog's GET /v1/products/{id} is one DynamoDB call, a
+# strongly consistent BatchGetItem of the product and its stock item (both
+# miss: the table holds neither). The bare floor's second row makes that
+# same call, so the two rows compare the API with the floor like for like,
+# where the first floor row compares it with one GetItem.
+BATCH_FLOOR = "floor-bare batch(2)"
+EXTRA_ROWS = {
+    "floor-bare": [(BATCH_FLOOR, None, {"FLOOR_READ": "batch"})],
+    "catalog": [("catalog GET product", "catalog/get-product.json", {})],
+}
+# Rows whose warm p50 is also printed against the floor row making the
+# same DynamoDB call.
+LIKE_FOR_LIKE = {"catalog GET product": BATCH_FLOOR}
 
 
 class ConnectProxy:
@@ -242,7 +255,7 @@ def peak_rss(pid):
     return None
 
 
-def measure(name, binary, event, stack_env, proxies, invocations, timeout, log_dir, label=None):
+def measure(name, binary, event, stack_env, proxies, invocations, timeout, log_dir, label=None, extra_env=None):
     api = RuntimeApi([event] * (1 + invocations), function_name=name)
     # A killed function drops its pending `next`: not worth a traceback.
     api.server.handle_error = lambda *_: None
@@ -250,6 +263,7 @@ def measure(name, binary, event, stack_env, proxies, invocations, timeout, log_d
         p.reset()
     env = lambda_check.lambda_environment(name, api, stack_env)
     env["RUST_LOG"] = "warn"
+    env.update(extra_env or {})
     label = label or name
     log_path = os.path.join(log_dir, label.replace(" ", "-") + ".log")
     with open(log_path, "wb") as log:
@@ -307,6 +321,20 @@ def with_ratio(text, value, base):
     return "%s %4.2fx" % (text, value / base)
 
 
+def print_like_for_like(results, base):
+    """One line per LIKE_FOR_LIKE row: its warm p50 against the bare floor's
+    GetItem and against the floor row that makes the same DynamoDB call."""
+    by_name = {r["name"]: r for r in results if r.get("warm") and not r.get("error")}
+    for name, floor in LIKE_FOR_LIKE.items():
+        row, same = by_name.get(name), by_name.get(floor)
+        if row is None or same is None or not base.get("warm"):
+            continue
+        print(
+            "%s warm p50 %s: %.2fx %s (one GetItem), %.2fx %s (the same DynamoDB call)"
+            % (name, fmt_ms(row["warm"]), row["warm"] / base["warm"], BASELINE, row["warm"] / same["warm"], floor)
+        )
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--stack-env", required=True)
@@ -340,10 +368,10 @@ def main():
 
     rows = []
     for name in names:
-        rows.append((name, name, None if name in FLOORS else lambda_check.SAMPLES[name]))
-        rows.extend((label, name, sample) for label, sample in EXTRA_ROWS.get(name, []))
+        rows.append((name, name, None if name in FLOORS else lambda_check.SAMPLES[name], {}))
+        rows.extend((label, name, sample, env) for label, sample, env in EXTRA_ROWS.get(name, []))
     results = []
-    for label, name, sample in rows:
+    for label, name, sample, extra_env in rows:
         binary = os.path.join(os.path.abspath(args.bin_dir), name)
         if not os.path.isfile(binary):
             results.append({"name": label, "error": "not built: %s" % os.path.relpath(binary, ROOT)})
@@ -357,10 +385,12 @@ def main():
         # (a busy machine makes single starts noisy); the last start also
         # serves the warm invocations and gives the peak RSS.
         starts = [
-            measure(name, binary, event, stack_env, proxies, 0, args.timeout, args.log_dir, label)
+            measure(name, binary, event, stack_env, proxies, 0, args.timeout, args.log_dir, label, extra_env)
             for _ in range(args.starts - 1)
         ]
-        r = measure(name, binary, event, stack_env, proxies, args.invocations, args.timeout, args.log_dir, label)
+        r = measure(
+            name, binary, event, stack_env, proxies, args.invocations, args.timeout, args.log_dir, label, extra_env
+        )
         for key in ("init", "first"):
             values = [x[key] for x in starts + [r] if x.get(key) is not None]
             if values and key in r:
@@ -414,6 +444,7 @@ def main():
             flush=True,
         )
         failures += 1 if r.get("error") else 0
+    print_like_for_like(results, base)
     if failures:
         print("%d of %d binaries failed (logs in %s)" % (failures, len(results), os.path.relpath(args.log_dir, ROOT)), file=sys.stderr)
         return 1

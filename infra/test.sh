@@ -134,6 +134,7 @@ if [ $# -eq 0 ]; then
   grep -E '^  time: +min [0-9]+ ms' "$bench_log"
   grep -E '^floor-bare +[0-9.]+ MB' "$bench_log"
   grep -E '^catalog GET product +[0-9.]+ MB' "$bench_log"
+  grep -E '^catalog GET product warm p50 .*x floor-bare batch\(2\) \(the same' "$bench_log"
 
   step "schemathesis over /v1/openapi.json (infra/fuzz.sh)"
   infra/fuzz.sh
