@@ -1,10 +1,13 @@
 //! `make bench` (API): latency of catalog reads and of checkouts (1, 10 and
 //! 50 lines) through the router against DynamoDB Local, with the DynamoDB
 //! calls and consumed capacity (read and write units) each request costs,
-//! beside a bare GetItem measured in the same run.
+//! beside a bare GetItem measured in the same run. Write units are printed
+//! twice: as DynamoDB Local reports them, and as DynamoDB's pricing counts
+//! them (`devserver::write_units`), which the cost table prices.
 //!
 //! Needs the local stack's environment (infra/bench.sh starts one). Figures
-//! are printed, never asserted: they depend on the machine.
+//! are printed, never asserted: they depend on the machine. (One check is
+//! made: the meter must price a plain transaction as the pricing does.)
 //!
 //! Then the mail figures (`support/mail.rs`): render time of an MJML template
 //! with 20 variables, and a bulk send's throughput through the queue and
@@ -18,7 +21,7 @@
 //! sockets printed at the start and after each tenth.
 //!
 //! Last, the cost table (`devserver::cost`): for each operation measured
-//! through a route, its DynamoDB read and write request units, Lambda's
+//! through a route, its DynamoDB read and (priced) write request units, Lambda's
 //! billed duration (the p50 rounded up to the ms) at the memory template.yaml
 //! gives the function serving it, and the dollars per million requests of
 //! DynamoDB on-demand, Lambda (arm64 GB-seconds and requests) and the HTTP
@@ -46,8 +49,10 @@ use aws_sdk_dynamodb::operation::transact_write_items::{
 };
 use aws_sdk_dynamodb::operation::update_item::{UpdateItemInput, UpdateItemOutput};
 use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity, ReturnConsumedCapacity};
+use aws_smithy_types::config_bag::{Storable, StoreReplace};
 use axum::Router;
 use axum::http::{Method, StatusCode};
+use devserver::write_units::{Ledger, Pending};
 use serde_json::{Value, json};
 use shared::contracts::product::ProductForIndex;
 use shared::projections::search_index;
@@ -129,14 +134,30 @@ impl Plan {
 
 /// Counts DynamoDB calls and sums the capacity they consumed (read units
 /// of GetItem, Query and BatchGetItem; write units of PutItem, UpdateItem,
-/// DeleteItem and TransactWriteItems), asking every call for it.
-#[derive(Debug, Clone, Default)]
+/// DeleteItem and TransactWriteItems), asking every call for it. Beside
+/// DynamoDB Local's write units it sums them as DynamoDB's pricing counts
+/// them (`devserver::write_units`): the same for a single-item write, each
+/// item on its own for a transaction.
+#[derive(Debug, Clone)]
 struct Meter {
     calls: Arc<AtomicU64>,
     /// Read capacity units × 1000, summed.
     milli_reads: Arc<AtomicU64>,
-    /// Write capacity units × 1000, summed.
+    /// Write capacity units × 1000 as DynamoDB Local reports them, summed.
     milli_writes: Arc<AtomicU64>,
+    /// Write capacity units × 1000 as DynamoDB's pricing counts them.
+    milli_priced: Arc<AtomicU64>,
+    /// The items' last images, to price updates and deletes.
+    ledger: Arc<Ledger>,
+}
+
+/// A transaction's priced units, from the hook that sees its request to
+/// the one that sees whether it succeeded.
+#[derive(Debug, Clone)]
+struct PricedTransaction(Pending);
+
+impl Storable for PricedTransaction {
+    type Storer = StoreReplace<Self>;
 }
 
 /// What a measured request cost.
@@ -144,27 +165,49 @@ struct Meter {
 struct Cost {
     calls: u64,
     reads: f64,
+    /// Write units as DynamoDB Local reports them.
     writes: f64,
+    /// Write units as DynamoDB's pricing counts them.
+    priced_writes: f64,
 }
 
 impl Meter {
+    fn new() -> Self {
+        Self {
+            calls: Arc::default(),
+            milli_reads: Arc::default(),
+            milli_writes: Arc::default(),
+            milli_priced: Arc::default(),
+            ledger: Arc::new(Ledger::for_table()),
+        }
+    }
+
     fn reset(&self) {
         self.calls.store(0, Ordering::SeqCst);
         self.milli_reads.store(0, Ordering::SeqCst);
         self.milli_writes.store(0, Ordering::SeqCst);
+        self.milli_priced.store(0, Ordering::SeqCst);
     }
 
     fn read(&self) -> Cost {
+        let units = |counter: &AtomicU64| counter.load(Ordering::SeqCst) as f64 / 1000.0;
         Cost {
             calls: self.calls.load(Ordering::SeqCst),
-            reads: self.milli_reads.load(Ordering::SeqCst) as f64 / 1000.0,
-            writes: self.milli_writes.load(Ordering::SeqCst) as f64 / 1000.0,
+            reads: units(&self.milli_reads),
+            writes: units(&self.milli_writes),
+            priced_writes: units(&self.milli_priced),
         }
     }
 
     fn add(counter: &AtomicU64, capacity: Option<&ConsumedCapacity>) {
         let units = capacity.and_then(|c| c.capacity_units()).unwrap_or(0.0);
         counter.fetch_add((units * 1000.0).round() as u64, Ordering::SeqCst);
+    }
+
+    /// A single-item write: Local's units are the pricing's.
+    fn add_write(&self, capacity: Option<&ConsumedCapacity>) {
+        Self::add(&self.milli_writes, capacity);
+        Self::add(&self.milli_priced, capacity);
     }
 }
 
@@ -177,7 +220,7 @@ impl Intercept for Meter {
         &self,
         context: &mut BeforeSerializationInterceptorContextMut<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let total = Some(ReturnConsumedCapacity::Total);
         let input = context.input_mut();
@@ -195,6 +238,9 @@ impl Intercept for Meter {
             delete.return_consumed_capacity = total;
         } else if let Some(transaction) = input.downcast_mut::<TransactWriteItemsInput>() {
             transaction.return_consumed_capacity = total;
+            let pending = self.ledger.price(transaction.transact_items());
+            cfg.interceptor_state()
+                .store_put(PricedTransaction(pending));
         }
         self.calls.fetch_add(1, Ordering::SeqCst);
         Ok(())
@@ -204,27 +250,40 @@ impl Intercept for Meter {
         &self,
         context: &FinalizerInterceptorContextRef<'_>,
         _: &RuntimeComponents,
-        _: &mut ConfigBag,
+        cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let (reads, writes) = (&self.milli_reads, &self.milli_writes);
+        let reads = &self.milli_reads;
         if let Some(Ok(output)) = context.output_or_error() {
             if let Some(get) = output.downcast_ref::<GetItemOutput>() {
                 Self::add(reads, get.consumed_capacity());
+                self.ledger.saw(get.item());
             } else if let Some(query) = output.downcast_ref::<QueryOutput>() {
                 Self::add(reads, query.consumed_capacity());
+                self.ledger.saw(query.items());
             } else if let Some(batch) = output.downcast_ref::<BatchGetItemOutput>() {
                 for capacity in batch.consumed_capacity() {
                     Self::add(reads, Some(capacity));
                 }
+                self.ledger.saw(
+                    batch
+                        .responses()
+                        .into_iter()
+                        .flat_map(|r| r.values().flatten()),
+                );
             } else if let Some(put) = output.downcast_ref::<PutItemOutput>() {
-                Self::add(writes, put.consumed_capacity());
+                self.add_write(put.consumed_capacity());
             } else if let Some(update) = output.downcast_ref::<UpdateItemOutput>() {
-                Self::add(writes, update.consumed_capacity());
+                self.add_write(update.consumed_capacity());
             } else if let Some(delete) = output.downcast_ref::<DeleteItemOutput>() {
-                Self::add(writes, delete.consumed_capacity());
+                self.add_write(delete.consumed_capacity());
             } else if let Some(transaction) = output.downcast_ref::<TransactWriteItemsOutput>() {
                 for capacity in transaction.consumed_capacity() {
-                    Self::add(writes, Some(capacity));
+                    Self::add(&self.milli_writes, Some(capacity));
+                }
+                if let Some(PricedTransaction(pending)) = cfg.load::<PricedTransaction>().cloned() {
+                    self.milli_priced
+                        .fetch_add(pending.units.total() * 1000, Ordering::SeqCst);
+                    self.ledger.apply(pending);
                 }
             }
         }
@@ -364,22 +423,30 @@ async fn bulk_create(
 /// stack answered 409 (a lost race) or 503 (past the deadline).
 const ATTEMPTS: u32 = 3;
 
-/// A checkout's write units per cart size, beside the goals for them (the
+/// A checkout's write units per cart size as DynamoDB's pricing counts
+/// them, beside the goals for them and what DynamoDB Local reports (the
 /// figures from before the stock item and the single order write are in the
 /// README, measured then; they are not printed as if measured now).
 fn print_checkout_writes(figures: &[Figures]) {
-    let writes: Vec<String> = CHECKOUT_LINES
+    let checkouts: Vec<(usize, &Figures)> = CHECKOUT_LINES
         .iter()
         .filter_map(|lines| {
             let name = format!("POST /v1/checkout ({lines} lines)");
-            let figure = figures.iter().find(|f| f.name == name)?;
-            Some(format!("{lines} lines {:.0} WCU", figure.writes))
+            Some((*lines, figures.iter().find(|f| f.name == name)?))
         })
         .collect();
+    let list = |units: fn(&Figures) -> f64| {
+        checkouts
+            .iter()
+            .map(|(lines, figure)| format!("{lines} lines {:.0}", units(figure)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     println!(
-        "checkout write units: {} (goal: 1 line <= 25, 10 lines <= 50; \
-         the figures before the stock item are in the README)",
-        writes.join(", ")
+        "checkout write units, priced: {} (goal: 1 line <= 25, 10 lines <= 50); \
+         DynamoDB Local reports {} (the figures before the stock item are in the README)",
+        list(|f| f.priced_writes),
+        list(|f| f.writes),
     );
 }
 
@@ -388,9 +455,10 @@ const PROBE_ITEMS: usize = 3;
 
 /// What DynamoDB Local reports for a transaction of small items, beside
 /// what DynamoDB's pricing charges for it (2 write units per item and
-/// started KB): the checkout figures above are Local's accounting, and
-/// this line shows how far it is from a bill. Written through the store and
-/// counted by the same meter as the checkouts.
+/// started KB), which the meter's priced units must give: the line shows
+/// how far Local's accounting is from a bill, and the bench stops if the
+/// meter does not price this plain case as the pricing does. Written
+/// through the store and counted by the same meter as the checkouts.
 async fn print_transaction_accounting(store: &Store, meter: &Meter) -> anyhow::Result<()> {
     #[derive(serde::Serialize)]
     struct ProbeItem {
@@ -414,15 +482,21 @@ async fn print_transaction_accounting(store: &Store, meter: &Meter) -> anyhow::R
     }
     meter.reset();
     store.transact(transaction).await?;
-    let reported = meter.read().writes;
+    let cost = meter.read();
     for item in &items {
         store.delete(&item.pk, item.sk).await?;
     }
+    let charged = 2 * PROBE_ITEMS;
+    anyhow::ensure!(
+        cost.priced_writes == charged as f64,
+        "the meter priced a transaction of {PROBE_ITEMS} small Puts at {} WCU, not {charged}",
+        cost.priced_writes
+    );
     println!(
         "DynamoDB Local's accounting: one TransactWriteItems of {PROBE_ITEMS} Puts of about 100 bytes \
-         reports {reported:.0} WCU; DynamoDB's pricing charges {} (2 per item and started KB), \
-         so transaction figures here can be below a bill",
-        2 * PROBE_ITEMS
+         reports {:.0} WCU; DynamoDB's pricing charges {charged} (2 per item and started KB), as the \
+         meter's priced units do: the cost table prices those",
+        cost.writes
     );
     Ok(())
 }
@@ -440,7 +514,11 @@ struct Figures {
     p99: f64,
     calls: f64,
     reads: f64,
+    /// Write units as DynamoDB Local reports them.
     writes: f64,
+    /// Write units as DynamoDB's pricing counts them (what the cost table
+    /// prices).
+    priced_writes: f64,
 }
 
 /// Runs `setup` (not measured) then `run` (measured), `runs` times after
@@ -474,6 +552,7 @@ where
         total.calls += cost.calls;
         total.reads += cost.reads;
         total.writes += cost.writes;
+        total.priced_writes += cost.priced_writes;
     }
     millis.sort_by(f64::total_cmp);
     let at = |q: f64| millis[((millis.len() as f64 - 1.0) * q).round() as usize];
@@ -485,6 +564,7 @@ where
         calls: total.calls as f64 / runs as f64,
         reads: total.reads / runs as f64,
         writes: total.writes / runs as f64,
+        priced_writes: total.priced_writes / runs as f64,
     })
 }
 
@@ -519,8 +599,8 @@ impl Figures {
     /// One line of the table, printed as soon as it is measured.
     fn print(&self) {
         println!(
-            "{:<36} {:>9.2} {:>9.2} {:>16.2} {:>10.2} {:>10.2}",
-            self.name, self.p50, self.p99, self.calls, self.reads, self.writes
+            "{:<36} {:>9.2} {:>9.2} {:>16.2} {:>10.2} {:>10.2} {:>12.2}",
+            self.name, self.p50, self.p99, self.calls, self.reads, self.writes, self.priced_writes
         );
     }
 }
@@ -535,7 +615,7 @@ async fn main() -> anyhow::Result<()> {
     config.table_name = format!("bench-{}", ulid::Ulid::new().to_string().to_lowercase());
     // The bulk-send figure measures the pipeline, not SES's pacing.
     config.mail_send_rate = 1_000_000.0;
-    let meter = Meter::default();
+    let meter = Meter::new();
     let metered = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(meter.clone())
@@ -622,8 +702,8 @@ async fn main() -> anyhow::Result<()> {
         plan.checkout_runs, plan.checkout_warmup
     );
     println!(
-        "{:<36} {:>9} {:>9} {:>16} {:>10} {:>10}",
-        "operation", "p50 ms", "p99 ms", "DynamoDB calls", "RCU/req", "WCU/req"
+        "{:<36} {:>9} {:>9} {:>16} {:>10} {:>10} {:>12}",
+        "operation", "p50 ms", "p99 ms", "DynamoDB calls", "RCU/req", "WCU/req", "priced WCU"
     );
     record(
         &mut figures,
@@ -824,7 +904,7 @@ fn print_cost_table(figures: &[Figures]) -> anyhow::Result<()> {
         let measured = Measured {
             p50_ms: figure.p50,
             read_units: figure.reads,
-            write_units: figure.writes,
+            write_units: figure.priced_writes,
         };
         let cost = RequestCost::of(measured, function, &PRICES);
         let arch = if function.arm64 { "arm64" } else { "x86-64" };
@@ -833,7 +913,7 @@ fn print_cost_table(figures: &[Figures]) -> anyhow::Result<()> {
             figure.name,
             format!("{} {} MB {arch}", function.name, function.memory_mb),
             figure.reads,
-            figure.writes,
+            figure.priced_writes,
             cost.billed_ms,
             cost.dynamodb * 1e6,
             cost.lambda * 1e6,

@@ -3,8 +3,10 @@
 //! (infra/devserver/benches/api.rs).
 //!
 //! For each operation the bench calls through the router: the DynamoDB
-//! read and write request units it consumed (on-demand bills the units a
-//! call reports in ConsumedCapacity, indexes included), the Lambda billed
+//! read request units it consumed (as each call reports them in
+//! ConsumedCapacity) and its write request units as DynamoDB's pricing
+//! counts them, indexes included (`crate::write_units`: DynamoDB Local's
+//! own figure for a transaction is one lump, not a bill), the Lambda billed
 //! duration (its measured p50 rounded up to the millisecond, as Lambda
 //! rounds) at the memory and architecture template.yaml gives the function
 //! whose route matches (its own `MemorySize`, else `Globals`), and one HTTP

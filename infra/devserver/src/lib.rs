@@ -21,6 +21,7 @@ pub mod redrive;
 pub mod replay;
 pub mod resources;
 pub mod seed;
+pub mod write_units;
 
 use axum::Router;
 
